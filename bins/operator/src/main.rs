@@ -1,0 +1,6 @@
+//! secretsync-operator
+
+fn main() {
+    eprintln!("not implemented yet");
+    std::process::exit(2);
+}

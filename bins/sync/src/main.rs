@@ -1,0 +1,3 @@
+//! secretsync CLI
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! The sync engine: ExternalSecret + providers -> desired Secret, fetch coalescing, refresh scheduling.

@@ -1,0 +1,1 @@
+//! Kubernetes writer and controllers for secretsync.

@@ -1,0 +1,1 @@
+//! ESO's fake provider: static data from the store spec.

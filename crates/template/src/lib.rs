@@ -1,0 +1,1 @@
+//! Go text/template compatible template engine with ESO's function set.

@@ -1,0 +1,1 @@
+//! Test doubles (Kubernetes API, Azure Key Vault) and peer launchers (moto, OpenBao, PostgreSQL).
