@@ -170,3 +170,27 @@ pub trait SecretProvider: Send + Sync {
 
 /// A shared provider handle.
 pub type SharedProvider = Arc<dyn SecretProvider>;
+
+/// Where a provider instance is used: the store, and the namespace of the ExternalSecret
+/// reading through it (ClusterSecretStores resolve namespace-less credential references there).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StoreContext {
+    /// The store.
+    pub store: StoreId,
+    /// Namespace of the reading ExternalSecret, when there is one.
+    pub reader_namespace: Option<String>,
+}
+
+/// Builds providers from store specs. Binaries compose one from the provider crates they link,
+/// so the engine and the `kube` crate stay independent of any particular backend.
+#[async_trait]
+pub trait ProviderFactory: Send + Sync {
+    /// Builds the provider a store configures. Must not block on network I/O for long:
+    /// sessions (logins, STS calls) are established lazily on first use and then reused.
+    async fn build(
+        &self,
+        context: &StoreContext,
+        spec: &crate::secret_store::SecretStoreSpec,
+        credentials: Arc<dyn crate::credentials::CredentialResolver>,
+    ) -> Result<SharedProvider, ProviderError>;
+}
