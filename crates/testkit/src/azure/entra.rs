@@ -433,9 +433,10 @@ fn check_federated_assertion(
     let issuer = jwt.claim_str("iss").unwrap_or("");
     let subject = jwt.claim_str("sub").unwrap_or("");
     let audiences = jwt.audiences();
-    let matched = app.federated.iter().any(|f| {
-        f.issuer == issuer && f.subject == subject && audiences.iter().any(|a| *a == f.audience)
-    });
+    let matched = app
+        .federated
+        .iter()
+        .any(|f| f.issuer == issuer && f.subject == subject && audiences.contains(&f.audience));
     if !matched {
         return Err((
             400,

@@ -8,13 +8,22 @@
 //!
 //! See the crate README ("Azure Key Vault and Entra ID double") for the client recipes.
 
+mod assertions;
 mod entra;
 mod jwt;
+#[allow(
+    clippy::result_large_err,
+    reason = "handlers return the ready-made error response as Err; it is built once per request"
+)]
 mod managed_identity;
 mod server;
 mod setup;
 mod state;
 mod tls;
+#[allow(
+    clippy::result_large_err,
+    reason = "handlers return the ready-made error response as Err; it is built once per request"
+)]
 mod vault;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -24,6 +33,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+pub use assertions::TestIssuer;
 pub use entra::grant;
 pub use managed_identity::SYSTEM_ASSIGNED_CLIENT_ID;
 pub use setup::{CertificateOptions, ManagedIdentity, SecretOptions, TrustedIssuerKeys};

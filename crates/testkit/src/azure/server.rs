@@ -121,12 +121,14 @@ async fn buffer(req: http::Request<Incoming>) -> Result<Req, String> {
         })
         .unwrap_or_default();
     let mut headers = parts.headers;
-    if !headers.contains_key(header::HOST) {
-        if let Some(authority) = parts.uri.authority() {
-            if let Ok(v) = HeaderValue::from_str(authority.as_str()) {
-                headers.insert(header::HOST, v);
-            }
-        }
+    // HTTP/2 requests carry the authority in the URI instead of a Host header.
+    if !headers.contains_key(header::HOST)
+        && let Some(v) = parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        headers.insert(header::HOST, v);
     }
     Ok(Req {
         method: parts.method,

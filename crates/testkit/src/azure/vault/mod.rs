@@ -206,10 +206,10 @@ fn dispatch(ctx: &Ctx<'_>) -> Resp {
     if segments.len() > 3 {
         return not_found_route(ctx);
     }
-    if let Some(name) = name {
-        if !valid_name(name) {
-            return bad_name(name);
-        }
+    if let Some(name) = name
+        && !valid_name(name)
+    {
+        return bad_name(name);
     }
     let method = &ctx.req.method;
     match (collection, method, name, rest) {
