@@ -365,7 +365,6 @@ async fn managed_identity_child() {
             transport: Some(transport.clone()),
             ..Default::default()
         },
-        ..Default::default()
     }))
     .expect("credential");
     let client = SecretClient::new(
