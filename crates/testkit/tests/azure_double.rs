@@ -267,9 +267,9 @@ async fn api_version_is_required_and_checked() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body["error"]["message"],
-        "The specified version (9.9) is not recognized. Consider using the latest supported version (2025-07-01)."
+        "The specified version (9.9) is not recognized. Consider using the latest supported version (2026-04-01)."
     );
-    for v in ["7.4", "7.5", "7.6", "2025-07-01"] {
+    for v in ["7.4", "7.5", "7.6", "2025-07-01", "2026-04-01"] {
         let (status, _, _) =
             vault_get(&double, &token, &format!("/secrets/a?api-version={v}")).await;
         assert_eq!(status, StatusCode::OK, "api-version {v}");
