@@ -388,3 +388,28 @@ async fn managed_identity_child() {
         .expect("model");
     assert_eq!(s.value.as_deref(), Some("managed-ok"));
 }
+
+#[tokio::test]
+async fn short_lived_tokens_are_refreshed_by_the_sdk() {
+    // azure_identity refreshes a cached token once it is within 300 s of expiry: a 301 s token
+    // is reused at first and refreshed two seconds later.
+    let double = AzureDouble::start(AzureDoubleOptions {
+        token_lifetime: std::time::Duration::from_secs(301),
+        ..Default::default()
+    })
+    .expect("start");
+    double
+        .set_secret("r", "v", SecretOptions::default())
+        .expect("set");
+    let client = secret_client(&double, client_secret_credential(&double));
+    for _ in 0..3 {
+        client.get_secret("r", None).await.expect("get");
+    }
+    assert_eq!(double.token_requests().get(grant::CLIENT_SECRET), 1);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    client
+        .get_secret("r", None)
+        .await
+        .expect("get after refresh window");
+    assert_eq!(double.token_requests().get(grant::CLIENT_SECRET), 2);
+}
