@@ -399,3 +399,69 @@ async fn managed_identity_endpoints_need_their_headers() {
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(double.token_requests().get(grant::MANAGED_IDENTITY), 5);
 }
+
+#[tokio::test]
+async fn discovery_documents_point_back_at_the_double() {
+    let double = start();
+    let client = http(&double);
+    let tenant = double.tenant_id().to_string();
+    let oidc: Value = client
+        .get(format!(
+            "{}/{tenant}/v2.0/.well-known/openid-configuration",
+            double.authority_host()
+        ))
+        .send()
+        .await
+        .expect("oidc")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(oidc["token_endpoint"], double.token_endpoint(&tenant));
+    assert_eq!(
+        oidc["authorization_endpoint"],
+        format!("{}/{tenant}/oauth2/v2.0/authorize", double.authority_host())
+    );
+    let jwks: Value = client
+        .get(oidc["jwks_uri"].as_str().expect("jwks_uri"))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(jwks, double.token_signing_jwks());
+    let discovery: Value = client
+        .get(format!(
+            "{}/common/discovery/instance",
+            double.authority_host()
+        ))
+        .query(&[
+            ("api-version", "1.1"),
+            (
+                "authorization_endpoint",
+                &format!("{}/{tenant}/oauth2/v2.0/authorize", double.authority_host()),
+            ),
+        ])
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        discovery["tenant_discovery_endpoint"],
+        format!(
+            "{}/{tenant}/v2.0/.well-known/openid-configuration",
+            double.authority_host()
+        )
+    );
+    let unknown = client
+        .get(format!(
+            "{}/other-tenant/v2.0/.well-known/openid-configuration",
+            double.authority_host()
+        ))
+        .send()
+        .await
+        .expect("oidc");
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+}
