@@ -465,3 +465,62 @@ async fn discovery_documents_point_back_at_the_double() {
         .expect("oidc");
     assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn rs256_issuer_like_kubernetes_verifies_by_jwks_and_pem() {
+    let double = start();
+    let tenant = double.tenant_id().to_string();
+    let issuer = secretsync_testkit::azure::TestIssuer::generate_rsa(
+        "https://kubernetes.default.svc.cluster.local",
+    )
+    .expect("issuer");
+    let subject = "system:serviceaccount:ns:rsa";
+    double.add_federated_credential(
+        &tenant,
+        "rsa-app",
+        issuer.issuer(),
+        subject,
+        "api://AzureADTokenExchange",
+    );
+    let exchange = |assertion: String| {
+        let double = &double;
+        async move {
+            http(double)
+                .post(double.token_endpoint(double.tenant_id()))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", "rsa-app"),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", assertion.as_str()),
+                    ("scope", "https://vault.azure.net/.default"),
+                ])
+                .send()
+                .await
+                .expect("token")
+                .status()
+        }
+    };
+    let token = issuer
+        .token(subject, "api://AzureADTokenExchange", 600)
+        .expect("sign");
+    // no keys configured for the issuer yet
+    assert_eq!(exchange(token.clone()).await, StatusCode::BAD_REQUEST);
+    double
+        .trust_issuer(issuer.issuer(), TrustedIssuerKeys::Jwks(issuer.jwks()))
+        .expect("trust");
+    assert_eq!(exchange(token.clone()).await, StatusCode::OK);
+    let pem = issuer.public_key_pem().expect("pem");
+    double
+        .trust_issuer(issuer.issuer(), TrustedIssuerKeys::PublicKeyPem(pem))
+        .expect("trust");
+    assert_eq!(exchange(token).await, StatusCode::OK);
+    let other =
+        secretsync_testkit::azure::TestIssuer::generate_rsa(issuer.issuer()).expect("issuer");
+    let forged = other
+        .token(subject, "api://AzureADTokenExchange", 600)
+        .expect("sign");
+    assert_eq!(exchange(forged).await, StatusCode::UNAUTHORIZED);
+}
