@@ -96,7 +96,12 @@ impl<'t> State<'t> {
             Node::With(b) => return self.walk_if_with(dot, b, true),
             Node::Range(b) => return self.walk_range(dot, b),
             Node::Template { pos, name, pipe } => {
-                let Some(list) = self.tmpl.defines.get(name) else {
+                let list = match self.tmpl.defines.get(name) {
+                    Some(l) => Some(l.as_slice()),
+                    None if *name == self.tmpl.name => Some(self.tmpl.root.as_slice()),
+                    None => None,
+                };
+                let Some(list) = list else {
                     return Err(self.err_at(*pos, *pos + name.len() + 2, format!("no such template {name:?}")));
                 };
                 let new_dot = match pipe {

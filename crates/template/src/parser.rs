@@ -53,8 +53,23 @@ pub(crate) fn parse(name: &str, src: &str, opts: &ParseOptions) -> PResult<Parse
         depth: 0,
         defines: HashMap::new(),
     };
-    let root = p.parse_top()?;
+    let mut root = p.parse_top()?;
+    // The main template is itself a named template: `{{template "NAME"}}` can reach it,
+    // and a non-empty `define` of the same name conflicts with a non-empty body.
+    if let Some(def) = p.defines.get(name) {
+        if !is_empty_tree(&root) && !is_empty_tree(def) {
+            return p.err(0, format!("template: multiple definition of template {name:?}"));
+        }
+        if is_empty_tree(&root) {
+            root = def.clone();
+        }
+    }
     Ok(Parsed { root, defines: p.defines })
+}
+
+/// Go's `IsEmptyTree`: only whitespace text.
+fn is_empty_tree(list: &[Node]) -> bool {
+    list.iter().all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
 }
 
 impl<'a> Parser<'a> {
@@ -170,17 +185,22 @@ impl<'a> Parser<'a> {
         if let End::Else { pos } = end {
             return self.err(pos, format!("unexpected {{{{else}}}} in {context}"));
         }
-        self.add_define(name, list);
-        Ok(())
+        self.add_define(t.start, name, list)
     }
 
-    fn add_define(&mut self, name: String, list: Vec<Node>) {
-        // Like Go: an empty redefinition does not replace a non-empty one.
-        let is_empty = list.iter().all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()));
-        if is_empty && self.defines.contains_key(&name) {
-            return;
+    fn add_define(&mut self, pos: usize, name: String, list: Vec<Node>) -> PResult<()> {
+        // Like Go: an empty (re)definition never replaces a non-empty one, and two
+        // non-empty definitions of one name are an error.
+        if let Some(old) = self.defines.get(&name)
+            && !is_empty_tree(old)
+        {
+            if is_empty_tree(&list) {
+                return Ok(());
+            }
+            return self.err(pos, format!("template: multiple definition of template {name:?}"));
         }
         self.defines.insert(name, list);
+        Ok(())
     }
 
     fn item_list(&mut self) -> PResult<(Vec<Node>, End)> {
@@ -311,7 +331,7 @@ impl<'a> Parser<'a> {
         if let End::Else { pos } = end {
             return self.err(pos, format!("unexpected {{{{else}}}} in {context}"));
         }
-        self.add_define(name.clone(), list);
+        self.add_define(t.start, name.clone(), list)?;
         self.depth -= 1;
         Ok(Node::Template { pos: t.start, name, pipe: Some(pipe) })
     }
@@ -552,6 +572,9 @@ fn parse_number(text: &str) -> Option<Number> {
         return None;
     }
     let f: f64 = lower.parse().ok()?;
+    if !f.is_finite() {
+        return None;
+    }
     let f = if neg { -f } else { f };
     let is_int = f.fract() == 0.0 && f.abs() < 9.2e18;
     Some(Number { is_int, int: if is_int { f as i64 } else { 0 }, is_float: true, float: f, float_typed: true })

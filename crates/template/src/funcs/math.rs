@@ -118,7 +118,7 @@ impl Dec {
             Op::Div => {
                 // shopspring: DivisionPrecision = 16 fractional digits, rounded half away from zero.
                 let prec = 16;
-                let shift = prec + o.exp - self.exp;
+                let shift = prec + self.exp - o.exp;
                 let (num, den) = if shift >= 0 {
                     (self.mant.checked_mul(10i128.checked_pow(shift as u32)?)?, o.mant)
                 } else {

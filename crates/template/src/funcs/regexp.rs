@@ -94,7 +94,7 @@ fn split(a: &[Value]) -> Result<Value, String> {
     }
     let mut out = Vec::new();
     let mut beg = 0;
-    let mut end;
+    let mut end = 0;
     for m in r.find_iter(s) {
         if n > 0 && out.len() as i64 == n - 1 {
             break;
@@ -106,7 +106,9 @@ fn split(a: &[Value]) -> Result<Value, String> {
         out.push(s[beg..end].to_string());
         beg = m.end();
     }
-    out.push(s[beg..].to_string());
+    if end != s.len() {
+        out.push(s[beg..].to_string());
+    }
     Ok(str_list(out))
 }
 
