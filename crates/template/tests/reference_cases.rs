@@ -10,6 +10,12 @@ use secretsync_template::{Context, ParseOptions, Template};
 const MODERN_GO_OVERRIDES: &[(&str, &str)] = &[
     // Go 1.22 added range over integers.
     ("{{ range 3 }}{{ . }}{{ end }}", "012"),
+    // Known difference (docs/templates.md): secretsync has one list type, so `typeOf`
+    // reports `[]interface {}` where Go reports `[]string` (splitList, keys, regexFindAll...).
+    (
+        "{{ typeOf nil }} {{ kindOf nil }} {{ typeOf (splitList \",\" \"a\") }} {{ typeOf (split \",\" \"a\") }} {{ typeOf (fromJson \"1\") }} {{ typeOf (atoi \"1\") }}",
+        "<nil> invalid []interface {} map[string]string float64 int",
+    ),
 ];
 
 #[derive(serde::Deserialize)]

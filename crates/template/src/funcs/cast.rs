@@ -29,9 +29,10 @@ fn atoi(s: &str) -> i64 {
     if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
         return 0;
     }
-    let v: i128 = body.parse().unwrap_or(0);
+    // Go's Atoi returns the clamped value with a range error; sprig ignores the error.
+    let v: i128 = body.parse().unwrap_or(i128::MAX);
     let v = if neg { -v } else { v };
-    i64::try_from(v).unwrap_or(0)
+    v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 /// `strconv.ParseInt(s, base, 64)`; base 0 honours 0x/0o/0b/0 prefixes and underscores.
@@ -60,8 +61,9 @@ pub(crate) fn parse_go_int(s: &str, base: u32) -> Option<i64> {
     } else {
         (base, body.to_string(), false)
     };
-    let digits = if prefixed && base == 0 {
-        if digits.starts_with('_') && false {
+    let digits = if base == 0 {
+        // Go allows underscores between digits (and after a base prefix) in base 0.
+        if digits.ends_with('_') || digits.contains("__") || (!prefixed && digits.starts_with('_')) {
             return None;
         }
         digits.replace('_', "")

@@ -64,7 +64,7 @@ fn quote_char(out: &mut String, c: char, q: char) {
         c if (c as u32) < 0x20 || c == '\x7f' => {
             let _ = write!(out, "\\x{:02x}", c as u32);
         }
-        c if c.is_control() || c == '\u{FEFF}' => {
+        c if !is_go_printable(c) => {
             if (c as u32) < 0x10000 {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             } else {
@@ -73,6 +73,27 @@ fn quote_char(out: &mut String, c: char, q: char) {
         }
         c => out.push(c),
     }
+}
+
+/// Approximation of Go's `strconv.IsPrint`: letters, marks, numbers, punctuation,
+/// symbols and U+0020 are printable; controls, format characters, private use and
+/// non-ASCII spaces are not.
+fn is_go_printable(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    let u = c as u32;
+    let format = matches!(u,
+        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2 | 0x180E
+        | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF
+        | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F);
+    let private_or_surrogate = matches!(u, 0xE000..=0xF8FF | 0xF0000..=0x10FFFF);
+    let noncharacter = (u & 0xFFFE) == 0xFFFE || (0xFDD0..=0xFDEF).contains(&u);
+    !(format || private_or_surrogate || noncharacter)
 }
 
 #[derive(Default, Clone, Copy)]
@@ -234,6 +255,19 @@ fn format_one(out: &mut String, verb: char, spec: Spec, arg: &Value) {
                 if k > 0 {
                     s.push(' ');
                 }
+                format_one(&mut s, verb, Spec { width: None, ..spec }, v);
+            }
+            s.push(']');
+            pad(out, &s, spec, false);
+        }
+        ('s' | 'd' | 'q' | 'x' | 'X', Value::Map(m) | Value::StrMap(m)) => {
+            let mut s = String::from("map[");
+            for (k, (key, v)) in m.iter().enumerate() {
+                if k > 0 {
+                    s.push(' ');
+                }
+                format_one(&mut s, verb, Spec { width: None, ..spec }, &Value::from(key.as_str()));
+                s.push(':');
                 format_one(&mut s, verb, Spec { width: None, ..spec }, v);
             }
             s.push(']');

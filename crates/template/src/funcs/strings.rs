@@ -18,7 +18,8 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("hello", &[], None, |_| s("Hello!")),
     f("trim", S, None, |a| s(arg_str(a, 0).trim())),
     f("upper", S, None, |a| s(map_chars(arg_str(a, 0), |c| single(c.to_uppercase(), c)))),
-    f("lower", S, None, |a| s(map_chars(arg_str(a, 0), |c| single(c.to_lowercase(), c)))),
+    // Go maps case rune by rune (simple case mapping): U+0130 lowercases to 'i'.
+    f("lower", S, None, |a| s(map_chars(arg_str(a, 0), |c| c.to_lowercase().next().unwrap_or(c)))),
     f("title", S, None, |a| s(title(arg_str(a, 0)))),
     f("untitle", S, None, |a| s(untitle(arg_str(a, 0)))),
     f("substr", &[P::Int, P::Int, P::Str], None, substr),
@@ -53,8 +54,8 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("replace", SSS, None, |a| s(arg_str(a, 2).replace(arg_str(a, 0), arg_str(a, 1)))),
     f("plural", &[P::Str, P::Str, P::Int], None, |a| s(if arg_int(a, 2) == 1 { arg_str(a, 0) } else { arg_str(a, 1) })),
     f("toString", &[P::Any], None, |a| s(strval(&a[0]))),
-    f("split", SS, None, |a| Ok(split_map(arg_str(a, 1).split(arg_str(a, 0)).map(str::to_owned).collect()))),
-    f("splitList", SS, None, |a| Ok(str_list(arg_str(a, 1).split(arg_str(a, 0)).map(str::to_owned)))),
+    f("split", SS, None, |a| Ok(split_map(go_split(arg_str(a, 1), arg_str(a, 0), -1)))),
+    f("splitList", SS, None, |a| Ok(str_list(go_split(arg_str(a, 1), arg_str(a, 0), -1)))),
     f("splitn", &[P::Str, P::Int, P::Str], None, splitn),
     f("toStrings", &[P::Any], None, |a| Ok(str_list(strslice(&a[0])))),
     f("join", &[P::Str, P::Any], None, |a| s(strslice(&a[1]).join(arg_str(a, 0)))),
@@ -293,14 +294,29 @@ fn split_map(parts: Vec<String>) -> Value {
 
 fn splitn(a: &[Value]) -> Result<Value, String> {
     let (sep, n, orig) = (arg_str(a, 0), arg_int(a, 1), arg_str(a, 2));
-    let parts: Vec<String> = if n == 0 {
-        Vec::new()
-    } else if n < 0 {
-        orig.split(sep).map(str::to_owned).collect()
+    Ok(split_map(go_split(orig, sep, n)))
+}
+
+/// Go's `strings.SplitN` (n < 0: all): an empty separator splits into characters.
+pub(crate) fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
+    if n == 0 {
+        return Vec::new();
+    }
+    if sep.is_empty() {
+        let chars: Vec<String> = s.chars().map(String::from).collect();
+        if n > 0 && (n as usize) < chars.len() {
+            let k = n as usize - 1;
+            let mut head = chars[..k].to_vec();
+            head.push(chars[k..].concat());
+            return head;
+        }
+        return chars;
+    }
+    if n < 0 {
+        s.split(sep).map(str::to_owned).collect()
     } else {
-        orig.splitn(n as usize, sep).map(str::to_owned).collect()
-    };
-    Ok(split_map(parts))
+        s.splitn(n as usize, sep).map(str::to_owned).collect()
+    }
 }
 
 fn sort_alpha(a: &[Value]) -> Result<Value, String> {

@@ -19,6 +19,8 @@ type request struct {
 	Name     string            `json:"name"`
 	Template string            `json:"template"`
 	Data     map[string]string `json:"data"`
+	Left     string            `json:"left"`
+	Right    string            `json:"right"`
 }
 
 type response struct {
@@ -41,7 +43,7 @@ func main() {
 			msg := "bad request: " + err.Error()
 			resp.Error = &msg
 		} else {
-			t, err := template.New(req.Name).Option("missingkey=error").Funcs(funcs).Parse(req.Template)
+			t, err := template.New(req.Name).Option("missingkey=error").Funcs(funcs).Delims(req.Left, req.Right).Parse(req.Template)
 			if err != nil {
 				msg := err.Error()
 				resp.Error = &msg
