@@ -25,7 +25,9 @@ impl ProviderFactory for CliProviders {
             .config()
             .map_err(|e| ProviderError::InvalidStoreConfig(format!("{}: {e}", context.store)))?;
         match config {
-            ProviderConfig::Fake(fake) => Ok(Arc::new(FakeProvider::new(context.store.clone(), fake))),
+            ProviderConfig::Fake(fake) => {
+                Ok(Arc::new(FakeProvider::new(context.store.clone(), fake)))
+            }
             other => Err(ProviderError::Unsupported(format!(
                 "{}: provider {:?} is not linked into this build of secretsync",
                 context.store,
