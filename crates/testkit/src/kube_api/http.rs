@@ -56,13 +56,7 @@ impl Req {
                 .is_some_and(|first| first.contains("as=PartialObjectMetadata"))
     }
 
-    /// Whether the client asked for a `Table` first.
-    pub fn wants_table(&self) -> bool {
-        self.header("accept")
-            .split(',')
-            .next()
-            .is_some_and(|first| first.contains("as=Table"))
-    }
+
 
     /// The body parsed as JSON or YAML.
     pub fn body_value(&self) -> Result<Value, ApiError> {

@@ -157,10 +157,6 @@ impl Store {
         self.objects.len()
     }
 
-    /// True when nothing is stored.
-    pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
-    }
 
     fn next_rv(&mut self) -> u64 {
         self.rv += 1;
@@ -236,8 +232,4 @@ impl Store {
         rx
     }
 
-    /// Number of open watches.
-    pub fn watcher_count(&self) -> usize {
-        self.watchers.iter().filter(|w| !w.tx.is_closed()).count()
-    }
 }
