@@ -17,18 +17,21 @@ impl CloudEndpoints {
     /// The well-known endpoints of a cloud; `None` for `AzureStackCloud`, which has none.
     pub fn well_known(environment: AzureEnvironmentType) -> Option<Self> {
         let (authority, resource) = match environment {
-            AzureEnvironmentType::PublicCloud => {
-                ("https://login.microsoftonline.com", "https://vault.azure.net")
-            }
-            AzureEnvironmentType::USGovernmentCloud => {
-                ("https://login.microsoftonline.us", "https://vault.usgovcloudapi.net")
-            }
+            AzureEnvironmentType::PublicCloud => (
+                "https://login.microsoftonline.com",
+                "https://vault.azure.net",
+            ),
+            AzureEnvironmentType::USGovernmentCloud => (
+                "https://login.microsoftonline.us",
+                "https://vault.usgovcloudapi.net",
+            ),
             AzureEnvironmentType::ChinaCloud => {
                 ("https://login.chinacloudapi.cn", "https://vault.azure.cn")
             }
-            AzureEnvironmentType::GermanCloud => {
-                ("https://login.microsoftonline.de", "https://vault.microsoftazure.de")
-            }
+            AzureEnvironmentType::GermanCloud => (
+                "https://login.microsoftonline.de",
+                "https://vault.microsoftazure.de",
+            ),
             AzureEnvironmentType::AzureStackCloud => return None,
         };
         Some(CloudEndpoints {
@@ -116,10 +119,26 @@ mod tests {
     #[test]
     fn each_cloud_has_its_authority_and_resource() {
         let cases = [
-            (AzureEnvironmentType::PublicCloud, "https://login.microsoftonline.com", "https://vault.azure.net"),
-            (AzureEnvironmentType::USGovernmentCloud, "https://login.microsoftonline.us", "https://vault.usgovcloudapi.net"),
-            (AzureEnvironmentType::ChinaCloud, "https://login.chinacloudapi.cn", "https://vault.azure.cn"),
-            (AzureEnvironmentType::GermanCloud, "https://login.microsoftonline.de", "https://vault.microsoftazure.de"),
+            (
+                AzureEnvironmentType::PublicCloud,
+                "https://login.microsoftonline.com",
+                "https://vault.azure.net",
+            ),
+            (
+                AzureEnvironmentType::USGovernmentCloud,
+                "https://login.microsoftonline.us",
+                "https://vault.usgovcloudapi.net",
+            ),
+            (
+                AzureEnvironmentType::ChinaCloud,
+                "https://login.chinacloudapi.cn",
+                "https://vault.azure.cn",
+            ),
+            (
+                AzureEnvironmentType::GermanCloud,
+                "https://login.microsoftonline.de",
+                "https://vault.microsoftazure.de",
+            ),
         ];
         for (env, authority, resource) in cases {
             let e = CloudEndpoints::for_spec(&spec(env)).expect("endpoints");
@@ -149,7 +168,10 @@ mod tests {
         let e = CloudEndpoints::for_spec(&s).expect("endpoints");
         assert_eq!(e.authority_host, "https://login.local");
         assert_eq!(e.key_vault_resource, "https://vault.local");
-        assert_eq!(e.token_endpoint("t1"), "https://login.local/t1/oauth2/v2.0/token");
+        assert_eq!(
+            e.token_endpoint("t1"),
+            "https://login.local/t1/oauth2/v2.0/token"
+        );
     }
 
     #[test]

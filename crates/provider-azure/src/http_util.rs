@@ -27,7 +27,10 @@ pub(crate) fn build_client(options: &AzureOptions) -> Result<reqwest::Client, Pr
         .timeout(options.request_timeout)
         .connect_timeout(options.connect_timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("secretsync-provider-azure/", env!("CARGO_PKG_VERSION")));
+        .user_agent(concat!(
+            "secretsync-provider-azure/",
+            env!("CARGO_PKG_VERSION")
+        ));
     if !roots.is_empty() {
         builder = builder.tls_certs_merge(roots);
     }
@@ -75,7 +78,10 @@ mod tests {
         assert_eq!(retry_after(&h), None);
         h.insert(RETRY_AFTER, "7".parse().expect("header"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert(RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().expect("header"));
+        h.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().expect("header"),
+        );
         assert_eq!(retry_after(&h), None);
     }
 

@@ -103,8 +103,8 @@ pub fn name_from_id(id: Option<&str>) -> Option<String> {
 
 /// JWK members in the order ESO's Go `JSONWebKey` marshals them.
 const JWK_FIELDS: &[&str] = &[
-    "kid", "kty", "key_ops", "n", "e", "d", "dp", "dq", "qi", "p", "q", "k", "key_hsm", "crv",
-    "x", "y",
+    "kid", "kty", "key_ops", "n", "e", "d", "dp", "dq", "qi", "p", "q", "k", "key_hsm", "crv", "x",
+    "y",
 ];
 
 /// The value of a secret bundle.
@@ -228,10 +228,31 @@ mod tests {
 
     #[test]
     fn remote_keys_parse_like_eso() {
-        assert_eq!(parse_remote_key("db").expect("bare"), ObjectRef { kind: ObjectKind::Secret, name: "db".into() });
-        assert_eq!(parse_remote_key("secret/db").expect("secret").kind, ObjectKind::Secret);
-        assert_eq!(parse_remote_key("key/k1").expect("key"), ObjectRef { kind: ObjectKind::Key, name: "k1".into() });
-        assert_eq!(parse_remote_key("cert/c1/extra").expect("cert"), ObjectRef { kind: ObjectKind::Certificate, name: "c1".into() });
+        assert_eq!(
+            parse_remote_key("db").expect("bare"),
+            ObjectRef {
+                kind: ObjectKind::Secret,
+                name: "db".into()
+            }
+        );
+        assert_eq!(
+            parse_remote_key("secret/db").expect("secret").kind,
+            ObjectKind::Secret
+        );
+        assert_eq!(
+            parse_remote_key("key/k1").expect("key"),
+            ObjectRef {
+                kind: ObjectKind::Key,
+                name: "k1".into()
+            }
+        );
+        assert_eq!(
+            parse_remote_key("cert/c1/extra").expect("cert"),
+            ObjectRef {
+                kind: ObjectKind::Certificate,
+                name: "c1".into()
+            }
+        );
         let err = parse_remote_key("blob/x").expect_err("unknown type");
         assert!(err.to_string().contains("\"blob\""), "{err}");
         assert!(parse_remote_key("key/").is_err());
@@ -239,8 +260,14 @@ mod tests {
 
     #[test]
     fn versions_come_from_object_ids() {
-        assert_eq!(version_from_id(Some("https://v.vault.azure.net/secrets/db/abc123")), Some("abc123".into()));
-        assert_eq!(version_from_id(Some("https://v.vault.azure.net/secrets/db")), None);
+        assert_eq!(
+            version_from_id(Some("https://v.vault.azure.net/secrets/db/abc123")),
+            Some("abc123".into())
+        );
+        assert_eq!(
+            version_from_id(Some("https://v.vault.azure.net/secrets/db")),
+            None
+        );
         assert_eq!(version_from_id(None), None);
     }
 
@@ -258,7 +285,9 @@ mod tests {
         let v = key_value(&bundle, "key k").expect("jwk");
         assert_eq!(
             v.value.expose_str(),
-            Some(r#"{"kid":"https://v/keys/k/v1","kty":"RSA","key_ops":["sign"],"n":"xyz","e":"AQAB"}"#)
+            Some(
+                r#"{"kid":"https://v/keys/k/v1","kty":"RSA","key_ops":["sign"],"n":"xyz","e":"AQAB"}"#
+            )
         );
         assert_eq!(v.version.as_deref(), Some("v1"));
     }
@@ -273,7 +302,9 @@ mod tests {
         let m = metadata_value(&bundle, ObjectKind::Secret);
         assert_eq!(
             m.value.expose_str(),
-            Some(r#"{"attribute.created":"1970-01-01T00:00:00Z","attribute.expires":"1970-01-02T00:00:00Z","attribute.updated":"1970-01-01T00:01:00Z","env":"prod","html":"\u003ca\u0026b\u003e"}"#)
+            Some(
+                r#"{"attribute.created":"1970-01-01T00:00:00Z","attribute.expires":"1970-01-02T00:00:00Z","attribute.updated":"1970-01-01T00:01:00Z","env":"prod","html":"\u003ca\u0026b\u003e"}"#
+            )
         );
         assert_eq!(m.version.as_deref(), Some("ver9"));
     }

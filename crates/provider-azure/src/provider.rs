@@ -91,7 +91,9 @@ impl AzureProvider {
     }
 
     fn describe(&self, kind: ObjectKind, name: &str, version: Option<&str>) -> String {
-        let version = version.map(|v| format!(" version {v:?}")).unwrap_or_default();
+        let version = version
+            .map(|v| format!(" version {v:?}"))
+            .unwrap_or_default();
         format!(
             "{} {name:?}{version} in vault {}",
             kind.noun(),
@@ -169,7 +171,12 @@ impl SecretProvider for AzureProvider {
         let mut next = Some(self.client.list_url(LIST_PAGE_SIZE));
         while let Some(url) = next.take() {
             let page = self.client.get_json(url, &listing).await?;
-            for item in page.get("value").and_then(Value::as_array).into_iter().flatten() {
+            for item in page
+                .get("value")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let enabled = item
                     .pointer("/attributes/enabled")
                     .and_then(Value::as_bool)

@@ -56,7 +56,10 @@ pub(crate) fn parse_challenge(header: &str) -> Option<Challenge> {
 }
 
 fn kv_error_detail(status: StatusCode, body: &Value) -> (String, bool) {
-    let code = body.pointer("/error/code").and_then(Value::as_str).unwrap_or("");
+    let code = body
+        .pointer("/error/code")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let inner = body
         .pointer("/error/innererror/code")
         .and_then(Value::as_str)
@@ -69,8 +72,15 @@ fn kv_error_detail(status: StatusCode, body: &Value) -> (String, bool) {
         .take(300)
         .collect();
     let disabled = [code, inner].iter().any(|c| c.ends_with("Disabled"));
-    let codes = if inner.is_empty() { code.to_string() } else { format!("{code}/{inner}") };
-    (format!("HTTP {} {codes}: {message}", status.as_u16()), disabled)
+    let codes = if inner.is_empty() {
+        code.to_string()
+    } else {
+        format!("{code}/{inner}")
+    };
+    (
+        format!("HTTP {} {codes}: {message}", status.as_u16()),
+        disabled,
+    )
 }
 
 /// Maps a Key Vault error response for `what` (e.g. `secret "db" in vault https://…`).
@@ -134,7 +144,8 @@ impl KeyVaultClient {
                 segments.push(v);
             }
         }
-        url.query_pairs_mut().append_pair("api-version", API_VERSION);
+        url.query_pairs_mut()
+            .append_pair("api-version", API_VERSION);
         url
     }
 
@@ -248,7 +259,9 @@ impl KeyVaultClient {
                 StatusCode::TOO_MANY_REQUESTS => {
                     let (detail, _) = kv_error_detail(status, &body);
                     return Err(ProviderError::Throttled {
-                        message: format!("{what}: still throttled after {throttled} retries ({detail})"),
+                        message: format!(
+                            "{what}: still throttled after {throttled} retries ({detail})"
+                        ),
                         retry_after: wait,
                     });
                 }
@@ -266,9 +279,15 @@ mod tests {
     #[test]
     fn challenges_parse_resource_or_scope() {
         let c = parse_challenge(r#"Bearer authorization="https://login.microsoftonline.com/t1", resource="https://vault.azure.net""#).expect("challenge");
-        assert_eq!(c.authorization.as_deref(), Some("https://login.microsoftonline.com/t1"));
+        assert_eq!(
+            c.authorization.as_deref(),
+            Some("https://login.microsoftonline.com/t1")
+        );
         assert_eq!(c.resource.as_deref(), Some("https://vault.azure.net"));
-        let c = parse_challenge(r#"Bearer authorization="https://a/t", scope="https://vault.azure.net/.default""#).expect("challenge");
+        let c = parse_challenge(
+            r#"Bearer authorization="https://a/t", scope="https://vault.azure.net/.default""#,
+        )
+        .expect("challenge");
         assert_eq!(c.resource.as_deref(), Some("https://vault.azure.net"));
         assert!(parse_challenge("Basic realm=x").is_none());
     }
@@ -276,9 +295,16 @@ mod tests {
     #[test]
     fn errors_name_the_object_and_map_statuses() {
         let body = json!({"error": {"code": "SecretNotFound", "message": "A secret with (name/id) db was not found in this key vault."}});
-        let e = map_error(StatusCode::NOT_FOUND, &body, "secret \"db\" in vault https://v/");
+        let e = map_error(
+            StatusCode::NOT_FOUND,
+            &body,
+            "secret \"db\" in vault https://v/",
+        );
         assert_eq!(e.kind_label(), "NotFound");
-        assert!(e.to_string().contains("secret \"db\" in vault https://v/"), "{e}");
+        assert!(
+            e.to_string().contains("secret \"db\" in vault https://v/"),
+            "{e}"
+        );
         let forbidden = json!({"error": {"code": "Forbidden", "message": "no get permission", "innererror": {"code": "AccessDenied"}}});
         let e = map_error(StatusCode::FORBIDDEN, &forbidden, "secret \"db\"");
         assert_eq!(e.kind_label(), "PermissionDenied");
@@ -286,7 +312,10 @@ mod tests {
         let disabled = json!({"error": {"code": "Forbidden", "message": "Operation get is not allowed on a disabled secret.", "innererror": {"code": "SecretDisabled"}}});
         let e = map_error(StatusCode::FORBIDDEN, &disabled, "secret \"db\"");
         assert!(e.to_string().contains("is disabled"), "{e}");
-        assert_eq!(map_error(StatusCode::UNAUTHORIZED, &Value::Null, "x").kind_label(), "PermissionDenied");
+        assert_eq!(
+            map_error(StatusCode::UNAUTHORIZED, &Value::Null, "x").kind_label(),
+            "PermissionDenied"
+        );
         assert!(map_error(StatusCode::SERVICE_UNAVAILABLE, &Value::Null, "x").is_transient());
     }
 }

@@ -162,9 +162,8 @@ mod tests {
     #[test]
     fn assertion_carries_thumbprints_issuer_and_audience() {
         let cert = secretsync_testkit::azure::ClientCertificate::generate("unit").expect("cert");
-        let parsed =
-            ClientCertificate::from_pem(cert.combined_pem().as_bytes(), "Secret x/key y")
-                .expect("parse");
+        let parsed = ClientCertificate::from_pem(cert.combined_pem().as_bytes(), "Secret x/key y")
+            .expect("parse");
         let jwt = parsed
             .assertion("app-1", "https://login.example/t/oauth2/v2.0/token", 1_000)
             .expect("assertion");
@@ -186,7 +185,10 @@ mod tests {
         let cert = secretsync_testkit::azure::ClientCertificate::generate("unit").expect("cert");
         let err = ClientCertificate::from_pem(cert.cert_pem.as_bytes(), "Secret ns/sp key tls.pem")
             .expect_err("no key");
-        assert!(err.to_string().contains("Secret ns/sp key tls.pem"), "{err}");
+        assert!(
+            err.to_string().contains("Secret ns/sp key tls.pem"),
+            "{err}"
+        );
         assert!(err.to_string().contains("PRIVATE KEY"), "{err}");
     }
 }

@@ -76,7 +76,9 @@ pub(crate) fn parse_token(body: &Value, what: &str) -> Result<IssuedToken, Provi
         .get("access_token")
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ProviderError::BadResponse(format!("{what}: no access_token in the response")))?;
+        .ok_or_else(|| {
+            ProviderError::BadResponse(format!("{what}: no access_token in the response"))
+        })?;
     let expires_in = seconds_field(body.get("expires_in"))
         .or_else(|| {
             let on = seconds_field(body.get("expires_on"))?;
@@ -86,7 +88,9 @@ pub(crate) fn parse_token(body: &Value, what: &str) -> Result<IssuedToken, Provi
                 .as_secs();
             Some(on.saturating_sub(now))
         })
-        .ok_or_else(|| ProviderError::BadResponse(format!("{what}: no expires_in in the response")))?;
+        .ok_or_else(|| {
+            ProviderError::BadResponse(format!("{what}: no expires_in in the response"))
+        })?;
     Ok(IssuedToken {
         secret: SecretString::from(token.to_string()),
         expires_in: Duration::from_secs(expires_in),
@@ -108,7 +112,9 @@ pub(crate) fn token_error(
         .unwrap_or_default();
     let detail = format!("HTTP {} {error}: {description}", status.as_u16());
     match status.as_u16() {
-        400 | 401 | 403 => ProviderError::PermissionDenied(format!("{what} was rejected: {detail}")),
+        400 | 401 | 403 => {
+            ProviderError::PermissionDenied(format!("{what} was rejected: {detail}"))
+        }
         404 => ProviderError::InvalidStoreConfig(format!(
             "{what}: the endpoint does not exist ({detail}); check the tenant and the cloud configuration"
         )),
@@ -127,12 +133,18 @@ mod tests {
 
     #[test]
     fn token_responses_parse_with_numeric_or_string_lifetimes() {
-        let t = parse_token(&serde_json::json!({"access_token": "abc", "expires_in": 60}), "t")
-            .expect("token");
+        let t = parse_token(
+            &serde_json::json!({"access_token": "abc", "expires_in": 60}),
+            "t",
+        )
+        .expect("token");
         assert_eq!(t.secret.expose_secret(), "abc");
         assert_eq!(t.expires_in, Duration::from_secs(60));
-        let t = parse_token(&serde_json::json!({"access_token": "abc", "expires_in": "120"}), "t")
-            .expect("token");
+        let t = parse_token(
+            &serde_json::json!({"access_token": "abc", "expires_in": "120"}),
+            "t",
+        )
+        .expect("token");
         assert_eq!(t.expires_in, Duration::from_secs(120));
         assert!(parse_token(&serde_json::json!({"expires_in": 1}), "t").is_err());
     }
@@ -144,7 +156,12 @@ mod tests {
         assert_eq!(e.kind_label(), "PermissionDenied");
         assert!(e.to_string().contains("AADSTS7000215"), "{e}");
         assert!(!e.to_string().contains("Trace ID"), "{e}");
-        let e = token_error(reqwest::StatusCode::TOO_MANY_REQUESTS, &body, Some(Duration::from_secs(3)), "req");
+        let e = token_error(
+            reqwest::StatusCode::TOO_MANY_REQUESTS,
+            &body,
+            Some(Duration::from_secs(3)),
+            "req",
+        );
         assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
         let e = token_error(reqwest::StatusCode::BAD_GATEWAY, &Value::Null, None, "req");
         assert!(e.is_transient());

@@ -138,15 +138,24 @@ mod tests {
 
     #[test]
     fn refresh_margin_is_a_fifth_capped_at_five_minutes() {
-        assert_eq!(refresh_margin(Duration::from_secs(3600)), Duration::from_secs(300));
-        assert_eq!(refresh_margin(Duration::from_secs(10)), Duration::from_secs(2));
+        assert_eq!(
+            refresh_margin(Duration::from_secs(3600)),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            refresh_margin(Duration::from_secs(10)),
+            Duration::from_secs(2)
+        );
         assert_eq!(refresh_margin(Duration::ZERO), Duration::ZERO);
     }
 
     #[test]
     fn lifetimes_parse_from_numbers_and_strings() {
         assert_eq!(seconds_field(Some(&serde_json::json!(3599))), Some(3599));
-        assert_eq!(seconds_field(Some(&serde_json::json!("86399"))), Some(86399));
+        assert_eq!(
+            seconds_field(Some(&serde_json::json!("86399"))),
+            Some(86399)
+        );
         assert_eq!(seconds_field(Some(&serde_json::json!("soon"))), None);
         assert_eq!(seconds_field(None), None);
     }
@@ -154,6 +163,9 @@ mod tests {
     #[test]
     fn descriptions_are_cut_to_the_first_sentence() {
         let d = "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent is right. Trace ID: x";
-        assert_eq!(short_description(d), "AADSTS7000215: Invalid client secret provided");
+        assert_eq!(
+            short_description(d),
+            "AADSTS7000215: Invalid client secret provided"
+        );
     }
 }

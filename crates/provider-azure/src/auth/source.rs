@@ -46,7 +46,7 @@ enum Method {
     },
     WorkloadServiceAccount {
         account: ServiceAccountSelector,
-        auth: Option<AzureKvAuth>,
+        auth: Option<Box<AzureKvAuth>>,
         spec_tenant: Option<String>,
     },
     WorkloadOperator(OperatorWorkloadIdentity),
@@ -67,7 +67,11 @@ fn invalid(field: &str, expected: &str) -> ProviderError {
 
 fn selector_label(s: &SecretKeySelector) -> String {
     match &s.namespace {
-        Some(ns) => format!("Secret {ns}/{} key {:?}", s.name, s.key.as_deref().unwrap_or("")),
+        Some(ns) => format!(
+            "Secret {ns}/{} key {:?}",
+            s.name,
+            s.key.as_deref().unwrap_or("")
+        ),
         None => format!("Secret {} key {:?}", s.name, s.key.as_deref().unwrap_or("")),
     }
 }
@@ -130,7 +134,7 @@ impl TokenSource {
                     }
                     Method::WorkloadServiceAccount {
                         account: account.clone(),
-                        auth: spec.auth_secret_ref.clone(),
+                        auth: spec.auth_secret_ref.clone().map(Box::new),
                         spec_tenant: tenant,
                     }
                 }
@@ -156,18 +160,37 @@ impl TokenSource {
     /// A short description for logs and errors (ids, no secrets).
     pub(crate) fn describe(&self) -> String {
         match &self.method {
-            Method::ServicePrincipal { tenant_id, credential, .. } => match credential {
-                ClientCredentialRef::Secret(_) => format!("ServicePrincipal (client secret, tenant {tenant_id})"),
-                ClientCredentialRef::Certificate(_) => format!("ServicePrincipal (client certificate, tenant {tenant_id})"),
+            Method::ServicePrincipal {
+                tenant_id,
+                credential,
+                ..
+            } => match credential {
+                ClientCredentialRef::Secret(_) => {
+                    format!("ServicePrincipal (client secret, tenant {tenant_id})")
+                }
+                ClientCredentialRef::Certificate(_) => {
+                    format!("ServicePrincipal (client certificate, tenant {tenant_id})")
+                }
             },
-            Method::ManagedIdentity { client_id: None } => "ManagedIdentity (system-assigned)".into(),
-            Method::ManagedIdentity { client_id: Some(id) } => format!("ManagedIdentity (client id {id})"),
+            Method::ManagedIdentity { client_id: None } => {
+                "ManagedIdentity (system-assigned)".into()
+            }
+            Method::ManagedIdentity {
+                client_id: Some(id),
+            } => format!("ManagedIdentity (client id {id})"),
             Method::WorkloadServiceAccount { account, .. } => format!(
                 "WorkloadIdentity (ServiceAccount {}{})",
-                account.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default(),
+                account
+                    .namespace
+                    .as_deref()
+                    .map(|n| format!("{n}/"))
+                    .unwrap_or_default(),
                 account.name
             ),
-            Method::WorkloadOperator(op) => format!("WorkloadIdentity (operator identity, client id {})", op.client_id),
+            Method::WorkloadOperator(op) => format!(
+                "WorkloadIdentity (operator identity, client id {})",
+                op.client_id
+            ),
         }
     }
 
@@ -175,7 +198,11 @@ impl TokenSource {
     /// without a namespace), as ESO's `isReferentSpec`.
     pub(crate) fn is_referent(&self) -> bool {
         match &self.method {
-            Method::ServicePrincipal { client_id, credential, .. } => {
+            Method::ServicePrincipal {
+                client_id,
+                credential,
+                ..
+            } => {
                 let cred = match credential {
                     ClientCredentialRef::Secret(s) | ClientCredentialRef::Certificate(s) => s,
                 };
@@ -186,7 +213,11 @@ impl TokenSource {
         }
     }
 
-    async fn read_text(&self, selector: &SecretKeySelector, field: &str) -> Result<String, ProviderError> {
+    async fn read_text(
+        &self,
+        selector: &SecretKeySelector,
+        field: &str,
+    ) -> Result<String, ProviderError> {
         let value = self.credentials.secret_value(selector, None).await?;
         let text = value.expose_str().ok_or_else(|| {
             ProviderError::InvalidStoreConfig(format!(
@@ -208,7 +239,11 @@ impl TokenSource {
     pub(crate) async fn acquire(&self) -> Result<IssuedToken, ProviderError> {
         let scope = self.cloud.key_vault_scope();
         match &self.method {
-            Method::ServicePrincipal { tenant_id, client_id, credential } => {
+            Method::ServicePrincipal {
+                tenant_id,
+                client_id,
+                credential,
+            } => {
                 let client_id = self.read_text(client_id, "authSecretRef.clientId").await?;
                 let endpoint = self.cloud.token_endpoint(tenant_id);
                 match credential {
@@ -220,16 +255,41 @@ impl TokenSource {
                                 .ok_or_else(|| invalid("authSecretRef.clientSecret", "UTF-8 text"))?
                                 .to_string(),
                         );
-                        let label = TokenRequestLabel { credential: "client secret", client_id: &client_id, tenant_id };
-                        client_credentials(&self.http, &endpoint, &scope, ClientProof::Secret(&secret), &label).await
+                        let label = TokenRequestLabel {
+                            credential: "client secret",
+                            client_id: &client_id,
+                            tenant_id,
+                        };
+                        client_credentials(
+                            &self.http,
+                            &endpoint,
+                            &scope,
+                            ClientProof::Secret(&secret),
+                            &label,
+                        )
+                        .await
                     }
                     ClientCredentialRef::Certificate(selector) => {
                         let pem = self.credentials.secret_value(selector, None).await?;
-                        let origin = format!("{FIELD}.authSecretRef.clientCertificate ({})", selector_label(selector));
+                        let origin = format!(
+                            "{FIELD}.authSecretRef.clientCertificate ({})",
+                            selector_label(selector)
+                        );
                         let cert = ClientCertificate::from_pem(pem.expose(), &origin)?;
                         let assertion = cert.assertion(&client_id, &endpoint, unix_now())?;
-                        let label = TokenRequestLabel { credential: "certificate assertion", client_id: &client_id, tenant_id };
-                        client_credentials(&self.http, &endpoint, &scope, ClientProof::Assertion(&assertion), &label).await
+                        let label = TokenRequestLabel {
+                            credential: "certificate assertion",
+                            client_id: &client_id,
+                            tenant_id,
+                        };
+                        client_credentials(
+                            &self.http,
+                            &endpoint,
+                            &scope,
+                            ClientProof::Assertion(&assertion),
+                            &label,
+                        )
+                        .await
                     }
                 }
             }
@@ -242,33 +302,77 @@ impl TokenSource {
                 )
                 .await
             }
-            Method::WorkloadServiceAccount { account, auth, spec_tenant } => {
-                let (client_id, tenant_id) = self.workload_ids(account, auth.as_ref(), spec_tenant.as_deref()).await?;
+            Method::WorkloadServiceAccount {
+                account,
+                auth,
+                spec_tenant,
+            } => {
+                let (client_id, tenant_id) = self
+                    .workload_ids(account, auth.as_deref(), spec_tenant.as_deref())
+                    .await?;
                 let mut audiences = vec![WORKLOAD_IDENTITY_AUDIENCE.to_string()];
-                audiences.extend(account.audiences.iter().filter(|a| a.as_str() != WORKLOAD_IDENTITY_AUDIENCE).cloned());
-                let token = self.credentials.service_account_token(account, &audiences, None).await?;
+                audiences.extend(
+                    account
+                        .audiences
+                        .iter()
+                        .filter(|a| a.as_str() != WORKLOAD_IDENTITY_AUDIENCE)
+                        .cloned(),
+                );
+                let token = self
+                    .credentials
+                    .service_account_token(account, &audiences, None)
+                    .await?;
                 let assertion = SecretString::from(
                     token
                         .expose_str()
-                        .ok_or_else(|| ProviderError::BadResponse(format!("ServiceAccount {:?}: the issued token is not UTF-8", account.name)))?
+                        .ok_or_else(|| {
+                            ProviderError::BadResponse(format!(
+                                "ServiceAccount {:?}: the issued token is not UTF-8",
+                                account.name
+                            ))
+                        })?
                         .trim()
                         .to_string(),
                 );
                 let endpoint = self.cloud.token_endpoint(&tenant_id);
-                let label = TokenRequestLabel { credential: "federated ServiceAccount token", client_id: &client_id, tenant_id: &tenant_id };
-                client_credentials(&self.http, &endpoint, &scope, ClientProof::Assertion(&assertion), &label).await
+                let label = TokenRequestLabel {
+                    credential: "federated ServiceAccount token",
+                    client_id: &client_id,
+                    tenant_id: &tenant_id,
+                };
+                client_credentials(
+                    &self.http,
+                    &endpoint,
+                    &scope,
+                    ClientProof::Assertion(&assertion),
+                    &label,
+                )
+                .await
             }
             Method::WorkloadOperator(op) => {
-                let token = tokio::fs::read_to_string(&op.token_file).await.map_err(|e| {
-                    ProviderError::Unavailable(format!(
-                        "WorkloadIdentity: reading the operator's federated token file {}: {e}",
-                        op.token_file.display()
-                    ))
-                })?;
+                let token = tokio::fs::read_to_string(&op.token_file)
+                    .await
+                    .map_err(|e| {
+                        ProviderError::Unavailable(format!(
+                            "WorkloadIdentity: reading the operator's federated token file {}: {e}",
+                            op.token_file.display()
+                        ))
+                    })?;
                 let assertion = SecretString::from(token.trim().to_string());
                 let endpoint = self.cloud.token_endpoint(&op.tenant_id);
-                let label = TokenRequestLabel { credential: "operator federated token", client_id: &op.client_id, tenant_id: &op.tenant_id };
-                client_credentials(&self.http, &endpoint, &scope, ClientProof::Assertion(&assertion), &label).await
+                let label = TokenRequestLabel {
+                    credential: "operator federated token",
+                    client_id: &op.client_id,
+                    tenant_id: &op.tenant_id,
+                };
+                client_credentials(
+                    &self.http,
+                    &endpoint,
+                    &scope,
+                    ClientProof::Assertion(&assertion),
+                    &label,
+                )
+                .await
             }
         }
     }
@@ -283,13 +387,19 @@ impl TokenSource {
         auth: Option<&AzureKvAuth>,
         spec_tenant: Option<&str>,
     ) -> Result<(String, String), ProviderError> {
-        let annotations = self.credentials.service_account_annotations(account).await?;
+        let annotations = self
+            .credentials
+            .service_account_annotations(account)
+            .await?;
         let sa = format!("ServiceAccount {:?}", account.name);
         let mut client_id = match auth.and_then(|a| a.client_id.as_ref()) {
             Some(sel) => Some(self.read_text(sel, "authSecretRef.clientId").await?),
             None => None,
         };
-        if let Some(annotated) = annotations.get(ANNOTATION_CLIENT_ID).filter(|v| !v.trim().is_empty()) {
+        if let Some(annotated) = annotations
+            .get(ANNOTATION_CLIENT_ID)
+            .filter(|v| !v.trim().is_empty())
+        {
             if client_id.is_some() {
                 return Err(ProviderError::InvalidStoreConfig(format!(
                     "{FIELD}: the client id is set both in authSecretRef.clientId and in the {ANNOTATION_CLIENT_ID} annotation of {sa}; expected one of them"
@@ -309,7 +419,10 @@ impl TokenSource {
         if tenant_id.is_none() {
             tenant_id = spec_tenant.map(|t| t.trim().to_string());
         }
-        if let Some(annotated) = annotations.get(ANNOTATION_TENANT_ID).filter(|v| !v.trim().is_empty()) {
+        if let Some(annotated) = annotations
+            .get(ANNOTATION_TENANT_ID)
+            .filter(|v| !v.trim().is_empty())
+        {
             if tenant_id.is_some() {
                 return Err(ProviderError::InvalidStoreConfig(format!(
                     "{FIELD}: the tenant id is set both in the store (tenantId or authSecretRef.tenantId) and in the {ANNOTATION_TENANT_ID} annotation of {sa}; expected one of them"

@@ -101,11 +101,20 @@ impl TestCredentials {
         Arc::new(self)
     }
 
-    fn kube(&self, account: &ServiceAccountSelector) -> Result<kube::Api<ServiceAccount>, ProviderError> {
+    fn kube(
+        &self,
+        account: &ServiceAccountSelector,
+    ) -> Result<kube::Api<ServiceAccount>, ProviderError> {
         let client = self.kube.clone().ok_or_else(|| {
-            ProviderError::Unsupported(format!("ServiceAccount {:?}: no cluster in this test", account.name))
+            ProviderError::Unsupported(format!(
+                "ServiceAccount {:?}: no cluster in this test",
+                account.name
+            ))
         })?;
-        let ns = account.namespace.clone().unwrap_or_else(|| "default".into());
+        let ns = account
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
         Ok(kube::Api::namespaced(client, &ns))
     }
 }
@@ -147,7 +156,9 @@ impl CredentialResolver for TestCredentials {
             .kube(account)?
             .create_token_request(&account.name, &PostParams::default(), &request)
             .await
-            .map_err(|e| ProviderError::PermissionDenied(format!("TokenRequest for {:?}: {e}", account.name)))?;
+            .map_err(|e| {
+                ProviderError::PermissionDenied(format!("TokenRequest for {:?}: {e}", account.name))
+            })?;
         let token = response.status.map(|s| s.token).unwrap_or_default();
         Ok(SecretValue::from(token))
     }
@@ -156,16 +167,18 @@ impl CredentialResolver for TestCredentials {
         &self,
         account: &ServiceAccountSelector,
     ) -> Result<BTreeMap<String, String>, ProviderError> {
-        let sa = self
-            .kube(account)?
-            .get(&account.name)
-            .await
-            .map_err(|e| ProviderError::NotFound(format!("ServiceAccount {:?}: {e}", account.name)))?;
+        let sa = self.kube(account)?.get(&account.name).await.map_err(|e| {
+            ProviderError::NotFound(format!("ServiceAccount {:?}: {e}", account.name))
+        })?;
         Ok(sa.metadata.annotations.unwrap_or_default())
     }
 }
 
 /// Builds a provider.
-pub fn provider(spec: AzureKvSpec, credentials: Arc<dyn CredentialResolver>, options: AzureOptions) -> AzureProvider {
+pub fn provider(
+    spec: AzureKvSpec,
+    credentials: Arc<dyn CredentialResolver>,
+    options: AzureOptions,
+) -> AzureProvider {
     AzureProvider::new(context("apps"), spec, credentials, options).expect("build the provider")
 }

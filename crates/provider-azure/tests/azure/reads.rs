@@ -15,31 +15,68 @@ use crate::common::{TestCredentials, double, options, provider, spec};
 
 fn managed_identity_provider(d: &AzureDouble) -> AzureProvider {
     d.add_managed_identity(ManagedIdentity::SystemAssigned);
-    provider(spec(d, AzureAuthType::ManagedIdentity), TestCredentials::default().shared(), options(d))
+    provider(
+        spec(d, AzureAuthType::ManagedIdentity),
+        TestCredentials::default().shared(),
+        options(d),
+    )
 }
 
 fn request(key: &str, version: Option<&str>, metadata: bool) -> FetchRequest {
-    FetchRequest { key: key.into(), version: version.map(str::to_string), metadata }
+    FetchRequest {
+        key: key.into(),
+        version: version.map(str::to_string),
+        metadata,
+    }
 }
 
 #[tokio::test]
 async fn secret_versions_and_metadata() {
     let d = double();
     let tags = BTreeMap::from([("team".to_string(), "platform".to_string())]);
-    let v1 = d.set_secret("app", "first", SecretOptions::default()).expect("v1");
-    d.set_secret("app", "second", SecretOptions { tags, expires: Some(1_893_456_000), ..SecretOptions::default() }).expect("v2");
+    let v1 = d
+        .set_secret("app", "first", SecretOptions::default())
+        .expect("v1");
+    d.set_secret(
+        "app",
+        "second",
+        SecretOptions {
+            tags,
+            expires: Some(1_893_456_000),
+            ..SecretOptions::default()
+        },
+    )
+    .expect("v2");
     let p = managed_identity_provider(&d);
 
-    assert_eq!(p.fetch(&request("app", None, false)).await.expect("latest").value.expose_str(), Some("second"));
-    let old = p.fetch(&request("secret/app", Some(&v1), false)).await.expect("v1");
+    assert_eq!(
+        p.fetch(&request("app", None, false))
+            .await
+            .expect("latest")
+            .value
+            .expose_str(),
+        Some("second")
+    );
+    let old = p
+        .fetch(&request("secret/app", Some(&v1), false))
+        .await
+        .expect("v1");
     assert_eq!(old.value.expose_str(), Some("first"));
     assert_eq!(old.version.as_deref(), Some(v1.as_str()));
 
-    let meta = p.fetch(&request("app", None, true)).await.expect("metadata");
+    let meta = p
+        .fetch(&request("app", None, true))
+        .await
+        .expect("metadata");
     let json: serde_json::Value = serde_json::from_slice(meta.value.expose()).expect("JSON");
     assert_eq!(json["team"], "platform");
     assert_eq!(json["attribute.expires"], "2030-01-01T00:00:00Z");
-    assert!(json["attribute.created"].as_str().is_some_and(|c| c.ends_with('Z')), "{json}");
+    assert!(
+        json["attribute.created"]
+            .as_str()
+            .is_some_and(|c| c.ends_with('Z')),
+        "{json}"
+    );
 }
 
 #[tokio::test]
@@ -47,42 +84,105 @@ async fn keys_are_jwk_json_and_certificates_der() {
     let d = double();
     d.set_key("signing", serde_json::json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "key_ops": ["sign", "verify"]})).expect("key");
     let cert = ClientCertificate::generate("served").expect("cert");
-    d.set_certificate("tls", &cert.cert_der, CertificateOptions::default()).expect("cert");
+    d.set_certificate("tls", &cert.cert_der, CertificateOptions::default())
+        .expect("cert");
     let p = managed_identity_provider(&d);
 
-    let key = p.fetch(&request("key/signing", None, false)).await.expect("key");
+    let key = p
+        .fetch(&request("key/signing", None, false))
+        .await
+        .expect("key");
     let jwk: serde_json::Value = serde_json::from_slice(key.value.expose()).expect("JWK JSON");
     assert_eq!(jwk["kty"], "EC");
     assert_eq!(jwk["crv"], "P-256");
-    assert!(jwk["kid"].as_str().is_some_and(|k| k.contains("/keys/signing/")), "{jwk}");
-    assert!(key.value.expose_str().is_some_and(|t| t.starts_with(r#"{"kid":"#)), "Go member order");
+    assert!(
+        jwk["kid"]
+            .as_str()
+            .is_some_and(|k| k.contains("/keys/signing/")),
+        "{jwk}"
+    );
+    assert!(
+        key.value
+            .expose_str()
+            .is_some_and(|t| t.starts_with(r#"{"kid":"#)),
+        "Go member order"
+    );
 
-    let der = p.fetch(&request("cert/tls", None, false)).await.expect("cert");
+    let der = p
+        .fetch(&request("cert/tls", None, false))
+        .await
+        .expect("cert");
     assert_eq!(der.value.expose(), cert.cert_der.as_slice());
-    let missing = p.fetch(&request("cert/nope", None, false)).await.expect_err("missing");
+    let missing = p
+        .fetch(&request("cert/nope", None, false))
+        .await
+        .expect_err("missing");
     assert_eq!(missing.kind_label(), "NotFound");
-    assert!(missing.to_string().contains("certificate \"nope\" in vault https://127.0.0.1:"), "{missing}");
+    assert!(
+        missing
+            .to_string()
+            .contains("certificate \"nope\" in vault https://127.0.0.1:"),
+        "{missing}"
+    );
 }
 
 #[tokio::test]
 async fn disabled_secrets_fail_clearly_and_are_skipped_by_find() {
     let d = double();
-    d.set_secret("db-a", "a", SecretOptions { tags: BTreeMap::from([("app".into(), "x".into())]), ..SecretOptions::default() }).expect("a");
-    d.set_secret("db-b", "b", SecretOptions::default()).expect("b");
-    d.set_secret("db-off", "canary-disabled-value", SecretOptions::default()).expect("off");
-    d.set_secret("other", "o", SecretOptions { tags: BTreeMap::from([("app".into(), "x".into())]), ..SecretOptions::default() }).expect("other");
+    d.set_secret(
+        "db-a",
+        "a",
+        SecretOptions {
+            tags: BTreeMap::from([("app".into(), "x".into())]),
+            ..SecretOptions::default()
+        },
+    )
+    .expect("a");
+    d.set_secret("db-b", "b", SecretOptions::default())
+        .expect("b");
+    d.set_secret("db-off", "canary-disabled-value", SecretOptions::default())
+        .expect("off");
+    d.set_secret(
+        "other",
+        "o",
+        SecretOptions {
+            tags: BTreeMap::from([("app".into(), "x".into())]),
+            ..SecretOptions::default()
+        },
+    )
+    .expect("other");
     d.disable_secret("db-off", None).expect("disable");
     let p = managed_identity_provider(&d);
 
-    let err = p.fetch(&request("db-off", None, false)).await.expect_err("disabled");
+    let err = p
+        .fetch(&request("db-off", None, false))
+        .await
+        .expect_err("disabled");
     assert_eq!(err.kind_label(), "PermissionDenied", "{err}");
-    assert!(err.to_string().contains("\"db-off\"") && err.to_string().contains("disabled"), "{err}");
+    assert!(
+        err.to_string().contains("\"db-off\"") && err.to_string().contains("disabled"),
+        "{err}"
+    );
     assert!(!err.to_string().contains("canary-disabled-value"));
 
-    let by_name = p.find(&FindRequest { path: None, name_regexp: Some("^db-".into()), tags: BTreeMap::new() }).await.expect("find");
+    let by_name = p
+        .find(&FindRequest {
+            path: None,
+            name_regexp: Some("^db-".into()),
+            tags: BTreeMap::new(),
+        })
+        .await
+        .expect("find");
     assert_eq!(by_name.keys().collect::<Vec<_>>(), ["db-a", "db-b"]);
     assert_eq!(by_name["db-a"].value.expose_str(), Some("a"));
-    let by_tag = p.find(&FindRequest { path: None, name_regexp: None, tags: BTreeMap::from([("app".into(), "x".into())]) }).await.expect("find");
+    let by_tag = p
+        .find(&FindRequest {
+            path: None,
+            name_regexp: None,
+            tags: BTreeMap::from([("app".into(), "x".into())]),
+        })
+        .await
+        .expect("find");
     assert_eq!(by_tag.keys().collect::<Vec<_>>(), ["db-a", "other"]);
 }
 
@@ -90,40 +190,76 @@ async fn disabled_secrets_fail_clearly_and_are_skipped_by_find() {
 async fn find_follows_pages() {
     let d = double();
     for i in 0..60 {
-        d.set_secret(&format!("bulk-{i:02}"), &format!("value-{i}"), SecretOptions::default()).expect("seed");
+        d.set_secret(
+            &format!("bulk-{i:02}"),
+            &format!("value-{i}"),
+            SecretOptions::default(),
+        )
+        .expect("seed");
     }
     let p = managed_identity_provider(&d);
-    let all = p.find(&FindRequest { path: None, name_regexp: Some("^bulk-".into()), tags: BTreeMap::new() }).await.expect("find");
+    let all = p
+        .find(&FindRequest {
+            path: None,
+            name_regexp: Some("^bulk-".into()),
+            tags: BTreeMap::new(),
+        })
+        .await
+        .expect("find");
     assert_eq!(all.len(), 60);
     assert_eq!(all["bulk-59"].value.expose_str(), Some("value-59"));
-    assert!(d.vault_requests().get("GetSecrets") >= 3, "25 per page: {:?}", d.vault_requests());
+    assert!(
+        d.vault_requests().get("GetSecrets") >= 3,
+        "25 per page: {:?}",
+        d.vault_requests()
+    );
 }
 
 #[tokio::test]
 async fn throttled_vault_slows_down_then_succeeds() {
     let d = double();
-    d.set_secret("busy", "eventually", SecretOptions::default()).expect("seed");
+    d.set_secret("busy", "eventually", SecretOptions::default())
+        .expect("seed");
     let p = managed_identity_provider(&d);
-    p.fetch(&request("busy", None, false)).await.expect("warm up");
+    p.fetch(&request("busy", None, false))
+        .await
+        .expect("warm up");
     d.throttle_next(2, 1);
     let started = Instant::now();
-    let got = p.fetch(&request("busy", None, false)).await.expect("read despite throttling");
+    let got = p
+        .fetch(&request("busy", None, false))
+        .await
+        .expect("read despite throttling");
     assert_eq!(got.value.expose_str(), Some("eventually"));
-    assert!(started.elapsed() >= Duration::from_millis(1_900), "honoured Retry-After twice: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(1_900),
+        "honoured Retry-After twice: {:?}",
+        started.elapsed()
+    );
     assert_eq!(d.vault_requests().throttled, 2);
 }
 
 #[tokio::test]
 async fn persistent_throttling_surfaces_as_throttled() {
     let d = double();
-    d.set_secret("busy", "never", SecretOptions::default()).expect("seed");
+    d.set_secret("busy", "never", SecretOptions::default())
+        .expect("seed");
     d.add_managed_identity(ManagedIdentity::SystemAssigned);
     let mut o = options(&d);
     o.max_throttle_retries = 1;
-    let p = provider(spec(&d, AzureAuthType::ManagedIdentity), TestCredentials::default().shared(), o);
-    p.fetch(&request("busy", None, false)).await.expect("warm up");
+    let p = provider(
+        spec(&d, AzureAuthType::ManagedIdentity),
+        TestCredentials::default().shared(),
+        o,
+    );
+    p.fetch(&request("busy", None, false))
+        .await
+        .expect("warm up");
     d.throttle_next(5, 1);
-    let err = p.fetch(&request("busy", None, false)).await.expect_err("still throttled");
+    let err = p
+        .fetch(&request("busy", None, false))
+        .await
+        .expect_err("still throttled");
     assert_eq!(err.kind_label(), "Throttled", "{err}");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
     assert!(err.to_string().contains("\"busy\""), "{err}");
@@ -133,10 +269,18 @@ async fn persistent_throttling_surfaces_as_throttled() {
 #[tokio::test]
 async fn five_hundred_reads_cost_one_token_sequentially_and_concurrently() {
     let d = double();
-    d.set_secret("hot", "hot-value", SecretOptions::default()).expect("seed");
+    d.set_secret("hot", "hot-value", SecretOptions::default())
+        .expect("seed");
     let p = managed_identity_provider(&d);
     for _ in 0..500 {
-        assert_eq!(p.fetch(&request("hot", None, false)).await.expect("read").value.expose_str(), Some("hot-value"));
+        assert_eq!(
+            p.fetch(&request("hot", None, false))
+                .await
+                .expect("read")
+                .value
+                .expose_str(),
+            Some("hot-value")
+        );
     }
     assert_eq!(d.token_requests().get(grant::MANAGED_IDENTITY), 1);
 
@@ -155,7 +299,11 @@ async fn five_hundred_reads_cost_one_token_sequentially_and_concurrently() {
     for t in tasks {
         t.await.expect("task");
     }
-    assert_eq!(d.token_requests().total(), 1, "single-flight token acquisition");
+    assert_eq!(
+        d.token_requests().total(),
+        1,
+        "single-flight token acquisition"
+    );
     assert_eq!(d.vault_requests().unauthorized, 1, "single challenge");
     assert_eq!(d.vault_requests().get("GetSecret"), 500);
 }
@@ -164,12 +312,20 @@ async fn five_hundred_reads_cost_one_token_sequentially_and_concurrently() {
 async fn wrong_cloud_is_reported_from_the_challenge() {
     let d = double();
     d.add_managed_identity(ManagedIdentity::SystemAssigned);
-    d.set_secret("s", "v", SecretOptions::default()).expect("seed");
+    d.set_secret("s", "v", SecretOptions::default())
+        .expect("seed");
     let mut s = spec(&d, AzureAuthType::ManagedIdentity);
     s.environment_type = secretsync_model::providers::AzureEnvironmentType::ChinaCloud;
     let p = provider(s, TestCredentials::default().shared(), options(&d));
-    let err = p.fetch(&request("s", None, false)).await.expect_err("resource mismatch");
+    let err = p
+        .fetch(&request("s", None, false))
+        .await
+        .expect_err("resource mismatch");
     assert_eq!(err.kind_label(), "InvalidStoreConfig", "{err}");
     assert!(err.to_string().contains("https://vault.azure.cn"), "{err}");
-    assert_eq!(d.token_requests().total(), 0, "no token requested for the wrong audience");
+    assert_eq!(
+        d.token_requests().total(),
+        0,
+        "no token requested for the wrong audience"
+    );
 }

@@ -20,7 +20,10 @@ const SUBJECT: &str = "system:serviceaccount:external-secrets:external-secrets";
 
 /// Starts the API double with the `external-secrets` ServiceAccount (with `annotations`) and
 /// makes the Azure double trust its tokens for `WI_CLIENT`.
-async fn cluster(d: &AzureDouble, annotations: BTreeMap<String, String>) -> (KubeApiServer, kube::Client) {
+async fn cluster(
+    d: &AzureDouble,
+    annotations: BTreeMap<String, String>,
+) -> (KubeApiServer, kube::Client) {
     let api = KubeApiServer::start(KubeApiOptions {
         namespaces: vec!["external-secrets".into()],
         ..KubeApiOptions::default()
@@ -42,19 +45,36 @@ async fn cluster(d: &AzureDouble, annotations: BTreeMap<String, String>) -> (Kub
         .await
         .expect("create the ServiceAccount");
     let jwks: serde_json::Value = client
-        .request(http::Request::get("/openid/v1/jwks").body(Vec::new()).expect("request"))
+        .request(
+            http::Request::get("/openid/v1/jwks")
+                .body(Vec::new())
+                .expect("request"),
+        )
         .await
         .expect("JWKS of the API double");
-    d.trust_issuer(api.service_account_issuer(), TrustedIssuerKeys::Jwks(jwks)).expect("trust");
-    d.add_federated_credential(d.tenant_id(), WI_CLIENT, api.service_account_issuer(), SUBJECT, "api://AzureADTokenExchange");
+    d.trust_issuer(api.service_account_issuer(), TrustedIssuerKeys::Jwks(jwks))
+        .expect("trust");
+    d.add_federated_credential(
+        d.tenant_id(),
+        WI_CLIENT,
+        api.service_account_issuer(),
+        SUBJECT,
+        "api://AzureADTokenExchange",
+    );
     (api, client)
 }
 
 #[tokio::test]
 async fn adr_store_reads_crossplane_credentials_via_service_account_annotations() {
     let d = double();
-    let credentials_json = r#"{"clientId":"x","clientSecret":"adr-canary","subscriptionId":"s","tenantId":"t"}"#;
-    d.set_secret("crossplane-azure-credentials", credentials_json, SecretOptions::default()).expect("seed");
+    let credentials_json =
+        r#"{"clientId":"x","clientSecret":"adr-canary","subscriptionId":"s","tenantId":"t"}"#;
+    d.set_secret(
+        "crossplane-azure-credentials",
+        credentials_json,
+        SecretOptions::default(),
+    )
+    .expect("seed");
     let annotations = BTreeMap::from([
         (ANNOTATION_CLIENT_ID.to_string(), WI_CLIENT.to_string()),
         (ANNOTATION_TENANT_ID.to_string(), d.tenant_id().to_string()),
@@ -66,15 +86,27 @@ async fn adr_store_reads_crossplane_credentials_via_service_account_annotations(
         .into_iter()
         .collect::<Result<_, _>>()
         .expect("the ADR manifests parse");
-    let store = docs.iter().find_map(|doc| match &doc.resource {
-        Resource::ClusterSecretStore(s) => Some(s.clone()),
-        _ => None,
-    }).expect("ClusterSecretStore azure-keyvault");
-    let external_secret = docs.iter().find_map(|doc| match &doc.resource {
-        Resource::ExternalSecret(e) => Some(e.clone()),
-        _ => None,
-    }).expect("ExternalSecret azure-credentials");
-    let mut azure = store.spec.store.provider.azurekv.clone().expect("azurekv block");
+    let store = docs
+        .iter()
+        .find_map(|doc| match &doc.resource {
+            Resource::ClusterSecretStore(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("ClusterSecretStore azure-keyvault");
+    let external_secret = docs
+        .iter()
+        .find_map(|doc| match &doc.resource {
+            Resource::ExternalSecret(e) => Some(e.clone()),
+            _ => None,
+        })
+        .expect("ExternalSecret azure-credentials");
+    let mut azure = store
+        .spec
+        .store
+        .provider
+        .azurekv
+        .clone()
+        .expect("azurekv block");
     assert_eq!(azure.auth_type, AzureAuthType::WorkloadIdentity);
     // Patch only the vault URL and the authority (the double stands in for Azure).
     azure.vault_url = d.vault_url();
@@ -82,12 +114,20 @@ async fn adr_store_reads_crossplane_credentials_via_service_account_annotations(
         active_directory_endpoint: d.authority_host(),
         ..AzureCustomCloudConfig::default()
     });
-    let creds = TestCredentials { kube: Some(kube), ..TestCredentials::default() }.shared();
-    let p = AzureProvider::new(context("crossplane-system"), azure, creds, options(&d)).expect("provider");
+    let creds = TestCredentials {
+        kube: Some(kube),
+        ..TestCredentials::default()
+    }
+    .shared();
+    let p = AzureProvider::new(context("crossplane-system"), azure, creds, options(&d))
+        .expect("provider");
 
     let remote = &external_secret.spec.data[0].remote_ref;
     assert_eq!(remote.key, "crossplane-azure-credentials");
-    let got = p.fetch(&FetchRequest::from_remote_ref(remote)).await.expect("read");
+    let got = p
+        .fetch(&FetchRequest::from_remote_ref(remote))
+        .await
+        .expect("read");
     assert_eq!(got.value.expose_str(), Some(credentials_json));
     assert_eq!(d.token_requests().get(grant::FEDERATED), 1);
     assert_eq!(d.token_requests().failures, 0);
@@ -96,11 +136,19 @@ async fn adr_store_reads_crossplane_credentials_via_service_account_annotations(
 #[tokio::test]
 async fn service_account_with_ids_from_auth_secret_ref() {
     let d = double();
-    d.set_secret("wi-secret", "via-auth-secret-ref", SecretOptions::default()).expect("seed");
+    d.set_secret("wi-secret", "via-auth-secret-ref", SecretOptions::default())
+        .expect("seed");
     let (_api, kube) = cluster(&d, BTreeMap::new()).await;
-    let creds = TestCredentials { kube: Some(kube), ..TestCredentials::default() }
-        .with_secret("external-secrets", "azure-ids", &[("client-id", WI_CLIENT), ("tenant-id", d.tenant_id())])
-        .shared();
+    let creds = TestCredentials {
+        kube: Some(kube),
+        ..TestCredentials::default()
+    }
+    .with_secret(
+        "external-secrets",
+        "azure-ids",
+        &[("client-id", WI_CLIENT), ("tenant-id", d.tenant_id())],
+    )
+    .shared();
     let mut s = spec(&d, AzureAuthType::WorkloadIdentity);
     s.service_account_ref = Some(ServiceAccountSelector {
         name: "external-secrets".into(),
@@ -113,7 +161,10 @@ async fn service_account_with_ids_from_auth_secret_ref() {
         ..AzureKvAuth::default()
     });
     let p = AzureProvider::new(context("apps"), s, creds, options(&d)).expect("provider");
-    let got = p.fetch(&FetchRequest::latest("wi-secret")).await.expect("read");
+    let got = p
+        .fetch(&FetchRequest::latest("wi-secret"))
+        .await
+        .expect("read");
     assert_eq!(got.value.expose_str(), Some("via-auth-secret-ref"));
     assert_eq!(d.token_requests().get(grant::FEDERATED), 1);
 }
@@ -123,9 +174,12 @@ async fn client_id_in_both_annotation_and_auth_secret_ref_is_rejected() {
     let d = double();
     let annotations = BTreeMap::from([(ANNOTATION_CLIENT_ID.to_string(), WI_CLIENT.to_string())]);
     let (_api, kube) = cluster(&d, annotations).await;
-    let creds = TestCredentials { kube: Some(kube), ..TestCredentials::default() }
-        .with_secret("external-secrets", "azure-ids", &[("client-id", WI_CLIENT)])
-        .shared();
+    let creds = TestCredentials {
+        kube: Some(kube),
+        ..TestCredentials::default()
+    }
+    .with_secret("external-secrets", "azure-ids", &[("client-id", WI_CLIENT)])
+    .shared();
     let mut s = spec(&d, AzureAuthType::WorkloadIdentity);
     s.tenant_id = Some(d.tenant_id().into());
     s.service_account_ref = Some(ServiceAccountSelector {
@@ -138,7 +192,10 @@ async fn client_id_in_both_annotation_and_auth_secret_ref_is_rejected() {
         ..AzureKvAuth::default()
     });
     let p = AzureProvider::new(context("apps"), s, creds, options(&d)).expect("provider");
-    let err = p.fetch(&FetchRequest::latest("anything")).await.expect_err("conflict");
+    let err = p
+        .fetch(&FetchRequest::latest("anything"))
+        .await
+        .expect_err("conflict");
     assert_eq!(err.kind_label(), "InvalidStoreConfig", "{err}");
     assert!(err.to_string().contains(ANNOTATION_CLIENT_ID), "{err}");
     assert_eq!(d.token_requests().total(), 0);
