@@ -14,10 +14,17 @@ use serde_json::{Value, json};
 use super::state::now_secs;
 use super::{AzureDoubleError, ClientCertificate};
 
-/// An ES256 token issuer for federated-credential tests.
+/// The signing key of a [`TestIssuer`].
+enum IssuerKey {
+    Ec(EcdsaKeyPair),
+    Rsa(RsaKeyPair),
+}
+
+/// A token issuer for federated-credential tests: ES256 ([`TestIssuer::generate`]) or RS256
+/// like a Kubernetes service-account issuer ([`TestIssuer::generate_rsa`]).
 pub struct TestIssuer {
     issuer: String,
-    key: EcdsaKeyPair,
+    key: IssuerKey,
     kid: String,
 }
 
@@ -40,7 +47,18 @@ impl TestIssuer {
             .map_err(|_| crypto_error("generating the issuer key"))?;
         Ok(Self {
             issuer: issuer.to_string(),
-            key,
+            key: IssuerKey::Ec(key),
+            kid: uuid::Uuid::new_v4().simple().to_string(),
+        })
+    }
+
+    /// Generates an RSA-2048 key for `issuer`; tokens are RS256, as Kubernetes signs them.
+    pub fn generate_rsa(issuer: &str) -> Result<Self, AzureDoubleError> {
+        let key = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+            .map_err(|_| crypto_error("generating the issuer RSA key"))?;
+        Ok(Self {
+            issuer: issuer.to_string(),
+            key: IssuerKey::Rsa(key),
             kid: uuid::Uuid::new_v4().simple().to_string(),
         })
     }
@@ -52,22 +70,34 @@ impl TestIssuer {
 
     /// `{"keys":[JWK]}` for [`super::TrustedIssuerKeys::Jwks`].
     pub fn jwks(&self) -> Value {
-        let point = self.key.public_key().as_ref();
-        json!({"keys": [{
-            "kty": "EC", "use": "sig", "crv": "P-256", "alg": "ES256", "kid": self.kid,
-            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
-            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
-        }]})
+        match &self.key {
+            IssuerKey::Ec(key) => {
+                let point = key.public_key().as_ref();
+                json!({"keys": [{
+                    "kty": "EC", "use": "sig", "crv": "P-256", "alg": "ES256", "kid": self.kid,
+                    "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+                    "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+                }]})
+            }
+            IssuerKey::Rsa(key) => {
+                let public = key.public_key();
+                json!({"keys": [{
+                    "kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid,
+                    "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+                    "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+                }]})
+            }
+        }
     }
 
     /// The public key as PEM `PUBLIC KEY` for [`super::TrustedIssuerKeys::PublicKeyPem`].
     pub fn public_key_pem(&self) -> Result<String, AzureDoubleError> {
-        let der = self
-            .key
-            .public_key()
-            .as_der()
-            .map_err(|_| crypto_error("encoding the public key"))?;
-        Ok(pem("PUBLIC KEY", der.as_ref()))
+        let der = match &self.key {
+            IssuerKey::Ec(key) => key.public_key().as_der().map(|d| d.as_ref().to_vec()),
+            IssuerKey::Rsa(key) => key.public_key().as_der().map(|d| d.as_ref().to_vec()),
+        }
+        .map_err(|_| crypto_error("encoding the public key"))?;
+        Ok(pem("PUBLIC KEY", &der))
     }
 
     /// Signs a token for `subject` and `audience`, valid for `lifetime_secs` from now.
@@ -86,15 +116,35 @@ impl TestIssuer {
 
     /// Signs arbitrary claims.
     pub fn sign(&self, claims: &Value) -> Result<String, AzureDoubleError> {
-        let input = signing_input(
-            &json!({"alg": "ES256", "typ": "JWT", "kid": self.kid}),
-            claims,
-        );
-        let sig = self
-            .key
-            .sign(&SystemRandom::new(), input.as_bytes())
-            .map_err(|_| crypto_error("signing a token"))?;
-        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref())))
+        let rng = SystemRandom::new();
+        let (input, sig) = match &self.key {
+            IssuerKey::Ec(key) => {
+                let input = signing_input(
+                    &json!({"alg": "ES256", "typ": "JWT", "kid": self.kid}),
+                    claims,
+                );
+                let sig = key
+                    .sign(&rng, input.as_bytes())
+                    .map_err(|_| crypto_error("signing a token"))?;
+                (input, sig.as_ref().to_vec())
+            }
+            IssuerKey::Rsa(key) => {
+                let input = signing_input(
+                    &json!({"alg": "RS256", "typ": "JWT", "kid": self.kid}),
+                    claims,
+                );
+                let mut sig = vec![0u8; key.public_modulus_len()];
+                key.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    input.as_bytes(),
+                    &mut sig,
+                )
+                .map_err(|_| crypto_error("signing a token"))?;
+                (input, sig)
+            }
+        };
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(&sig)))
     }
 }
 

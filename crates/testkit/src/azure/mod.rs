@@ -310,6 +310,16 @@ impl AzureDouble {
         let mut state = self.shared.lock();
         state.throttle.remaining = n;
         state.throttle.retry_after_secs = retry_after_secs;
+        state.throttle.path_fragment = None;
+    }
+
+    /// Like [`Self::throttle_next`], but only for requests whose path contains `path_fragment`
+    /// (e.g. `/secrets/hot`), so other traffic is unaffected.
+    pub fn throttle_next_matching(&self, path_fragment: &str, n: u32, retry_after_secs: u64) {
+        let mut state = self.shared.lock();
+        state.throttle.remaining = n;
+        state.throttle.retry_after_secs = retry_after_secs;
+        state.throttle.path_fragment = Some(path_fragment.to_string());
     }
 
     /// Changes the lifetime of tokens issued from now on.

@@ -161,7 +161,25 @@ async fn serve_request(
     req: http::Request<Incoming>,
 ) -> Result<Resp, Infallible> {
     Ok(match buffer(req).await {
-        Ok(req) => route(&shared, &req),
+        Ok(req) => {
+            let mut resp = route(&shared, &req);
+            // Headers the services add to every response.
+            let headers = resp.headers_mut();
+            if let Some(id) = req.headers.get("x-ms-client-request-id") {
+                headers.insert("x-ms-client-request-id", id.clone());
+            }
+            headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            headers.insert(header::EXPIRES, HeaderValue::from_static("-1"));
+            headers.insert(
+                "x-content-type-options",
+                HeaderValue::from_static("nosniff"),
+            );
+            headers.insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000;includeSubDomains"),
+            );
+            resp
+        }
         Err(message) => json_response(
             StatusCode::BAD_REQUEST,
             &serde_json::json!({"error": {"code": "BadRequest", "message": message}}),

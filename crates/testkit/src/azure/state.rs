@@ -111,6 +111,8 @@ pub(crate) enum IssuerKeys {
 pub(crate) struct Throttle {
     pub(crate) remaining: u32,
     pub(crate) retry_after_secs: u64,
+    /// Only requests whose path contains this fragment are throttled (`None` = all).
+    pub(crate) path_fragment: Option<String>,
 }
 
 /// Request counters.

@@ -11,7 +11,8 @@ use super::jwt::ParsedJwt;
 use super::server::{Req, Resp, Shared, json_response};
 use super::state::now_secs;
 
-/// The `api-version` values the double accepts (the Rust SDK 1.0 sends `2025-07-01`).
+/// The `api-version` values the double accepts (the Rust SDK 1.0 sends `2025-07-01`, Python
+/// azure-keyvault-secrets 4.12 sends `2026-04-01`).
 pub const SUPPORTED_API_VERSIONS: &[&str] = &[
     "2016-10-01",
     "7.0",
@@ -22,7 +23,11 @@ pub const SUPPORTED_API_VERSIONS: &[&str] = &[
     "7.5",
     "7.6",
     "2025-07-01",
+    "2026-04-01",
 ];
+
+/// The newest version, named in "not recognized" errors (azure-keyvault-secrets 4.12 sends it).
+const LATEST_API_VERSION: &str = "2026-04-01";
 
 /// The soft-delete recovery level every object reports.
 pub(crate) const RECOVERY_LEVEL: &str = "Recoverable+Purgeable";
@@ -104,7 +109,12 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
     }
     {
         let mut state = shared.lock();
-        if state.throttle.remaining > 0 {
+        let matches = state
+            .throttle
+            .path_fragment
+            .as_deref()
+            .is_none_or(|fragment| req.path.contains(fragment));
+        if state.throttle.remaining > 0 && matches {
             state.throttle.remaining -= 1;
             state.counters.vault_throttled += 1;
             let retry_after = state.throttle.retry_after_secs;
@@ -126,7 +136,9 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
             return kv_error(
                 StatusCode::BAD_REQUEST,
                 "BadParameter",
-                "The api-version query parameter is missing. Consider using the latest supported version (2025-07-01).",
+                &format!(
+                    "The api-version query parameter is missing. Consider using the latest supported version ({LATEST_API_VERSION})."
+                ),
                 None,
             );
         }
@@ -135,7 +147,7 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
                 StatusCode::BAD_REQUEST,
                 "BadParameter",
                 &format!(
-                    "The specified version ({v}) is not recognized. Consider using the latest supported version (2025-07-01)."
+                    "The specified version ({v}) is not recognized. Consider using the latest supported version ({LATEST_API_VERSION})."
                 ),
                 None,
             );
