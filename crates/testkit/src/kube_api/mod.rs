@@ -12,6 +12,7 @@ mod auth;
 mod crud;
 mod http;
 mod objects;
+mod openapi;
 mod patch;
 mod registry;
 mod selectors;

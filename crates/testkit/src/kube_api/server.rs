@@ -108,6 +108,10 @@ fn route(shared: &Arc<Shared>, req: &Req, record: &mut RequestRecord) -> Respons
     if caller == Caller::Anonymous && !public_path(&req.segments) {
         return error_response(&ApiError::unauthorized());
     }
+    let content_type = req.header("content-type");
+    if !req.body.is_empty() && (content_type.contains("protobuf") || content_type.contains("cbor")) {
+        return error_response(&ApiError::unsupported_media_type(content_type));
+    }
     match seg.as_slice() {
         ["version"] => json_response(200, &json!({
             "major": "1", "minor": "32", "gitVersion": "v1.32.0-secretsync-testkit",
@@ -116,6 +120,11 @@ fn route(shared: &Arc<Shared>, req: &Req, record: &mut RequestRecord) -> Respons
         ["healthz"] | ["livez"] | ["readyz"] => text_response(200, "ok"),
         [".well-known", "openid-configuration"] => json_response(200, &shared.tokens.openid_configuration()),
         ["openid", "v1", "jwks"] => json_response(200, &shared.tokens.jwks()),
+        ["openapi", "v3"] => json_response(200, &super::openapi::root(shared)),
+        ["openapi", "v3", rest @ ..] => match super::openapi::group_version_doc(shared, &rest.join("/")) {
+            Some(doc) => json_response(200, &doc),
+            None => error_response(&ApiError::path_not_found()),
+        },
         ["api"] => json_response(200, &json!({"kind": "APIVersions", "versions": ["v1"],
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": shared.host_port}]})),
         ["apis"] => json_response(200, &api_group_list(shared)),
