@@ -81,12 +81,11 @@ impl State {
     }
 
     fn remove(&mut self, key: &ObjKey) {
-        if let Some(gone) = self.store.remove(key) {
-            if self.special(key) == Special::Crd {
-                if let Ok(t) = super::registry::type_from_crd(&gone) {
-                    self.drop_custom_type(&t.group, &t.plural);
-                }
-            }
+        if let Some(gone) = self.store.remove(key)
+            && self.special(key) == Special::Crd
+            && let Ok(t) = super::registry::type_from_crd(&gone)
+        {
+            self.drop_custom_type(&t.group, &t.plural);
         }
     }
 
@@ -143,19 +142,31 @@ impl State {
                         if let Some(refs) = o["metadata"]["ownerReferences"].as_array_mut() {
                             refs.retain(|r| r["uid"] != uid);
                         }
-                        if o["metadata"]["ownerReferences"].as_array().is_some_and(|r| r.is_empty()) {
+                        if o["metadata"]["ownerReferences"]
+                            .as_array()
+                            .is_some_and(|r| r.is_empty())
+                        {
                             metadata_mut(&mut o).remove("ownerReferences");
                         }
                         self.store.put((*d).clone(), o);
                     }
                 }
-                self.set_finalizers(key, finalizers.into_iter().filter(|f| f != "orphan").collect());
+                self.set_finalizers(
+                    key,
+                    finalizers.into_iter().filter(|f| f != "orphan").collect(),
+                );
                 changed = true;
                 continue;
             }
             if deleting && finalizers.iter().any(|f| f == "foregroundDeletion") {
                 if dependents.is_empty() {
-                    self.set_finalizers(key, finalizers.into_iter().filter(|f| f != "foregroundDeletion").collect());
+                    self.set_finalizers(
+                        key,
+                        finalizers
+                            .into_iter()
+                            .filter(|f| f != "foregroundDeletion")
+                            .collect(),
+                    );
                     changed = true;
                 } else {
                     for d in dependents {
