@@ -14,6 +14,7 @@ mod http;
 mod objects;
 mod openapi;
 mod patch;
+mod protobuf;
 mod registry;
 mod selectors;
 mod server;
@@ -200,6 +201,7 @@ impl KubeApiServer {
         let issuer = options.issuer.clone().unwrap_or_else(|| url.clone());
         let tokens = tokens::TokenIssuer::new(issuer).map_err(KubeApiError::Crypto)?;
         let mut state = State::new(options.watch_history);
+        state.root_ca_pem = Some(pki.ca_pem.clone());
         let ns_rt = state
             .registry
             .by_plural("", "namespaces")

@@ -300,6 +300,9 @@ pub fn create(
     }
     let out = state.store.put(key, stored);
     after_commit(state, rt, &out, false);
+    if rt.special == Special::Namespace {
+        populate_namespace(state, &name);
+    }
     Ok(out)
 }
 
@@ -541,4 +544,28 @@ pub fn delete(
     let out = state.store.put(key.clone(), obj);
     state.lifecycle_dirty = true;
     Ok(Deleted::Pending(out))
+}
+
+/// What the service-account and root-CA controllers create in every new namespace.
+fn populate_namespace(state: &mut State, namespace: &str) {
+    let ctx = WriteCtx {
+        manager: "kube-controller-manager".into(),
+        version: "v1".into(),
+        subresource: None,
+        dry_run: false,
+    };
+    if let Some(sa) = state.registry.by_plural("", "serviceaccounts") {
+        let obj =
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}});
+        let _ = create(state, &sa, Some(namespace), obj, &ctx, None);
+    }
+    if let (Some(cm), Some(ca)) = (
+        state.registry.by_plural("", "configmaps"),
+        state.root_ca_pem.clone(),
+    ) {
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "kube-root-ca.crt", "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+            "data": {"ca.crt": ca}});
+        let _ = create(state, &cm, Some(namespace), obj, &ctx, None);
+    }
 }

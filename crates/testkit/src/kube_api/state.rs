@@ -15,6 +15,8 @@ pub struct State {
     pub store: Store,
     /// Set by writes that may need lifecycle processing.
     pub lifecycle_dirty: bool,
+    /// CA certificate published as `kube-root-ca.crt` in every namespace.
+    pub root_ca_pem: Option<String>,
 }
 
 impl State {
@@ -24,6 +26,7 @@ impl State {
             registry: Registry::with_builtins(),
             store: Store::new(history_limit),
             lifecycle_dirty: false,
+            root_ca_pem: None,
         }
     }
 
