@@ -16,6 +16,7 @@ mod openapi;
 mod patch;
 mod protobuf;
 mod registry;
+mod schema;
 mod selectors;
 mod server;
 pub mod ssa;
@@ -145,6 +146,7 @@ fn load_crds(state: &mut State, dir: &Path) -> Result<(), KubeApiError> {
         version: "v1".into(),
         subresource: None,
         dry_run: false,
+        strict: false,
     };
     for path in files {
         let text = std::fs::read_to_string(&path)?;
@@ -211,6 +213,7 @@ impl KubeApiServer {
             version: "v1".into(),
             subresource: None,
             dry_run: false,
+            strict: false,
         };
         let mut names: Vec<String> =
             vec!["default".into(), "kube-system".into(), "kube-public".into()];

@@ -95,8 +95,19 @@ impl State {
     fn set_finalizers(&mut self, key: &ObjKey, finalizers: Vec<Value>) {
         if let Some(obj) = self.store.get(key) {
             let mut o = (*obj).clone();
-            metadata_mut(&mut o).insert("finalizers".into(), Value::Array(finalizers));
-            self.store.put(key.clone(), o);
+            let deleting = o["metadata"].get("deletionTimestamp").is_some();
+            let empty = finalizers.is_empty();
+            let meta = metadata_mut(&mut o);
+            if empty {
+                meta.remove("finalizers");
+            } else {
+                meta.insert("finalizers".into(), Value::Array(finalizers));
+            }
+            if deleting && empty && self.special(key) != Special::Namespace {
+                self.store.remove_with_final_state(key, Some(o));
+            } else {
+                self.store.put(key.clone(), o);
+            }
         }
     }
 
