@@ -329,3 +329,81 @@ async fn wrong_cloud_is_reported_from_the_challenge() {
         "no token requested for the wrong audience"
     );
 }
+
+#[tokio::test]
+async fn validate_authenticates_or_reports_referent_stores_unknown() {
+    use secretsync_model::Validation;
+    use secretsync_model::meta::ServiceAccountSelector;
+
+    let d = double();
+    let p = managed_identity_provider(&d);
+    assert_eq!(p.validate().await.expect("validate"), Validation::Ready);
+    assert_eq!(d.token_requests().get(grant::MANAGED_IDENTITY), 1);
+    assert_eq!(d.vault_requests().get("GetSecrets"), 1);
+
+    // A ClusterSecretStore whose ServiceAccount has no namespace depends on the reader.
+    let mut s = spec(&d, AzureAuthType::WorkloadIdentity);
+    s.service_account_ref = Some(ServiceAccountSelector {
+        name: "reader-sa".into(),
+        namespace: None,
+        audiences: Vec::new(),
+    });
+    let mut ctx = crate::common::context("apps");
+    ctx.reader_namespace = None;
+    let referent = AzureProvider::new(ctx, s, TestCredentials::default().shared(), options(&d))
+        .expect("provider");
+    assert!(matches!(
+        referent.validate().await,
+        Ok(Validation::Unknown(_))
+    ));
+}
+
+#[tokio::test]
+async fn invalid_store_specs_name_the_field() {
+    let d = double();
+    let mut s = spec(&d, AzureAuthType::ServicePrincipal);
+    let err = AzureProvider::new(
+        crate::common::context("apps"),
+        s.clone(),
+        TestCredentials::default().shared(),
+        options(&d),
+    )
+    .expect_err("no tenant");
+    assert!(
+        err.to_string().contains("spec.provider.azurekv.tenantId"),
+        "{err}"
+    );
+    s.tenant_id = Some("t".into());
+    let err = AzureProvider::new(
+        crate::common::context("apps"),
+        s.clone(),
+        TestCredentials::default().shared(),
+        options(&d),
+    )
+    .expect_err("no authSecretRef");
+    assert!(
+        err.to_string()
+            .contains("spec.provider.azurekv.authSecretRef"),
+        "{err}"
+    );
+    s.vault_url = "http://127.0.0.1:1/".into();
+    let err = AzureProvider::new(
+        crate::common::context("apps"),
+        s,
+        TestCredentials::default().shared(),
+        options(&d),
+    )
+    .expect_err("plain http vault");
+    assert!(
+        err.to_string().contains("spec.provider.azurekv.vaultUrl"),
+        "{err}"
+    );
+    let err = AzureProvider::new(
+        crate::common::context("apps"),
+        spec(&d, AzureAuthType::WorkloadIdentity),
+        TestCredentials::default().shared(),
+        options(&d),
+    )
+    .expect_err("no serviceAccountRef and no operator identity");
+    assert!(err.to_string().contains("serviceAccountRef"), "{err}");
+}
