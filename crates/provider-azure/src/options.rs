@@ -49,6 +49,54 @@ impl Default for AzureOptions {
     }
 }
 
+impl AzureOptions {
+    /// Default options with the identity settings a binary reads from its environment, given
+    /// as a lookup (e.g. `|k| std::env::var(k).ok()`), as the Azure SDKs name them:
+    /// `AZURE_FEDERATED_TOKEN_FILE` + `AZURE_CLIENT_ID` + `AZURE_TENANT_ID` (all three, or
+    /// none) for the operator's workload identity; `IDENTITY_ENDPOINT` + `IDENTITY_HEADER` for
+    /// an App Service style managed-identity endpoint, else `AZURE_POD_IDENTITY_AUTHORITY_HOST`
+    /// as the IMDS address.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let mut options = AzureOptions::default();
+        let wi = [
+            get("AZURE_FEDERATED_TOKEN_FILE"),
+            get("AZURE_CLIENT_ID"),
+            get("AZURE_TENANT_ID"),
+        ];
+        match wi {
+            [Some(file), Some(client_id), Some(tenant_id)] => {
+                options.operator_workload_identity = Some(OperatorWorkloadIdentity {
+                    token_file: PathBuf::from(file),
+                    client_id,
+                    tenant_id,
+                });
+            }
+            [Some(_), _, _] => {
+                return Err("AZURE_FEDERATED_TOKEN_FILE is set: expected AZURE_CLIENT_ID and AZURE_TENANT_ID as well".into());
+            }
+            _ => {}
+        }
+        match (get("IDENTITY_ENDPOINT"), get("IDENTITY_HEADER")) {
+            (Some(endpoint), Some(header)) => {
+                options.managed_identity = ManagedIdentityEndpoint::AppService {
+                    endpoint,
+                    header: SecretString::from(header),
+                };
+            }
+            (Some(_), None) => {
+                return Err("IDENTITY_ENDPOINT is set: expected IDENTITY_HEADER as well".into());
+            }
+            _ => {
+                if let Some(base_url) = get("AZURE_POD_IDENTITY_AUTHORITY_HOST") {
+                    options.managed_identity = ManagedIdentityEndpoint::Imds { base_url };
+                }
+            }
+        }
+        Ok(options)
+    }
+}
+
 /// The operator pod's own workload identity (what the Azure Workload Identity webhook injects).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OperatorWorkloadIdentity {
@@ -85,5 +133,60 @@ impl Default for ManagedIdentityEndpoint {
         ManagedIdentityEndpoint::Imds {
             base_url: "http://169.254.169.254".to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn environment_settings_map_to_options() {
+        let o = AzureOptions::from_lookup(lookup(&[
+            (
+                "AZURE_FEDERATED_TOKEN_FILE",
+                "/var/run/secrets/azure/tokens/azure-identity-token",
+            ),
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_TENANT_ID", "t"),
+            ("IDENTITY_ENDPOINT", "http://localhost:42356/msi/token"),
+            ("IDENTITY_HEADER", "h"),
+        ]))
+        .expect("options");
+        let wi = o.operator_workload_identity.expect("operator identity");
+        assert_eq!(wi.client_id, "c");
+        assert_eq!(wi.tenant_id, "t");
+        assert!(
+            matches!(o.managed_identity, ManagedIdentityEndpoint::AppService { ref endpoint, .. } if endpoint == "http://localhost:42356/msi/token")
+        );
+
+        let o = AzureOptions::from_lookup(lookup(&[(
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+            "http://10.0.0.1",
+        )]))
+        .expect("options");
+        assert!(o.operator_workload_identity.is_none());
+        assert!(
+            matches!(o.managed_identity, ManagedIdentityEndpoint::Imds { ref base_url } if base_url == "http://10.0.0.1")
+        );
+    }
+
+    #[test]
+    fn incomplete_settings_are_rejected() {
+        let err = AzureOptions::from_lookup(lookup(&[("AZURE_FEDERATED_TOKEN_FILE", "/t")]))
+            .expect_err("partial");
+        assert!(err.contains("AZURE_CLIENT_ID"), "{err}");
+        let err = AzureOptions::from_lookup(lookup(&[("IDENTITY_ENDPOINT", "http://x")]))
+            .expect_err("partial");
+        assert!(err.contains("IDENTITY_HEADER"), "{err}");
     }
 }
