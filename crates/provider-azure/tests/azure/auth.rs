@@ -291,3 +291,40 @@ async fn wrong_client_secret_is_permission_denied_without_the_secret() {
         "Debug of the provider leaks"
     );
 }
+
+#[tokio::test]
+async fn a_rejected_token_is_replaced_once_then_reported() {
+    // Tokens that are already expired when issued: the vault rejects every one of them.
+    let d = double_with_lifetime(Duration::ZERO);
+    d.add_managed_identity(ManagedIdentity::SystemAssigned);
+    d.set_secret("s", "never-read", SecretOptions::default())
+        .expect("seed");
+    let p = provider(
+        spec(&d, AzureAuthType::ManagedIdentity),
+        TestCredentials::default().shared(),
+        options(&d),
+    );
+    let err = p
+        .fetch(&FetchRequest::latest("s"))
+        .await
+        .expect_err("rejected token");
+    assert_eq!(err.kind_label(), "PermissionDenied", "{err}");
+    assert!(
+        err.to_string().contains("rejected the access token"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("AKV10013"),
+        "names the vault's reason: {err}"
+    );
+    assert_eq!(
+        d.token_requests().total(),
+        2,
+        "one new token after the first rejection, no more"
+    );
+    assert_eq!(
+        d.vault_requests().unauthorized,
+        3,
+        "challenge + two rejected tokens"
+    );
+}
