@@ -212,7 +212,7 @@ async fn operator_workload_identity_reads_its_token_file() {
 
 #[tokio::test]
 async fn tokens_are_refreshed_at_expiry_without_a_new_challenge() {
-    let d = double_with_lifetime(Duration::from_secs(2));
+    let d = double_with_lifetime(Duration::from_secs(4));
     d.add_client_secret(d.tenant_id(), SP_CLIENT, "sp-secret-1");
     d.set_secret("rotating", "v1", SecretOptions::default())
         .expect("seed");
@@ -230,7 +230,7 @@ async fn tokens_are_refreshed_at_expiry_without_a_new_challenge() {
             .expect("read");
     }
     assert_eq!(d.token_requests().total(), 1, "reused while fresh");
-    tokio::time::sleep(Duration::from_millis(2_300)).await;
+    tokio::time::sleep(Duration::from_millis(4_300)).await;
     let got = p
         .fetch(&FetchRequest::latest("rotating"))
         .await
