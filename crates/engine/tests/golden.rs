@@ -39,6 +39,12 @@ struct Case {
     /// Tags per remote key, for `find.tags`.
     #[serde(default)]
     tags: BTreeMap<String, BTreeMap<String, String>>,
+    /// ConfigMaps for templateFrom, by name.
+    #[serde(default)]
+    config_maps: BTreeMap<String, BTreeMap<String, String>>,
+    /// Secrets for templateFrom, by name.
+    #[serde(default)]
+    secrets: BTreeMap<String, BTreeMap<String, String>>,
     /// The ExternalSecret (engine cases).
     #[serde(default)]
     external_secret: Option<serde_yaml::Value>,
@@ -142,7 +148,12 @@ async fn run_case(file: &str, case: &Case) -> Result<(), String> {
         es.metadata.namespace = Some("default".into());
     }
     let engine = Engine::new(Arc::new(factory), EngineConfig::default());
-    let outcome = engine.sync(&es, &MemoryEnv::default()).await;
+    let env = MemoryEnv {
+        config_maps: case.config_maps.clone(),
+        secrets: case.secrets.clone(),
+        ..Default::default()
+    };
+    let outcome = engine.sync(&es, &env).await;
     let result = match outcome.result {
         Ok(SyncResult::Write(d)) => Ok((bytes_of(&d.data), Some(d))),
         Ok(other) => Err(format!("no write: {other:?}")),
