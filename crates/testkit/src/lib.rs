@@ -1,1 +1,2 @@
 //! Test doubles (Kubernetes API, Azure Key Vault) and peer launchers (moto, OpenBao, PostgreSQL).
+pub mod azure;
