@@ -19,8 +19,12 @@ use secretsync_model::external_secret::{
 use secretsync_model::validate::is_valid_secret_key;
 use secretsync_model::value::{SecretData, SecretValue};
 
-const STRATEGIES: [DecodingStrategy; 4] =
-    [DecodingStrategy::None, DecodingStrategy::Base64, DecodingStrategy::Base64Url, DecodingStrategy::Auto];
+const STRATEGIES: [DecodingStrategy; 4] = [
+    DecodingStrategy::None,
+    DecodingStrategy::Base64,
+    DecodingStrategy::Base64Url,
+    DecodingStrategy::Auto,
+];
 
 proptest! {
     #[test]
@@ -107,7 +111,10 @@ proptest! {
 }
 
 fn sync_once(remote: &BTreeMap<String, String>, es: &ExternalSecret) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let f = MemoryFactory::default();
         for (k, v) in remote {
@@ -116,7 +123,14 @@ fn sync_once(remote: &BTreeMap<String, String>, es: &ExternalSecret) -> String {
         let engine = Engine::new(Arc::new(f), EngineConfig::default());
         let out = engine.sync(es, &MemoryEnv::default()).await;
         match out.result {
-            Ok(r) => format!("{:?}", r.desired().map(|d| d.data.iter().map(|(k, v)| (k.clone(), v.expose().to_vec())).collect::<Vec<_>>())),
+            Ok(r) => format!(
+                "{:?}",
+                r.desired().map(|d| d
+                    .data
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.expose().to_vec()))
+                    .collect::<Vec<_>>())
+            ),
             Err(e) => format!("error: {e}"),
         }
     })
