@@ -193,7 +193,10 @@ fn bench_render(c: &mut Criterion) {
 /// CPU time of the current thread (`CLOCK_THREAD_CPUTIME_ID`).
 fn thread_cpu_time() -> Option<Duration> {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    Some(Duration::new(u64::try_from(t.tv_sec).ok()?, u32::try_from(t.tv_nsec).ok()?))
+    Some(Duration::new(
+        u64::try_from(t.tv_sec).ok()?,
+        u32::try_from(t.tv_nsec).ok()?,
+    ))
 }
 
 criterion_group!(benches, bench_render);
