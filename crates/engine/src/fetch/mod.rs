@@ -269,6 +269,25 @@ impl FetchLayer {
         shared.await.0
     }
 
+    /// Forgets every completed read older than the coalescing window now (reads also purge
+    /// lazily; a host may call this from a timer so an idle engine does not keep values).
+    pub fn purge(&self) {
+        let mut table = lock(&self.reads);
+        let window = self.config.coalesce_window;
+        let now = Instant::now();
+        table.last_purge = now;
+        table.entries.retain(|_, s| match s.peek() {
+            None => true,
+            Some((Ok(_), done)) => now.saturating_duration_since(*done) < window,
+            Some((Err(_), _)) => false,
+        });
+    }
+
+    /// Completed reads currently held for coalescing (for tests and metrics).
+    pub fn cached_reads(&self) -> usize {
+        lock(&self.reads).entries.len()
+    }
+
     fn purge_expired(&self, table: &mut ReadTable, now: Instant) {
         let window = self.config.coalesce_window;
         if now.saturating_duration_since(table.last_purge) < window.max(Duration::from_millis(100))
