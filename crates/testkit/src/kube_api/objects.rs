@@ -168,7 +168,14 @@ fn after_commit(state: &mut State, rt: &ResourceType, obj: &Value, removed: bool
             state.registry.insert(t);
         }
     }
-    state.lifecycle_dirty = true;
+    let meta = &obj["metadata"];
+    if removed
+        || meta.get("deletionTimestamp").is_some()
+        || meta.get("ownerReferences").is_some()
+        || rt.special == Special::Namespace
+    {
+        state.lifecycle_dirty = true;
+    }
 }
 
 /// Creates an object. `managers` are precomputed by server-side apply; otherwise an Update
