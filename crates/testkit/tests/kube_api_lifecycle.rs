@@ -39,6 +39,21 @@ async fn custom_resources_are_pruned_and_defaulted() -> TestResult {
     let created = api.create(&PostParams::default(), &obj).await?;
     assert_eq!(created.data["spec"], json!({"name": "x", "interval": "1h"}));
     assert!(created.data.get("extra").is_none());
+    let wrong_type: DynamicObject =
+        serde_json::from_value(json!({"apiVersion": "example.com/v1", "kind": "Gadget",
+        "metadata": {"name": "bad"}, "spec": {"name": 5}}))?;
+    let err = api
+        .create(&PostParams::default(), &wrong_type)
+        .await
+        .expect_err("type");
+    let kube::Error::Api(status) = &err else {
+        anyhow::bail!("unexpected {err}")
+    };
+    assert_eq!((status.code, status.reason.as_str()), (422, "Invalid"));
+    assert_eq!(
+        status.message,
+        "Gadget.example.com \"bad\" is invalid: spec.name: Invalid value: \"integer\": spec.name in body must be of type string: \"integer\""
+    );
     // fieldValidation=Strict (kubectl's default) turns unknown fields into 400 BadRequest.
     let url = format!(
         "{}/apis/example.com/v1/namespaces/default/gadgets?fieldValidation=Strict",

@@ -11,6 +11,7 @@
 mod auth;
 mod crud;
 mod http;
+mod kinds;
 mod objects;
 mod openapi;
 mod patch;
