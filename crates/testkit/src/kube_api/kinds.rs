@@ -18,6 +18,10 @@ pub fn prepare(
     name: &str,
     ctx: &WriteCtx,
 ) -> ApiResult<()> {
+    let meta_causes = super::metadata::validate(obj);
+    if !meta_causes.is_empty() {
+        return Err(ApiError::invalid(&rt.group, &rt.kind, name, meta_causes));
+    }
     match rt.special {
         Special::Secret => prepare_secret(obj, old, name),
         Special::ConfigMap => prepare_configmap(obj, old, name),

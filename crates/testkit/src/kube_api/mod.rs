@@ -12,6 +12,7 @@ mod auth;
 mod crud;
 mod http;
 mod kinds;
+mod metadata;
 mod objects;
 mod openapi;
 mod patch;
