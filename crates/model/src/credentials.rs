@@ -1,0 +1,160 @@
+//! How providers obtain credentials without knowing about Kubernetes.
+//!
+//! The `kube` crate implements [`CredentialResolver`] with ESO's namespace rules (TokenRequest,
+//! Secret reads); the CLI uses [`StaticCredentials`] built from Secrets given on the command line.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::error::ProviderError;
+use crate::meta::{SecretKeySelector, ServiceAccountSelector};
+use crate::value::SecretValue;
+
+/// Resolves the credential references found in store specs.
+#[async_trait]
+pub trait CredentialResolver: Send + Sync {
+    /// Reads one key of a Secret. `default_key` applies when the selector names no key.
+    async fn secret_value(
+        &self,
+        selector: &SecretKeySelector,
+        default_key: Option<&str>,
+    ) -> Result<SecretValue, ProviderError>;
+
+    /// Reads one key of a ConfigMap (for `caProvider` of type ConfigMap).
+    async fn config_map_value(
+        &self,
+        name: &str,
+        namespace: Option<&str>,
+        key: &str,
+    ) -> Result<String, ProviderError>;
+
+    /// Issues a ServiceAccount token (TokenRequest) for the given audiences.
+    async fn service_account_token(
+        &self,
+        account: &ServiceAccountSelector,
+        audiences: &[String],
+        expiration: Option<Duration>,
+    ) -> Result<SecretValue, ProviderError>;
+
+    /// The annotations of a ServiceAccount (IRSA role, Azure client/tenant ids).
+    async fn service_account_annotations(
+        &self,
+        account: &ServiceAccountSelector,
+    ) -> Result<BTreeMap<String, String>, ProviderError>;
+}
+
+/// In-memory credentials: Secrets and ConfigMaps by (namespace, name), no ServiceAccounts.
+#[derive(Default, Debug, Clone)]
+pub struct StaticCredentials {
+    secrets: BTreeMap<(Option<String>, String), BTreeMap<String, SecretValue>>,
+    config_maps: BTreeMap<(Option<String>, String), BTreeMap<String, String>>,
+}
+
+impl StaticCredentials {
+    /// Empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a Secret's data.
+    pub fn add_secret(
+        &mut self,
+        namespace: Option<String>,
+        name: impl Into<String>,
+        data: BTreeMap<String, SecretValue>,
+    ) {
+        self.secrets.insert((namespace, name.into()), data);
+    }
+
+    /// Adds a ConfigMap's data.
+    pub fn add_config_map(
+        &mut self,
+        namespace: Option<String>,
+        name: impl Into<String>,
+        data: BTreeMap<String, String>,
+    ) {
+        self.config_maps.insert((namespace, name.into()), data);
+    }
+
+    fn lookup<'a, V>(
+        map: &'a BTreeMap<(Option<String>, String), V>,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<&'a V> {
+        if let Some(v) = namespace.and_then(|ns| map.get(&(Some(ns.to_string()), name.to_string())))
+        {
+            return Some(v);
+        }
+        // Without an exact namespace match, accept a unique object of that name.
+        let mut candidates = map.iter().filter(|((_, n), _)| n == name).map(|(_, v)| v);
+        let first = candidates.next();
+        if candidates.next().is_some() {
+            None
+        } else {
+            first
+        }
+    }
+}
+
+#[async_trait]
+impl CredentialResolver for StaticCredentials {
+    async fn secret_value(
+        &self,
+        selector: &SecretKeySelector,
+        default_key: Option<&str>,
+    ) -> Result<SecretValue, ProviderError> {
+        let key = selector.key.as_deref().or(default_key).ok_or_else(|| {
+            ProviderError::InvalidStoreConfig(format!(
+                "secret reference {:?} names no key",
+                selector.name
+            ))
+        })?;
+        let data = Self::lookup(&self.secrets, selector.namespace.as_deref(), &selector.name)
+            .ok_or_else(|| {
+                ProviderError::NotFound(format!("credential Secret {:?}", selector.name))
+            })?;
+        data.get(key).cloned().ok_or_else(|| {
+            ProviderError::NotFound(format!(
+                "key {key:?} in credential Secret {:?}",
+                selector.name
+            ))
+        })
+    }
+
+    async fn config_map_value(
+        &self,
+        name: &str,
+        namespace: Option<&str>,
+        key: &str,
+    ) -> Result<String, ProviderError> {
+        let data = Self::lookup(&self.config_maps, namespace, name)
+            .ok_or_else(|| ProviderError::NotFound(format!("ConfigMap {name:?}")))?;
+        data.get(key)
+            .cloned()
+            .ok_or_else(|| ProviderError::NotFound(format!("key {key:?} in ConfigMap {name:?}")))
+    }
+
+    async fn service_account_token(
+        &self,
+        account: &ServiceAccountSelector,
+        _audiences: &[String],
+        _expiration: Option<Duration>,
+    ) -> Result<SecretValue, ProviderError> {
+        Err(ProviderError::Unsupported(format!(
+            "ServiceAccount {:?}: service account tokens need a Kubernetes cluster",
+            account.name
+        )))
+    }
+
+    async fn service_account_annotations(
+        &self,
+        account: &ServiceAccountSelector,
+    ) -> Result<BTreeMap<String, String>, ProviderError> {
+        Err(ProviderError::Unsupported(format!(
+            "ServiceAccount {:?}: service accounts need a Kubernetes cluster",
+            account.name
+        )))
+    }
+}

@@ -1,0 +1,11 @@
+//! Provider blocks of `spec.provider`, as ESO defines them.
+
+mod aws;
+mod azure;
+mod fake;
+mod vault;
+
+pub use aws::*;
+pub use azure::*;
+pub use fake::*;
+pub use vault::*;
