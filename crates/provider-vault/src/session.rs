@@ -14,7 +14,7 @@ use crate::auth::{Login, parse_login};
 use crate::http::{Call, Failure, VaultHttp};
 use crate::provider::Inner;
 
-/// Tokens closer than this to expiry are not renewed but replaced.
+/// Tokens closer than this to expiry are not renewed but replaced (at most 1/10 of the TTL).
 const EXPIRY_MARGIN: Duration = Duration::from_secs(5);
 
 /// The token in use and what is known about its lease.
@@ -109,9 +109,8 @@ impl Inner {
         let http = self.http().await?;
         if let Some(current) = self.sessions.current()
             && current.renewable
-            && current
-                .expires_at
-                .is_some_and(|at| Instant::now() + EXPIRY_MARGIN < at)
+            && let (Some(expires_at), Some(ttl)) = (current.expires_at, current.ttl)
+            && Instant::now() + EXPIRY_MARGIN.min(ttl / 10) < expires_at
         {
             match self.renew(&http, &current).await {
                 Ok(session) => {

@@ -256,6 +256,19 @@ impl Bao {
             .count()
     }
 
+    /// Audit-log request entries for `path` with `operation` (`read`, `update`, `list`...).
+    pub fn audit_operations(&self, path: &str, operation: &str) -> usize {
+        let text = std::fs::read_to_string(self.audit_log()).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| {
+                e["type"] == "request"
+                    && e["request"]["path"] == path
+                    && e["request"]["operation"] == operation
+            })
+            .count()
+    }
+
     /// Writes a policy.
     pub async fn put_policy(&self, name: &str, policy: &str) {
         self.api(
