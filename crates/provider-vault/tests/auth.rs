@@ -34,7 +34,7 @@ async fn assert_reads(p: &VaultProvider) {
 async fn token_auth_reads_and_wrong_token_is_denied() {
     let bao = Bao::start().await;
     seeded(&bao).await;
-    let (auth, creds) = root_token_auth();
+    let (auth, creds) = root_token_auth(&bao);
     let p = provider("token", spec(&bao, "kv2", true, auth.clone()), creds);
     assert_reads(&p).await;
     assert_eq!(p.login_count(), 0, "a static token needs no login");
@@ -242,13 +242,13 @@ async fn tls_ca_bundle_ca_provider_and_untrusted_server() {
     let ca_pem = String::from_utf8(bao.ca_pem()).expect("pem");
 
     // caBundle (base64 PEM in the spec)
-    let (auth, creds) = root_token_auth();
+    let (auth, creds) = root_token_auth(&bao);
     let mut s = spec(&bao, "kv2", true, auth.clone());
     s.ca_bundle = Some(base64::engine::general_purpose::STANDARD.encode(&ca_pem));
     assert_reads(&provider("ca-bundle", s, creds)).await;
 
     // caProvider: ConfigMap
-    let (_, mut creds) = root_token_auth();
+    let (_, mut creds) = root_token_auth(&bao);
     creds.add_config_map(
         Some(NS.into()),
         "vault-ca",
@@ -264,7 +264,7 @@ async fn tls_ca_bundle_ca_provider_and_untrusted_server() {
     assert_reads(&provider("ca-configmap", s, creds)).await;
 
     // extra roots from the process options
-    let (_, creds) = root_token_auth();
+    let (_, creds) = root_token_auth(&bao);
     let options = VaultOptions {
         extra_root_certificates_pem: vec![bao.ca_pem()],
         ..VaultOptions::default()
@@ -279,7 +279,7 @@ async fn tls_ca_bundle_ca_provider_and_untrusted_server() {
     assert_reads(&p).await;
 
     // no CA: the dev certificate is not trusted
-    let (_, creds) = root_token_auth();
+    let (_, creds) = root_token_auth(&bao);
     let p = provider("untrusted", spec(&bao, "kv2", true, auth.clone()), creds);
     let err = p
         .fetch(&FetchRequest::latest("app/cfg"))
@@ -290,7 +290,7 @@ async fn tls_ca_bundle_ca_provider_and_untrusted_server() {
 
     // a different CA is not trusted either
     let other = Bao::start_tls().await;
-    let (_, creds) = root_token_auth();
+    let (_, creds) = root_token_auth(&bao);
     let mut s = spec(&bao, "kv2", true, auth);
     s.ca_bundle = Some(base64::engine::general_purpose::STANDARD.encode(other.ca_pem()));
     let err = provider("wrong-ca", s, creds)
@@ -320,7 +320,7 @@ async fn environment_token_only_when_enabled() {
     );
 
     let options = VaultOptions {
-        environment_token: Some(ROOT_TOKEN.to_string().into()),
+        environment_token: Some(bao.root_token().into()),
         ..VaultOptions::default()
     };
     let p = VaultProvider::new(context("env"), s, Arc::new(credentials(&[])), options)
@@ -372,7 +372,11 @@ fn unsupported_methods_are_named() {
 
 #[test]
 fn bad_server_url_is_rejected_without_io() {
-    let (auth, creds) = root_token_auth();
+    let auth = VaultAuth {
+        token_secret_ref: Some(secret_ref("vault-token", None)),
+        ..VaultAuth::default()
+    };
+    let creds = credentials(&[]);
     let s = secretsync_model::providers::VaultSpec {
         server: "vault:8200".into(),
         auth: Some(auth),

@@ -22,7 +22,7 @@ async fn kv_v2_latest_version_and_raw_json() {
         json!({"user": "u2", "password": "p2", "nested": {"a": 1}}),
     )
     .await;
-    let (auth, creds) = root_token_auth();
+    let (auth, creds) = root_token_auth(&bao);
     let p = provider("v2", spec(&bao, "kv2", true, auth), creds);
 
     let latest = p
@@ -83,7 +83,7 @@ async fn kv_v2_without_store_path_takes_the_mount_from_the_key() {
     let bao = Bao::start().await;
     bao.enable_kv("apps", 2).await;
     bao.put_v2("apps", "web/cfg", json!({"k": "v"})).await;
-    let (auth, creds) = root_token_auth();
+    let (auth, creds) = root_token_auth(&bao);
     let mut s = spec(&bao, "unused", true, auth);
     s.path = None;
     let p = provider("nopath", s, creds);
@@ -100,7 +100,7 @@ async fn kv_v1_reads_and_rejects_metadata() {
     bao.enable_kv("kv1", 1).await;
     bao.api("POST", "kv1/app/db", Some(json!({"user": "u", "n": 5})))
         .await;
-    let (auth, creds) = root_token_auth();
+    let (auth, creds) = root_token_auth(&bao);
     let p = provider("v1", spec(&bao, "kv1", false, auth), creds);
     let got = p
         .fetch(&FetchRequest::latest("app/db"))
@@ -139,7 +139,7 @@ async fn metadata_fetch_returns_custom_metadata() {
         Some(json!({"custom_metadata": {"team": "blue", "env": "prod"}})),
     )
     .await;
-    let (auth, creds) = root_token_auth();
+    let (auth, creds) = root_token_auth(&bao);
     let p = provider("meta", spec(&bao, "kv2", true, auth), creds);
     let got = p
         .fetch(&FetchRequest {
@@ -174,7 +174,7 @@ async fn find_by_name_and_by_tags_lists_recursively() {
         )
         .await;
     }
-    let (auth, creds) = root_token_auth();
+    let (auth, creds) = root_token_auth(&bao);
     let p = provider("find", spec(&bao, "kv2", true, auth), creds);
 
     let by_name = p
@@ -256,7 +256,7 @@ async fn namespaces_are_sent_for_reads_and_logins() {
     let (role_id, secret_id) = approle(&bao, Some("ns1"), "reader", "reader").await;
 
     // root token, store namespace ns1
-    let (auth, creds) = root_token_auth();
+    let (auth, creds) = root_token_auth(&bao);
     let mut s = spec(&bao, "kv2", true, auth);
     s.namespace = Some("ns1".into());
     let p = provider("ns-token", s, creds);
@@ -267,7 +267,7 @@ async fn namespaces_are_sent_for_reads_and_logins() {
     assert_eq!(json(&got.value), json!({"in": "ns1"}));
 
     // without the namespace the mount does not exist
-    let (auth, creds) = root_token_auth();
+    let (auth, creds) = root_token_auth(&bao);
     let p = provider("no-ns", spec(&bao, "kv2", true, auth), creds);
     assert!(p.fetch(&FetchRequest::latest("app")).await.is_err());
 
@@ -307,7 +307,7 @@ async fn custom_and_consistency_headers_are_sent() {
         )
         .await;
     }
-    let (auth, creds) = root_token_auth();
+    let (auth, creds) = root_token_auth(&bao);
     let mut s = spec(&bao, "kv2", true, auth);
     s.headers = BTreeMap::from([("X-Custom-Team".to_string(), "blue".to_string())]);
     s.read_your_writes = true;

@@ -22,7 +22,7 @@ async fn approle_provider(bao: &Bao, name: &str, ttl: &str, max_ttl: &str) -> Va
     let _ = bao
         .try_api(
             None,
-            ROOT_TOKEN,
+            &bao.root_token(),
             "POST",
             "sys/auth/approle",
             Some(json!({"type": "approle"})),
@@ -330,7 +330,7 @@ async fn canaries_never_reach_errors_or_debug_output() {
     texts.push(e.to_string());
     texts.push(format!("{e:?} {bad:?}"));
     // a canary token
-    let (auth, _) = root_token_auth();
+    let (auth, _) = root_token_auth(&bao);
     let t = provider(
         "canary-token",
         spec(&bao, "kv2", true, auth),

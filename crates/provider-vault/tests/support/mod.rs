@@ -14,7 +14,7 @@ use secretsync_model::provider::{StoreContext, StoreId};
 use secretsync_model::providers::{VaultAuth, VaultSpec};
 use secretsync_provider_vault::{VaultOptions, VaultProvider};
 
-pub use bao::{Bao, ROOT_TOKEN};
+pub use bao::Bao;
 
 /// Namespace of the test SecretStores.
 pub const NS: &str = "team";
@@ -69,13 +69,13 @@ pub fn spec(bao: &Bao, mount: &str, v2: bool, auth: VaultAuth) -> VaultSpec {
 }
 
 /// Auth with the root token from Secret `vault-token` (key `token`).
-pub fn root_token_auth() -> (VaultAuth, StaticCredentials) {
+pub fn root_token_auth(bao: &Bao) -> (VaultAuth, StaticCredentials) {
     (
         VaultAuth {
             token_secret_ref: Some(secret_ref("vault-token", None)),
             ..VaultAuth::default()
         },
-        credentials(&[("vault-token", &[("token", ROOT_TOKEN)])]),
+        credentials(&[("vault-token", &[("token", bao.root_token().as_str())])]),
     )
 }
 
@@ -100,7 +100,7 @@ pub async fn approle(
     let _ = bao
         .try_api(
             namespace,
-            ROOT_TOKEN,
+            &bao.root_token(),
             "POST",
             "sys/auth/approle",
             Some(serde_json::json!({"type": "approle"})),
