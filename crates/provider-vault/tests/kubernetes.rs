@@ -20,13 +20,16 @@ use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 use serde_json::json;
 use support::*;
 
+/// One TokenRequest: ServiceAccount, audiences, expiration.
+type TokenRequestRecord = (String, Vec<String>, Option<Duration>);
+
 /// Resolver that issues ServiceAccount tokens through the API double's TokenRequest.
 struct KubeCredentials {
     secrets: StaticCredentials,
     url: String,
     admin_token: String,
     http: reqwest::Client,
-    requests: Mutex<Vec<(String, Vec<String>, Option<Duration>)>>,
+    requests: Mutex<Vec<TokenRequestRecord>>,
 }
 
 impl KubeCredentials {
