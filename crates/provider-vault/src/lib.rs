@@ -4,7 +4,13 @@
 //! (`spec.provider.vault`). It is Kubernetes-free: every credential (Secret keys,
 //! ServiceAccount TokenRequest tokens, CA ConfigMaps) comes through the
 //! [`CredentialResolver`](secretsync_model::credentials::CredentialResolver) it is given.
-//! See the crate README for auth methods, options and the token lifecycle.
+//!
+//! The HTTP client is a small purpose-built one on the workspace `reqwest` (rustls) rather than
+//! `vaultrs`, which keeps tokens in plain `String`s, needs `&mut` to swap them, logs errors at
+//! ERROR and reads `VAULT_*` variables implicitly.
+//!
+//! The README (included below) describes auth methods, options and the token lifecycle.
+#![doc = include_str!("../README.md")]
 
 mod auth;
 mod http;
