@@ -65,6 +65,9 @@ impl std::fmt::Debug for Session {
 pub(crate) struct Sessions {
     current: Mutex<Option<Arc<Session>>>,
     gate: tokio::sync::Mutex<()>,
+    /// The last failed refresh, shared with callers that waited for it (single flight for
+    /// failures too: during an outage N waiting callers cost one login attempt, not N).
+    last_failure: Mutex<Option<(Instant, ProviderError)>>,
     generation: AtomicU64,
     logins: AtomicU64,
     renewals: AtomicU64,
@@ -102,10 +105,32 @@ impl Inner {
         if let Some(s) = self.sessions.fresh() {
             return Ok(s);
         }
+        let arrived = Instant::now();
         let _gate = self.sessions.gate.lock().await;
         if let Some(s) = self.sessions.fresh() {
             return Ok(s);
         }
+        if let Some((at, error)) = self
+            .sessions
+            .last_failure
+            .lock()
+            .ok()
+            .and_then(|g| g.clone())
+            && at >= arrived
+        {
+            return Err(error);
+        }
+        let result = self.refresh().await;
+        if let Err(error) = &result
+            && let Ok(mut guard) = self.sessions.last_failure.lock()
+        {
+            *guard = Some((Instant::now(), error.clone()));
+        }
+        result
+    }
+
+    /// Renews or replaces the token; called under the gate.
+    async fn refresh(&self) -> Result<Arc<Session>, ProviderError> {
         let http = self.http().await?;
         if let Some(current) = self.sessions.current()
             && current.renewable

@@ -47,7 +47,15 @@ async fn scripted_server() -> (String, Seen) {
                     buf.extend_from_slice(&chunk[..read]);
                     while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                         let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-                        buf.drain(..end + 4);
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length: "))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if buf.len() < end + 4 + length {
+                            break; // wait for the rest of the body
+                        }
+                        buf.drain(..end + 4 + length);
                         log.lock().expect("lock").push(head.clone());
                         count += 1;
                         let (status, extra, body) = if head.starts_with("get /v1/kv/data/ok") {
@@ -167,6 +175,51 @@ async fn throttling_and_sealed_servers_map_to_transient_errors() {
     assert!(matches!(err, ProviderError::Unavailable(_)), "{err}");
     assert!(err.to_string().contains("Vault is sealed"), "{err}");
     assert!(err.to_string().contains("kv/data/sealed"), "{err}");
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_failed_login_attempt() {
+    let (addr, seen) = scripted_server().await;
+    let spec = VaultSpec {
+        server: addr,
+        path: Some("kv".into()),
+        auth: Some(VaultAuth {
+            app_role: Some(secretsync_model::providers::VaultAppRole {
+                path: "approle".into(),
+                role_id: Some("role".into()),
+                role_ref: None,
+                secret_ref: secret_ref("t", Some("token")),
+            }),
+            ..VaultAuth::default()
+        }),
+        ..VaultSpec::default()
+    };
+    let p = Arc::new(
+        VaultProvider::new(
+            support::context("outage"),
+            spec,
+            Arc::new(credentials(&[("t", &[("token", "secret-id")])])),
+            VaultOptions::default(),
+        )
+        .expect("provider"),
+    );
+    let calls = (0..16).map(|_| {
+        let p = p.clone();
+        async move { p.fetch(&FetchRequest::latest("ok")).await }
+    });
+    let results = futures::future::join_all(calls).await;
+    for r in &results {
+        let err = r.as_ref().expect_err("login fails");
+        assert!(matches!(err, ProviderError::Unavailable(_)), "{err}");
+    }
+    let logins = seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|h| h.starts_with("post /v1/auth/approle/login"))
+        .count();
+    assert_eq!(logins, 1, "16 waiting callers share one failed login");
+    assert_eq!(p.login_count(), 0);
 }
 
 #[tokio::test]
