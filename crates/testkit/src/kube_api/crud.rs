@@ -68,6 +68,7 @@ fn write_ctx(req: &Req, t: &Target) -> WriteCtx {
         version: t.version.clone(),
         subresource: t.subresource.clone(),
         dry_run: req.q("dryRun") == Some("All"),
+        strict: req.q("fieldValidation") == Some("Strict"),
     }
 }
 
@@ -441,7 +442,7 @@ fn delete(shared: &Shared, req: &Req, t: &Target) -> ApiResult<(u16, Value)> {
             200,
             json!({
                 "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                "details": {"name": t.name, "group": t.rt.group, "kind": t.rt.plural, "uid": obj["metadata"]["uid"]}
+                "details": status_details(t, &obj)
             }),
         ),
     })
@@ -478,4 +479,12 @@ fn delete_collection(shared: &Shared, req: &Req, t: &Target) -> ApiResult<(u16, 
         json!({"kind": t.rt.list_kind, "apiVersion": t.rt.group_version(&t.version),
         "metadata": {"resourceVersion": rv}, "items": items}),
     ))
+}
+
+fn status_details(t: &Target, obj: &Value) -> Value {
+    let mut d = json!({"name": t.name, "kind": t.rt.plural, "uid": obj["metadata"]["uid"]});
+    if !t.rt.group.is_empty() {
+        d["group"] = json!(t.rt.group);
+    }
+    d
 }

@@ -14,7 +14,9 @@ mod http;
 mod objects;
 mod openapi;
 mod patch;
+mod protobuf;
 mod registry;
+mod schema;
 mod selectors;
 mod server;
 pub mod ssa;
@@ -144,6 +146,7 @@ fn load_crds(state: &mut State, dir: &Path) -> Result<(), KubeApiError> {
         version: "v1".into(),
         subresource: None,
         dry_run: false,
+        strict: false,
     };
     for path in files {
         let text = std::fs::read_to_string(&path)?;
@@ -200,6 +203,7 @@ impl KubeApiServer {
         let issuer = options.issuer.clone().unwrap_or_else(|| url.clone());
         let tokens = tokens::TokenIssuer::new(issuer).map_err(KubeApiError::Crypto)?;
         let mut state = State::new(options.watch_history);
+        state.root_ca_pem = Some(pki.ca_pem.clone());
         let ns_rt = state
             .registry
             .by_plural("", "namespaces")
@@ -209,6 +213,7 @@ impl KubeApiServer {
             version: "v1".into(),
             subresource: None,
             dry_run: false,
+            strict: false,
         };
         let mut names: Vec<String> =
             vec!["default".into(), "kube-system".into(), "kube-public".into()];

@@ -21,6 +21,8 @@ pub struct WriteCtx {
     pub subresource: Option<String>,
     /// `dryRun=All`.
     pub dry_run: bool,
+    /// `fieldValidation=Strict`: unknown fields of custom resources are an error.
+    pub strict: bool,
 }
 
 impl WriteCtx {
@@ -79,6 +81,7 @@ fn special_prepare(
     obj: &mut Value,
     old: Option<&Value>,
     name: &str,
+    ctx: &WriteCtx,
 ) -> ApiResult<()> {
     match rt.special {
         Special::Secret => prepare_secret(obj, old, name),
@@ -132,7 +135,26 @@ fn special_prepare(
             let _ = stored;
             Ok(())
         }
-        Special::Custom | Special::None => Ok(()),
+        Special::Custom => {
+            if let Some(schema) = &rt.schema {
+                let pruned = super::schema::prune(obj, schema, true);
+                if ctx.strict && !pruned.is_empty() {
+                    let fields: Vec<String> = pruned
+                        .iter()
+                        .map(|p| format!("unknown field \"{p}\""))
+                        .collect();
+                    return Err(ApiError::bad_request(format!(
+                        "{kind} in version \"{v}\" cannot be handled as a {kind}: strict decoding error: {}",
+                        fields.join(", "),
+                        kind = rt.kind,
+                        v = ctx.version
+                    )));
+                }
+                super::schema::apply_defaults(obj, schema);
+            }
+            Ok(())
+        }
+        Special::None => Ok(()),
     }
 }
 
@@ -280,7 +302,7 @@ pub fn create(
             meta.insert("generation".into(), 1.into());
         }
     }
-    special_prepare(state, rt, &mut obj, None, &name)?;
+    special_prepare(state, rt, &mut obj, None, &name, ctx)?;
     let stored = present(&obj, rt, &rt.storage_version);
     let managers = match managers {
         Some(m) => m,
@@ -300,6 +322,9 @@ pub fn create(
     }
     let out = state.store.put(key, stored);
     after_commit(state, rt, &out, false);
+    if rt.special == Special::Namespace {
+        populate_namespace(state, &name);
+    }
     Ok(out)
 }
 
@@ -384,7 +409,7 @@ pub fn update(
             new["status"] = old.get("status").cloned().unwrap_or(Value::Null);
         }
     }
-    special_prepare(state, rt, &mut new, Some(old), &key.name)?;
+    special_prepare(state, rt, &mut new, Some(old), &key.name, ctx)?;
     if rt.special == Special::Crd {
         // Keep the server-maintained status.
         new["status"] = old.get("status").cloned().unwrap_or(Value::Null);
@@ -418,12 +443,16 @@ pub fn update(
     let no_finalizers = new["metadata"]["finalizers"]
         .as_array()
         .is_none_or(|f| f.is_empty());
-    let out = state.store.put(key.clone(), new);
     if deleting && no_finalizers && rt.special != Special::Namespace {
-        let removed = state.store.remove(key).unwrap_or(out);
+        // Like the real registry: the update that empties finalizers deletes in the same write.
+        let removed = state
+            .store
+            .remove_with_final_state(key, Some(new))
+            .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &key.name))?;
         after_commit(state, rt, &removed, true);
         return Ok(removed);
     }
+    let out = state.store.put(key.clone(), new);
     after_commit(state, rt, &out, false);
     Ok(out)
 }
@@ -541,4 +570,29 @@ pub fn delete(
     let out = state.store.put(key.clone(), obj);
     state.lifecycle_dirty = true;
     Ok(Deleted::Pending(out))
+}
+
+/// What the service-account and root-CA controllers create in every new namespace.
+fn populate_namespace(state: &mut State, namespace: &str) {
+    let ctx = WriteCtx {
+        manager: "kube-controller-manager".into(),
+        version: "v1".into(),
+        subresource: None,
+        dry_run: false,
+        strict: false,
+    };
+    if let Some(sa) = state.registry.by_plural("", "serviceaccounts") {
+        let obj =
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}});
+        let _ = create(state, &sa, Some(namespace), obj, &ctx, None);
+    }
+    if let (Some(cm), Some(ca)) = (
+        state.registry.by_plural("", "configmaps"),
+        state.root_ca_pem.clone(),
+    ) {
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "kube-root-ca.crt", "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+            "data": {"ca.crt": ca}});
+        let _ = create(state, &cm, Some(namespace), obj, &ctx, None);
+    }
 }

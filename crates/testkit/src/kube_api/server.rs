@@ -73,6 +73,19 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
         Err(_) => Bytes::new(),
     };
     let path = parts.uri.path().to_string();
+    let protobuf = parts
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/vnd.kubernetes.protobuf"));
+    let body = if protobuf && !body.is_empty() {
+        match super::protobuf::decode(&body) {
+            Ok(v) => Bytes::from(v.to_string()),
+            Err(msg) => return error_response(&ApiError::unsupported_media_type(&msg)),
+        }
+    } else {
+        body
+    };
     let req = Req {
         method: parts.method,
         segments: path
@@ -124,8 +137,7 @@ fn route(shared: &Arc<Shared>, req: &Req, record: &mut RequestRecord) -> Respons
         return error_response(&ApiError::unauthorized());
     }
     let content_type = req.header("content-type");
-    if !req.body.is_empty() && (content_type.contains("protobuf") || content_type.contains("cbor"))
-    {
+    if !req.body.is_empty() && content_type.contains("cbor") {
         return error_response(&ApiError::unsupported_media_type(content_type));
     }
     match seg.as_slice() {

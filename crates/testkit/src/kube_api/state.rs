@@ -15,6 +15,8 @@ pub struct State {
     pub store: Store,
     /// Set by writes that may need lifecycle processing.
     pub lifecycle_dirty: bool,
+    /// CA certificate published as `kube-root-ca.crt` in every namespace.
+    pub root_ca_pem: Option<String>,
 }
 
 impl State {
@@ -24,6 +26,7 @@ impl State {
             registry: Registry::with_builtins(),
             store: Store::new(history_limit),
             lifecycle_dirty: false,
+            root_ca_pem: None,
         }
     }
 
@@ -92,8 +95,19 @@ impl State {
     fn set_finalizers(&mut self, key: &ObjKey, finalizers: Vec<Value>) {
         if let Some(obj) = self.store.get(key) {
             let mut o = (*obj).clone();
-            metadata_mut(&mut o).insert("finalizers".into(), Value::Array(finalizers));
-            self.store.put(key.clone(), o);
+            let deleting = o["metadata"].get("deletionTimestamp").is_some();
+            let empty = finalizers.is_empty();
+            let meta = metadata_mut(&mut o);
+            if empty {
+                meta.remove("finalizers");
+            } else {
+                meta.insert("finalizers".into(), Value::Array(finalizers));
+            }
+            if deleting && empty && self.special(key) != Special::Namespace {
+                self.store.remove_with_final_state(key, Some(o));
+            } else {
+                self.store.put(key.clone(), o);
+            }
         }
     }
 

@@ -197,9 +197,19 @@ impl Store {
 
     /// Removes an object; the returned final state carries the deletion's resourceVersion.
     pub fn remove(&mut self, key: &ObjKey) -> Option<Arc<Value>> {
+        self.remove_with_final_state(key, None)
+    }
+
+    /// Removes an object, reporting `final_state` (e.g. the update that dropped the last
+    /// finalizer) as the DELETED object instead of the stored one.
+    pub fn remove_with_final_state(
+        &mut self,
+        key: &ObjKey,
+        final_state: Option<Value>,
+    ) -> Option<Arc<Value>> {
         let before = self.objects.remove(key)?;
         let rv = self.next_rv();
-        let mut last = (*before).clone();
+        let mut last = final_state.unwrap_or_else(|| (*before).clone());
         super::util::metadata_mut(&mut last)
             .insert("resourceVersion".into(), rv.to_string().into());
         let after = Arc::new(last);
