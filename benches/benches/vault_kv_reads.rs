@@ -79,7 +79,9 @@ async fn run(provider: &Arc<VaultProvider>, concurrency: usize) -> Duration {
         .await;
     let elapsed = start.elapsed();
     assert!(
-        results.iter().all(|r| r.as_ref().is_ok_and(Result::is_ok)),
+        results
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(|inner| inner.is_ok())),
         "all reads succeed"
     );
     elapsed
