@@ -69,10 +69,11 @@ async fn run(provider: &Arc<VaultProvider>, concurrency: usize) -> Duration {
     let results: Vec<_> = futures::stream::iter(0..KEYS)
         .map(|i| {
             let p = provider.clone();
-            async move {
+            // spawned, as the engine's workers are: client work spreads over the runtime
+            tokio::spawn(async move {
                 p.fetch(&FetchRequest::latest(format!("bench/k{i:04}")))
                     .await
-            }
+            })
         })
         .buffer_unordered(concurrency)
         .collect()
