@@ -38,7 +38,7 @@ pub async fn render(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         secrets,
         config_maps,
     };
-    let providers = AllProviders::new(ProviderOptions::from_env()?);
+    let providers = AllProviders::new(ProviderOptions::from_env()?.with_vault_environment_token());
     let engine = Engine::new(Arc::new(providers), EngineConfig::default());
     let mut rendered = Vec::new();
     for (origin, es) in &external_secrets {

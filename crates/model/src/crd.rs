@@ -21,7 +21,9 @@ pub fn all() -> Vec<CustomResourceDefinition> {
     vec![
         with_v1beta1(conditions_by_type(ExternalSecret::crd())),
         with_v1beta1(conditions_by_type(fix_store_schema(SecretStore::crd()))),
-        with_v1beta1(conditions_by_type(fix_store_schema(ClusterSecretStore::crd()))),
+        with_v1beta1(conditions_by_type(fix_store_schema(
+            ClusterSecretStore::crd(),
+        ))),
         with_v1beta1(conditions_by_type(ClusterExternalSecret::crd())),
     ]
 }
@@ -117,7 +119,11 @@ mod tests {
     fn conditions_merge_by_type() {
         for crd in all() {
             let yaml = serde_yaml::to_string(&crd).unwrap_or_default();
-            assert!(yaml.contains("x-kubernetes-list-type: map"), "{}", file_name(&crd));
+            assert!(
+                yaml.contains("x-kubernetes-list-type: map"),
+                "{}",
+                file_name(&crd)
+            );
         }
     }
 

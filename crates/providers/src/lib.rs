@@ -12,12 +12,15 @@ use secretsync_model::secret_store::{ProviderConfig, SecretStoreSpec};
 use secretsync_model::{ProviderError, ProviderFactory, SharedProvider, StoreContext};
 use secretsync_provider_azure::{AzureOptions, AzureProvider};
 use secretsync_provider_fake::FakeProvider;
+use secretsync_provider_vault::{VaultOptions, VaultProvider};
 
 /// Process-level options of every provider.
 #[derive(Clone, Debug, Default)]
 pub struct ProviderOptions {
     /// Azure Key Vault options.
     pub azure: AzureOptions,
+    /// Vault / OpenBao options.
+    pub vault: VaultOptions,
 }
 
 /// A problem with the process environment that configures the providers.
@@ -31,12 +34,20 @@ impl ProviderOptions {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, OptionsError> {
         Ok(ProviderOptions {
             azure: AzureOptions::from_lookup(&lookup).map_err(OptionsError)?,
+            vault: VaultOptions::default(),
         })
     }
 
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, OptionsError> {
         Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Lets Vault stores without an `auth` block use `VAULT_TOKEN` (for the CLI in CI; the
+    /// operator never does this).
+    pub fn with_vault_environment_token(mut self) -> Self {
+        self.vault = self.vault.with_environment_token();
+        self
     }
 }
 
@@ -69,6 +80,12 @@ impl ProviderFactory for AllProviders {
             ProviderConfig::Fake(fake) => {
                 Ok(Arc::new(FakeProvider::new(context.store.clone(), fake)))
             }
+            ProviderConfig::Vault(vault) => Ok(Arc::new(VaultProvider::new(
+                context.clone(),
+                vault.clone(),
+                credentials,
+                self.options.vault.clone(),
+            )?)),
             ProviderConfig::AzureKv(azure) => Ok(Arc::new(AzureProvider::new(
                 context.clone(),
                 azure.clone(),
@@ -119,6 +136,9 @@ mod tests {
         );
         let azure = serde_json::json!({"azurekv": {"vaultUrl": "https://v.vault.azure.net", "authType": "ManagedIdentity"}});
         assert!(build(azure).await.is_ok());
+        let vault =
+            serde_json::json!({"vault": {"server": "http://127.0.0.1:8200", "path": "secret"}});
+        assert!(build(vault).await.is_ok());
     }
 
     #[tokio::test]
