@@ -136,9 +136,14 @@ mod tests {
         );
         let azure = serde_json::json!({"azurekv": {"vaultUrl": "https://v.vault.azure.net", "authType": "ManagedIdentity"}});
         assert!(build(azure).await.is_ok());
-        let vault =
-            serde_json::json!({"vault": {"server": "http://127.0.0.1:8200", "path": "secret"}});
-        assert!(build(vault).await.is_ok());
+        let vault = serde_json::json!({"vault": {
+            "server": "http://127.0.0.1:8200",
+            "path": "secret",
+            "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}}
+        }});
+        if let Err(e) = build(vault).await {
+            panic!("vault store must build: {e}");
+        }
     }
 
     #[tokio::test]
