@@ -340,7 +340,16 @@ impl<'t> State<'t> {
             let p = param(args.len());
             argv.push(validate(f, p).map_err(|e| self.cmd_err(cmd, e))?);
         }
-        (def.imp)(&argv).map_err(|e| self.cmd_err(cmd, ExecErr(format!("error calling {name}: {e}"))))
+        (def.imp)(&argv).map_err(|e| {
+            // `fail` carries a message chosen by the template author; it is only shown when it
+            // is a string literal of the template, since a computed message may hold data.
+            let msg = if def.name == "fail" && !matches!(args.first(), Some(Arg::String(_))) {
+                "(message not shown: it is not a string literal of the template)".to_string()
+            } else {
+                e
+            };
+            self.cmd_err(cmd, ExecErr(format!("error calling {name}: {msg}")))
+        })
     }
 
     fn eval_arg(&mut self, dot: &Value, ty: P, arg: &'t Arg, cmd: &'t Command) -> R<Value> {

@@ -419,13 +419,13 @@ impl<'a> Parser<'a> {
     fn command(&mut self) -> PResult<Command> {
         let pos = self.peek_non_space().start;
         let mut args = Vec::new();
-        let mut end;
+        let mut end = pos;
         loop {
             self.peek_non_space();
             if let Some(op) = self.operand()? {
                 args.push(op);
+                end = self.toks[self.i.saturating_sub(1)].end;
             }
-            end = self.toks[self.i.saturating_sub(1)].end;
             let t = self.next();
             match t.kind {
                 Tok::Space => continue,

@@ -53,14 +53,14 @@ fn index(a: &[Value]) -> Result<Value, String> {
                 let i = index_int(idx)?;
                 match usize::try_from(i).ok().and_then(|i| l.get(i)) {
                     Some(v) => v.clone(),
-                    None => return Err(format!("index out of range: {i}")),
+                    None => return Err("index out of range".into()),
                 }
             }
             Value::String(s) => {
                 let i = index_int(idx)?;
                 match usize::try_from(i).ok().and_then(|i| s.as_bytes().get(i)) {
                     Some(b) => Value::Int(i64::from(*b)),
-                    None => return Err(format!("index out of range: {i}")),
+                    None => return Err("index out of range".into()),
                 }
             }
             Value::Nil => return Err("index of untyped nil".into()),

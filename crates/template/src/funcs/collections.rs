@@ -168,7 +168,7 @@ fn slice(a: &[Value]) -> Result<Value, String> {
         [s, e, ..] => (*s, *e),
     };
     if start < 0 || end < start || end > len {
-        return Err(format!("runtime error: slice bounds out of range [{start}:{end}] with capacity {len}"));
+        return Err("runtime error: slice bounds out of range".into());
     }
     Ok(Value::list(l[start as usize..end as usize].to_vec()))
 }

@@ -140,7 +140,7 @@ pub const UNSUPPORTED: &[&str] = &[
     "genSignedCertWithKey", "encryptAES", "decryptAES",
     // sprig: misc
     "semver", "semverCompare", "urlParse", "urlJoin", "typeIsLike", "deepEqual",
-    "randSeededNumeric",
+    "randSeededNumeric", "abbrevboth", "snakecase", "camelcase", "kebabcase", "wrap", "wrapWith",
     // ESO extras
     "pkcs12key", "pkcs12keyPass", "pkcs12cert", "pkcs12certPass", "pemToPkcs12",
     "pemToPkcs12Pass", "fullPemToPkcs12", "fullPemToPkcs12Pass", "pemTruststoreToPKCS12",
