@@ -25,13 +25,13 @@ type R<T> = Result<T, Box<TemplateError>>;
 
 pub(crate) struct State<'t> {
     tmpl: &'t Template,
-    out: &'t mut String,
+    out: &'t mut Vec<u8>,
     vars: Vec<(&'t str, Value)>,
     depth: usize,
 }
 
 impl<'t> State<'t> {
-    pub(crate) fn new(tmpl: &'t Template, out: &'t mut String) -> Self {
+    pub(crate) fn new(tmpl: &'t Template, out: &'t mut Vec<u8>) -> Self {
         State { tmpl, out, vars: Vec::with_capacity(8), depth: 0 }
     }
 
@@ -55,14 +55,14 @@ impl<'t> State<'t> {
         self.err_at(cmd.pos, cmd.end, e.0)
     }
 
-    fn write(&mut self, s: &str) -> R<()> {
+    fn write(&mut self, s: &[u8]) -> R<()> {
         if self.out.len() + s.len() > MAX_OUTPUT_BYTES {
             return Err(Box::new(TemplateError::exec_plain(
                 &self.tmpl.name,
                 format!("output exceeds the limit of {MAX_OUTPUT_BYTES} bytes"),
             )));
         }
-        self.out.push_str(s);
+        self.out.extend_from_slice(s);
         Ok(())
     }
 
@@ -78,16 +78,16 @@ impl<'t> State<'t> {
 
     fn walk(&mut self, dot: &Value, node: &'t Node) -> R<Flow> {
         match node {
-            Node::Text(t) => self.write(t)?,
+            Node::Text(t) => self.write(t.as_bytes())?,
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
                     if let Value::Nil = v {
-                        self.write("<no value>")?;
+                        self.write(b"<no value>")?;
                     } else if let Value::String(s) = &v {
-                        self.write(s)?;
+                        self.write(s.as_bytes())?;
                     } else {
-                        let s = v.to_go_string();
+                        let s = v.to_go_bytes();
                         self.write(&s)?;
                     }
                 }

@@ -35,7 +35,7 @@ fn golden_files_render_byte_identically() {
             "{path:?}: every template needs an expectation"
         );
         for (key, src) in &g.templates {
-            let result = Template::parse(key, src, &ParseOptions::default()).and_then(|t| t.render(&ctx));
+            let result = Template::parse(key, src, &ParseOptions::default()).and_then(|t| t.render_string(&ctx));
             match (g.expected.get(key), g.expected_errors.get(key)) {
                 (Some(want), None) => {
                     let got = result.unwrap_or_else(|e| panic!("{path:?} key {key}: {e}"));

@@ -41,7 +41,7 @@ proptest! {
     #[test]
     fn arbitrary_strings_never_panic(src in ".{0,200}", a in ".{0,40}") {
         if let Ok(t) = Template::parse("p", &src, &ParseOptions::default()) {
-            let _ = t.render(&ctx(&a, "b"));
+            let _ = t.render_string(&ctx(&a, "b"));
         }
     }
 
@@ -49,11 +49,11 @@ proptest! {
     fn fragment_soup_never_panics(parts in proptest::collection::vec(0..FRAGMENTS.len(), 0..40), a in ".{0,20}") {
         let src: String = parts.iter().map(|i| FRAGMENTS[*i]).collect::<Vec<_>>().join(" ");
         if let Ok(t) = Template::parse("p", &src, &ParseOptions::default()) {
-            let _ = t.render(&ctx(&a, "1,2"));
+            let _ = t.render_string(&ctx(&a, "1,2"));
         }
         let tight: String = parts.iter().map(|i| FRAGMENTS[*i]).collect();
         if let Ok(t) = Template::parse("p", &tight, &ParseOptions::default()) {
-            let _ = t.render(&ctx(&a, "1,2"));
+            let _ = t.render_string(&ctx(&a, "1,2"));
         }
     }
 
@@ -61,9 +61,9 @@ proptest! {
     fn rendering_is_deterministic(idx in 0..DETERMINISTIC.len(), a in ".{0,40}", b in ".{0,40}") {
         let t = Template::parse("p", DETERMINISTIC[idx], &ParseOptions::default()).unwrap();
         let c = ctx(&a, &b);
-        let first = t.render(&c);
-        let second = t.render(&c);
-        let reparsed = Template::parse("p", DETERMINISTIC[idx], &ParseOptions::default()).unwrap().render(&c);
+        let first = t.render_string(&c);
+        let second = t.render_string(&c);
+        let reparsed = Template::parse("p", DETERMINISTIC[idx], &ParseOptions::default()).unwrap().render_string(&c);
         prop_assert_eq!(&first, &second);
         prop_assert_eq!(&first, &reparsed);
     }
@@ -71,12 +71,12 @@ proptest! {
     #[test]
     fn plain_text_renders_verbatim(text in "[^{}]{0,100}") {
         let t = Template::parse("p", &text, &ParseOptions::default()).unwrap();
-        prop_assert_eq!(t.render(&Context::new()).unwrap(), text);
+        prop_assert_eq!(t.render_string(&Context::new()).unwrap(), text);
     }
 
     #[test]
     fn values_round_trip_through_actions(a in ".{0,60}") {
         let t = Template::parse("p", "{{ .a }}|{{ .a | b64enc | b64dec }}|{{ .a | toJson | fromJson }}", &ParseOptions::default()).unwrap();
-        prop_assert_eq!(t.render(&ctx(&a, "")).unwrap(), format!("{a}|{a}|{a}"));
+        prop_assert_eq!(t.render_string(&ctx(&a, "")).unwrap(), format!("{a}|{a}|{a}"));
     }
 }

@@ -22,6 +22,8 @@ const MODERN_GO_OVERRIDES: &[(&str, &str)] = &[
 struct Case {
     template: String,
     output: Option<String>,
+    /// Exact output bytes when they are not valid UTF-8 (then `output` is lossy).
+    output_b64: Option<String>,
     error: Option<String>,
 }
 
@@ -32,7 +34,27 @@ struct File {
 }
 
 fn render(t: &str, ctx: &Context) -> Result<String, String> {
-    Template::parse("t", t, &ParseOptions::default()).and_then(|t| t.render(ctx)).map_err(|e| e.to_string())
+    Template::parse("t", t, &ParseOptions::default())
+        .and_then(|t| t.render(ctx))
+        .map(|b| match String::from_utf8(b) {
+            Ok(s) => s,
+            Err(e) => format!("b64:{}", b64(e.as_bytes())),
+        })
+        .map_err(|e| e.to_string())
+}
+
+fn b64(b: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() { A[((n >> (18 - 6 * i)) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
 }
 
 #[test]
@@ -49,7 +71,11 @@ fn matches_go_reference() {
             }
             continue;
         }
-        match (&c.output, &c.error, &got) {
+        let want_output = match &c.output_b64 {
+            Some(b) => Some(format!("b64:{b}")),
+            None => c.output.clone(),
+        };
+        match (&want_output, &c.error, &got) {
             (Some(want), _, Ok(g)) if g == want => {}
             (None, Some(_), Err(_)) => {}
             _ => failures.push(format!(

@@ -13,7 +13,7 @@ fn ctx() -> Context {
 }
 
 fn render(src: &str) -> Result<String, secretsync_template::TemplateError> {
-    Template::parse("key", src, &ParseOptions::default())?.render(&ctx())
+    Template::parse("key", src, &ParseOptions::default())?.render_string(&ctx())
 }
 
 #[test]
@@ -70,7 +70,7 @@ fn debug_output_of_values_and_context_is_redacted() {
 fn error_carries_name_line_column_and_expression() {
     let err = Template::parse("tls.crt", "line1\n  {{ .missing }}", &ParseOptions::default())
         .unwrap()
-        .render(&ctx())
+        .render_string(&ctx())
         .unwrap_err();
     assert_eq!(err.name, "tls.crt");
     assert_eq!((err.line, err.col), (2, 6));
@@ -138,10 +138,10 @@ fn every_eso_function_is_classified() {
 fn custom_delimiters() {
     let opts = ParseOptions { left_delim: "<<".into(), right_delim: ">>".into() };
     let t = Template::parse("k", "{{ .user }} << .user >> <<- \" x \" ->> <</* c */>>!", &opts).unwrap();
-    assert_eq!(t.render(&ctx()).unwrap(), "{{ .user }} admin x !");
+    assert_eq!(t.render_string(&ctx()).unwrap(), "{{ .user }} admin x !");
     let opts = ParseOptions { left_delim: "[[".into(), right_delim: "]]".into() };
     let t = Template::parse("k", "[[ range $k, $v := . ]][[ $k ]] [[ end ]]", &opts).unwrap();
-    assert_eq!(t.render(&ctx()).unwrap(), "json n secret user ");
+    assert_eq!(t.render_string(&ctx()).unwrap(), "json n secret user ");
 }
 
 #[test]
@@ -177,7 +177,7 @@ fn context_is_a_string_map_like_eso() {
     let mut m = BTreeMap::new();
     m.insert("list".to_string(), Value::list(vec![Value::from(1i64), Value::Nil]));
     let t = Template::parse("k", "{{ .list }} {{ index .list 1 }}", &ParseOptions::default()).unwrap();
-    assert_eq!(t.render(&Context::from_values(m)).unwrap(), "[1 <nil>] <no value>");
+    assert_eq!(t.render_string(&Context::from_values(m)).unwrap(), "[1 <nil>] <no value>");
 }
 
 #[test]
@@ -200,14 +200,14 @@ fn template_is_reusable_and_shareable() {
     assert_send_sync::<Context>();
     let t = Template::parse("k", "{{ .user | upper }}-{{ .n | atoi | add 1 }}", &ParseOptions::default()).unwrap();
     for _ in 0..3 {
-        assert_eq!(t.render(&ctx()).unwrap(), "ADMIN-13");
+        assert_eq!(t.render_string(&ctx()).unwrap(), "ADMIN-13");
     }
     let threads: Vec<_> = (0..4)
         .map(|i| {
             let t = t.clone();
             std::thread::spawn(move || {
                 let c: Context = [("user", format!("u{i}")), ("n", i.to_string())].into_iter().collect();
-                t.render(&c).unwrap()
+                t.render_string(&c).unwrap()
             })
         })
         .collect();
@@ -243,4 +243,41 @@ fn value_printing_matches_go_fmt() {
     assert_eq!(secretsync_template::format_float_g(0.0001), "0.0001");
     assert_eq!(secretsync_template::format_float_g(0.00001), "1e-05");
     assert_eq!(secretsync_template::format_float_g(-123456.0), "-123456");
+}
+
+#[test]
+fn binary_values_are_carried_byte_exactly() {
+    let binary: Vec<u8> = (0u8..=255).rev().collect();
+    let mut c = Context::new();
+    c.insert("bin", binary.clone());
+    c.insert("b64", base64_of(&binary));
+    let t = |src: &str| Template::parse("k", src, &ParseOptions::default()).unwrap().render(&c).unwrap();
+    assert_eq!(t("{{ .bin }}"), binary);
+    assert_eq!(t("{{ .b64 | b64dec }}"), binary);
+    assert_eq!(t("{{ .bin | b64enc }}"), base64_of(&binary).into_bytes());
+    assert_eq!(t("{{ len .bin }}"), b"256");
+    assert_eq!(t("{{ .bin | trunc 3 }}"), &binary[..3]);
+    assert_eq!(t("{{ printf \"%s\" .bin }}"), binary);
+    assert_eq!(t("{{ .bin | sha256sum }}"), t("{{ .b64 | b64dec | sha256sum }}"));
+    assert_eq!(t("{{ quote (.bin | trunc 2) }}"), b"\"\\xff\\xfe\"");
+    let e = Template::parse("k", "{{ .bin }}", &ParseOptions::default()).unwrap().render_string(&c).unwrap_err();
+    assert!(e.to_string().contains("not valid UTF-8"), "{e}");
+}
+
+fn base64_of(b: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }

@@ -50,21 +50,21 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("untilStep", &[P::Int, P::Int, P::Int], None, |a| until_step(arg_int(a, 0), arg_int(a, 1), arg_int(a, 2))),
     // dicts
     f("dict", &[], Some(P::Any), dict),
-    f("get", &[P::Map, P::Str], None, |a| Ok(map_of(&a[0]).get(arg_str(a, 1)).cloned().unwrap_or_else(|| Value::from("")))),
+    f("get", &[P::Map, P::Str], None, |a| Ok(map_of(&a[0]).get(&*arg_str(a, 1)).cloned().unwrap_or_else(|| Value::from("")))),
     f("set", &[P::Map, P::Str, P::Any], None, |a| {
         let mut m = map_of(&a[0]).clone();
-        m.insert(arg_str(a, 1).to_string(), a[2].clone());
+        m.insert(arg_str(a, 1).into_owned(), a[2].clone());
         Ok(Value::from(m))
     }),
     f("unset", &[P::Map, P::Str], None, |a| {
         let mut m = map_of(&a[0]).clone();
-        m.remove(arg_str(a, 1));
+        m.remove(&*arg_str(a, 1));
         Ok(Value::from(m))
     }),
-    f("hasKey", &[P::Map, P::Str], None, |a| Ok(Value::Bool(map_of(&a[0]).contains_key(arg_str(a, 1))))),
+    f("hasKey", &[P::Map, P::Str], None, |a| Ok(Value::Bool(map_of(&a[0]).contains_key(&*arg_str(a, 1))))),
     f("pluck", &[P::Str], Some(P::Map), |a| {
         let k = arg_str(a, 0);
-        Ok(Value::list(a[1..].iter().filter_map(|d| map_of(d).get(k).cloned()).collect()))
+        Ok(Value::list(a[1..].iter().filter_map(|d| map_of(d).get(&*k).cloned()).collect()))
     }),
     f("keys", &[], Some(P::Map), |a| {
         Ok(str_list(a.iter().flat_map(|d| map_of(d).keys().cloned().collect::<Vec<_>>())))
@@ -72,13 +72,13 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("values", &[P::Map], None, |a| Ok(Value::list(map_of(&a[0]).values().cloned().collect()))),
     f("pick", &[P::Map], Some(P::Str), |a| {
         let m = map_of(&a[0]);
-        let keys: Vec<&str> = a[1..].iter().filter_map(Value::as_str).collect();
-        Ok(Value::from(m.iter().filter(|(k, _)| keys.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect::<Map>()))
+        let keys: Vec<String> = a[1..].iter().filter_map(Value::as_str).map(|k| k.into_owned()).collect();
+        Ok(Value::from(m.iter().filter(|(k, _)| keys.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect::<Map>()))
     }),
     f("omit", &[P::Map], Some(P::Str), |a| {
         let m = map_of(&a[0]);
-        let keys: Vec<&str> = a[1..].iter().filter_map(Value::as_str).collect();
-        Ok(Value::from(m.iter().filter(|(k, _)| !keys.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect::<Map>()))
+        let keys: Vec<String> = a[1..].iter().filter_map(Value::as_str).map(|k| k.into_owned()).collect();
+        Ok(Value::from(m.iter().filter(|(k, _)| !keys.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect::<Map>()))
     }),
     f("merge", &[P::Map], Some(P::Map), |a| merge_all(a, false)),
     f("mustMerge", &[P::Map], Some(P::Map), |a| merge_all(a, false)),
@@ -222,7 +222,7 @@ fn until_step(start: i64, stop: i64, step: i64) -> Result<Value, String> {
 fn dict(a: &[Value]) -> Result<Value, String> {
     let mut m = Map::new();
     for pair in a.chunks(2) {
-        let k = super::strings::strval(&pair[0]);
+        let k = String::from_utf8_lossy(&super::strings::strval(&pair[0])).into_owned();
         let v = pair.get(1).cloned().unwrap_or_else(|| Value::from(""));
         m.insert(k, v);
     }
@@ -271,7 +271,7 @@ fn dig(a: &[Value]) -> Result<Value, String> {
         let Value::String(k) = k else {
             return Err(format!("dig: keys must be strings, got {}", k.type_name()));
         };
-        let Some(step) = cur.get(k.as_str()).cloned() else {
+        let Some(step) = cur.get(&*k.to_str_lossy()).cloned() else {
             return Ok(default);
         };
         if i == keys.len() - 1 {

@@ -19,15 +19,15 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("ternary", &[P::Any, P::Any, P::Bool], None, |a| {
         Ok(if matches!(a[2], Value::Bool(true)) { a[0].clone() } else { a[1].clone() })
     }),
-    f("fail", &[P::Str], None, |a| Err(arg_str(a, 0).to_string())),
+    f("fail", &[P::Str], None, |a| Err(arg_str(a, 0).into_owned())),
     f("toJson", &[P::Any], None, |a| Ok(Value::from(to_json(&a[0], true, false).unwrap_or_default()))),
     f("mustToJson", &[P::Any], None, |a| to_json(&a[0], true, false).map(Value::from)),
     f("toPrettyJson", &[P::Any], None, |a| Ok(Value::from(to_json(&a[0], true, true).unwrap_or_default()))),
     f("mustToPrettyJson", &[P::Any], None, |a| to_json(&a[0], true, true).map(Value::from)),
     f("toRawJson", &[P::Any], None, |a| Ok(Value::from(to_json(&a[0], false, false).unwrap_or_default()))),
     f("mustToRawJson", &[P::Any], None, |a| to_json(&a[0], false, false).map(Value::from)),
-    f("fromJson", &[P::Str], None, |a| Ok(from_json(arg_str(a, 0)).unwrap_or_default())),
-    f("mustFromJson", &[P::Str], None, |a| from_json(arg_str(a, 0))),
+    f("fromJson", &[P::Str], None, |a| Ok(from_json(&arg_str(a, 0)).unwrap_or_default())),
+    f("mustFromJson", &[P::Str], None, |a| from_json(&arg_str(a, 0))),
 ];
 
 /// Go `encoding/json` marshalling (sorted map keys, HTML escaping optional,
@@ -60,7 +60,7 @@ fn write_json(out: &mut String, v: &Value, html: bool, indent: Option<usize>) ->
             }
             out.push_str(&format_float_json(*f));
         }
-        Value::String(s) => json_string(out, s, html),
+        Value::String(s) => json_string(out, &s.to_str_lossy(), html),
         Value::List(l) => {
             if l.is_empty() {
                 out.push_str("[]");

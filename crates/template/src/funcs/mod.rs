@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 use crate::value::Value;
 
 mod builtins;
+mod bytes;
 mod cast;
 mod collections;
 mod defaults;
@@ -140,7 +141,7 @@ pub const UNSUPPORTED: &[&str] = &[
     "genSignedCertWithKey", "encryptAES", "decryptAES",
     // sprig: misc
     "semver", "semverCompare", "urlParse", "urlJoin", "typeIsLike", "deepEqual",
-    "randSeededNumeric", "abbrevboth", "snakecase", "camelcase", "kebabcase", "wrap", "wrapWith",
+    "abbrevboth", "snakecase", "camelcase", "kebabcase", "wrap", "wrapWith",
     // ESO extras
     "pkcs12key", "pkcs12keyPass", "pkcs12cert", "pkcs12certPass", "pemToPkcs12",
     "pemToPkcs12Pass", "fullPemToPkcs12", "fullPemToPkcs12Pass", "pemTruststoreToPKCS12",
@@ -169,8 +170,14 @@ pub fn supported() -> Vec<&'static str> {
 }
 
 /// Argument accessors; the executor has already validated the types.
-pub(crate) fn arg_str(args: &[Value], i: usize) -> &str {
-    args.get(i).and_then(Value::as_str).unwrap_or("")
+/// Text view of a string argument (invalid UTF-8 replaced, as Go's rune functions see it).
+pub(crate) fn arg_str(args: &[Value], i: usize) -> std::borrow::Cow<'_, str> {
+    args.get(i).and_then(Value::as_str).unwrap_or(std::borrow::Cow::Borrowed(""))
+}
+
+/// Byte view of a string argument (byte-exact functions).
+pub(crate) fn arg_bytes(args: &[Value], i: usize) -> &[u8] {
+    args.get(i).and_then(Value::as_bytes).unwrap_or(b"")
 }
 
 pub(crate) fn arg_int(args: &[Value], i: usize) -> i64 {
@@ -181,6 +188,6 @@ pub(crate) fn arg_int(args: &[Value], i: usize) -> i64 {
 }
 
 /// Convert a Go `[]string` into a list value.
-pub(crate) fn str_list<I: IntoIterator<Item = String>>(it: I) -> Value {
-    Value::list(it.into_iter().map(Value::from).collect())
+pub(crate) fn str_list<T: Into<Value>, I: IntoIterator<Item = T>>(it: I) -> Value {
+    Value::list(it.into_iter().map(Into::into).collect())
 }

@@ -173,6 +173,8 @@ def main():
         c = {"template": t}
         if "output" in o:
             c["output"] = o["output"]
+            if o["output"].encode() != __import__("base64").b64decode(o["output_b64"]):
+                c["output_b64"] = o["output_b64"]
         else:
             c["error"] = o["error"]
         cases.append(c)

@@ -8,6 +8,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"text/template"
@@ -24,8 +25,9 @@ type request struct {
 }
 
 type response struct {
-	Output *string `json:"output,omitempty"`
-	Error  *string `json:"error,omitempty"`
+	Output    *string `json:"output,omitempty"`
+	OutputB64 *string `json:"output_b64,omitempty"`
+	Error     *string `json:"error,omitempty"`
 }
 
 func main() {
@@ -55,6 +57,8 @@ func main() {
 				} else {
 					s := buf.String()
 					resp.Output = &s
+					b := base64.StdEncoding.EncodeToString(buf.Bytes())
+					resp.OutputB64 = &b
 				}
 			}
 		}
