@@ -11,6 +11,9 @@ use crate::value::Value;
 const MAX_TEMPLATE_DEPTH: usize = 100;
 /// Maximum size of one rendered output (Kubernetes Secrets are limited to 1 MiB).
 pub const MAX_OUTPUT_BYTES: usize = 16 << 20;
+/// Maximum number of evaluation steps (nodes walked + commands evaluated) per render, so
+/// that nested loops cannot stall the controller.
+pub const MAX_STEPS: u64 = 10_000_000;
 
 enum Flow {
     Normal,
@@ -28,11 +31,18 @@ pub(crate) struct State<'t> {
     out: &'t mut Vec<u8>,
     vars: Vec<(&'t str, Value)>,
     depth: usize,
+    steps: u64,
 }
 
 impl<'t> State<'t> {
     pub(crate) fn new(tmpl: &'t Template, out: &'t mut Vec<u8>) -> Self {
-        State { tmpl, out, vars: Vec::with_capacity(8), depth: 0 }
+        State {
+            tmpl,
+            out,
+            vars: Vec::with_capacity(8),
+            depth: 0,
+            steps: 0,
+        }
     }
 
     pub(crate) fn run(&mut self, root: &'t [Node], data: Value) -> Result<(), TemplateError> {
@@ -76,7 +86,19 @@ impl<'t> State<'t> {
         Ok(Flow::Normal)
     }
 
+    fn step(&mut self) -> R<()> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return Err(Box::new(TemplateError::exec_plain(
+                &self.tmpl.name,
+                format!("template execution exceeded {MAX_STEPS} steps"),
+            )));
+        }
+        Ok(())
+    }
+
     fn walk(&mut self, dot: &Value, node: &'t Node) -> R<Flow> {
+        self.step()?;
         match node {
             Node::Text(t) => self.write(t.as_bytes())?,
             Node::Action(pipe) => {
@@ -102,7 +124,11 @@ impl<'t> State<'t> {
                     None => None,
                 };
                 let Some(list) = list else {
-                    return Err(self.err_at(*pos, *pos + name.len() + 2, format!("no such template {name:?}")));
+                    return Err(self.err_at(
+                        *pos,
+                        *pos + name.len() + 2,
+                        format!("no such template {name:?}"),
+                    ));
                 };
                 let new_dot = match pipe {
                     Some(p) => self.eval_pipeline(dot, p)?,
@@ -132,7 +158,11 @@ impl<'t> State<'t> {
         let mark = self.vars.len();
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let r = if val.truthy() {
-            if is_with { self.walk_list(&val, &b.list) } else { self.walk_list(dot, &b.list) }
+            if is_with {
+                self.walk_list(&val, &b.list)
+            } else {
+                self.walk_list(dot, &b.list)
+            }
         } else if let Some(e) = &b.else_list {
             self.walk_list(dot, e)
         } else {
@@ -146,18 +176,28 @@ impl<'t> State<'t> {
         let mark = self.vars.len();
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let items: Vec<(Value, Value)> = match &val {
-            Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
-            Value::Map(m) | Value::StrMap(m) => {
-                m.iter().map(|(k, v)| (Value::from(k.as_str()), v.clone())).collect()
+            Value::List(l) => l
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Int(i as i64), v.clone()))
+                .collect(),
+            Value::Map(m) | Value::StrMap(m) => m
+                .iter()
+                .map(|(k, v)| (Value::from(k.as_str()), v.clone()))
+                .collect(),
+            Value::Int(n) | Value::Int64(n) => {
+                (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
             }
-            Value::Int(n) | Value::Int64(n) => (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
             Value::Nil => Vec::new(),
             other => {
                 let pos = b.pipe.pos;
                 return Err(self.err_at(
                     pos,
                     pos,
-                    format!("range can't iterate over value of type {}", other.type_name()),
+                    format!(
+                        "range can't iterate over value of type {}",
+                        other.type_name()
+                    ),
                 ));
             }
         };
@@ -168,10 +208,15 @@ impl<'t> State<'t> {
             }
         } else {
             for (index, elem) in items {
+                self.step()?;
                 let ndecl = b.pipe.decl.len();
                 if ndecl > 0 {
                     if b.pipe.is_assign {
-                        let v = if ndecl > 1 { index.clone() } else { elem.clone() };
+                        let v = if ndecl > 1 {
+                            index.clone()
+                        } else {
+                            elem.clone()
+                        };
                         self.set_var(&b.pipe.decl[0], v);
                     } else {
                         self.set_top_var(1, elem.clone());
@@ -193,7 +238,11 @@ impl<'t> State<'t> {
             }
         }
         self.vars.truncate(mark);
-        if let Flow::Normal = flow { Ok(Flow::Normal) } else { Ok(flow) }
+        if let Flow::Normal = flow {
+            Ok(Flow::Normal)
+        } else {
+            Ok(flow)
+        }
     }
 
     fn set_top_var(&mut self, n: usize, v: Value) {
@@ -208,7 +257,12 @@ impl<'t> State<'t> {
     }
 
     fn var_value(&self, name: &str) -> Value {
-        self.vars.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).unwrap_or_default()
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     }
 
     fn eval_pipeline(&mut self, dot: &Value, pipe: &'t Pipe) -> R<Value> {
@@ -228,6 +282,7 @@ impl<'t> State<'t> {
     }
 
     fn eval_command(&mut self, dot: &Value, cmd: &'t Command, fin: Option<Value>) -> R<Value> {
+        self.step()?;
         let has_args = cmd.args.len() > 1 || fin.is_some();
         let first = &cmd.args[0];
         let r = match first {
@@ -240,7 +295,9 @@ impl<'t> State<'t> {
                     self.eval_fields(&recv, false, fields, has_args)
                 }
             }
-            Arg::Func { id, name } => return self.eval_function(dot, *id, name, cmd, &cmd.args[1..], fin),
+            Arg::Func { id, name } => {
+                return self.eval_function(dot, *id, name, cmd, &cmd.args[1..], fin);
+            }
             Arg::Pipe(p) => {
                 if has_args {
                     Err(ExecErr("can't give argument to non-function".into()))
@@ -252,7 +309,9 @@ impl<'t> State<'t> {
                 let v = self.var_value(name);
                 if fields.is_empty() {
                     if has_args {
-                        Err(ExecErr(format!("can't give argument to non-function {name}")))
+                        Err(ExecErr(format!(
+                            "can't give argument to non-function {name}"
+                        )))
                     } else {
                         Ok(v)
                     }
@@ -260,7 +319,10 @@ impl<'t> State<'t> {
                     self.eval_fields(&v, true, fields, has_args)
                 }
             }
-            _ if has_args => Err(ExecErr(format!("can't give argument to non-function {}", first.describe()))),
+            _ if has_args => Err(ExecErr(format!(
+                "can't give argument to non-function {}",
+                first.describe()
+            ))),
             Arg::Bool(b) => Ok(Value::Bool(*b)),
             Arg::Dot => Ok(dot.clone()),
             Arg::Nil => Err(ExecErr("nil is not a command".into())),
@@ -270,7 +332,13 @@ impl<'t> State<'t> {
         r.map_err(|e| self.cmd_err(cmd, e))
     }
 
-    fn eval_fields(&self, recv: &Value, first_is_root: bool, fields: &[String], has_args: bool) -> Result<Value, ExecErr> {
+    fn eval_fields(
+        &self,
+        recv: &Value,
+        first_is_root: bool,
+        fields: &[String],
+        has_args: bool,
+    ) -> Result<Value, ExecErr> {
         let mut cur = recv.clone();
         for (i, f) in fields.iter().enumerate() {
             let last = i == fields.len() - 1;
@@ -287,8 +355,17 @@ impl<'t> State<'t> {
                 Value::Nil if i == 0 && first_is_root => {
                     return Err(ExecErr(format!("nil data; no entry for key {f:?}")));
                 }
-                Value::Nil => return Err(ExecErr(format!("nil pointer evaluating interface {{}}.{f}"))),
-                other => return Err(ExecErr(format!("can't evaluate field {f} in type {}", other.type_name()))),
+                Value::Nil => {
+                    return Err(ExecErr(format!(
+                        "nil pointer evaluating interface {{}}.{f}"
+                    )));
+                }
+                other => {
+                    return Err(ExecErr(format!(
+                        "can't evaluate field {f} in type {}",
+                        other.type_name()
+                    )));
+                }
             };
         }
         Ok(cur)
@@ -310,13 +387,26 @@ impl<'t> State<'t> {
             if nargs < nparams {
                 return Err(self.cmd_err(
                     cmd,
-                    ExecErr(format!("wrong number of args for {name}: want at least {nparams} got {nargs}")),
+                    ExecErr(format!(
+                        "wrong number of args for {name}: want at least {nparams} got {nargs}"
+                    )),
                 ));
             }
         } else if nargs != nparams {
-            return Err(self.cmd_err(cmd, ExecErr(format!("wrong number of args for {name}: want {nparams} got {nargs}"))));
+            return Err(self.cmd_err(
+                cmd,
+                ExecErr(format!(
+                    "wrong number of args for {name}: want {nparams} got {nargs}"
+                )),
+            ));
         }
-        let param = |i: usize| -> P { if i < nparams { def.params[i] } else { def.variadic.unwrap_or(P::Any) } };
+        let param = |i: usize| -> P {
+            if i < nparams {
+                def.params[i]
+            } else {
+                def.variadic.unwrap_or(P::Any)
+            }
+        };
         // and/or short-circuit like Go.
         if def.name == "and" || def.name == "or" {
             let want = def.name == "or";
@@ -359,23 +449,37 @@ impl<'t> State<'t> {
                 if ty.can_be_nil() {
                     return Ok(Value::Nil);
                 }
-                return Err(self.cmd_err(cmd, ExecErr(format!("cannot assign nil to {}", ty.go_name()))));
+                return Err(self.cmd_err(
+                    cmd,
+                    ExecErr(format!("cannot assign nil to {}", ty.go_name())),
+                ));
             }
-            Arg::Field(fields) => self.eval_fields(dot, true, fields, false).map_err(|e| self.cmd_err(cmd, e))?,
+            Arg::Field(fields) => self
+                .eval_fields(dot, true, fields, false)
+                .map_err(|e| self.cmd_err(cmd, e))?,
             Arg::Variable { name, fields } => {
                 let v = self.var_value(name);
-                if fields.is_empty() { v } else { self.eval_fields(&v, true, fields, false).map_err(|e| self.cmd_err(cmd, e))? }
+                if fields.is_empty() {
+                    v
+                } else {
+                    self.eval_fields(&v, true, fields, false)
+                        .map_err(|e| self.cmd_err(cmd, e))?
+                }
             }
             Arg::Pipe(p) => self.eval_pipeline(dot, p)?,
             Arg::Func { id, name } => self.eval_function(dot, *id, name, cmd, &[], None)?,
             Arg::Chain { node, fields } => {
                 let recv = self.eval_arg(dot, P::Any, node, cmd)?;
-                self.eval_fields(&recv, false, fields, false).map_err(|e| self.cmd_err(cmd, e))?
+                self.eval_fields(&recv, false, fields, false)
+                    .map_err(|e| self.cmd_err(cmd, e))?
             }
             Arg::Bool(b) => {
                 return match ty {
                     P::Bool | P::Any => Ok(Value::Bool(*b)),
-                    _ => Err(self.cmd_err(cmd, ExecErr(format!("expected {}; found {b}", ty.expect_word())))),
+                    _ => Err(self.cmd_err(
+                        cmd,
+                        ExecErr(format!("expected {}; found {b}", ty.expect_word())),
+                    )),
                 };
             }
             Arg::Number(n) => {
@@ -387,7 +491,13 @@ impl<'t> State<'t> {
                         cmd,
                         ExecErr(format!("expected {}; found number", ty.expect_word())),
                     )),
-                    _ => Err(self.cmd_err(cmd, ExecErr(format!("can't handle number for arg of type {}", ty.go_name())))),
+                    _ => Err(self.cmd_err(
+                        cmd,
+                        ExecErr(format!(
+                            "can't handle number for arg of type {}",
+                            ty.go_name()
+                        )),
+                    )),
                 };
             }
             Arg::String(s) => {
@@ -397,7 +507,13 @@ impl<'t> State<'t> {
                         cmd,
                         ExecErr(format!("expected {}; found string", ty.expect_word())),
                     )),
-                    _ => Err(self.cmd_err(cmd, ExecErr(format!("can't handle string for arg of type {}", ty.go_name())))),
+                    _ => Err(self.cmd_err(
+                        cmd,
+                        ExecErr(format!(
+                            "can't handle string for arg of type {}",
+                            ty.go_name()
+                        )),
+                    )),
                 };
             }
         };
@@ -407,7 +523,11 @@ impl<'t> State<'t> {
 
 /// Go's typing of an untyped constant in an `interface{}` context.
 fn ideal_constant(n: &Number) -> Value {
-    if n.float_typed || !n.is_int { Value::Float(n.float) } else { Value::Int(n.int) }
+    if n.float_typed || !n.is_int {
+        Value::Float(n.float)
+    } else {
+        Value::Int(n.int)
+    }
 }
 
 /// Go's `validateType`: check a value against a parameter type.
@@ -431,6 +551,10 @@ fn validate(v: Value, ty: P) -> Result<Value, ExecErr> {
     if ok {
         Ok(v)
     } else {
-        Err(ExecErr(format!("wrong type for value; expected {}; got {}", ty.go_name(), v.type_name())))
+        Err(ExecErr(format!(
+            "wrong type for value; expected {}; got {}",
+            ty.go_name(),
+            v.type_name()
+        )))
     }
 }

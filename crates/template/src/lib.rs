@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 pub use error::{ErrorKind, TemplateError};
-pub use exec::MAX_OUTPUT_BYTES;
+pub use exec::{MAX_OUTPUT_BYTES, MAX_STEPS};
 pub use value::{Map, Str, Value, format_float_g};
 
 /// Parse options: the action delimiters (ESO's `--template-left-delimiter` /
@@ -50,7 +50,10 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions { left_delim: "{{".into(), right_delim: "}}".into() }
+        ParseOptions {
+            left_delim: "{{".into(),
+            right_delim: "}}".into(),
+        }
     }
 }
 
@@ -124,7 +127,9 @@ pub struct Context {
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context").field("keys", &self.map.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("Context")
+            .field("keys", &self.map.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -172,6 +177,11 @@ impl<K: Into<String>, V: Into<Str>> FromIterator<(K, V)> for Context {
 }
 
 /// Parse and render in one go (convenience for one-off templates).
-pub fn render(name: &str, source: &str, ctx: &Context, opts: &ParseOptions) -> Result<Vec<u8>, TemplateError> {
+pub fn render(
+    name: &str,
+    source: &str,
+    ctx: &Context,
+    opts: &ParseOptions,
+) -> Result<Vec<u8>, TemplateError> {
     Template::parse(name, source, opts)?.render(ctx)
 }

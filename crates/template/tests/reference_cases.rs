@@ -51,7 +51,11 @@ fn b64(b: &[u8]) -> String {
             | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
             | u32::from(*chunk.get(2).unwrap_or(&0));
         for i in 0..4 {
-            out.push(if i <= chunk.len() { A[((n >> (18 - 6 * i)) & 63) as usize] as char } else { '=' });
+            out.push(if i <= chunk.len() {
+                A[((n >> (18 - 6 * i)) & 63) as usize] as char
+            } else {
+                '='
+            });
         }
     }
     out
@@ -59,15 +63,26 @@ fn b64(b: &[u8]) -> String {
 
 #[test]
 fn matches_go_reference() {
-    let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases/reference.json")).unwrap();
+    let raw = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/cases/reference.json"
+    ))
+    .unwrap();
     let file: File = serde_json::from_str(&raw).unwrap();
-    let ctx: Context = file.data.iter().map(|(k, v)| (k.clone(), v.as_str())).collect();
+    let ctx: Context = file
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str()))
+        .collect();
     let mut failures = Vec::new();
     for c in &file.cases {
         let got = render(&c.template, &ctx);
         if let Some((_, want)) = MODERN_GO_OVERRIDES.iter().find(|(t, _)| *t == c.template) {
             if got.as_deref() != Ok(*want) {
-                failures.push(format!("{:?}\n  want (modern Go) {:?}\n  got  {:?}", c.template, want, got));
+                failures.push(format!(
+                    "{:?}\n  want (modern Go) {:?}\n  got  {:?}",
+                    c.template, want, got
+                ));
             }
             continue;
         }
@@ -81,20 +96,36 @@ fn matches_go_reference() {
             _ => failures.push(format!(
                 "{:?}\n  want {:?}\n  got  {:?}",
                 c.template,
-                c.output.as_ref().map_or_else(|| format!("error {:?}", c.error), |o| o.clone()),
+                c.output
+                    .as_ref()
+                    .map_or_else(|| format!("error {:?}", c.error), |o| o.clone()),
                 got
             )),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ from Go:\n{}", failures.len(), file.cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ from Go:\n{}",
+        failures.len(),
+        file.cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn error_messages_match_go_shape() {
     // Errors must be Go-shaped: same kind of failure, same "template: t:" prefix.
-    let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases/reference.json")).unwrap();
+    let raw = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/cases/reference.json"
+    ))
+    .unwrap();
     let file: File = serde_json::from_str(&raw).unwrap();
-    let ctx: Context = file.data.iter().map(|(k, v)| (k.clone(), v.as_str())).collect();
+    let ctx: Context = file
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str()))
+        .collect();
     for c in file.cases.iter().filter(|c| c.error.is_some()) {
         if let Err(e) = render(&c.template, &ctx) {
             assert!(e.starts_with("template: t:"), "{e}");

@@ -9,15 +9,33 @@ use super::{FuncDef, P, arg_bytes, arg_int, arg_str, f};
 use crate::value::{Map, Value};
 
 pub(crate) const FUNCS: &[FuncDef] = &[
-    f("b64enc", &[P::Str], None, |a| Ok(Value::from(STANDARD.encode(arg_bytes(a, 0))))),
-    f("b64dec", &[P::Str], None, |a| Ok(Value::from(b64dec(arg_bytes(a, 0))))),
-    f("b32enc", &[P::Str], None, |a| Ok(Value::from(b32enc(arg_bytes(a, 0))))),
-    f("b32dec", &[P::Str], None, |a| Ok(Value::from(b32dec(arg_bytes(a, 0))))),
-    f("sha1sum", &[P::Str], None, |a| Ok(Value::from(hex(&sha1::Sha1::digest(arg_bytes(a, 0)))))),
-    f("sha256sum", &[P::Str], None, |a| Ok(Value::from(hex(&sha2::Sha256::digest(arg_bytes(a, 0)))))),
-    f("sha512sum", &[P::Str], None, |a| Ok(Value::from(hex(&sha2::Sha512::digest(arg_bytes(a, 0)))))),
-    f("adler32sum", &[P::Str], None, |a| Ok(Value::from(adler32(arg_bytes(a, 0)).to_string()))),
-    f("uuidv4", &[], None, |_| Ok(Value::from(uuid::Uuid::new_v4().to_string()))),
+    f("b64enc", &[P::Str], None, |a| {
+        Ok(Value::from(STANDARD.encode(arg_bytes(a, 0))))
+    }),
+    f("b64dec", &[P::Str], None, |a| {
+        Ok(Value::from(b64dec(arg_bytes(a, 0))))
+    }),
+    f("b32enc", &[P::Str], None, |a| {
+        Ok(Value::from(b32enc(arg_bytes(a, 0))))
+    }),
+    f("b32dec", &[P::Str], None, |a| {
+        Ok(Value::from(b32dec(arg_bytes(a, 0))))
+    }),
+    f("sha1sum", &[P::Str], None, |a| {
+        Ok(Value::from(hex(&sha1::Sha1::digest(arg_bytes(a, 0)))))
+    }),
+    f("sha256sum", &[P::Str], None, |a| {
+        Ok(Value::from(hex(&sha2::Sha256::digest(arg_bytes(a, 0)))))
+    }),
+    f("sha512sum", &[P::Str], None, |a| {
+        Ok(Value::from(hex(&sha2::Sha512::digest(arg_bytes(a, 0)))))
+    }),
+    f("adler32sum", &[P::Str], None, |a| {
+        Ok(Value::from(adler32(arg_bytes(a, 0)).to_string()))
+    }),
+    f("uuidv4", &[], None, |_| {
+        Ok(Value::from(uuid::Uuid::new_v4().to_string()))
+    }),
     f("randBytes", &[P::Int], None, |a| {
         let n = arg_int(a, 0);
         if !(0..=1 << 20).contains(&n) {
@@ -27,8 +45,12 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         rand::rng().fill_bytes(&mut buf);
         Ok(Value::from(STANDARD.encode(&buf)))
     }),
-    f("toYaml", &[P::Any], None, |a| Ok(Value::from(super::super::yaml::to_yaml(&a[0])))),
-    f("fromYaml", &[P::Str], None, |a| Ok(from_yaml(&arg_str(a, 0)))),
+    f("toYaml", &[P::Any], None, |a| {
+        Ok(Value::from(super::super::yaml::to_yaml(&a[0])))
+    }),
+    f("fromYaml", &[P::Str], None, |a| {
+        Ok(from_yaml(&arg_str(a, 0)))
+    }),
 ];
 
 fn hex(b: &[u8]) -> String {
@@ -40,7 +62,8 @@ fn b64dec(s: &[u8]) -> Vec<u8> {
     match STANDARD.decode(s) {
         Ok(b) => b,
         Err(e) => match e {
-            base64::DecodeError::InvalidByte(off, _) | base64::DecodeError::InvalidLastSymbol(off, _) => {
+            base64::DecodeError::InvalidByte(off, _)
+            | base64::DecodeError::InvalidLastSymbol(off, _) => {
                 format!("illegal base64 data at input byte {off}").into_bytes()
             }
             _ => format!("illegal base64 data at input byte {}", go_b64_err_offset(s)).into_bytes(),
@@ -93,8 +116,11 @@ fn b32dec(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn b32dec_inner(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    if bytes.len() % 8 != 0 {
-        return Err(format!("illegal base32 data at input byte {}", (bytes.len() / 8) * 8));
+    if !bytes.len().is_multiple_of(8) {
+        return Err(format!(
+            "illegal base32 data at input byte {}",
+            (bytes.len() / 8) * 8
+        ));
     }
     let mut out = Vec::new();
     for (ci, chunk) in bytes.chunks(8).enumerate() {
@@ -121,7 +147,12 @@ fn b32dec_inner(bytes: &[u8]) -> Result<Vec<u8>, String> {
             5 => 3,
             4 => 2,
             2 => 1,
-            _ => return Err(format!("illegal base32 data at input byte {}", ci * 8 + valid)),
+            _ => {
+                return Err(format!(
+                    "illegal base32 data at input byte {}",
+                    ci * 8 + valid
+                ));
+            }
         };
         let be = n.to_be_bytes();
         out.extend_from_slice(&be[3..3 + nbytes]);
@@ -141,8 +172,16 @@ fn from_yaml(s: &str) -> Value {
         }
         Err(e) => {
             let mut m = Map::new();
-            let loc = e.location().map(|l| format!(" line {}", l.line())).unwrap_or_default();
-            m.insert("Error".into(), Value::from(format!("error converting YAML to JSON: yaml:{loc} invalid YAML")));
+            let loc = e
+                .location()
+                .map(|l| format!(" line {}", l.line()))
+                .unwrap_or_default();
+            m.insert(
+                "Error".into(),
+                Value::from(format!(
+                    "error converting YAML to JSON: yaml:{loc} invalid YAML"
+                )),
+            );
             Value::from(m)
         }
     }

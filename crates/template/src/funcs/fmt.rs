@@ -7,8 +7,12 @@ use crate::value::{Value, format_exp, format_fixed, format_float_g, shortest_dig
 
 pub(crate) const FUNCS: &[FuncDef] = &[
     f("print", &[], Some(P::Any), |a| Ok(Value::from(sprint(a)))),
-    f("println", &[], Some(P::Any), |a| Ok(Value::from(sprintln(a)))),
-    f("printf", &[P::Str], Some(P::Any), |a| Ok(Value::from(sprintf(&super::arg_str(a, 0), &a[1..])))),
+    f("println", &[], Some(P::Any), |a| {
+        Ok(Value::from(sprintln(a)))
+    }),
+    f("printf", &[P::Str], Some(P::Any), |a| {
+        Ok(Value::from(sprintf(&super::arg_str(a, 0), &a[1..])))
+    }),
 ];
 
 /// `fmt.Sprint`: spaces between operands when neither side is a string.
@@ -209,7 +213,10 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> Vec<u8> {
 
 fn pad(out: &mut Vec<u8>, s: impl AsRef<[u8]>, spec: Spec, numeric: bool) {
     let s = s.as_ref();
-    let n = s.utf8_chunks().map(|c| c.valid().chars().count() + c.invalid().len()).sum::<usize>();
+    let n = s
+        .utf8_chunks()
+        .map(|c| c.valid().chars().count() + c.invalid().len())
+        .sum::<usize>();
     let w = spec.width.unwrap_or(0);
     if n >= w {
         out.extend_from_slice(s);
@@ -217,7 +224,11 @@ fn pad(out: &mut Vec<u8>, s: impl AsRef<[u8]>, spec: Spec, numeric: bool) {
         out.extend_from_slice(s);
         out.extend(std::iter::repeat_n(b' ', w - n));
     } else if spec.zero && numeric {
-        let (sign, digits) = if s.starts_with(b"-") || s.starts_with(b"+") { s.split_at(1) } else { (&s[..0], s) };
+        let (sign, digits) = if s.starts_with(b"-") || s.starts_with(b"+") {
+            s.split_at(1)
+        } else {
+            (&s[..0], s)
+        };
         out.extend_from_slice(sign);
         out.extend(std::iter::repeat_n(b'0', w - n));
         out.extend_from_slice(digits);
@@ -240,13 +251,25 @@ fn bad_verb(out: &mut Vec<u8>, verb: char, arg: &Value) {
 fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
     match (verb, arg) {
         ('T', a) => pad(out, a.type_name(), spec, false),
-        ('v', Value::Float(x)) if spec.prec.is_none() => pad(out, &with_sign(format_float_g(*x), spec), spec, true),
+        ('v', Value::Float(x)) if spec.prec.is_none() => {
+            pad(out, with_sign(format_float_g(*x), spec), spec, true)
+        }
         ('v', Value::Int(_) | Value::Int64(_)) => format_one(out, 'd', spec, arg),
         ('v', Value::String(s)) if spec.sharp => pad(out, go_quote(s.as_bytes()), spec, false),
-        ('v', Value::Float(x)) => pad(out, &with_sign(format_float(*x, 'g', spec.prec), spec), spec, true),
+        ('v', Value::Float(x)) => pad(
+            out,
+            with_sign(format_float(*x, 'g', spec.prec), spec),
+            spec,
+            true,
+        ),
         ('v', a) => pad(out, a.to_go_bytes(), spec, false),
         ('s', Value::String(s)) => match spec.prec {
-            Some(p) => pad(out, s.to_str_lossy().chars().take(p).collect::<String>(), spec, false),
+            Some(p) => pad(
+                out,
+                s.to_str_lossy().chars().take(p).collect::<String>(),
+                spec,
+                false,
+            ),
             None => pad(out, s.as_bytes(), spec, false),
         },
         ('s' | 'd' | 'q' | 'x' | 'X', Value::List(l)) => {
@@ -255,7 +278,15 @@ fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
                 if k > 0 {
                     s.push(b' ');
                 }
-                format_one(&mut s, verb, Spec { width: None, ..spec }, v);
+                format_one(
+                    &mut s,
+                    verb,
+                    Spec {
+                        width: None,
+                        ..spec
+                    },
+                    v,
+                );
             }
             s.push(b']');
             pad(out, &s, spec, false);
@@ -266,9 +297,25 @@ fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
                 if k > 0 {
                     s.push(b' ');
                 }
-                format_one(&mut s, verb, Spec { width: None, ..spec }, &Value::from(key.as_str()));
+                format_one(
+                    &mut s,
+                    verb,
+                    Spec {
+                        width: None,
+                        ..spec
+                    },
+                    &Value::from(key.as_str()),
+                );
                 s.push(b':');
-                format_one(&mut s, verb, Spec { width: None, ..spec }, v);
+                format_one(
+                    &mut s,
+                    verb,
+                    Spec {
+                        width: None,
+                        ..spec
+                    },
+                    v,
+                );
             }
             s.push(b']');
             pad(out, &s, spec, false);
@@ -297,7 +344,7 @@ fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
                 'b' => format!("{mag:b}"),
                 'c' => {
                     let c = char::from_u32(n as u32).unwrap_or('\u{FFFD}');
-                    return pad(out, &c.to_string(), spec, false);
+                    return pad(out, c.to_string(), spec, false);
                 }
                 'q' => {
                     let c = char::from_u32(n as u32).unwrap_or('\u{FFFD}');
@@ -307,7 +354,7 @@ fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
                     return pad(out, &s, spec, false);
                 }
                 _ => {
-                    return pad(out, &format!("U+{:04X}", n), spec, false);
+                    return pad(out, format!("U+{:04X}", n), spec, false);
                 }
             };
             let sign = if n < 0 {
@@ -319,11 +366,11 @@ fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
             } else {
                 ""
             };
-            pad(out, &format!("{sign}{body}"), spec, true);
+            pad(out, format!("{sign}{body}"), spec, true);
         }
         ('e' | 'E' | 'f' | 'F' | 'g' | 'G', Value::Float(x)) => {
             let s = format_float(*x, verb, spec.prec);
-            pad(out, &with_sign(s, spec), spec, true);
+            pad(out, with_sign(s, spec), spec, true);
         }
         _ => bad_verb(out, verb, arg),
     }
@@ -346,7 +393,11 @@ fn format_float(x: f64, verb: char, prec: Option<usize>) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if x > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let s = match verb {
         'f' | 'F' => format!("{:.*}", prec.unwrap_or(6), x),
@@ -363,17 +414,31 @@ fn format_float(x: f64, verb: char, prec: Option<usize>) -> String {
                     let decimals = (p as i32 - dp).max(0) as usize;
                     let s = format!("{:.*}", decimals, x);
                     let _ = (&digits, format_exp, format_fixed);
-                    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+                    if s.contains('.') {
+                        s.trim_end_matches('0').trim_end_matches('.').to_string()
+                    } else {
+                        s
+                    }
                 }
             }
         },
     };
-    if verb.is_ascii_uppercase() { s.to_uppercase() } else { s }
+    if verb.is_ascii_uppercase() {
+        s.to_uppercase()
+    } else {
+        s
+    }
 }
 
 /// Turn Rust's `1.5e3` into Go's `1.5e+03`.
 fn go_exp(s: &str) -> String {
-    let Some((m, e)) = s.split_once('e') else { return s.to_string() };
-    let (sign, digits) = if let Some(d) = e.strip_prefix('-') { ('-', d) } else { ('+', e) };
+    let Some((m, e)) = s.split_once('e') else {
+        return s.to_string();
+    };
+    let (sign, digits) = if let Some(d) = e.strip_prefix('-') {
+        ('-', d)
+    } else {
+        ('+', e)
+    };
     format!("{m}e{sign}{digits:0>2}")
 }
