@@ -49,6 +49,11 @@ fn errors_never_contain_data_values() {
         "{{ substr 99 100 .secret }}",
         "{{ dig \"a\" \"b\" .secret (dict \"a\" .secret) }}",
         "{{ chunk 0 (list .secret) }}",
+        "{{ pkcs12key .secret }}",
+        "{{ pkcs12certPass .secret .secret }}",
+        "{{ filterPEM \"CERTIFICATE\" .secret }}",
+        "{{ certSANs .secret }}",
+        "{{ filterCertChain \"leaf\" .secret }}",
     ];
     for t in failing {
         let err = render(t).expect_err(t);

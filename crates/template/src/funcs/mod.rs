@@ -18,8 +18,10 @@ mod defaults;
 mod encoding;
 mod fmt;
 mod math;
+mod pem;
 mod regexp;
 mod strings;
+mod x509;
 
 pub(crate) use cast::{to_float64, to_int64};
 
@@ -103,7 +105,7 @@ pub(crate) const fn f(
 pub(crate) type FuncId = u16;
 
 static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
-    let groups: [&'static [FuncDef]; 9] = [
+    let groups: [&'static [FuncDef]; 11] = [
         builtins::FUNCS,
         strings::FUNCS,
         collections::FUNCS,
@@ -113,6 +115,8 @@ static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
         regexp::FUNCS,
         fmt::FUNCS,
         cast::FUNCS,
+        pem::FUNCS,
+        x509::FUNCS,
     ];
     let mut v: Vec<&'static FuncDef> = Vec::new();
     for g in groups {
@@ -191,19 +195,12 @@ pub const UNSUPPORTED: &[&str] = &[
     "wrap",
     "wrapWith",
     // ESO extras
-    "pkcs12key",
-    "pkcs12keyPass",
-    "pkcs12cert",
-    "pkcs12certPass",
     "pemToPkcs12",
     "pemToPkcs12Pass",
     "fullPemToPkcs12",
     "fullPemToPkcs12Pass",
     "pemTruststoreToPKCS12",
     "pemTruststoreToPKCS12Pass",
-    "filterPEM",
-    "filterCertChain",
-    "certSANs",
     "jwkPublicKeyPem",
     "jwkPrivateKeyPem",
     "rsaDecrypt",

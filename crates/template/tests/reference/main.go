@@ -20,6 +20,7 @@ type request struct {
 	Name     string            `json:"name"`
 	Template string            `json:"template"`
 	Data     map[string]string `json:"data"`
+	DataB64  map[string]string `json:"data_b64"`
 	Left     string            `json:"left"`
 	Right    string            `json:"right"`
 }
@@ -35,6 +36,9 @@ func main() {
 	delete(funcs, "env")
 	delete(funcs, "expandenv")
 	delete(funcs, "getHostByName")
+	for k, v := range esoFuncs() {
+		funcs[k] = v
+	}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<26)
 	out := json.NewEncoder(os.Stdout)
@@ -45,6 +49,13 @@ func main() {
 			msg := "bad request: " + err.Error()
 			resp.Error = &msg
 		} else {
+			for k, v := range req.DataB64 {
+				b, _ := base64.StdEncoding.DecodeString(v)
+				if req.Data == nil {
+					req.Data = map[string]string{}
+				}
+				req.Data[k] = string(b)
+			}
 			t, err := template.New(req.Name).Option("missingkey=error").Funcs(funcs).Delims(req.Left, req.Right).Parse(req.Template)
 			if err != nil {
 				msg := err.Error()
