@@ -327,7 +327,7 @@ impl<'t> State<'t> {
             Arg::Dot => Ok(dot.clone()),
             Arg::Nil => Err(ExecErr("nil is not a command".into())),
             Arg::Number(n) => Ok(ideal_constant(n)),
-            Arg::String(s) => Ok(Value::from(&**s)),
+            Arg::String(s) => Ok(Value::String(s.clone())),
         };
         r.map_err(|e| self.cmd_err(cmd, e))
     }
@@ -502,7 +502,7 @@ impl<'t> State<'t> {
             }
             Arg::String(s) => {
                 return match ty {
-                    P::Any | P::Str => Ok(Value::from(&**s)),
+                    P::Any | P::Str => Ok(Value::String(s.clone())),
                     P::Int | P::Float | P::Bool => Err(self.cmd_err(
                         cmd,
                         ExecErr(format!("expected {}; found string", ty.expect_word())),

@@ -575,7 +575,7 @@ impl<'a> Parser<'a> {
                 Arg::Pipe(Box::new(p))
             }
             Tok::String | Tok::RawString => match unquote(text) {
-                Ok(s) => Arg::String(s.into()),
+                Ok(s) => Arg::String(crate::value::Str::from(s)),
                 Err(e) => return self.err(t.start, e),
             },
             _ => {

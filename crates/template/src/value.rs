@@ -41,6 +41,13 @@ impl Str {
     }
 }
 
+/// Redacted: the content may be secret.
+impl std::fmt::Debug for Str {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Str(<{} bytes>)", self.0.len())
+    }
+}
+
 impl Drop for Str {
     fn drop(&mut self) {
         if let Some(s) = Arc::get_mut(&mut self.0) {
