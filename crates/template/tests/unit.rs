@@ -454,3 +454,39 @@ fn function_docs_match_the_implementation() {
     }
     assert!(listed > 200, "{listed}");
 }
+
+#[test]
+fn bcrypt_and_htpasswd_produce_verifiable_hashes() {
+    let out = render(r#"{{ bcrypt "hunter2" }}|{{ htpasswd "alice" "hunter2" "bcrypt" }}|{{ htpasswd "bob" "hunter2" "sha" }}|{{ htpasswd "a:b" "x" "sha" }}"#).unwrap();
+    let parts: Vec<&str> = out.split('|').collect();
+    assert!(
+        parts[0].starts_with("$2a$10$") && parts[0].len() == 60,
+        "{}",
+        parts[0]
+    );
+    let hash = parts[1].strip_prefix("alice:").unwrap();
+    assert!(hash.starts_with("$2a$10$"));
+    assert!(bcrypt::verify("hunter2", hash).unwrap());
+    // {SHA} = base64(sha1("hunter2")), as Apache htpasswd -s
+    assert_eq!(parts[2], "bob:{SHA}87u9ZqY9S/F0eUBXjsPQEDUw4h0=");
+    assert_eq!(parts[3], "invalid username: a:b");
+    // The htpasswd literal of ESO docs/snippets/template-v2-literal-example.yaml (random salts,
+    // so it is verified here rather than as a golden file).
+    let c: Context = [("user1", "password1"), ("user2", "password2")]
+        .into_iter()
+        .collect();
+    let src = "{{- $creds := list }}\n{{- range $user, $pw := . }}\n  {{- $creds = append $creds (printf \"%s\" (htpasswd $user $pw \"bcrypt\")) }}\n{{- end }}\nauth: {{ $creds | join \"\\n\" | quote }}";
+    let out = Template::parse("literal", src, &ParseOptions::default())
+        .unwrap()
+        .render_string(&c)
+        .unwrap();
+    let body = out
+        .strip_prefix("\nauth: \"")
+        .unwrap()
+        .strip_suffix('"')
+        .unwrap();
+    let lines: Vec<&str> = body.split("\\n").collect();
+    assert_eq!(lines.len(), 2);
+    assert!(bcrypt::verify("password1", lines[0].strip_prefix("user1:").unwrap()).unwrap());
+    assert!(bcrypt::verify("password2", lines[1].strip_prefix("user2:").unwrap()).unwrap());
+}

@@ -36,6 +36,10 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("uuidv4", &[], None, |_| {
         Ok(Value::from(uuid::Uuid::new_v4().to_string()))
     }),
+    f("bcrypt", &[P::Str], None, |a| {
+        Ok(Value::from(bcrypt_hash(arg_bytes(a, 0))))
+    }),
+    f("htpasswd", &[P::Str, P::Str, P::Str], None, htpasswd),
     f("randBytes", &[P::Int], None, |a| {
         let n = arg_int(a, 0);
         if !(0..=1 << 20).contains(&n) {
@@ -52,6 +56,43 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         Ok(from_yaml(&arg_str(a, 0)))
     }),
 ];
+
+/// sprig's `bcrypt`: `$2a$` hash with Go's default cost 10; Go refuses passwords longer
+/// than 72 bytes and sprig then returns the error text as the result.
+fn bcrypt_hash(pw: &[u8]) -> String {
+    if pw.len() > 72 {
+        return "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes"
+            .into();
+    }
+    match bcrypt::hash_with_result(pw, 10) {
+        Ok(h) => h.format_for_version(bcrypt::Version::TwoA),
+        Err(_) => "failed to encrypt string with bcrypt".into(),
+    }
+}
+
+/// sprig v3.3 `htpasswd user password algorithm` ("sha" → `{SHA}`, otherwise bcrypt).
+fn htpasswd(a: &[Value]) -> Result<Value, String> {
+    let user = arg_bytes(a, 0);
+    let mut out = Vec::new();
+    if user.contains(&b':') {
+        out.extend_from_slice(b"invalid username: ");
+        out.extend_from_slice(user);
+        return Ok(Value::from(out));
+    }
+    out.extend_from_slice(user);
+    out.push(b':');
+    if arg_str(a, 2) == "sha" {
+        out.extend_from_slice(b"{SHA}");
+        out.extend_from_slice(
+            STANDARD
+                .encode(sha1::Sha1::digest(arg_bytes(a, 1)))
+                .as_bytes(),
+        );
+    } else {
+        out.extend_from_slice(bcrypt_hash(arg_bytes(a, 1)).as_bytes());
+    }
+    Ok(Value::from(out))
+}
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()

@@ -168,8 +168,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "toDate",
     "unixEpoch",
     // sprig: crypto
-    "bcrypt",
-    "htpasswd",
     "genPrivateKey",
     "derivePassword",
     "buildCustomCert",

@@ -4,7 +4,7 @@ Run from the workspace root; paste the output between the FUNCTION-TABLE markers
 import re,glob
 sup=set()
 for f in glob.glob('crates/template/src/funcs/*.rs'):
-    sup|=set(re.findall(r'\bf\("([A-Za-z0-9_]+)"', open(f).read()))
+    sup|=set(re.findall(r'\bf\(\s*"([A-Za-z0-9_]+)"', open(f).read()))
 mod=open('crates/template/src/funcs/mod.rs').read()
 uns=set(re.findall(r'"([A-Za-z0-9_]+)"', mod[mod.index('pub const UNSUPPORTED'):mod.index('pub const REMOVED')]))
 removed={"env","expandenv","getHostByName"}
