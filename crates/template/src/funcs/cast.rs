@@ -32,6 +32,15 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("kindIs", &[P::Str, P::Any], None, |a| {
         Ok(Value::Bool(arg_str(a, 0) == a[1].kind_name()))
     }),
+    f("typeIsLike", &[P::Str, P::Any], None, |a| {
+        let t = arg_str(a, 0);
+        let name = a[1].type_name();
+        Ok(Value::Bool(t == name || t.strip_prefix('*') == Some(name)))
+    }),
+    // reflect.DeepEqual: same Go type and equal contents (int and int64 differ, like Go).
+    f("deepEqual", &[P::Any, P::Any], None, |a| {
+        Ok(Value::Bool(a[0] == a[1]))
+    }),
 ];
 
 /// Go's `strconv.Atoi`, errors mapped to 0 like sprig.

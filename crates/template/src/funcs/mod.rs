@@ -184,8 +184,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "semverCompare",
     "urlParse",
     "urlJoin",
-    "typeIsLike",
-    "deepEqual",
     "abbrevboth",
     "snakecase",
     "camelcase",

@@ -160,6 +160,8 @@ T = [
   "{{ typeOf nil }} {{ kindOf nil }} {{ typeOf (splitList \",\" \"a\") }} {{ typeOf (split \",\" \"a\") }} {{ typeOf (fromJson \"1\") }} {{ typeOf (atoi \"1\") }}",
   "{{ ternary \"a\" \"b\" 1 }}", "{{ fail 1 }}", "{{ get . \"x\" }}", "{{ set . \"a\" 1 }}", "{{ keys . }}",
   "{{ toString (fromJson .json).n }} {{ (fromJson .json).n | int }} {{ (fromJson .json).n | toJson }}",
+  "{{ deepEqual (list 1 \"a\") (list 1 \"a\") }} {{ deepEqual 1 (int64 1) }} {{ deepEqual (dict \"a\" 1) (dict \"a\" 1) }} {{ deepEqual nil nil }} {{ deepEqual \"a\" \"b\" }}",
+  "{{ typeIsLike \"int\" 1 }} {{ typeIsLike \"string\" \"s\" }} {{ typeIsLike \"float64\" 1 }} {{ typeIs \"int64\" (add 1 1) }} {{ kindIs \"map\" . }}",
 ]
 
 def main():
