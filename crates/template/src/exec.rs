@@ -430,7 +430,7 @@ impl<'t> State<'t> {
             let p = param(args.len());
             argv.push(validate(f, p).map_err(|e| self.cmd_err(cmd, e))?);
         }
-        (def.imp)(&argv).map_err(|e| {
+        let result = (def.imp)(&argv).map_err(|e| {
             // `fail` carries a message chosen by the template author; it is only shown when it
             // is a string literal of the template, since a computed message may hold data.
             let msg = if def.name == "fail" && !matches!(args.first(), Some(Arg::String(_))) {
@@ -439,7 +439,19 @@ impl<'t> State<'t> {
                 e
             };
             self.cmd_err(cmd, ExecErr(format!("error calling {name}: {msg}")))
-        })
+        })?;
+        // Go maps are references: sprig's set/unset/merge mutate the dict they are given.
+        // Values here are immutable, so the result is written back to the variable (or the
+        // variable's nested field) the dict came from, which covers `$_ := set $d "k" "v"`.
+        if MUTATORS.contains(&def.name)
+            && let Some(Arg::Variable { name, fields }) = args.first()
+        {
+            let root = self.var_value(name);
+            if let Some(updated) = replace_path(&root, fields, &result) {
+                self.set_var(name, updated);
+            }
+        }
+        Ok(result)
     }
 
     fn eval_arg(&mut self, dot: &Value, ty: P, arg: &'t Arg, cmd: &'t Command) -> R<Value> {
@@ -518,6 +530,34 @@ impl<'t> State<'t> {
             }
         };
         validate(v, ty).map_err(|e| self.cmd_err(cmd, e))
+    }
+}
+
+/// sprig functions that modify their first (dict) argument in Go.
+const MUTATORS: &[&str] = &[
+    "set",
+    "unset",
+    "merge",
+    "mergeOverwrite",
+    "mustMerge",
+    "mustMergeOverwrite",
+];
+
+/// `root` with the value at `path` (map keys) replaced by `new`; `None` if the path does
+/// not lead through maps.
+fn replace_path(root: &Value, path: &[String], new: &Value) -> Option<Value> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(new.clone());
+    };
+    match root {
+        Value::Map(m) => {
+            let child = m.get(first.as_str())?;
+            let updated = replace_path(child, rest, new)?;
+            let mut copy = (**m).clone();
+            copy.insert(first.clone(), updated);
+            Some(Value::Map(std::sync::Arc::new(copy)))
+        }
+        _ => None,
     }
 }
 

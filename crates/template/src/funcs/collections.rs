@@ -1,7 +1,7 @@
 //! sprig list and dict functions.
 //!
-//! Difference from Go: values are immutable, so `set`, `unset`, `merge` and
-//! `mergeOverwrite` return the updated dict but do not modify the dict a variable holds.
+//! Values are immutable: `set`, `unset`, `merge` and `mergeOverwrite` return the updated
+//! dict, and the executor writes it back to the variable it came from (Go mutates in place).
 
 use std::sync::Arc;
 
