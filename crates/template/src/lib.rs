@@ -27,6 +27,7 @@ mod error;
 mod exec;
 pub mod funcs;
 mod lexer;
+mod literal;
 mod parser;
 mod value;
 mod yaml;
