@@ -490,3 +490,31 @@ fn bcrypt_and_htpasswd_produce_verifiable_hashes() {
     assert!(bcrypt::verify("password1", lines[0].strip_prefix("user1:").unwrap()).unwrap());
     assert!(bcrypt::verify("password2", lines[1].strip_prefix("user2:").unwrap()).unwrap());
 }
+
+/// Syntax newer than Debian's Go 1.19 reference (checked against Go ≥ 1.23 semantics).
+#[test]
+fn modern_go_syntax() {
+    let c: Context = [("empty", ""), ("user", "admin")].into_iter().collect();
+    let r = |src: &str| {
+        Template::parse("k", src, &ParseOptions::default())
+            .unwrap()
+            .render_string(&c)
+            .unwrap()
+    };
+    assert_eq!(
+        r("{{ with .empty }}a{{ else with .user }}b{{ . }}{{ else }}c{{ end }}"),
+        "badmin"
+    );
+    assert_eq!(
+        r("{{ with .empty }}a{{ else with .empty }}b{{ else }}c{{ end }}"),
+        "c"
+    );
+    assert_eq!(
+        r("{{ range $i := 3 }}{{ $i }}{{ end }}|{{ range 0 }}x{{ else }}none{{ end }}"),
+        "012|none"
+    );
+    assert_eq!(
+        r("{{ range $i, $e := list \"a\" \"b\" }}{{ if $i }}{{ break }}{{ end }}{{ $e }}{{ end }}"),
+        "a"
+    );
+}
