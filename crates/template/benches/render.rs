@@ -61,7 +61,7 @@ tags: {{ $c.tags | join "," | upper | quote }}
                     &opts,
                 )
                 .expect("parse");
-                black_box(t.render(&ctx).expect("render"));
+                black_box(t.render_string(&ctx).expect("render"));
             }
         })
     });

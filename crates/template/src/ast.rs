@@ -70,7 +70,7 @@ pub(crate) enum Arg {
     Nil,
     Bool(bool),
     Number(Number),
-    String(Box<str>),
+    String(crate::value::Str),
     /// `.a.b`
     Field(Vec<String>),
     /// `$x.a.b` (`$` alone has name "$").

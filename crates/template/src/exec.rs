@@ -11,6 +11,9 @@ use crate::value::Value;
 const MAX_TEMPLATE_DEPTH: usize = 100;
 /// Maximum size of one rendered output (Kubernetes Secrets are limited to 1 MiB).
 pub const MAX_OUTPUT_BYTES: usize = 16 << 20;
+/// Maximum number of evaluation steps (nodes walked + commands evaluated) per render, so
+/// that nested loops cannot stall the controller.
+pub const MAX_STEPS: u64 = 10_000_000;
 
 enum Flow {
     Normal,
@@ -25,18 +28,20 @@ type R<T> = Result<T, Box<TemplateError>>;
 
 pub(crate) struct State<'t> {
     tmpl: &'t Template,
-    out: &'t mut String,
+    out: &'t mut Vec<u8>,
     vars: Vec<(&'t str, Value)>,
     depth: usize,
+    steps: u64,
 }
 
 impl<'t> State<'t> {
-    pub(crate) fn new(tmpl: &'t Template, out: &'t mut String) -> Self {
+    pub(crate) fn new(tmpl: &'t Template, out: &'t mut Vec<u8>) -> Self {
         State {
             tmpl,
             out,
             vars: Vec::with_capacity(8),
             depth: 0,
+            steps: 0,
         }
     }
 
@@ -60,14 +65,14 @@ impl<'t> State<'t> {
         self.err_at(cmd.pos, cmd.end, e.0)
     }
 
-    fn write(&mut self, s: &str) -> R<()> {
+    fn write(&mut self, s: &[u8]) -> R<()> {
         if self.out.len() + s.len() > MAX_OUTPUT_BYTES {
             return Err(Box::new(TemplateError::exec_plain(
                 &self.tmpl.name,
                 format!("output exceeds the limit of {MAX_OUTPUT_BYTES} bytes"),
             )));
         }
-        self.out.push_str(s);
+        self.out.extend_from_slice(s);
         Ok(())
     }
 
@@ -81,18 +86,30 @@ impl<'t> State<'t> {
         Ok(Flow::Normal)
     }
 
+    fn step(&mut self) -> R<()> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return Err(Box::new(TemplateError::exec_plain(
+                &self.tmpl.name,
+                format!("template execution exceeded {MAX_STEPS} steps"),
+            )));
+        }
+        Ok(())
+    }
+
     fn walk(&mut self, dot: &Value, node: &'t Node) -> R<Flow> {
+        self.step()?;
         match node {
-            Node::Text(t) => self.write(t)?,
+            Node::Text(t) => self.write(t.as_bytes())?,
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
                     if let Value::Nil = v {
-                        self.write("<no value>")?;
+                        self.write(b"<no value>")?;
                     } else if let Value::String(s) = &v {
-                        self.write(s)?;
+                        self.write(s.as_bytes())?;
                     } else {
-                        let s = v.to_go_string();
+                        let s = v.to_go_bytes();
                         self.write(&s)?;
                     }
                 }
@@ -191,6 +208,7 @@ impl<'t> State<'t> {
             }
         } else {
             for (index, elem) in items {
+                self.step()?;
                 let ndecl = b.pipe.decl.len();
                 if ndecl > 0 {
                     if b.pipe.is_assign {
@@ -264,6 +282,7 @@ impl<'t> State<'t> {
     }
 
     fn eval_command(&mut self, dot: &Value, cmd: &'t Command, fin: Option<Value>) -> R<Value> {
+        self.step()?;
         let has_args = cmd.args.len() > 1 || fin.is_some();
         let first = &cmd.args[0];
         let r = match first {
@@ -308,7 +327,7 @@ impl<'t> State<'t> {
             Arg::Dot => Ok(dot.clone()),
             Arg::Nil => Err(ExecErr("nil is not a command".into())),
             Arg::Number(n) => Ok(ideal_constant(n)),
-            Arg::String(s) => Ok(Value::from(&**s)),
+            Arg::String(s) => Ok(Value::String(s.clone())),
         };
         r.map_err(|e| self.cmd_err(cmd, e))
     }
@@ -411,8 +430,28 @@ impl<'t> State<'t> {
             let p = param(args.len());
             argv.push(validate(f, p).map_err(|e| self.cmd_err(cmd, e))?);
         }
-        (def.imp)(&argv)
-            .map_err(|e| self.cmd_err(cmd, ExecErr(format!("error calling {name}: {e}"))))
+        let result = (def.imp)(&argv).map_err(|e| {
+            // `fail` carries a message chosen by the template author; it is only shown when it
+            // is a string literal of the template, since a computed message may hold data.
+            let msg = if def.name == "fail" && !matches!(args.first(), Some(Arg::String(_))) {
+                "(message not shown: it is not a string literal of the template)".to_string()
+            } else {
+                e
+            };
+            self.cmd_err(cmd, ExecErr(format!("error calling {name}: {msg}")))
+        })?;
+        // Go maps are references: sprig's set/unset/merge mutate the dict they are given.
+        // Values here are immutable, so the result is written back to the variable (or the
+        // variable's nested field) the dict came from, which covers `$_ := set $d "k" "v"`.
+        if MUTATORS.contains(&def.name)
+            && let Some(Arg::Variable { name, fields }) = args.first()
+        {
+            let root = self.var_value(name);
+            if let Some(updated) = replace_path(&root, fields, &result) {
+                self.set_var(name, updated);
+            }
+        }
+        Ok(result)
     }
 
     fn eval_arg(&mut self, dot: &Value, ty: P, arg: &'t Arg, cmd: &'t Command) -> R<Value> {
@@ -475,7 +514,7 @@ impl<'t> State<'t> {
             }
             Arg::String(s) => {
                 return match ty {
-                    P::Any | P::Str => Ok(Value::from(&**s)),
+                    P::Any | P::Str => Ok(Value::String(s.clone())),
                     P::Int | P::Float | P::Bool => Err(self.cmd_err(
                         cmd,
                         ExecErr(format!("expected {}; found string", ty.expect_word())),
@@ -491,6 +530,34 @@ impl<'t> State<'t> {
             }
         };
         validate(v, ty).map_err(|e| self.cmd_err(cmd, e))
+    }
+}
+
+/// sprig functions that modify their first (dict) argument in Go.
+const MUTATORS: &[&str] = &[
+    "set",
+    "unset",
+    "merge",
+    "mergeOverwrite",
+    "mustMerge",
+    "mustMergeOverwrite",
+];
+
+/// `root` with the value at `path` (map keys) replaced by `new`; `None` if the path does
+/// not lead through maps.
+fn replace_path(root: &Value, path: &[String], new: &Value) -> Option<Value> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(new.clone());
+    };
+    match root {
+        Value::Map(m) => {
+            let child = m.get(first.as_str())?;
+            let updated = replace_path(child, rest, new)?;
+            let mut copy = (**m).clone();
+            copy.insert(first.clone(), updated);
+            Some(Value::Map(std::sync::Arc::new(copy)))
+        }
+        _ => None,
     }
 }
 

@@ -10,7 +10,7 @@
 //! let mut ctx = Context::new();
 //! ctx.insert("user", "admin");
 //! ctx.insert("pass", "s3cret");
-//! assert_eq!(t.render(&ctx).unwrap(), "admin:czNjcmV0");
+//! assert_eq!(t.render_string(&ctx).unwrap(), "admin:czNjcmV0");
 //! ```
 //!
 //! Parse once, render many: [`Template`] is immutable, `Send + Sync` and cheap to share.
@@ -19,7 +19,7 @@
 //! Every string value the engine holds ([`Str`]) is zeroized when its last reference is
 //! dropped, including intermediate results. Errors never contain data values: only the
 //! template name, position, the failing template expression and Go type names. The
-//! rendered output is returned as a plain `String`; callers that treat it as secret must
+//! rendered output is returned as plain bytes; callers that treat it as secret must
 //! move it into their own zeroizing holder.
 
 mod ast;
@@ -27,6 +27,7 @@ mod error;
 mod exec;
 pub mod funcs;
 mod lexer;
+mod literal;
 mod parser;
 mod value;
 mod yaml;
@@ -35,7 +36,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 pub use error::{ErrorKind, TemplateError};
-pub use exec::MAX_OUTPUT_BYTES;
+pub use exec::{MAX_OUTPUT_BYTES, MAX_STEPS};
 pub use value::{Map, Str, Value, format_float_g};
 
 /// Parse options: the action delimiters (ESO's `--template-left-delimiter` /
@@ -86,26 +87,37 @@ impl Template {
         &self.name
     }
 
-    /// Render against ESO's context: a `map[string]string` of the provider data.
-    pub fn render(&self, ctx: &Context) -> Result<String, TemplateError> {
+    /// Render against ESO's context (a `map[string]string` of the provider data).
+    /// The output is bytes, exactly what ESO writes into `Secret.data`.
+    pub fn render(&self, ctx: &Context) -> Result<Vec<u8>, TemplateError> {
         self.render_value(ctx.as_value())
     }
 
+    /// Render and require UTF-8 output (for labels, annotations and other text targets).
+    pub fn render_string(&self, ctx: &Context) -> Result<String, TemplateError> {
+        let bytes = self.render(ctx)?;
+        String::from_utf8(bytes).map_err(|e| {
+            let mut b = e.into_bytes();
+            zeroize::Zeroize::zeroize(&mut b);
+            TemplateError::exec_plain(&self.name, "rendered output is not valid UTF-8".into())
+        })
+    }
+
     /// Render with an arbitrary value as `.` (e.g. a map built by the caller).
-    pub fn render_value(&self, data: Value) -> Result<String, TemplateError> {
-        let mut out = String::new();
+    pub fn render_value(&self, data: Value) -> Result<Vec<u8>, TemplateError> {
+        let mut out = Vec::new();
         self.render_into(data, &mut out)?;
         Ok(out)
     }
 
-    /// Render into `out` (appending). On error `out` may hold partial output; like Go.
-    pub fn render_into(&self, data: Value, out: &mut String) -> Result<(), TemplateError> {
+    /// Render into `out` (appending). On error `out` may hold partial output, like Go.
+    pub fn render_into(&self, data: Value, out: &mut Vec<u8>) -> Result<(), TemplateError> {
         let mut st = exec::State::new(self, out);
         st.run(&self.root, data)
     }
 }
 
-/// The template context: secret key → value, exposed to templates as Go's
+/// The template context: secret key → value (any bytes), exposed to templates as Go's
 /// `map[string]string` (so `index . "missing"` yields `""` and `hasKey .` is a type error,
 /// exactly as in ESO). Values are zeroized when the context and all values derived from
 /// it are dropped.
@@ -171,6 +183,6 @@ pub fn render(
     source: &str,
     ctx: &Context,
     opts: &ParseOptions,
-) -> Result<String, TemplateError> {
+) -> Result<Vec<u8>, TemplateError> {
     Template::parse(name, source, opts)?.render(ctx)
 }

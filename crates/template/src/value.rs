@@ -2,7 +2,7 @@
 //! `text/template` + sprig produce, and Go's `fmt` `%v` printing rules for them.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::Arc;
 
 use zeroize::Zeroize;
@@ -10,17 +10,41 @@ use zeroize::Zeroize;
 /// A map with string keys, sorted like Go prints and ranges over maps.
 pub type Map = BTreeMap<String, Value>;
 
-/// A shared, immutable string that is wiped from memory when its last reference drops.
+/// A shared, immutable byte string (Go's `string`: any bytes, usually UTF-8) that is
+/// wiped from memory when its last reference drops.
 ///
 /// Template data is secret material, so every string value the engine holds (context
-/// values and every intermediate result) is zeroized on drop.
+/// values and every intermediate result) is zeroized on drop. Provider values may be
+/// binary (a PKCS#12 archive, a keystore); they are carried byte-exactly like in Go.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct Str(Arc<String>);
+pub struct Str(Arc<Vec<u8>>);
 
 impl Str {
-    /// Borrow the text.
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+
+    /// The text; invalid UTF-8 sequences become U+FFFD (like Go's rune iteration).
+    pub fn to_str_lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
+
+    /// Length in bytes (Go's `len`).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the string is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Redacted: the content may be secret.
+impl std::fmt::Debug for Str {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Str(<{} bytes>)", self.0.len())
     }
 }
 
@@ -32,22 +56,27 @@ impl Drop for Str {
     }
 }
 
-impl std::ops::Deref for Str {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.0.as_str()
-    }
-}
-
 impl From<String> for Str {
     fn from(s: String) -> Self {
-        Str(Arc::new(s))
+        Str(Arc::new(s.into_bytes()))
     }
 }
 
 impl From<&str> for Str {
     fn from(s: &str) -> Self {
-        Str(Arc::new(s.to_owned()))
+        Str(Arc::new(s.as_bytes().to_vec()))
+    }
+}
+
+impl From<Vec<u8>> for Str {
+    fn from(b: Vec<u8>) -> Self {
+        Str(Arc::new(b))
+    }
+}
+
+impl From<&[u8]> for Str {
+    fn from(b: &[u8]) -> Self {
+        Str(Arc::new(b.to_vec()))
     }
 }
 
@@ -95,6 +124,16 @@ impl From<&str> for Value {
 impl From<String> for Value {
     fn from(s: String) -> Self {
         Value::String(s.into())
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(b: Vec<u8>) -> Self {
+        Value::String(b.into())
+    }
+}
+impl From<&[u8]> for Value {
+    fn from(b: &[u8]) -> Self {
+        Value::String(b.into())
     }
 }
 impl From<Str> for Value {
@@ -181,10 +220,18 @@ impl Value {
         }
     }
 
-    /// The string, if this is a string value.
-    pub fn as_str(&self) -> Option<&str> {
+    /// The string's bytes, if this is a string value.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
         match self {
-            Value::String(s) => Some(s.as_str()),
+            Value::String(s) => Some(s.as_bytes()),
+            _ => None,
+        }
+    }
+
+    /// The string as text (invalid UTF-8 replaced), if this is a string value.
+    pub fn as_str(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Value::String(s) => Some(s.to_str_lossy()),
             _ => None,
         }
     }
@@ -198,45 +245,50 @@ impl Value {
     }
 
     /// Append Go's `fmt.Sprint` (`%v`) rendering of this value to `out`.
-    pub fn write_go(&self, out: &mut String) {
+    pub fn write_go(&self, out: &mut Vec<u8>) {
         match self {
-            Value::Nil => out.push_str("<nil>"),
-            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Nil => out.extend_from_slice(b"<nil>"),
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
             Value::Int(i) | Value::Int64(i) => {
                 let _ = write!(out, "{i}");
             }
-            Value::Float(f) => out.push_str(&format_float_g(*f)),
-            Value::String(s) => out.push_str(s),
+            Value::Float(f) => out.extend_from_slice(format_float_g(*f).as_bytes()),
+            Value::String(s) => out.extend_from_slice(s.as_bytes()),
             Value::List(l) => {
-                out.push('[');
+                out.push(b'[');
                 for (i, v) in l.iter().enumerate() {
                     if i > 0 {
-                        out.push(' ');
+                        out.push(b' ');
                     }
                     v.write_go(out);
                 }
-                out.push(']');
+                out.push(b']');
             }
             Value::Map(m) | Value::StrMap(m) => {
-                out.push_str("map[");
+                out.extend_from_slice(b"map[");
                 for (i, (k, v)) in m.iter().enumerate() {
                     if i > 0 {
-                        out.push(' ');
+                        out.push(b' ');
                     }
-                    out.push_str(k);
-                    out.push(':');
+                    out.extend_from_slice(k.as_bytes());
+                    out.push(b':');
                     v.write_go(out);
                 }
-                out.push(']');
+                out.push(b']');
             }
         }
     }
 
-    /// Go's `fmt.Sprint` of this value.
-    pub fn to_go_string(&self) -> String {
-        let mut s = String::new();
+    /// Go's `fmt.Sprint` of this value, as bytes.
+    pub fn to_go_bytes(&self) -> Vec<u8> {
+        let mut s = Vec::new();
         self.write_go(&mut s);
         s
+    }
+
+    /// Go's `fmt.Sprint` of this value as text (invalid UTF-8 replaced).
+    pub fn to_go_string(&self) -> String {
+        String::from_utf8_lossy(&self.to_go_bytes()).into_owned()
     }
 }
 
@@ -282,7 +334,7 @@ pub(crate) fn format_exp(neg: bool, digits: &str, dp: i32) -> String {
     let exp = if digits == "0" { 0 } else { dp - 1 };
     out.push('e');
     out.push(if exp < 0 { '-' } else { '+' });
-    let _ = write!(out, "{:02}", exp.abs());
+    out.push_str(&format!("{:02}", exp.abs()));
     out
 }
 

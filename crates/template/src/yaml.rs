@@ -90,7 +90,7 @@ fn scalar(v: &Value, indent: usize) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Int(i) | Value::Int64(i) => i.to_string(),
         Value::Float(f) => format_float_json(*f),
-        Value::String(s) => string_scalar(s, indent),
+        Value::String(s) => string_scalar(&s.to_str_lossy(), indent),
         Value::List(_) => "[]".into(),
         Value::Map(_) | Value::StrMap(_) => "{}".into(),
     }

@@ -9,10 +9,17 @@ use secretsync_template::{Context, ParseOptions, Template};
 
 #[derive(serde::Deserialize)]
 struct Golden {
+    #[serde(default)]
     data: BTreeMap<String, String>,
+    /// Binary data read from files under tests/ (e.g. PKCS#12 fixtures).
+    #[serde(default)]
+    data_files: BTreeMap<String, String>,
     templates: BTreeMap<String, String>,
     #[serde(default)]
     expected: BTreeMap<String, String>,
+    /// Expected output = concatenation of these files under tests/.
+    #[serde(default)]
+    expected_files: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     expected_errors: BTreeMap<String, String>,
 }
@@ -37,22 +44,46 @@ fn golden_files_render_byte_identically() {
             "{path:?} must cite its source"
         );
         let g: Golden = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-        let ctx: Context = g
+        let tests_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/");
+        let mut ctx: Context = g
             .data
             .iter()
             .map(|(k, v)| (k.clone(), v.as_str()))
             .collect();
+        for (k, file) in &g.data_files {
+            ctx.insert(
+                k.clone(),
+                std::fs::read(format!("{tests_dir}{file}")).unwrap(),
+            );
+        }
+        let mut expected: BTreeMap<String, Vec<u8>> = g
+            .expected
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+            .collect();
+        for (k, files) in &g.expected_files {
+            let bytes = files
+                .iter()
+                .flat_map(|f| std::fs::read(format!("{tests_dir}{f}")).unwrap())
+                .collect();
+            expected.insert(k.clone(), bytes);
+        }
         assert_eq!(
             g.templates.len(),
-            g.expected.len() + g.expected_errors.len(),
+            expected.len() + g.expected_errors.len(),
             "{path:?}: every template needs an expectation"
         );
         for (key, src) in &g.templates {
             let result =
                 Template::parse(key, src, &ParseOptions::default()).and_then(|t| t.render(&ctx));
-            match (g.expected.get(key), g.expected_errors.get(key)) {
+            match (expected.get(key), g.expected_errors.get(key)) {
                 (Some(want), None) => {
                     let got = result.unwrap_or_else(|e| panic!("{path:?} key {key}: {e}"));
+                    assert_eq!(
+                        String::from_utf8_lossy(&got),
+                        String::from_utf8_lossy(want),
+                        "{path:?} key {key}"
+                    );
                     assert_eq!(&got, want, "{path:?} key {key}");
                 }
                 (None, Some(want_err)) => {

@@ -34,10 +34,14 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         cmp(a, |o| o != Ordering::Less)
     }),
     f("html", &[], Some(P::Any), |a| {
-        Ok(Value::from(html_escape(&eval_args(a))))
+        Ok(Value::from(html_escape(&String::from_utf8_lossy(
+            &eval_args(a),
+        ))))
     }),
     f("js", &[], Some(P::Any), |a| {
-        Ok(Value::from(js_escape(&eval_args(a))))
+        Ok(Value::from(js_escape(&String::from_utf8_lossy(
+            &eval_args(a),
+        ))))
     }),
     f("urlquery", &[], Some(P::Any), |a| {
         Ok(Value::from(query_escape(&eval_args(a))))
@@ -68,7 +72,7 @@ fn index(a: &[Value]) -> Result<Value, String> {
                         idx.type_name()
                     ));
                 };
-                match m.get(k.as_str()) {
+                match m.get(&*k.to_str_lossy()) {
                     Some(v) => v.clone(),
                     None if matches!(item, Value::StrMap(_)) => Value::from(""),
                     None => Value::Nil,
@@ -78,14 +82,14 @@ fn index(a: &[Value]) -> Result<Value, String> {
                 let i = index_int(idx)?;
                 match usize::try_from(i).ok().and_then(|i| l.get(i)) {
                     Some(v) => v.clone(),
-                    None => return Err(format!("index out of range: {i}")),
+                    None => return Err("index out of range".into()),
                 }
             }
             Value::String(s) => {
                 let i = index_int(idx)?;
                 match usize::try_from(i).ok().and_then(|i| s.as_bytes().get(i)) {
                     Some(b) => Value::Int(i64::from(*b)),
-                    None => return Err(format!("index out of range: {i}")),
+                    None => return Err("index out of range".into()),
                 }
             }
             Value::Nil => return Err("index of untyped nil".into()),
@@ -177,16 +181,16 @@ fn cmp(a: &[Value], pred: fn(Ordering) -> bool) -> Result<Value, String> {
     let o = match (x, y) {
         (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x.cmp(y),
         (Value::Float(x), Value::Float(y)) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
-        (Value::String(x), Value::String(y)) => x.as_str().cmp(y.as_str()),
+        (Value::String(x), Value::String(y)) => x.as_bytes().cmp(y.as_bytes()),
         _ => return Err("invalid type for comparison".into()),
     };
     Ok(Value::Bool(pred(o)))
 }
 
 /// Go's `evalArgs`: a single string argument as is, otherwise `fmt.Sprint(args...)`.
-fn eval_args(a: &[Value]) -> String {
+fn eval_args(a: &[Value]) -> Vec<u8> {
     if let [Value::String(s)] = a {
-        return s.to_string();
+        return s.as_bytes().to_vec();
     }
     super::fmt::sprint(a)
 }
@@ -231,9 +235,9 @@ pub(crate) fn js_escape(s: &str) -> String {
 }
 
 /// Go's `url.QueryEscape`.
-pub(crate) fn query_escape(s: &str) -> String {
+pub(crate) fn query_escape(s: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
+    for &b in s {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
                 out.push(b as char)

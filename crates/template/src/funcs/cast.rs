@@ -6,7 +6,7 @@ use crate::value::Value;
 
 pub(crate) const FUNCS: &[FuncDef] = &[
     f("atoi", &[P::Str], None, |a| {
-        Ok(Value::Int(atoi(arg_str(a, 0))))
+        Ok(Value::Int(atoi(&arg_str(a, 0))))
     }),
     f("int", &[P::Any], None, |a| Ok(Value::Int(to_int64(&a[0])))),
     f("int64", &[P::Any], None, |a| {
@@ -17,7 +17,8 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     }),
     f("toDecimal", &[P::Any], None, |a| {
         let s = a[0].to_go_string();
-        Ok(Value::Int64(parse_go_int(&s, 8).unwrap_or(0)))
+        let s = s.as_str();
+        Ok(Value::Int64(parse_go_int(s, 8).unwrap_or(0)))
     }),
     f("typeOf", &[P::Any], None, |a| {
         Ok(Value::from(a[0].type_name()))
@@ -30,6 +31,15 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     }),
     f("kindIs", &[P::Str, P::Any], None, |a| {
         Ok(Value::Bool(arg_str(a, 0) == a[1].kind_name()))
+    }),
+    f("typeIsLike", &[P::Str, P::Any], None, |a| {
+        let t = arg_str(a, 0);
+        let name = a[1].type_name();
+        Ok(Value::Bool(t == name || t.strip_prefix('*') == Some(name)))
+    }),
+    // reflect.DeepEqual: same Go type and equal contents (int and int64 differ, like Go).
+    f("deepEqual", &[P::Any, P::Any], None, |a| {
+        Ok(Value::Bool(a[0] == a[1]))
     }),
 ];
 
@@ -111,7 +121,7 @@ pub(crate) fn to_int64(v: &Value) -> i64 {
         Value::Int(i) | Value::Int64(i) => *i,
         Value::Float(f) => *f as i64,
         Value::Bool(b) => i64::from(*b),
-        Value::String(s) => parse_go_int(trim_zero_decimal(s), 0).unwrap_or(0),
+        Value::String(s) => parse_go_int(trim_zero_decimal(&s.to_str_lossy()), 0).unwrap_or(0),
         _ => 0,
     }
 }
@@ -122,7 +132,7 @@ pub(crate) fn to_float64(v: &Value) -> f64 {
         Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
-        Value::String(s) => s.parse().unwrap_or(0.0),
+        Value::String(s) => s.to_str_lossy().parse().unwrap_or(0.0),
         _ => 0.0,
     }
 }

@@ -1,7 +1,7 @@
 //! sprig list and dict functions.
 //!
-//! Difference from Go: values are immutable, so `set`, `unset`, `merge` and
-//! `mergeOverwrite` return the updated dict but do not modify the dict a variable holds.
+//! Values are immutable: `set`, `unset`, `merge` and `mergeOverwrite` return the updated
+//! dict, and the executor writes it back to the variable it came from (Go mutates in place).
 
 use std::sync::Arc;
 
@@ -106,29 +106,29 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("dict", &[], Some(P::Any), dict),
     f("get", &[P::Map, P::Str], None, |a| {
         Ok(map_of(&a[0])
-            .get(arg_str(a, 1))
+            .get(&*arg_str(a, 1))
             .cloned()
             .unwrap_or_else(|| Value::from("")))
     }),
     f("set", &[P::Map, P::Str, P::Any], None, |a| {
         let mut m = map_of(&a[0]).clone();
-        m.insert(arg_str(a, 1).to_string(), a[2].clone());
+        m.insert(arg_str(a, 1).into_owned(), a[2].clone());
         Ok(Value::from(m))
     }),
     f("unset", &[P::Map, P::Str], None, |a| {
         let mut m = map_of(&a[0]).clone();
-        m.remove(arg_str(a, 1));
+        m.remove(&*arg_str(a, 1));
         Ok(Value::from(m))
     }),
     f("hasKey", &[P::Map, P::Str], None, |a| {
-        Ok(Value::Bool(map_of(&a[0]).contains_key(arg_str(a, 1))))
+        Ok(Value::Bool(map_of(&a[0]).contains_key(&*arg_str(a, 1))))
     }),
     f("pluck", &[P::Str], Some(P::Map), |a| {
         let k = arg_str(a, 0);
         Ok(Value::list(
             a[1..]
                 .iter()
-                .filter_map(|d| map_of(d).get(k).cloned())
+                .filter_map(|d| map_of(d).get(&*k).cloned())
                 .collect(),
         ))
     }),
@@ -142,20 +142,28 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     }),
     f("pick", &[P::Map], Some(P::Str), |a| {
         let m = map_of(&a[0]);
-        let keys: Vec<&str> = a[1..].iter().filter_map(Value::as_str).collect();
+        let keys: Vec<String> = a[1..]
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|k| k.into_owned())
+            .collect();
         Ok(Value::from(
             m.iter()
-                .filter(|(k, _)| keys.contains(&k.as_str()))
+                .filter(|(k, _)| keys.contains(k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect::<Map>(),
         ))
     }),
     f("omit", &[P::Map], Some(P::Str), |a| {
         let m = map_of(&a[0]);
-        let keys: Vec<&str> = a[1..].iter().filter_map(Value::as_str).collect();
+        let keys: Vec<String> = a[1..]
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|k| k.into_owned())
+            .collect();
         Ok(Value::from(
             m.iter()
-                .filter(|(k, _)| !keys.contains(&k.as_str()))
+                .filter(|(k, _)| !keys.contains(k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect::<Map>(),
         ))
@@ -271,9 +279,7 @@ fn slice(a: &[Value]) -> Result<Value, String> {
         [s, e, ..] => (*s, *e),
     };
     if start < 0 || end < start || end > len {
-        return Err(format!(
-            "runtime error: slice bounds out of range [{start}:{end}] with capacity {len}"
-        ));
+        return Err("runtime error: slice bounds out of range".into());
     }
     Ok(Value::list(l[start as usize..end as usize].to_vec()))
 }
@@ -332,7 +338,7 @@ fn until_step(start: i64, stop: i64, step: i64) -> Result<Value, String> {
 fn dict(a: &[Value]) -> Result<Value, String> {
     let mut m = Map::new();
     for pair in a.chunks(2) {
-        let k = super::strings::strval(&pair[0]);
+        let k = String::from_utf8_lossy(&super::strings::strval(&pair[0])).into_owned();
         let v = pair.get(1).cloned().unwrap_or_else(|| Value::from(""));
         m.insert(k, v);
     }
@@ -386,7 +392,7 @@ fn dig(a: &[Value]) -> Result<Value, String> {
         let Value::String(k) = k else {
             return Err(format!("dig: keys must be strings, got {}", k.type_name()));
         };
-        let Some(step) = cur.get(k.as_str()).cloned() else {
+        let Some(step) = cur.get(&*k.to_str_lossy()).cloned() else {
             return Ok(default);
         };
         if i == keys.len() - 1 {

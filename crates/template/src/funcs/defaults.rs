@@ -31,7 +31,7 @@ pub(crate) const FUNCS: &[FuncDef] = &[
             a[1].clone()
         })
     }),
-    f("fail", &[P::Str], None, |a| Err(arg_str(a, 0).to_string())),
+    f("fail", &[P::Str], None, |a| Err(arg_str(a, 0).into_owned())),
     f("toJson", &[P::Any], None, |a| {
         Ok(Value::from(to_json(&a[0], true, false).unwrap_or_default()))
     }),
@@ -53,10 +53,10 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         to_json(&a[0], false, false).map(Value::from)
     }),
     f("fromJson", &[P::Str], None, |a| {
-        Ok(from_json(arg_str(a, 0)).unwrap_or_default())
+        Ok(from_json(&arg_str(a, 0)).unwrap_or_default())
     }),
     f("mustFromJson", &[P::Str], None, |a| {
-        from_json(arg_str(a, 0))
+        from_json(&arg_str(a, 0))
     }),
 ];
 
@@ -95,7 +95,7 @@ fn write_json(
             }
             out.push_str(&format_float_json(*f));
         }
-        Value::String(s) => json_string(out, s, html),
+        Value::String(s) => json_string(out, &s.to_str_lossy(), html),
         Value::List(l) => {
             if l.is_empty() {
                 out.push_str("[]");

@@ -5,43 +5,41 @@ use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
 use sha1::Digest as _;
 
-use super::{FuncDef, P, arg_int, arg_str, f};
+use super::{FuncDef, P, arg_bytes, arg_int, arg_str, f};
 use crate::value::{Map, Value};
 
 pub(crate) const FUNCS: &[FuncDef] = &[
     f("b64enc", &[P::Str], None, |a| {
-        Ok(Value::from(STANDARD.encode(arg_str(a, 0))))
+        Ok(Value::from(STANDARD.encode(arg_bytes(a, 0))))
     }),
     f("b64dec", &[P::Str], None, |a| {
-        Ok(Value::from(b64dec(arg_str(a, 0))))
+        Ok(Value::from(b64dec(arg_bytes(a, 0))))
     }),
     f("b32enc", &[P::Str], None, |a| {
-        Ok(Value::from(b32enc(arg_str(a, 0).as_bytes())))
+        Ok(Value::from(b32enc(arg_bytes(a, 0))))
     }),
     f("b32dec", &[P::Str], None, |a| {
-        Ok(Value::from(b32dec(arg_str(a, 0))))
+        Ok(Value::from(b32dec(arg_bytes(a, 0))))
     }),
     f("sha1sum", &[P::Str], None, |a| {
-        Ok(Value::from(hex(&sha1::Sha1::digest(
-            arg_str(a, 0).as_bytes(),
-        ))))
+        Ok(Value::from(hex(&sha1::Sha1::digest(arg_bytes(a, 0)))))
     }),
     f("sha256sum", &[P::Str], None, |a| {
-        Ok(Value::from(hex(&sha2::Sha256::digest(
-            arg_str(a, 0).as_bytes(),
-        ))))
+        Ok(Value::from(hex(&sha2::Sha256::digest(arg_bytes(a, 0)))))
     }),
     f("sha512sum", &[P::Str], None, |a| {
-        Ok(Value::from(hex(&sha2::Sha512::digest(
-            arg_str(a, 0).as_bytes(),
-        ))))
+        Ok(Value::from(hex(&sha2::Sha512::digest(arg_bytes(a, 0)))))
     }),
     f("adler32sum", &[P::Str], None, |a| {
-        Ok(Value::from(adler32(arg_str(a, 0).as_bytes()).to_string()))
+        Ok(Value::from(adler32(arg_bytes(a, 0)).to_string()))
     }),
     f("uuidv4", &[], None, |_| {
         Ok(Value::from(uuid::Uuid::new_v4().to_string()))
     }),
+    f("bcrypt", &[P::Str], None, |a| {
+        Ok(Value::from(bcrypt_hash(arg_bytes(a, 0))))
+    }),
+    f("htpasswd", &[P::Str, P::Str, P::Str], None, htpasswd),
     f("randBytes", &[P::Int], None, |a| {
         let n = arg_int(a, 0);
         if !(0..=1 << 20).contains(&n) {
@@ -55,29 +53,66 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         Ok(Value::from(super::super::yaml::to_yaml(&a[0])))
     }),
     f("fromYaml", &[P::Str], None, |a| {
-        Ok(from_yaml(arg_str(a, 0)))
+        Ok(from_yaml(&arg_str(a, 0)))
     }),
 ];
+
+/// sprig's `bcrypt`: `$2a$` hash with Go's default cost 10; Go refuses passwords longer
+/// than 72 bytes and sprig then returns the error text as the result.
+fn bcrypt_hash(pw: &[u8]) -> String {
+    if pw.len() > 72 {
+        return "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes"
+            .into();
+    }
+    match bcrypt::hash_with_result(pw, 10) {
+        Ok(h) => h.format_for_version(bcrypt::Version::TwoA),
+        Err(_) => "failed to encrypt string with bcrypt".into(),
+    }
+}
+
+/// sprig v3.3 `htpasswd user password algorithm` ("sha" → `{SHA}`, otherwise bcrypt).
+fn htpasswd(a: &[Value]) -> Result<Value, String> {
+    let user = arg_bytes(a, 0);
+    let mut out = Vec::new();
+    if user.contains(&b':') {
+        out.extend_from_slice(b"invalid username: ");
+        out.extend_from_slice(user);
+        return Ok(Value::from(out));
+    }
+    out.extend_from_slice(user);
+    out.push(b':');
+    if arg_str(a, 2) == "sha" {
+        out.extend_from_slice(b"{SHA}");
+        out.extend_from_slice(
+            STANDARD
+                .encode(sha1::Sha1::digest(arg_bytes(a, 1)))
+                .as_bytes(),
+        );
+    } else {
+        out.extend_from_slice(bcrypt_hash(arg_bytes(a, 1)).as_bytes());
+    }
+    Ok(Value::from(out))
+}
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Go returns the decode error text as the result; it mentions only the byte offset.
-fn b64dec(s: &str) -> String {
+fn b64dec(s: &[u8]) -> Vec<u8> {
     match STANDARD.decode(s) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Ok(b) => b,
         Err(e) => match e {
             base64::DecodeError::InvalidByte(off, _)
             | base64::DecodeError::InvalidLastSymbol(off, _) => {
-                format!("illegal base64 data at input byte {off}")
+                format!("illegal base64 data at input byte {off}").into_bytes()
             }
-            _ => format!("illegal base64 data at input byte {}", go_b64_err_offset(s)),
+            _ => format!("illegal base64 data at input byte {}", go_b64_err_offset(s)).into_bytes(),
         },
     }
 }
 
-fn go_b64_err_offset(s: &str) -> usize {
+fn go_b64_err_offset(s: &[u8]) -> usize {
     // Go reports the offset where the final quantum went wrong.
     (s.len() / 4) * 4
 }
@@ -117,13 +152,16 @@ fn b32enc(data: &[u8]) -> String {
     out
 }
 
-fn b32dec(s: &str) -> String {
-    let bytes = s.as_bytes();
-    if bytes.len() % 8 != 0 {
-        return format!(
+fn b32dec(bytes: &[u8]) -> Vec<u8> {
+    b32dec_inner(bytes).unwrap_or_else(String::into_bytes)
+}
+
+fn b32dec_inner(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    if !bytes.len().is_multiple_of(8) {
+        return Err(format!(
             "illegal base32 data at input byte {}",
             (bytes.len() / 8) * 8
-        );
+        ));
     }
     let mut out = Vec::new();
     for (ci, chunk) in bytes.chunks(8).enumerate() {
@@ -135,11 +173,11 @@ fn b32dec(s: &str) -> String {
                 b'2'..=b'7' => c - b'2' + 26,
                 b'=' => {
                     if chunk[i..].iter().any(|x| *x != b'=') || ci != bytes.len() / 8 - 1 {
-                        return format!("illegal base32 data at input byte {}", ci * 8 + i);
+                        return Err(format!("illegal base32 data at input byte {}", ci * 8 + i));
                     }
                     break;
                 }
-                _ => return format!("illegal base32 data at input byte {}", ci * 8 + i),
+                _ => return Err(format!("illegal base32 data at input byte {}", ci * 8 + i)),
             };
             n |= u64::from(v) << (35 - 5 * i);
             valid += 1;
@@ -150,12 +188,17 @@ fn b32dec(s: &str) -> String {
             5 => 3,
             4 => 2,
             2 => 1,
-            _ => return format!("illegal base32 data at input byte {}", ci * 8 + valid),
+            _ => {
+                return Err(format!(
+                    "illegal base32 data at input byte {}",
+                    ci * 8 + valid
+                ));
+            }
         };
         let be = n.to_be_bytes();
         out.extend_from_slice(&be[3..3 + nbytes]);
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Ok(out)
 }
 
 /// ESO's `fromYaml`: a map; on error the map holds the message under "Error".

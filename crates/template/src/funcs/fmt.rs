@@ -11,16 +11,16 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         Ok(Value::from(sprintln(a)))
     }),
     f("printf", &[P::Str], Some(P::Any), |a| {
-        Ok(Value::from(sprintf(super::arg_str(a, 0), &a[1..])))
+        Ok(Value::from(sprintf(&super::arg_str(a, 0), &a[1..])))
     }),
 ];
 
 /// `fmt.Sprint`: spaces between operands when neither side is a string.
-pub(crate) fn sprint(a: &[Value]) -> String {
-    let mut out = String::new();
+pub(crate) fn sprint(a: &[Value]) -> Vec<u8> {
+    let mut out = Vec::new();
     for (i, v) in a.iter().enumerate() {
         if i > 0 && !matches!(v, Value::String(_)) && !matches!(a[i - 1], Value::String(_)) {
-            out.push(' ');
+            out.push(b' ');
         }
         v.write_go(&mut out);
     }
@@ -28,24 +28,29 @@ pub(crate) fn sprint(a: &[Value]) -> String {
 }
 
 /// `fmt.Sprintln`: always spaces, trailing newline.
-pub(crate) fn sprintln(a: &[Value]) -> String {
-    let mut out = String::new();
+pub(crate) fn sprintln(a: &[Value]) -> Vec<u8> {
+    let mut out = Vec::new();
     for (i, v) in a.iter().enumerate() {
         if i > 0 {
-            out.push(' ');
+            out.push(b' ');
         }
         v.write_go(&mut out);
     }
-    out.push('\n');
+    out.push(b'\n');
     out
 }
 
-/// Go's `strconv.Quote`.
-pub(crate) fn go_quote(s: &str) -> String {
+/// Go's `strconv.Quote` (invalid UTF-8 bytes become `\xNN`).
+pub(crate) fn go_quote(s: &[u8]) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        quote_char(&mut out, c, '"');
+    for chunk in s.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            quote_char(&mut out, c, '"');
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
     }
     out.push('"');
     out
@@ -112,8 +117,8 @@ struct Spec {
 }
 
 /// `fmt.Sprintf` for the verbs templates use: v s q d x X o b c t T e E f F g G %.
-pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
-    let mut out = String::new();
+pub(crate) fn sprintf(format: &str, args: &[Value]) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::new();
     let mut argi = 0;
     let b = format.as_bytes();
     let mut i = 0;
@@ -122,7 +127,7 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
         while i < b.len() && b[i] != b'%' {
             i += 1;
         }
-        out.push_str(&format[start..i]);
+        out.extend_from_slice(&b[start..i]);
         if i >= b.len() {
             break;
         }
@@ -172,103 +177,106 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             }
         }
         let Some(verb) = format[i..].chars().next() else {
-            out.push_str("%!(NOVERB)");
+            out.extend_from_slice(b"%!(NOVERB)");
             break;
         };
         i += verb.len_utf8();
         if verb == '%' {
-            out.push('%');
+            out.push(b'%');
             continue;
         }
         let Some(arg) = args.get(argi) else {
-            let _ = write!(out, "%!{verb}(MISSING)");
+            out.extend_from_slice(format!("%!{verb}(MISSING)").as_bytes());
             continue;
         };
         argi += 1;
         format_one(&mut out, verb, spec, arg);
     }
     if argi < args.len() {
-        out.push_str("%!(EXTRA ");
+        out.extend_from_slice(b"%!(EXTRA ");
         for (k, a) in args[argi..].iter().enumerate() {
             if k > 0 {
-                out.push_str(", ");
+                out.extend_from_slice(b", ");
             }
             if let Value::Nil = a {
-                out.push_str("<nil>");
+                out.extend_from_slice(b"<nil>");
             } else {
-                let _ = write!(out, "{}=", a.type_name());
+                out.extend_from_slice(a.type_name().as_bytes());
+                out.push(b'=');
                 a.write_go(&mut out);
             }
         }
-        out.push(')');
+        out.push(b')');
     }
     out
 }
 
-fn pad(out: &mut String, s: &str, spec: Spec, numeric: bool) {
-    let n = s.chars().count();
+fn pad(out: &mut Vec<u8>, s: impl AsRef<[u8]>, spec: Spec, numeric: bool) {
+    let s = s.as_ref();
+    let n = s
+        .utf8_chunks()
+        .map(|c| c.valid().chars().count() + c.invalid().len())
+        .sum::<usize>();
     let w = spec.width.unwrap_or(0);
     if n >= w {
-        out.push_str(s);
+        out.extend_from_slice(s);
     } else if spec.minus {
-        out.push_str(s);
-        out.extend(std::iter::repeat_n(' ', w - n));
+        out.extend_from_slice(s);
+        out.extend(std::iter::repeat_n(b' ', w - n));
     } else if spec.zero && numeric {
-        let (sign, digits) = if s.starts_with(['-', '+']) {
+        let (sign, digits) = if s.starts_with(b"-") || s.starts_with(b"+") {
             s.split_at(1)
         } else {
-            ("", s)
+            (&s[..0], s)
         };
-        out.push_str(sign);
-        out.extend(std::iter::repeat_n('0', w - n));
-        out.push_str(digits);
+        out.extend_from_slice(sign);
+        out.extend(std::iter::repeat_n(b'0', w - n));
+        out.extend_from_slice(digits);
     } else {
-        out.extend(std::iter::repeat_n(' ', w - n));
-        out.push_str(s);
+        out.extend(std::iter::repeat_n(b' ', w - n));
+        out.extend_from_slice(s);
     }
 }
 
-fn bad_verb(out: &mut String, verb: char, arg: &Value) {
+fn bad_verb(out: &mut Vec<u8>, verb: char, arg: &Value) {
     if let Value::Nil = arg {
-        let _ = write!(out, "%!{verb}(<nil>)");
+        out.extend_from_slice(format!("%!{verb}(<nil>)").as_bytes());
         return;
     }
-    let _ = write!(out, "%!{verb}({}=", arg.type_name());
+    out.extend_from_slice(format!("%!{verb}({}=", arg.type_name()).as_bytes());
     arg.write_go(out);
-    out.push(')');
+    out.push(b')');
 }
 
-fn format_one(out: &mut String, verb: char, spec: Spec, arg: &Value) {
+fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
     match (verb, arg) {
         ('T', a) => pad(out, a.type_name(), spec, false),
         ('v', Value::Float(x)) if spec.prec.is_none() => {
-            pad(out, &with_sign(format_float_g(*x), spec), spec, true)
+            pad(out, with_sign(format_float_g(*x), spec), spec, true)
         }
         ('v', Value::Int(_) | Value::Int64(_)) => format_one(out, 'd', spec, arg),
-        ('v', Value::String(s)) if spec.sharp => pad(out, &go_quote(s), spec, false),
+        ('v', Value::String(s)) if spec.sharp => pad(out, go_quote(s.as_bytes()), spec, false),
         ('v', Value::Float(x)) => pad(
             out,
-            &with_sign(format_float(*x, 'g', spec.prec), spec),
+            with_sign(format_float(*x, 'g', spec.prec), spec),
             spec,
             true,
         ),
-        ('v', a) => {
-            let mut s = String::new();
-            a.write_go(&mut s);
-            pad(out, &s, spec, false);
-        }
-        ('s', Value::String(s)) => {
-            let s: String = match spec.prec {
-                Some(p) => s.chars().take(p).collect(),
-                None => s.to_string(),
-            };
-            pad(out, &s, spec, false);
-        }
+        ('v', a) => pad(out, a.to_go_bytes(), spec, false),
+        ('s', Value::String(s)) => match spec.prec {
+            Some(p) => pad(
+                out,
+                s.to_str_lossy().chars().take(p).collect::<String>(),
+                spec,
+                false,
+            ),
+            None => pad(out, s.as_bytes(), spec, false),
+        },
         ('s' | 'd' | 'q' | 'x' | 'X', Value::List(l)) => {
-            let mut s = String::from("[");
+            let mut s = vec![b'['];
             for (k, v) in l.iter().enumerate() {
                 if k > 0 {
-                    s.push(' ');
+                    s.push(b' ');
                 }
                 format_one(
                     &mut s,
@@ -280,14 +288,14 @@ fn format_one(out: &mut String, verb: char, spec: Spec, arg: &Value) {
                     v,
                 );
             }
-            s.push(']');
+            s.push(b']');
             pad(out, &s, spec, false);
         }
         ('s' | 'd' | 'q' | 'x' | 'X', Value::Map(m) | Value::StrMap(m)) => {
-            let mut s = String::from("map[");
+            let mut s = b"map[".to_vec();
             for (k, (key, v)) in m.iter().enumerate() {
                 if k > 0 {
-                    s.push(' ');
+                    s.push(b' ');
                 }
                 format_one(
                     &mut s,
@@ -298,7 +306,7 @@ fn format_one(out: &mut String, verb: char, spec: Spec, arg: &Value) {
                     },
                     &Value::from(key.as_str()),
                 );
-                s.push(':');
+                s.push(b':');
                 format_one(
                     &mut s,
                     verb,
@@ -309,13 +317,13 @@ fn format_one(out: &mut String, verb: char, spec: Spec, arg: &Value) {
                     v,
                 );
             }
-            s.push(']');
+            s.push(b']');
             pad(out, &s, spec, false);
         }
-        ('q', Value::String(s)) => pad(out, &go_quote(s), spec, false),
+        ('q', Value::String(s)) => pad(out, go_quote(s.as_bytes()), spec, false),
         ('x' | 'X', Value::String(s)) => {
             let mut h = String::new();
-            for byte in s.bytes() {
+            for &byte in s.as_bytes() {
                 if verb == 'x' {
                     let _ = write!(h, "{byte:02x}");
                 } else {
@@ -336,7 +344,7 @@ fn format_one(out: &mut String, verb: char, spec: Spec, arg: &Value) {
                 'b' => format!("{mag:b}"),
                 'c' => {
                     let c = char::from_u32(n as u32).unwrap_or('\u{FFFD}');
-                    return pad(out, &c.to_string(), spec, false);
+                    return pad(out, c.to_string(), spec, false);
                 }
                 'q' => {
                     let c = char::from_u32(n as u32).unwrap_or('\u{FFFD}');
@@ -346,7 +354,7 @@ fn format_one(out: &mut String, verb: char, spec: Spec, arg: &Value) {
                     return pad(out, &s, spec, false);
                 }
                 _ => {
-                    return pad(out, &format!("U+{:04X}", n), spec, false);
+                    return pad(out, format!("U+{:04X}", n), spec, false);
                 }
             };
             let sign = if n < 0 {
@@ -358,11 +366,11 @@ fn format_one(out: &mut String, verb: char, spec: Spec, arg: &Value) {
             } else {
                 ""
             };
-            pad(out, &format!("{sign}{body}"), spec, true);
+            pad(out, format!("{sign}{body}"), spec, true);
         }
         ('e' | 'E' | 'f' | 'F' | 'g' | 'G', Value::Float(x)) => {
             let s = format_float(*x, verb, spec.prec);
-            pad(out, &with_sign(s, spec), spec, true);
+            pad(out, with_sign(s, spec), spec, true);
         }
         _ => bad_verb(out, verb, arg),
     }

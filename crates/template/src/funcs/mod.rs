@@ -11,14 +11,17 @@ use std::sync::LazyLock;
 use crate::value::Value;
 
 mod builtins;
+mod bytes;
 mod cast;
 mod collections;
 mod defaults;
 mod encoding;
 mod fmt;
 mod math;
+mod pem;
 mod regexp;
 mod strings;
+mod x509;
 
 pub(crate) use cast::{to_float64, to_int64};
 
@@ -102,7 +105,7 @@ pub(crate) const fn f(
 pub(crate) type FuncId = u16;
 
 static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
-    let groups: [&'static [FuncDef]; 9] = [
+    let groups: [&'static [FuncDef]; 11] = [
         builtins::FUNCS,
         strings::FUNCS,
         collections::FUNCS,
@@ -112,6 +115,8 @@ static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
         regexp::FUNCS,
         fmt::FUNCS,
         cast::FUNCS,
+        pem::FUNCS,
+        x509::FUNCS,
     ];
     let mut v: Vec<&'static FuncDef> = Vec::new();
     for g in groups {
@@ -163,8 +168,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "toDate",
     "unixEpoch",
     // sprig: crypto
-    "bcrypt",
-    "htpasswd",
     "genPrivateKey",
     "derivePassword",
     "buildCustomCert",
@@ -181,23 +184,19 @@ pub const UNSUPPORTED: &[&str] = &[
     "semverCompare",
     "urlParse",
     "urlJoin",
-    "typeIsLike",
-    "deepEqual",
-    "randSeededNumeric",
+    "abbrevboth",
+    "snakecase",
+    "camelcase",
+    "kebabcase",
+    "wrap",
+    "wrapWith",
     // ESO extras
-    "pkcs12key",
-    "pkcs12keyPass",
-    "pkcs12cert",
-    "pkcs12certPass",
     "pemToPkcs12",
     "pemToPkcs12Pass",
     "fullPemToPkcs12",
     "fullPemToPkcs12Pass",
     "pemTruststoreToPKCS12",
     "pemTruststoreToPKCS12Pass",
-    "filterPEM",
-    "filterCertChain",
-    "certSANs",
     "jwkPublicKeyPem",
     "jwkPrivateKeyPem",
     "rsaDecrypt",
@@ -224,8 +223,16 @@ pub fn supported() -> Vec<&'static str> {
 }
 
 /// Argument accessors; the executor has already validated the types.
-pub(crate) fn arg_str(args: &[Value], i: usize) -> &str {
-    args.get(i).and_then(Value::as_str).unwrap_or("")
+/// Text view of a string argument (invalid UTF-8 replaced, as Go's rune functions see it).
+pub(crate) fn arg_str(args: &[Value], i: usize) -> std::borrow::Cow<'_, str> {
+    args.get(i)
+        .and_then(Value::as_str)
+        .unwrap_or(std::borrow::Cow::Borrowed(""))
+}
+
+/// Byte view of a string argument (byte-exact functions).
+pub(crate) fn arg_bytes(args: &[Value], i: usize) -> &[u8] {
+    args.get(i).and_then(Value::as_bytes).unwrap_or(b"")
 }
 
 pub(crate) fn arg_int(args: &[Value], i: usize) -> i64 {
@@ -236,6 +243,6 @@ pub(crate) fn arg_int(args: &[Value], i: usize) -> i64 {
 }
 
 /// Convert a Go `[]string` into a list value.
-pub(crate) fn str_list<I: IntoIterator<Item = String>>(it: I) -> Value {
-    Value::list(it.into_iter().map(Value::from).collect())
+pub(crate) fn str_list<T: Into<Value>, I: IntoIterator<Item = T>>(it: I) -> Value {
+    Value::list(it.into_iter().map(Into::into).collect())
 }

@@ -15,11 +15,13 @@ const SSI: &[P] = &[P::Str, P::Str, P::Int];
 pub(crate) const FUNCS: &[FuncDef] = &[
     f("regexMatch", SS, None, |a| {
         Ok(Value::Bool(
-            compile(arg_str(a, 0)).is_ok_and(|r| r.is_match(arg_str(a, 1))),
+            compile(&arg_str(a, 0)).is_ok_and(|r| r.is_match(&arg_str(a, 1))),
         ))
     }),
     f("mustRegexMatch", SS, None, |a| {
-        Ok(Value::Bool(compile(arg_str(a, 0))?.is_match(arg_str(a, 1))))
+        Ok(Value::Bool(
+            compile(&arg_str(a, 0))?.is_match(&arg_str(a, 1)),
+        ))
     }),
     f("regexFindAll", SSI, None, find_all),
     f("mustRegexFindAll", SSI, None, find_all),
@@ -34,7 +36,7 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("regexSplit", SSI, None, split),
     f("mustRegexSplit", SSI, None, split),
     f("regexQuoteMeta", &[P::Str], None, |a| {
-        Ok(Value::from(quote_meta(arg_str(a, 0))))
+        Ok(Value::from(quote_meta(&arg_str(a, 0))))
     }),
 ];
 
@@ -63,9 +65,10 @@ fn compile(pattern: &str) -> Result<Regex, String> {
 }
 
 fn find_all(a: &[Value]) -> Result<Value, String> {
-    let r = compile(arg_str(a, 0))?;
+    let r = compile(&arg_str(a, 0))?;
     let n = arg_int(a, 2);
-    let it = r.find_iter(arg_str(a, 1)).map(|m| m.as_str().to_string());
+    let hay = arg_str(a, 1);
+    let it = r.find_iter(&hay).map(|m| m.as_str().to_string());
     Ok(if n < 0 {
         str_list(it)
     } else {
@@ -74,15 +77,16 @@ fn find_all(a: &[Value]) -> Result<Value, String> {
 }
 
 fn find(a: &[Value]) -> Result<Value, String> {
-    let r = compile(arg_str(a, 0))?;
+    let r = compile(&arg_str(a, 0))?;
     Ok(Value::from(
-        r.find(arg_str(a, 1)).map(|m| m.as_str()).unwrap_or(""),
+        r.find(&arg_str(a, 1)).map(|m| m.as_str()).unwrap_or(""),
     ))
 }
 
 fn replace(a: &[Value], literal: bool) -> Result<Value, String> {
-    let r = compile(arg_str(a, 0))?;
+    let r = compile(&arg_str(a, 0))?;
     let (s, repl) = (arg_str(a, 1), arg_str(a, 2));
+    let (s, repl) = (&*s, &*repl);
     Ok(Value::from(if literal {
         r.replace_all(s, regex::NoExpand(repl)).into_owned()
     } else {
@@ -92,8 +96,9 @@ fn replace(a: &[Value], literal: bool) -> Result<Value, String> {
 
 /// Go's `Regexp.Split(s, n)`.
 fn split(a: &[Value]) -> Result<Value, String> {
-    let r = compile(arg_str(a, 0))?;
+    let r = compile(&arg_str(a, 0))?;
     let (s, n) = (arg_str(a, 1), arg_int(a, 2));
+    let s = &*s;
     if n == 0 {
         return Ok(Value::list(Vec::new()));
     }

@@ -3,7 +3,8 @@
 use rand::Rng;
 use rand::seq::SliceRandom;
 
-use super::{FuncDef, P, arg_int, arg_str, f, str_list};
+use super::bytes::{find, replace_all, split_n};
+use super::{FuncDef, P, arg_bytes, arg_int, arg_str, f, str_list};
 use crate::value::{Map, Value};
 
 const S: &[P] = &[P::Str];
@@ -18,36 +19,36 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("hello", &[], None, |_| s("Hello!")),
     f("trim", S, None, |a| s(arg_str(a, 0).trim())),
     f("upper", S, None, |a| {
-        s(map_chars(arg_str(a, 0), |c| single(c.to_uppercase(), c)))
+        s(map_chars(&arg_str(a, 0), |c| single(c.to_uppercase(), c)))
     }),
     // Go maps case rune by rune (simple case mapping): U+0130 lowercases to 'i'.
     f("lower", S, None, |a| {
-        s(map_chars(arg_str(a, 0), |c| {
+        s(map_chars(&arg_str(a, 0), |c| {
             c.to_lowercase().next().unwrap_or(c)
         }))
     }),
-    f("title", S, None, |a| s(title(arg_str(a, 0)))),
-    f("untitle", S, None, |a| s(untitle(arg_str(a, 0)))),
+    f("title", S, None, |a| s(title(&arg_str(a, 0)))),
+    f("untitle", S, None, |a| s(untitle(&arg_str(a, 0)))),
     f("substr", &[P::Int, P::Int, P::Str], None, substr),
     f("repeat", &[P::Int, P::Str], None, repeat),
     f("trimall", SS, None, |a| {
-        s(go_trim(arg_str(a, 1), arg_str(a, 0)))
+        s(go_trim(&arg_str(a, 1), &arg_str(a, 0)))
     }),
     f("trimAll", SS, None, |a| {
-        s(go_trim(arg_str(a, 1), arg_str(a, 0)))
+        s(go_trim(&arg_str(a, 1), &arg_str(a, 0)))
     }),
     f("trimSuffix", SS, None, |a| {
-        s(arg_str(a, 1)
-            .strip_suffix(arg_str(a, 0))
-            .unwrap_or(arg_str(a, 1)))
+        b(arg_bytes(a, 1)
+            .strip_suffix(arg_bytes(a, 0))
+            .unwrap_or(arg_bytes(a, 1)))
     }),
     f("trimPrefix", SS, None, |a| {
-        s(arg_str(a, 1)
-            .strip_prefix(arg_str(a, 0))
-            .unwrap_or(arg_str(a, 1)))
+        b(arg_bytes(a, 1)
+            .strip_prefix(arg_bytes(a, 0))
+            .unwrap_or(arg_bytes(a, 1)))
     }),
-    f("nospace", S, None, |a| s(nospace(arg_str(a, 0)))),
-    f("initials", S, None, |a| s(initials(arg_str(a, 0)))),
+    f("nospace", S, None, |a| b(nospace(arg_bytes(a, 0)))),
+    f("initials", S, None, |a| s(initials(arg_bytes(a, 0)))),
     f("randAlphaNum", &[P::Int], None, |a| {
         rand_from(
             a,
@@ -64,73 +65,91 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         let printable: Vec<u8> = (32u8..=126).collect();
         rand_from(a, &printable)
     }),
-    f("swapcase", S, None, |a| s(swapcase(arg_str(a, 0)))),
+    f("swapcase", S, None, |a| s(swapcase(&arg_str(a, 0)))),
     f("shuffle", S, None, |a| {
         let mut chars: Vec<char> = arg_str(a, 0).chars().collect();
         chars.shuffle(&mut rand::rng());
         s(chars.into_iter().collect::<String>())
     }),
     f("contains", SS, None, |a| {
-        Ok(Value::Bool(arg_str(a, 1).contains(arg_str(a, 0))))
+        Ok(Value::Bool(
+            find(arg_bytes(a, 1), arg_bytes(a, 0)).is_some(),
+        ))
     }),
     f("hasPrefix", SS, None, |a| {
-        Ok(Value::Bool(arg_str(a, 1).starts_with(arg_str(a, 0))))
+        Ok(Value::Bool(arg_bytes(a, 1).starts_with(arg_bytes(a, 0))))
     }),
     f("hasSuffix", SS, None, |a| {
-        Ok(Value::Bool(arg_str(a, 1).ends_with(arg_str(a, 0))))
+        Ok(Value::Bool(arg_bytes(a, 1).ends_with(arg_bytes(a, 0))))
     }),
     f("quote", &[], Some(P::Any), quote),
     f("squote", &[], Some(P::Any), squote),
     f("cat", &[], Some(P::Any), cat),
     f("indent", &[P::Int, P::Str], None, |a| {
-        s(indent(arg_int(a, 0), arg_str(a, 1)))
+        b(indent(arg_int(a, 0), arg_bytes(a, 1)))
     }),
     f("nindent", &[P::Int, P::Str], None, |a| {
-        s(format!("\n{}", indent(arg_int(a, 0), arg_str(a, 1))))
+        let mut out = vec![b'\n'];
+        out.extend(indent(arg_int(a, 0), arg_bytes(a, 1)));
+        b(out)
     }),
     f("replace", SSS, None, |a| {
-        s(arg_str(a, 2).replace(arg_str(a, 0), arg_str(a, 1)))
+        b(replace_all(
+            arg_bytes(a, 2),
+            arg_bytes(a, 0),
+            arg_bytes(a, 1),
+        ))
     }),
     f("plural", &[P::Str, P::Str, P::Int], None, |a| {
-        s(if arg_int(a, 2) == 1 {
-            arg_str(a, 0)
+        b(if arg_int(a, 2) == 1 {
+            arg_bytes(a, 0)
         } else {
-            arg_str(a, 1)
+            arg_bytes(a, 1)
         })
     }),
-    f("toString", &[P::Any], None, |a| s(strval(&a[0]))),
+    f("toString", &[P::Any], None, |a| b(strval(&a[0]))),
     f("split", SS, None, |a| {
-        Ok(split_map(go_split(arg_str(a, 1), arg_str(a, 0), -1)))
+        Ok(split_map(split_n(arg_bytes(a, 1), arg_bytes(a, 0), -1)))
     }),
     f("splitList", SS, None, |a| {
-        Ok(str_list(go_split(arg_str(a, 1), arg_str(a, 0), -1)))
+        Ok(str_list(split_n(arg_bytes(a, 1), arg_bytes(a, 0), -1)))
     }),
-    f("splitn", &[P::Str, P::Int, P::Str], None, splitn),
+    f("splitn", &[P::Str, P::Int, P::Str], None, |a| {
+        Ok(split_map(split_n(
+            arg_bytes(a, 2),
+            arg_bytes(a, 0),
+            arg_int(a, 1),
+        )))
+    }),
     f("toStrings", &[P::Any], None, |a| {
         Ok(str_list(strslice(&a[0])))
     }),
     f("join", &[P::Str, P::Any], None, |a| {
-        s(strslice(&a[1]).join(arg_str(a, 0)))
+        b(strslice(&a[1]).join(arg_bytes(a, 0)))
     }),
     f("sortAlpha", &[P::Any], None, sort_alpha),
     f("abbrev", &[P::Int, P::Str], None, abbrev),
     f("trunc", &[P::Int, P::Str], None, trunc),
     // path
-    f("base", S, None, |a| s(path_base(arg_str(a, 0)))),
-    f("dir", S, None, |a| s(path_dir(arg_str(a, 0)))),
-    f("clean", S, None, |a| s(path_clean(arg_str(a, 0)))),
-    f("ext", S, None, |a| s(path_ext(arg_str(a, 0)))),
+    f("base", S, None, |a| s(path_base(&arg_str(a, 0)))),
+    f("dir", S, None, |a| s(path_dir(&arg_str(a, 0)))),
+    f("clean", S, None, |a| s(path_clean(&arg_str(a, 0)))),
+    f("ext", S, None, |a| s(path_ext(&arg_str(a, 0)))),
     f("isAbs", S, None, |a| {
-        Ok(Value::Bool(arg_str(a, 0).starts_with('/')))
+        Ok(Value::Bool(arg_bytes(a, 0).starts_with(b"/")))
     }),
-    f("osBase", S, None, |a| s(path_base(arg_str(a, 0)))),
-    f("osDir", S, None, |a| s(path_dir(arg_str(a, 0)))),
-    f("osClean", S, None, |a| s(path_clean(arg_str(a, 0)))),
-    f("osExt", S, None, |a| s(path_ext(arg_str(a, 0)))),
+    f("osBase", S, None, |a| s(path_base(&arg_str(a, 0)))),
+    f("osDir", S, None, |a| s(path_dir(&arg_str(a, 0)))),
+    f("osClean", S, None, |a| s(path_clean(&arg_str(a, 0)))),
+    f("osExt", S, None, |a| s(path_ext(&arg_str(a, 0)))),
     f("osIsAbs", S, None, |a| {
-        Ok(Value::Bool(arg_str(a, 0).starts_with('/')))
+        Ok(Value::Bool(arg_bytes(a, 0).starts_with(b"/")))
     }),
 ];
+
+fn b(v: impl Into<Vec<u8>>) -> Result<Value, String> {
+    Ok(Value::from(v.into()))
+}
 
 fn single(mut it: impl Iterator<Item = char>, orig: char) -> char {
     match (it.next(), it.next()) {
@@ -144,15 +163,15 @@ fn map_chars(s: &str, f: impl Fn(char) -> char) -> String {
 }
 
 /// Go's `fmt.Sprintf("%v")`-based `strval`.
-pub(crate) fn strval(v: &Value) -> String {
+pub(crate) fn strval(v: &Value) -> Vec<u8> {
     match v {
-        Value::String(s) => s.to_string(),
-        v => v.to_go_string(),
+        Value::String(s) => s.as_bytes().to_vec(),
+        v => v.to_go_bytes(),
     }
 }
 
 /// sprig's `strslice`: list → strings of non-nil elements; nil → []; scalar → [strval].
-pub(crate) fn strslice(v: &Value) -> Vec<String> {
+pub(crate) fn strslice(v: &Value) -> Vec<Vec<u8>> {
     match v {
         Value::List(l) => l
             .iter()
@@ -231,20 +250,21 @@ fn latin1(b: u8) -> char {
     char::from(b)
 }
 
-fn nospace(s: &str) -> String {
-    if s.bytes().all(|b| !latin1(b).is_whitespace()) {
-        return s.to_string();
+fn nospace(s: &[u8]) -> Vec<u8> {
+    if s.iter().all(|b| !latin1(*b).is_whitespace()) {
+        return s.to_vec();
     }
-    s.bytes()
-        .map(latin1)
+    s.iter()
+        .map(|b| latin1(*b))
         .filter(|c| !c.is_whitespace())
-        .collect()
+        .collect::<String>()
+        .into_bytes()
 }
 
-fn initials(s: &str) -> String {
+fn initials(s: &[u8]) -> String {
     let mut gap = true;
     let mut out = String::new();
-    for c in s.bytes().map(latin1) {
+    for c in s.iter().map(|b| latin1(*b)) {
         if c.is_whitespace() {
             gap = true;
         } else if gap {
@@ -259,12 +279,12 @@ fn go_trim<'a>(s: &'a str, cutset: &str) -> &'a str {
     s.trim_matches(|c| cutset.contains(c))
 }
 
-fn bytes_to_string(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+fn bytes_to_string(b: &[u8]) -> Vec<u8> {
+    b.to_vec()
 }
 
 fn substr(a: &[Value]) -> Result<Value, String> {
-    let (start, end, st) = (arg_int(a, 0), arg_int(a, 1), arg_str(a, 2).as_bytes());
+    let (start, end, st) = (arg_int(a, 0), arg_int(a, 1), arg_bytes(a, 2));
     let len = st.len() as i64;
     let oob = || "runtime error: slice bounds out of range".to_string();
     let r = if start < 0 {
@@ -287,33 +307,31 @@ fn substr(a: &[Value]) -> Result<Value, String> {
 }
 
 fn trunc(a: &[Value]) -> Result<Value, String> {
-    let (c, st) = (arg_int(a, 0), arg_str(a, 1));
+    let (c, st) = (arg_int(a, 0), arg_bytes(a, 1));
     let len = st.len() as i64;
-    let b = st.as_bytes();
     if c < 0 && len + c > 0 {
-        return Ok(Value::from(bytes_to_string(&b[(len + c) as usize..])));
+        return Ok(Value::from(&st[(len + c) as usize..]));
     }
     if c >= 0 && len > c {
-        return Ok(Value::from(bytes_to_string(&b[..c as usize])));
+        return Ok(Value::from(&st[..c as usize]));
     }
     Ok(Value::from(st))
 }
 
 fn abbrev(a: &[Value]) -> Result<Value, String> {
-    let (w, st) = (arg_int(a, 0), arg_str(a, 1));
+    let (w, st) = (arg_int(a, 0), arg_bytes(a, 1));
     if w < 4 || st.len() as i64 <= w {
         return Ok(Value::from(st));
     }
-    Ok(Value::from(format!(
-        "{}...",
-        bytes_to_string(&st.as_bytes()[..(w - 3) as usize])
-    )))
+    let mut out = st[..(w - 3) as usize].to_vec();
+    out.extend_from_slice(b"...");
+    Ok(Value::from(out))
 }
 
 const MAX_REPEAT_BYTES: usize = 16 << 20;
 
 fn repeat(a: &[Value]) -> Result<Value, String> {
-    let (n, st) = (arg_int(a, 0), arg_str(a, 1));
+    let (n, st) = (arg_int(a, 0), arg_bytes(a, 1));
     if n < 0 {
         return Err("strings: negative Repeat count".into());
     }
@@ -348,62 +366,44 @@ fn quote(a: &[Value]) -> Result<Value, String> {
 }
 
 fn squote(a: &[Value]) -> Result<Value, String> {
-    let parts: Vec<String> = a
+    let parts: Vec<Vec<u8>> = a
         .iter()
         .filter(|v| !matches!(v, Value::Nil))
-        .map(|v| format!("'{}'", v.to_go_string()))
+        .map(|v| {
+            let mut q = vec![b'\''];
+            v.write_go(&mut q);
+            q.push(b'\'');
+            q
+        })
         .collect();
-    Ok(Value::from(parts.join(" ")))
+    Ok(Value::from(parts.join(&b' ')))
 }
 
 fn cat(a: &[Value]) -> Result<Value, String> {
-    let parts: Vec<String> = a
+    let parts: Vec<Vec<u8>> = a
         .iter()
         .filter(|v| !matches!(v, Value::Nil))
-        .map(Value::to_go_string)
+        .map(Value::to_go_bytes)
         .collect();
-    Ok(Value::from(parts.join(" ")))
+    Ok(Value::from(parts.join(&b' ')))
 }
 
-fn indent(n: i64, v: &str) -> String {
-    let pad = " ".repeat(n.clamp(0, 1 << 16) as usize);
-    format!("{pad}{}", v.replace('\n', &format!("\n{pad}")))
+fn indent(n: i64, v: &[u8]) -> Vec<u8> {
+    let pad = vec![b' '; n.clamp(0, 1 << 16) as usize];
+    let mut nl_pad = vec![b'\n'];
+    nl_pad.extend_from_slice(&pad);
+    let mut out = pad;
+    out.extend(replace_all(v, b"\n", &nl_pad));
+    out
 }
 
-fn split_map(parts: Vec<String>) -> Value {
+fn split_map(parts: Vec<Vec<u8>>) -> Value {
     let m: Map = parts
         .into_iter()
         .enumerate()
         .map(|(i, p)| (format!("_{i}"), Value::from(p)))
         .collect();
     Value::StrMap(std::sync::Arc::new(m))
-}
-
-fn splitn(a: &[Value]) -> Result<Value, String> {
-    let (sep, n, orig) = (arg_str(a, 0), arg_int(a, 1), arg_str(a, 2));
-    Ok(split_map(go_split(orig, sep, n)))
-}
-
-/// Go's `strings.SplitN` (n < 0: all): an empty separator splits into characters.
-pub(crate) fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
-    if n == 0 {
-        return Vec::new();
-    }
-    if sep.is_empty() {
-        let chars: Vec<String> = s.chars().map(String::from).collect();
-        if n > 0 && (n as usize) < chars.len() {
-            let k = n as usize - 1;
-            let mut head = chars[..k].to_vec();
-            head.push(chars[k..].concat());
-            return head;
-        }
-        return chars;
-    }
-    if n < 0 {
-        s.split(sep).map(str::to_owned).collect()
-    } else {
-        s.splitn(n as usize, sep).map(str::to_owned).collect()
-    }
 }
 
 fn sort_alpha(a: &[Value]) -> Result<Value, String> {

@@ -160,6 +160,11 @@ T = [
   "{{ typeOf nil }} {{ kindOf nil }} {{ typeOf (splitList \",\" \"a\") }} {{ typeOf (split \",\" \"a\") }} {{ typeOf (fromJson \"1\") }} {{ typeOf (atoi \"1\") }}",
   "{{ ternary \"a\" \"b\" 1 }}", "{{ fail 1 }}", "{{ get . \"x\" }}", "{{ set . \"a\" 1 }}", "{{ keys . }}",
   "{{ toString (fromJson .json).n }} {{ (fromJson .json).n | int }} {{ (fromJson .json).n | toJson }}",
+  "{{ deepEqual (list 1 \"a\") (list 1 \"a\") }} {{ deepEqual 1 (int64 1) }} {{ deepEqual (dict \"a\" 1) (dict \"a\" 1) }} {{ deepEqual nil nil }} {{ deepEqual \"a\" \"b\" }}",
+  "{{- $d := dict }}{{- range $k, $v := . }}{{- if hasPrefix \"b\" $k }}{{- $_ := set $d $k $v }}{{- end }}{{- end }}{{ $d | toJson }}",
+  "{{ $d := dict \"a\" 1 }}{{ $_ := unset $d \"a\" }}{{ $_ := set $d \"b\" 2 }}{{ $_ := merge $d (dict \"c\" 3) }}{{ $d }}",
+  "{{ $d := dict \"n\" (dict) }}{{ $_ := set $d.n \"x\" 1 }}{{ $d }} {{ $m := dict }}{{ range list 1 2 3 }}{{ $_ := set $m (toString .) (mul . 2) }}{{ end }}{{ $m }}",
+  "{{ typeIsLike \"int\" 1 }} {{ typeIsLike \"string\" \"s\" }} {{ typeIsLike \"float64\" 1 }} {{ typeIs \"int64\" (add 1 1) }} {{ kindIs \"map\" . }}",
 ]
 
 def main():
@@ -173,6 +178,8 @@ def main():
         c = {"template": t}
         if "output" in o:
             c["output"] = o["output"]
+            if o["output"].encode() != __import__("base64").b64decode(o["output_b64"]):
+                c["output_b64"] = o["output_b64"]
         else:
             c["error"] = o["error"]
         cases.append(c)

@@ -2,10 +2,10 @@
 """Cross-checks tests/golden/*.yaml against the Go reference renderer (run.sh) for every
 template that only uses Go builtins and sprig (ESO-only functions are skipped).
 Requires python3-yaml. Exit status 1 on any difference."""
-import glob, json, os, subprocess, sys
+import base64, glob, json, os, subprocess, sys
 import yaml
 
-ESO_ONLY = ["toYaml", "fromYaml", "pkcs12", "Pkcs12", "PKCS12", "filterPEM", "filterCertChain", "certSANs", "jwk", "rsaDecrypt", "htpasswd"]
+ESO_ONLY = ["toYaml", "fromYaml", "Pkcs12", "PKCS12", "jwk", "rsaDecrypt", "htpasswd"]
 here = os.path.dirname(os.path.abspath(__file__))
 reqs, keys = [], []
 for path in sorted(glob.glob(os.path.join(here, "..", "golden", "*.yaml"))):
@@ -13,8 +13,13 @@ for path in sorted(glob.glob(os.path.join(here, "..", "golden", "*.yaml"))):
     for k, t in g["templates"].items():
         if any(f in t for f in ESO_ONLY):
             continue
-        reqs.append(json.dumps({"name": k, "template": t, "data": g["data"]}))
-        keys.append((os.path.basename(path), k, g.get("expected", {}).get(k)))
+        tests = os.path.join(here, "..")
+        data_b64 = {dk: base64.b64encode(open(os.path.join(tests, f), "rb").read()).decode() for dk, f in g.get("data_files", {}).items()}
+        want = g.get("expected", {}).get(k)
+        if k in g.get("expected_files", {}):
+            want = b"".join(open(os.path.join(tests, f), "rb").read() for f in g["expected_files"][k]).decode()
+        reqs.append(json.dumps({"name": k, "template": t, "data": g.get("data", {}), "data_b64": data_b64}))
+        keys.append((os.path.basename(path), k, want))
 p = subprocess.run([os.path.join(here, "run.sh")], input="\n".join(reqs) + "\n", capture_output=True, text=True, check=True)
 bad = 0
 for (f, k, want), line in zip(keys, p.stdout.splitlines()):

@@ -8,6 +8,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"text/template"
@@ -19,13 +20,15 @@ type request struct {
 	Name     string            `json:"name"`
 	Template string            `json:"template"`
 	Data     map[string]string `json:"data"`
+	DataB64  map[string]string `json:"data_b64"`
 	Left     string            `json:"left"`
 	Right    string            `json:"right"`
 }
 
 type response struct {
-	Output *string `json:"output,omitempty"`
-	Error  *string `json:"error,omitempty"`
+	Output    *string `json:"output,omitempty"`
+	OutputB64 *string `json:"output_b64,omitempty"`
+	Error     *string `json:"error,omitempty"`
 }
 
 func main() {
@@ -33,6 +36,9 @@ func main() {
 	delete(funcs, "env")
 	delete(funcs, "expandenv")
 	delete(funcs, "getHostByName")
+	for k, v := range esoFuncs() {
+		funcs[k] = v
+	}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<26)
 	out := json.NewEncoder(os.Stdout)
@@ -43,6 +49,13 @@ func main() {
 			msg := "bad request: " + err.Error()
 			resp.Error = &msg
 		} else {
+			for k, v := range req.DataB64 {
+				b, _ := base64.StdEncoding.DecodeString(v)
+				if req.Data == nil {
+					req.Data = map[string]string{}
+				}
+				req.Data[k] = string(b)
+			}
 			t, err := template.New(req.Name).Option("missingkey=error").Funcs(funcs).Delims(req.Left, req.Right).Parse(req.Template)
 			if err != nil {
 				msg := err.Error()
@@ -55,6 +68,8 @@ func main() {
 				} else {
 					s := buf.String()
 					resp.Output = &s
+					b := base64.StdEncoding.EncodeToString(buf.Bytes())
+					resp.OutputB64 = &b
 				}
 			}
 		}

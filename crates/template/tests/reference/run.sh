@@ -10,10 +10,10 @@ if ! command -v go >/dev/null; then
   echo "go not found: apt-get install golang-go golang-github-masterminds-sprig-dev" >&2
   exit 2
 fi
-if [ ! -x "$bin" ] || [ "$here/main.go" -nt "$bin" ]; then
+if [ ! -x "$bin" ] || [ "$here/main.go" -nt "$bin" ] || [ "$here/eso.go" -nt "$bin" ]; then
   work="$(mktemp -d)"
   mkdir -p "$work/src/reference"
-  cp "$here/main.go" "$work/src/reference/"
+  cp "$here/main.go" "$here/eso.go" "$work/src/reference/"
   (cd "$work/src/reference" && GOPATH="$work:/usr/share/gocode" GO111MODULE=off GOFLAGS=-mod=mod GOCACHE="$work/cache" go build -o "$bin" . )
   rm -rf "$work"
 fi
