@@ -126,7 +126,11 @@ pub struct SyncOutcome {
 impl SyncOutcome {
     /// True when the sync succeeded but some remote secrets were missing and skipped.
     pub fn is_partial(&self) -> bool {
-        self.result.is_ok() && self.keys.iter().any(|k| !matches!(k.state, KeyState::Synced))
+        self.result.is_ok()
+            && self
+                .keys
+                .iter()
+                .any(|k| !matches!(k.state, KeyState::Synced))
     }
 
     /// Status rows for `status.keys`.

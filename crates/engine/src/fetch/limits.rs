@@ -56,7 +56,8 @@ impl StoreGate {
                     let mut b = lock(&self.bucket);
                     let now = Instant::now();
                     let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
-                    b.tokens = (b.tokens + elapsed * rate.per_second).min(f64::from(rate.burst.max(1)));
+                    b.tokens =
+                        (b.tokens + elapsed * rate.per_second).min(f64::from(rate.burst.max(1)));
                     b.last = now;
                     if b.tokens >= 1.0 {
                         b.tokens -= 1.0;

@@ -22,7 +22,9 @@ use secretsync_model::{FetchRequest, FindRequest, ProviderError, RemoteSecret, S
 use tokio::time::Instant;
 
 pub use limits::RateLimit;
-use limits::{StoreGate, lock};
+use limits::StoreGate;
+pub(crate) use limits::lock;
+pub(crate) use limits::lock as lock_std;
 
 /// Settings of the fetch layer.
 #[derive(Clone, Debug)]
@@ -186,11 +188,10 @@ impl FetchLayer {
         if let Some(handle) = self.cached_provider(context, spec) {
             return Ok(handle);
         }
-        let provider = self
-            .factory
-            .build(context, spec, credentials())
-            .await?;
-        self.counters.providers_built.fetch_add(1, Ordering::Relaxed);
+        let provider = self.factory.build(context, spec, credentials()).await?;
+        self.counters
+            .providers_built
+            .fetch_add(1, Ordering::Relaxed);
         let entry = Arc::new(ProviderEntry {
             spec: spec.clone(),
             provider,
@@ -230,7 +231,9 @@ impl FetchLayer {
     }
 
     async fn read(&self, store: &StoreHandle, op: ReadOp) -> ReadResult {
-        self.counters.reads_requested.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .reads_requested
+            .fetch_add(1, Ordering::Relaxed);
         let key = ReadKey {
             context: store.context.clone(),
             provider_generation: store.generation,
@@ -242,7 +245,9 @@ impl FetchLayer {
             self.purge_expired(&mut table, now);
             let reusable = table.entries.get(&key).filter(|s| match s.peek() {
                 None => true,
-                Some((Ok(_), done)) => now.saturating_duration_since(*done) < self.config.coalesce_window,
+                Some((Ok(_), done)) => {
+                    now.saturating_duration_since(*done) < self.config.coalesce_window
+                }
                 Some((Err(_), _)) => false,
             });
             match reusable {
@@ -262,7 +267,8 @@ impl FetchLayer {
 
     fn purge_expired(&self, table: &mut ReadTable, now: Instant) {
         let window = self.config.coalesce_window;
-        if now.saturating_duration_since(table.last_purge) < window.max(Duration::from_millis(100)) {
+        if now.saturating_duration_since(table.last_purge) < window.max(Duration::from_millis(100))
+        {
             return;
         }
         table.last_purge = now;
@@ -316,7 +322,8 @@ impl FetchLayer {
 
     /// Closes every cached provider (revokes sessions) and forgets them.
     pub async fn close_all(&self) {
-        let entries: Vec<Arc<ProviderEntry>> = lock(&self.providers).drain().map(|(_, e)| e).collect();
+        let entries: Vec<Arc<ProviderEntry>> =
+            lock(&self.providers).drain().map(|(_, e)| e).collect();
         for e in entries {
             e.provider.close().await;
         }

@@ -60,10 +60,19 @@ mod tests {
 
     #[test]
     fn converts_like_eso() {
-        assert_eq!(convert_key(ConversionStrategy::Default, "foo/bar baz"), "foo_bar_baz");
-        assert_eq!(convert_key(ConversionStrategy::Unicode, "foo/bar"), "foo_U002f_bar");
+        assert_eq!(
+            convert_key(ConversionStrategy::Default, "foo/bar baz"),
+            "foo_bar_baz"
+        );
+        assert_eq!(
+            convert_key(ConversionStrategy::Unicode, "foo/bar"),
+            "foo_U002f_bar"
+        );
         assert_eq!(convert_key(ConversionStrategy::Unicode, "a@b"), "a_U0040_b");
-        assert_eq!(convert_key(ConversionStrategy::Default, "ok-key_1.x"), "ok-key_1.x");
+        assert_eq!(
+            convert_key(ConversionStrategy::Default, "ok-key_1.x"),
+            "ok-key_1.x"
+        );
     }
 
     #[test]

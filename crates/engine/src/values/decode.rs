@@ -74,14 +74,12 @@ fn zeroize_vec(v: &mut [u8]) {
 pub fn decode(strategy: DecodingStrategy, input: &[u8]) -> Result<Vec<u8>, DecodeError> {
     match strategy {
         DecodingStrategy::None => Ok(input.to_vec()),
-        DecodingStrategy::Base64 => decode_with(&GO_STD, input).map_err(|reason| DecodeError {
-            strategy,
-            reason,
-        }),
-        DecodingStrategy::Base64Url => decode_with(&GO_URL, input).map_err(|reason| DecodeError {
-            strategy,
-            reason,
-        }),
+        DecodingStrategy::Base64 => {
+            decode_with(&GO_STD, input).map_err(|reason| DecodeError { strategy, reason })
+        }
+        DecodingStrategy::Base64Url => {
+            decode_with(&GO_URL, input).map_err(|reason| DecodeError { strategy, reason })
+        }
         DecodingStrategy::Auto => Ok(decode_with(&GO_STD, input)
             .or_else(|_| decode_with(&GO_URL, input))
             .unwrap_or_else(|_| input.to_vec())),
@@ -94,17 +92,32 @@ mod tests {
 
     #[test]
     fn decodes_like_go() {
-        assert_eq!(decode(DecodingStrategy::Base64, b"aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(
+            decode(DecodingStrategy::Base64, b"aGVsbG8=").unwrap(),
+            b"hello"
+        );
         assert_eq!(
             decode(DecodingStrategy::Base64, b"aGVs\nbG8=").unwrap(),
             b"hello"
         );
         // Go's StdEncoding requires padding.
         assert!(decode(DecodingStrategy::Base64, b"aGVsbG8").is_err());
-        assert_eq!(decode(DecodingStrategy::Base64Url, b"_-8=").unwrap(), [0xff, 0xef]);
+        assert_eq!(
+            decode(DecodingStrategy::Base64Url, b"_-8=").unwrap(),
+            [0xff, 0xef]
+        );
         assert!(decode(DecodingStrategy::Base64, b"_-8=").is_err());
-        assert_eq!(decode(DecodingStrategy::Auto, b"_-8=").unwrap(), [0xff, 0xef]);
-        assert_eq!(decode(DecodingStrategy::Auto, b"not base64!").unwrap(), b"not base64!");
-        assert_eq!(decode(DecodingStrategy::None, b"aGVsbG8=").unwrap(), b"aGVsbG8=");
+        assert_eq!(
+            decode(DecodingStrategy::Auto, b"_-8=").unwrap(),
+            [0xff, 0xef]
+        );
+        assert_eq!(
+            decode(DecodingStrategy::Auto, b"not base64!").unwrap(),
+            b"not base64!"
+        );
+        assert_eq!(
+            decode(DecodingStrategy::None, b"aGVsbG8=").unwrap(),
+            b"aGVsbG8="
+        );
     }
 }

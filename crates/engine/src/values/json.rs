@@ -80,7 +80,11 @@ pub(crate) fn format_float_f(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     // Rust's Display prints the shortest representation that round-trips, never with an exponent.
     let s = format!("{f}");

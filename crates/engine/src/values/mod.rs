@@ -2,6 +2,7 @@
 
 pub mod convert;
 pub mod decode;
+pub(crate) mod gojson;
 pub(crate) mod json;
 pub mod property;
 

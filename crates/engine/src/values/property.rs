@@ -133,8 +133,7 @@ fn wildcard_match(pattern: &Component, name: &str) -> bool {
         if pi < p.len() && p[pi].1 && p[pi].0 == '*' {
             star = Some((pi, ni));
             pi += 1;
-        } else if pi < p.len() && ((p[pi].1 && p[pi].0 == '?') || (!p[pi].1 && p[pi].0 == n[ni]))
-        {
+        } else if pi < p.len() && ((p[pi].1 && p[pi].0 == '?') || (!p[pi].1 && p[pi].0 == n[ni])) {
             pi += 1;
             ni += 1;
         } else if let Some((sp, sn)) = star {
@@ -173,7 +172,10 @@ mod tests {
         assert_eq!(get(doc, "friends.1.first").unwrap(), "Roger");
         assert_eq!(get(doc, r"fav\.movie").unwrap(), "Deer Hunter");
         assert_eq!(get(doc, "age").unwrap(), "37");
-        assert_eq!(get(doc, "name").unwrap(), r#"{"first": "Tom", "last": "Anderson"}"#);
+        assert_eq!(
+            get(doc, "name").unwrap(),
+            r#"{"first": "Tom", "last": "Anderson"}"#
+        );
         assert_eq!(get(doc, "na*.f?rst").unwrap(), "Tom");
         assert_eq!(get(doc, "name.middle"), Err(PropertyError::NotFound));
         assert_eq!(get(doc, "friends.9"), Err(PropertyError::NotFound));
