@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use rand::Rng;
 use secretsync_engine::{DesiredSecret, KeyState, SyncResult};
@@ -25,7 +25,7 @@ use secretsync_model::external_secret::{
 };
 use serde_json::json;
 
-use super::{CachedRender, Context, ReconcileError};
+use super::{Context, ReconcileError};
 use crate::drift;
 use crate::status::{Readiness, next_status, write_status};
 use crate::writer::{WriteError, WriteOutcome};
@@ -96,7 +96,8 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
                     ctx.event(es, EventType::Normal, reasons::MISSING_PROVIDER_SECRET, format!("{}: {reason}", k.location)).await;
                 }
             }
-            (outcome.result, Some(outcome.key_statuses()), Some(now))
+            let keys = outcome.key_statuses();
+            (outcome.result, Some(keys), Some(now))
         }
     };
 

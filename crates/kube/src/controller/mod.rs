@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use kube::ResourceExt;
+use kube::{Resource, ResourceExt};
 use kube::runtime::events::{Event, EventType, Recorder};
 use secretsync_engine::{DesiredSecret, SyncEnvironment, SyncOutcome};
 use secretsync_model::external_secret::ExternalSecret;
