@@ -42,6 +42,27 @@ impl KubeEnvironment {
         serves_class(self.controller_class.as_deref(), class)
     }
 
+    /// ESO's class filter for an ExternalSecret: false when its default store exists and belongs to
+    /// another controller class (the ExternalSecret is then left alone, without status).
+    pub async fn serves_external_secret(&self, namespace: &str, reference: Option<&SecretStoreRef>) -> bool {
+        let Some(r) = reference else { return true };
+        let class = match r.kind {
+            StoreKind::SecretStore => Api::<SecretStore>::namespaced(self.client.clone(), namespace)
+                .get_opt(&r.name)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|s| s.spec.controller),
+            StoreKind::ClusterSecretStore => Api::<ClusterSecretStore>::all(self.client.clone())
+                .get_opt(&r.name)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|s| s.spec.store.controller),
+        };
+        self.serves_class(class.as_deref())
+    }
+
     fn kube_err(what: &str, e: kube::Error) -> EnvironmentError {
         match e {
             kube::Error::Api(s) if s.code == 404 => EnvironmentError::not_found(format!("{what} not found")),

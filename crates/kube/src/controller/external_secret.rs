@@ -73,6 +73,9 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
         ctx.forget(&(ns, name));
         return Ok(Action::await_change());
     }
+    if !ctx.environment.serves_external_secret(&ns, es.spec.secret_store_ref.as_ref()).await {
+        return Ok(Action::await_change());
+    }
     if es.spec.target.deletion_policy == DeletionPolicy::Delete && !has_finalizer {
         let mut all: Vec<String> = es.finalizers().to_vec();
         all.push(labels::FINALIZER.to_string());
