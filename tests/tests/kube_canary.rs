@@ -26,14 +26,17 @@ async fn canary_value_never_reaches_logs_events_or_status() {
     let config = test_config(&env);
     let class = config.controller_class.clone().unwrap_or_default();
     let _: SecretStore = env
-        .apply(Some(&ns), json!({
-            "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
-            "metadata": {"name": "canary"},
-            "spec": {"controller": class, "provider": {"fake": {"data": [
-                {"key": "plain", "value": canary},
-                {"key": "json", "value": format!("{{\"password\":\"{canary}\"}}")}
-            ]}}}
-        }))
+        .apply(
+            Some(&ns),
+            json!({
+                "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+                "metadata": {"name": "canary"},
+                "spec": {"controller": class, "provider": {"fake": {"data": [
+                    {"key": "plain", "value": canary},
+                    {"key": "json", "value": format!("{{\"password\":\"{canary}\"}}")}
+                ]}}}
+            }),
+        )
         .await;
     let css = format!("canary-{}", env.suffix);
     let _: ClusterSecretStore = env
@@ -63,29 +66,69 @@ async fn canary_value_never_reaches_logs_events_or_status() {
         }
         json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": name}, "spec": spec})
     };
-    let _: ExternalSecret = env.apply(Some(&ns), es("canary", "canary", "SecretStore", json!({}))).await;
     let _: ExternalSecret = env
-        .apply(Some(&ns), es("immutable", "canary", "SecretStore", json!({"target": {"immutable": true, "deletionPolicy": "Merge"}})))
+        .apply(Some(&ns), es("canary", "canary", "SecretStore", json!({})))
         .await;
     let _: ExternalSecret = env
-        .apply(Some(&denied), es("refused", &css, "ClusterSecretStore", json!({"data": [{"secretKey": "plain", "remoteRef": {"key": "plain"}}]})))
+        .apply(
+            Some(&ns),
+            es(
+                "immutable",
+                "canary",
+                "SecretStore",
+                json!({"target": {"immutable": true, "deletionPolicy": "Merge"}}),
+            ),
+        )
+        .await;
+    let _: ExternalSecret = env
+        .apply(
+            Some(&denied),
+            es(
+                "refused",
+                &css,
+                "ClusterSecretStore",
+                json!({"data": [{"secretKey": "plain", "remoteRef": {"key": "plain"}}]}),
+            ),
+        )
         .await;
 
-    let secret = wait_for(Duration::from_secs(10), "canary Secret", || async { env.secret(&ns, "canary").await }).await;
-    assert_eq!(value_of(&secret, "plain").as_deref(), Some(canary.as_str()), "the canary is really synced");
+    let secret = wait_for(Duration::from_secs(10), "canary Secret", || async {
+        env.secret(&ns, "canary").await
+    })
+    .await;
+    assert_eq!(
+        value_of(&secret, "plain").as_deref(),
+        Some(canary.as_str()),
+        "the canary is really synced"
+    );
     assert_eq!(value_of(&secret, "prop").as_deref(), Some(canary.as_str()));
-    wait_for(Duration::from_secs(10), "immutable Secret", || async { env.secret(&ns, "immutable").await }).await;
+    wait_for(Duration::from_secs(10), "immutable Secret", || async {
+        env.secret(&ns, "immutable").await
+    })
+    .await;
     wait_for(Duration::from_secs(10), "refused status", || async {
-        ready_of(&env, &denied, "refused").await.filter(|r| r.0 == "False")
+        ready_of(&env, &denied, "refused")
+            .await
+            .filter(|r| r.0 == "False")
     })
     .await;
-    let keys = wait_for(Duration::from_secs(5), "partial sync visible in status.keys", || async {
-        let es = Api::<ExternalSecret>::namespaced(env.client.clone(), &ns).get("canary").await.ok()?;
-        let keys = es.status?.keys;
-        keys.iter().any(|k| k.state == "Missing").then_some(keys)
-    })
+    let keys = wait_for(
+        Duration::from_secs(5),
+        "partial sync visible in status.keys",
+        || async {
+            let es = Api::<ExternalSecret>::namespaced(env.client.clone(), &ns)
+                .get("canary")
+                .await
+                .ok()?;
+            let keys = es.status?.keys;
+            keys.iter().any(|k| k.state == "Missing").then_some(keys)
+        },
+    )
     .await;
-    assert!(keys.iter().any(|k| k.key == "plain" && k.state == "Synced"), "{keys:?}");
+    assert!(
+        keys.iter().any(|k| k.key == "plain" && k.state == "Synced"),
+        "{keys:?}"
+    );
 
     // Drift repair and an immutable Secret whose data is changed underneath.
     let api: Api<Secret> = Api::namespaced(env.client.clone(), &ns);
@@ -95,19 +138,25 @@ async fn canary_value_never_reaches_logs_events_or_status() {
     .await
     .expect("edit");
     wait_for(Duration::from_secs(2), "repair", || async {
-        env.secret(&ns, "canary").await.filter(|s| value_of(s, "plain").as_deref() == Some(canary.as_str()))
+        env.secret(&ns, "canary")
+            .await
+            .filter(|s| value_of(s, "plain").as_deref() == Some(canary.as_str()))
     })
     .await;
 
     // Outage.
     operator.factory.outage.store(true, Ordering::SeqCst);
     wait_for(Duration::from_secs(5), "outage status", || async {
-        ready_of(&env, &ns, "canary").await.filter(|r| r.0 == "False")
+        ready_of(&env, &ns, "canary")
+            .await
+            .filter(|r| r.0 == "False")
     })
     .await;
     operator.factory.outage.store(false, Ordering::SeqCst);
     wait_for(Duration::from_secs(5), "recovery", || async {
-        ready_of(&env, &ns, "canary").await.filter(|r| r.0 == "True")
+        ready_of(&env, &ns, "canary")
+            .await
+            .filter(|r| r.0 == "True")
     })
     .await;
 
@@ -136,15 +185,27 @@ async fn canary_value_never_reaches_logs_events_or_status() {
             haystack.push_str(&serde_json::to_string(&e).unwrap_or_default());
         }
     }
-    for wanted in ["Created", "Updated", "UpdateFailed", "MissingProviderSecret"] {
-        assert!(reasons.contains(wanted), "event reason {wanted} recorded: {reasons:?}");
+    for wanted in [
+        "Created",
+        "Updated",
+        "UpdateFailed",
+        "MissingProviderSecret",
+    ] {
+        assert!(
+            reasons.contains(wanted),
+            "event reason {wanted} recorded: {reasons:?}"
+        );
     }
     let logs = String::from_utf8_lossy(&logs().lock().expect("logs")).into_owned();
     assert!(!logs.is_empty(), "tracing output was captured");
     haystack.push_str(&logs);
     let b64 = base64::engine::general_purpose::STANDARD.encode(&canary);
     let hits = haystack.matches(canary.as_str()).count() + haystack.matches(b64.as_str()).count();
-    eprintln!("searched {} bytes of logs + {} events + statuses: {hits} canary hits", logs.len(), event_count);
+    eprintln!(
+        "searched {} bytes of logs + {} events + statuses: {hits} canary hits",
+        logs.len(),
+        event_count
+    );
     assert_eq!(hits, 0, "the canary value leaked");
     env.cleanup().await;
 }

@@ -70,7 +70,12 @@ impl KubeCredentials {
     }
 
     /// The namespace a reference resolves to under ESO's rules.
-    pub fn namespace_for(&self, kind: &str, name: &str, requested: Option<&str>) -> Result<String, ProviderError> {
+    pub fn namespace_for(
+        &self,
+        kind: &str,
+        name: &str,
+        requested: Option<&str>,
+    ) -> Result<String, ProviderError> {
         let store = &self.context.store;
         match store.kind {
             StoreKind::SecretStore => {
@@ -112,16 +117,24 @@ impl CredentialResolver for KubeCredentials {
         default_key: Option<&str>,
     ) -> Result<SecretValue, ProviderError> {
         let ns = self.namespace_for("Secret", &selector.name, selector.namespace.as_deref())?;
-        let key = selector.key.as_deref().filter(|k| !k.is_empty()).or(default_key).ok_or_else(|| {
-            ProviderError::InvalidStoreConfig(format!(
-                "{}: secret reference {:?} names no key",
-                self.context.store, selector.name
-            ))
-        })?;
+        let key = selector
+            .key
+            .as_deref()
+            .filter(|k| !k.is_empty())
+            .or(default_key)
+            .ok_or_else(|| {
+                ProviderError::InvalidStoreConfig(format!(
+                    "{}: secret reference {:?} names no key",
+                    self.context.store, selector.name
+                ))
+            })?;
         self.index.record(&ns, &selector.name, &self.context.store);
         let api: Api<Secret> = Api::namespaced(self.client.clone(), &ns);
         let what = format!("credential Secret {ns}/{}", selector.name);
-        let secret = api.get(&selector.name).await.map_err(|e| kube_error(what.clone(), e))?;
+        let secret = api
+            .get(&selector.name)
+            .await
+            .map_err(|e| kube_error(what.clone(), e))?;
         let mut data = secret.data.unwrap_or_default();
         match data.remove(key) {
             Some(bytes) => Ok(SecretValue::new(bytes.0)),
@@ -138,7 +151,10 @@ impl CredentialResolver for KubeCredentials {
         let ns = self.namespace_for("ConfigMap", name, namespace)?;
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &ns);
         let what = format!("ConfigMap {ns}/{name}");
-        let cm = api.get(name).await.map_err(|e| kube_error(what.clone(), e))?;
+        let cm = api
+            .get(name)
+            .await
+            .map_err(|e| kube_error(what.clone(), e))?;
         cm.data
             .and_then(|mut d| d.remove(key))
             .ok_or_else(|| ProviderError::NotFound(format!("key {key:?} in {what}")))
@@ -150,7 +166,11 @@ impl CredentialResolver for KubeCredentials {
         audiences: &[String],
         expiration: Option<Duration>,
     ) -> Result<SecretValue, ProviderError> {
-        let ns = self.namespace_for("ServiceAccount", &account.name, account.namespace.as_deref())?;
+        let ns = self.namespace_for(
+            "ServiceAccount",
+            &account.name,
+            account.namespace.as_deref(),
+        )?;
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), &ns);
         let mut wanted: Vec<String> = audiences.to_vec();
         wanted.extend(account.audiences.iter().cloned());
@@ -172,7 +192,9 @@ impl CredentialResolver for KubeCredentials {
             .status
             .map(|s| s.token)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ProviderError::BadResponse(format!("{what}: TokenRequest returned no token")))?;
+            .ok_or_else(|| {
+                ProviderError::BadResponse(format!("{what}: TokenRequest returned no token"))
+            })?;
         Ok(SecretValue::new(token.into_bytes()))
     }
 
@@ -180,10 +202,17 @@ impl CredentialResolver for KubeCredentials {
         &self,
         account: &ServiceAccountSelector,
     ) -> Result<BTreeMap<String, String>, ProviderError> {
-        let ns = self.namespace_for("ServiceAccount", &account.name, account.namespace.as_deref())?;
+        let ns = self.namespace_for(
+            "ServiceAccount",
+            &account.name,
+            account.namespace.as_deref(),
+        )?;
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), &ns);
         let what = format!("ServiceAccount {ns}/{}", account.name);
-        let sa = api.get(&account.name).await.map_err(|e| kube_error(what, e))?;
+        let sa = api
+            .get(&account.name)
+            .await
+            .map_err(|e| kube_error(what, e))?;
         Ok(sa.metadata.annotations.unwrap_or_default())
     }
 }

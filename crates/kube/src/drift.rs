@@ -52,7 +52,9 @@ pub enum DriftKeyError {
         source: kube::Error,
     },
     /// The Secret exists but has no usable key.
-    #[error("drift key Secret {namespace}/{name}: data.{DRIFT_KEY_FIELD} is missing or shorter than 32 bytes")]
+    #[error(
+        "drift key Secret {namespace}/{name}: data.{DRIFT_KEY_FIELD} is missing or shorter than 32 bytes"
+    )]
     Invalid {
         /// Namespace of the key Secret.
         namespace: String,
@@ -221,16 +223,37 @@ mod tests {
         let labels = BTreeMap::from([("a".to_string(), "1".to_string())]);
         let none = BTreeMap::new();
         let base = key.fingerprint("Opaque", [("k", b"v".as_slice())], &labels, &none);
-        assert_eq!(base, key.fingerprint("Opaque", [("k", b"v".as_slice())], &labels, &none));
-        assert_ne!(base, key.fingerprint("Other", [("k", b"v".as_slice())], &labels, &none));
-        assert_ne!(base, key.fingerprint("Opaque", [("k", b"w".as_slice())], &labels, &none));
-        assert_ne!(base, key.fingerprint("Opaque", [("k", b"v".as_slice())], &none, &none));
-        assert_ne!(base, key.fingerprint("Opaque", [("k", b"v".as_slice())], &none, &labels));
+        assert_eq!(
+            base,
+            key.fingerprint("Opaque", [("k", b"v".as_slice())], &labels, &none)
+        );
+        assert_ne!(
+            base,
+            key.fingerprint("Other", [("k", b"v".as_slice())], &labels, &none)
+        );
+        assert_ne!(
+            base,
+            key.fingerprint("Opaque", [("k", b"w".as_slice())], &labels, &none)
+        );
+        assert_ne!(
+            base,
+            key.fingerprint("Opaque", [("k", b"v".as_slice())], &none, &none)
+        );
+        assert_ne!(
+            base,
+            key.fingerprint("Opaque", [("k", b"v".as_slice())], &none, &labels)
+        );
         let other = DriftKey::from_bytes(vec![8; 32]);
-        assert_ne!(base, other.fingerprint("Opaque", [("k", b"v".as_slice())], &labels, &none));
+        assert_ne!(
+            base,
+            other.fingerprint("Opaque", [("k", b"v".as_slice())], &labels, &none)
+        );
         // the annotation holding the fingerprint is not part of it
         let with_self = BTreeMap::from([(HMAC_ANNOTATION.to_string(), base.clone())]);
-        assert_eq!(base, key.fingerprint("Opaque", [("k", b"v".as_slice())], &labels, &with_self));
+        assert_eq!(
+            base,
+            key.fingerprint("Opaque", [("k", b"v".as_slice())], &labels, &with_self)
+        );
     }
 
     #[test]

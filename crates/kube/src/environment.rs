@@ -13,7 +13,9 @@ use secretsync_engine::{EnvironmentError, ResolvedStore, SyncEnvironment, Templa
 use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::external_secret::{SecretStoreRef, StoreKind};
 use secretsync_model::provider::StoreContext;
-use secretsync_model::secret_store::{ClusterSecretStore, ClusterSecretStoreCondition, SecretStore, SecretStoreSpec};
+use secretsync_model::secret_store::{
+    ClusterSecretStore, ClusterSecretStoreCondition, SecretStore, SecretStoreSpec,
+};
 use secretsync_model::{SecretValue, StoreId};
 
 use crate::credentials::{CredentialIndex, KubeCredentials};
@@ -29,7 +31,11 @@ pub struct KubeEnvironment {
 impl KubeEnvironment {
     /// An environment reading through `client`; stores whose `spec.controller` is set and differs
     /// from `controller_class` are refused.
-    pub fn new(client: kube::Client, controller_class: Option<String>, index: Arc<CredentialIndex>) -> Self {
+    pub fn new(
+        client: kube::Client,
+        controller_class: Option<String>,
+        index: Arc<CredentialIndex>,
+    ) -> Self {
         KubeEnvironment {
             client,
             controller_class,
@@ -44,15 +50,21 @@ impl KubeEnvironment {
 
     /// ESO's class filter for an ExternalSecret: false when its default store exists and belongs to
     /// another controller class (the ExternalSecret is then left alone, without status).
-    pub async fn serves_external_secret(&self, namespace: &str, reference: Option<&SecretStoreRef>) -> bool {
+    pub async fn serves_external_secret(
+        &self,
+        namespace: &str,
+        reference: Option<&SecretStoreRef>,
+    ) -> bool {
         let Some(r) = reference else { return true };
         let class = match r.kind {
-            StoreKind::SecretStore => Api::<SecretStore>::namespaced(self.client.clone(), namespace)
-                .get_opt(&r.name)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|s| s.spec.controller),
+            StoreKind::SecretStore => {
+                Api::<SecretStore>::namespaced(self.client.clone(), namespace)
+                    .get_opt(&r.name)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|s| s.spec.controller)
+            }
             StoreKind::ClusterSecretStore => Api::<ClusterSecretStore>::all(self.client.clone())
                 .get_opt(&r.name)
                 .await
@@ -65,7 +77,9 @@ impl KubeEnvironment {
 
     fn kube_err(what: &str, e: kube::Error) -> EnvironmentError {
         match e {
-            kube::Error::Api(s) if s.code == 404 => EnvironmentError::not_found(format!("{what} not found")),
+            kube::Error::Api(s) if s.code == 404 => {
+                EnvironmentError::not_found(format!("{what} not found"))
+            }
             other => EnvironmentError::other(format!("{what}: {other}")),
         }
     }
@@ -95,7 +109,8 @@ pub fn conditions_admit(
             return Ok(true);
         }
         for (j, r) in c.namespace_regexes.iter().enumerate() {
-            let re = Regex::new(r).map_err(|e| format!("spec.conditions[{i}].namespaceRegexes[{j}]: {e}"))?;
+            let re = Regex::new(r)
+                .map_err(|e| format!("spec.conditions[{i}].namespaceRegexes[{j}]: {e}"))?;
             if re.is_match(namespace) {
                 return Ok(true);
             }
@@ -113,12 +128,19 @@ pub fn conditions_admit(
 
 #[async_trait]
 impl SyncEnvironment for KubeEnvironment {
-    async fn store(&self, namespace: &str, reference: &SecretStoreRef) -> Result<ResolvedStore, EnvironmentError> {
+    async fn store(
+        &self,
+        namespace: &str,
+        reference: &SecretStoreRef,
+    ) -> Result<ResolvedStore, EnvironmentError> {
         let (id, spec): (StoreId, SecretStoreSpec) = match reference.kind {
             StoreKind::SecretStore => {
                 let api: Api<SecretStore> = Api::namespaced(self.client.clone(), namespace);
                 let what = format!("SecretStore {namespace}/{}", reference.name);
-                let store = api.get(&reference.name).await.map_err(|e| Self::kube_err(&what, e))?;
+                let store = api
+                    .get(&reference.name)
+                    .await
+                    .map_err(|e| Self::kube_err(&what, e))?;
                 (
                     StoreId {
                         kind: StoreKind::SecretStore,
@@ -131,7 +153,10 @@ impl SyncEnvironment for KubeEnvironment {
             StoreKind::ClusterSecretStore => {
                 let api: Api<ClusterSecretStore> = Api::all(self.client.clone());
                 let what = format!("ClusterSecretStore {}", reference.name);
-                let store = api.get(&reference.name).await.map_err(|e| Self::kube_err(&what, e))?;
+                let store = api
+                    .get(&reference.name)
+                    .await
+                    .map_err(|e| Self::kube_err(&what, e))?;
                 let spec = store.spec.store;
                 if !spec.conditions.is_empty() {
                     let ns_api: Api<Namespace> = Api::all(self.client.clone());
@@ -172,7 +197,11 @@ impl SyncEnvironment for KubeEnvironment {
     }
 
     fn credentials(&self, context: &StoreContext) -> Arc<dyn CredentialResolver> {
-        Arc::new(KubeCredentials::new(self.client.clone(), context.clone(), self.index.clone()))
+        Arc::new(KubeCredentials::new(
+            self.client.clone(),
+            context.clone(),
+            self.index.clone(),
+        ))
     }
 
     async fn template_source(

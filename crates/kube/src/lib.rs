@@ -4,9 +4,8 @@
 //!   deletion policies, no request when nothing changed.
 //! - [`drift`]: keyed HMAC fingerprint of everything we own on a Secret.
 //! - [`status`]: ExternalSecret status (ESO reasons, `observedGeneration`, `keys`).
-//! - [`credentials`]: [`CredentialResolver`](secretsync_model::credentials::CredentialResolver)
-//!   over Secrets, ConfigMaps and ServiceAccounts with ESO's namespace rules.
-//! - [`environment`]: the engine's [`SyncEnvironment`](secretsync_engine::SyncEnvironment)
+//! - [`credentials`]: the model's `CredentialResolver` over Secrets, ConfigMaps and ServiceAccounts with ESO's namespace rules.
+//! - [`environment`]: the engine's `SyncEnvironment`
 //!   (store lookup, ClusterSecretStore conditions, controller class).
 //! - [`controller`]: ExternalSecret, SecretStore/ClusterSecretStore and ClusterExternalSecret
 //!   controllers; [`run`] starts them all.
@@ -58,9 +57,16 @@ pub async fn run(
     factory: Arc<dyn ProviderFactory>,
     metrics: Metrics,
 ) -> Result<(), RunError> {
-    let key = drift::DriftKey::load_or_create(client.clone(), &config.operator_namespace, &config.drift_key_secret).await?;
+    let key = drift::DriftKey::load_or_create(
+        client.clone(),
+        &config.operator_namespace,
+        &config.drift_key_secret,
+    )
+    .await?;
     let writer = writer::Writer::new(client.clone(), Arc::new(key), config.eso_data_hash);
-    let ctx = Arc::new(controller::Context::new(client, config, syncer, factory, writer, metrics));
+    let ctx = Arc::new(controller::Context::new(
+        client, config, syncer, factory, writer, metrics,
+    ));
     controller::run_all(ctx).await;
     Ok(())
 }

@@ -68,10 +68,26 @@ impl Metrics {
     pub fn register(&self, registry: &mut Registry) {
         let sub = registry.sub_registry_with_prefix("secretsync");
         sub.register("sync_calls", "Reconciles started", self.sync_calls.clone());
-        sub.register("sync_errors", "Reconciles that failed", self.sync_errors.clone());
-        sub.register("secret_writes", "Secret create/update/delete requests", self.secret_writes.clone());
-        sub.register("externalsecret_ready", "1 when the ExternalSecret is Ready", self.ready.clone());
-        sub.register("reconcile_duration_seconds", "Reconcile duration", self.reconcile_duration.clone());
+        sub.register(
+            "sync_errors",
+            "Reconciles that failed",
+            self.sync_errors.clone(),
+        );
+        sub.register(
+            "secret_writes",
+            "Secret create/update/delete requests",
+            self.secret_writes.clone(),
+        );
+        sub.register(
+            "externalsecret_ready",
+            "1 when the ExternalSecret is Ready",
+            self.ready.clone(),
+        );
+        sub.register(
+            "reconcile_duration_seconds",
+            "Reconcile duration",
+            self.reconcile_duration.clone(),
+        );
     }
 
     pub(crate) fn controller(name: &str) -> ControllerLabels {

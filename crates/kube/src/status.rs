@@ -4,8 +4,8 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, Patch, PatchParams};
 use kube::ResourceExt;
+use kube::api::{Api, Patch, PatchParams};
 use secretsync_model::external_secret::{
     ExternalSecret, ExternalSecretCondition, ExternalSecretStatus, KeyOutcomeStatus, reasons,
 };
@@ -52,13 +52,17 @@ pub fn next_status(
     keys: Option<Vec<KeyOutcomeStatus>>,
 ) -> ExternalSecretStatus {
     let current = es.status.clone().unwrap_or_default();
-    let previous = current.conditions.iter().find(|c| c.type_ == reasons::READY);
+    let previous = current
+        .conditions
+        .iter()
+        .find(|c| c.type_ == reasons::READY);
     let status = if readiness.ready {
         ConditionStatus::True
     } else {
         ConditionStatus::False
     };
-    let unchanged_transition = previous.is_some_and(|p| p.status == status && p.reason.as_deref() == Some(readiness.reason));
+    let unchanged_transition = previous
+        .is_some_and(|p| p.status == status && p.reason.as_deref() == Some(readiness.reason));
     let transition = if unchanged_transition {
         previous.and_then(|p| p.last_transition_time.clone())
     } else {
@@ -92,12 +96,23 @@ pub async fn write_status(
     let mut value = serde_json::to_value(status).map_err(kube::Error::SerdeError)?;
     // Merge patch: fields that became empty must be removed explicitly.
     if let Value::Object(map) = &mut value {
-        for field in ["refreshTime", "syncedResourceVersion", "conditions", "binding", "observedGeneration", "keys"] {
+        for field in [
+            "refreshTime",
+            "syncedResourceVersion",
+            "conditions",
+            "binding",
+            "observedGeneration",
+            "keys",
+        ] {
             map.entry(field).or_insert(Value::Null);
         }
     }
-    api.patch_status(&es.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": value })))
-        .await?;
+    api.patch_status(
+        &es.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "status": value })),
+    )
+    .await?;
     Ok(true)
 }
 

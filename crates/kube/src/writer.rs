@@ -52,7 +52,9 @@ pub enum WriteOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// Another object is the Secret's controller (ESO `ErrSecretIsOwned`); not retried.
-    #[error("Secret {namespace}/{name} is controlled by {owner_kind} {owner_name}; not taking it over")]
+    #[error(
+        "Secret {namespace}/{name} is controlled by {owner_kind} {owner_name}; not taking it over"
+    )]
     Owned {
         /// Namespace.
         namespace: String,
@@ -81,7 +83,7 @@ pub enum WriteError {
         /// What was attempted.
         action: &'static str,
         /// The API error.
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
 }
 
@@ -130,7 +132,7 @@ impl Writer {
             namespace: ns.to_string(),
             name: name.to_string(),
             action,
-            source,
+            source: Box::new(source),
         };
         let api = self.api(ns);
         let mut live = api.get_opt(name).await.map_err(|e| err("read", e))?;
@@ -194,7 +196,7 @@ impl Writer {
             namespace: namespace.to_string(),
             name: name.to_string(),
             action,
-            source,
+            source: Box::new(source),
         };
         let Some(live) = api.get_opt(name).await.map_err(|e| err("read", e))? else {
             return Ok(WriteOutcome::Skipped);
@@ -230,7 +232,7 @@ impl Writer {
                 namespace: namespace.to_string(),
                 name: keep.to_string(),
                 action: "list old targets",
-                source,
+                source: Box::new(source),
             })?;
         for old in list.items {
             let old_name = old.name_any();
@@ -247,7 +249,7 @@ impl Writer {
                             namespace: namespace.to_string(),
                             name: old_name,
                             action: "delete old target",
-                            source,
+                            source: Box::new(source),
                         });
                     }
                 }
@@ -270,7 +272,11 @@ impl Writer {
         if self.eso_data_hash {
             annotations.insert(labels::DATA_HASH.to_string(), drift::eso_data_hash(pairs()));
         }
-        let type_ = if merge_mode { "" } else { desired.type_.as_str() };
+        let type_ = if merge_mode {
+            ""
+        } else {
+            desired.type_.as_str()
+        };
         let fingerprint = self.key.fingerprint(type_, pairs(), &labels, &annotations);
         annotations.insert(HMAC_ANNOTATION.to_string(), fingerprint.clone());
         Plan {
@@ -283,7 +289,13 @@ impl Writer {
     }
 
     /// True when the live Secret already has everything we own, as desired.
-    fn live_matches(&self, live: &Secret, plan: &Plan, policy: CreationPolicy, es: &ExternalSecret) -> bool {
+    fn live_matches(
+        &self,
+        live: &Secret,
+        plan: &Plan,
+        policy: CreationPolicy,
+        es: &ExternalSecret,
+    ) -> bool {
         let stored = live.annotations().get(HMAC_ANNOTATION);
         if stored != Some(&plan.fingerprint) {
             return false;
@@ -294,7 +306,13 @@ impl Writer {
         live_fingerprint(&self.key, live, plan, plan.merge_mode) == plan.fingerprint
     }
 
-    fn body(&self, es: &ExternalSecret, desired: &DesiredSecret, plan: &Plan, merge_mode: bool) -> Value {
+    fn body(
+        &self,
+        es: &ExternalSecret,
+        desired: &DesiredSecret,
+        plan: &Plan,
+        merge_mode: bool,
+    ) -> Value {
         let data: serde_json::Map<String, Value> = desired
             .data
             .iter()
@@ -361,7 +379,10 @@ fn live_fingerprint(key: &DriftKey, live: &Secret, plan: &Plan, merge_mode: bool
     key.fingerprint(live_type, pairs, &owned_labels, &owned_annotations)
 }
 
-fn restrict(live: &BTreeMap<String, String>, wanted: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+fn restrict(
+    live: &BTreeMap<String, String>,
+    wanted: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     live.iter()
         .filter(|(k, _)| wanted.contains_key(*k))
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -376,7 +397,11 @@ pub fn is_controlled_by(secret: &Secret, es: &ExternalSecret) -> bool {
         .any(|o| o.controller == Some(true) && Some(&o.uid) == es.meta().uid.as_ref())
 }
 
-fn check_controller(es: &ExternalSecret, live: &Secret, policy: CreationPolicy) -> Result<(), WriteError> {
+fn check_controller(
+    es: &ExternalSecret,
+    live: &Secret,
+    policy: CreationPolicy,
+) -> Result<(), WriteError> {
     if policy != CreationPolicy::Owner {
         return Ok(());
     }

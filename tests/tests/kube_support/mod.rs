@@ -48,7 +48,10 @@ struct LogWriter(Arc<Mutex<Vec<u8>>>);
 
 impl Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -111,7 +114,11 @@ impl TestEnv {
     }
 
     /// Creates a namespace `<prefix>-<suffix>` with labels and returns its name.
-    pub async fn create_namespace(&mut self, prefix: &str, labels: BTreeMap<String, String>) -> String {
+    pub async fn create_namespace(
+        &mut self,
+        prefix: &str,
+        labels: BTreeMap<String, String>,
+    ) -> String {
         let name = format!("{prefix}-{}", self.suffix);
         self.create_namespace_named(&name, labels).await;
         name
@@ -144,7 +151,10 @@ impl TestEnv {
         self.server.as_ref().map(|s| {
             s.request_log()
                 .iter()
-                .filter(|r| r.resource == "secrets" && matches!(r.verb.as_str(), "create" | "update" | "patch" | "delete"))
+                .filter(|r| {
+                    r.resource == "secrets"
+                        && matches!(r.verb.as_str(), "create" | "update" | "patch" | "delete")
+                })
                 .count()
         })
     }
@@ -162,16 +172,27 @@ impl TestEnv {
     /// object when `namespace` is None.
     pub async fn apply<K>(&self, namespace: Option<&str>, value: serde_json::Value) -> K
     where
-        K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+        K: kube::Resource<DynamicType = ()>
+            + Clone
+            + serde::de::DeserializeOwned
+            + serde::Serialize
+            + std::fmt::Debug,
     {
-        let name = value["metadata"]["name"].as_str().expect("metadata.name").to_string();
+        let name = value["metadata"]["name"]
+            .as_str()
+            .expect("metadata.name")
+            .to_string();
         let url = match namespace {
             Some(ns) => K::url_path(&(), Some(ns)),
             None => K::url_path(&(), None),
         };
         let request = kube::core::Request::new(url);
         let req = request
-            .patch(&name, &PatchParams::apply("test").force(), &Patch::Apply(value))
+            .patch(
+                &name,
+                &PatchParams::apply("test").force(),
+                &Patch::Apply(value),
+            )
             .expect("build patch");
         self.client
             .request::<K>(req)
@@ -196,7 +217,9 @@ async fn install_crds(client: &kube::Client) {
         let crd: CustomResourceDefinition = serde_yaml::from_str(&text).expect("crd yaml");
         let name = crd.metadata.name.clone().unwrap_or_default();
         if api.get_opt(&name).await.expect("get crd").is_none() {
-            api.create(&PostParams::default(), &crd).await.expect("create crd");
+            api.create(&PostParams::default(), &crd)
+                .await
+                .expect("create crd");
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
     }
@@ -237,11 +260,11 @@ impl ProviderFactory for TestFactory {
         spec: &SecretStoreSpec,
         _credentials: Arc<dyn CredentialResolver>,
     ) -> Result<SharedProvider, ProviderError> {
-        let fake = spec
-            .provider
-            .fake
-            .as_ref()
-            .ok_or_else(|| ProviderError::InvalidStoreConfig("only the fake provider is built in these tests".into()))?;
+        let fake = spec.provider.fake.as_ref().ok_or_else(|| {
+            ProviderError::InvalidStoreConfig(
+                "only the fake provider is built in these tests".into(),
+            )
+        })?;
         Ok(Arc::new(FlakyProvider {
             inner: FakeProvider::new(context.store.clone(), fake),
             outage: self.outage.clone(),
@@ -275,7 +298,10 @@ impl SecretProvider for FlakyProvider {
         self.gate()?;
         self.inner.fetch(request).await
     }
-    async fn find(&self, request: &FindRequest) -> Result<BTreeMap<String, RemoteSecret>, ProviderError> {
+    async fn find(
+        &self,
+        request: &FindRequest,
+    ) -> Result<BTreeMap<String, RemoteSecret>, ProviderError> {
         self.gate()?;
         self.inner.find(request).await
     }
@@ -315,11 +341,22 @@ pub fn test_config(env: &TestEnv) -> secretsync_kube::Config {
 /// Starts the controllers with `config`.
 pub fn start_operator(env: &TestEnv, config: secretsync_kube::Config) -> Operator {
     let factory = TestFactory::default();
-    let engine = Arc::new(Engine::new(Arc::new(factory.clone()), EngineConfig::default()));
+    let engine = Arc::new(Engine::new(
+        Arc::new(factory.clone()),
+        EngineConfig::default(),
+    ));
     let client = env.client.clone();
     let f: Arc<dyn ProviderFactory> = Arc::new(factory.clone());
     let handle = tokio::spawn(async move {
-        if let Err(e) = secretsync_kube::run(client, config, engine, f, secretsync_kube::Metrics::default()).await {
+        if let Err(e) = secretsync_kube::run(
+            client,
+            config,
+            engine,
+            f,
+            secretsync_kube::Metrics::default(),
+        )
+        .await
+        {
             panic!("operator failed: {e}");
         }
     });
@@ -327,14 +364,29 @@ pub fn start_operator(env: &TestEnv, config: secretsync_kube::Config) -> Operato
 }
 
 /// The Ready condition (status, reason, message) of an ExternalSecret.
-pub async fn ready_of(env: &TestEnv, namespace: &str, name: &str) -> Option<(String, String, String)> {
-    let es = Api::<secretsync_model::external_secret::ExternalSecret>::namespaced(env.client.clone(), namespace)
-        .get_opt(name)
-        .await
-        .ok()??;
-    let c = es.status?.conditions.into_iter().find(|c| c.type_ == "Ready")?;
-    let status = serde_json::to_value(&c.status).ok()?.as_str()?.to_string();
-    Some((status, c.reason.unwrap_or_default(), c.message.unwrap_or_default()))
+pub async fn ready_of(
+    env: &TestEnv,
+    namespace: &str,
+    name: &str,
+) -> Option<(String, String, String)> {
+    let es = Api::<secretsync_model::external_secret::ExternalSecret>::namespaced(
+        env.client.clone(),
+        namespace,
+    )
+    .get_opt(name)
+    .await
+    .ok()??;
+    let c = es
+        .status?
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Ready")?;
+    let status = serde_json::to_value(c.status).ok()?.as_str()?.to_string();
+    Some((
+        status,
+        c.reason.unwrap_or_default(),
+        c.message.unwrap_or_default(),
+    ))
 }
 
 /// The value of one key of a Secret, as text.

@@ -20,7 +20,8 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use secretsync_model::cluster_external_secret::{
-    ClusterExternalSecret, ClusterExternalSecretCondition, ClusterExternalSecretStatus, NamespaceFailure,
+    ClusterExternalSecret, ClusterExternalSecretCondition, ClusterExternalSecretStatus,
+    NamespaceFailure,
 };
 use secretsync_model::duration::parse_go_duration;
 use secretsync_model::external_secret::ExternalSecret;
@@ -31,13 +32,18 @@ use super::{Context, ReconcileError};
 
 fn selected(ces: &ClusterExternalSecret, ns: &Namespace) -> Result<bool, String> {
     let name = ns.name_any();
-    if ces.spec.namespaces.iter().any(|n| *n == name) {
+    if ces.spec.namespaces.contains(&name) {
         return Ok(true);
     }
     let labels = ns.labels();
-    let selectors = ces.spec.namespace_selectors.iter().chain(ces.spec.namespace_selector.iter());
+    let selectors = ces
+        .spec
+        .namespace_selectors
+        .iter()
+        .chain(ces.spec.namespace_selector.iter());
     for (i, sel) in selectors.enumerate() {
-        let s = Selector::try_from(sel.clone()).map_err(|e| format!("namespace selector {i}: {e}"))?;
+        let s =
+            Selector::try_from(sel.clone()).map_err(|e| format!("namespace selector {i}: {e}"))?;
         if s.matches(labels) {
             return Ok(true);
         }
@@ -51,14 +57,20 @@ fn owned_by(es: &ExternalSecret, ces: &ClusterExternalSecret) -> bool {
         .any(|o| o.controller == Some(true) && Some(&o.uid) == ces.meta().uid.as_ref())
 }
 
-async fn reconcile(ces: Arc<ClusterExternalSecret>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+async fn reconcile(
+    ces: Arc<ClusterExternalSecret>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
     let es_name = ces
         .spec
         .external_secret_name
         .clone()
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| ces.name_any());
-    let manager = format!("clusterexternalsecrets.external-secrets.io/{}", ces.name_any());
+    let manager = format!(
+        "clusterexternalsecrets.external-secrets.io/{}",
+        ces.name_any()
+    );
     let interval = ces
         .spec
         .refresh_time
@@ -70,11 +82,21 @@ async fn reconcile(ces: Arc<ClusterExternalSecret>, ctx: Arc<Context>) -> Result
         return Ok(Action::await_change());
     }
 
-    let namespaces = Api::<Namespace>::all(ctx.client.clone()).list(&ListParams::default()).await?;
+    let namespaces = Api::<Namespace>::all(ctx.client.clone())
+        .list(&ListParams::default())
+        .await?;
     let mut provisioned = BTreeSet::new();
     let mut failed = Vec::new();
-    let metadata = ces.spec.external_secret_metadata.clone().unwrap_or_default();
-    for ns in namespaces.items.iter().filter(|n| n.meta().deletion_timestamp.is_none()) {
+    let metadata = ces
+        .spec
+        .external_secret_metadata
+        .clone()
+        .unwrap_or_default();
+    for ns in namespaces
+        .items
+        .iter()
+        .filter(|n| n.meta().deletion_timestamp.is_none())
+    {
         let ns_name = ns.name_any();
         if let Some(scope) = &ctx.config.namespace
             && *scope != ns_name
@@ -123,7 +145,14 @@ async fn reconcile(ces: Arc<ClusterExternalSecret>, ctx: Arc<Context>) -> Result
             },
             "spec": ces.spec.external_secret_spec,
         });
-        match api.patch(&es_name, &PatchParams::apply(&manager).force(), &Patch::Apply(body)).await {
+        match api
+            .patch(
+                &es_name,
+                &PatchParams::apply(&manager).force(),
+                &Patch::Apply(body),
+            )
+            .await
+        {
             Ok(_) => {
                 provisioned.insert(ns_name);
             }
@@ -134,7 +163,11 @@ async fn reconcile(ces: Arc<ClusterExternalSecret>, ctx: Arc<Context>) -> Result
         }
     }
     // Children in namespaces that are no longer selected.
-    let previous = ces.status.clone().unwrap_or_default().provisioned_namespaces;
+    let previous = ces
+        .status
+        .clone()
+        .unwrap_or_default()
+        .provisioned_namespaces;
     for ns in previous.iter().filter(|n| !provisioned.contains(*n)) {
         let api: Api<ExternalSecret> = Api::namespaced(ctx.client.clone(), ns);
         if let Some(existing) = api.get_opt(&es_name).await?
@@ -150,11 +183,18 @@ async fn reconcile(ces: Arc<ClusterExternalSecret>, ctx: Arc<Context>) -> Result
         provisioned_namespaces: provisioned.into_iter().collect(),
         conditions: vec![ClusterExternalSecretCondition {
             type_: "Ready".to_string(),
-            status: if ready { ConditionStatus::True } else { ConditionStatus::False },
+            status: if ready {
+                ConditionStatus::True
+            } else {
+                ConditionStatus::False
+            },
             message: Some(if ready {
                 "ExternalSecrets provisioned in every selected namespace".to_string()
             } else {
-                format!("{} namespace(s) failed, see status.failedNamespaces", failed.len())
+                format!(
+                    "{} namespace(s) failed, see status.failedNamespaces",
+                    failed.len()
+                )
             }),
         }],
         failed_namespaces: failed,
@@ -167,7 +207,11 @@ async fn reconcile(ces: Arc<ClusterExternalSecret>, ctx: Arc<Context>) -> Result
             }
         }
         Api::<ClusterExternalSecret>::all(ctx.client.clone())
-            .patch_status(&ces.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": value })))
+            .patch_status(
+                &ces.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "status": value })),
+            )
             .await?;
     }
     Ok(Action::requeue(interval))
@@ -180,14 +224,28 @@ fn error_policy(_: Arc<ClusterExternalSecret>, error: &ReconcileError, _: Arc<Co
 
 /// Runs the ClusterExternalSecret controller.
 pub async fn run(ctx: Arc<Context>) {
-    let controller = Controller::new(Api::<ClusterExternalSecret>::all(ctx.client.clone()), watcher::Config::default());
+    let controller = Controller::new(
+        Api::<ClusterExternalSecret>::all(ctx.client.clone()),
+        watcher::Config::default(),
+    );
     let reader = controller.store();
     controller
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
-        .owns(Api::<ExternalSecret>::all(ctx.client.clone()), watcher::Config::default())
-        .watches(Api::<Namespace>::all(ctx.client.clone()), watcher::Config::default(), move |_ns| {
-            reader.state().iter().map(|c| ObjectRef::from_obj(c.as_ref())).collect::<Vec<_>>()
-        })
+        .owns(
+            Api::<ExternalSecret>::all(ctx.client.clone()),
+            watcher::Config::default(),
+        )
+        .watches(
+            Api::<Namespace>::all(ctx.client.clone()),
+            watcher::Config::default(),
+            move |_ns| {
+                reader
+                    .state()
+                    .iter()
+                    .map(|c| ObjectRef::from_obj(c.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
         .run(reconcile, error_policy, ctx.clone())
         .for_each(|_| futures::future::ready(()))
         .await;

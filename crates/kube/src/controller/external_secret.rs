@@ -33,7 +33,10 @@ use crate::writer::{WriteError, WriteOutcome};
 const CONTROLLER: &str = "externalsecret";
 
 /// Reconciles one ExternalSecret.
-pub async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+pub async fn reconcile(
+    es: Arc<ExternalSecret>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
     let started = Instant::now();
     let labels = crate::metrics::Metrics::controller(CONTROLLER);
     ctx.metrics.sync_calls.get_or_create(&labels).inc();
@@ -66,21 +69,37 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
     if es.meta().deletion_timestamp.is_some() {
         if has_finalizer {
             cleanup(es, ctx).await?;
-            let rest: Vec<&String> = es.finalizers().iter().filter(|f| *f != labels::FINALIZER).collect();
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": rest}})))
-                .await?;
+            let rest: Vec<&String> = es
+                .finalizers()
+                .iter()
+                .filter(|f| *f != labels::FINALIZER)
+                .collect();
+            api.patch(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"finalizers": rest}})),
+            )
+            .await?;
         }
         ctx.forget(&(ns, name));
         return Ok(Action::await_change());
     }
-    if !ctx.environment.serves_external_secret(&ns, es.spec.secret_store_ref.as_ref()).await {
+    if !ctx
+        .environment
+        .serves_external_secret(&ns, es.spec.secret_store_ref.as_ref())
+        .await
+    {
         return Ok(Action::await_change());
     }
     if es.spec.target.deletion_policy == DeletionPolicy::Delete && !has_finalizer {
         let mut all: Vec<String> = es.finalizers().to_vec();
         all.push(labels::FINALIZER.to_string());
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": all}})))
-            .await?;
+        api.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": all}})),
+        )
+        .await?;
     }
 
     let now = Timestamp::now();
@@ -88,7 +107,11 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
     let synced_version = drift::synced_resource_version(generation, es.labels(), es.annotations());
     let forced = ctx.take_forced(&(ns.clone(), name.clone()));
     let due = forced || should_refresh(es, &synced_version, now, ctx.config.refresh_jitter);
-    let cached = if due { None } else { ctx.cached(&(ns.clone(), name.clone()), es, &synced_version) };
+    let cached = if due {
+        None
+    } else {
+        ctx.cached(&(ns.clone(), name.clone()), es, &synced_version)
+    };
 
     let (result, keys, refreshed) = match cached {
         Some(desired) => (Ok(SyncResult::Write(desired)), None, None),
@@ -96,7 +119,13 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
             let outcome = ctx.syncer.sync(es, &ctx.environment).await;
             for k in &outcome.keys {
                 if let KeyState::Missing { reason } = &k.state {
-                    ctx.event(es, EventType::Normal, reasons::MISSING_PROVIDER_SECRET, format!("{}: {reason}", k.location)).await;
+                    ctx.event(
+                        es,
+                        EventType::Normal,
+                        reasons::MISSING_PROVIDER_SECRET,
+                        format!("{}: {reason}", k.location),
+                    )
+                    .await;
                 }
             }
             let keys = outcome.key_statuses();
@@ -109,11 +138,20 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
             // A failed fetch never touches the Secret.
             let failures = ctx.note_failure(&(ns.clone(), name.clone()));
             ctx.metrics.error(CONTROLLER, e.kind_label());
-            ctx.event(es, EventType::Warning, reasons::UPDATE_FAILED, e.to_string()).await;
+            ctx.event(
+                es,
+                EventType::Warning,
+                reasons::UPDATE_FAILED,
+                e.to_string(),
+            )
+            .await;
             let status = next_status(es, &Readiness::error(e.to_string()), None, None, keys);
             write_status(&api, es, &status).await?;
             set_ready_metric(ctx, es, false, reasons::SECRET_SYNCED_ERROR);
-            let delay = e.retry_after().unwrap_or_default().max(ctx.config.backoff(failures));
+            let delay = e
+                .retry_after()
+                .unwrap_or_default()
+                .max(ctx.config.backoff(failures));
             return Ok(Action::requeue(delay));
         }
         Ok(r) => r,
@@ -128,36 +166,53 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
                     WriteOutcome::Missing => Readiness {
                         ready: true,
                         reason: reasons::SECRET_MISSING,
-                        message: format!("Secret {ns}/{} does not exist and creationPolicy is Merge", desired.name),
+                        message: format!(
+                            "Secret {ns}/{} does not exist and creationPolicy is Merge",
+                            desired.name
+                        ),
                     },
                     _ => Readiness::synced("secret synced"),
                 }
             }
             Err(e) => return write_failed(es, ctx, &api, e, keys).await,
         },
-        SyncResult::Delete { name: target, namespace } => match ctx.writer.delete_owned(es, namespace, target).await {
+        SyncResult::Delete {
+            name: target,
+            namespace,
+        } => match ctx.writer.delete_owned(es, namespace, target).await {
             Ok(outcome) => {
                 if outcome == WriteOutcome::Deleted {
-                    ctx.metrics.secret_writes.get_or_create(&crate::metrics::Metrics::controller(CONTROLLER)).inc();
+                    ctx.metrics
+                        .secret_writes
+                        .get_or_create(&crate::metrics::Metrics::controller(CONTROLLER))
+                        .inc();
                     ctx.event(es, EventType::Normal, reasons::DELETED, format!("Secret {namespace}/{target} deleted: the provider returned no data (deletionPolicy Delete)")).await;
                 }
                 ctx.forget(&(ns.clone(), name.clone()));
                 Readiness {
                     ready: false,
                     reason: reasons::SECRET_DELETED,
-                    message: "the provider returned no data; Secret deleted (deletionPolicy Delete)".to_string(),
+                    message:
+                        "the provider returned no data; Secret deleted (deletionPolicy Delete)"
+                            .to_string(),
                 }
             }
             Err(e) => return write_failed(es, ctx, &api, e, keys).await,
         },
-        SyncResult::Retain { .. } => Readiness::synced("the provider returned no data; Secret retained (deletionPolicy Retain)"),
+        SyncResult::Retain { .. } => Readiness::synced(
+            "the provider returned no data; Secret retained (deletionPolicy Retain)",
+        ),
     };
     ctx.clear_failures(&(ns.clone(), name.clone()));
     let refreshed_version = refreshed.map(|_| synced_version.clone());
     let status = next_status(es, &readiness, refreshed, refreshed_version, keys);
     write_status(&api, es, &status).await?;
     set_ready_metric(ctx, es, readiness.ready, readiness.reason);
-    let last_refresh = refreshed.or_else(|| es.status.as_ref().and_then(|s| s.refresh_time.as_ref().map(|t| t.0)));
+    let last_refresh = refreshed.or_else(|| {
+        es.status
+            .as_ref()
+            .and_then(|s| s.refresh_time.as_ref().map(|t| t.0))
+    });
     Ok(next_refresh(es, last_refresh, ctx))
 }
 
@@ -169,7 +224,13 @@ async fn write_failed(
     keys: Option<Vec<secretsync_model::external_secret::KeyOutcomeStatus>>,
 ) -> Result<Action, ReconcileError> {
     ctx.metrics.error(CONTROLLER, "WriteFailed");
-    ctx.event(es, EventType::Warning, reasons::UPDATE_FAILED, error.to_string()).await;
+    ctx.event(
+        es,
+        EventType::Warning,
+        reasons::UPDATE_FAILED,
+        error.to_string(),
+    )
+    .await;
     let status = next_status(es, &Readiness::error(error.to_string()), None, None, keys);
     write_status(api, es, &status).await?;
     set_ready_metric(ctx, es, false, reasons::SECRET_SYNCED_ERROR);
@@ -180,14 +241,28 @@ async fn write_failed(
     Ok(Action::requeue(ctx.config.backoff(failures)))
 }
 
-async fn write_event(ctx: &Context, es: &ExternalSecret, desired: &DesiredSecret, outcome: WriteOutcome) {
+async fn write_event(
+    ctx: &Context,
+    es: &ExternalSecret,
+    desired: &DesiredSecret,
+    outcome: WriteOutcome,
+) {
     let (reason, verb) = match outcome {
         WriteOutcome::Created => (reasons::CREATED, "created"),
         WriteOutcome::Updated => (reasons::UPDATED, "updated"),
         _ => return,
     };
-    ctx.metrics.secret_writes.get_or_create(&crate::metrics::Metrics::controller(CONTROLLER)).inc();
-    ctx.event(es, EventType::Normal, reason, format!("Secret {}/{} {verb}", desired.namespace, desired.name)).await;
+    ctx.metrics
+        .secret_writes
+        .get_or_create(&crate::metrics::Metrics::controller(CONTROLLER))
+        .inc();
+    ctx.event(
+        es,
+        EventType::Normal,
+        reason,
+        format!("Secret {}/{} {verb}", desired.namespace, desired.name),
+    )
+    .await;
 }
 
 fn set_ready_metric(ctx: &Context, es: &ExternalSecret, ready: bool, reason: &str) {
@@ -210,7 +285,13 @@ async fn cleanup(es: &ExternalSecret, ctx: &Context) -> Result<(), ReconcileErro
     let ns = es.namespace().unwrap_or_default();
     let target = es.target_name();
     if ctx.writer.delete_owned(es, &ns, &target).await? == WriteOutcome::Deleted {
-        ctx.event(es, EventType::Normal, reasons::DELETED, format!("Secret {ns}/{target} deleted with its ExternalSecret (deletionPolicy Delete)")).await;
+        ctx.event(
+            es,
+            EventType::Normal,
+            reasons::DELETED,
+            format!("Secret {ns}/{target} deleted with its ExternalSecret (deletionPolicy Delete)"),
+        )
+        .await;
     }
     Ok(())
 }
@@ -223,7 +304,12 @@ pub fn refresh_interval(es: &ExternalSecret) -> Option<Duration> {
 
 /// ESO's `shouldRefresh`.
 /// `tolerance` (the refresh jitter) lets a refresh scheduled early by the jitter count as due.
-pub fn should_refresh(es: &ExternalSecret, synced_version: &str, now: Timestamp, tolerance: f64) -> bool {
+pub fn should_refresh(
+    es: &ExternalSecret,
+    synced_version: &str,
+    now: Timestamp,
+    tolerance: f64,
+) -> bool {
     let status = es.status.clone().unwrap_or_default();
     let synced = status.synced_resource_version.as_deref();
     match es.spec.effective_refresh_policy() {
@@ -257,7 +343,9 @@ fn next_refresh(es: &ExternalSecret, last: Option<Timestamp>, ctx: &Context) -> 
     let Some(interval) = refresh_interval(es) else {
         return Action::await_change();
     };
-    let since = last.map(|t| elapsed(t, Timestamp::now())).unwrap_or_default();
+    let since = last
+        .map(|t| elapsed(t, Timestamp::now()))
+        .unwrap_or_default();
     let remaining = interval.saturating_sub(since);
     let jitter = ctx.config.refresh_jitter.clamp(0.0, 0.5);
     let early = if jitter > 0.0 {
@@ -265,5 +353,9 @@ fn next_refresh(es: &ExternalSecret, last: Option<Timestamp>, ctx: &Context) -> 
     } else {
         0.0
     };
-    Action::requeue(remaining.mul_f64(1.0 - early).max(Duration::from_millis(50)))
+    Action::requeue(
+        remaining
+            .mul_f64(1.0 - early)
+            .max(Duration::from_millis(50)),
+    )
 }

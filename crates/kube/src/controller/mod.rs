@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use kube::{Resource, ResourceExt};
 use kube::runtime::events::{Event, EventType, Recorder};
+use kube::{Resource, ResourceExt};
 use secretsync_engine::{DesiredSecret, SyncEnvironment, SyncOutcome};
 use secretsync_model::external_secret::ExternalSecret;
 use secretsync_model::provider::ProviderFactory;
@@ -88,7 +88,11 @@ impl Context {
         metrics: Metrics,
     ) -> Self {
         let index = Arc::new(CredentialIndex::default());
-        let environment = KubeEnvironment::new(client.clone(), config.controller_class.clone(), index.clone());
+        let environment = KubeEnvironment::new(
+            client.clone(),
+            config.controller_class.clone(),
+            index.clone(),
+        );
         let recorder = Recorder::new(
             client.clone(),
             kube::runtime::events::Reporter {
@@ -135,7 +139,12 @@ impl Context {
         Self::lock(&self.forced).remove(key)
     }
 
-    pub(crate) fn cached(&self, key: &Key, es: &ExternalSecret, synced_version: &str) -> Option<DesiredSecret> {
+    pub(crate) fn cached(
+        &self,
+        key: &Key,
+        es: &ExternalSecret,
+        synced_version: &str,
+    ) -> Option<DesiredSecret> {
         let renders = Self::lock(&self.renders);
         renders
             .get(key)
@@ -143,7 +152,13 @@ impl Context {
             .map(|c| c.desired.clone())
     }
 
-    pub(crate) fn remember(&self, key: &Key, es: &ExternalSecret, synced_version: &str, desired: &DesiredSecret) {
+    pub(crate) fn remember(
+        &self,
+        key: &Key,
+        es: &ExternalSecret,
+        synced_version: &str,
+        desired: &DesiredSecret,
+    ) {
         Self::lock(&self.renders).insert(
             key.clone(),
             CachedRender {
@@ -160,7 +175,13 @@ impl Context {
     }
 
     /// Publishes an event on an ExternalSecret; failures are logged, not fatal.
-    pub(crate) async fn event(&self, es: &ExternalSecret, type_: EventType, reason: &str, note: String) {
+    pub(crate) async fn event(
+        &self,
+        es: &ExternalSecret,
+        type_: EventType,
+        reason: &str,
+        note: String,
+    ) {
         let event = Event {
             type_,
             reason: reason.to_string(),

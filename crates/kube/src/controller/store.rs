@@ -17,7 +17,8 @@ use secretsync_model::external_secret::StoreKind;
 use secretsync_model::meta::ConditionStatus;
 use secretsync_model::provider::{StoreContext, Validation};
 use secretsync_model::secret_store::{
-    ClusterSecretStore, SecretStore, SecretStoreCondition, SecretStoreSpec, SecretStoreStatus, store_reasons,
+    ClusterSecretStore, SecretStore, SecretStoreCondition, SecretStoreSpec, SecretStoreStatus,
+    store_reasons,
 };
 use secretsync_model::{ProviderError, StoreId};
 use serde_json::json;
@@ -27,7 +28,16 @@ use crate::credentials::KubeCredentials;
 use crate::environment::serves_class;
 
 /// The outcome of validating a store: Ready, reason, message, capabilities.
-pub async fn validate_store(ctx: &Context, id: &StoreId, spec: &SecretStoreSpec) -> (bool, &'static str, String, Option<secretsync_model::secret_store::StoreCapabilities>) {
+pub async fn validate_store(
+    ctx: &Context,
+    id: &StoreId,
+    spec: &SecretStoreSpec,
+) -> (
+    bool,
+    &'static str,
+    String,
+    Option<secretsync_model::secret_store::StoreCapabilities>,
+) {
     if let Err(e) = spec.provider.config() {
         return (false, store_reasons::INVALID_STORE, e.to_string(), None);
     }
@@ -35,32 +45,69 @@ pub async fn validate_store(ctx: &Context, id: &StoreId, spec: &SecretStoreSpec)
         store: id.clone(),
         reader_namespace: None,
     };
-    let credentials = Arc::new(KubeCredentials::new(ctx.client.clone(), context.clone(), ctx.index.clone()));
+    let credentials = Arc::new(KubeCredentials::new(
+        ctx.client.clone(),
+        context.clone(),
+        ctx.index.clone(),
+    ));
     let provider = match ctx.factory.build(&context, spec, credentials).await {
         Ok(p) => p,
         Err(e @ (ProviderError::InvalidStoreConfig(_) | ProviderError::Unsupported(_))) => {
-            return (false, store_reasons::INVALID_PROVIDER_CONFIG, format!("{id}: {e}"), None);
+            return (
+                false,
+                store_reasons::INVALID_PROVIDER_CONFIG,
+                format!("{id}: {e}"),
+                None,
+            );
         }
-        Err(e) => return (false, store_reasons::VALIDATION_FAILED, format!("{id}: {e}"), None),
+        Err(e) => {
+            return (
+                false,
+                store_reasons::VALIDATION_FAILED,
+                format!("{id}: {e}"),
+                None,
+            );
+        }
     };
     let capabilities = Some(provider.capabilities().store);
     let result = provider.validate().await;
     provider.close().await;
     match result {
-        Ok(Validation::Ready) => (true, store_reasons::VALID, "store validated".to_string(), capabilities),
+        Ok(Validation::Ready) => (
+            true,
+            store_reasons::VALID,
+            "store validated".to_string(),
+            capabilities,
+        ),
         Ok(Validation::Unknown(m)) => (true, store_reasons::VALIDATION_UNKNOWN, m, capabilities),
-        Err(e) => (false, store_reasons::VALIDATION_FAILED, format!("{id}: {e}"), capabilities),
+        Err(e) => (
+            false,
+            store_reasons::VALIDATION_FAILED,
+            format!("{id}: {e}"),
+            capabilities,
+        ),
     }
 }
 
 fn next_status(
     current: Option<&SecretStoreStatus>,
-    (ready, reason, message, capabilities): (bool, &'static str, String, Option<secretsync_model::secret_store::StoreCapabilities>),
+    (ready, reason, message, capabilities): (
+        bool,
+        &'static str,
+        String,
+        Option<secretsync_model::secret_store::StoreCapabilities>,
+    ),
 ) -> SecretStoreStatus {
-    let status = if ready { ConditionStatus::True } else { ConditionStatus::False };
+    let status = if ready {
+        ConditionStatus::True
+    } else {
+        ConditionStatus::False
+    };
     let previous = current.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"));
     let transition = match previous {
-        Some(p) if p.status == status && p.reason.as_deref() == Some(reason) => p.last_transition_time.clone(),
+        Some(p) if p.status == status && p.reason.as_deref() == Some(reason) => {
+            p.last_transition_time.clone()
+        }
         _ => Some(Time(Timestamp::now())),
     };
     SecretStoreStatus {
@@ -84,8 +131,14 @@ fn requeue(ctx: &Context, spec: &SecretStoreSpec) -> Duration {
     configured.unwrap_or(ctx.config.store_requeue_interval)
 }
 
-async fn reconcile_secret_store(store: Arc<SecretStore>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    if !serves_class(ctx.config.controller_class.as_deref(), store.spec.controller.as_deref()) {
+async fn reconcile_secret_store(
+    store: Arc<SecretStore>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    if !serves_class(
+        ctx.config.controller_class.as_deref(),
+        store.spec.controller.as_deref(),
+    ) {
         return Ok(Action::await_change());
     }
     let ns = store.namespace().unwrap_or_default();
@@ -94,17 +147,30 @@ async fn reconcile_secret_store(store: Arc<SecretStore>, ctx: Arc<Context>) -> R
         namespace: Some(ns.clone()),
         name: store.name_any(),
     };
-    let status = next_status(store.status.as_ref(), validate_store(&ctx, &id, &store.spec).await);
+    let status = next_status(
+        store.status.as_ref(),
+        validate_store(&ctx, &id, &store.spec).await,
+    );
     if store.status.as_ref() != Some(&status) {
         let api: Api<SecretStore> = Api::namespaced(ctx.client.clone(), &ns);
-        api.patch_status(&store.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": status })))
-            .await?;
+        api.patch_status(
+            &store.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": status })),
+        )
+        .await?;
     }
     Ok(Action::requeue(requeue(&ctx, &store.spec)))
 }
 
-async fn reconcile_cluster_store(store: Arc<ClusterSecretStore>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    if !serves_class(ctx.config.controller_class.as_deref(), store.spec.controller.as_deref()) {
+async fn reconcile_cluster_store(
+    store: Arc<ClusterSecretStore>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    if !serves_class(
+        ctx.config.controller_class.as_deref(),
+        store.spec.controller.as_deref(),
+    ) {
         return Ok(Action::await_change());
     }
     let id = StoreId {
@@ -112,11 +178,18 @@ async fn reconcile_cluster_store(store: Arc<ClusterSecretStore>, ctx: Arc<Contex
         namespace: None,
         name: store.name_any(),
     };
-    let status = next_status(store.status.as_ref(), validate_store(&ctx, &id, &store.spec.store).await);
+    let status = next_status(
+        store.status.as_ref(),
+        validate_store(&ctx, &id, &store.spec.store).await,
+    );
     if store.status.as_ref() != Some(&status) {
         let api: Api<ClusterSecretStore> = Api::all(ctx.client.clone());
-        api.patch_status(&store.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": status })))
-            .await?;
+        api.patch_status(
+            &store.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": status })),
+        )
+        .await?;
     }
     Ok(Action::requeue(requeue(&ctx, &store.spec.store)))
 }

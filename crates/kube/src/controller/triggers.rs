@@ -71,7 +71,10 @@ struct StoreMapper {
 impl StoreMapper {
     fn map(&self, id: StoreId, generation: Option<i64>) -> Vec<ObjectRef<ExternalSecret>> {
         let changed = {
-            let mut g = self.generations.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut g = self
+                .generations
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             g.insert(id.clone(), generation) != Some(generation)
         };
         if !changed {
@@ -112,11 +115,14 @@ pub fn run_all(ctx: Arc<Context>) -> BoxFuture<'static, ()> {
     let (reader, writer) = reflector::store();
     let es_stream = reflector(
         writer,
-        watcher(scoped::<ExternalSecret>(&client, ns.as_deref()), watcher::Config::default())
-            .default_backoff()
-            .modify(|es: &mut ExternalSecret| {
-                es.managed_fields_mut().clear();
-            }),
+        watcher(
+            scoped::<ExternalSecret>(&client, ns.as_deref()),
+            watcher::Config::default(),
+        )
+        .default_backoff()
+        .modify(|es: &mut ExternalSecret| {
+            es.managed_fields_mut().clear();
+        }),
     )
     .applied_objects()
     .predicate_filter(es_hash, Default::default());
@@ -179,26 +185,42 @@ pub fn run_all(ctx: Arc<Context>) -> BoxFuture<'static, ()> {
         let m3 = mapper.clone();
         let index = ctx.index.clone();
         let versions: Mutex<HashMap<(String, String), Option<String>>> = Mutex::default();
-        let credential_secrets = watcher(scoped::<PartialObjectMeta<Secret>>(&client, ns.as_deref()), watcher::Config::default())
-            .default_backoff()
-            .touched_objects();
-        es_controller = es_controller.watches_stream(credential_secrets, move |s: PartialObjectMeta<Secret>| {
-            let key = (s.namespace().unwrap_or_default(), s.name_any());
-            let stores = index.stores_using(&key.0, &key.1);
-            if stores.is_empty() {
-                return Vec::new();
-            }
-            let changed = {
-                let mut v = versions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let previous = v.insert(key, s.metadata.resource_version.clone());
-                previous != Some(s.metadata.resource_version.clone())
-            };
-            if changed { m3.users(&stores) } else { Vec::new() }
-        });
+        let credential_secrets = watcher(
+            scoped::<PartialObjectMeta<Secret>>(&client, ns.as_deref()),
+            watcher::Config::default(),
+        )
+        .default_backoff()
+        .touched_objects();
+        es_controller = es_controller.watches_stream(
+            credential_secrets,
+            move |s: PartialObjectMeta<Secret>| {
+                let key = (s.namespace().unwrap_or_default(), s.name_any());
+                let stores = index.stores_using(&key.0, &key.1);
+                if stores.is_empty() {
+                    return Vec::new();
+                }
+                let changed = {
+                    let mut v = versions
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let previous = v.insert(key, s.metadata.resource_version.clone());
+                    previous != Some(s.metadata.resource_version.clone())
+                };
+                if changed {
+                    m3.users(&stores)
+                } else {
+                    Vec::new()
+                }
+            },
+        );
     }
     let es_ctx = ctx.clone();
     let es_loop = es_controller
-        .run(external_secret::reconcile, external_secret::error_policy, es_ctx)
+        .run(
+            external_secret::reconcile,
+            external_secret::error_policy,
+            es_ctx,
+        )
         .for_each(|_| futures::future::ready(()));
 
     let mut loops: Vec<BoxFuture<'static, ()>> = vec![es_loop.boxed()];
