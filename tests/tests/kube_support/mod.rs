@@ -70,6 +70,8 @@ pub struct TestEnv {
     /// Suffix making names unique.
     pub suffix: String,
     created: Vec<String>,
+    /// Cluster-scoped objects applied by the test: (collection URL, name), deleted on cleanup.
+    cluster_objects: Mutex<Vec<(String, String)>>,
 }
 
 fn crd_dir() -> PathBuf {
@@ -108,6 +110,7 @@ impl TestEnv {
             namespace: String::new(),
             suffix,
             created: Vec::new(),
+            cluster_objects: Mutex::default(),
         };
         env.namespace = env.create_namespace(test, BTreeMap::new()).await;
         env
@@ -140,6 +143,16 @@ impl TestEnv {
 
     /// Deletes the namespaces this test created.
     pub async fn cleanup(self) {
+        let objects = self
+            .cluster_objects
+            .lock()
+            .map(|o| o.clone())
+            .unwrap_or_default();
+        for (url, name) in objects {
+            if let Ok(req) = kube::core::Request::new(url).delete(&name, &DeleteParams::default()) {
+                let _ = self.client.request_text(req).await;
+            }
+        }
         let api: Api<Namespace> = Api::all(self.client.clone());
         for ns in &self.created {
             let _ = api.delete(ns, &DeleteParams::default()).await;
@@ -184,7 +197,13 @@ impl TestEnv {
             .to_string();
         let url = match namespace {
             Some(ns) => K::url_path(&(), Some(ns)),
-            None => K::url_path(&(), None),
+            None => {
+                let url = K::url_path(&(), None);
+                if let Ok(mut objects) = self.cluster_objects.lock() {
+                    objects.push((url.clone(), name.clone()));
+                }
+                url
+            }
         };
         let request = kube::core::Request::new(url);
         let req = request
