@@ -13,7 +13,8 @@ pub fn write(out: Option<&Path>) -> anyhow::Result<()> {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             for c in &crds {
                 let path = dir.join(crd::file_name(c));
-                std::fs::write(&path, crd::to_yaml(c)).with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, crd::to_yaml(c))
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
         }
         None => {

@@ -51,7 +51,10 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     for path in entries {
         if path.is_dir() {
             collect_dir(&path, out)?;
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
             out.push(path);
         }
     }
@@ -90,13 +93,20 @@ impl Inputs {
         let origin = format!("{}: document {}", doc.source, doc.index);
         match doc.resource {
             Resource::ExternalSecret(mut es) => {
-                es.metadata.namespace.get_or_insert_with(|| DEFAULT_NAMESPACE.to_string());
+                es.metadata
+                    .namespace
+                    .get_or_insert_with(|| DEFAULT_NAMESPACE.to_string());
                 self.external_secrets.push((origin, *es));
             }
             Resource::SecretStore(s) => {
                 let id = StoreId {
                     kind: StoreKind::SecretStore,
-                    namespace: Some(s.metadata.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.to_string())),
+                    namespace: Some(
+                        s.metadata
+                            .namespace
+                            .clone()
+                            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string()),
+                    ),
                     name: s.metadata.name.clone().unwrap_or_default(),
                 };
                 self.stores.insert(id, s.spec);
@@ -110,10 +120,16 @@ impl Inputs {
                 self.stores.insert(id, s.spec.store);
             }
             Resource::ClusterExternalSecret(_) => {
-                tracing::warn!("{origin}: ClusterExternalSecret needs a cluster to select namespaces; skipped by render");
+                tracing::warn!(
+                    "{origin}: ClusterExternalSecret needs a cluster to select namespaces; skipped by render"
+                );
             }
             Resource::Secret(s) => {
-                let namespace = s.metadata.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
+                let namespace = s
+                    .metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
                 let name = s.metadata.name.clone().unwrap_or_default();
                 let mut data: BTreeMap<String, SecretValue> = s
                     .data
@@ -124,14 +140,23 @@ impl Inputs {
                 for (k, v) in s.string_data.unwrap_or_default() {
                     data.insert(k, SecretValue::from(v));
                 }
-                self.credentials.add_secret(Some(namespace.clone()), name.clone(), data.clone());
+                self.credentials
+                    .add_secret(Some(namespace.clone()), name.clone(), data.clone());
                 self.secrets.insert((namespace, name), data);
             }
             Resource::ConfigMap(c) => {
-                let namespace = c.metadata.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
+                let namespace = c
+                    .metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
                 let name = c.metadata.name.clone().unwrap_or_default();
                 let data = c.data.unwrap_or_default();
-                self.credentials.add_config_map(Some(namespace.clone()), name.clone(), data.clone());
+                self.credentials.add_config_map(
+                    Some(namespace.clone()),
+                    name.clone(),
+                    data.clone(),
+                );
                 self.config_maps.insert((namespace, name), data);
             }
         }

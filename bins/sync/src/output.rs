@@ -9,8 +9,11 @@ use secretsync_engine::DesiredSecret;
 
 /// Converts a desired Secret into a `v1/Secret` object.
 pub fn to_secret(desired: &DesiredSecret) -> Secret {
-    let data: BTreeMap<String, ByteString> =
-        desired.data.iter().map(|(k, v)| (k.clone(), ByteString(v.expose().to_vec()))).collect();
+    let data: BTreeMap<String, ByteString> = desired
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), ByteString(v.expose().to_vec())))
+        .collect();
     Secret {
         metadata: ObjectMeta {
             name: Some(desired.name.clone()),

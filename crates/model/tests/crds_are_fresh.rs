@@ -16,14 +16,21 @@ fn committed_crds_match_generated() {
     for c in crd::all() {
         let name = crd::file_name(&c);
         let path = dir.join(&name);
-        let committed = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{} is missing ({e}); run `cargo run -p secretsync-cli -- crds --out deploy/crds`", path.display()));
+        let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{} is missing ({e}); run `cargo run -p secretsync-cli -- crds --out deploy/crds`",
+                path.display()
+            )
+        });
         assert!(
             committed == crd::to_yaml(&c),
             "{} is stale; run `cargo run -p secretsync-cli -- crds --out deploy/crds`",
             path.display()
         );
-        assert!(committed.len() < crd::CLIENT_SIDE_APPLY_LIMIT, "{name} is too large for client-side apply");
+        assert!(
+            committed.len() < crd::CLIENT_SIDE_APPLY_LIMIT,
+            "{name} is too large for client-side apply"
+        );
         expected_files.push(name);
     }
     let mut present: Vec<String> = std::fs::read_dir(&dir)
@@ -34,5 +41,8 @@ fn committed_crds_match_generated() {
         .collect();
     present.sort();
     expected_files.sort();
-    assert_eq!(present, expected_files, "deploy/crds holds files the generator does not produce");
+    assert_eq!(
+        present, expected_files,
+        "deploy/crds holds files the generator does not produce"
+    );
 }

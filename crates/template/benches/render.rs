@@ -11,7 +11,10 @@ fn ctx() -> Context {
         ("password", "correct-horse-battery-staple"),
         ("host", "db.example.internal"),
         ("port", "5432"),
-        ("config", r#"{"db":{"name":"app","pool":10},"tags":["a","b"]}"#),
+        (
+            "config",
+            r#"{"db":{"name":"app","pool":10},"tags":["a","b"]}"#,
+        ),
     ]
     .into_iter()
     .collect()
@@ -37,14 +40,27 @@ tags: {{ $c.tags | join "," | upper | quote }}
 {{ toYaml (dict "user" .username "host" .host "port" (.port | atoi)) }}"#;
     let heavy = Template::parse("k", heavy_src, &opts).expect("parse");
 
-    c.bench_function("render_simple", |b| b.iter(|| black_box(simple.render(black_box(&ctx)))));
-    c.bench_function("render_typical_dsn", |b| b.iter(|| black_box(typical.render(black_box(&ctx)))));
-    c.bench_function("render_heavy", |b| b.iter(|| black_box(heavy.render(black_box(&ctx)))));
-    c.bench_function("parse_heavy", |b| b.iter(|| black_box(Template::parse("k", black_box(heavy_src), &opts))));
+    c.bench_function("render_simple", |b| {
+        b.iter(|| black_box(simple.render(black_box(&ctx))))
+    });
+    c.bench_function("render_typical_dsn", |b| {
+        b.iter(|| black_box(typical.render(black_box(&ctx))))
+    });
+    c.bench_function("render_heavy", |b| {
+        b.iter(|| black_box(heavy.render(black_box(&ctx))))
+    });
+    c.bench_function("parse_heavy", |b| {
+        b.iter(|| black_box(Template::parse("k", black_box(heavy_src), &opts)))
+    });
     c.bench_function("es_5_keys_parse_and_render", |b| {
         b.iter(|| {
             for key in ["a", "b", "c", "d", "e"] {
-                let t = Template::parse(key, black_box("{{ .username }}-{{ .password | b64enc }}"), &opts).expect("parse");
+                let t = Template::parse(
+                    key,
+                    black_box("{{ .username }}-{{ .password | b64enc }}"),
+                    &opts,
+                )
+                .expect("parse");
                 black_box(t.render(&ctx).expect("render"));
             }
         })

@@ -16,7 +16,11 @@ pub(crate) enum Node {
     /// `{{with}}`.
     With(Branch),
     /// `{{template "name" pipeline}}` (also the expansion of `{{block}}`).
-    Template { pos: usize, name: String, pipe: Option<Pipe> },
+    Template {
+        pos: usize,
+        name: String,
+        pipe: Option<Pipe>,
+    },
     /// `{{break}}`.
     Break,
     /// `{{continue}}`.
@@ -70,13 +74,22 @@ pub(crate) enum Arg {
     /// `.a.b`
     Field(Vec<String>),
     /// `$x.a.b` (`$` alone has name "$").
-    Variable { name: String, fields: Vec<String> },
+    Variable {
+        name: String,
+        fields: Vec<String>,
+    },
     /// A function name.
-    Func { id: FuncId, name: &'static str },
+    Func {
+        id: FuncId,
+        name: &'static str,
+    },
     /// `( pipeline )`
     Pipe(Box<Pipe>),
     /// `(pipeline).a.b`
-    Chain { node: Box<Arg>, fields: Vec<String> },
+    Chain {
+        node: Box<Arg>,
+        fields: Vec<String>,
+    },
 }
 
 impl Arg {

@@ -32,17 +32,39 @@ pub struct TemplateError {
 impl TemplateError {
     pub(crate) fn parse(name: &str, line: usize, message: String) -> Self {
         let rendered = format!("template: {name}:{line}: {message}");
-        TemplateError { kind: ErrorKind::Parse, name: name.to_string(), line, col: 0, message, rendered }
+        TemplateError {
+            kind: ErrorKind::Parse,
+            name: name.to_string(),
+            line,
+            col: 0,
+            message,
+            rendered,
+        }
     }
 
     pub(crate) fn exec(name: &str, line: usize, col: usize, at: &str, message: String) -> Self {
-        let rendered = format!("template: {name}:{line}:{col}: executing \"{name}\" at <{at}>: {message}");
-        TemplateError { kind: ErrorKind::Exec, name: name.to_string(), line, col, message, rendered }
+        let rendered =
+            format!("template: {name}:{line}:{col}: executing \"{name}\" at <{at}>: {message}");
+        TemplateError {
+            kind: ErrorKind::Exec,
+            name: name.to_string(),
+            line,
+            col,
+            message,
+            rendered,
+        }
     }
 
     pub(crate) fn exec_plain(name: &str, message: String) -> Self {
         let rendered = format!("template: {name}: {message}");
-        TemplateError { kind: ErrorKind::Exec, name: name.to_string(), line: 0, col: 0, message, rendered }
+        TemplateError {
+            kind: ErrorKind::Exec,
+            name: name.to_string(),
+            line: 0,
+            col: 0,
+            message,
+            rendered,
+        }
     }
 }
 
@@ -51,6 +73,9 @@ pub(crate) fn line_col(src: &str, pos: usize) -> (usize, usize) {
     let pos = pos.min(src.len());
     let before = &src.as_bytes()[..pos];
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
     (line, pos - line_start + 1)
 }

@@ -32,7 +32,12 @@ pub(crate) struct State<'t> {
 
 impl<'t> State<'t> {
     pub(crate) fn new(tmpl: &'t Template, out: &'t mut String) -> Self {
-        State { tmpl, out, vars: Vec::with_capacity(8), depth: 0 }
+        State {
+            tmpl,
+            out,
+            vars: Vec::with_capacity(8),
+            depth: 0,
+        }
     }
 
     pub(crate) fn run(&mut self, root: &'t [Node], data: Value) -> Result<(), TemplateError> {
@@ -102,7 +107,11 @@ impl<'t> State<'t> {
                     None => None,
                 };
                 let Some(list) = list else {
-                    return Err(self.err_at(*pos, *pos + name.len() + 2, format!("no such template {name:?}")));
+                    return Err(self.err_at(
+                        *pos,
+                        *pos + name.len() + 2,
+                        format!("no such template {name:?}"),
+                    ));
                 };
                 let new_dot = match pipe {
                     Some(p) => self.eval_pipeline(dot, p)?,
@@ -132,7 +141,11 @@ impl<'t> State<'t> {
         let mark = self.vars.len();
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let r = if val.truthy() {
-            if is_with { self.walk_list(&val, &b.list) } else { self.walk_list(dot, &b.list) }
+            if is_with {
+                self.walk_list(&val, &b.list)
+            } else {
+                self.walk_list(dot, &b.list)
+            }
         } else if let Some(e) = &b.else_list {
             self.walk_list(dot, e)
         } else {
@@ -146,18 +159,28 @@ impl<'t> State<'t> {
         let mark = self.vars.len();
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let items: Vec<(Value, Value)> = match &val {
-            Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
-            Value::Map(m) | Value::StrMap(m) => {
-                m.iter().map(|(k, v)| (Value::from(k.as_str()), v.clone())).collect()
+            Value::List(l) => l
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Int(i as i64), v.clone()))
+                .collect(),
+            Value::Map(m) | Value::StrMap(m) => m
+                .iter()
+                .map(|(k, v)| (Value::from(k.as_str()), v.clone()))
+                .collect(),
+            Value::Int(n) | Value::Int64(n) => {
+                (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
             }
-            Value::Int(n) | Value::Int64(n) => (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
             Value::Nil => Vec::new(),
             other => {
                 let pos = b.pipe.pos;
                 return Err(self.err_at(
                     pos,
                     pos,
-                    format!("range can't iterate over value of type {}", other.type_name()),
+                    format!(
+                        "range can't iterate over value of type {}",
+                        other.type_name()
+                    ),
                 ));
             }
         };
@@ -171,7 +194,11 @@ impl<'t> State<'t> {
                 let ndecl = b.pipe.decl.len();
                 if ndecl > 0 {
                     if b.pipe.is_assign {
-                        let v = if ndecl > 1 { index.clone() } else { elem.clone() };
+                        let v = if ndecl > 1 {
+                            index.clone()
+                        } else {
+                            elem.clone()
+                        };
                         self.set_var(&b.pipe.decl[0], v);
                     } else {
                         self.set_top_var(1, elem.clone());
@@ -193,7 +220,11 @@ impl<'t> State<'t> {
             }
         }
         self.vars.truncate(mark);
-        if let Flow::Normal = flow { Ok(Flow::Normal) } else { Ok(flow) }
+        if let Flow::Normal = flow {
+            Ok(Flow::Normal)
+        } else {
+            Ok(flow)
+        }
     }
 
     fn set_top_var(&mut self, n: usize, v: Value) {
@@ -208,7 +239,12 @@ impl<'t> State<'t> {
     }
 
     fn var_value(&self, name: &str) -> Value {
-        self.vars.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).unwrap_or_default()
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     }
 
     fn eval_pipeline(&mut self, dot: &Value, pipe: &'t Pipe) -> R<Value> {
@@ -240,7 +276,9 @@ impl<'t> State<'t> {
                     self.eval_fields(&recv, false, fields, has_args)
                 }
             }
-            Arg::Func { id, name } => return self.eval_function(dot, *id, name, cmd, &cmd.args[1..], fin),
+            Arg::Func { id, name } => {
+                return self.eval_function(dot, *id, name, cmd, &cmd.args[1..], fin);
+            }
             Arg::Pipe(p) => {
                 if has_args {
                     Err(ExecErr("can't give argument to non-function".into()))
@@ -252,7 +290,9 @@ impl<'t> State<'t> {
                 let v = self.var_value(name);
                 if fields.is_empty() {
                     if has_args {
-                        Err(ExecErr(format!("can't give argument to non-function {name}")))
+                        Err(ExecErr(format!(
+                            "can't give argument to non-function {name}"
+                        )))
                     } else {
                         Ok(v)
                     }
@@ -260,7 +300,10 @@ impl<'t> State<'t> {
                     self.eval_fields(&v, true, fields, has_args)
                 }
             }
-            _ if has_args => Err(ExecErr(format!("can't give argument to non-function {}", first.describe()))),
+            _ if has_args => Err(ExecErr(format!(
+                "can't give argument to non-function {}",
+                first.describe()
+            ))),
             Arg::Bool(b) => Ok(Value::Bool(*b)),
             Arg::Dot => Ok(dot.clone()),
             Arg::Nil => Err(ExecErr("nil is not a command".into())),
@@ -270,7 +313,13 @@ impl<'t> State<'t> {
         r.map_err(|e| self.cmd_err(cmd, e))
     }
 
-    fn eval_fields(&self, recv: &Value, first_is_root: bool, fields: &[String], has_args: bool) -> Result<Value, ExecErr> {
+    fn eval_fields(
+        &self,
+        recv: &Value,
+        first_is_root: bool,
+        fields: &[String],
+        has_args: bool,
+    ) -> Result<Value, ExecErr> {
         let mut cur = recv.clone();
         for (i, f) in fields.iter().enumerate() {
             let last = i == fields.len() - 1;
@@ -287,8 +336,17 @@ impl<'t> State<'t> {
                 Value::Nil if i == 0 && first_is_root => {
                     return Err(ExecErr(format!("nil data; no entry for key {f:?}")));
                 }
-                Value::Nil => return Err(ExecErr(format!("nil pointer evaluating interface {{}}.{f}"))),
-                other => return Err(ExecErr(format!("can't evaluate field {f} in type {}", other.type_name()))),
+                Value::Nil => {
+                    return Err(ExecErr(format!(
+                        "nil pointer evaluating interface {{}}.{f}"
+                    )));
+                }
+                other => {
+                    return Err(ExecErr(format!(
+                        "can't evaluate field {f} in type {}",
+                        other.type_name()
+                    )));
+                }
             };
         }
         Ok(cur)
@@ -310,13 +368,26 @@ impl<'t> State<'t> {
             if nargs < nparams {
                 return Err(self.cmd_err(
                     cmd,
-                    ExecErr(format!("wrong number of args for {name}: want at least {nparams} got {nargs}")),
+                    ExecErr(format!(
+                        "wrong number of args for {name}: want at least {nparams} got {nargs}"
+                    )),
                 ));
             }
         } else if nargs != nparams {
-            return Err(self.cmd_err(cmd, ExecErr(format!("wrong number of args for {name}: want {nparams} got {nargs}"))));
+            return Err(self.cmd_err(
+                cmd,
+                ExecErr(format!(
+                    "wrong number of args for {name}: want {nparams} got {nargs}"
+                )),
+            ));
         }
-        let param = |i: usize| -> P { if i < nparams { def.params[i] } else { def.variadic.unwrap_or(P::Any) } };
+        let param = |i: usize| -> P {
+            if i < nparams {
+                def.params[i]
+            } else {
+                def.variadic.unwrap_or(P::Any)
+            }
+        };
         // and/or short-circuit like Go.
         if def.name == "and" || def.name == "or" {
             let want = def.name == "or";
@@ -340,7 +411,8 @@ impl<'t> State<'t> {
             let p = param(args.len());
             argv.push(validate(f, p).map_err(|e| self.cmd_err(cmd, e))?);
         }
-        (def.imp)(&argv).map_err(|e| self.cmd_err(cmd, ExecErr(format!("error calling {name}: {e}"))))
+        (def.imp)(&argv)
+            .map_err(|e| self.cmd_err(cmd, ExecErr(format!("error calling {name}: {e}"))))
     }
 
     fn eval_arg(&mut self, dot: &Value, ty: P, arg: &'t Arg, cmd: &'t Command) -> R<Value> {
@@ -350,23 +422,37 @@ impl<'t> State<'t> {
                 if ty.can_be_nil() {
                     return Ok(Value::Nil);
                 }
-                return Err(self.cmd_err(cmd, ExecErr(format!("cannot assign nil to {}", ty.go_name()))));
+                return Err(self.cmd_err(
+                    cmd,
+                    ExecErr(format!("cannot assign nil to {}", ty.go_name())),
+                ));
             }
-            Arg::Field(fields) => self.eval_fields(dot, true, fields, false).map_err(|e| self.cmd_err(cmd, e))?,
+            Arg::Field(fields) => self
+                .eval_fields(dot, true, fields, false)
+                .map_err(|e| self.cmd_err(cmd, e))?,
             Arg::Variable { name, fields } => {
                 let v = self.var_value(name);
-                if fields.is_empty() { v } else { self.eval_fields(&v, true, fields, false).map_err(|e| self.cmd_err(cmd, e))? }
+                if fields.is_empty() {
+                    v
+                } else {
+                    self.eval_fields(&v, true, fields, false)
+                        .map_err(|e| self.cmd_err(cmd, e))?
+                }
             }
             Arg::Pipe(p) => self.eval_pipeline(dot, p)?,
             Arg::Func { id, name } => self.eval_function(dot, *id, name, cmd, &[], None)?,
             Arg::Chain { node, fields } => {
                 let recv = self.eval_arg(dot, P::Any, node, cmd)?;
-                self.eval_fields(&recv, false, fields, false).map_err(|e| self.cmd_err(cmd, e))?
+                self.eval_fields(&recv, false, fields, false)
+                    .map_err(|e| self.cmd_err(cmd, e))?
             }
             Arg::Bool(b) => {
                 return match ty {
                     P::Bool | P::Any => Ok(Value::Bool(*b)),
-                    _ => Err(self.cmd_err(cmd, ExecErr(format!("expected {}; found {b}", ty.expect_word())))),
+                    _ => Err(self.cmd_err(
+                        cmd,
+                        ExecErr(format!("expected {}; found {b}", ty.expect_word())),
+                    )),
                 };
             }
             Arg::Number(n) => {
@@ -378,7 +464,13 @@ impl<'t> State<'t> {
                         cmd,
                         ExecErr(format!("expected {}; found number", ty.expect_word())),
                     )),
-                    _ => Err(self.cmd_err(cmd, ExecErr(format!("can't handle number for arg of type {}", ty.go_name())))),
+                    _ => Err(self.cmd_err(
+                        cmd,
+                        ExecErr(format!(
+                            "can't handle number for arg of type {}",
+                            ty.go_name()
+                        )),
+                    )),
                 };
             }
             Arg::String(s) => {
@@ -388,7 +480,13 @@ impl<'t> State<'t> {
                         cmd,
                         ExecErr(format!("expected {}; found string", ty.expect_word())),
                     )),
-                    _ => Err(self.cmd_err(cmd, ExecErr(format!("can't handle string for arg of type {}", ty.go_name())))),
+                    _ => Err(self.cmd_err(
+                        cmd,
+                        ExecErr(format!(
+                            "can't handle string for arg of type {}",
+                            ty.go_name()
+                        )),
+                    )),
                 };
             }
         };
@@ -398,7 +496,11 @@ impl<'t> State<'t> {
 
 /// Go's typing of an untyped constant in an `interface{}` context.
 fn ideal_constant(n: &Number) -> Value {
-    if n.float_typed || !n.is_int { Value::Float(n.float) } else { Value::Int(n.int) }
+    if n.float_typed || !n.is_int {
+        Value::Float(n.float)
+    } else {
+        Value::Int(n.int)
+    }
 }
 
 /// Go's `validateType`: check a value against a parameter type.
@@ -422,6 +524,10 @@ fn validate(v: Value, ty: P) -> Result<Value, ExecErr> {
     if ok {
         Ok(v)
     } else {
-        Err(ExecErr(format!("wrong type for value; expected {}; got {}", ty.go_name(), v.type_name())))
+        Err(ExecErr(format!(
+            "wrong type for value; expected {}; got {}",
+            ty.go_name(),
+            v.type_name()
+        )))
     }
 }

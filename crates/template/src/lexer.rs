@@ -76,9 +76,25 @@ struct Lexer<'a> {
 
 /// Tokenize `src` completely.
 pub(crate) fn lex(src: &str, opts: &ParseOptions) -> Result<Vec<Token>, LexError> {
-    let left = if opts.left_delim.is_empty() { "{{" } else { opts.left_delim.as_str() };
-    let right = if opts.right_delim.is_empty() { "}}" } else { opts.right_delim.as_str() };
-    let mut lx = Lexer { src, left, right, pos: 0, start: 0, paren_depth: 0, out: Vec::new() };
+    let left = if opts.left_delim.is_empty() {
+        "{{"
+    } else {
+        opts.left_delim.as_str()
+    };
+    let right = if opts.right_delim.is_empty() {
+        "}}"
+    } else {
+        opts.right_delim.as_str()
+    };
+    let mut lx = Lexer {
+        src,
+        left,
+        right,
+        pos: 0,
+        start: 0,
+        paren_depth: 0,
+        out: Vec::new(),
+    };
     lx.run()?;
     Ok(lx.out)
 }
@@ -89,12 +105,19 @@ impl<'a> Lexer<'a> {
     }
 
     fn emit(&mut self, kind: Tok) {
-        self.out.push(Token { kind, start: self.start, end: self.pos });
+        self.out.push(Token {
+            kind,
+            start: self.start,
+            end: self.pos,
+        });
         self.start = self.pos;
     }
 
     fn err<T>(&self, message: impl Into<String>) -> Result<T, LexError> {
-        Err(LexError { pos: self.start, message: message.into() })
+        Err(LexError {
+            pos: self.start,
+            message: message.into(),
+        })
     }
 
     fn peek(&self) -> Option<char> {
@@ -151,7 +174,8 @@ impl<'a> Lexer<'a> {
                         let mut trim = 0;
                         if Self::has_left_trim(&self.src[delim_end..]) {
                             let text = &self.src[self.start..self.pos];
-                            trim = text.len() - text.trim_end_matches([' ', '\t', '\r', '\n']).len();
+                            trim =
+                                text.len() - text.trim_end_matches([' ', '\t', '\r', '\n']).len();
                         }
                         self.pos -= trim;
                         if self.pos > self.start {
@@ -286,7 +310,12 @@ impl<'a> Lexer<'a> {
                     self.lex_identifier()?;
                 }
                 c if c.is_ascii() && !c.is_ascii_control() => self.emit(Tok::Char),
-                c => return self.err(format!("unrecognized character in action: {}", go_unicode(c))),
+                c => {
+                    return self.err(format!(
+                        "unrecognized character in action: {}",
+                        go_unicode(c)
+                    ));
+                }
             }
         }
     }
@@ -362,7 +391,11 @@ impl<'a> Lexer<'a> {
 
     fn lex_field_or_variable(&mut self, kind: Tok) -> Result<(), LexError> {
         if self.at_terminator() {
-            self.emit(if kind == Tok::Variable { Tok::Variable } else { Tok::Dot });
+            self.emit(if kind == Tok::Variable {
+                Tok::Variable
+            } else {
+                Tok::Dot
+            });
             return Ok(());
         }
         while let Some(c) = self.peek() {
@@ -397,12 +430,18 @@ impl<'a> Lexer<'a> {
 
     fn lex_number(&mut self) -> Result<(), LexError> {
         if !self.scan_number() {
-            return self.err(format!("bad number syntax: {:?}", &self.src[self.start..self.pos]));
+            return self.err(format!(
+                "bad number syntax: {:?}",
+                &self.src[self.start..self.pos]
+            ));
         }
         if matches!(self.peek(), Some('+' | '-')) {
             // complex numbers are not supported
             self.next();
-            return self.err(format!("bad number syntax: {:?}", &self.src[self.start..self.pos]));
+            return self.err(format!(
+                "bad number syntax: {:?}",
+                &self.src[self.start..self.pos]
+            ));
         }
         self.emit(Tok::Number);
         Ok(())

@@ -50,7 +50,10 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions { left_delim: "{{".into(), right_delim: "}}".into() }
+        ParseOptions {
+            left_delim: "{{".into(),
+            right_delim: "}}".into(),
+        }
     }
 }
 
@@ -113,7 +116,9 @@ pub struct Context {
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context").field("keys", &self.map.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("Context")
+            .field("keys", &self.map.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -161,6 +166,11 @@ impl<K: Into<String>, V: Into<Str>> FromIterator<(K, V)> for Context {
 }
 
 /// Parse and render in one go (convenience for one-off templates).
-pub fn render(name: &str, source: &str, ctx: &Context, opts: &ParseOptions) -> Result<String, TemplateError> {
+pub fn render(
+    name: &str,
+    source: &str,
+    ctx: &Context,
+    opts: &ParseOptions,
+) -> Result<String, TemplateError> {
     Template::parse(name, source, opts)?.render(ctx)
 }

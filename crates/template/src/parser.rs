@@ -58,18 +58,25 @@ pub(crate) fn parse(name: &str, src: &str, opts: &ParseOptions) -> PResult<Parse
     // and a non-empty `define` of the same name conflicts with a non-empty body.
     if let Some(def) = p.defines.get(name) {
         if !is_empty_tree(&root) && !is_empty_tree(def) {
-            return p.err(0, format!("template: multiple definition of template {name:?}"));
+            return p.err(
+                0,
+                format!("template: multiple definition of template {name:?}"),
+            );
         }
         if is_empty_tree(&root) {
             root = def.clone();
         }
     }
-    Ok(Parsed { root, defines: p.defines })
+    Ok(Parsed {
+        root,
+        defines: p.defines,
+    })
 }
 
 /// Go's `IsEmptyTree`: only whitespace text.
 fn is_empty_tree(list: &[Node]) -> bool {
-    list.iter().all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
+    list.iter()
+        .all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
 }
 
 impl<'a> Parser<'a> {
@@ -126,7 +133,11 @@ impl<'a> Parser<'a> {
             Tok::LeftDelim | Tok::RightDelim | Tok::Eof => format!("<{}>", self.text(t)),
             _ => self.describe(t),
         };
-        let desc = if t.kind == Tok::Eof { "EOF".to_string() } else { desc };
+        let desc = if t.kind == Tok::Eof {
+            "EOF".to_string()
+        } else {
+            desc
+        };
         self.err(t.start, format!("unexpected {desc} in {context}"))
     }
 
@@ -141,7 +152,10 @@ impl<'a> Parser<'a> {
     fn enter(&mut self, pos: usize) -> PResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return self.err(pos, format!("template nesting exceeds the maximum depth of {MAX_DEPTH}"));
+            return self.err(
+                pos,
+                format!("template nesting exceeds the maximum depth of {MAX_DEPTH}"),
+            );
         }
         Ok(())
     }
@@ -197,7 +211,10 @@ impl<'a> Parser<'a> {
             if is_empty_tree(&list) {
                 return Ok(());
             }
-            return self.err(pos, format!("template: multiple definition of template {name:?}"));
+            return self.err(
+                pos,
+                format!("template: multiple definition of template {name:?}"),
+            );
         }
         self.defines.insert(name, list);
         Ok(())
@@ -230,7 +247,11 @@ impl<'a> Parser<'a> {
         match t.kind {
             Tok::Block => return self.block_control(t.start).map(Item::Node),
             Tok::Break | Tok::Continue => {
-                let word = if t.kind == Tok::Break { "break" } else { "continue" };
+                let word = if t.kind == Tok::Break {
+                    "break"
+                } else {
+                    "continue"
+                };
                 let n = self.next_non_space();
                 if n.kind != Tok::RightDelim {
                     return self.unexpected(n, &format!("{{{{{word}}}}}"));
@@ -238,7 +259,11 @@ impl<'a> Parser<'a> {
                 if self.range_depth == 0 {
                     return self.err(t.start, format!("{{{{{word}}}}} outside {{{{range}}}}"));
                 }
-                return Ok(Item::Node(if t.kind == Tok::Break { Node::Break } else { Node::Continue }));
+                return Ok(Item::Node(if t.kind == Tok::Break {
+                    Node::Break
+                } else {
+                    Node::Continue
+                }));
             }
             Tok::Else => {
                 let p = self.peek_non_space();
@@ -253,8 +278,16 @@ impl<'a> Parser<'a> {
                 return Ok(Item::End(t.start));
             }
             Tok::If => return self.control("if", t.start).map(|b| Item::Node(Node::If(b))),
-            Tok::Range => return self.control("range", t.start).map(|b| Item::Node(Node::Range(b))),
-            Tok::With => return self.control("with", t.start).map(|b| Item::Node(Node::With(b))),
+            Tok::Range => {
+                return self
+                    .control("range", t.start)
+                    .map(|b| Item::Node(Node::Range(b)));
+            }
+            Tok::With => {
+                return self
+                    .control("with", t.start)
+                    .map(|b| Item::Node(Node::With(b)));
+            }
             Tok::Template => return self.template_control().map(Item::Node),
             _ => {}
         }
@@ -286,7 +319,11 @@ impl<'a> Parser<'a> {
                 // {{else if x}} == {{else}}{{if x}}...{{end}}{{end}}, sharing one {{end}}.
                 self.next();
                 let inner = self.control(kind, else_pos)?;
-                let node = if kind == "if" { Node::If(inner) } else { Node::With(inner) };
+                let node = if kind == "if" {
+                    Node::If(inner)
+                } else {
+                    Node::With(inner)
+                };
                 else_list = Some(vec![node]);
             } else {
                 if context == "range" {
@@ -301,7 +338,11 @@ impl<'a> Parser<'a> {
         }
         self.vars.truncate(nvars);
         self.depth -= 1;
-        Ok(Branch { pipe, list, else_list })
+        Ok(Branch {
+            pipe,
+            list,
+            else_list,
+        })
     }
 
     fn template_control(&mut self) -> PResult<Node> {
@@ -314,7 +355,11 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
-        Ok(Node::Template { pos: t.start, name, pipe })
+        Ok(Node::Template {
+            pos: t.start,
+            name,
+            pipe,
+        })
     }
 
     fn block_control(&mut self, pos: usize) -> PResult<Node> {
@@ -333,12 +378,21 @@ impl<'a> Parser<'a> {
         }
         self.add_define(t.start, name.clone(), list)?;
         self.depth -= 1;
-        Ok(Node::Template { pos: t.start, name, pipe: Some(pipe) })
+        Ok(Node::Template {
+            pos: t.start,
+            name,
+            pipe: Some(pipe),
+        })
     }
 
     fn pipeline(&mut self, context: &str, end: Tok) -> PResult<Pipe> {
         let start = self.peek_non_space().start;
-        let mut pipe = Pipe { pos: start, decl: Vec::new(), is_assign: false, cmds: Vec::new() };
+        let mut pipe = Pipe {
+            pos: start,
+            decl: Vec::new(),
+            is_assign: false,
+            cmds: Vec::new(),
+        };
         // declarations
         loop {
             let v = self.peek_non_space();
@@ -409,8 +463,14 @@ impl<'a> Parser<'a> {
             return self.err(pos, format!("missing value for {context}"));
         }
         for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
-            if matches!(c.args[0], Arg::Bool(_) | Arg::Dot | Arg::Nil | Arg::Number(_) | Arg::String(_)) {
-                return self.err(c.pos, format!("non executable command in pipeline stage {}", i + 1));
+            if matches!(
+                c.args[0],
+                Arg::Bool(_) | Arg::Dot | Arg::Nil | Arg::Number(_) | Arg::String(_)
+            ) {
+                return self.err(
+                    c.pos,
+                    format!("non executable command in pipeline stage {}", i + 1),
+                );
             }
         }
         Ok(())
@@ -438,7 +498,11 @@ impl<'a> Parser<'a> {
         if args.is_empty() {
             return self.err(pos, "empty command");
         }
-        Ok(Command { pos, end: end.max(pos), args })
+        Ok(Command {
+            pos,
+            end: end.max(pos),
+            args,
+        })
     }
 
     fn operand(&mut self) -> PResult<Option<Arg>> {
@@ -459,14 +523,20 @@ impl<'a> Parser<'a> {
                 f.extend(fields);
                 Arg::Field(f)
             }
-            Arg::Variable { name, fields: mut f } => {
+            Arg::Variable {
+                name,
+                fields: mut f,
+            } => {
                 f.extend(fields);
                 Arg::Variable { name, fields: f }
             }
             Arg::Bool(_) | Arg::String(_) | Arg::Number(_) | Arg::Nil | Arg::Dot => {
                 return self.err(pos, "unexpected . after term");
             }
-            other => Arg::Chain { node: Box::new(other), fields },
+            other => Arg::Chain {
+                node: Box::new(other),
+                fields,
+            },
         }))
     }
 
@@ -477,7 +547,10 @@ impl<'a> Parser<'a> {
             Tok::Identifier => match funcs::lookup(text) {
                 Some((id, name)) => Arg::Func { id, name },
                 None if funcs::is_unsupported(text) => {
-                    return self.err(t.start, format!("function {text:?} is not supported by secretsync"));
+                    return self.err(
+                        t.start,
+                        format!("function {text:?} is not supported by secretsync"),
+                    );
                 }
                 None => return self.err(t.start, format!("function {text:?} not defined")),
             },
@@ -487,7 +560,10 @@ impl<'a> Parser<'a> {
                 if !self.vars.iter().any(|v| v == text) {
                     return self.err(t.start, format!("undefined variable {text:?}"));
                 }
-                Arg::Variable { name: text.to_string(), fields: Vec::new() }
+                Arg::Variable {
+                    name: text.to_string(),
+                    fields: Vec::new(),
+                }
             }
             Tok::Field => Arg::Field(vec![text[1..].to_string()]),
             Tok::Bool => Arg::Bool(text == "true"),
@@ -518,10 +594,19 @@ impl<'a> Parser<'a> {
                 return self.err(t.start, format!("malformed character constant: {text}"));
             };
             let v = c as i64;
-            return Ok(Number { is_int: true, int: v, is_float: true, float: v as f64, float_typed: false });
+            return Ok(Number {
+                is_int: true,
+                int: v,
+                is_float: true,
+                float: v as f64,
+                float_typed: false,
+            });
         }
         if text.ends_with('i') {
-            return self.err(t.start, format!("complex numbers are not supported: {text}"));
+            return self.err(
+                t.start,
+                format!("complex numbers are not supported: {text}"),
+            );
         }
         match parse_number(text) {
             Some(n) => Ok(n),
@@ -549,7 +634,11 @@ fn parse_number(text: &str) -> Option<Number> {
     }
     let lower = clean.to_ascii_lowercase();
     let int = if let Some(h) = lower.strip_prefix("0x") {
-        if h.contains('.') || h.contains('p') { None } else { Some(i128::from_str_radix(h, 16).ok()?) }
+        if h.contains('.') || h.contains('p') {
+            None
+        } else {
+            Some(i128::from_str_radix(h, 16).ok()?)
+        }
     } else if let Some(o) = lower.strip_prefix("0o") {
         Some(i128::from_str_radix(o, 8).ok()?)
     } else if let Some(b) = lower.strip_prefix("0b") {
@@ -566,7 +655,13 @@ fn parse_number(text: &str) -> Option<Number> {
     if let Some(i) = int {
         let i = if neg { -i } else { i };
         let v = i64::try_from(i).ok()?;
-        return Some(Number { is_int: true, int: v, is_float: true, float: v as f64, float_typed: false });
+        return Some(Number {
+            is_int: true,
+            int: v,
+            is_float: true,
+            float: v as f64,
+            float_typed: false,
+        });
     }
     if lower.starts_with("0x") {
         return None;
@@ -577,7 +672,13 @@ fn parse_number(text: &str) -> Option<Number> {
     }
     let f = if neg { -f } else { f };
     let is_int = f.fract() == 0.0 && f.abs() < 9.2e18;
-    Some(Number { is_int, int: if is_int { f as i64 } else { 0 }, is_float: true, float: f, float_typed: true })
+    Some(Number {
+        is_int,
+        int: if is_int { f as i64 } else { 0 },
+        is_float: true,
+        float: f,
+        float_typed: true,
+    })
 }
 
 /// Go's `strconv.Unquote` for "...", `...` and '...' literals.

@@ -158,9 +158,10 @@ fn resolves_to_non_string(s: &str) -> bool {
         return true;
     }
     const WORDS: &[&str] = &[
-        "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True",
-        "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", ".inf", ".Inf", ".INF", "+.inf",
-        "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN", "<<",
+        "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+        "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+        ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
+        ".NaN", ".NAN", "<<",
     ];
     if WORDS.contains(&s) {
         return true;
@@ -181,10 +182,17 @@ fn resolves_to_non_string(s: &str) -> bool {
         return true;
     }
     // base 60 (1:20) and floats
-    if plain.contains(':') && plain.split(':').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())) {
+    if plain.contains(':')
+        && plain
+            .split(':')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    {
         return true;
     }
-    plain.parse::<f64>().is_ok() && plain.chars().any(|c| c.is_ascii_digit()) && !lower.contains("inf") && !lower.contains("nan")
+    plain.parse::<f64>().is_ok()
+        && plain.chars().any(|c| c.is_ascii_digit())
+        && !lower.contains("inf")
+        && !lower.contains("nan")
 }
 
 /// Approximation of libyaml's analysis of whether a scalar can be written plain
@@ -206,7 +214,12 @@ fn plain_allowed(s: &str) -> bool {
     if s.starts_with("---") || s.starts_with("...") {
         return false;
     }
-    if s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.contains(":\t") || s.contains("\t#") {
+    if s.contains(": ")
+        || s.contains(" #")
+        || s.ends_with(':')
+        || s.contains(":\t")
+        || s.contains("\t#")
+    {
         return false;
     }
     !s.chars().any(|c| c.is_control() || c == '\u{FEFF}')

@@ -32,20 +32,33 @@ struct File {
 }
 
 fn render(t: &str, ctx: &Context) -> Result<String, String> {
-    Template::parse("t", t, &ParseOptions::default()).and_then(|t| t.render(ctx)).map_err(|e| e.to_string())
+    Template::parse("t", t, &ParseOptions::default())
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| e.to_string())
 }
 
 #[test]
 fn matches_go_reference() {
-    let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases/reference.json")).unwrap();
+    let raw = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/cases/reference.json"
+    ))
+    .unwrap();
     let file: File = serde_json::from_str(&raw).unwrap();
-    let ctx: Context = file.data.iter().map(|(k, v)| (k.clone(), v.as_str())).collect();
+    let ctx: Context = file
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str()))
+        .collect();
     let mut failures = Vec::new();
     for c in &file.cases {
         let got = render(&c.template, &ctx);
         if let Some((_, want)) = MODERN_GO_OVERRIDES.iter().find(|(t, _)| *t == c.template) {
             if got.as_deref() != Ok(*want) {
-                failures.push(format!("{:?}\n  want (modern Go) {:?}\n  got  {:?}", c.template, want, got));
+                failures.push(format!(
+                    "{:?}\n  want (modern Go) {:?}\n  got  {:?}",
+                    c.template, want, got
+                ));
             }
             continue;
         }
@@ -55,20 +68,36 @@ fn matches_go_reference() {
             _ => failures.push(format!(
                 "{:?}\n  want {:?}\n  got  {:?}",
                 c.template,
-                c.output.as_ref().map_or_else(|| format!("error {:?}", c.error), |o| o.clone()),
+                c.output
+                    .as_ref()
+                    .map_or_else(|| format!("error {:?}", c.error), |o| o.clone()),
                 got
             )),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ from Go:\n{}", failures.len(), file.cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ from Go:\n{}",
+        failures.len(),
+        file.cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn error_messages_match_go_shape() {
     // Errors must be Go-shaped: same kind of failure, same "template: t:" prefix.
-    let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases/reference.json")).unwrap();
+    let raw = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/cases/reference.json"
+    ))
+    .unwrap();
     let file: File = serde_json::from_str(&raw).unwrap();
-    let ctx: Context = file.data.iter().map(|(k, v)| (k.clone(), v.as_str())).collect();
+    let ctx: Context = file
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str()))
+        .collect();
     for c in file.cases.iter().filter(|c| c.error.is_some()) {
         if let Err(e) = render(&c.template, &ctx) {
             assert!(e.starts_with("template: t:"), "{e}");

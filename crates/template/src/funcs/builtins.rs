@@ -8,21 +8,43 @@ use crate::value::Value;
 
 pub(crate) const FUNCS: &[FuncDef] = &[
     // and/or are evaluated lazily by the executor; these bodies are only placeholders.
-    f("and", &[P::Any], Some(P::Any), |a| Ok(a.last().cloned().unwrap_or_default())),
-    f("or", &[P::Any], Some(P::Any), |a| Ok(a.last().cloned().unwrap_or_default())),
+    f("and", &[P::Any], Some(P::Any), |a| {
+        Ok(a.last().cloned().unwrap_or_default())
+    }),
+    f("or", &[P::Any], Some(P::Any), |a| {
+        Ok(a.last().cloned().unwrap_or_default())
+    }),
     f("not", &[P::Any], None, |a| Ok(Value::Bool(!a[0].truthy()))),
     f("len", &[P::Any], None, len),
     f("index", &[P::Any], Some(P::Any), index),
     f("eq", &[P::Any], Some(P::Any), eq),
-    f("ne", &[P::Any, P::Any], None, |a| eq(a).map(|v| Value::Bool(!v.truthy()))),
-    f("lt", &[P::Any, P::Any], None, |a| cmp(a, |o| o == Ordering::Less)),
-    f("le", &[P::Any, P::Any], None, |a| cmp(a, |o| o != Ordering::Greater)),
-    f("gt", &[P::Any, P::Any], None, |a| cmp(a, |o| o == Ordering::Greater)),
-    f("ge", &[P::Any, P::Any], None, |a| cmp(a, |o| o != Ordering::Less)),
-    f("html", &[], Some(P::Any), |a| Ok(Value::from(html_escape(&eval_args(a))))),
-    f("js", &[], Some(P::Any), |a| Ok(Value::from(js_escape(&eval_args(a))))),
-    f("urlquery", &[], Some(P::Any), |a| Ok(Value::from(query_escape(&eval_args(a))))),
-    f("call", &[P::Any], Some(P::Any), |_| Err("call of non-function (templates have no function values here)".into())),
+    f("ne", &[P::Any, P::Any], None, |a| {
+        eq(a).map(|v| Value::Bool(!v.truthy()))
+    }),
+    f("lt", &[P::Any, P::Any], None, |a| {
+        cmp(a, |o| o == Ordering::Less)
+    }),
+    f("le", &[P::Any, P::Any], None, |a| {
+        cmp(a, |o| o != Ordering::Greater)
+    }),
+    f("gt", &[P::Any, P::Any], None, |a| {
+        cmp(a, |o| o == Ordering::Greater)
+    }),
+    f("ge", &[P::Any, P::Any], None, |a| {
+        cmp(a, |o| o != Ordering::Less)
+    }),
+    f("html", &[], Some(P::Any), |a| {
+        Ok(Value::from(html_escape(&eval_args(a))))
+    }),
+    f("js", &[], Some(P::Any), |a| {
+        Ok(Value::from(js_escape(&eval_args(a))))
+    }),
+    f("urlquery", &[], Some(P::Any), |a| {
+        Ok(Value::from(query_escape(&eval_args(a))))
+    }),
+    f("call", &[P::Any], Some(P::Any), |_| {
+        Err("call of non-function (templates have no function values here)".into())
+    }),
 ];
 
 fn len(a: &[Value]) -> Result<Value, String> {
@@ -41,7 +63,10 @@ fn index(a: &[Value]) -> Result<Value, String> {
         item = match &item {
             Value::Map(m) | Value::StrMap(m) => {
                 let Value::String(k) = idx else {
-                    return Err(format!("value has type {}; should be string", idx.type_name()));
+                    return Err(format!(
+                        "value has type {}; should be string",
+                        idx.type_name()
+                    ));
                 };
                 match m.get(k.as_str()) {
                     Some(v) => v.clone(),
@@ -74,7 +99,10 @@ fn index_int(v: &Value) -> Result<i64, String> {
     match v {
         Value::Int(i) | Value::Int64(i) => Ok(*i),
         Value::Nil => Err("cannot index slice/array with nil".into()),
-        v => Err(format!("cannot index slice/array with type {}", v.type_name())),
+        v => Err(format!(
+            "cannot index slice/array with type {}",
+            v.type_name()
+        )),
     }
 }
 
@@ -119,7 +147,13 @@ fn eq(a: &[Value]) -> Result<Value, String> {
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::String(x), Value::String(y)) => x == y,
                 (Value::Nil, Value::Nil) => true,
-                _ => return Err(format!("non-comparable types {}, {}", a1.type_name(), b.type_name())),
+                _ => {
+                    return Err(format!(
+                        "non-comparable types {}, {}",
+                        a1.type_name(),
+                        b.type_name()
+                    ));
+                }
             }
         };
         if truth {
@@ -132,7 +166,9 @@ fn eq(a: &[Value]) -> Result<Value, String> {
 fn cmp(a: &[Value], pred: fn(Ordering) -> bool) -> Result<Value, String> {
     let (x, y) = (&a[0], &a[1]);
     let (k1, k2) = (basic_kind(x), basic_kind(y));
-    if matches!(k1, Kind::Invalid | Kind::Other | Kind::Bool) || matches!(k2, Kind::Invalid | Kind::Other | Kind::Bool) {
+    if matches!(k1, Kind::Invalid | Kind::Other | Kind::Bool)
+        || matches!(k2, Kind::Invalid | Kind::Other | Kind::Bool)
+    {
         return Err("invalid type for comparison".into());
     }
     if k1 != k2 {
@@ -184,7 +220,9 @@ pub(crate) fn js_escape(s: &str) -> String {
             '>' => out.push_str("\\u003E"),
             '&' => out.push_str("\\u0026"),
             '=' => out.push_str("\\u003D"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
             c if !c.is_ascii() && c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push(c),
         }
@@ -197,7 +235,9 @@ pub(crate) fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             b => out.push_str(&format!("%{b:02X}")),
         }

@@ -5,18 +5,32 @@ use super::{FuncDef, P, arg_str, f};
 use crate::value::Value;
 
 pub(crate) const FUNCS: &[FuncDef] = &[
-    f("atoi", &[P::Str], None, |a| Ok(Value::Int(atoi(arg_str(a, 0))))),
+    f("atoi", &[P::Str], None, |a| {
+        Ok(Value::Int(atoi(arg_str(a, 0))))
+    }),
     f("int", &[P::Any], None, |a| Ok(Value::Int(to_int64(&a[0])))),
-    f("int64", &[P::Any], None, |a| Ok(Value::Int64(to_int64(&a[0])))),
-    f("float64", &[P::Any], None, |a| Ok(Value::Float(to_float64(&a[0])))),
+    f("int64", &[P::Any], None, |a| {
+        Ok(Value::Int64(to_int64(&a[0])))
+    }),
+    f("float64", &[P::Any], None, |a| {
+        Ok(Value::Float(to_float64(&a[0])))
+    }),
     f("toDecimal", &[P::Any], None, |a| {
         let s = a[0].to_go_string();
         Ok(Value::Int64(parse_go_int(&s, 8).unwrap_or(0)))
     }),
-    f("typeOf", &[P::Any], None, |a| Ok(Value::from(a[0].type_name()))),
-    f("typeIs", &[P::Str, P::Any], None, |a| Ok(Value::Bool(arg_str(a, 0) == a[1].type_name()))),
-    f("kindOf", &[P::Any], None, |a| Ok(Value::from(a[0].kind_name()))),
-    f("kindIs", &[P::Str, P::Any], None, |a| Ok(Value::Bool(arg_str(a, 0) == a[1].kind_name()))),
+    f("typeOf", &[P::Any], None, |a| {
+        Ok(Value::from(a[0].type_name()))
+    }),
+    f("typeIs", &[P::Str, P::Any], None, |a| {
+        Ok(Value::Bool(arg_str(a, 0) == a[1].type_name()))
+    }),
+    f("kindOf", &[P::Any], None, |a| {
+        Ok(Value::from(a[0].kind_name()))
+    }),
+    f("kindIs", &[P::Str, P::Any], None, |a| {
+        Ok(Value::Bool(arg_str(a, 0) == a[1].kind_name()))
+    }),
 ];
 
 /// Go's `strconv.Atoi`, errors mapped to 0 like sprig.
@@ -63,7 +77,8 @@ pub(crate) fn parse_go_int(s: &str, base: u32) -> Option<i64> {
     };
     let digits = if base == 0 {
         // Go allows underscores between digits (and after a base prefix) in base 0.
-        if digits.ends_with('_') || digits.contains("__") || (!prefixed && digits.starts_with('_')) {
+        if digits.ends_with('_') || digits.contains("__") || (!prefixed && digits.starts_with('_'))
+        {
             return None;
         }
         digits.replace('_', "")
@@ -83,7 +98,11 @@ pub(crate) fn parse_go_int(s: &str, base: u32) -> Option<i64> {
 
 fn trim_zero_decimal(s: &str) -> &str {
     let Some(dot) = s.find('.') else { return s };
-    if s[dot + 1..].bytes().all(|b| b == b'0') && dot > 0 { &s[..dot] } else { s }
+    if s[dot + 1..].bytes().all(|b| b == b'0') && dot > 0 {
+        &s[..dot]
+    } else {
+        s
+    }
 }
 
 /// spf13/cast `ToInt64` (errors → 0).

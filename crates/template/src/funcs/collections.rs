@@ -17,26 +17,76 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("mustPush", &[P::Any, P::Any], None, |a| push(a, "push")),
     f("prepend", &[P::Any, P::Any], None, prepend),
     f("mustPrepend", &[P::Any, P::Any], None, prepend),
-    f("first", &[P::Any], None, |a| pick_elem(a, "first", |l| l.first().cloned())),
-    f("mustFirst", &[P::Any], None, |a| pick_elem(a, "first", |l| l.first().cloned())),
-    f("last", &[P::Any], None, |a| pick_elem(a, "last", |l| l.last().cloned())),
-    f("mustLast", &[P::Any], None, |a| pick_elem(a, "last", |l| l.last().cloned())),
-    f("rest", &[P::Any], None, |a| sub_list(a, "rest", |l| if l.is_empty() { None } else { Some(l[1..].to_vec()) })),
-    f("mustRest", &[P::Any], None, |a| sub_list(a, "rest", |l| if l.is_empty() { None } else { Some(l[1..].to_vec()) })),
+    f("first", &[P::Any], None, |a| {
+        pick_elem(a, "first", |l| l.first().cloned())
+    }),
+    f("mustFirst", &[P::Any], None, |a| {
+        pick_elem(a, "first", |l| l.first().cloned())
+    }),
+    f("last", &[P::Any], None, |a| {
+        pick_elem(a, "last", |l| l.last().cloned())
+    }),
+    f("mustLast", &[P::Any], None, |a| {
+        pick_elem(a, "last", |l| l.last().cloned())
+    }),
+    f("rest", &[P::Any], None, |a| {
+        sub_list(a, "rest", |l| {
+            if l.is_empty() {
+                None
+            } else {
+                Some(l[1..].to_vec())
+            }
+        })
+    }),
+    f("mustRest", &[P::Any], None, |a| {
+        sub_list(a, "rest", |l| {
+            if l.is_empty() {
+                None
+            } else {
+                Some(l[1..].to_vec())
+            }
+        })
+    }),
     f("initial", &[P::Any], None, |a| {
-        sub_list(a, "initial", |l| if l.is_empty() { None } else { Some(l[..l.len() - 1].to_vec()) })
+        sub_list(a, "initial", |l| {
+            if l.is_empty() {
+                None
+            } else {
+                Some(l[..l.len() - 1].to_vec())
+            }
+        })
     }),
     f("mustInitial", &[P::Any], None, |a| {
-        sub_list(a, "initial", |l| if l.is_empty() { None } else { Some(l[..l.len() - 1].to_vec()) })
+        sub_list(a, "initial", |l| {
+            if l.is_empty() {
+                None
+            } else {
+                Some(l[..l.len() - 1].to_vec())
+            }
+        })
     }),
-    f("reverse", &[P::Any], None, |a| sub_list(a, "reverse", |l| Some(l.iter().rev().cloned().collect()))),
-    f("mustReverse", &[P::Any], None, |a| sub_list(a, "reverse", |l| Some(l.iter().rev().cloned().collect()))),
-    f("compact", &[P::Any], None, |a| sub_list(a, "compact", |l| Some(l.iter().filter(|v| !empty(v)).cloned().collect()))),
+    f("reverse", &[P::Any], None, |a| {
+        sub_list(a, "reverse", |l| Some(l.iter().rev().cloned().collect()))
+    }),
+    f("mustReverse", &[P::Any], None, |a| {
+        sub_list(a, "reverse", |l| Some(l.iter().rev().cloned().collect()))
+    }),
+    f("compact", &[P::Any], None, |a| {
+        sub_list(a, "compact", |l| {
+            Some(l.iter().filter(|v| !empty(v)).cloned().collect())
+        })
+    }),
     f("mustCompact", &[P::Any], None, |a| {
-        sub_list(a, "compact", |l| Some(l.iter().filter(|v| !empty(v)).cloned().collect()))
+        sub_list(a, "compact", |l| {
+            Some(l.iter().filter(|v| !empty(v)).cloned().collect())
+        })
     }),
-    f("uniq", &[P::Any], None, |a| sub_list(a, "uniq", |l| Some(uniq(l)))),
-    f("mustUniq", &[P::Any], None, |a| sub_list(a, "uniq", |l| Some(uniq(l)))),
+    f("uniq", &[P::Any], None, |a| {
+        sub_list(a, "uniq", |l| Some(uniq(l)))
+    }),
+    f("mustUniq", &[P::Any], None, |a| {
+        sub_list(a, "uniq", |l| Some(uniq(l)))
+    }),
     f("without", &[P::Any], Some(P::Any), without),
     f("mustWithout", &[P::Any], Some(P::Any), without),
     f("has", &[P::Any, P::Any], None, has),
@@ -46,11 +96,20 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("concat", &[], Some(P::Any), concat),
     f("chunk", &[P::Int, P::Any], None, chunk),
     f("mustChunk", &[P::Int, P::Any], None, chunk),
-    f("until", &[P::Int], None, |a| until_step(0, arg_int(a, 0), if arg_int(a, 0) < 0 { -1 } else { 1 })),
-    f("untilStep", &[P::Int, P::Int, P::Int], None, |a| until_step(arg_int(a, 0), arg_int(a, 1), arg_int(a, 2))),
+    f("until", &[P::Int], None, |a| {
+        until_step(0, arg_int(a, 0), if arg_int(a, 0) < 0 { -1 } else { 1 })
+    }),
+    f("untilStep", &[P::Int, P::Int, P::Int], None, |a| {
+        until_step(arg_int(a, 0), arg_int(a, 1), arg_int(a, 2))
+    }),
     // dicts
     f("dict", &[], Some(P::Any), dict),
-    f("get", &[P::Map, P::Str], None, |a| Ok(map_of(&a[0]).get(arg_str(a, 1)).cloned().unwrap_or_else(|| Value::from("")))),
+    f("get", &[P::Map, P::Str], None, |a| {
+        Ok(map_of(&a[0])
+            .get(arg_str(a, 1))
+            .cloned()
+            .unwrap_or_else(|| Value::from("")))
+    }),
     f("set", &[P::Map, P::Str, P::Any], None, |a| {
         let mut m = map_of(&a[0]).clone();
         m.insert(arg_str(a, 1).to_string(), a[2].clone());
@@ -61,29 +120,56 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         m.remove(arg_str(a, 1));
         Ok(Value::from(m))
     }),
-    f("hasKey", &[P::Map, P::Str], None, |a| Ok(Value::Bool(map_of(&a[0]).contains_key(arg_str(a, 1))))),
+    f("hasKey", &[P::Map, P::Str], None, |a| {
+        Ok(Value::Bool(map_of(&a[0]).contains_key(arg_str(a, 1))))
+    }),
     f("pluck", &[P::Str], Some(P::Map), |a| {
         let k = arg_str(a, 0);
-        Ok(Value::list(a[1..].iter().filter_map(|d| map_of(d).get(k).cloned()).collect()))
+        Ok(Value::list(
+            a[1..]
+                .iter()
+                .filter_map(|d| map_of(d).get(k).cloned())
+                .collect(),
+        ))
     }),
     f("keys", &[], Some(P::Map), |a| {
-        Ok(str_list(a.iter().flat_map(|d| map_of(d).keys().cloned().collect::<Vec<_>>())))
+        Ok(str_list(a.iter().flat_map(|d| {
+            map_of(d).keys().cloned().collect::<Vec<_>>()
+        })))
     }),
-    f("values", &[P::Map], None, |a| Ok(Value::list(map_of(&a[0]).values().cloned().collect()))),
+    f("values", &[P::Map], None, |a| {
+        Ok(Value::list(map_of(&a[0]).values().cloned().collect()))
+    }),
     f("pick", &[P::Map], Some(P::Str), |a| {
         let m = map_of(&a[0]);
         let keys: Vec<&str> = a[1..].iter().filter_map(Value::as_str).collect();
-        Ok(Value::from(m.iter().filter(|(k, _)| keys.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect::<Map>()))
+        Ok(Value::from(
+            m.iter()
+                .filter(|(k, _)| keys.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Map>(),
+        ))
     }),
     f("omit", &[P::Map], Some(P::Str), |a| {
         let m = map_of(&a[0]);
         let keys: Vec<&str> = a[1..].iter().filter_map(Value::as_str).collect();
-        Ok(Value::from(m.iter().filter(|(k, _)| !keys.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect::<Map>()))
+        Ok(Value::from(
+            m.iter()
+                .filter(|(k, _)| !keys.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Map>(),
+        ))
     }),
     f("merge", &[P::Map], Some(P::Map), |a| merge_all(a, false)),
-    f("mustMerge", &[P::Map], Some(P::Map), |a| merge_all(a, false)),
-    f("mergeOverwrite", &[P::Map], Some(P::Map), |a| merge_all(a, true)),
-    f("mustMergeOverwrite", &[P::Map], Some(P::Map), |a| merge_all(a, true)),
+    f("mustMerge", &[P::Map], Some(P::Map), |a| {
+        merge_all(a, false)
+    }),
+    f("mergeOverwrite", &[P::Map], Some(P::Map), |a| {
+        merge_all(a, true)
+    }),
+    f("mustMergeOverwrite", &[P::Map], Some(P::Map), |a| {
+        merge_all(a, true)
+    }),
     f("deepCopy", &[P::Any], None, |a| Ok(a[0].clone())),
     f("mustDeepCopy", &[P::Any], None, |a| Ok(a[0].clone())),
     f("dig", &[], Some(P::Any), dig),
@@ -109,25 +195,35 @@ fn list_of<'a>(v: &'a Value, what: &str) -> Result<&'a [Value], String> {
 }
 
 fn push(a: &[Value], what: &str) -> Result<Value, String> {
-    let l = list_of(&a[0], what).map_err(|_| format!("Cannot {what} on type {}", a[0].kind_name()))?;
+    let l =
+        list_of(&a[0], what).map_err(|_| format!("Cannot {what} on type {}", a[0].kind_name()))?;
     let mut v = l.to_vec();
     v.push(a[1].clone());
     Ok(Value::list(v))
 }
 
 fn prepend(a: &[Value]) -> Result<Value, String> {
-    let l = list_of(&a[0], "prepend").map_err(|_| format!("Cannot prepend on type {}", a[0].kind_name()))?;
+    let l = list_of(&a[0], "prepend")
+        .map_err(|_| format!("Cannot prepend on type {}", a[0].kind_name()))?;
     let mut v = vec![a[1].clone()];
     v.extend(l.iter().cloned());
     Ok(Value::list(v))
 }
 
-fn pick_elem(a: &[Value], what: &str, pick: fn(&[Value]) -> Option<Value>) -> Result<Value, String> {
+fn pick_elem(
+    a: &[Value],
+    what: &str,
+    pick: fn(&[Value]) -> Option<Value>,
+) -> Result<Value, String> {
     let l = list_of(&a[0], what)?;
     Ok(pick(l).unwrap_or_default())
 }
 
-fn sub_list(a: &[Value], what: &str, op: impl Fn(&[Value]) -> Option<Vec<Value>>) -> Result<Value, String> {
+fn sub_list(
+    a: &[Value],
+    what: &str,
+    op: impl Fn(&[Value]) -> Option<Vec<Value>>,
+) -> Result<Value, String> {
     let l = list_of(&a[0], what)?;
     Ok(op(l).map(Value::list).unwrap_or_default())
 }
@@ -144,7 +240,9 @@ fn uniq(l: &[Value]) -> Vec<Value> {
 
 fn without(a: &[Value]) -> Result<Value, String> {
     let l = list_of(&a[0], "without")?;
-    Ok(Value::list(l.iter().filter(|v| !a[1..].contains(v)).cloned().collect()))
+    Ok(Value::list(
+        l.iter().filter(|v| !a[1..].contains(v)).cloned().collect(),
+    ))
 }
 
 fn has(a: &[Value]) -> Result<Value, String> {
@@ -158,7 +256,12 @@ fn has(a: &[Value]) -> Result<Value, String> {
 fn slice(a: &[Value]) -> Result<Value, String> {
     let l = match &a[0] {
         Value::List(l) => l,
-        v => return Err(format!("list should be type of slice or array but {}", v.kind_name())),
+        v => {
+            return Err(format!(
+                "list should be type of slice or array but {}",
+                v.kind_name()
+            ));
+        }
     };
     let idx: Vec<i64> = a[1..].iter().map(to_int64).collect();
     let len = l.len() as i64;
@@ -168,7 +271,9 @@ fn slice(a: &[Value]) -> Result<Value, String> {
         [s, e, ..] => (*s, *e),
     };
     if start < 0 || end < start || end > len {
-        return Err(format!("runtime error: slice bounds out of range [{start}:{end}] with capacity {len}"));
+        return Err(format!(
+            "runtime error: slice bounds out of range [{start}:{end}] with capacity {len}"
+        ));
     }
     Ok(Value::list(l[start as usize..end as usize].to_vec()))
 }
@@ -186,11 +291,16 @@ fn concat(a: &[Value]) -> Result<Value, String> {
 
 fn chunk(a: &[Value]) -> Result<Value, String> {
     let size = arg_int(a, 0);
-    let l = list_of(&a[1], "chunk").map_err(|_| format!("Cannot chunk type {}", a[1].kind_name()))?;
+    let l =
+        list_of(&a[1], "chunk").map_err(|_| format!("Cannot chunk type {}", a[1].kind_name()))?;
     if size <= 0 {
         return Err("runtime error: integer divide by zero".into());
     }
-    Ok(Value::list(l.chunks(size as usize).map(|c| Value::list(c.to_vec())).collect()))
+    Ok(Value::list(
+        l.chunks(size as usize)
+            .map(|c| Value::list(c.to_vec()))
+            .collect(),
+    ))
 }
 
 const MAX_RANGE: i64 = 10_000_000;
@@ -262,7 +372,12 @@ fn dig(a: &[Value]) -> Result<Value, String> {
     }
     let dict = match &a[a.len() - 1] {
         Value::Map(m) => m.clone(),
-        v => return Err(format!("dig: last argument must be map[string]interface {{}}, got {}", v.type_name())),
+        v => {
+            return Err(format!(
+                "dig: last argument must be map[string]interface {{}}, got {}",
+                v.type_name()
+            ));
+        }
     };
     let default = a[a.len() - 2].clone();
     let keys = &a[..a.len() - 2];
@@ -279,7 +394,12 @@ fn dig(a: &[Value]) -> Result<Value, String> {
         }
         match step {
             Value::Map(m) => cur = m,
-            v => return Err(format!("interface conversion: interface {{}} is {}, not map[string]interface {{}}", v.type_name())),
+            v => {
+                return Err(format!(
+                    "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
+                    v.type_name()
+                ));
+            }
         }
     }
     Ok(default)

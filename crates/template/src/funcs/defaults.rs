@@ -12,22 +12,52 @@ pub(crate) const FUNCS: &[FuncDef] = &[
             _ => a[0].clone(),
         })
     }),
-    f("empty", &[P::Any], None, |a| Ok(Value::Bool(!a[0].truthy()))),
-    f("coalesce", &[], Some(P::Any), |a| Ok(a.iter().find(|v| v.truthy()).cloned().unwrap_or_default())),
-    f("all", &[], Some(P::Any), |a| Ok(Value::Bool(a.iter().all(Value::truthy)))),
-    f("any", &[], Some(P::Any), |a| Ok(Value::Bool(a.iter().any(Value::truthy)))),
+    f("empty", &[P::Any], None, |a| {
+        Ok(Value::Bool(!a[0].truthy()))
+    }),
+    f("coalesce", &[], Some(P::Any), |a| {
+        Ok(a.iter().find(|v| v.truthy()).cloned().unwrap_or_default())
+    }),
+    f("all", &[], Some(P::Any), |a| {
+        Ok(Value::Bool(a.iter().all(Value::truthy)))
+    }),
+    f("any", &[], Some(P::Any), |a| {
+        Ok(Value::Bool(a.iter().any(Value::truthy)))
+    }),
     f("ternary", &[P::Any, P::Any, P::Bool], None, |a| {
-        Ok(if matches!(a[2], Value::Bool(true)) { a[0].clone() } else { a[1].clone() })
+        Ok(if matches!(a[2], Value::Bool(true)) {
+            a[0].clone()
+        } else {
+            a[1].clone()
+        })
     }),
     f("fail", &[P::Str], None, |a| Err(arg_str(a, 0).to_string())),
-    f("toJson", &[P::Any], None, |a| Ok(Value::from(to_json(&a[0], true, false).unwrap_or_default()))),
-    f("mustToJson", &[P::Any], None, |a| to_json(&a[0], true, false).map(Value::from)),
-    f("toPrettyJson", &[P::Any], None, |a| Ok(Value::from(to_json(&a[0], true, true).unwrap_or_default()))),
-    f("mustToPrettyJson", &[P::Any], None, |a| to_json(&a[0], true, true).map(Value::from)),
-    f("toRawJson", &[P::Any], None, |a| Ok(Value::from(to_json(&a[0], false, false).unwrap_or_default()))),
-    f("mustToRawJson", &[P::Any], None, |a| to_json(&a[0], false, false).map(Value::from)),
-    f("fromJson", &[P::Str], None, |a| Ok(from_json(arg_str(a, 0)).unwrap_or_default())),
-    f("mustFromJson", &[P::Str], None, |a| from_json(arg_str(a, 0))),
+    f("toJson", &[P::Any], None, |a| {
+        Ok(Value::from(to_json(&a[0], true, false).unwrap_or_default()))
+    }),
+    f("mustToJson", &[P::Any], None, |a| {
+        to_json(&a[0], true, false).map(Value::from)
+    }),
+    f("toPrettyJson", &[P::Any], None, |a| {
+        Ok(Value::from(to_json(&a[0], true, true).unwrap_or_default()))
+    }),
+    f("mustToPrettyJson", &[P::Any], None, |a| {
+        to_json(&a[0], true, true).map(Value::from)
+    }),
+    f("toRawJson", &[P::Any], None, |a| {
+        Ok(Value::from(
+            to_json(&a[0], false, false).unwrap_or_default(),
+        ))
+    }),
+    f("mustToRawJson", &[P::Any], None, |a| {
+        to_json(&a[0], false, false).map(Value::from)
+    }),
+    f("fromJson", &[P::Str], None, |a| {
+        Ok(from_json(arg_str(a, 0)).unwrap_or_default())
+    }),
+    f("mustFromJson", &[P::Str], None, |a| {
+        from_json(arg_str(a, 0))
+    }),
 ];
 
 /// Go `encoding/json` marshalling (sorted map keys, HTML escaping optional,
@@ -47,7 +77,12 @@ fn newline(out: &mut String, indent: Option<usize>) {
     }
 }
 
-fn write_json(out: &mut String, v: &Value, html: bool, indent: Option<usize>) -> Result<(), String> {
+fn write_json(
+    out: &mut String,
+    v: &Value,
+    html: bool,
+    indent: Option<usize>,
+) -> Result<(), String> {
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -130,7 +165,12 @@ pub(crate) fn json_string(out: &mut String, s: &str, html: bool) {
 /// Go `json.Unmarshal` into `interface{}`: numbers become float64.
 pub(crate) fn from_json(s: &str) -> Result<Value, String> {
     let v: serde_json::Value = serde_json::from_str(s).map_err(|e| {
-        format!("invalid JSON at line {} column {}: {}", e.line(), e.column(), json_error_class(&e))
+        format!(
+            "invalid JSON at line {} column {}: {}",
+            e.line(),
+            e.column(),
+            json_error_class(&e)
+        )
     })?;
     Ok(json_to_value(v))
 }
@@ -151,8 +191,10 @@ pub(crate) fn json_to_value(v: serde_json::Value) -> Value {
         serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
         serde_json::Value::String(s) => Value::from(s),
         serde_json::Value::Array(a) => Value::list(a.into_iter().map(json_to_value).collect()),
-        serde_json::Value::Object(o) => {
-            Value::from(o.into_iter().map(|(k, v)| (k, json_to_value(v))).collect::<Map>())
-        }
+        serde_json::Value::Object(o) => Value::from(
+            o.into_iter()
+                .map(|(k, v)| (k, json_to_value(v)))
+                .collect::<Map>(),
+        ),
     }
 }

@@ -9,15 +9,39 @@ use super::{FuncDef, P, arg_int, arg_str, f};
 use crate::value::{Map, Value};
 
 pub(crate) const FUNCS: &[FuncDef] = &[
-    f("b64enc", &[P::Str], None, |a| Ok(Value::from(STANDARD.encode(arg_str(a, 0))))),
-    f("b64dec", &[P::Str], None, |a| Ok(Value::from(b64dec(arg_str(a, 0))))),
-    f("b32enc", &[P::Str], None, |a| Ok(Value::from(b32enc(arg_str(a, 0).as_bytes())))),
-    f("b32dec", &[P::Str], None, |a| Ok(Value::from(b32dec(arg_str(a, 0))))),
-    f("sha1sum", &[P::Str], None, |a| Ok(Value::from(hex(&sha1::Sha1::digest(arg_str(a, 0).as_bytes()))))),
-    f("sha256sum", &[P::Str], None, |a| Ok(Value::from(hex(&sha2::Sha256::digest(arg_str(a, 0).as_bytes()))))),
-    f("sha512sum", &[P::Str], None, |a| Ok(Value::from(hex(&sha2::Sha512::digest(arg_str(a, 0).as_bytes()))))),
-    f("adler32sum", &[P::Str], None, |a| Ok(Value::from(adler32(arg_str(a, 0).as_bytes()).to_string()))),
-    f("uuidv4", &[], None, |_| Ok(Value::from(uuid::Uuid::new_v4().to_string()))),
+    f("b64enc", &[P::Str], None, |a| {
+        Ok(Value::from(STANDARD.encode(arg_str(a, 0))))
+    }),
+    f("b64dec", &[P::Str], None, |a| {
+        Ok(Value::from(b64dec(arg_str(a, 0))))
+    }),
+    f("b32enc", &[P::Str], None, |a| {
+        Ok(Value::from(b32enc(arg_str(a, 0).as_bytes())))
+    }),
+    f("b32dec", &[P::Str], None, |a| {
+        Ok(Value::from(b32dec(arg_str(a, 0))))
+    }),
+    f("sha1sum", &[P::Str], None, |a| {
+        Ok(Value::from(hex(&sha1::Sha1::digest(
+            arg_str(a, 0).as_bytes(),
+        ))))
+    }),
+    f("sha256sum", &[P::Str], None, |a| {
+        Ok(Value::from(hex(&sha2::Sha256::digest(
+            arg_str(a, 0).as_bytes(),
+        ))))
+    }),
+    f("sha512sum", &[P::Str], None, |a| {
+        Ok(Value::from(hex(&sha2::Sha512::digest(
+            arg_str(a, 0).as_bytes(),
+        ))))
+    }),
+    f("adler32sum", &[P::Str], None, |a| {
+        Ok(Value::from(adler32(arg_str(a, 0).as_bytes()).to_string()))
+    }),
+    f("uuidv4", &[], None, |_| {
+        Ok(Value::from(uuid::Uuid::new_v4().to_string()))
+    }),
     f("randBytes", &[P::Int], None, |a| {
         let n = arg_int(a, 0);
         if !(0..=1 << 20).contains(&n) {
@@ -27,8 +51,12 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         rand::rng().fill_bytes(&mut buf);
         Ok(Value::from(STANDARD.encode(&buf)))
     }),
-    f("toYaml", &[P::Any], None, |a| Ok(Value::from(super::super::yaml::to_yaml(&a[0])))),
-    f("fromYaml", &[P::Str], None, |a| Ok(from_yaml(arg_str(a, 0)))),
+    f("toYaml", &[P::Any], None, |a| {
+        Ok(Value::from(super::super::yaml::to_yaml(&a[0])))
+    }),
+    f("fromYaml", &[P::Str], None, |a| {
+        Ok(from_yaml(arg_str(a, 0)))
+    }),
 ];
 
 fn hex(b: &[u8]) -> String {
@@ -40,7 +68,8 @@ fn b64dec(s: &str) -> String {
     match STANDARD.decode(s) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         Err(e) => match e {
-            base64::DecodeError::InvalidByte(off, _) | base64::DecodeError::InvalidLastSymbol(off, _) => {
+            base64::DecodeError::InvalidByte(off, _)
+            | base64::DecodeError::InvalidLastSymbol(off, _) => {
                 format!("illegal base64 data at input byte {off}")
             }
             _ => format!("illegal base64 data at input byte {}", go_b64_err_offset(s)),
@@ -91,7 +120,10 @@ fn b32enc(data: &[u8]) -> String {
 fn b32dec(s: &str) -> String {
     let bytes = s.as_bytes();
     if bytes.len() % 8 != 0 {
-        return format!("illegal base32 data at input byte {}", (bytes.len() / 8) * 8);
+        return format!(
+            "illegal base32 data at input byte {}",
+            (bytes.len() / 8) * 8
+        );
     }
     let mut out = Vec::new();
     for (ci, chunk) in bytes.chunks(8).enumerate() {
@@ -138,8 +170,16 @@ fn from_yaml(s: &str) -> Value {
         }
         Err(e) => {
             let mut m = Map::new();
-            let loc = e.location().map(|l| format!(" line {}", l.line())).unwrap_or_default();
-            m.insert("Error".into(), Value::from(format!("error converting YAML to JSON: yaml:{loc} invalid YAML")));
+            let loc = e
+                .location()
+                .map(|l| format!(" line {}", l.line()))
+                .unwrap_or_default();
+            m.insert(
+                "Error".into(),
+                Value::from(format!(
+                    "error converting YAML to JSON: yaml:{loc} invalid YAML"
+                )),
+            );
             Value::from(m)
         }
     }

@@ -7,8 +7,12 @@ use crate::value::{Value, format_exp, format_fixed, format_float_g, shortest_dig
 
 pub(crate) const FUNCS: &[FuncDef] = &[
     f("print", &[], Some(P::Any), |a| Ok(Value::from(sprint(a)))),
-    f("println", &[], Some(P::Any), |a| Ok(Value::from(sprintln(a)))),
-    f("printf", &[P::Str], Some(P::Any), |a| Ok(Value::from(sprintf(super::arg_str(a, 0), &a[1..])))),
+    f("println", &[], Some(P::Any), |a| {
+        Ok(Value::from(sprintln(a)))
+    }),
+    f("printf", &[P::Str], Some(P::Any), |a| {
+        Ok(Value::from(sprintf(super::arg_str(a, 0), &a[1..])))
+    }),
 ];
 
 /// `fmt.Sprint`: spaces between operands when neither side is a string.
@@ -210,7 +214,11 @@ fn pad(out: &mut String, s: &str, spec: Spec, numeric: bool) {
         out.push_str(s);
         out.extend(std::iter::repeat_n(' ', w - n));
     } else if spec.zero && numeric {
-        let (sign, digits) = if s.starts_with(['-', '+']) { s.split_at(1) } else { ("", s) };
+        let (sign, digits) = if s.starts_with(['-', '+']) {
+            s.split_at(1)
+        } else {
+            ("", s)
+        };
         out.push_str(sign);
         out.extend(std::iter::repeat_n('0', w - n));
         out.push_str(digits);
@@ -233,10 +241,17 @@ fn bad_verb(out: &mut String, verb: char, arg: &Value) {
 fn format_one(out: &mut String, verb: char, spec: Spec, arg: &Value) {
     match (verb, arg) {
         ('T', a) => pad(out, a.type_name(), spec, false),
-        ('v', Value::Float(x)) if spec.prec.is_none() => pad(out, &with_sign(format_float_g(*x), spec), spec, true),
+        ('v', Value::Float(x)) if spec.prec.is_none() => {
+            pad(out, &with_sign(format_float_g(*x), spec), spec, true)
+        }
         ('v', Value::Int(_) | Value::Int64(_)) => format_one(out, 'd', spec, arg),
         ('v', Value::String(s)) if spec.sharp => pad(out, &go_quote(s), spec, false),
-        ('v', Value::Float(x)) => pad(out, &with_sign(format_float(*x, 'g', spec.prec), spec), spec, true),
+        ('v', Value::Float(x)) => pad(
+            out,
+            &with_sign(format_float(*x, 'g', spec.prec), spec),
+            spec,
+            true,
+        ),
         ('v', a) => {
             let mut s = String::new();
             a.write_go(&mut s);
@@ -255,7 +270,15 @@ fn format_one(out: &mut String, verb: char, spec: Spec, arg: &Value) {
                 if k > 0 {
                     s.push(' ');
                 }
-                format_one(&mut s, verb, Spec { width: None, ..spec }, v);
+                format_one(
+                    &mut s,
+                    verb,
+                    Spec {
+                        width: None,
+                        ..spec
+                    },
+                    v,
+                );
             }
             s.push(']');
             pad(out, &s, spec, false);
@@ -266,9 +289,25 @@ fn format_one(out: &mut String, verb: char, spec: Spec, arg: &Value) {
                 if k > 0 {
                     s.push(' ');
                 }
-                format_one(&mut s, verb, Spec { width: None, ..spec }, &Value::from(key.as_str()));
+                format_one(
+                    &mut s,
+                    verb,
+                    Spec {
+                        width: None,
+                        ..spec
+                    },
+                    &Value::from(key.as_str()),
+                );
                 s.push(':');
-                format_one(&mut s, verb, Spec { width: None, ..spec }, v);
+                format_one(
+                    &mut s,
+                    verb,
+                    Spec {
+                        width: None,
+                        ..spec
+                    },
+                    v,
+                );
             }
             s.push(']');
             pad(out, &s, spec, false);
@@ -346,7 +385,11 @@ fn format_float(x: f64, verb: char, prec: Option<usize>) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if x > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let s = match verb {
         'f' | 'F' => format!("{:.*}", prec.unwrap_or(6), x),
@@ -363,17 +406,31 @@ fn format_float(x: f64, verb: char, prec: Option<usize>) -> String {
                     let decimals = (p as i32 - dp).max(0) as usize;
                     let s = format!("{:.*}", decimals, x);
                     let _ = (&digits, format_exp, format_fixed);
-                    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+                    if s.contains('.') {
+                        s.trim_end_matches('0').trim_end_matches('.').to_string()
+                    } else {
+                        s
+                    }
                 }
             }
         },
     };
-    if verb.is_ascii_uppercase() { s.to_uppercase() } else { s }
+    if verb.is_ascii_uppercase() {
+        s.to_uppercase()
+    } else {
+        s
+    }
 }
 
 /// Turn Rust's `1.5e3` into Go's `1.5e+03`.
 fn go_exp(s: &str) -> String {
-    let Some((m, e)) = s.split_once('e') else { return s.to_string() };
-    let (sign, digits) = if let Some(d) = e.strip_prefix('-') { ('-', d) } else { ('+', e) };
+    let Some((m, e)) = s.split_once('e') else {
+        return s.to_string();
+    };
+    let (sign, digits) = if let Some(d) = e.strip_prefix('-') {
+        ('-', d)
+    } else {
+        ('+', e)
+    };
     format!("{m}e{sign}{digits:0>2}")
 }

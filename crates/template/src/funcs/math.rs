@@ -6,9 +6,17 @@ use super::{FuncDef, P, arg_int, f, to_float64, to_int64};
 use crate::value::{Value, shortest_digits};
 
 pub(crate) const FUNCS: &[FuncDef] = &[
-    f("add1", &[P::Any], None, |a| Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1)))),
-    f("add", &[], Some(P::Any), |a| Ok(Value::Int64(a.iter().map(to_int64).fold(0i64, i64::wrapping_add)))),
-    f("sub", &[P::Any, P::Any], None, |a| Ok(Value::Int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))))),
+    f("add1", &[P::Any], None, |a| {
+        Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1)))
+    }),
+    f("add", &[], Some(P::Any), |a| {
+        Ok(Value::Int64(
+            a.iter().map(to_int64).fold(0i64, i64::wrapping_add),
+        ))
+    }),
+    f("sub", &[P::Any, P::Any], None, |a| {
+        Ok(Value::Int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))))
+    }),
     f("div", &[P::Any, P::Any], None, |a| {
         let d = to_int64(&a[1]);
         if d == 0 {
@@ -23,7 +31,11 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         }
         Ok(Value::Int64(to_int64(&a[0]).wrapping_rem(d)))
     }),
-    f("mul", &[P::Any], Some(P::Any), |a| Ok(Value::Int64(a.iter().map(to_int64).fold(1i64, i64::wrapping_mul)))),
+    f("mul", &[P::Any], Some(P::Any), |a| {
+        Ok(Value::Int64(
+            a.iter().map(to_int64).fold(1i64, i64::wrapping_mul),
+        ))
+    }),
     f("randInt", &[P::Int, P::Int], None, |a| {
         let (lo, hi) = (arg_int(a, 0), arg_int(a, 1));
         if hi <= lo {
@@ -31,18 +43,44 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         }
         Ok(Value::Int(rand::rng().random_range(lo..hi)))
     }),
-    f("max", &[P::Any], Some(P::Any), |a| Ok(Value::Int64(a.iter().map(to_int64).max().unwrap_or(0)))),
-    f("biggest", &[P::Any], Some(P::Any), |a| Ok(Value::Int64(a.iter().map(to_int64).max().unwrap_or(0)))),
-    f("min", &[P::Any], Some(P::Any), |a| Ok(Value::Int64(a.iter().map(to_int64).min().unwrap_or(0)))),
-    f("maxf", &[P::Any], Some(P::Any), |a| Ok(Value::Float(a.iter().map(to_float64).fold(f64::NEG_INFINITY, f64::max)))),
-    f("minf", &[P::Any], Some(P::Any), |a| Ok(Value::Float(a.iter().map(to_float64).fold(f64::INFINITY, f64::min)))),
-    f("floor", &[P::Any], None, |a| Ok(Value::Float(to_float64(&a[0]).floor()))),
-    f("ceil", &[P::Any], None, |a| Ok(Value::Float(to_float64(&a[0]).ceil()))),
+    f("max", &[P::Any], Some(P::Any), |a| {
+        Ok(Value::Int64(a.iter().map(to_int64).max().unwrap_or(0)))
+    }),
+    f("biggest", &[P::Any], Some(P::Any), |a| {
+        Ok(Value::Int64(a.iter().map(to_int64).max().unwrap_or(0)))
+    }),
+    f("min", &[P::Any], Some(P::Any), |a| {
+        Ok(Value::Int64(a.iter().map(to_int64).min().unwrap_or(0)))
+    }),
+    f("maxf", &[P::Any], Some(P::Any), |a| {
+        Ok(Value::Float(
+            a.iter().map(to_float64).fold(f64::NEG_INFINITY, f64::max),
+        ))
+    }),
+    f("minf", &[P::Any], Some(P::Any), |a| {
+        Ok(Value::Float(
+            a.iter().map(to_float64).fold(f64::INFINITY, f64::min),
+        ))
+    }),
+    f("floor", &[P::Any], None, |a| {
+        Ok(Value::Float(to_float64(&a[0]).floor()))
+    }),
+    f("ceil", &[P::Any], None, |a| {
+        Ok(Value::Float(to_float64(&a[0]).ceil()))
+    }),
     f("round", &[P::Any, P::Int], Some(P::Float), round),
-    f("add1f", &[P::Any], None, |a| Ok(Value::Float(dec_op(&a[0], &[Value::Int(1)], Op::Add)))),
-    f("addf", &[], Some(P::Any), |a| Ok(Value::Float(dec_op(&Value::Float(0.0), a, Op::Add)))),
-    f("subf", &[P::Any], Some(P::Any), |a| Ok(Value::Float(dec_op(&a[0], &a[1..], Op::Sub)))),
-    f("mulf", &[P::Any], Some(P::Any), |a| Ok(Value::Float(dec_op(&a[0], &a[1..], Op::Mul)))),
+    f("add1f", &[P::Any], None, |a| {
+        Ok(Value::Float(dec_op(&a[0], &[Value::Int(1)], Op::Add)))
+    }),
+    f("addf", &[], Some(P::Any), |a| {
+        Ok(Value::Float(dec_op(&Value::Float(0.0), a, Op::Add)))
+    }),
+    f("subf", &[P::Any], Some(P::Any), |a| {
+        Ok(Value::Float(dec_op(&a[0], &a[1..], Op::Sub)))
+    }),
+    f("mulf", &[P::Any], Some(P::Any), |a| {
+        Ok(Value::Float(dec_op(&a[0], &a[1..], Op::Mul)))
+    }),
     f("divf", &[P::Any], Some(P::Any), |a| {
         if a[1..].iter().any(|v| to_float64(v) == 0.0) {
             return Err("decimal division by 0".into());
@@ -61,7 +99,11 @@ fn round(a: &[Value]) -> Result<Value, String> {
     let pow = 10f64.powf(arg_int(a, 1) as f64);
     let digit = pow * val;
     let div = digit.fract();
-    let r = if div >= round_on { digit.ceil() } else { digit.floor() };
+    let r = if div >= round_on {
+        digit.ceil()
+    } else {
+        digit.floor()
+    };
     Ok(Value::Float(r / pow))
 }
 
@@ -94,7 +136,10 @@ impl Dec {
         if f < 0.0 {
             mant = -mant;
         }
-        Some(Dec { mant, exp: dp - digits.len() as i32 })
+        Some(Dec {
+            mant,
+            exp: dp - digits.len() as i32,
+        })
     }
 
     fn align(a: Dec, b: Dec) -> Option<(i128, i128, i32)> {
@@ -108,35 +153,59 @@ impl Dec {
         match op {
             Op::Add => {
                 let (x, y, e) = Dec::align(self, o)?;
-                Some(Dec { mant: x.checked_add(y)?, exp: e })
+                Some(Dec {
+                    mant: x.checked_add(y)?,
+                    exp: e,
+                })
             }
             Op::Sub => {
                 let (x, y, e) = Dec::align(self, o)?;
-                Some(Dec { mant: x.checked_sub(y)?, exp: e })
+                Some(Dec {
+                    mant: x.checked_sub(y)?,
+                    exp: e,
+                })
             }
-            Op::Mul => Some(Dec { mant: self.mant.checked_mul(o.mant)?, exp: self.exp + o.exp }),
+            Op::Mul => Some(Dec {
+                mant: self.mant.checked_mul(o.mant)?,
+                exp: self.exp + o.exp,
+            }),
             Op::Div => {
                 // shopspring: DivisionPrecision = 16 fractional digits, rounded half away from zero.
                 let prec = 16;
                 let shift = prec + self.exp - o.exp;
                 let (num, den) = if shift >= 0 {
-                    (self.mant.checked_mul(10i128.checked_pow(shift as u32)?)?, o.mant)
+                    (
+                        self.mant.checked_mul(10i128.checked_pow(shift as u32)?)?,
+                        o.mant,
+                    )
                 } else {
-                    (self.mant, o.mant.checked_mul(10i128.checked_pow((-shift) as u32)?)?)
+                    (
+                        self.mant,
+                        o.mant.checked_mul(10i128.checked_pow((-shift) as u32)?)?,
+                    )
                 };
                 if den == 0 {
                     return None;
                 }
                 let q = num / den;
                 let r = num % den;
-                let q = if (r.abs() * 2) >= den.abs() { q + num.signum() * den.signum() } else { q };
-                Some(Dec { mant: q, exp: -prec })
+                let q = if (r.abs() * 2) >= den.abs() {
+                    q + num.signum() * den.signum()
+                } else {
+                    q
+                };
+                Some(Dec {
+                    mant: q,
+                    exp: -prec,
+                })
             }
         }
     }
 
     fn to_f64(self) -> f64 {
-        format!("{}e{}", self.mant, self.exp).parse().unwrap_or(f64::NAN)
+        format!("{}e{}", self.mant, self.exp)
+            .parse()
+            .unwrap_or(f64::NAN)
     }
 }
 
@@ -170,7 +239,10 @@ fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
 }
 
 fn seq(a: &[Value]) -> Result<Value, String> {
-    let p: Vec<i64> = a.iter().map(|v| if let Value::Int(i) = v { *i } else { 0 }).collect();
+    let p: Vec<i64> = a
+        .iter()
+        .map(|v| if let Value::Int(i) = v { *i } else { 0 })
+        .collect();
     let v = match p.as_slice() {
         [end] => {
             let inc = if *end < 1 { -1 } else { 1 };
@@ -192,5 +264,7 @@ fn seq(a: &[Value]) -> Result<Value, String> {
         }
         _ => Vec::new(),
     };
-    Ok(Value::from(v.iter().map(i64::to_string).collect::<Vec<_>>().join(" ")))
+    Ok(Value::from(
+        v.iter().map(i64::to_string).collect::<Vec<_>>().join(" "),
+    ))
 }

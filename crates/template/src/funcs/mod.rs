@@ -84,8 +84,18 @@ pub(crate) struct FuncDef {
 }
 
 /// Shorthand constructor used by the function modules.
-pub(crate) const fn f(name: &'static str, params: &'static [P], variadic: Option<P>, imp: FuncImpl) -> FuncDef {
-    FuncDef { name, params, variadic, imp }
+pub(crate) const fn f(
+    name: &'static str,
+    params: &'static [P],
+    variadic: Option<P>,
+    imp: FuncImpl,
+) -> FuncDef {
+    FuncDef {
+        name,
+        params,
+        variadic,
+        imp,
+    }
 }
 
 /// Index of a function in the table.
@@ -116,8 +126,13 @@ static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
     v
 });
 
-static INDEX: LazyLock<HashMap<&'static str, FuncId>> =
-    LazyLock::new(|| TABLE.iter().enumerate().map(|(i, d)| (d.name, i as FuncId)).collect());
+static INDEX: LazyLock<HashMap<&'static str, FuncId>> = LazyLock::new(|| {
+    TABLE
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.name, i as FuncId))
+        .collect()
+});
 
 /// Resolve a function name.
 pub(crate) fn lookup(name: &str) -> Option<(FuncId, &'static str)> {
@@ -131,21 +146,61 @@ pub(crate) fn def(id: FuncId) -> &'static FuncDef {
 /// Functions ESO's `runtime/template/v2` registers that secretsync does not implement.
 pub const UNSUPPORTED: &[&str] = &[
     // sprig: dates
-    "ago", "date", "date_in_zone", "date_modify", "dateInZone", "dateModify", "duration",
-    "durationRound", "htmlDate", "htmlDateInZone", "must_date_modify", "mustDateModify",
-    "mustToDate", "now", "toDate", "unixEpoch",
+    "ago",
+    "date",
+    "date_in_zone",
+    "date_modify",
+    "dateInZone",
+    "dateModify",
+    "duration",
+    "durationRound",
+    "htmlDate",
+    "htmlDateInZone",
+    "must_date_modify",
+    "mustDateModify",
+    "mustToDate",
+    "now",
+    "toDate",
+    "unixEpoch",
     // sprig: crypto
-    "bcrypt", "htpasswd", "genPrivateKey", "derivePassword", "buildCustomCert", "genCA",
-    "genCAWithKey", "genSelfSignedCert", "genSelfSignedCertWithKey", "genSignedCert",
-    "genSignedCertWithKey", "encryptAES", "decryptAES",
+    "bcrypt",
+    "htpasswd",
+    "genPrivateKey",
+    "derivePassword",
+    "buildCustomCert",
+    "genCA",
+    "genCAWithKey",
+    "genSelfSignedCert",
+    "genSelfSignedCertWithKey",
+    "genSignedCert",
+    "genSignedCertWithKey",
+    "encryptAES",
+    "decryptAES",
     // sprig: misc
-    "semver", "semverCompare", "urlParse", "urlJoin", "typeIsLike", "deepEqual",
+    "semver",
+    "semverCompare",
+    "urlParse",
+    "urlJoin",
+    "typeIsLike",
+    "deepEqual",
     "randSeededNumeric",
     // ESO extras
-    "pkcs12key", "pkcs12keyPass", "pkcs12cert", "pkcs12certPass", "pemToPkcs12",
-    "pemToPkcs12Pass", "fullPemToPkcs12", "fullPemToPkcs12Pass", "pemTruststoreToPKCS12",
-    "pemTruststoreToPKCS12Pass", "filterPEM", "filterCertChain", "certSANs",
-    "jwkPublicKeyPem", "jwkPrivateKeyPem", "rsaDecrypt",
+    "pkcs12key",
+    "pkcs12keyPass",
+    "pkcs12cert",
+    "pkcs12certPass",
+    "pemToPkcs12",
+    "pemToPkcs12Pass",
+    "fullPemToPkcs12",
+    "fullPemToPkcs12Pass",
+    "pemTruststoreToPKCS12",
+    "pemTruststoreToPKCS12Pass",
+    "filterPEM",
+    "filterCertChain",
+    "certSANs",
+    "jwkPublicKeyPem",
+    "jwkPrivateKeyPem",
+    "rsaDecrypt",
 ];
 
 /// Functions ESO removed (information disclosure); they are "not defined" like in ESO.

@@ -13,8 +13,14 @@ const SSS: &[P] = &[P::Str, P::Str, P::Str];
 const SSI: &[P] = &[P::Str, P::Str, P::Int];
 
 pub(crate) const FUNCS: &[FuncDef] = &[
-    f("regexMatch", SS, None, |a| Ok(Value::Bool(compile(arg_str(a, 0)).is_ok_and(|r| r.is_match(arg_str(a, 1)))))),
-    f("mustRegexMatch", SS, None, |a| Ok(Value::Bool(compile(arg_str(a, 0))?.is_match(arg_str(a, 1))))),
+    f("regexMatch", SS, None, |a| {
+        Ok(Value::Bool(
+            compile(arg_str(a, 0)).is_ok_and(|r| r.is_match(arg_str(a, 1))),
+        ))
+    }),
+    f("mustRegexMatch", SS, None, |a| {
+        Ok(Value::Bool(compile(arg_str(a, 0))?.is_match(arg_str(a, 1))))
+    }),
     f("regexFindAll", SSI, None, find_all),
     f("mustRegexFindAll", SSI, None, find_all),
     f("regexFind", SS, None, find),
@@ -22,13 +28,18 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("regexReplaceAll", SSS, None, |a| replace(a, false)),
     f("mustRegexReplaceAll", SSS, None, |a| replace(a, false)),
     f("regexReplaceAllLiteral", SSS, None, |a| replace(a, true)),
-    f("mustRegexReplaceAllLiteral", SSS, None, |a| replace(a, true)),
+    f("mustRegexReplaceAllLiteral", SSS, None, |a| {
+        replace(a, true)
+    }),
     f("regexSplit", SSI, None, split),
     f("mustRegexSplit", SSI, None, split),
-    f("regexQuoteMeta", &[P::Str], None, |a| Ok(Value::from(quote_meta(arg_str(a, 0))))),
+    f("regexQuoteMeta", &[P::Str], None, |a| {
+        Ok(Value::from(quote_meta(arg_str(a, 0))))
+    }),
 ];
 
-static CACHE: LazyLock<Mutex<HashMap<String, Regex>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+static CACHE: LazyLock<Mutex<HashMap<String, Regex>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
 const CACHE_MAX: usize = 256;
 
 /// Compile (cached). The error names no pattern text, which could come from data.
@@ -55,12 +66,18 @@ fn find_all(a: &[Value]) -> Result<Value, String> {
     let r = compile(arg_str(a, 0))?;
     let n = arg_int(a, 2);
     let it = r.find_iter(arg_str(a, 1)).map(|m| m.as_str().to_string());
-    Ok(if n < 0 { str_list(it) } else { str_list(it.take(n as usize)) })
+    Ok(if n < 0 {
+        str_list(it)
+    } else {
+        str_list(it.take(n as usize))
+    })
 }
 
 fn find(a: &[Value]) -> Result<Value, String> {
     let r = compile(arg_str(a, 0))?;
-    Ok(Value::from(r.find(arg_str(a, 1)).map(|m| m.as_str()).unwrap_or("")))
+    Ok(Value::from(
+        r.find(arg_str(a, 1)).map(|m| m.as_str()).unwrap_or(""),
+    ))
 }
 
 fn replace(a: &[Value], literal: bool) -> Result<Value, String> {

@@ -17,22 +17,49 @@ fn s(v: impl Into<String>) -> Result<Value, String> {
 pub(crate) const FUNCS: &[FuncDef] = &[
     f("hello", &[], None, |_| s("Hello!")),
     f("trim", S, None, |a| s(arg_str(a, 0).trim())),
-    f("upper", S, None, |a| s(map_chars(arg_str(a, 0), |c| single(c.to_uppercase(), c)))),
+    f("upper", S, None, |a| {
+        s(map_chars(arg_str(a, 0), |c| single(c.to_uppercase(), c)))
+    }),
     // Go maps case rune by rune (simple case mapping): U+0130 lowercases to 'i'.
-    f("lower", S, None, |a| s(map_chars(arg_str(a, 0), |c| c.to_lowercase().next().unwrap_or(c)))),
+    f("lower", S, None, |a| {
+        s(map_chars(arg_str(a, 0), |c| {
+            c.to_lowercase().next().unwrap_or(c)
+        }))
+    }),
     f("title", S, None, |a| s(title(arg_str(a, 0)))),
     f("untitle", S, None, |a| s(untitle(arg_str(a, 0)))),
     f("substr", &[P::Int, P::Int, P::Str], None, substr),
     f("repeat", &[P::Int, P::Str], None, repeat),
-    f("trimall", SS, None, |a| s(go_trim(arg_str(a, 1), arg_str(a, 0)))),
-    f("trimAll", SS, None, |a| s(go_trim(arg_str(a, 1), arg_str(a, 0)))),
-    f("trimSuffix", SS, None, |a| s(arg_str(a, 1).strip_suffix(arg_str(a, 0)).unwrap_or(arg_str(a, 1)))),
-    f("trimPrefix", SS, None, |a| s(arg_str(a, 1).strip_prefix(arg_str(a, 0)).unwrap_or(arg_str(a, 1)))),
+    f("trimall", SS, None, |a| {
+        s(go_trim(arg_str(a, 1), arg_str(a, 0)))
+    }),
+    f("trimAll", SS, None, |a| {
+        s(go_trim(arg_str(a, 1), arg_str(a, 0)))
+    }),
+    f("trimSuffix", SS, None, |a| {
+        s(arg_str(a, 1)
+            .strip_suffix(arg_str(a, 0))
+            .unwrap_or(arg_str(a, 1)))
+    }),
+    f("trimPrefix", SS, None, |a| {
+        s(arg_str(a, 1)
+            .strip_prefix(arg_str(a, 0))
+            .unwrap_or(arg_str(a, 1)))
+    }),
     f("nospace", S, None, |a| s(nospace(arg_str(a, 0)))),
     f("initials", S, None, |a| s(initials(arg_str(a, 0)))),
-    f("randAlphaNum", &[P::Int], None, |a| rand_from(a, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")),
-    f("randAlpha", &[P::Int], None, |a| rand_from(a, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")),
-    f("randNumeric", &[P::Int], None, |a| rand_from(a, b"0123456789")),
+    f("randAlphaNum", &[P::Int], None, |a| {
+        rand_from(
+            a,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        )
+    }),
+    f("randAlpha", &[P::Int], None, |a| {
+        rand_from(a, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    }),
+    f("randNumeric", &[P::Int], None, |a| {
+        rand_from(a, b"0123456789")
+    }),
     f("randAscii", &[P::Int], None, |a| {
         let printable: Vec<u8> = (32u8..=126).collect();
         rand_from(a, &printable)
@@ -43,22 +70,48 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         chars.shuffle(&mut rand::rng());
         s(chars.into_iter().collect::<String>())
     }),
-    f("contains", SS, None, |a| Ok(Value::Bool(arg_str(a, 1).contains(arg_str(a, 0))))),
-    f("hasPrefix", SS, None, |a| Ok(Value::Bool(arg_str(a, 1).starts_with(arg_str(a, 0))))),
-    f("hasSuffix", SS, None, |a| Ok(Value::Bool(arg_str(a, 1).ends_with(arg_str(a, 0))))),
+    f("contains", SS, None, |a| {
+        Ok(Value::Bool(arg_str(a, 1).contains(arg_str(a, 0))))
+    }),
+    f("hasPrefix", SS, None, |a| {
+        Ok(Value::Bool(arg_str(a, 1).starts_with(arg_str(a, 0))))
+    }),
+    f("hasSuffix", SS, None, |a| {
+        Ok(Value::Bool(arg_str(a, 1).ends_with(arg_str(a, 0))))
+    }),
     f("quote", &[], Some(P::Any), quote),
     f("squote", &[], Some(P::Any), squote),
     f("cat", &[], Some(P::Any), cat),
-    f("indent", &[P::Int, P::Str], None, |a| s(indent(arg_int(a, 0), arg_str(a, 1)))),
-    f("nindent", &[P::Int, P::Str], None, |a| s(format!("\n{}", indent(arg_int(a, 0), arg_str(a, 1))))),
-    f("replace", SSS, None, |a| s(arg_str(a, 2).replace(arg_str(a, 0), arg_str(a, 1)))),
-    f("plural", &[P::Str, P::Str, P::Int], None, |a| s(if arg_int(a, 2) == 1 { arg_str(a, 0) } else { arg_str(a, 1) })),
+    f("indent", &[P::Int, P::Str], None, |a| {
+        s(indent(arg_int(a, 0), arg_str(a, 1)))
+    }),
+    f("nindent", &[P::Int, P::Str], None, |a| {
+        s(format!("\n{}", indent(arg_int(a, 0), arg_str(a, 1))))
+    }),
+    f("replace", SSS, None, |a| {
+        s(arg_str(a, 2).replace(arg_str(a, 0), arg_str(a, 1)))
+    }),
+    f("plural", &[P::Str, P::Str, P::Int], None, |a| {
+        s(if arg_int(a, 2) == 1 {
+            arg_str(a, 0)
+        } else {
+            arg_str(a, 1)
+        })
+    }),
     f("toString", &[P::Any], None, |a| s(strval(&a[0]))),
-    f("split", SS, None, |a| Ok(split_map(go_split(arg_str(a, 1), arg_str(a, 0), -1)))),
-    f("splitList", SS, None, |a| Ok(str_list(go_split(arg_str(a, 1), arg_str(a, 0), -1)))),
+    f("split", SS, None, |a| {
+        Ok(split_map(go_split(arg_str(a, 1), arg_str(a, 0), -1)))
+    }),
+    f("splitList", SS, None, |a| {
+        Ok(str_list(go_split(arg_str(a, 1), arg_str(a, 0), -1)))
+    }),
     f("splitn", &[P::Str, P::Int, P::Str], None, splitn),
-    f("toStrings", &[P::Any], None, |a| Ok(str_list(strslice(&a[0])))),
-    f("join", &[P::Str, P::Any], None, |a| s(strslice(&a[1]).join(arg_str(a, 0)))),
+    f("toStrings", &[P::Any], None, |a| {
+        Ok(str_list(strslice(&a[0])))
+    }),
+    f("join", &[P::Str, P::Any], None, |a| {
+        s(strslice(&a[1]).join(arg_str(a, 0)))
+    }),
     f("sortAlpha", &[P::Any], None, sort_alpha),
     f("abbrev", &[P::Int, P::Str], None, abbrev),
     f("trunc", &[P::Int, P::Str], None, trunc),
@@ -67,12 +120,16 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("dir", S, None, |a| s(path_dir(arg_str(a, 0)))),
     f("clean", S, None, |a| s(path_clean(arg_str(a, 0)))),
     f("ext", S, None, |a| s(path_ext(arg_str(a, 0)))),
-    f("isAbs", S, None, |a| Ok(Value::Bool(arg_str(a, 0).starts_with('/')))),
+    f("isAbs", S, None, |a| {
+        Ok(Value::Bool(arg_str(a, 0).starts_with('/')))
+    }),
     f("osBase", S, None, |a| s(path_base(arg_str(a, 0)))),
     f("osDir", S, None, |a| s(path_dir(arg_str(a, 0)))),
     f("osClean", S, None, |a| s(path_clean(arg_str(a, 0)))),
     f("osExt", S, None, |a| s(path_ext(arg_str(a, 0)))),
-    f("osIsAbs", S, None, |a| Ok(Value::Bool(arg_str(a, 0).starts_with('/')))),
+    f("osIsAbs", S, None, |a| {
+        Ok(Value::Bool(arg_str(a, 0).starts_with('/')))
+    }),
 ];
 
 fn single(mut it: impl Iterator<Item = char>, orig: char) -> char {
@@ -97,7 +154,11 @@ pub(crate) fn strval(v: &Value) -> String {
 /// sprig's `strslice`: list → strings of non-nil elements; nil → []; scalar → [strval].
 pub(crate) fn strslice(v: &Value) -> Vec<String> {
     match v {
-        Value::List(l) => l.iter().filter(|x| !matches!(x, Value::Nil)).map(strval).collect(),
+        Value::List(l) => l
+            .iter()
+            .filter(|x| !matches!(x, Value::Nil))
+            .map(strval)
+            .collect(),
         Value::Nil => Vec::new(),
         v => vec![strval(v)],
     }
@@ -118,7 +179,11 @@ fn title(s: &str) -> String {
     let mut prev = ' ';
     s.chars()
         .map(|c| {
-            let out = if is_separator(prev) { single(c.to_uppercase(), c) } else { c };
+            let out = if is_separator(prev) {
+                single(c.to_uppercase(), c)
+            } else {
+                c
+            };
             prev = c;
             out
         })
@@ -170,7 +235,10 @@ fn nospace(s: &str) -> String {
     if s.bytes().all(|b| !latin1(b).is_whitespace()) {
         return s.to_string();
     }
-    s.bytes().map(latin1).filter(|c| !c.is_whitespace()).collect()
+    s.bytes()
+        .map(latin1)
+        .filter(|c| !c.is_whitespace())
+        .collect()
 }
 
 fn initials(s: &str) -> String {
@@ -236,7 +304,10 @@ fn abbrev(a: &[Value]) -> Result<Value, String> {
     if w < 4 || st.len() as i64 <= w {
         return Ok(Value::from(st));
     }
-    Ok(Value::from(format!("{}...", bytes_to_string(&st.as_bytes()[..(w - 3) as usize]))))
+    Ok(Value::from(format!(
+        "{}...",
+        bytes_to_string(&st.as_bytes()[..(w - 3) as usize])
+    )))
 }
 
 const MAX_REPEAT_BYTES: usize = 16 << 20;
@@ -261,24 +332,36 @@ fn rand_from(a: &[Value], alphabet: &[u8]) -> Result<Value, String> {
         return Err("count too large".into());
     }
     let mut rng = rand::rng();
-    let out: String = (0..n).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect();
+    let out: String = (0..n)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+        .collect();
     Ok(Value::from(out))
 }
 
 fn quote(a: &[Value]) -> Result<Value, String> {
-    let parts: Vec<String> =
-        a.iter().filter(|v| !matches!(v, Value::Nil)).map(|v| super::fmt::go_quote(&strval(v))).collect();
+    let parts: Vec<String> = a
+        .iter()
+        .filter(|v| !matches!(v, Value::Nil))
+        .map(|v| super::fmt::go_quote(&strval(v)))
+        .collect();
     Ok(Value::from(parts.join(" ")))
 }
 
 fn squote(a: &[Value]) -> Result<Value, String> {
-    let parts: Vec<String> =
-        a.iter().filter(|v| !matches!(v, Value::Nil)).map(|v| format!("'{}'", v.to_go_string())).collect();
+    let parts: Vec<String> = a
+        .iter()
+        .filter(|v| !matches!(v, Value::Nil))
+        .map(|v| format!("'{}'", v.to_go_string()))
+        .collect();
     Ok(Value::from(parts.join(" ")))
 }
 
 fn cat(a: &[Value]) -> Result<Value, String> {
-    let parts: Vec<String> = a.iter().filter(|v| !matches!(v, Value::Nil)).map(Value::to_go_string).collect();
+    let parts: Vec<String> = a
+        .iter()
+        .filter(|v| !matches!(v, Value::Nil))
+        .map(Value::to_go_string)
+        .collect();
     Ok(Value::from(parts.join(" ")))
 }
 
@@ -288,7 +371,11 @@ fn indent(n: i64, v: &str) -> String {
 }
 
 fn split_map(parts: Vec<String>) -> Value {
-    let m: Map = parts.into_iter().enumerate().map(|(i, p)| (format!("_{i}"), Value::from(p))).collect();
+    let m: Map = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| (format!("_{i}"), Value::from(p)))
+        .collect();
     Value::StrMap(std::sync::Arc::new(m))
 }
 

@@ -58,10 +58,10 @@ impl ApiError {
         if let Some(d) = &self.details {
             s["details"] = d.clone();
         }
-        if self.reason.is_empty() {
-            if let Some(m) = s.as_object_mut() {
-                m.remove("reason");
-            }
+        if self.reason.is_empty()
+            && let Some(m) = s.as_object_mut()
+        {
+            m.remove("reason");
         }
         s
     }
@@ -119,7 +119,7 @@ impl ApiError {
         }
     }
 
-    /// 422 Invalid with field causes (`<Kind> "<name>" is invalid: ...`).
+    /// 422 Invalid with field causes (`<Kind>[.<group>] "<name>" is invalid: ...`).
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
         let rendered: Vec<String> = causes
             .iter()
@@ -137,15 +137,18 @@ impl ApiError {
                 .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
                 .collect(),
         );
-        if group.is_empty() {
-            if let Some(m) = d.as_object_mut() {
-                m.remove("group");
-            }
+        if group.is_empty()
+            && let Some(m) = d.as_object_mut()
+        {
+            m.remove("group");
         }
         Self {
             code: 422,
             reason: "Invalid",
-            message: format!("{kind} \"{name}\" is invalid: {summary}"),
+            message: format!(
+                "{} \"{name}\" is invalid: {summary}",
+                qualified(group, kind)
+            ),
             details: Some(d),
         }
     }
@@ -175,7 +178,9 @@ impl ApiError {
         Self {
             code: 415,
             reason: "UnsupportedMediaType",
-            message: format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type:?})"),
+            message: format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type:?})"
+            ),
             details: None,
         }
     }
