@@ -78,6 +78,36 @@ fn crd_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/crds")
 }
 
+/// The CRD manifests of `deploy/crds/` (the directory also holds a kustomization.yaml).
+fn crd_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(crd_dir())
+        .expect("deploy/crds")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".external-secrets.io.yaml"))
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no CRDs in deploy/crds");
+    files
+}
+
+/// A directory holding only the CRD manifests, for the double's `crd_dir`.
+fn crd_only_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("secretsync-kube-crds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        for f in crd_files() {
+            std::fs::copy(&f, dir.join(f.file_name().expect("file name"))).expect("copy CRD");
+        }
+        dir
+    })
+    .clone()
+}
+
 impl TestEnv {
     /// Starts the double (or connects to `SECRETSYNC_TEST_KUBECONFIG`) and creates a namespace.
     pub async fn start(test: &str) -> TestEnv {
@@ -96,7 +126,7 @@ impl TestEnv {
             }
             Err(_) => {
                 let server = KubeApiServer::start(KubeApiOptions {
-                    crd_dir: Some(crd_dir()),
+                    crd_dir: Some(crd_only_dir()),
                     ..Default::default()
                 })
                 .await
@@ -230,8 +260,7 @@ impl TestEnv {
 
 async fn install_crds(client: &kube::Client) {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for entry in std::fs::read_dir(crd_dir()).expect("deploy/crds") {
-        let path = entry.expect("entry").path();
+    for path in crd_files() {
         let text = std::fs::read_to_string(&path).expect("crd file");
         let crd: CustomResourceDefinition = serde_yaml::from_str(&text).expect("crd yaml");
         let name = crd.metadata.name.clone().unwrap_or_default();
