@@ -1,0 +1,117 @@
+//! Provider outage on a compressed time scale: backoff base 100 ms, ceiling 800 ms,
+//! refreshInterval 1 s (standing in for ESO's 1 s → 7 min backoff and a long outage).
+//! The Secret keeps its last value byte for byte, status turns Ready=False with a reason,
+//! provider calls stay within what the backoff allows, and the Secret recovers afterwards.
+
+mod kube_support;
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use kube_support::*;
+use secretsync_model::external_secret::ExternalSecret;
+use secretsync_model::secret_store::SecretStore;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_outage_keeps_the_secret_and_backs_off() {
+    let env = TestEnv::start("outage").await;
+    let ns = env.namespace.clone();
+    let config = test_config(&env);
+    let class = config.controller_class.clone().unwrap_or_default();
+    let (base, ceiling) = (config.error_backoff_base, config.error_backoff_max);
+    let _: SecretStore = env
+        .apply(
+            Some(&ns),
+            json!({
+                "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+                "metadata": {"name": "flaky"},
+                "spec": {"controller": class, "provider": {"fake": {"data": [
+                    {"key": "db", "value": "pa55\u{0}w\u{00e9}rd-bytes"}
+                ]}}}
+            }),
+        )
+        .await;
+    let operator = start_operator(&env, config);
+    let _: ExternalSecret = env
+        .apply(
+            Some(&ns),
+            json!({
+                "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                "metadata": {"name": "db"},
+                "spec": {
+                    "refreshInterval": "1s",
+                    "secretStoreRef": {"name": "flaky", "kind": "SecretStore"},
+                    "data": [{"secretKey": "password", "remoteRef": {"key": "db"}}]
+                }
+            }),
+        )
+        .await;
+    let before = wait_for(Duration::from_secs(10), "first sync", || async {
+        env.secret(&ns, "db").await
+    })
+    .await;
+    wait_for(Duration::from_secs(5), "Ready", || async {
+        ready_of(&env, &ns, "db").await.filter(|r| r.0 == "True")
+    })
+    .await;
+
+    // Outage.
+    operator.factory.outage.store(true, Ordering::SeqCst);
+    let failed = wait_for(Duration::from_secs(5), "Ready=False", || async {
+        ready_of(&env, &ns, "db").await.filter(|r| r.0 == "False")
+    })
+    .await;
+    assert_eq!(failed.1, "SecretSyncedError");
+    assert!(
+        failed.2.contains("unavailable"),
+        "status message says why: {}",
+        failed.2
+    );
+    let window = Duration::from_secs(4);
+    let calls_start = operator.factory.calls.load(Ordering::SeqCst);
+    tokio::time::sleep(window).await;
+    let calls = operator.factory.calls.load(Ordering::SeqCst) - calls_start;
+    // Attempts the backoff allows in the window: delays base, 2·base, … capped at the ceiling.
+    let mut allowed = 1u64;
+    let (mut elapsed, mut delay) = (Duration::ZERO, base);
+    while elapsed + delay <= window {
+        elapsed += delay;
+        allowed += 1;
+        delay = (delay * 2).min(ceiling);
+    }
+    eprintln!("provider calls during a {window:?} outage: {calls} (backoff allows {allowed})");
+    assert!(calls >= 2, "retries continue during the outage ({calls})");
+    // +2: the store controller's validation of the failing store.
+    assert!(
+        calls <= allowed + 2,
+        "provider calls {calls} exceed the backoff ceiling ({allowed})"
+    );
+    let during = env
+        .secret(&ns, "db")
+        .await
+        .expect("Secret still exists during the outage");
+    assert_eq!(during.data, before.data, "Secret data byte for byte");
+    assert_eq!(during.type_, before.type_);
+    assert_eq!(
+        during.metadata.resource_version, before.metadata.resource_version,
+        "Secret untouched"
+    );
+
+    // Recovery.
+    let recovered_at = Instant::now();
+    operator.factory.outage.store(false, Ordering::SeqCst);
+    wait_for(
+        ceiling + Duration::from_secs(3),
+        "Ready=True after the outage",
+        || async { ready_of(&env, &ns, "db").await.filter(|r| r.0 == "True") },
+    )
+    .await;
+    eprintln!(
+        "recovered {:?} after the outage ended",
+        recovered_at.elapsed()
+    );
+    let after = env.secret(&ns, "db").await.expect("Secret");
+    assert_eq!(after.data, before.data);
+    env.cleanup().await;
+}

@@ -1,0 +1,447 @@
+//! Test environment for the Kubernetes controller tests.
+//!
+//! [`TestEnv::start`] returns the in-process API server double, or a real cluster when env
+//! `SECRETSYNC_TEST_KUBECONFIG` names a kubeconfig. Either way it installs the CRDs from
+//! `deploy/crds/` when absent, creates unique namespaces and deletes them on [`TestEnv::cleanup`].
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::events::v1::Event as CoreEvent;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use secretsync_engine::{Engine, EngineConfig};
+use secretsync_model::credentials::CredentialResolver;
+use secretsync_model::provider::{ProviderFactory, StoreContext};
+use secretsync_model::secret_store::SecretStoreSpec;
+use secretsync_model::{
+    FetchRequest, FindRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider,
+    SharedProvider, Validation,
+};
+use secretsync_provider_fake::FakeProvider;
+use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
+
+/// Captured tracing output of the whole test binary.
+pub fn logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
+            .with_ansi(false)
+            .with_writer(move || LogWriter(sink.clone()))
+            .try_init();
+        buffer
+    })
+    .clone()
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Where the tests run.
+pub struct TestEnv {
+    /// Client with admin rights.
+    pub client: kube::Client,
+    /// The double, when not on a real cluster.
+    pub server: Option<KubeApiServer>,
+    /// The main namespace of this test.
+    pub namespace: String,
+    /// Suffix making names unique.
+    pub suffix: String,
+    created: Vec<String>,
+    /// Cluster-scoped objects applied by the test: (collection URL, name), deleted on cleanup.
+    cluster_objects: Mutex<Vec<(String, String)>>,
+}
+
+fn crd_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/crds")
+}
+
+/// The CRD manifests of `deploy/crds/` (the directory also holds a kustomization.yaml).
+fn crd_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(crd_dir())
+        .expect("deploy/crds")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".external-secrets.io.yaml"))
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no CRDs in deploy/crds");
+    files
+}
+
+/// A directory holding only the CRD manifests, for the double's `crd_dir`.
+fn crd_only_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("secretsync-kube-crds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        for f in crd_files() {
+            std::fs::copy(&f, dir.join(f.file_name().expect("file name"))).expect("copy CRD");
+        }
+        dir
+    })
+    .clone()
+}
+
+impl TestEnv {
+    /// Starts the double (or connects to `SECRETSYNC_TEST_KUBECONFIG`) and creates a namespace.
+    pub async fn start(test: &str) -> TestEnv {
+        logs();
+        let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        let (client, server) = match std::env::var("SECRETSYNC_TEST_KUBECONFIG") {
+            Ok(path) => {
+                let kubeconfig = kube::config::Kubeconfig::read_from(&path)
+                    .unwrap_or_else(|e| panic!("SECRETSYNC_TEST_KUBECONFIG={path}: {e}"));
+                let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+                    .await
+                    .unwrap_or_else(|e| panic!("SECRETSYNC_TEST_KUBECONFIG={path}: {e}"));
+                let client = kube::Client::try_from(config).expect("kube client");
+                install_crds(&client).await;
+                (client, None)
+            }
+            Err(_) => {
+                let server = KubeApiServer::start(KubeApiOptions {
+                    crd_dir: Some(crd_only_dir()),
+                    ..Default::default()
+                })
+                .await
+                .expect("start the Kubernetes API double");
+                (server.client().expect("client"), Some(server))
+            }
+        };
+        let mut env = TestEnv {
+            client,
+            server,
+            namespace: String::new(),
+            suffix,
+            created: Vec::new(),
+            cluster_objects: Mutex::default(),
+        };
+        env.namespace = env.create_namespace(test, BTreeMap::new()).await;
+        env
+    }
+
+    /// Creates a namespace `<prefix>-<suffix>` with labels and returns its name.
+    pub async fn create_namespace(
+        &mut self,
+        prefix: &str,
+        labels: BTreeMap<String, String>,
+    ) -> String {
+        let name = format!("{prefix}-{}", self.suffix);
+        self.create_namespace_named(&name, labels).await;
+        name
+    }
+
+    /// Creates (or reuses) a namespace with exactly this name.
+    pub async fn create_namespace_named(&mut self, name: &str, labels: BTreeMap<String, String>) {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let ns: Namespace = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "labels": labels}
+        }))
+        .expect("namespace");
+        match api.create(&PostParams::default(), &ns).await {
+            Ok(_) => self.created.push(name.to_string()),
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => panic!("creating namespace {name}: {e}"),
+        }
+    }
+
+    /// Deletes the namespaces this test created.
+    pub async fn cleanup(self) {
+        let objects = self
+            .cluster_objects
+            .lock()
+            .map(|o| o.clone())
+            .unwrap_or_default();
+        for (url, name) in objects {
+            if let Ok(req) = kube::core::Request::new(url).delete(&name, &DeleteParams::default()) {
+                let _ = self.client.request_text(req).await;
+            }
+        }
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        for ns in &self.created {
+            let _ = api.delete(ns, &DeleteParams::default()).await;
+        }
+    }
+
+    /// Secret writes counted by the double (None on a real cluster).
+    pub fn secret_writes(&self) -> Option<usize> {
+        self.server.as_ref().map(|s| {
+            s.request_log()
+                .iter()
+                .filter(|r| {
+                    r.resource == "secrets"
+                        && matches!(r.verb.as_str(), "create" | "update" | "patch" | "delete")
+                })
+                .count()
+        })
+    }
+
+    /// Events of a namespace.
+    pub async fn events(&self, namespace: &str) -> Vec<CoreEvent> {
+        Api::<CoreEvent>::namespaced(self.client.clone(), namespace)
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default()
+    }
+
+    /// Applies a namespaced object given as JSON (server-side apply, manager `test`); a cluster
+    /// object when `namespace` is None.
+    pub async fn apply<K>(&self, namespace: Option<&str>, value: serde_json::Value) -> K
+    where
+        K: kube::Resource<DynamicType = ()>
+            + Clone
+            + serde::de::DeserializeOwned
+            + serde::Serialize
+            + std::fmt::Debug,
+    {
+        let name = value["metadata"]["name"]
+            .as_str()
+            .expect("metadata.name")
+            .to_string();
+        let url = match namespace {
+            Some(ns) => K::url_path(&(), Some(ns)),
+            None => {
+                let url = K::url_path(&(), None);
+                if let Ok(mut objects) = self.cluster_objects.lock() {
+                    objects.push((url.clone(), name.clone()));
+                }
+                url
+            }
+        };
+        let request = kube::core::Request::new(url);
+        let req = request
+            .patch(
+                &name,
+                &PatchParams::apply("test").force(),
+                &Patch::Apply(value),
+            )
+            .expect("build patch");
+        self.client
+            .request::<K>(req)
+            .await
+            .unwrap_or_else(|e| panic!("applying {name}: {e}"))
+    }
+
+    /// A Secret, if present.
+    pub async fn secret(&self, namespace: &str, name: &str) -> Option<Secret> {
+        Api::<Secret>::namespaced(self.client.clone(), namespace)
+            .get_opt(name)
+            .await
+            .expect("get secret")
+    }
+}
+
+async fn install_crds(client: &kube::Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for path in crd_files() {
+        let text = std::fs::read_to_string(&path).expect("crd file");
+        let crd: CustomResourceDefinition = serde_yaml::from_str(&text).expect("crd yaml");
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        if api.get_opt(&name).await.expect("get crd").is_none() {
+            api.create(&PostParams::default(), &crd)
+                .await
+                .expect("create crd");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+}
+
+/// Polls `check` every 20 ms until it returns Some or `timeout` passes.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Builds fake providers that can be switched into an outage, counting every provider call.
+#[derive(Clone, Default)]
+pub struct TestFactory {
+    /// When true every fetch fails with `Unavailable`.
+    pub outage: Arc<AtomicBool>,
+    /// Provider calls (fetch, find, validate) made so far.
+    pub calls: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl ProviderFactory for TestFactory {
+    async fn build(
+        &self,
+        context: &StoreContext,
+        spec: &SecretStoreSpec,
+        _credentials: Arc<dyn CredentialResolver>,
+    ) -> Result<SharedProvider, ProviderError> {
+        let fake = spec.provider.fake.as_ref().ok_or_else(|| {
+            ProviderError::InvalidStoreConfig(
+                "only the fake provider is built in these tests".into(),
+            )
+        })?;
+        Ok(Arc::new(FlakyProvider {
+            inner: FakeProvider::new(context.store.clone(), fake),
+            outage: self.outage.clone(),
+            calls: self.calls.clone(),
+        }))
+    }
+}
+
+struct FlakyProvider {
+    inner: FakeProvider,
+    outage: Arc<AtomicBool>,
+    calls: Arc<AtomicU64>,
+}
+
+impl FlakyProvider {
+    fn gate(&self) -> Result<(), ProviderError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.outage.load(Ordering::SeqCst) {
+            return Err(ProviderError::Unavailable("injected outage (503)".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SecretProvider for FlakyProvider {
+    fn capabilities(&self) -> ProviderCapabilities {
+        self.inner.capabilities()
+    }
+    async fn fetch(&self, request: &FetchRequest) -> Result<RemoteSecret, ProviderError> {
+        self.gate()?;
+        self.inner.fetch(request).await
+    }
+    async fn find(
+        &self,
+        request: &FindRequest,
+    ) -> Result<BTreeMap<String, RemoteSecret>, ProviderError> {
+        self.gate()?;
+        self.inner.find(request).await
+    }
+    async fn validate(&self) -> Result<Validation, ProviderError> {
+        self.gate()?;
+        self.inner.validate().await
+    }
+}
+
+/// A running operator; aborted on drop.
+pub struct Operator {
+    handle: tokio::task::JoinHandle<()>,
+    /// The provider factory (outage switch, call counter).
+    pub factory: TestFactory,
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+/// Controller settings for tests: compressed time scale, controller class of this test.
+pub fn test_config(env: &TestEnv) -> secretsync_kube::Config {
+    secretsync_kube::Config {
+        namespace: None,
+        controller_class: Some(format!("test-{}", env.suffix)),
+        operator_namespace: env.namespace.clone(),
+        error_backoff_base: Duration::from_millis(100),
+        error_backoff_max: Duration::from_millis(800),
+        refresh_jitter: 0.0,
+        cluster_external_secrets: false,
+        ..Default::default()
+    }
+}
+
+/// Starts the controllers with `config`.
+pub fn start_operator(env: &TestEnv, config: secretsync_kube::Config) -> Operator {
+    let factory = TestFactory::default();
+    let engine = Arc::new(Engine::new(
+        Arc::new(factory.clone()),
+        EngineConfig::default(),
+    ));
+    let client = env.client.clone();
+    let f: Arc<dyn ProviderFactory> = Arc::new(factory.clone());
+    let handle = tokio::spawn(async move {
+        if let Err(e) = secretsync_kube::run(
+            client,
+            config,
+            engine,
+            f,
+            secretsync_kube::Metrics::default(),
+        )
+        .await
+        {
+            panic!("operator failed: {e}");
+        }
+    });
+    Operator { handle, factory }
+}
+
+/// The Ready condition (status, reason, message) of an ExternalSecret.
+pub async fn ready_of(
+    env: &TestEnv,
+    namespace: &str,
+    name: &str,
+) -> Option<(String, String, String)> {
+    let es = Api::<secretsync_model::external_secret::ExternalSecret>::namespaced(
+        env.client.clone(),
+        namespace,
+    )
+    .get_opt(name)
+    .await
+    .ok()??;
+    let c = es
+        .status?
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Ready")?;
+    let status = serde_json::to_value(c.status).ok()?.as_str()?.to_string();
+    Some((
+        status,
+        c.reason.unwrap_or_default(),
+        c.message.unwrap_or_default(),
+    ))
+}
+
+/// The value of one key of a Secret, as text.
+pub fn value_of(secret: &Secret, key: &str) -> Option<String> {
+    secret
+        .data
+        .as_ref()?
+        .get(key)
+        .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+}
