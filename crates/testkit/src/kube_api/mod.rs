@@ -162,6 +162,10 @@ fn load_crds(state: &mut State, dir: &Path) -> Result<(), KubeApiError> {
             if v.is_null() {
                 continue;
             }
+            // A kustomization next to the CRDs (as in deploy/crds) is not a resource.
+            if v["kind"] == "Kustomization" {
+                continue;
+            }
             if v["kind"] != "CustomResourceDefinition" {
                 return Err(crd_err(format!(
                     "expected kind CustomResourceDefinition, found {}",
