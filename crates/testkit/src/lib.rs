@@ -1,1 +1,3 @@
 //! Test doubles (Kubernetes API, Azure Key Vault) and peer launchers (moto, OpenBao, PostgreSQL).
+
+pub mod peers;
