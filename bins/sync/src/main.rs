@@ -1,3 +1,22 @@
-//! secretsync CLI
+//! `secretsync`: render or sync ExternalSecrets once, without an operator.
 
-fn main() {}
+mod cli;
+mod crds;
+mod factory;
+mod inputs;
+mod output;
+mod render;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Args::parse();
+    cli::init_logging(&args);
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,31 @@
-//! The sync engine: ExternalSecret + providers -> desired Secret, fetch coalescing, refresh scheduling.
+//! The sync engine: given an ExternalSecret and providers, decides what the target Secret must
+//! contain, and when to look again. It has no Kubernetes client: stores, credentials and
+//! template sources come from a [`SyncEnvironment`] the host implements.
+//!
+//! - [`Engine::sync`]: fetch (through the shared, coalescing [`fetch::FetchLayer`]) and render
+//!   one ExternalSecret into a [`SyncOutcome`].
+//! - [`pipeline`], [`values`], [`rewrite`]: ESO's value semantics as pure functions.
+//! - [`refresh`]: ESO's `shouldRefresh`/`isSecretValid` decisions over plain inputs.
+//! - [`scheduler`]: a pure, time-injected refresh scheduler.
+//!
+//! See `docs/engine.md` for the semantics and the deviations from ESO.
+
+mod engine;
+pub mod env;
+pub mod error;
+pub mod fetch;
+pub mod outcome;
+pub mod pipeline;
+pub mod refresh;
+pub mod rewrite;
+pub mod scheduler;
+pub mod templates;
+pub mod validation;
+pub mod values;
+
+pub use engine::{Engine, EngineConfig};
+pub use env::{ResolvedStore, SyncEnvironment, TemplateSourceKind};
+pub use error::{EngineError, EnvironmentError};
+pub use fetch::{FetchConfig, FetchStats, RateLimit};
+pub use outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
+pub use scheduler::{Scheduler, SchedulerConfig, SyncState};

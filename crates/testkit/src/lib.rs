@@ -2,3 +2,4 @@
 
 pub mod peers;
 pub mod kube_api;
+pub mod azure;

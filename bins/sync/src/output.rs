@@ -1,0 +1,40 @@
+//! Printing desired Secrets as Kubernetes manifests.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use secretsync_engine::DesiredSecret;
+
+/// Converts a desired Secret into a `v1/Secret` object.
+pub fn to_secret(desired: &DesiredSecret) -> Secret {
+    let data: BTreeMap<String, ByteString> = desired
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), ByteString(v.expose().to_vec())))
+        .collect();
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(desired.name.clone()),
+            namespace: Some(desired.namespace.clone()),
+            labels: (!desired.labels.is_empty()).then(|| desired.labels.clone()),
+            annotations: (!desired.annotations.is_empty()).then(|| desired.annotations.clone()),
+            ..Default::default()
+        },
+        type_: Some(desired.type_.clone()),
+        data: Some(data),
+        immutable: desired.immutable.then_some(true),
+        ..Default::default()
+    }
+}
+
+/// Renders Secrets as one YAML stream (`---` separated).
+pub fn to_yaml_stream(secrets: &[Secret]) -> Result<String, serde_yaml::Error> {
+    let mut out = String::new();
+    for s in secrets {
+        out.push_str("---\n");
+        out.push_str(&serde_yaml::to_string(s)?);
+    }
+    Ok(out)
+}

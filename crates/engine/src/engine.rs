@@ -1,0 +1,564 @@
+//! [`Engine`]: fetch and render one ExternalSecret.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::future::join_all;
+use secretsync_model::external_secret::{
+    DeletionPolicy, ExternalSecret, SecretStoreRef, TemplateScope,
+};
+use secretsync_model::provider::{ProviderFactory, StoreContext};
+use secretsync_model::validate::validate_external_secret;
+use secretsync_model::value::SecretData;
+use secretsync_model::{FetchRequest, FindRequest};
+use secretsync_template::ParseOptions;
+
+use crate::env::{SyncEnvironment, TemplateSourceKind};
+use crate::error::EngineError;
+use crate::fetch::{FetchConfig, FetchLayer, FetchStats, ReadValue, StoreHandle};
+use crate::outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
+use crate::pipeline::{process_data_value, process_extract, process_find};
+use crate::templates::{ResolvedTemplateFrom, TemplateCache, apply_template};
+use crate::validation::engine_rules;
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// The shared fetch layer's settings.
+    pub fetch: FetchConfig,
+    /// Template delimiters (ESO's `--template-left-delimiter` / `--template-right-delimiter`).
+    pub template_options: ParseOptions,
+    /// Parsed templates kept in memory (default 4096).
+    pub template_cache_capacity: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            fetch: FetchConfig::default(),
+            template_options: ParseOptions::default(),
+            template_cache_capacity: 4096,
+        }
+    }
+}
+
+/// The sync engine: one per process, shared by every ExternalSecret.
+pub struct Engine {
+    fetch: FetchLayer,
+    templates: TemplateCache,
+}
+
+/// One read an entry needs, with the entry's location.
+enum Entry<'a> {
+    Data(usize),
+    Extract(usize, &'a secretsync_model::external_secret::RemoteRef),
+    Find(usize, &'a secretsync_model::external_secret::FindRef),
+    Unsupported(usize, &'static str),
+}
+
+type EntryResult = Result<SecretData, EngineError>;
+
+impl Engine {
+    /// An engine building providers with `factory`.
+    pub fn new(factory: Arc<dyn ProviderFactory>, config: EngineConfig) -> Self {
+        Engine {
+            fetch: FetchLayer::new(factory, config.fetch),
+            templates: TemplateCache::new(config.template_options, config.template_cache_capacity),
+        }
+    }
+
+    /// The shared fetch layer (counters, provider cache).
+    pub fn fetch_layer(&self) -> &FetchLayer {
+        &self.fetch
+    }
+
+    /// Fetch counters for metrics.
+    pub fn fetch_stats(&self) -> FetchStats {
+        self.fetch.stats()
+    }
+
+    /// Closes every cached provider (call on shutdown).
+    pub async fn close(&self) {
+        self.fetch.close_all().await;
+    }
+
+    /// Fetches and renders one ExternalSecret. Never panics on bad input; every problem ends
+    /// up in the outcome's `result` or `keys`.
+    pub async fn sync(&self, es: &ExternalSecret, env: &dyn SyncEnvironment) -> SyncOutcome {
+        let namespace = es
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let name = es.metadata.name.clone().unwrap_or_default();
+        let object = format!("{namespace}/{name}");
+        let reads_before = self.fetch.stats().reads_requested;
+        let mut problems = validate_external_secret(&es.spec);
+        problems.extend(engine_rules(&es.spec));
+        if !problems.is_empty() {
+            return SyncOutcome {
+                result: Err(EngineError::InvalidSpec { object, problems }),
+                keys: Vec::new(),
+                reads: 0,
+            };
+        }
+        let ctx = SyncCtx {
+            engine: self,
+            env,
+            namespace: &namespace,
+            object: &object,
+            stores: tokio::sync::Mutex::new(HashMap::new()),
+        };
+        let spec = &es.spec;
+        let mut entries = Vec::new();
+        for (i, df) in spec.data_from.iter().enumerate() {
+            if let Some(extract) = &df.extract {
+                entries.push(Entry::Extract(i, extract));
+            } else if let Some(find) = &df.find {
+                entries.push(Entry::Find(i, find));
+            } else {
+                entries.push(Entry::Unsupported(
+                    i,
+                    "sourceRef.generatorRef: generators are not supported by secretsync",
+                ));
+            }
+        }
+        for i in 0..spec.data.len() {
+            entries.push(Entry::Data(i));
+        }
+        let results: Vec<EntryResult> =
+            join_all(entries.iter().map(|e| ctx.run_entry(es, e))).await;
+
+        let deletion = spec.target.deletion_policy;
+        let mut keys = Vec::with_capacity(results.len());
+        let mut data = SecretData::new();
+        let mut first_error: Option<EngineError> = None;
+        for (entry, result) in entries.iter().zip(results) {
+            let (key, location) = match entry {
+                Entry::Data(i) => (spec.data[*i].secret_key.clone(), format!("spec.data[{i}]")),
+                Entry::Extract(i, _) | Entry::Find(i, _) | Entry::Unsupported(i, _) => {
+                    (format!("dataFrom[{i}]"), format!("spec.dataFrom[{i}]"))
+                }
+            };
+            match result {
+                Ok(values) => {
+                    data.extend(values);
+                    keys.push(KeyOutcome {
+                        key,
+                        location,
+                        state: KeyState::Synced,
+                    });
+                }
+                Err(e) if e.is_not_found() => {
+                    keys.push(KeyOutcome {
+                        key,
+                        location,
+                        state: KeyState::Missing {
+                            reason: e.to_string(),
+                        },
+                    });
+                    if deletion == DeletionPolicy::Retain && first_error.is_none() {
+                        first_error = Some(e);
+                    }
+                }
+                Err(e) => {
+                    keys.push(KeyOutcome {
+                        key,
+                        location,
+                        state: KeyState::Failed {
+                            reason: e.to_string(),
+                        },
+                    });
+                    if first_error.is_none() {
+                        first_error = Some(e);
+                    }
+                }
+            }
+        }
+        let reads = self
+            .fetch
+            .stats()
+            .reads_requested
+            .saturating_sub(reads_before);
+        if let Some(e) = first_error {
+            return SyncOutcome {
+                result: Err(e),
+                keys,
+                reads,
+            };
+        }
+        let target_name = es.target_name();
+        let has_sources = !spec.data.is_empty() || !spec.data_from.is_empty();
+        if data.is_empty() && has_sources {
+            match deletion {
+                DeletionPolicy::Delete => {
+                    return SyncOutcome {
+                        result: Ok(SyncResult::Delete {
+                            name: target_name,
+                            namespace,
+                        }),
+                        keys,
+                        reads,
+                    };
+                }
+                DeletionPolicy::Retain => {
+                    return SyncOutcome {
+                        result: Ok(SyncResult::Retain {
+                            name: target_name,
+                            namespace,
+                        }),
+                        keys,
+                        reads,
+                    };
+                }
+                DeletionPolicy::Merge => {}
+            }
+        }
+        let result = ctx
+            .render(es, target_name, data)
+            .await
+            .map(SyncResult::Write);
+        SyncOutcome {
+            result,
+            keys,
+            reads,
+        }
+    }
+}
+
+struct SyncCtx<'a> {
+    engine: &'a Engine,
+    env: &'a dyn SyncEnvironment,
+    namespace: &'a str,
+    object: &'a str,
+    stores: tokio::sync::Mutex<HashMap<(String, String), Result<StoreHandle, EngineError>>>,
+}
+
+impl SyncCtx<'_> {
+    fn store_ref<'s>(
+        &self,
+        es: &'s ExternalSecret,
+        entry_ref: Option<&'s SecretStoreRef>,
+    ) -> Option<&'s SecretStoreRef> {
+        entry_ref.or(es.spec.secret_store_ref.as_ref())
+    }
+
+    async fn store(
+        &self,
+        reference: &SecretStoreRef,
+        location: &str,
+    ) -> Result<StoreHandle, EngineError> {
+        let cache_key = (reference.kind.to_string(), reference.name.clone());
+        let mut stores = self.stores.lock().await;
+        if let Some(cached) = stores.get(&cache_key) {
+            return cached.clone().map_err(|e| relocate(e, location));
+        }
+        let result = self.resolve_store(reference, location).await;
+        stores.insert(cache_key, result.clone());
+        result
+    }
+
+    async fn resolve_store(
+        &self,
+        reference: &SecretStoreRef,
+        location: &str,
+    ) -> Result<StoreHandle, EngineError> {
+        let store_label = format!("{} {}", reference.kind, reference.name);
+        let store_error = |message: String| EngineError::Store {
+            object: self.object.to_string(),
+            location: location.to_string(),
+            store: store_label.clone(),
+            message,
+        };
+        let resolved = self
+            .env
+            .store(self.namespace, reference)
+            .await
+            .map_err(|e| store_error(e.message))?;
+        let context = StoreContext {
+            store: resolved.id.clone(),
+            reader_namespace: Some(self.namespace.to_string()),
+        };
+        self.engine
+            .fetch
+            .provider(&context, &resolved.spec, || self.env.credentials(&context))
+            .await
+            .map_err(|e| store_error(format!("building the provider failed: {e}")))
+    }
+
+    async fn run_entry(&self, es: &ExternalSecret, entry: &Entry<'_>) -> EntryResult {
+        let spec = &es.spec;
+        match entry {
+            Entry::Unsupported(i, message) => Err(EngineError::Unsupported {
+                object: self.object.to_string(),
+                location: format!("spec.dataFrom[{i}]"),
+                message: (*message).to_string(),
+            }),
+            Entry::Data(i) => {
+                let d = &spec.data[*i];
+                let location = format!("spec.data[{i}]");
+                let store = self
+                    .entry_store(
+                        es,
+                        d.source_ref.as_ref().and_then(|s| s.store_ref.as_ref()),
+                        &location,
+                    )
+                    .await?;
+                let request = FetchRequest::from_remote_ref(&d.remote_ref);
+                let value = self
+                    .engine
+                    .fetch
+                    .fetch(&store, &request)
+                    .await
+                    .map_err(|error| {
+                        self.provider_error(&location, &store, request.to_string(), error)
+                    })?;
+                let ReadValue::One(remote) = &*value else {
+                    return Err(self.value_error(
+                        &location,
+                        "the provider returned a find result for a read".into(),
+                    ));
+                };
+                let v = process_data_value(&d.remote_ref, remote).map_err(|m| {
+                    self.value_error(&location, format!("key {:?}: {m}", d.remote_ref.key))
+                })?;
+                Ok(SecretData::from([(d.secret_key.clone(), v)]))
+            }
+            Entry::Extract(i, remote_ref) => {
+                let df = &spec.data_from[*i];
+                let location = format!("spec.dataFrom[{i}].extract");
+                let store = self
+                    .entry_store(
+                        es,
+                        df.source_ref.as_ref().and_then(|s| s.store_ref.as_ref()),
+                        &location,
+                    )
+                    .await?;
+                let request = FetchRequest::from_remote_ref(remote_ref);
+                let value = self
+                    .engine
+                    .fetch
+                    .fetch(&store, &request)
+                    .await
+                    .map_err(|error| {
+                        self.provider_error(&location, &store, request.to_string(), error)
+                    })?;
+                let ReadValue::One(remote) = &*value else {
+                    return Err(self.value_error(
+                        &location,
+                        "the provider returned a find result for a read".into(),
+                    ));
+                };
+                process_extract(remote_ref, &df.rewrite, remote, &self.engine.templates).map_err(
+                    |m| self.value_error(&location, format!("key {:?}: {m}", remote_ref.key)),
+                )
+            }
+            Entry::Find(i, find) => {
+                let df = &spec.data_from[*i];
+                let location = format!("spec.dataFrom[{i}].find");
+                let store = self
+                    .entry_store(
+                        es,
+                        df.source_ref.as_ref().and_then(|s| s.store_ref.as_ref()),
+                        &location,
+                    )
+                    .await?;
+                let request = FindRequest::from_find(find);
+                let value = self
+                    .engine
+                    .fetch
+                    .find(&store, &request)
+                    .await
+                    .map_err(|error| {
+                        self.provider_error(&location, &store, describe_find(&request), error)
+                    })?;
+                let ReadValue::Many(found) = &*value else {
+                    return Err(self.value_error(
+                        &location,
+                        "the provider returned a single value for a find".into(),
+                    ));
+                };
+                process_find(
+                    find.conversion_strategy,
+                    find.decoding_strategy,
+                    find.null_byte_policy,
+                    &df.rewrite,
+                    found,
+                    &self.engine.templates,
+                )
+                .map_err(|m| self.value_error(&location, m))
+            }
+        }
+    }
+
+    async fn entry_store(
+        &self,
+        es: &ExternalSecret,
+        entry_ref: Option<&SecretStoreRef>,
+        location: &str,
+    ) -> Result<StoreHandle, EngineError> {
+        let Some(reference) = self.store_ref(es, entry_ref) else {
+            return Err(EngineError::Value {
+                object: self.object.to_string(),
+                location: location.to_string(),
+                message: "no store: set spec.secretStoreRef or sourceRef.storeRef".into(),
+            });
+        };
+        self.store(reference, location).await
+    }
+
+    fn provider_error(
+        &self,
+        location: &str,
+        store: &StoreHandle,
+        request: String,
+        error: secretsync_model::ProviderError,
+    ) -> EngineError {
+        EngineError::Provider {
+            object: self.object.to_string(),
+            location: location.to_string(),
+            store: store.context().store.to_string(),
+            request,
+            error,
+        }
+    }
+
+    fn value_error(&self, location: &str, message: String) -> EngineError {
+        EngineError::Value {
+            object: self.object.to_string(),
+            location: location.to_string(),
+            message,
+        }
+    }
+
+    async fn render(
+        &self,
+        es: &ExternalSecret,
+        name: String,
+        data: SecretData,
+    ) -> Result<DesiredSecret, EngineError> {
+        let target = &es.spec.target;
+        let mut desired = DesiredSecret {
+            name,
+            namespace: self.namespace.to_string(),
+            type_: "Opaque".into(),
+            data: SecretData::new(),
+            labels: Default::default(),
+            annotations: Default::default(),
+            finalizers: Vec::new(),
+            immutable: target.immutable,
+            creation_policy: target.creation_policy,
+            deletion_policy: target.deletion_policy,
+            templated: false,
+        };
+        let Some(template) = &target.template else {
+            desired.data = data;
+            return Ok(desired);
+        };
+        if let Some(t) = template.type_.as_deref().filter(|t| !t.is_empty()) {
+            desired.type_ = t.to_string();
+        }
+        if let Some(m) = &template.metadata {
+            desired.finalizers = m.finalizers.clone();
+        }
+        let mut resolved = Vec::with_capacity(template.template_from.len());
+        for (i, from) in template.template_from.iter().enumerate() {
+            resolved.push(self.resolve_template_from(i, from).await?);
+        }
+        let rendered =
+            apply_template(template, &resolved, &data, &self.engine.templates).map_err(|f| {
+                EngineError::Template {
+                    object: self.object.to_string(),
+                    location: f.location,
+                    message: f.message,
+                }
+            })?;
+        desired.templated = !template.data.is_empty() || !template.template_from.is_empty();
+        desired.data = rendered.data;
+        desired.labels = rendered.labels;
+        desired.annotations = rendered.annotations;
+        Ok(desired)
+    }
+
+    async fn resolve_template_from(
+        &self,
+        i: usize,
+        from: &secretsync_model::external_secret::TemplateFrom,
+    ) -> Result<ResolvedTemplateFrom, EngineError> {
+        let location = format!("spec.target.template.templateFrom[{i}]");
+        let mut items = Vec::new();
+        for (kind, reference) in [
+            (TemplateSourceKind::ConfigMap, from.config_map.as_ref()),
+            (TemplateSourceKind::Secret, from.secret.as_ref()),
+        ] {
+            let Some(reference) = reference else { continue };
+            let field = match kind {
+                TemplateSourceKind::ConfigMap => "configMap",
+                TemplateSourceKind::Secret => "secret",
+            };
+            let source = self
+                .env
+                .template_source(kind, self.namespace, &reference.name)
+                .await
+                .map_err(|e| EngineError::Environment {
+                    object: self.object.to_string(),
+                    location: format!("{location}.{field}"),
+                    message: format!("{kind} {:?}: {}", reference.name, e.message),
+                })?;
+            for item in &reference.items {
+                let value = source
+                    .get(&item.key)
+                    .ok_or_else(|| EngineError::Environment {
+                        object: self.object.to_string(),
+                        location: format!("{location}.{field}"),
+                        message: format!("{kind} {:?} has no key {:?}", reference.name, item.key),
+                    })?;
+                let text = String::from_utf8_lossy(value.expose()).into_owned();
+                items.push((item.key.clone(), item.template_as, text));
+            }
+        }
+        if let Some(literal) = &from.literal {
+            items.push((
+                "literal".into(),
+                TemplateScope::KeysAndValues,
+                literal.clone(),
+            ));
+        }
+        Ok(ResolvedTemplateFrom {
+            location,
+            items,
+            target: from.target,
+        })
+    }
+}
+
+fn relocate(e: EngineError, location: &str) -> EngineError {
+    match e {
+        EngineError::Store {
+            object,
+            store,
+            message,
+            ..
+        } => EngineError::Store {
+            object,
+            location: location.to_string(),
+            store,
+            message,
+        },
+        other => other,
+    }
+}
+
+fn describe_find(r: &FindRequest) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = &r.path {
+        parts.push(format!("path {p:?}"));
+    }
+    if let Some(n) = &r.name_regexp {
+        parts.push(format!("name {n:?}"));
+    }
+    if !r.tags.is_empty() {
+        parts.push(format!("tags {:?}", r.tags.keys().collect::<Vec<_>>()));
+    }
+    format!("find ({})", parts.join(", "))
+}

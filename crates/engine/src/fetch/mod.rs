@@ -1,0 +1,340 @@
+//! The shared fetch layer: one provider per store, coalesced reads, per-store limits, counters.
+//!
+//! Every ExternalSecret an [`Engine`](crate::Engine) syncs reads through one `FetchLayer`.
+//! Identical reads (same store context, key, version and metadata flag, or the same `find`)
+//! that are in flight, or that completed successfully less than
+//! [`FetchConfig::coalesce_window`] ago, are served from that one provider call.
+
+mod limits;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use secretsync_model::credentials::CredentialResolver;
+use secretsync_model::provider::{ProviderFactory, StoreContext};
+use secretsync_model::secret_store::SecretStoreSpec;
+use secretsync_model::{FetchRequest, FindRequest, ProviderError, RemoteSecret, SharedProvider};
+use tokio::time::Instant;
+
+pub use limits::RateLimit;
+use limits::StoreGate;
+pub(crate) use limits::lock;
+pub(crate) use limits::lock as lock_std;
+
+/// Settings of the fetch layer.
+#[derive(Clone, Debug)]
+pub struct FetchConfig {
+    /// How long a successful read is reused by identical reads (default 1 s). Zero coalesces
+    /// only reads that are in flight at the same time.
+    pub coalesce_window: Duration,
+    /// Provider calls in flight per store (default 16).
+    pub max_concurrent_per_store: usize,
+    /// Token bucket per store; `None` (default) means no rate limit.
+    pub rate_limit: Option<RateLimit>,
+    /// Pause after a throttling answer without `Retry-After` (default 1 s).
+    pub throttle_pause: Duration,
+    /// Longest pause honoured from a `Retry-After` (default 60 s).
+    pub max_throttle_pause: Duration,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            coalesce_window: Duration::from_secs(1),
+            max_concurrent_per_store: 16,
+            rate_limit: None,
+            throttle_pause: Duration::from_secs(1),
+            max_throttle_pause: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A snapshot of the fetch counters, for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FetchStats {
+    /// Reads asked for by syncs.
+    pub reads_requested: u64,
+    /// Calls actually made to providers.
+    pub provider_calls: u64,
+    /// Reads served by another identical read (in flight or within the window).
+    pub coalesced: u64,
+    /// Provider calls that failed.
+    pub provider_errors: u64,
+    /// Provider calls answered with throttling.
+    pub throttled: u64,
+    /// Providers built (first use or spec change).
+    pub providers_built: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    reads_requested: AtomicU64,
+    provider_calls: AtomicU64,
+    coalesced: AtomicU64,
+    provider_errors: AtomicU64,
+    throttled: AtomicU64,
+    providers_built: AtomicU64,
+}
+
+/// What a read returns.
+#[derive(Clone, Debug)]
+pub enum ReadValue {
+    /// One value (`fetch`).
+    One(RemoteSecret),
+    /// Found values by remote name (`find`).
+    Many(BTreeMap<String, RemoteSecret>),
+}
+
+/// The result of a read, shared between coalesced callers.
+pub type ReadResult = Result<Arc<ReadValue>, ProviderError>;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum ReadOp {
+    Fetch(FetchRequest),
+    Find(FindRequest),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ReadKey {
+    context: StoreContext,
+    provider_generation: u64,
+    op: ReadOp,
+}
+
+type SharedRead = Shared<BoxFuture<'static, (ReadResult, Instant)>>;
+
+struct ProviderEntry {
+    spec: Arc<SecretStoreSpec>,
+    provider: SharedProvider,
+    gate: Arc<StoreGate>,
+    generation: u64,
+}
+
+/// A provider handle for one store context, as returned by [`FetchLayer::provider`].
+#[derive(Clone)]
+pub struct StoreHandle {
+    context: StoreContext,
+    provider: SharedProvider,
+    gate: Arc<StoreGate>,
+    generation: u64,
+}
+
+impl StoreHandle {
+    /// The store context this handle reads for.
+    pub fn context(&self) -> &StoreContext {
+        &self.context
+    }
+
+    /// The provider's capabilities.
+    pub fn capabilities(&self) -> secretsync_model::ProviderCapabilities {
+        self.provider.capabilities()
+    }
+}
+
+/// The shared fetch layer (see the module docs).
+pub struct FetchLayer {
+    factory: Arc<dyn ProviderFactory>,
+    config: FetchConfig,
+    providers: Mutex<HashMap<StoreContext, Arc<ProviderEntry>>>,
+    build_lock: tokio::sync::Mutex<()>,
+    reads: Mutex<ReadTable>,
+    counters: Arc<Counters>,
+    next_generation: AtomicU64,
+}
+
+struct ReadTable {
+    entries: HashMap<ReadKey, SharedRead>,
+    last_purge: Instant,
+}
+
+impl FetchLayer {
+    /// A fetch layer building providers with `factory`.
+    pub fn new(factory: Arc<dyn ProviderFactory>, config: FetchConfig) -> Self {
+        FetchLayer {
+            factory,
+            config,
+            providers: Mutex::new(HashMap::new()),
+            build_lock: tokio::sync::Mutex::new(()),
+            reads: Mutex::new(ReadTable {
+                entries: HashMap::new(),
+                last_purge: Instant::now(),
+            }),
+            counters: Arc::new(Counters::default()),
+            next_generation: AtomicU64::new(1),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &FetchConfig {
+        &self.config
+    }
+
+    /// The provider for `context`, built on first use and rebuilt when `spec` changed.
+    pub async fn provider(
+        &self,
+        context: &StoreContext,
+        spec: &Arc<SecretStoreSpec>,
+        credentials: impl FnOnce() -> Arc<dyn CredentialResolver>,
+    ) -> Result<StoreHandle, ProviderError> {
+        if let Some(handle) = self.cached_provider(context, spec) {
+            return Ok(handle);
+        }
+        let _guard = self.build_lock.lock().await;
+        if let Some(handle) = self.cached_provider(context, spec) {
+            return Ok(handle);
+        }
+        let provider = self.factory.build(context, spec, credentials()).await?;
+        self.counters
+            .providers_built
+            .fetch_add(1, Ordering::Relaxed);
+        let entry = Arc::new(ProviderEntry {
+            spec: spec.clone(),
+            provider,
+            gate: Arc::new(StoreGate::new(
+                self.config.max_concurrent_per_store,
+                self.config.rate_limit,
+            )),
+            generation: self.next_generation.fetch_add(1, Ordering::Relaxed),
+        });
+        let handle = handle_of(context, &entry);
+        lock(&self.providers).insert(context.clone(), entry);
+        Ok(handle)
+    }
+
+    fn cached_provider(
+        &self,
+        context: &StoreContext,
+        spec: &Arc<SecretStoreSpec>,
+    ) -> Option<StoreHandle> {
+        let providers = lock(&self.providers);
+        let entry = providers.get(context)?;
+        if Arc::ptr_eq(&entry.spec, spec) || *entry.spec == **spec {
+            Some(handle_of(context, entry))
+        } else {
+            None
+        }
+    }
+
+    /// Reads one value through `store`, coalescing identical reads.
+    pub async fn fetch(&self, store: &StoreHandle, request: &FetchRequest) -> ReadResult {
+        self.read(store, ReadOp::Fetch(request.clone())).await
+    }
+
+    /// Runs a `find` through `store`, coalescing identical finds.
+    pub async fn find(&self, store: &StoreHandle, request: &FindRequest) -> ReadResult {
+        self.read(store, ReadOp::Find(request.clone())).await
+    }
+
+    async fn read(&self, store: &StoreHandle, op: ReadOp) -> ReadResult {
+        self.counters
+            .reads_requested
+            .fetch_add(1, Ordering::Relaxed);
+        let key = ReadKey {
+            context: store.context.clone(),
+            provider_generation: store.generation,
+            op,
+        };
+        let shared = {
+            let mut table = lock(&self.reads);
+            let now = Instant::now();
+            self.purge_expired(&mut table, now);
+            let reusable = table.entries.get(&key).filter(|s| match s.peek() {
+                None => true,
+                Some((Ok(_), done)) => {
+                    now.saturating_duration_since(*done) < self.config.coalesce_window
+                }
+                Some((Err(_), _)) => false,
+            });
+            match reusable {
+                Some(s) => {
+                    self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
+                    s.clone()
+                }
+                None => {
+                    let s = self.start_read(store.clone(), key.op.clone());
+                    table.entries.insert(key, s.clone());
+                    s
+                }
+            }
+        };
+        shared.await.0
+    }
+
+    fn purge_expired(&self, table: &mut ReadTable, now: Instant) {
+        let window = self.config.coalesce_window;
+        if now.saturating_duration_since(table.last_purge) < window.max(Duration::from_millis(100))
+        {
+            return;
+        }
+        table.last_purge = now;
+        table.entries.retain(|_, s| match s.peek() {
+            None => true,
+            Some((Ok(_), done)) => now.saturating_duration_since(*done) < window,
+            Some((Err(_), _)) => false,
+        });
+    }
+
+    fn start_read(&self, store: StoreHandle, op: ReadOp) -> SharedRead {
+        let config = self.config.clone();
+        let stats = self.counters.clone();
+        async move {
+            let result = {
+                let _permit = store.gate.enter().await;
+                stats.provider_calls.fetch_add(1, Ordering::Relaxed);
+                match &op {
+                    ReadOp::Fetch(r) => store.provider.fetch(r).await.map(ReadValue::One),
+                    ReadOp::Find(r) => store.provider.find(r).await.map(ReadValue::Many),
+                }
+            };
+            if let Err(e) = &result {
+                stats.provider_errors.fetch_add(1, Ordering::Relaxed);
+                if let ProviderError::Throttled { retry_after, .. } = e {
+                    stats.throttled.fetch_add(1, Ordering::Relaxed);
+                    let delay = retry_after
+                        .unwrap_or(config.throttle_pause)
+                        .min(config.max_throttle_pause);
+                    store.gate.pause(delay);
+                }
+            }
+            (result.map(Arc::new), Instant::now())
+        }
+        .boxed()
+        .shared()
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> FetchStats {
+        let c = &self.counters;
+        FetchStats {
+            reads_requested: c.reads_requested.load(Ordering::Relaxed),
+            provider_calls: c.provider_calls.load(Ordering::Relaxed),
+            coalesced: c.coalesced.load(Ordering::Relaxed),
+            provider_errors: c.provider_errors.load(Ordering::Relaxed),
+            throttled: c.throttled.load(Ordering::Relaxed),
+            providers_built: c.providers_built.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Closes every cached provider (revokes sessions) and forgets them.
+    pub async fn close_all(&self) {
+        let entries: Vec<Arc<ProviderEntry>> =
+            lock(&self.providers).drain().map(|(_, e)| e).collect();
+        for e in entries {
+            e.provider.close().await;
+        }
+    }
+}
+
+fn handle_of(context: &StoreContext, entry: &ProviderEntry) -> StoreHandle {
+    StoreHandle {
+        context: context.clone(),
+        provider: entry.provider.clone(),
+        gate: entry.gate.clone(),
+        generation: entry.generation,
+    }
+}

@@ -1,0 +1,207 @@
+//! `spec.target.template`: ESO's `ApplyTemplate` on top of the `secretsync-template` renderer.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use secretsync_model::external_secret::{
+    ExternalSecretTemplate, TemplateMergePolicy, TemplateScope, TemplateTarget,
+};
+use secretsync_model::value::{SecretData, SecretValue};
+use secretsync_template::{Context, ParseOptions, Template, TemplateError};
+
+/// Parsed templates by (name, source), so a template is parsed once and rendered many times.
+pub struct TemplateCache {
+    options: ParseOptions,
+    parsed: Mutex<HashMap<(String, String), Arc<Template>>>,
+    capacity: usize,
+}
+
+impl TemplateCache {
+    /// A cache holding at most `capacity` parsed templates (cleared when full).
+    pub fn new(options: ParseOptions, capacity: usize) -> Self {
+        TemplateCache {
+            options,
+            parsed: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// The parsed template for `source`, named `name` in errors.
+    pub fn get(&self, name: &str, source: &str) -> Result<Arc<Template>, TemplateError> {
+        let key = (name.to_string(), source.to_string());
+        if let Some(t) = crate::fetch::lock_std(&self.parsed).get(&key) {
+            return Ok(t.clone());
+        }
+        let template = Arc::new(Template::parse(name, source, &self.options)?);
+        let mut parsed = crate::fetch::lock_std(&self.parsed);
+        if parsed.len() >= self.capacity {
+            parsed.clear();
+        }
+        parsed.insert(key, template.clone());
+        Ok(template)
+    }
+}
+
+/// One `templateFrom` entry with its source already read.
+pub(crate) struct ResolvedTemplateFrom {
+    /// Field path for errors (`spec.target.template.templateFrom[0]`).
+    pub location: String,
+    /// Items to render: (item key, scope, template source).
+    pub items: Vec<(String, TemplateScope, String)>,
+    /// Where the output goes.
+    pub target: TemplateTarget,
+}
+
+/// The rendered Secret parts.
+#[derive(Default)]
+pub(crate) struct Rendered {
+    pub data: SecretData,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A template failure: the field and the template engine's message.
+pub(crate) struct RenderFailure {
+    pub location: String,
+    pub message: String,
+}
+
+/// Builds ESO's template context: every value as a string (`string([]byte)` in Go; bytes
+/// that are not UTF-8 are replaced by U+FFFD here).
+pub(crate) fn context_of(data: &SecretData) -> Context {
+    let mut ctx = Context::new();
+    for (k, v) in data {
+        let s = match v.expose_str() {
+            Some(s) => s.to_string(),
+            None => String::from_utf8_lossy(v.expose()).into_owned(),
+        };
+        ctx.insert(k.clone(), s);
+    }
+    ctx
+}
+
+/// ESO's `ApplyTemplate`: provider keys (Merge policy, or no data templates), then
+/// `templateFrom` in order, then `data`, then labels and annotations, each rendered against
+/// the provider data.
+pub(crate) fn apply_template(
+    template: &ExternalSecretTemplate,
+    template_from: &[ResolvedTemplateFrom],
+    data: &SecretData,
+    cache: &TemplateCache,
+) -> Result<Rendered, RenderFailure> {
+    let mut out = Rendered::default();
+    let metadata = template.metadata.clone().unwrap_or_default();
+    let no_data_templates = template.data.is_empty() && template.template_from.is_empty();
+    if template.merge_policy == TemplateMergePolicy::Merge || no_data_templates {
+        out.data = data.clone();
+    }
+    if template.data.is_empty()
+        && template.template_from.is_empty()
+        && metadata.labels.is_empty()
+        && metadata.annotations.is_empty()
+    {
+        return Ok(out);
+    }
+    let ctx = context_of(data);
+    for from in template_from {
+        for (key, scope, source) in &from.items {
+            let location = format!("{}[{key:?}]", from.location);
+            match scope {
+                TemplateScope::Values => {
+                    let rendered = render(cache, key, source, &ctx, &location)?;
+                    put(&mut out, from.target, key.clone(), rendered);
+                }
+                TemplateScope::KeysAndValues => {
+                    let rendered = render(cache, source, source, &ctx, &location)?;
+                    let map: BTreeMap<String, String> =
+                        parse_yaml_map(&rendered).map_err(|message| RenderFailure {
+                            location: location.clone(),
+                            message,
+                        })?;
+                    for (k, v) in map {
+                        put(&mut out, from.target, k, v);
+                    }
+                }
+            }
+        }
+    }
+    for (key, source) in &template.data {
+        let location = format!("spec.target.template.data[{key:?}]");
+        let rendered = render(cache, key, source, &ctx, &location)?;
+        put(&mut out, TemplateTarget::Data, key.clone(), rendered);
+    }
+    for (key, source) in &metadata.labels {
+        let location = format!("spec.target.template.metadata.labels[{key:?}]");
+        let rendered = render(cache, key, source, &ctx, &location)?;
+        out.labels.insert(key.clone(), rendered);
+    }
+    for (key, source) in &metadata.annotations {
+        let location = format!("spec.target.template.metadata.annotations[{key:?}]");
+        let rendered = render(cache, key, source, &ctx, &location)?;
+        out.annotations.insert(key.clone(), rendered);
+    }
+    Ok(out)
+}
+
+fn render(
+    cache: &TemplateCache,
+    name: &str,
+    source: &str,
+    ctx: &Context,
+    location: &str,
+) -> Result<String, RenderFailure> {
+    let failure = |e: TemplateError| RenderFailure {
+        location: location.to_string(),
+        message: e.to_string(),
+    };
+    let template = cache.get(name, source).map_err(failure)?;
+    template.render(ctx).map_err(failure)
+}
+
+fn put(out: &mut Rendered, target: TemplateTarget, key: String, value: String) {
+    match target {
+        TemplateTarget::Data => {
+            out.data.insert(key, SecretValue::from(value));
+        }
+        TemplateTarget::Labels => {
+            out.labels.insert(key, value);
+        }
+        TemplateTarget::Annotations => {
+            out.annotations.insert(key, value);
+        }
+    }
+}
+
+/// `KeysAndValues` output: a YAML map of strings (ESO unmarshals into `map[string]string`).
+fn parse_yaml_map(text: &str) -> Result<BTreeMap<String, String>, String> {
+    if text.trim().is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|_| {
+        "could not unmarshal the rendered KeysAndValues template as a YAML map of strings"
+            .to_string()
+    })?;
+    let serde_yaml::Value::Mapping(map) = value else {
+        return Err("the rendered KeysAndValues template is not a YAML map".into());
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in map {
+        let key = scalar_string(&k).ok_or("a KeysAndValues key is not a string")?;
+        let value = match v {
+            serde_yaml::Value::Null => String::new(),
+            other => scalar_string(&other)
+                .ok_or_else(|| format!("the value of KeysAndValues key {key:?} is not a string"))?,
+        };
+        out.insert(key, value);
+    }
+    Ok(out)
+}
+
+fn scalar_string(v: &serde_yaml::Value) -> Option<String> {
+    match v {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}

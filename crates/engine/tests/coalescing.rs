@@ -1,0 +1,114 @@
+//! Fetch coalescing, measured with a counting provider.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{MemoryEnv, MemoryFactory, es};
+use futures::future::join_all;
+use secretsync_engine::{Engine, EngineConfig, FetchConfig, SyncResult};
+use secretsync_model::external_secret::ExternalSecret;
+
+const OBJECTS: usize = 10_000;
+const KEYS: usize = 1_000;
+
+fn objects() -> Vec<ExternalSecret> {
+    (0..OBJECTS)
+        .map(|i| {
+            es(&format!(
+                r#"
+metadata: {{name: es-{i}, namespace: ns-{ns}}}
+spec:
+  secretStoreRef: {{name: shared, kind: ClusterSecretStore}}
+  data:
+    - secretKey: value
+      remoteRef: {{key: key-{k}, property: v}}
+"#,
+                ns = 0,
+                k = i % KEYS
+            ))
+        })
+        .collect()
+}
+
+fn factory() -> MemoryFactory {
+    let f = MemoryFactory::default();
+    for k in 0..KEYS {
+        f.set(&format!("key-{k}"), &format!(r#"{{"v": "value-{k}"}}"#));
+    }
+    f
+}
+
+async fn cycle(engine: &Engine, env: &MemoryEnv, objects: &[ExternalSecret]) {
+    let outcomes = join_all(objects.iter().map(|o| engine.sync(o, env))).await;
+    for (i, o) in outcomes.iter().enumerate() {
+        match &o.result {
+            Ok(SyncResult::Write(d)) => {
+                assert_eq!(
+                    d.data["value"].expose(),
+                    format!("value-{}", i % KEYS).as_bytes()
+                )
+            }
+            other => panic!("object {i}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn ten_thousand_objects_one_thousand_keys_one_thousand_reads_per_cycle() {
+    let factory = factory();
+    let engine = Engine::new(Arc::new(factory.clone()), EngineConfig::default());
+    let env = MemoryEnv::default();
+    let objects = objects();
+
+    cycle(&engine, &env, &objects).await;
+    assert_eq!(factory.calls(), KEYS as u64, "first cycle");
+    let stats = engine.fetch_stats();
+    assert_eq!(stats.reads_requested, OBJECTS as u64);
+    assert_eq!(stats.provider_calls, KEYS as u64);
+    assert_eq!(stats.coalesced, (OBJECTS - KEYS) as u64);
+
+    // The next refresh cycle, after the coalescing window: again one read per key.
+    tokio::time::advance(Duration::from_secs(2)).await;
+    cycle(&engine, &env, &objects).await;
+    assert_eq!(factory.calls(), 2 * KEYS as u64, "second cycle");
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_flight_reads_coalesce_without_a_window() {
+    let mut factory = factory();
+    factory.delay = Some(Duration::from_millis(50));
+    let config = EngineConfig {
+        fetch: FetchConfig {
+            coalesce_window: Duration::ZERO,
+            max_concurrent_per_store: 10_000,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let engine = Engine::new(Arc::new(factory.clone()), config);
+    let env = MemoryEnv::default();
+    let objects = objects();
+    cycle(&engine, &env, &objects).await;
+    assert_eq!(factory.calls(), KEYS as u64);
+    // Without a window, the next cycle reads again.
+    cycle(&engine, &env, &objects[..KEYS]).await;
+    assert_eq!(factory.calls(), 2 * KEYS as u64);
+}
+
+#[tokio::test(start_paused = true)]
+async fn provider_is_built_once_and_rebuilt_on_spec_change() {
+    let factory = factory();
+    let engine = Engine::new(Arc::new(factory.clone()), EngineConfig::default());
+    let mut env = MemoryEnv::default();
+    let objects = objects();
+    cycle(&engine, &env, &objects[..100]).await;
+    assert_eq!(factory.builds.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let mut spec = (*env.spec).clone();
+    spec.controller = Some("other".into());
+    env.spec = Arc::new(spec);
+    cycle(&engine, &env, &objects[..100]).await;
+    assert_eq!(factory.builds.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

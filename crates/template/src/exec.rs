@@ -1,0 +1,533 @@
+//! Executor: walks the parse tree against a context, following Go's `text/template/exec.go`
+//! with `Option("missingkey=error")`.
+
+use crate::Template;
+use crate::ast::{Arg, Branch, Command, Node, Number, Pipe};
+use crate::error::{TemplateError, line_col};
+use crate::funcs::{self, P};
+use crate::value::Value;
+
+/// Maximum depth of `{{template}}` recursion (Go: 100000).
+const MAX_TEMPLATE_DEPTH: usize = 100;
+/// Maximum size of one rendered output (Kubernetes Secrets are limited to 1 MiB).
+pub const MAX_OUTPUT_BYTES: usize = 16 << 20;
+
+enum Flow {
+    Normal,
+    Break,
+    Continue,
+}
+
+/// An error before position information is attached.
+pub(crate) struct ExecErr(String);
+
+type R<T> = Result<T, Box<TemplateError>>;
+
+pub(crate) struct State<'t> {
+    tmpl: &'t Template,
+    out: &'t mut String,
+    vars: Vec<(&'t str, Value)>,
+    depth: usize,
+}
+
+impl<'t> State<'t> {
+    pub(crate) fn new(tmpl: &'t Template, out: &'t mut String) -> Self {
+        State {
+            tmpl,
+            out,
+            vars: Vec::with_capacity(8),
+            depth: 0,
+        }
+    }
+
+    pub(crate) fn run(&mut self, root: &'t [Node], data: Value) -> Result<(), TemplateError> {
+        self.vars.push(("$", data.clone()));
+        match self.walk_list(&data, root) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(*e),
+        }
+    }
+
+    fn err_at(&self, pos: usize, end: usize, msg: String) -> Box<TemplateError> {
+        let src = self.tmpl.source.as_str();
+        let (line, col) = line_col(src, pos);
+        let end = end.clamp(pos, src.len());
+        let at = src.get(pos..end).unwrap_or("");
+        Box::new(TemplateError::exec(&self.tmpl.name, line, col, at, msg))
+    }
+
+    fn cmd_err(&self, cmd: &Command, e: ExecErr) -> Box<TemplateError> {
+        self.err_at(cmd.pos, cmd.end, e.0)
+    }
+
+    fn write(&mut self, s: &str) -> R<()> {
+        if self.out.len() + s.len() > MAX_OUTPUT_BYTES {
+            return Err(Box::new(TemplateError::exec_plain(
+                &self.tmpl.name,
+                format!("output exceeds the limit of {MAX_OUTPUT_BYTES} bytes"),
+            )));
+        }
+        self.out.push_str(s);
+        Ok(())
+    }
+
+    fn walk_list(&mut self, dot: &Value, list: &'t [Node]) -> R<Flow> {
+        for n in list {
+            match self.walk(dot, n)? {
+                Flow::Normal => {}
+                f => return Ok(f),
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk(&mut self, dot: &Value, node: &'t Node) -> R<Flow> {
+        match node {
+            Node::Text(t) => self.write(t)?,
+            Node::Action(pipe) => {
+                let v = self.eval_pipeline(dot, pipe)?;
+                if pipe.decl.is_empty() {
+                    if let Value::Nil = v {
+                        self.write("<no value>")?;
+                    } else if let Value::String(s) = &v {
+                        self.write(s)?;
+                    } else {
+                        let s = v.to_go_string();
+                        self.write(&s)?;
+                    }
+                }
+            }
+            Node::If(b) => return self.walk_if_with(dot, b, false),
+            Node::With(b) => return self.walk_if_with(dot, b, true),
+            Node::Range(b) => return self.walk_range(dot, b),
+            Node::Template { pos, name, pipe } => {
+                let list = match self.tmpl.defines.get(name) {
+                    Some(l) => Some(l.as_slice()),
+                    None if *name == self.tmpl.name => Some(self.tmpl.root.as_slice()),
+                    None => None,
+                };
+                let Some(list) = list else {
+                    return Err(self.err_at(
+                        *pos,
+                        *pos + name.len() + 2,
+                        format!("no such template {name:?}"),
+                    ));
+                };
+                let new_dot = match pipe {
+                    Some(p) => self.eval_pipeline(dot, p)?,
+                    None => Value::Nil,
+                };
+                if self.depth >= MAX_TEMPLATE_DEPTH {
+                    return Err(self.err_at(
+                        *pos,
+                        *pos,
+                        format!("exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"),
+                    ));
+                }
+                self.depth += 1;
+                let saved = std::mem::replace(&mut self.vars, vec![("$", new_dot.clone())]);
+                let r = self.walk_list(&new_dot, list);
+                self.vars = saved;
+                self.depth -= 1;
+                r?;
+            }
+            Node::Break => return Ok(Flow::Break),
+            Node::Continue => return Ok(Flow::Continue),
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk_if_with(&mut self, dot: &Value, b: &'t Branch, is_with: bool) -> R<Flow> {
+        let mark = self.vars.len();
+        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let r = if val.truthy() {
+            if is_with {
+                self.walk_list(&val, &b.list)
+            } else {
+                self.walk_list(dot, &b.list)
+            }
+        } else if let Some(e) = &b.else_list {
+            self.walk_list(dot, e)
+        } else {
+            Ok(Flow::Normal)
+        };
+        self.vars.truncate(mark);
+        r
+    }
+
+    fn walk_range(&mut self, dot: &Value, b: &'t Branch) -> R<Flow> {
+        let mark = self.vars.len();
+        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let items: Vec<(Value, Value)> = match &val {
+            Value::List(l) => l
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Int(i as i64), v.clone()))
+                .collect(),
+            Value::Map(m) | Value::StrMap(m) => m
+                .iter()
+                .map(|(k, v)| (Value::from(k.as_str()), v.clone()))
+                .collect(),
+            Value::Int(n) | Value::Int64(n) => {
+                (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
+            }
+            Value::Nil => Vec::new(),
+            other => {
+                let pos = b.pipe.pos;
+                return Err(self.err_at(
+                    pos,
+                    pos,
+                    format!(
+                        "range can't iterate over value of type {}",
+                        other.type_name()
+                    ),
+                ));
+            }
+        };
+        let mut flow = Flow::Normal;
+        if items.is_empty() {
+            if let Some(e) = &b.else_list {
+                flow = self.walk_list(dot, e)?;
+            }
+        } else {
+            for (index, elem) in items {
+                let ndecl = b.pipe.decl.len();
+                if ndecl > 0 {
+                    if b.pipe.is_assign {
+                        let v = if ndecl > 1 {
+                            index.clone()
+                        } else {
+                            elem.clone()
+                        };
+                        self.set_var(&b.pipe.decl[0], v);
+                    } else {
+                        self.set_top_var(1, elem.clone());
+                    }
+                }
+                if ndecl > 1 {
+                    if b.pipe.is_assign {
+                        self.set_var(&b.pipe.decl[1], elem.clone());
+                    } else {
+                        self.set_top_var(2, index);
+                    }
+                }
+                let inner = self.vars.len();
+                let r = self.walk_list(&elem, &b.list)?;
+                self.vars.truncate(inner);
+                if let Flow::Break = r {
+                    break;
+                }
+            }
+        }
+        self.vars.truncate(mark);
+        if let Flow::Normal = flow {
+            Ok(Flow::Normal)
+        } else {
+            Ok(flow)
+        }
+    }
+
+    fn set_top_var(&mut self, n: usize, v: Value) {
+        let len = self.vars.len();
+        self.vars[len - n].1 = v;
+    }
+
+    fn set_var(&mut self, name: &str, v: Value) {
+        if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| *n == name) {
+            slot.1 = v;
+        }
+    }
+
+    fn var_value(&self, name: &str) -> Value {
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    fn eval_pipeline(&mut self, dot: &Value, pipe: &'t Pipe) -> R<Value> {
+        let mut value: Option<Value> = None;
+        for cmd in &pipe.cmds {
+            value = Some(self.eval_command(dot, cmd, value)?);
+        }
+        let value = value.unwrap_or_default();
+        for name in &pipe.decl {
+            if pipe.is_assign {
+                self.set_var(name, value.clone());
+            } else {
+                self.vars.push((name.as_str(), value.clone()));
+            }
+        }
+        Ok(value)
+    }
+
+    fn eval_command(&mut self, dot: &Value, cmd: &'t Command, fin: Option<Value>) -> R<Value> {
+        let has_args = cmd.args.len() > 1 || fin.is_some();
+        let first = &cmd.args[0];
+        let r = match first {
+            Arg::Field(fields) => self.eval_fields(dot, true, fields, has_args),
+            Arg::Chain { node, fields } => {
+                if let Arg::Nil = **node {
+                    Err(ExecErr("indirection through explicit nil".into()))
+                } else {
+                    let recv = self.eval_arg(dot, P::Any, node, cmd)?;
+                    self.eval_fields(&recv, false, fields, has_args)
+                }
+            }
+            Arg::Func { id, name } => {
+                return self.eval_function(dot, *id, name, cmd, &cmd.args[1..], fin);
+            }
+            Arg::Pipe(p) => {
+                if has_args {
+                    Err(ExecErr("can't give argument to non-function".into()))
+                } else {
+                    return self.eval_pipeline(dot, p);
+                }
+            }
+            Arg::Variable { name, fields } => {
+                let v = self.var_value(name);
+                if fields.is_empty() {
+                    if has_args {
+                        Err(ExecErr(format!(
+                            "can't give argument to non-function {name}"
+                        )))
+                    } else {
+                        Ok(v)
+                    }
+                } else {
+                    self.eval_fields(&v, true, fields, has_args)
+                }
+            }
+            _ if has_args => Err(ExecErr(format!(
+                "can't give argument to non-function {}",
+                first.describe()
+            ))),
+            Arg::Bool(b) => Ok(Value::Bool(*b)),
+            Arg::Dot => Ok(dot.clone()),
+            Arg::Nil => Err(ExecErr("nil is not a command".into())),
+            Arg::Number(n) => Ok(ideal_constant(n)),
+            Arg::String(s) => Ok(Value::from(&**s)),
+        };
+        r.map_err(|e| self.cmd_err(cmd, e))
+    }
+
+    fn eval_fields(
+        &self,
+        recv: &Value,
+        first_is_root: bool,
+        fields: &[String],
+        has_args: bool,
+    ) -> Result<Value, ExecErr> {
+        let mut cur = recv.clone();
+        for (i, f) in fields.iter().enumerate() {
+            let last = i == fields.len() - 1;
+            cur = match &cur {
+                Value::Map(m) | Value::StrMap(m) => {
+                    if last && has_args {
+                        return Err(ExecErr(format!("{f} is not a method but has arguments")));
+                    }
+                    match m.get(f.as_str()) {
+                        Some(v) => v.clone(),
+                        None => return Err(ExecErr(format!("map has no entry for key {f:?}"))),
+                    }
+                }
+                Value::Nil if i == 0 && first_is_root => {
+                    return Err(ExecErr(format!("nil data; no entry for key {f:?}")));
+                }
+                Value::Nil => {
+                    return Err(ExecErr(format!(
+                        "nil pointer evaluating interface {{}}.{f}"
+                    )));
+                }
+                other => {
+                    return Err(ExecErr(format!(
+                        "can't evaluate field {f} in type {}",
+                        other.type_name()
+                    )));
+                }
+            };
+        }
+        Ok(cur)
+    }
+
+    fn eval_function(
+        &mut self,
+        dot: &Value,
+        id: funcs::FuncId,
+        name: &str,
+        cmd: &'t Command,
+        args: &'t [Arg],
+        fin: Option<Value>,
+    ) -> R<Value> {
+        let def = funcs::def(id);
+        let nargs = args.len() + usize::from(fin.is_some());
+        let nparams = def.params.len();
+        if def.variadic.is_some() {
+            if nargs < nparams {
+                return Err(self.cmd_err(
+                    cmd,
+                    ExecErr(format!(
+                        "wrong number of args for {name}: want at least {nparams} got {nargs}"
+                    )),
+                ));
+            }
+        } else if nargs != nparams {
+            return Err(self.cmd_err(
+                cmd,
+                ExecErr(format!(
+                    "wrong number of args for {name}: want {nparams} got {nargs}"
+                )),
+            ));
+        }
+        let param = |i: usize| -> P {
+            if i < nparams {
+                def.params[i]
+            } else {
+                def.variadic.unwrap_or(P::Any)
+            }
+        };
+        // and/or short-circuit like Go.
+        if def.name == "and" || def.name == "or" {
+            let want = def.name == "or";
+            let mut last = Value::Nil;
+            for a in args {
+                last = self.eval_arg(dot, P::Any, a, cmd)?;
+                if last.truthy() == want {
+                    return Ok(last);
+                }
+            }
+            if let Some(f) = fin {
+                last = f;
+            }
+            return Ok(last);
+        }
+        let mut argv = Vec::with_capacity(nargs);
+        for (i, a) in args.iter().enumerate() {
+            argv.push(self.eval_arg(dot, param(i), a, cmd)?);
+        }
+        if let Some(f) = fin {
+            let p = param(args.len());
+            argv.push(validate(f, p).map_err(|e| self.cmd_err(cmd, e))?);
+        }
+        (def.imp)(&argv)
+            .map_err(|e| self.cmd_err(cmd, ExecErr(format!("error calling {name}: {e}"))))
+    }
+
+    fn eval_arg(&mut self, dot: &Value, ty: P, arg: &'t Arg, cmd: &'t Command) -> R<Value> {
+        let v = match arg {
+            Arg::Dot => dot.clone(),
+            Arg::Nil => {
+                if ty.can_be_nil() {
+                    return Ok(Value::Nil);
+                }
+                return Err(self.cmd_err(
+                    cmd,
+                    ExecErr(format!("cannot assign nil to {}", ty.go_name())),
+                ));
+            }
+            Arg::Field(fields) => self
+                .eval_fields(dot, true, fields, false)
+                .map_err(|e| self.cmd_err(cmd, e))?,
+            Arg::Variable { name, fields } => {
+                let v = self.var_value(name);
+                if fields.is_empty() {
+                    v
+                } else {
+                    self.eval_fields(&v, true, fields, false)
+                        .map_err(|e| self.cmd_err(cmd, e))?
+                }
+            }
+            Arg::Pipe(p) => self.eval_pipeline(dot, p)?,
+            Arg::Func { id, name } => self.eval_function(dot, *id, name, cmd, &[], None)?,
+            Arg::Chain { node, fields } => {
+                let recv = self.eval_arg(dot, P::Any, node, cmd)?;
+                self.eval_fields(&recv, false, fields, false)
+                    .map_err(|e| self.cmd_err(cmd, e))?
+            }
+            Arg::Bool(b) => {
+                return match ty {
+                    P::Bool | P::Any => Ok(Value::Bool(*b)),
+                    _ => Err(self.cmd_err(
+                        cmd,
+                        ExecErr(format!("expected {}; found {b}", ty.expect_word())),
+                    )),
+                };
+            }
+            Arg::Number(n) => {
+                return match ty {
+                    P::Any => Ok(ideal_constant(n)),
+                    P::Int if n.is_int => Ok(Value::Int(n.int)),
+                    P::Float if n.is_float => Ok(Value::Float(n.float)),
+                    P::Int | P::Float | P::Str | P::Bool => Err(self.cmd_err(
+                        cmd,
+                        ExecErr(format!("expected {}; found number", ty.expect_word())),
+                    )),
+                    _ => Err(self.cmd_err(
+                        cmd,
+                        ExecErr(format!(
+                            "can't handle number for arg of type {}",
+                            ty.go_name()
+                        )),
+                    )),
+                };
+            }
+            Arg::String(s) => {
+                return match ty {
+                    P::Any | P::Str => Ok(Value::from(&**s)),
+                    P::Int | P::Float | P::Bool => Err(self.cmd_err(
+                        cmd,
+                        ExecErr(format!("expected {}; found string", ty.expect_word())),
+                    )),
+                    _ => Err(self.cmd_err(
+                        cmd,
+                        ExecErr(format!(
+                            "can't handle string for arg of type {}",
+                            ty.go_name()
+                        )),
+                    )),
+                };
+            }
+        };
+        validate(v, ty).map_err(|e| self.cmd_err(cmd, e))
+    }
+}
+
+/// Go's typing of an untyped constant in an `interface{}` context.
+fn ideal_constant(n: &Number) -> Value {
+    if n.float_typed || !n.is_int {
+        Value::Float(n.float)
+    } else {
+        Value::Int(n.int)
+    }
+}
+
+/// Go's `validateType`: check a value against a parameter type.
+fn validate(v: Value, ty: P) -> Result<Value, ExecErr> {
+    let ok = match (&v, ty) {
+        (Value::Nil, t) => {
+            if t.can_be_nil() {
+                return Ok(Value::Nil);
+            }
+            return Err(ExecErr(format!("invalid value; expected {}", t.go_name())));
+        }
+        (_, P::Any) => true,
+        (Value::String(_), P::Str) => true,
+        (Value::Int(_), P::Int) => true,
+        (Value::Float(_), P::Float) => true,
+        (Value::Bool(_), P::Bool) => true,
+        (Value::Map(_), P::Map) => true,
+        (Value::List(_), P::List) => true,
+        _ => false,
+    };
+    if ok {
+        Ok(v)
+    } else {
+        Err(ExecErr(format!(
+            "wrong type for value; expected {}; got {}",
+            ty.go_name(),
+            v.type_name()
+        )))
+    }
+}

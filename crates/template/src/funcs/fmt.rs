@@ -1,0 +1,436 @@
+//! Go `fmt` emulation for `print`, `println`, `printf` (and sprig functions using them).
+
+use std::fmt::Write as _;
+
+use super::{FuncDef, P, f};
+use crate::value::{Value, format_exp, format_fixed, format_float_g, shortest_digits};
+
+pub(crate) const FUNCS: &[FuncDef] = &[
+    f("print", &[], Some(P::Any), |a| Ok(Value::from(sprint(a)))),
+    f("println", &[], Some(P::Any), |a| {
+        Ok(Value::from(sprintln(a)))
+    }),
+    f("printf", &[P::Str], Some(P::Any), |a| {
+        Ok(Value::from(sprintf(super::arg_str(a, 0), &a[1..])))
+    }),
+];
+
+/// `fmt.Sprint`: spaces between operands when neither side is a string.
+pub(crate) fn sprint(a: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, v) in a.iter().enumerate() {
+        if i > 0 && !matches!(v, Value::String(_)) && !matches!(a[i - 1], Value::String(_)) {
+            out.push(' ');
+        }
+        v.write_go(&mut out);
+    }
+    out
+}
+
+/// `fmt.Sprintln`: always spaces, trailing newline.
+pub(crate) fn sprintln(a: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, v) in a.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        v.write_go(&mut out);
+    }
+    out.push('\n');
+    out
+}
+
+/// Go's `strconv.Quote`.
+pub(crate) fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        quote_char(&mut out, c, '"');
+    }
+    out.push('"');
+    out
+}
+
+fn quote_char(out: &mut String, c: char, q: char) {
+    match c {
+        '\x07' => out.push_str("\\a"),
+        '\x08' => out.push_str("\\b"),
+        '\x0c' => out.push_str("\\f"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\x0b' => out.push_str("\\v"),
+        '\\' => out.push_str("\\\\"),
+        c if c == q => {
+            out.push('\\');
+            out.push(c);
+        }
+        c if (c as u32) < 0x20 || c == '\x7f' => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c if !is_go_printable(c) => {
+            if (c as u32) < 0x10000 {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            } else {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
+        }
+        c => out.push(c),
+    }
+}
+
+/// Approximation of Go's `strconv.IsPrint`: letters, marks, numbers, punctuation,
+/// symbols and U+0020 are printable; controls, format characters, private use and
+/// non-ASCII spaces are not.
+fn is_go_printable(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    let u = c as u32;
+    let format = matches!(u,
+        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2 | 0x180E
+        | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF
+        | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F);
+    let private_or_surrogate = matches!(u, 0xE000..=0xF8FF | 0xF0000..=0x10FFFF);
+    let noncharacter = (u & 0xFFFE) == 0xFFFE || (0xFDD0..=0xFDEF).contains(&u);
+    !(format || private_or_surrogate || noncharacter)
+}
+
+#[derive(Default, Clone, Copy)]
+struct Spec {
+    minus: bool,
+    plus: bool,
+    sharp: bool,
+    space: bool,
+    zero: bool,
+    width: Option<usize>,
+    prec: Option<usize>,
+}
+
+/// `fmt.Sprintf` for the verbs templates use: v s q d x X o b c t T e E f F g G %.
+pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
+    let mut out = String::new();
+    let mut argi = 0;
+    let b = format.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        while i < b.len() && b[i] != b'%' {
+            i += 1;
+        }
+        out.push_str(&format[start..i]);
+        if i >= b.len() {
+            break;
+        }
+        i += 1;
+        let mut spec = Spec::default();
+        while i < b.len() {
+            match b[i] {
+                b'-' => spec.minus = true,
+                b'+' => spec.plus = true,
+                b'#' => spec.sharp = true,
+                b' ' => spec.space = true,
+                b'0' => spec.zero = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        if i < b.len() && b[i] == b'*' {
+            i += 1;
+            if let Some(Value::Int(n)) = args.get(argi) {
+                spec.width = Some(n.unsigned_abs() as usize);
+                spec.minus |= *n < 0;
+            }
+            argi += 1;
+        } else {
+            let s = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i > s {
+                spec.width = format[s..i].parse().ok();
+            }
+        }
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            if i < b.len() && b[i] == b'*' {
+                i += 1;
+                if let Some(Value::Int(n)) = args.get(argi) {
+                    spec.prec = Some(n.unsigned_abs() as usize);
+                }
+                argi += 1;
+            } else {
+                let s = i;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                spec.prec = Some(format[s..i].parse().unwrap_or(0));
+            }
+        }
+        let Some(verb) = format[i..].chars().next() else {
+            out.push_str("%!(NOVERB)");
+            break;
+        };
+        i += verb.len_utf8();
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        let Some(arg) = args.get(argi) else {
+            let _ = write!(out, "%!{verb}(MISSING)");
+            continue;
+        };
+        argi += 1;
+        format_one(&mut out, verb, spec, arg);
+    }
+    if argi < args.len() {
+        out.push_str("%!(EXTRA ");
+        for (k, a) in args[argi..].iter().enumerate() {
+            if k > 0 {
+                out.push_str(", ");
+            }
+            if let Value::Nil = a {
+                out.push_str("<nil>");
+            } else {
+                let _ = write!(out, "{}=", a.type_name());
+                a.write_go(&mut out);
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
+fn pad(out: &mut String, s: &str, spec: Spec, numeric: bool) {
+    let n = s.chars().count();
+    let w = spec.width.unwrap_or(0);
+    if n >= w {
+        out.push_str(s);
+    } else if spec.minus {
+        out.push_str(s);
+        out.extend(std::iter::repeat_n(' ', w - n));
+    } else if spec.zero && numeric {
+        let (sign, digits) = if s.starts_with(['-', '+']) {
+            s.split_at(1)
+        } else {
+            ("", s)
+        };
+        out.push_str(sign);
+        out.extend(std::iter::repeat_n('0', w - n));
+        out.push_str(digits);
+    } else {
+        out.extend(std::iter::repeat_n(' ', w - n));
+        out.push_str(s);
+    }
+}
+
+fn bad_verb(out: &mut String, verb: char, arg: &Value) {
+    if let Value::Nil = arg {
+        let _ = write!(out, "%!{verb}(<nil>)");
+        return;
+    }
+    let _ = write!(out, "%!{verb}({}=", arg.type_name());
+    arg.write_go(out);
+    out.push(')');
+}
+
+fn format_one(out: &mut String, verb: char, spec: Spec, arg: &Value) {
+    match (verb, arg) {
+        ('T', a) => pad(out, a.type_name(), spec, false),
+        ('v', Value::Float(x)) if spec.prec.is_none() => {
+            pad(out, &with_sign(format_float_g(*x), spec), spec, true)
+        }
+        ('v', Value::Int(_) | Value::Int64(_)) => format_one(out, 'd', spec, arg),
+        ('v', Value::String(s)) if spec.sharp => pad(out, &go_quote(s), spec, false),
+        ('v', Value::Float(x)) => pad(
+            out,
+            &with_sign(format_float(*x, 'g', spec.prec), spec),
+            spec,
+            true,
+        ),
+        ('v', a) => {
+            let mut s = String::new();
+            a.write_go(&mut s);
+            pad(out, &s, spec, false);
+        }
+        ('s', Value::String(s)) => {
+            let s: String = match spec.prec {
+                Some(p) => s.chars().take(p).collect(),
+                None => s.to_string(),
+            };
+            pad(out, &s, spec, false);
+        }
+        ('s' | 'd' | 'q' | 'x' | 'X', Value::List(l)) => {
+            let mut s = String::from("[");
+            for (k, v) in l.iter().enumerate() {
+                if k > 0 {
+                    s.push(' ');
+                }
+                format_one(
+                    &mut s,
+                    verb,
+                    Spec {
+                        width: None,
+                        ..spec
+                    },
+                    v,
+                );
+            }
+            s.push(']');
+            pad(out, &s, spec, false);
+        }
+        ('s' | 'd' | 'q' | 'x' | 'X', Value::Map(m) | Value::StrMap(m)) => {
+            let mut s = String::from("map[");
+            for (k, (key, v)) in m.iter().enumerate() {
+                if k > 0 {
+                    s.push(' ');
+                }
+                format_one(
+                    &mut s,
+                    verb,
+                    Spec {
+                        width: None,
+                        ..spec
+                    },
+                    &Value::from(key.as_str()),
+                );
+                s.push(':');
+                format_one(
+                    &mut s,
+                    verb,
+                    Spec {
+                        width: None,
+                        ..spec
+                    },
+                    v,
+                );
+            }
+            s.push(']');
+            pad(out, &s, spec, false);
+        }
+        ('q', Value::String(s)) => pad(out, &go_quote(s), spec, false),
+        ('x' | 'X', Value::String(s)) => {
+            let mut h = String::new();
+            for byte in s.bytes() {
+                if verb == 'x' {
+                    let _ = write!(h, "{byte:02x}");
+                } else {
+                    let _ = write!(h, "{byte:02X}");
+                }
+            }
+            pad(out, &h, spec, false);
+        }
+        ('t', Value::Bool(b)) => pad(out, if *b { "true" } else { "false" }, spec, false),
+        ('d' | 'x' | 'X' | 'o' | 'b' | 'c' | 'q' | 'U', Value::Int(n) | Value::Int64(n)) => {
+            let n = *n;
+            let mag = n.unsigned_abs();
+            let body = match verb {
+                'd' => mag.to_string(),
+                'x' => format!("{}{mag:x}", if spec.sharp { "0x" } else { "" }),
+                'X' => format!("{}{mag:X}", if spec.sharp { "0X" } else { "" }),
+                'o' => format!("{}{mag:o}", if spec.sharp { "0" } else { "" }),
+                'b' => format!("{mag:b}"),
+                'c' => {
+                    let c = char::from_u32(n as u32).unwrap_or('\u{FFFD}');
+                    return pad(out, &c.to_string(), spec, false);
+                }
+                'q' => {
+                    let c = char::from_u32(n as u32).unwrap_or('\u{FFFD}');
+                    let mut s = String::from("'");
+                    quote_char(&mut s, c, '\'');
+                    s.push('\'');
+                    return pad(out, &s, spec, false);
+                }
+                _ => {
+                    return pad(out, &format!("U+{:04X}", n), spec, false);
+                }
+            };
+            let sign = if n < 0 {
+                "-"
+            } else if spec.plus {
+                "+"
+            } else if spec.space {
+                " "
+            } else {
+                ""
+            };
+            pad(out, &format!("{sign}{body}"), spec, true);
+        }
+        ('e' | 'E' | 'f' | 'F' | 'g' | 'G', Value::Float(x)) => {
+            let s = format_float(*x, verb, spec.prec);
+            pad(out, &with_sign(s, spec), spec, true);
+        }
+        _ => bad_verb(out, verb, arg),
+    }
+}
+
+fn with_sign(s: String, spec: Spec) -> String {
+    if s.starts_with('-') {
+        s
+    } else if spec.plus {
+        format!("+{s}")
+    } else if spec.space {
+        format!(" {s}")
+    } else {
+        s
+    }
+}
+
+fn format_float(x: f64, verb: char, prec: Option<usize>) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    let s = match verb {
+        'f' | 'F' => format!("{:.*}", prec.unwrap_or(6), x),
+        'e' | 'E' => go_exp(&format!("{:.*e}", prec.unwrap_or(6), x)),
+        _ => match prec {
+            None => format_float_g(x),
+            Some(p) => {
+                let p = p.max(1);
+                let (digits, dp) = shortest_digits(x);
+                let exp = dp - 1;
+                if exp < -4 || exp >= p as i32 {
+                    go_exp(&format!("{:.*e}", p - 1, x)).replace(".0e", "e")
+                } else {
+                    let decimals = (p as i32 - dp).max(0) as usize;
+                    let s = format!("{:.*}", decimals, x);
+                    let _ = (&digits, format_exp, format_fixed);
+                    if s.contains('.') {
+                        s.trim_end_matches('0').trim_end_matches('.').to_string()
+                    } else {
+                        s
+                    }
+                }
+            }
+        },
+    };
+    if verb.is_ascii_uppercase() {
+        s.to_uppercase()
+    } else {
+        s
+    }
+}
+
+/// Turn Rust's `1.5e3` into Go's `1.5e+03`.
+fn go_exp(s: &str) -> String {
+    let Some((m, e)) = s.split_once('e') else {
+        return s.to_string();
+    };
+    let (sign, digits) = if let Some(d) = e.strip_prefix('-') {
+        ('-', d)
+    } else {
+        ('+', e)
+    };
+    format!("{m}e{sign}{digits:0>2}")
+}

@@ -1,0 +1,241 @@
+//! The function table: Go's builtins, sprig v3 (as vendored by ESO) and ESO's extras.
+//!
+//! Functions are resolved at parse time. A function that ESO offers but secretsync does
+//! not implement fails to parse with `function "X" is not supported by secretsync`; a
+//! function that does not exist in ESO (including `env`, `expandenv` and
+//! `getHostByName`, removed for security) fails like Go: `function "X" not defined`.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use crate::value::Value;
+
+mod builtins;
+mod cast;
+mod collections;
+mod defaults;
+mod encoding;
+mod fmt;
+mod math;
+mod regexp;
+mod strings;
+
+pub(crate) use cast::{to_float64, to_int64};
+
+/// Parameter types, mirroring the Go parameter types of the real functions
+/// (they decide which argument conversions Go's executor accepts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum P {
+    /// `interface{}`
+    Any,
+    /// `string`
+    Str,
+    /// `int`
+    Int,
+    /// `float64`
+    Float,
+    /// `bool`
+    Bool,
+    /// `map[string]interface{}`
+    Map,
+    /// `[]interface{}`
+    #[allow(dead_code)]
+    List,
+}
+
+impl P {
+    pub(crate) fn can_be_nil(self) -> bool {
+        matches!(self, P::Any | P::Map | P::List)
+    }
+
+    pub(crate) fn go_name(self) -> &'static str {
+        match self {
+            P::Any => "interface {}",
+            P::Str => "string",
+            P::Int => "int",
+            P::Float => "float64",
+            P::Bool => "bool",
+            P::Map => "map[string]interface {}",
+            P::List => "[]interface {}",
+        }
+    }
+
+    pub(crate) fn expect_word(self) -> &'static str {
+        match self {
+            P::Int => "integer",
+            P::Float => "float",
+            P::Bool => "bool",
+            P::Str => "string",
+            _ => self.go_name(),
+        }
+    }
+}
+
+/// A function implementation. Arguments are already checked against the parameter
+/// types. Error messages must never contain argument values.
+pub(crate) type FuncImpl = fn(&[Value]) -> Result<Value, String>;
+
+/// One function of the table.
+pub(crate) struct FuncDef {
+    pub name: &'static str,
+    pub params: &'static [P],
+    pub variadic: Option<P>,
+    pub imp: FuncImpl,
+}
+
+/// Shorthand constructor used by the function modules.
+pub(crate) const fn f(
+    name: &'static str,
+    params: &'static [P],
+    variadic: Option<P>,
+    imp: FuncImpl,
+) -> FuncDef {
+    FuncDef {
+        name,
+        params,
+        variadic,
+        imp,
+    }
+}
+
+/// Index of a function in the table.
+pub(crate) type FuncId = u16;
+
+static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
+    let groups: [&'static [FuncDef]; 9] = [
+        builtins::FUNCS,
+        strings::FUNCS,
+        collections::FUNCS,
+        defaults::FUNCS,
+        encoding::FUNCS,
+        math::FUNCS,
+        regexp::FUNCS,
+        fmt::FUNCS,
+        cast::FUNCS,
+    ];
+    let mut v: Vec<&'static FuncDef> = Vec::new();
+    for g in groups {
+        for d in g {
+            // Later groups never shadow earlier ones; sprig's `slice` replaces Go's builtin,
+            // which is why the builtin module does not define it.
+            if !v.iter().any(|e| e.name == d.name) {
+                v.push(d);
+            }
+        }
+    }
+    v
+});
+
+static INDEX: LazyLock<HashMap<&'static str, FuncId>> = LazyLock::new(|| {
+    TABLE
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.name, i as FuncId))
+        .collect()
+});
+
+/// Resolve a function name.
+pub(crate) fn lookup(name: &str) -> Option<(FuncId, &'static str)> {
+    INDEX.get(name).map(|id| (*id, TABLE[*id as usize].name))
+}
+
+pub(crate) fn def(id: FuncId) -> &'static FuncDef {
+    TABLE[id as usize]
+}
+
+/// Functions ESO's `runtime/template/v2` registers that secretsync does not implement.
+pub const UNSUPPORTED: &[&str] = &[
+    // sprig: dates
+    "ago",
+    "date",
+    "date_in_zone",
+    "date_modify",
+    "dateInZone",
+    "dateModify",
+    "duration",
+    "durationRound",
+    "htmlDate",
+    "htmlDateInZone",
+    "must_date_modify",
+    "mustDateModify",
+    "mustToDate",
+    "now",
+    "toDate",
+    "unixEpoch",
+    // sprig: crypto
+    "bcrypt",
+    "htpasswd",
+    "genPrivateKey",
+    "derivePassword",
+    "buildCustomCert",
+    "genCA",
+    "genCAWithKey",
+    "genSelfSignedCert",
+    "genSelfSignedCertWithKey",
+    "genSignedCert",
+    "genSignedCertWithKey",
+    "encryptAES",
+    "decryptAES",
+    // sprig: misc
+    "semver",
+    "semverCompare",
+    "urlParse",
+    "urlJoin",
+    "typeIsLike",
+    "deepEqual",
+    "randSeededNumeric",
+    // ESO extras
+    "pkcs12key",
+    "pkcs12keyPass",
+    "pkcs12cert",
+    "pkcs12certPass",
+    "pemToPkcs12",
+    "pemToPkcs12Pass",
+    "fullPemToPkcs12",
+    "fullPemToPkcs12Pass",
+    "pemTruststoreToPKCS12",
+    "pemTruststoreToPKCS12Pass",
+    "filterPEM",
+    "filterCertChain",
+    "certSANs",
+    "jwkPublicKeyPem",
+    "jwkPrivateKeyPem",
+    "rsaDecrypt",
+];
+
+/// Functions ESO removed (information disclosure); they are "not defined" like in ESO.
+pub const REMOVED: &[&str] = &["env", "expandenv", "getHostByName"];
+
+/// Whether `name` is an ESO function secretsync does not implement.
+pub fn is_unsupported(name: &str) -> bool {
+    UNSUPPORTED.contains(&name)
+}
+
+/// Whether `name` is a function secretsync implements.
+pub fn is_supported(name: &str) -> bool {
+    INDEX.contains_key(name)
+}
+
+/// Names of all implemented functions (Go builtins, sprig and ESO extras), sorted.
+pub fn supported() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = TABLE.iter().map(|d| d.name).collect();
+    v.sort_unstable();
+    v
+}
+
+/// Argument accessors; the executor has already validated the types.
+pub(crate) fn arg_str(args: &[Value], i: usize) -> &str {
+    args.get(i).and_then(Value::as_str).unwrap_or("")
+}
+
+pub(crate) fn arg_int(args: &[Value], i: usize) -> i64 {
+    match args.get(i) {
+        Some(Value::Int(n) | Value::Int64(n)) => *n,
+        _ => 0,
+    }
+}
+
+/// Convert a Go `[]string` into a list value.
+pub(crate) fn str_list<I: IntoIterator<Item = String>>(it: I) -> Value {
+    Value::list(it.into_iter().map(Value::from).collect())
+}
