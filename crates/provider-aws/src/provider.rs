@@ -140,6 +140,12 @@ impl AwsProvider {
         &self.context
     }
 
+    /// The ARN of the identity the store's credentials belong to (STS `GetCallerIdentity`,
+    /// which needs no permissions): shows which role the auth chain ended in.
+    pub async fn caller_identity(&self) -> Result<String, ProviderError> {
+        self.auth.check().await
+    }
+
     /// Resolves the store's credentials now (normally done on first use), e.g. to fail fast.
     pub async fn warm_up(&self) -> Result<(), ProviderError> {
         self.auth.credentials().await.map(|_| ())
