@@ -141,6 +141,7 @@ pub(crate) fn from_code(
             None => m.to_string(),
         },
         (None, _) => match status {
+            Some(403) => "HTTP 403 (access denied) without an error code".to_string(),
             Some(s) => format!("HTTP {s} without an error code"),
             None => "error without a code".to_string(),
         },
@@ -192,6 +193,34 @@ fn provider_error_in_chain(err: &(dyn StdError + 'static)) -> Option<ProviderErr
     None
 }
 
+/// Reads `<Code>`/`<Message>` from an XML error body. Some endpoints (proxies, emulators,
+/// query-protocol gateways) answer JSON-protocol calls with the XML error shape, which the
+/// SDK cannot read; only these two elements are taken, capped in length.
+fn xml_error_field(body: &[u8], tag: &str) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = text[start..].find(&format!("</{tag}>"))? + start;
+    let value: String = text[start..end].trim().chars().take(300).collect();
+    (!value.is_empty()).then_some(value)
+}
+
+/// The error code (and message) of a failed call, from the SDK or the XML body.
+pub(crate) fn error_code_of<E>(err: &SdkError<E, HttpResponse>) -> (Option<String>, Option<String>)
+where
+    E: ProvideErrorMetadata,
+{
+    let body = err.raw_response().and_then(|r| r.body().bytes());
+    let code = err
+        .code()
+        .map(str::to_string)
+        .or_else(|| body.and_then(|b| xml_error_field(b, "Code")));
+    let message = err
+        .message()
+        .map(str::to_string)
+        .or_else(|| body.and_then(|b| xml_error_field(b, "Message")));
+    (code, message)
+}
+
 fn retry_after_header(response: &HttpResponse) -> Option<Duration> {
     let value = response.headers().get("retry-after")?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
@@ -216,10 +245,11 @@ where
     match &err {
         SdkError::ServiceError(service_err) => {
             let status = service_err.raw().status().as_u16();
+            let (code, message) = error_code_of(&err);
             from_code(
                 site,
-                err.code(),
-                err.message(),
+                code.as_deref(),
+                message.as_deref(),
                 Some(status),
                 retry_after_header(service_err.raw()),
             )
@@ -353,6 +383,20 @@ mod tests {
         assert!(msg.contains("secret \"db\""), "{msg}");
         assert!(msg.contains("eu-west-1"), "{msg}");
         assert!(msg.contains("spec.provider.aws.region"), "{msg}");
+    }
+
+    #[test]
+    fn xml_error_bodies_are_read() {
+        let body = b"<ErrorResponse><Error><Code>AccessDenied</Code><Message>User: x is not authorized</Message></Error></ErrorResponse>";
+        assert_eq!(
+            xml_error_field(body, "Code").as_deref(),
+            Some("AccessDenied")
+        );
+        assert_eq!(
+            xml_error_field(body, "Message").as_deref(),
+            Some("User: x is not authorized")
+        );
+        assert_eq!(xml_error_field(b"{}", "Code"), None);
     }
 
     #[test]

@@ -86,7 +86,11 @@ async fn web_identity_with_a_token_request_token() {
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let get = |k: &str| form.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let get = |k: &str| {
+        form.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
     assert_eq!(get("RoleArn").as_deref(), Some(ROLE));
     // A real TokenRequest JWT for the ServiceAccount, audience sts.amazonaws.com.
     let jwt = get("WebIdentityToken").expect("token sent");
@@ -125,7 +129,10 @@ async fn role_chaining_with_external_id_and_session_tags() {
     };
     let provider = provider(&moto, spec);
     moto.start_recording().await.unwrap();
-    let value = provider.fetch(&FetchRequest::latest("chained")).await.unwrap();
+    let value = provider
+        .fetch(&FetchRequest::latest("chained"))
+        .await
+        .unwrap();
     assert_eq!(value.value.expose_str(), Some("ok"));
 
     let bodies = recorded_bodies(&moto, "AssumeRole").await;
@@ -136,16 +143,29 @@ async fn role_chaining_with_external_id_and_session_tags() {
     // externalID and tags apply to `role` only.
     assert!(!bodies[0].contains("ExternalId") && !bodies[1].contains("ExternalId"));
     assert!(bodies[2].contains("ExternalId=ext-4711"), "{}", bodies[2]);
-    for expected in ["team", "payments", "esoNamespace", "esoStoreName", "esoStoreKind"] {
+    for expected in [
+        "team",
+        "payments",
+        "esoNamespace",
+        "esoStoreName",
+        "esoStoreKind",
+    ] {
         assert!(bodies[2].contains(expected), "{expected} in {}", bodies[2]);
     }
-    assert!(bodies[2].contains("TransitiveTagKeys.member.1=team"), "{}", bodies[2]);
+    assert!(
+        bodies[2].contains("TransitiveTagKeys.member.1=team"),
+        "{}",
+        bodies[2]
+    );
 
     let identity = provider.caller_identity().await.unwrap();
     assert!(identity.contains("assumed-role/final/"), "{identity}");
     // Cached: reading again assumes nothing.
     moto.reset_recording().await.unwrap();
-    provider.fetch(&FetchRequest::latest("chained")).await.unwrap();
+    provider
+        .fetch(&FetchRequest::latest("chained"))
+        .await
+        .unwrap();
     assert_eq!(count(&calls(&moto).await, "AssumeRole"), 0);
 }
 

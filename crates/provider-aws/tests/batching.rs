@@ -50,12 +50,21 @@ async fn thousand_fetches_of_200_secrets_make_10_batch_calls_and_one_sts_call() 
     }
     let first = calls(&moto).await;
     let batches = count(&first, "BatchGetSecretValue");
-    eprintln!("first sync: {batches} BatchGetSecretValue calls, {} calls in total", first.len());
-    assert!((1..=10).contains(&batches), "BatchGetSecretValue calls: {first:?}");
+    eprintln!(
+        "first sync: {batches} BatchGetSecretValue calls, {} calls in total",
+        first.len()
+    );
+    assert!(
+        (1..=10).contains(&batches),
+        "BatchGetSecretValue calls: {first:?}"
+    );
     assert_eq!(count(&first, "GetSecretValue"), 0);
     assert_eq!(count(&first, "AssumeRoleWithWebIdentity"), 1, "{first:?}");
     assert_eq!(resolver.token_requests.load(Ordering::SeqCst), 1);
-    let sm_calls = first.iter().filter(|c| c.service == "secretsmanager").count();
+    let sm_calls = first
+        .iter()
+        .filter(|c| c.service == "secretsmanager")
+        .count();
     assert!(sm_calls <= 10, "Secrets Manager calls: {sm_calls}");
 
     // A second sync within the credentials' lifetime: no STS call, no new token.

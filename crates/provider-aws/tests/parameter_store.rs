@@ -32,9 +32,27 @@ async fn put(ssm: &aws_sdk_ssm::Client, name: &str, value: &str, kind: Parameter
 async fn reads_latest_versions_and_decrypts() {
     let moto = moto().await;
     let ssm = ssm_admin(&moto);
-    put(&ssm, "/app/db/password", "first", ParameterType::SecureString).await;
-    put(&ssm, "/app/db/password", "second", ParameterType::SecureString).await;
-    put(&ssm, "/app/db/password", "third", ParameterType::SecureString).await;
+    put(
+        &ssm,
+        "/app/db/password",
+        "first",
+        ParameterType::SecureString,
+    )
+    .await;
+    put(
+        &ssm,
+        "/app/db/password",
+        "second",
+        ParameterType::SecureString,
+    )
+    .await;
+    put(
+        &ssm,
+        "/app/db/password",
+        "third",
+        ParameterType::SecureString,
+    )
+    .await;
     let provider = provider(&moto, ps_spec());
 
     let latest = provider
@@ -94,7 +112,10 @@ async fn metadata_and_prefix() {
             ..ps_spec()
         },
     );
-    let value = provider.fetch(&FetchRequest::latest("/api/key")).await.unwrap();
+    let value = provider
+        .fetch(&FetchRequest::latest("/api/key"))
+        .await
+        .unwrap();
     assert_eq!(value.value.expose_str(), Some("k"));
     let tags = provider
         .fetch(&FetchRequest {
@@ -146,7 +167,11 @@ async fn find_by_path_name_and_tags() {
         ["/svc/a/deep/three", "/svc/a/one", "/svc/a/two"],
         "recursive"
     );
-    assert_eq!(by_path["/svc/a/deep/three"].value.expose_str(), Some("3"), "decrypted");
+    assert_eq!(
+        by_path["/svc/a/deep/three"].value.expose_str(),
+        Some("3"),
+        "decrypted"
+    );
     let calls = calls(&moto).await;
     assert_eq!(count(&calls, "GetParametersByPath"), 1, "{calls:?}");
     assert_eq!(count(&calls, "GetParameter"), 0, "{calls:?}");

@@ -38,8 +38,14 @@ async fn reads_current_stage_version_id_and_binary() {
     let provider = provider(&moto, sm_spec());
 
     // Latest: AWSCURRENT, raw JSON (the engine applies `property`).
-    let current = provider.fetch(&FetchRequest::latest("app/db")).await.unwrap();
-    assert_eq!(current.value.expose_str(), Some(r#"{"user":"a","password":"two"}"#));
+    let current = provider
+        .fetch(&FetchRequest::latest("app/db"))
+        .await
+        .unwrap();
+    assert_eq!(
+        current.value.expose_str(),
+        Some(r#"{"user":"a","password":"two"}"#)
+    );
     assert_eq!(current.version.as_deref(), Some(v2.as_str()));
 
     // By stage.
@@ -51,7 +57,10 @@ async fn reads_current_stage_version_id_and_binary() {
         })
         .await
         .unwrap();
-    assert_eq!(previous.value.expose_str(), Some(r#"{"user":"a","password":"one"}"#));
+    assert_eq!(
+        previous.value.expose_str(),
+        Some(r#"{"user":"a","password":"one"}"#)
+    );
     assert_eq!(previous.version.as_deref(), Some(v1.as_str()));
 
     // By version id.
@@ -63,10 +72,16 @@ async fn reads_current_stage_version_id_and_binary() {
         })
         .await
         .unwrap();
-    assert_eq!(by_id.value.expose_str(), Some(r#"{"user":"a","password":"one"}"#));
+    assert_eq!(
+        by_id.value.expose_str(),
+        Some(r#"{"user":"a","password":"one"}"#)
+    );
 
     // SecretBinary comes back as bytes.
-    let blob = provider.fetch(&FetchRequest::latest("app/blob")).await.unwrap();
+    let blob = provider
+        .fetch(&FetchRequest::latest("app/blob"))
+        .await
+        .unwrap();
     assert_eq!(blob.value.expose(), &[0u8, 159, 146, 150, 255]);
 
     // A version that does not exist is NotFound.
@@ -144,7 +159,11 @@ async fn find_by_name_path_and_exact_tags() {
     let sm = sm_admin(&moto);
     for (name, value, tags) in [
         ("team/a-db", "1", vec![("env", "prod"), ("team", "a")]),
-        ("team/a-api", "2", vec![("env", "production"), ("team", "a")]),
+        (
+            "team/a-api",
+            "2",
+            vec![("env", "production"), ("team", "a")],
+        ),
         ("team/b-db", "3", vec![("env", "prod"), ("team", "b")]),
         ("other/a-db", "4", vec![("env", "prod"), ("team", "a")]),
         // Key/value filters are independent at AWS: this one has a tag key "env" and a

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_secretsmanager::types::{
     Filter, FilterNameStringType, SecretListEntry, SecretValueEntry,
@@ -11,7 +10,7 @@ use aws_sdk_secretsmanager::types::{
 use secretsync_model::{ProviderError, RemoteSecret};
 use zeroize::Zeroize;
 
-use crate::error::{CallSite, from_code, from_sdk};
+use crate::error::{CallSite, error_code_of, from_code, from_sdk};
 use crate::options::AwsOptions;
 use crate::single_flight::FetchResult;
 use crate::value::{secret_from_bytes, secret_from_string, tags_json};
@@ -151,10 +150,16 @@ impl SecretsManagerApi {
             let mut output = match result {
                 Ok(o) => o,
                 Err(e) => {
-                    let code = e.code().map(str::to_string);
+                    let (code, _) = error_code_of(&e);
+                    let status = e.raw_response().map(|r| r.status().as_u16());
                     let mapped = from_sdk(&site, e);
                     return Err(match (code.as_deref(), &mapped) {
-                        (Some("AccessDeniedException"), _) => BatchFailure::BatchDenied,
+                        (Some("AccessDeniedException" | "AccessDenied"), _) => {
+                            BatchFailure::BatchDenied
+                        }
+                        (None, ProviderError::PermissionDenied(_)) if status == Some(403) => {
+                            BatchFailure::BatchDenied
+                        }
                         (_, ProviderError::BadResponse(_)) => BatchFailure::Rejected,
                         _ => BatchFailure::Failed(mapped),
                     });

@@ -44,7 +44,11 @@ pub fn admin_config(moto: &Moto, region: &str) -> SdkConfig {
         .region(Region::new(region.to_string()))
         .endpoint_url(moto.endpoint())
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIAADMIN0000000000", "admin-secret", None, None, "test",
+            "AKIAADMIN0000000000",
+            "admin-secret",
+            None,
+            None,
+            "test",
         )))
         .build()
 }
@@ -171,8 +175,12 @@ pub async fn recorded_bodies(moto: &Moto, action: &str) -> Vec<String> {
         .filter_map(|entry| {
             let body = entry["body"].as_str()?.to_string();
             let body = if entry["body_encoded"].as_bool() == Some(true) {
-                String::from_utf8(base64::engine::general_purpose::STANDARD.decode(body).ok()?)
-                    .ok()?
+                String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(body)
+                        .ok()?,
+                )
+                .ok()?
             } else {
                 body
             };
@@ -190,7 +198,11 @@ pub async fn enable_moto_auth(moto: &Moto) {
         .send()
         .await
         .expect("reset-auth");
-    assert!(response.status().is_success(), "reset-auth: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "reset-auth: {}",
+        response.status()
+    );
 }
 
 /// Resolver for web identity: ServiceAccounts and TokenRequest tokens from the Kubernetes API
@@ -207,7 +219,10 @@ impl CredentialResolver for KubeResolver {
         selector: &SecretKeySelector,
         _default_key: Option<&str>,
     ) -> Result<SecretValue, ProviderError> {
-        Err(ProviderError::NotFound(format!("Secret {:?}", selector.name)))
+        Err(ProviderError::NotFound(format!(
+            "Secret {:?}",
+            selector.name
+        )))
     }
 
     async fn config_map_value(
@@ -258,7 +273,12 @@ impl CredentialResolver for KubeResolver {
             .get(&account.name)
             .await
             .map_err(|e| ProviderError::NotFound(format!("ServiceAccount: {e}")))?;
-        Ok(sa.metadata.annotations.unwrap_or_default().into_iter().collect())
+        Ok(sa
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .into_iter()
+            .collect())
     }
 }
 
@@ -283,7 +303,9 @@ pub async fn kube_with_service_account(role_arn: &str) -> (KubeApiServer, Arc<Ku
         },
     }))
     .expect("sa");
-    api.create(&Default::default(), &sa).await.expect("create sa");
+    api.create(&Default::default(), &sa)
+        .await
+        .expect("create sa");
     (
         server,
         Arc::new(KubeResolver {
