@@ -46,6 +46,12 @@ impl std::fmt::Debug for AwsProvider {
     }
 }
 
+fn empty_key() -> ProviderError {
+    ProviderError::NotFound(
+        "remoteRef.key is empty: expected a secret name, ARN or parameter".into(),
+    )
+}
+
 /// Checks the shape of an AWS region name (`us-east-1`, `us-gov-west-1`, `cn-north-1`, ...).
 fn validate_region(region: &str) -> Result<(), ProviderError> {
     let valid = regex::Regex::new(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
@@ -166,9 +172,7 @@ impl SecretProvider for AwsProvider {
 
     async fn fetch(&self, request: &FetchRequest) -> Result<RemoteSecret, ProviderError> {
         if request.key.is_empty() {
-            return Err(ProviderError::NotFound(
-                "remoteRef.key is empty: expected a secret name or ARN".into(),
-            ));
+            return Err(empty_key());
         }
         // Surfaces credential problems as such (and loads them once for all waiting callers).
         self.auth.credentials().await?;
@@ -182,7 +186,31 @@ impl SecretProvider for AwsProvider {
         &self,
         requests: &[FetchRequest],
     ) -> Vec<Result<RemoteSecret, ProviderError>> {
-        join_all(requests.iter().map(|r| self.fetch(r))).await
+        // Credentials first (one load for the whole batch), then every read queued at once.
+        if let Err(err) = self.auth.credentials().await {
+            return vec![Err(err); requests.len()];
+        }
+        match &self.backend {
+            Backend::SecretsManager(sm) => {
+                let valid: Vec<FetchRequest> = requests
+                    .iter()
+                    .filter(|r| !r.key.is_empty())
+                    .cloned()
+                    .collect();
+                let mut results = sm.fetch_many(&valid).await.into_iter();
+                requests
+                    .iter()
+                    .map(|r| {
+                        if r.key.is_empty() {
+                            Err(empty_key())
+                        } else {
+                            results.next().unwrap_or_else(|| Err(empty_key()))
+                        }
+                    })
+                    .collect()
+            }
+            Backend::ParameterStore(_) => join_all(requests.iter().map(|r| self.fetch(r))).await,
+        }
     }
 
     async fn find(

@@ -59,25 +59,43 @@ impl Batcher {
 
     /// Reads the `AWSCURRENT` version of `id` through the batch.
     pub(crate) async fn get(self: &Arc<Self>, id: String) -> FetchResult {
-        let (tx, rx) = oneshot::channel();
-        let mut full_batch = None;
+        let receiver = self.enqueue_many(vec![id]).pop();
+        match receiver {
+            Some(rx) => rx.await.unwrap_or_else(|_| Err(dropped())),
+            None => Err(dropped()),
+        }
+    }
+
+    /// Queues many reads at once (one lock, batches sent only after every id is queued, so
+    /// `fetch_many` batches deterministically); returns one receiver per id, in order.
+    pub(crate) fn enqueue_many(
+        self: &Arc<Self>,
+        ids: Vec<String>,
+    ) -> Vec<oneshot::Receiver<FetchResult>> {
+        let mut receivers = Vec::with_capacity(ids.len());
+        let mut full_batches = Vec::new();
         let mut timer_for = None;
         {
             let mut state = self.lock();
-            if let Some(list) = state.waiters.get_mut(&id) {
-                list.push(tx);
-            } else {
+            for id in ids {
+                let (tx, rx) = oneshot::channel();
+                receivers.push(rx);
+                if let Some(list) = state.waiters.get_mut(&id) {
+                    list.push(tx);
+                    continue;
+                }
                 state.waiters.insert(id.clone(), vec![tx]);
                 state.open.push(id);
                 if state.open.len() >= self.size {
                     state.generation += 1;
-                    full_batch = Some(std::mem::take(&mut state.open));
+                    full_batches.push(std::mem::take(&mut state.open));
+                    timer_for = None;
                 } else if state.open.len() == 1 {
                     timer_for = Some(state.generation);
                 }
             }
         }
-        if let Some(ids) = full_batch {
+        for ids in full_batches {
             tokio::spawn(self.clone().flush(ids));
         }
         if let Some(generation) = timer_for {
@@ -95,7 +113,7 @@ impl Batcher {
                 this.flush(ids).await;
             });
         }
-        rx.await.unwrap_or_else(|_| Err(dropped()))
+        receivers
     }
 
     async fn one_by_one(&self, ids: &[String]) -> Vec<FetchResult> {

@@ -60,14 +60,46 @@ impl SecretsManager {
         }
     }
 
+    /// Whether a request reads the current version's value (the batchable kind).
+    fn is_latest_value(request: &FetchRequest) -> bool {
+        !request.metadata
+            && request
+                .version
+                .as_deref()
+                .is_none_or(|v| v == CURRENT_STAGE)
+    }
+
+    /// Reads many values: all batchable reads are queued at once, then everything is awaited
+    /// together. Results are in request order.
+    pub(crate) async fn fetch_many(&self, requests: &[FetchRequest]) -> Vec<FetchResult> {
+        let ids: Vec<String> = requests
+            .iter()
+            .filter(|r| Self::is_latest_value(r))
+            .map(|r| format!("{}{}", self.prefix, r.key))
+            .collect();
+        let mut queued = self.batcher.enqueue_many(ids).into_iter();
+        let pending = requests.iter().map(|r| {
+            let receiver = if Self::is_latest_value(r) {
+                queued.next()
+            } else {
+                None
+            };
+            async move {
+                match receiver {
+                    Some(rx) => rx
+                        .await
+                        .unwrap_or_else(|_| Err(crate::single_flight::dropped())),
+                    None => self.fetch(r).await,
+                }
+            }
+        });
+        join_all(pending).await
+    }
+
     /// Reads one value, its tags (`metadata`), or a given version.
     pub(crate) async fn fetch(&self, request: &FetchRequest) -> FetchResult {
         let id = format!("{}{}", self.prefix, request.key);
-        let latest = request
-            .version
-            .as_deref()
-            .is_none_or(|v| v == CURRENT_STAGE);
-        if !request.metadata && latest {
+        if Self::is_latest_value(request) {
             return self.batcher.get(id).await;
         }
         let key = FetchRequest {
@@ -131,7 +163,12 @@ impl SecretsManager {
                 regex.as_ref().is_none_or(|r| r.is_match(relative))
             })
             .collect();
-        let values = join_all(names.iter().map(|name| self.batcher.get(name.clone()))).await;
+        let receivers = self.batcher.enqueue_many(names.clone());
+        let values = join_all(receivers.into_iter().map(|rx| async move {
+            rx.await
+                .unwrap_or_else(|_| Err(crate::single_flight::dropped()))
+        }))
+        .await;
         let mut found = BTreeMap::new();
         for (name, value) in names.into_iter().zip(values) {
             let relative = name
