@@ -244,3 +244,47 @@ async fn default_chain_uses_irsa_environment_through_the_override() {
     let calls = calls(&moto).await;
     assert_eq!(count(&calls, "AssumeRoleWithWebIdentity"), 1, "{calls:?}");
 }
+
+#[tokio::test]
+async fn validate_checks_credentials_or_reports_unknown_for_referent_stores() {
+    use secretsync_model::external_secret::StoreKind;
+    use secretsync_model::provider::{StoreContext, StoreId, Validation};
+
+    let moto = moto().await;
+    assert_eq!(
+        provider(&moto, sm_spec()).validate().await.unwrap(),
+        Validation::Ready
+    );
+
+    // A ClusterSecretStore whose key references have no namespace can only be checked from an
+    // ExternalSecret's namespace.
+    let cluster = AwsProvider::new(
+        StoreContext {
+            store: StoreId {
+                kind: StoreKind::ClusterSecretStore,
+                namespace: None,
+                name: "aws".into(),
+            },
+            reader_namespace: None,
+        },
+        sm_spec(),
+        Arc::new(static_keys("AKIAEXAMPLE000000001", "x")),
+        options(&moto),
+    )
+    .unwrap();
+    assert!(matches!(
+        cluster.validate().await.unwrap(),
+        Validation::Unknown(_)
+    ));
+
+    // Keys moto does not know, with IAM enforcement on: validation fails as PermissionDenied.
+    enable_moto_auth(&moto).await;
+    let err = provider(&moto, sm_spec())
+        .validate()
+        .await
+        .expect_err("unknown keys");
+    assert!(
+        matches!(err, secretsync_model::ProviderError::PermissionDenied(_)),
+        "{err}"
+    );
+}

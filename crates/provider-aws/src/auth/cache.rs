@@ -11,6 +11,25 @@ use std::sync::Arc;
 
 use super::chain::CredentialChain;
 
+/// When credentials expiring at `expiry` (obtained at `now`) are renewed: `margin` before
+/// expiry, but no later than 3/4 into their lifetime so a margin longer than the lifetime does
+/// not force a load per call; credentials without expiry are kept for `static_ttl`.
+fn renew_at(
+    expiry: Option<SystemTime>,
+    now: SystemTime,
+    margin: Duration,
+    static_ttl: Duration,
+) -> SystemTime {
+    match expiry {
+        Some(expiry) => {
+            let lifetime = expiry.duration_since(now).unwrap_or_default();
+            let margin = margin.min(lifetime / 4);
+            expiry.checked_sub(margin).unwrap_or(now)
+        }
+        None => now + static_ttl,
+    }
+}
+
 /// When cached credentials stop being used.
 #[derive(Clone, Debug)]
 struct Cached {
@@ -60,17 +79,12 @@ impl CredentialCache {
     }
 
     fn renew_time(&self, credentials: &Credentials) -> SystemTime {
-        let now = SystemTime::now();
-        match credentials.expiry() {
-            Some(expiry) => {
-                let lifetime = expiry.duration_since(now).unwrap_or_default();
-                // Short-lived credentials renew at 3/4 of their lifetime at the latest, so a
-                // margin longer than the lifetime does not force a load per call.
-                let margin = self.refresh_margin.min(lifetime / 4);
-                expiry.checked_sub(margin).unwrap_or(now)
-            }
-            None => now + self.static_ttl,
-        }
+        renew_at(
+            credentials.expiry(),
+            SystemTime::now(),
+            self.refresh_margin,
+            self.static_ttl,
+        )
     }
 
     /// Current credentials, loading them when missing or about to expire.
@@ -132,5 +146,32 @@ impl ProvideCredentials for CachedCredentialsProvider {
                 self.0.get().await.map_err(CredentialsError::provider_error);
             result
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renew_at;
+    use std::time::{Duration, SystemTime};
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn renewal_times() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        // One-hour STS credentials: renewed five minutes before expiry.
+        assert_eq!(
+            renew_at(Some(now + 60 * MIN), now, 5 * MIN, 60 * MIN),
+            now + 55 * MIN
+        );
+        // Fifteen-minute credentials: 3/4 of the lifetime at the latest.
+        assert_eq!(
+            renew_at(Some(now + 8 * MIN), now, 5 * MIN, 60 * MIN),
+            now + 6 * MIN
+        );
+        // Already expired: renew now.
+        assert_eq!(renew_at(Some(now - MIN), now, 5 * MIN, 60 * MIN), now - MIN);
+        // Static keys: kept for the static TTL.
+        assert_eq!(renew_at(None, now, 5 * MIN, 60 * MIN), now + 60 * MIN);
     }
 }
