@@ -94,8 +94,9 @@ async fn iam_user(
     iam.create_access_key(name).await
 }
 
-/// Minimal IAM query-API client (aws-sdk-iam is not a dependency): signs with the admin keys
-/// via the STS-style form protocol moto accepts while its auth is off.
+/// Minimal IAM query-API client (aws-sdk-iam is not a dependency): form-encoded query calls
+/// with a placeholder `Authorization` header, which moto accepts while its auth is off (the
+/// header only tells moto the service is IAM).
 mod aws_sdk_iam_free {
     pub struct Iam {
         endpoint: String,
