@@ -31,7 +31,7 @@ pub struct DesiredSecret {
     pub creation_policy: CreationPolicy,
     /// `spec.target.deletionPolicy`.
     pub deletion_policy: DeletionPolicy,
-    /// True when no template replaced the provider keys, i.e. `data` holds provider keys as is.
+    /// True when template `data` or `templateFrom` produced `data` (false: provider keys as is).
     pub templated: bool,
 }
 

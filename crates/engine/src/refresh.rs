@@ -299,6 +299,18 @@ mod tests {
     }
 
     #[test]
+    fn data_hash_matches_eso_object_hash() {
+        // ESO runtime/esutils/utils_test.go TestObjectHash "map also works".
+        let mut data = SecretData::new();
+        data.insert("foo".into(), "value1".into());
+        data.insert("bar".into(), "value2".into());
+        assert_eq!(
+            data_hash(&data),
+            "1bed8bcbcb4547ffe19a19cd47d9078e84aa6598266d86b99f992d64"
+        );
+    }
+
+    #[test]
     fn hashes_are_stable_and_sensitive() {
         let mut data = SecretData::new();
         data.insert("a".into(), "x".into());

@@ -230,16 +230,19 @@ fn next_phase_time<K: Hash>(key: &K, interval: Duration, last: SystemTime) -> Sy
     last + Duration::from_nanos(wait.min(u128::from(u64::MAX)) as u64)
 }
 
+/// A stable, fast 64-bit hasher (FNV-1a with a final mix), the same across runs and builds.
 #[derive(Clone, Copy)]
-struct Fnv1a(u64);
+pub struct StableHasher(u64);
 
-impl Default for Fnv1a {
+type Fnv1a = StableHasher;
+
+impl Default for StableHasher {
     fn default() -> Self {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
+        StableHasher(0xcbf2_9ce4_8422_2325)
     }
 }
 
-impl Hasher for Fnv1a {
+impl Hasher for StableHasher {
     fn finish(&self) -> u64 {
         // Final avalanche (splitmix64) so nearby keys land far apart.
         let mut z = self.0;

@@ -12,8 +12,15 @@ use secretsync_template::{Context, ParseOptions, Template, TemplateError};
 /// Parsed templates by (name, source), so a template is parsed once and rendered many times.
 pub struct TemplateCache {
     options: ParseOptions,
-    parsed: Mutex<HashMap<(String, String), Arc<Template>>>,
+    parsed: Mutex<HashMap<u64, Vec<CachedTemplate>>>,
+    len: std::sync::atomic::AtomicUsize,
     capacity: usize,
+}
+
+struct CachedTemplate {
+    name: String,
+    source: String,
+    template: Arc<Template>,
 }
 
 impl TemplateCache {
@@ -22,22 +29,37 @@ impl TemplateCache {
         TemplateCache {
             options,
             parsed: Mutex::new(HashMap::new()),
+            len: std::sync::atomic::AtomicUsize::new(0),
             capacity: capacity.max(1),
         }
     }
 
     /// The parsed template for `source`, named `name` in errors.
     pub fn get(&self, name: &str, source: &str) -> Result<Arc<Template>, TemplateError> {
-        let key = (name.to_string(), source.to_string());
-        if let Some(t) = crate::fetch::lock_std(&self.parsed).get(&key) {
-            return Ok(t.clone());
+        use std::hash::Hasher as _;
+        use std::sync::atomic::Ordering;
+        let mut h = crate::scheduler::StableHasher::default();
+        h.write(name.as_bytes());
+        h.write_u8(0xff);
+        h.write(source.as_bytes());
+        let key = h.finish();
+        if let Some(bucket) = crate::fetch::lock_std(&self.parsed).get(&key)
+            && let Some(c) = bucket.iter().find(|c| c.name == name && c.source == source)
+        {
+            return Ok(c.template.clone());
         }
         let template = Arc::new(Template::parse(name, source, &self.options)?);
         let mut parsed = crate::fetch::lock_std(&self.parsed);
-        if parsed.len() >= self.capacity {
+        if self.len.load(Ordering::Relaxed) >= self.capacity {
             parsed.clear();
+            self.len.store(0, Ordering::Relaxed);
         }
-        parsed.insert(key, template.clone());
+        parsed.entry(key).or_default().push(CachedTemplate {
+            name: name.to_string(),
+            source: source.to_string(),
+            template: template.clone(),
+        });
+        self.len.fetch_add(1, Ordering::Relaxed);
         Ok(template)
     }
 }

@@ -14,6 +14,15 @@ pub fn engine_rules(spec: &ExternalSecretSpec) -> Vec<ModelError> {
         ));
     }
     for (i, df) in spec.data_from.iter().enumerate() {
+        if let Some(source) = &df.source_ref
+            && source.generator_ref.is_none()
+            && source.store_ref.is_none()
+        {
+            errors.push(ModelError::field(
+                format!("spec.dataFrom[{i}].sourceRef"),
+                "generatorRef or storeRef when sourceRef is set",
+            ));
+        }
         if let Some(find) = &df.find
             && find.path.as_deref().is_none_or(str::is_empty)
             && find
@@ -71,4 +80,52 @@ pub fn engine_rules(spec: &ExternalSecretSpec) -> Vec<ModelError> {
         }
     }
     errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(yaml: &str) -> ExternalSecretSpec {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    fn fields(s: &ExternalSecretSpec) -> Vec<String> {
+        engine_rules(s).iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn rejects_what_eso_rejects() {
+        let f = fields(&spec(
+            r#"
+secretStoreRef: {name: s}
+target: {manifest: {apiVersion: v1, kind: ConfigMap}}
+dataFrom:
+  - find: {}
+  - find: {name: {regexp: "("}}
+  - extract: {key: k}
+    rewrite: [{merge: {strategy: JSON}}]
+  - extract: {key: k}
+    sourceRef: {}
+"#,
+        ));
+        for expected in [
+            "spec.target.manifest",
+            "spec.dataFrom[0].find",
+            "spec.dataFrom[1].find.name.regexp",
+            "spec.dataFrom[2].rewrite[0].merge.into",
+            "spec.dataFrom[3].sourceRef",
+        ] {
+            assert!(
+                f.iter().any(|m| m.starts_with(expected)),
+                "{expected} missing in {f:?}"
+            );
+        }
+        assert!(
+            fields(&spec(
+                "secretStoreRef: {name: s}\ndataFrom: [{find: {path: p}}]"
+            ))
+            .is_empty()
+        );
+    }
 }

@@ -112,3 +112,21 @@ async fn provider_is_built_once_and_rebuilt_on_spec_change() {
     cycle(&engine, &env, &objects[..100]).await;
     assert_eq!(factory.builds.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn purge_forgets_values_after_the_window() {
+    let factory = factory();
+    let engine = Engine::new(Arc::new(factory.clone()), EngineConfig::default());
+    let env = MemoryEnv::default();
+    cycle(&engine, &env, &objects()[..10]).await;
+    assert_eq!(engine.fetch_layer().cached_reads(), 10);
+    engine.fetch_layer().purge();
+    assert_eq!(
+        engine.fetch_layer().cached_reads(),
+        10,
+        "still inside the window"
+    );
+    tokio::time::advance(Duration::from_millis(1500)).await;
+    engine.fetch_layer().purge();
+    assert_eq!(engine.fetch_layer().cached_reads(), 0);
+}

@@ -47,6 +47,8 @@ fn mass_creation_spreads_refreshes_evenly() {
     let minutes = (hours * 60) as usize;
     let average = total as f64 / minutes as f64;
     let max = *per_minute.values().max().unwrap();
+    let min = *per_minute.values().min().unwrap();
+    eprintln!("refreshes: total {total}, per minute average {average:.1}, min {min}, max {max}");
     // Every object refreshed once per hour (±1 for the boundary).
     assert!(
         total >= n * hours as usize - n / 50 && total <= n * hours as usize + n,

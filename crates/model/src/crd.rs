@@ -19,11 +19,31 @@ pub const SERVED_VERSIONS: [&str; 2] = ["v1", "v1beta1"];
 /// All CRDs, each with both served versions.
 pub fn all() -> Vec<CustomResourceDefinition> {
     vec![
-        with_v1beta1(ExternalSecret::crd()),
-        with_v1beta1(fix_store_schema(SecretStore::crd())),
-        with_v1beta1(fix_store_schema(ClusterSecretStore::crd())),
-        with_v1beta1(ClusterExternalSecret::crd()),
+        with_v1beta1(conditions_by_type(ExternalSecret::crd())),
+        with_v1beta1(conditions_by_type(fix_store_schema(SecretStore::crd()))),
+        with_v1beta1(conditions_by_type(fix_store_schema(ClusterSecretStore::crd()))),
+        with_v1beta1(conditions_by_type(ClusterExternalSecret::crd())),
     ]
+}
+
+/// `status.conditions` is a list keyed by `type`, so server-side apply merges conditions by
+/// type instead of replacing the whole list (as for Kubernetes' own conditions).
+fn conditions_by_type(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    for version in &mut crd.spec.versions {
+        let conditions = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+            .and_then(|root| root.properties.as_mut())
+            .and_then(|p| p.get_mut("status"))
+            .and_then(|status| status.properties.as_mut())
+            .and_then(|p| p.get_mut("conditions"));
+        if let Some(conditions) = conditions {
+            conditions.x_kubernetes_list_type = Some("map".into());
+            conditions.x_kubernetes_list_map_keys = Some(vec!["type".into()]);
+        }
+    }
+    crd
 }
 
 /// The file name used under `deploy/crds/` for a CRD.
@@ -90,6 +110,14 @@ mod tests {
                 file_name(&crd),
                 yaml.len()
             );
+        }
+    }
+
+    #[test]
+    fn conditions_merge_by_type() {
+        for crd in all() {
+            let yaml = serde_yaml::to_string(&crd).unwrap_or_default();
+            assert!(yaml.contains("x-kubernetes-list-type: map"), "{}", file_name(&crd));
         }
     }
 

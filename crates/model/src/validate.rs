@@ -33,8 +33,12 @@ pub fn validate_external_secret(spec: &ExternalSecretSpec) -> Vec<ModelError> {
         ));
     }
     let target = &spec.target;
+    // ESO's webhook rejects Delete only with Merge and None, which the controller never owns.
     if target.deletion_policy == DeletionPolicy::Delete
-        && target.creation_policy != CreationPolicy::Owner
+        && matches!(
+            target.creation_policy,
+            CreationPolicy::Merge | CreationPolicy::None
+        )
     {
         errors.push(ModelError::field(
             "spec.target.deletionPolicy",
@@ -76,7 +80,8 @@ pub fn validate_external_secret(spec: &ExternalSecretSpec) -> Vec<ModelError> {
                 ),
             ));
         }
-        if !seen.insert(d.secret_key.as_str()) {
+        // ESO checks duplicate keys only under deletionPolicy Retain (validateDuplicateKeys).
+        if target.deletion_policy == DeletionPolicy::Retain && !seen.insert(d.secret_key.as_str()) {
             errors.push(ModelError::field(
                 format!("spec.data[{i}].secretKey"),
                 format!(

@@ -1,5 +1,4 @@
 //! Test doubles (Kubernetes API, Azure Key Vault) and peer launchers (moto, OpenBao, PostgreSQL).
-
-pub mod peers;
-pub mod kube_api;
 pub mod azure;
+pub mod kube_api;
+pub mod peers;

@@ -195,6 +195,20 @@ async fn secret_validation_size_and_immutability() -> TestResult {
         .await
         .expect_err("type");
     assert_eq!(api_code(&e), Some((422, "Invalid".into())));
+    let bad_label = json!({"metadata": {"labels": {"app": "not valid!"}}});
+    let e = api
+        .patch("imm", &PatchParams::default(), &Patch::Merge(&bad_label))
+        .await
+        .expect_err("label value");
+    let kube::Error::Api(status) = &e else {
+        anyhow::bail!("unexpected {e}")
+    };
+    assert_eq!(status.code, 422);
+    assert!(
+        status.message.starts_with("Secret \"imm\" is invalid: metadata.labels: Invalid value: \"not valid!\": a valid label must be"),
+        "{}",
+        status.message
+    );
     let cms: Api<ConfigMap> = Api::namespaced(client, "default");
     cms.create(
         &PostParams::default(),

@@ -2,20 +2,11 @@
 //! against the API double, or against a real cluster when `SECRETSYNC_TEST_KUBECONFIG` is set.
 
 use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
+use secretsync_testkit::peers::paths;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const INSTALL_HINT: &str = "run scripts/peers install";
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn peers_dir() -> PathBuf {
-    std::env::var_os("SECRETSYNC_PEERS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".peers"))
-}
 
 fn find_on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
@@ -25,28 +16,22 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
     })
 }
 
+/// kubectl: `$SECRETSYNC_KUBECTL`, else `<peers>/bin/kubectl`, else `kubectl` on `PATH`.
 fn kubectl() -> PathBuf {
-    if let Some(k) = std::env::var_os("SECRETSYNC_KUBECTL") {
+    if let Some(k) = std::env::var_os("SECRETSYNC_KUBECTL").filter(|k| !k.is_empty()) {
         return PathBuf::from(k);
     }
-    let peer = peers_dir().join("bin/kubectl");
-    if peer.is_file() {
-        return peer;
-    }
-    find_on_path("kubectl").unwrap_or_else(|| {
-        panic!("kubectl not found (SECRETSYNC_KUBECTL, .peers/bin, PATH): {INSTALL_HINT}")
-    })
+    paths::peer_binary("kubectl")
+        .ok()
+        .or_else(|| find_on_path("kubectl"))
+        .unwrap_or_else(|| {
+            panic!("kubectl not found ($SECRETSYNC_KUBECTL, <peers>/bin, PATH): {INSTALL_HINT}")
+        })
 }
 
+/// Python with `kubernetes` and `pytest`: `$SECRETSYNC_PYTHON`, else `<peers>/venv/bin/python`.
 fn python() -> PathBuf {
-    let python = std::env::var_os("SECRETSYNC_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| peers_dir().join("venv/bin/python"));
-    assert!(
-        python.is_file(),
-        "python venv not found at {}: {INSTALL_HINT}",
-        python.display()
-    );
+    let python = paths::python().unwrap_or_else(|e| panic!("{e}: {INSTALL_HINT}"));
     let ok = Command::new(&python)
         .args(["-c", "import kubernetes, pytest"])
         .status()

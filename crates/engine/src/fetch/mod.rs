@@ -101,7 +101,7 @@ enum ReadOp {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct ReadKey {
-    context: StoreContext,
+    context: Arc<StoreContext>,
     provider_generation: u64,
     op: ReadOp,
 }
@@ -109,6 +109,7 @@ struct ReadKey {
 type SharedRead = Shared<BoxFuture<'static, (ReadResult, Instant)>>;
 
 struct ProviderEntry {
+    context: Arc<StoreContext>,
     spec: Arc<SecretStoreSpec>,
     provider: SharedProvider,
     gate: Arc<StoreGate>,
@@ -118,7 +119,7 @@ struct ProviderEntry {
 /// A provider handle for one store context, as returned by [`FetchLayer::provider`].
 #[derive(Clone)]
 pub struct StoreHandle {
-    context: StoreContext,
+    context: Arc<StoreContext>,
     provider: SharedProvider,
     gate: Arc<StoreGate>,
     generation: u64,
@@ -147,8 +148,10 @@ pub struct FetchLayer {
     next_generation: AtomicU64,
 }
 
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<crate::scheduler::StableHasher>>;
+
 struct ReadTable {
-    entries: HashMap<ReadKey, SharedRead>,
+    entries: FastMap<ReadKey, SharedRead>,
     last_purge: Instant,
 }
 
@@ -161,7 +164,7 @@ impl FetchLayer {
             providers: Mutex::new(HashMap::new()),
             build_lock: tokio::sync::Mutex::new(()),
             reads: Mutex::new(ReadTable {
-                entries: HashMap::new(),
+                entries: FastMap::default(),
                 last_purge: Instant::now(),
             }),
             counters: Arc::new(Counters::default()),
@@ -193,6 +196,7 @@ impl FetchLayer {
             .providers_built
             .fetch_add(1, Ordering::Relaxed);
         let entry = Arc::new(ProviderEntry {
+            context: Arc::new(context.clone()),
             spec: spec.clone(),
             provider,
             gate: Arc::new(StoreGate::new(
@@ -201,7 +205,7 @@ impl FetchLayer {
             )),
             generation: self.next_generation.fetch_add(1, Ordering::Relaxed),
         });
-        let handle = handle_of(context, &entry);
+        let handle = handle_of(&entry);
         lock(&self.providers).insert(context.clone(), entry);
         Ok(handle)
     }
@@ -214,7 +218,7 @@ impl FetchLayer {
         let providers = lock(&self.providers);
         let entry = providers.get(context)?;
         if Arc::ptr_eq(&entry.spec, spec) || *entry.spec == **spec {
-            Some(handle_of(context, entry))
+            Some(handle_of(entry))
         } else {
             None
         }
@@ -263,6 +267,25 @@ impl FetchLayer {
             }
         };
         shared.await.0
+    }
+
+    /// Forgets every completed read older than the coalescing window now (reads also purge
+    /// lazily; a host may call this from a timer so an idle engine does not keep values).
+    pub fn purge(&self) {
+        let mut table = lock(&self.reads);
+        let window = self.config.coalesce_window;
+        let now = Instant::now();
+        table.last_purge = now;
+        table.entries.retain(|_, s| match s.peek() {
+            None => true,
+            Some((Ok(_), done)) => now.saturating_duration_since(*done) < window,
+            Some((Err(_), _)) => false,
+        });
+    }
+
+    /// Completed reads currently held for coalescing (for tests and metrics).
+    pub fn cached_reads(&self) -> usize {
+        lock(&self.reads).entries.len()
     }
 
     fn purge_expired(&self, table: &mut ReadTable, now: Instant) {
@@ -330,9 +353,9 @@ impl FetchLayer {
     }
 }
 
-fn handle_of(context: &StoreContext, entry: &ProviderEntry) -> StoreHandle {
+fn handle_of(entry: &ProviderEntry) -> StoreHandle {
     StoreHandle {
-        context: context.clone(),
+        context: entry.context.clone(),
         provider: entry.provider.clone(),
         gate: entry.gate.clone(),
         generation: entry.generation,

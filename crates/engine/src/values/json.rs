@@ -40,6 +40,10 @@ pub(crate) fn parse_array(text: &str) -> Option<Vec<&RawValue>> {
 /// ESO's extract conversion (`JSONToSecretDataMap`): strings are unquoted, everything else
 /// is kept as its raw JSON text.
 pub(crate) fn extract_bytes(raw: &RawValue) -> Vec<u8> {
+    // Go: json.Unmarshal(`null`, &str) succeeds and leaves the string empty.
+    if kind(raw) == RawKind::Null {
+        return Vec::new();
+    }
     if kind(raw) == RawKind::String
         && let Ok(s) = serde_json::from_str::<String>(raw.get())
     {
@@ -116,5 +120,6 @@ mod tests {
     fn extract_keeps_raw_numbers() {
         assert_eq!(extract_bytes(&raw("1.50")), b"1.50");
         assert_eq!(extract_bytes(&raw(r#""x""#)), b"x");
+        assert_eq!(extract_bytes(&raw("null")), b"");
     }
 }

@@ -33,13 +33,13 @@ impl std::fmt::Display for PropertyError {
 /// (gjson's `String()`: strings unquoted, nested values as raw JSON, `null` empty).
 pub fn lookup_property(document: &[u8], property: &str) -> Result<Vec<u8>, PropertyError> {
     let text = std::str::from_utf8(document).map_err(|_| PropertyError::NotJson)?;
-    let root: &RawValue = serde_json::from_str(text).map_err(|_| PropertyError::NotJson)?;
-    if kind(root) == RawKind::Object
-        && let Some(members) = parse_object(root.get())
+    // Common case first: a JSON object with the property as a literal member (one parse).
+    if let Some(members) = parse_object(text)
         && let Some(v) = members.get(property)
     {
         return Ok(gjson_string(v));
     }
+    let root: &RawValue = serde_json::from_str(text).map_err(|_| PropertyError::NotJson)?;
     let components = split_path(property);
     let mut current: &RawValue = root;
     // Values parsed along the path borrow from `text`, so they live long enough.

@@ -22,6 +22,7 @@ use secretsync_model::{
 pub struct Remote {
     pub values: BTreeMap<(String, Option<String>), String>,
     pub metadata: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 pub struct MemoryProvider {
@@ -88,6 +89,16 @@ impl SecretProvider for MemoryProvider {
                 && !re.is_match(key)
             {
                 continue;
+            }
+            if !request.tags.is_empty() {
+                let tags = remote.tags.get(key);
+                if !request
+                    .tags
+                    .iter()
+                    .all(|(k, v)| tags.and_then(|t| t.get(k)) == Some(v))
+                {
+                    continue;
+                }
             }
             out.insert(key.clone(), RemoteSecret::new(value.as_str()));
         }

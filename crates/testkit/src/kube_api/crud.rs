@@ -82,6 +82,11 @@ fn render(req: &Req, t: &Target, obj: &Value) -> Value {
 
 /// Dispatches a resource request (everything except watch).
 pub fn handle(shared: &Shared, req: &Req, t: &Target) -> Response<Body> {
+    // Across all namespaces, namespaced collections only support list and watch.
+    if t.rt.namespaced && t.namespace.is_none() && !(req.method == Method::GET && t.name.is_none())
+    {
+        return error_response(&ApiError::method_not_allowed());
+    }
     let result = match (&req.method, t.name.is_some(), t.subresource.as_deref()) {
         (&Method::GET, false, None) => list(shared, req, t),
         (&Method::POST, false, None) => create(shared, req, t).map(|v| (201, v)),

@@ -11,6 +11,8 @@
 mod auth;
 mod crud;
 mod http;
+mod kinds;
+mod metadata;
 mod objects;
 mod openapi;
 mod patch;

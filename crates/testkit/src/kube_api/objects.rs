@@ -6,7 +6,6 @@ use super::state::State;
 use super::status::{ApiError, ApiResult};
 use super::store::ObjKey;
 use super::util::{meta_str, metadata_mut, now_rfc3339, random_suffix};
-use super::validation::{prepare_configmap, prepare_secret};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -75,89 +74,6 @@ fn spec_part(obj: &Value, rt: &ResourceType) -> Value {
     o
 }
 
-fn special_prepare(
-    state: &State,
-    rt: &ResourceType,
-    obj: &mut Value,
-    old: Option<&Value>,
-    name: &str,
-    ctx: &WriteCtx,
-) -> ApiResult<()> {
-    match rt.special {
-        Special::Secret => prepare_secret(obj, old, name),
-        Special::ConfigMap => prepare_configmap(obj, old, name),
-        Special::Namespace => {
-            if old.is_none() {
-                obj["spec"] = json!({"finalizers": ["kubernetes"]});
-                obj["status"] = json!({"phase": "Active"});
-            }
-            Ok(())
-        }
-        Special::Crd => {
-            let t = type_from_crd(obj).map_err(|msg| {
-                ApiError::invalid(
-                    "apiextensions.k8s.io",
-                    "CustomResourceDefinition",
-                    name,
-                    vec![super::status::Cause {
-                        reason: "FieldValueInvalid",
-                        message: msg.clone(),
-                        field: "spec".into(),
-                    }],
-                )
-            })?;
-            if let Some(existing) = state.registry.by_plural(&t.group, &t.plural)
-                && existing.special != Special::Custom
-            {
-                return Err(ApiError::invalid(
-                    "apiextensions.k8s.io",
-                    "CustomResourceDefinition",
-                    name,
-                    vec![super::status::Cause {
-                        reason: "FieldValueInvalid",
-                        message: "Invalid value: collides with a built-in resource".into(),
-                        field: "spec.names.plural".into(),
-                    }],
-                ));
-            }
-            let names = obj["spec"]["names"].clone();
-            let stored: Vec<Value> = t.versions.iter().map(|v| json!(v)).collect();
-            obj["status"] = json!({
-                "acceptedNames": names,
-                "conditions": [
-                    {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
-                     "message": "no conflicts found", "lastTransitionTime": now_rfc3339()},
-                    {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
-                     "message": "the initial names have been accepted", "lastTransitionTime": now_rfc3339()}
-                ],
-                "storedVersions": [t.storage_version.clone()],
-            });
-            let _ = stored;
-            Ok(())
-        }
-        Special::Custom => {
-            if let Some(schema) = &rt.schema {
-                let pruned = super::schema::prune(obj, schema, true);
-                if ctx.strict && !pruned.is_empty() {
-                    let fields: Vec<String> = pruned
-                        .iter()
-                        .map(|p| format!("unknown field \"{p}\""))
-                        .collect();
-                    return Err(ApiError::bad_request(format!(
-                        "{kind} in version \"{v}\" cannot be handled as a {kind}: strict decoding error: {}",
-                        fields.join(", "),
-                        kind = rt.kind,
-                        v = ctx.version
-                    )));
-                }
-                super::schema::apply_defaults(obj, schema);
-            }
-            Ok(())
-        }
-        Special::None => Ok(()),
-    }
-}
-
 fn after_commit(state: &mut State, rt: &ResourceType, obj: &Value, removed: bool) {
     if rt.special == Special::Crd
         && let Ok(t) = type_from_crd(obj)
@@ -168,7 +84,14 @@ fn after_commit(state: &mut State, rt: &ResourceType, obj: &Value, removed: bool
             state.registry.insert(t);
         }
     }
-    state.lifecycle_dirty = true;
+    let meta = &obj["metadata"];
+    if removed
+        || meta.get("deletionTimestamp").is_some()
+        || meta.get("ownerReferences").is_some()
+        || rt.special == Special::Namespace
+    {
+        state.lifecycle_dirty = true;
+    }
 }
 
 /// Creates an object. `managers` are precomputed by server-side apply; otherwise an Update
@@ -302,7 +225,7 @@ pub fn create(
             meta.insert("generation".into(), 1.into());
         }
     }
-    special_prepare(state, rt, &mut obj, None, &name, ctx)?;
+    super::kinds::prepare(state, rt, &mut obj, None, &name, ctx)?;
     let stored = present(&obj, rt, &rt.storage_version);
     let managers = match managers {
         Some(m) => m,
@@ -323,7 +246,7 @@ pub fn create(
     let out = state.store.put(key, stored);
     after_commit(state, rt, &out, false);
     if rt.special == Special::Namespace {
-        populate_namespace(state, &name);
+        super::kinds::populate_namespace(state, &name);
     }
     Ok(out)
 }
@@ -409,7 +332,7 @@ pub fn update(
             new["status"] = old.get("status").cloned().unwrap_or(Value::Null);
         }
     }
-    special_prepare(state, rt, &mut new, Some(old), &key.name, ctx)?;
+    super::kinds::prepare(state, rt, &mut new, Some(old), &key.name, ctx)?;
     if rt.special == Special::Crd {
         // Keep the server-maintained status.
         new["status"] = old.get("status").cloned().unwrap_or(Value::Null);
@@ -570,29 +493,4 @@ pub fn delete(
     let out = state.store.put(key.clone(), obj);
     state.lifecycle_dirty = true;
     Ok(Deleted::Pending(out))
-}
-
-/// What the service-account and root-CA controllers create in every new namespace.
-fn populate_namespace(state: &mut State, namespace: &str) {
-    let ctx = WriteCtx {
-        manager: "kube-controller-manager".into(),
-        version: "v1".into(),
-        subresource: None,
-        dry_run: false,
-        strict: false,
-    };
-    if let Some(sa) = state.registry.by_plural("", "serviceaccounts") {
-        let obj =
-            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}});
-        let _ = create(state, &sa, Some(namespace), obj, &ctx, None);
-    }
-    if let (Some(cm), Some(ca)) = (
-        state.registry.by_plural("", "configmaps"),
-        state.root_ca_pem.clone(),
-    ) {
-        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "kube-root-ca.crt", "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
-            "data": {"ca.crt": ca}});
-        let _ = create(state, &cm, Some(namespace), obj, &ctx, None);
-    }
 }

@@ -146,3 +146,139 @@ mod tests {
         assert_eq!(obj["metadata"]["name"], "a");
     }
 }
+
+/// One schema violation: `(field path, cause reason, message)`.
+pub type Violation = (String, &'static str, String);
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Checks `type`, `required`, `enum` and `nullable` like the apiserver's OpenAPI validation
+/// (not formats, patterns, bounds or CEL rules).
+pub fn validate(value: &Value, schema: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    validate_at(value, schema, "", true, &mut out);
+    out
+}
+
+fn validate_at(value: &Value, schema: &Value, path: &str, root: bool, out: &mut Vec<Violation>) {
+    if schema
+        .get("x-kubernetes-int-or-string")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        if !matches!(type_name(value), "integer" | "string") {
+            out.push((path.into(), "FieldValueInvalid", format!(
+                "Invalid value: {value}: {path} in body must be of type integer-or-string: {:?}", type_name(value))));
+        }
+        return;
+    }
+    if value.is_null() {
+        if schema.get("nullable").and_then(Value::as_bool) != Some(true) && !root {
+            out.push((
+                path.into(),
+                "FieldValueInvalid",
+                format!(
+                    "Invalid value: \"null\": {path} in body must be of type {}: \"null\"",
+                    schema
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("object")
+                ),
+            ));
+        }
+        return;
+    }
+    if let Some(expected) = schema.get("type").and_then(Value::as_str) {
+        let actual = type_name(value);
+        let ok = actual == expected || (expected == "number" && actual == "integer");
+        if !ok {
+            out.push((path.into(), "FieldValueInvalid", format!(
+                "Invalid value: \"{actual}\": {path} in body must be of type {expected}: \"{actual}\"")));
+            return;
+        }
+    }
+    if let Some(Value::Array(allowed)) = schema.get("enum")
+        && !allowed.contains(value)
+    {
+        let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
+        out.push((
+            path.into(),
+            "FieldValueNotSupported",
+            format!(
+                "Unsupported value: {value}: supported values: {}",
+                list.join(", ")
+            ),
+        ));
+    }
+    match value {
+        Value::Object(m) => {
+            for req in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(r) = req.as_str().filter(|r| !m.contains_key(*r)) {
+                    out.push((join(path, r), "FieldValueRequired", "Required value".into()));
+                }
+            }
+            let props = schema.get("properties").and_then(Value::as_object);
+            for (k, v) in m {
+                if root && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
+                    continue;
+                }
+                let child = props
+                    .and_then(|p| p.get(k))
+                    .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()));
+                if let Some(child) = child {
+                    validate_at(v, child, &join(path, k), false, out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    validate_at(item, item_schema, &format!("{path}[{i}]"), false, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod validation_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reports_type_required_and_enum_violations() {
+        let schema = json!({"type":"object","properties":{"spec":{"type":"object","required":["name"],
+            "properties":{"name":{"type":"string"},"size":{"type":"integer"},"mode":{"type":"string","enum":["a","b"]},
+                "ratio":{"type":"number"},"port":{"x-kubernetes-int-or-string":true}}}}});
+        let ok = json!({"apiVersion":"x","kind":"Y","metadata":{},"spec":{"name":"n","size":1,"mode":"a","ratio":1,"port":"http"}});
+        assert!(validate(&ok, &schema).is_empty());
+        let bad = json!({"spec":{"size":"big","mode":"c","port":true}});
+        let v = validate(&bad, &schema);
+        let fields: Vec<&str> = v.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec!["spec.name", "spec.size", "spec.mode", "spec.port"]
+        );
+        assert_eq!(
+            v[1].2,
+            "Invalid value: \"string\": spec.size in body must be of type integer: \"string\""
+        );
+        assert_eq!(v[2].1, "FieldValueNotSupported");
+    }
+}

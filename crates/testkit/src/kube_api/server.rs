@@ -110,6 +110,14 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     };
     let response = route(&shared, &req, &mut record);
     record.code = response.status().as_u16();
+    tracing::debug!(
+        target: "secretsync_testkit::kube_api",
+        method = %record.method,
+        path = %record.path,
+        verb = %record.verb,
+        code = record.code,
+        "request"
+    );
     shared.record(record);
     response
 }

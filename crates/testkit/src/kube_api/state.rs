@@ -5,7 +5,8 @@ use super::registry::{Registry, Special};
 use super::store::{ObjKey, Store};
 use super::util::{metadata_mut, now_rfc3339};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// Everything behind the server's lock.
 pub struct State {
@@ -125,32 +126,58 @@ impl State {
     }
 
     fn lifecycle_pass(&mut self) -> bool {
-        let snapshot: Vec<(ObjKey, std::sync::Arc<Value>)> = self
+        let snapshot: Vec<(ObjKey, Arc<Value>)> = self
             .store
             .all()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let live_uids: HashSet<String> = snapshot
+        let live_uids: HashSet<&str> = snapshot
             .iter()
-            .filter_map(|(_, o)| o["metadata"]["uid"].as_str().map(String::from))
+            .filter_map(|(_, o)| o["metadata"]["uid"].as_str())
             .collect();
+        let mut dependents: HashMap<&str, Vec<&ObjKey>> = HashMap::new();
+        for (k, o) in &snapshot {
+            for r in o["metadata"]["ownerReferences"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                if let Some(uid) = r["uid"].as_str() {
+                    dependents.entry(uid).or_default().push(k);
+                }
+            }
+        }
+        let terminating: HashSet<&str> = snapshot
+            .iter()
+            .filter(|(k, o)| {
+                self.special(k) == Special::Namespace
+                    && o["metadata"].get("deletionTimestamp").is_some()
+            })
+            .map(|(k, _)| k.name.as_str())
+            .collect();
+        let mut contents: HashMap<&str, Vec<&ObjKey>> = HashMap::new();
+        if !terminating.is_empty() {
+            for (k, _) in &snapshot {
+                if terminating.contains(k.namespace.as_str()) && self.is_namespaced(k) {
+                    contents.entry(k.namespace.as_str()).or_default().push(k);
+                }
+            }
+        }
         let mut changed = false;
         for (key, obj) in &snapshot {
             let meta = &obj["metadata"];
-            let uid = meta["uid"].as_str().unwrap_or_default();
             let deleting = meta.get("deletionTimestamp").is_some();
+            let has_owners = meta["ownerReferences"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty());
+            if !deleting && !has_owners {
+                continue;
+            }
+            let uid = meta["uid"].as_str().unwrap_or_default();
             let finalizers: Vec<Value> = meta["finalizers"].as_array().cloned().unwrap_or_default();
-            let dependents: Vec<&ObjKey> = snapshot
-                .iter()
-                .filter(|(_, d)| {
-                    d["metadata"]["ownerReferences"]
-                        .as_array()
-                        .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
-                })
-                .map(|(k, _)| k)
-                .collect();
+            let deps: &[&ObjKey] = dependents.get(uid).map(Vec::as_slice).unwrap_or_default();
             if deleting && finalizers.iter().any(|f| f == "orphan") {
-                for d in &dependents {
+                for d in deps {
                     if let Some(dobj) = self.store.get(d) {
                         let mut o = (*dobj).clone();
                         if let Some(refs) = o["metadata"]["ownerReferences"].as_array_mut() {
@@ -170,10 +197,8 @@ impl State {
                     finalizers.into_iter().filter(|f| f != "orphan").collect(),
                 );
                 changed = true;
-                continue;
-            }
-            if deleting && finalizers.iter().any(|f| f == "foregroundDeletion") {
-                if dependents.is_empty() {
+            } else if deleting && finalizers.iter().any(|f| f == "foregroundDeletion") {
+                if deps.is_empty() {
                     self.set_finalizers(
                         key,
                         finalizers
@@ -183,41 +208,34 @@ impl State {
                     );
                     changed = true;
                 } else {
-                    for d in dependents {
+                    for d in deps {
                         changed |= self.begin_delete(d);
                     }
                 }
-                continue;
-            }
-            if self.special(key) == Special::Namespace && deleting {
-                let contents: Vec<ObjKey> = snapshot
-                    .iter()
-                    .filter(|(k, _)| k.namespace == key.name && self.is_namespaced(k))
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                if contents.is_empty() {
-                    if finalizers.is_empty() {
-                        self.store.remove(key);
-                        changed = true;
+            } else if deleting && self.special(key) == Special::Namespace {
+                match contents.get(key.name.as_str()) {
+                    Some(items) if !items.is_empty() => {
+                        for c in items {
+                            changed |= self.begin_delete(c);
+                        }
                     }
-                } else {
-                    for c in contents {
-                        changed |= self.begin_delete(&c);
+                    _ => {
+                        if finalizers.is_empty() {
+                            self.store.remove(key);
+                            changed = true;
+                        }
                     }
                 }
-                continue;
-            }
-            if deleting && finalizers.is_empty() {
+            } else if deleting && finalizers.is_empty() {
                 self.remove(key);
                 changed = true;
-                continue;
-            }
-            if let Some(refs) = meta["ownerReferences"].as_array() {
-                let owners_gone = !refs.is_empty()
-                    && refs
-                        .iter()
-                        .all(|r| !r["uid"].as_str().is_some_and(|u| live_uids.contains(u)));
-                if owners_gone && !deleting {
+            } else if has_owners && !deleting {
+                let owners_gone = meta["ownerReferences"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .all(|r| !r["uid"].as_str().is_some_and(|u| live_uids.contains(u)));
+                if owners_gone {
                     changed |= self.begin_delete(key);
                 }
             }

@@ -119,7 +119,7 @@ impl ApiError {
         }
     }
 
-    /// 422 Invalid with field causes (`<Kind> "<name>" is invalid: ...`).
+    /// 422 Invalid with field causes (`<Kind>[.<group>] "<name>" is invalid: ...`).
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
         let rendered: Vec<String> = causes
             .iter()
@@ -145,7 +145,10 @@ impl ApiError {
         Self {
             code: 422,
             reason: "Invalid",
-            message: format!("{kind} \"{name}\" is invalid: {summary}"),
+            message: format!(
+                "{} \"{name}\" is invalid: {summary}",
+                qualified(group, kind)
+            ),
             details: Some(d),
         }
     }

@@ -259,8 +259,8 @@ impl Bao {
             .map(drop)
     }
 
-    /// Stops the server (SIGTERM to its process group, SIGKILL after 10 s). The port stays
-    /// reserved for [`Bao::start_again`] only by convention: nothing else should bind it.
+    /// Stops the server (SIGTERM to its process group, SIGKILL after 10 s); a no-op when stopped.
+    /// The port is not held meanwhile: [`Bao::start_again`] binds it again.
     pub fn stop(&mut self) {
         if let Some(mut process) = self.process.take() {
             process.stop();
@@ -268,7 +268,8 @@ impl Bao {
     }
 
     /// Starts a stopped server again on the same port, with the same root token and CA.
-    /// Dev mode starts empty: see the module docs.
+    /// Dev mode starts empty: see the module docs. Fails (with the log tail saying "address
+    /// already in use") if another process took the port meanwhile; no other port is tried.
     pub async fn start_again(&mut self) -> Result<(), PeerError> {
         if self.process.is_some() {
             return Ok(());

@@ -36,17 +36,16 @@ impl Manager {
             && (self.operation == "Apply" || self.api_version == other.api_version)
     }
 
-    /// How conflict messages name this manager.
+    /// How conflict messages name this manager (`"name"`, `"name" using v1`,
+    /// `"name" with subresource "status"`).
     pub fn describe(&self) -> String {
         let mut s = format!("{:?}", self.manager);
         if !self.subresource.is_empty() {
             s = format!("{s} with subresource {:?}", self.subresource);
         }
+        // The apiserver builds this from the manager identifier, which never carries the time.
         if self.operation == "Update" {
             s = format!("{s} using {}", self.api_version);
-            if !self.time.is_empty() {
-                s = format!("{s} at {}", self.time);
-            }
         }
         s
     }
@@ -487,5 +486,20 @@ mod tests {
             json!({"f:data":{"f:a":{},"f:b":{}}})
         );
         assert_eq!(managers[0].operation, "Update");
+        let reapply = json!({"metadata":{"name":"c"},"data":{"a":"1"}});
+        let err = apply(
+            &new,
+            &reapply,
+            managers,
+            &writer("one"),
+            Scope::Whole,
+            false,
+            &Plain,
+        )
+        .expect_err("the editor now owns data.a");
+        assert_eq!(
+            err.0,
+            vec![("\"editor\" using v1".to_string(), ".data.a".to_string())]
+        );
     }
 }
