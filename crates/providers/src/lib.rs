@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::secret_store::{ProviderConfig, SecretStoreSpec};
 use secretsync_model::{ProviderError, ProviderFactory, SharedProvider, StoreContext};
+use secretsync_provider_aws::{AwsOptions, AwsProvider};
 use secretsync_provider_azure::{AzureOptions, AzureProvider};
 use secretsync_provider_fake::FakeProvider;
 use secretsync_provider_vault::{VaultOptions, VaultProvider};
@@ -17,6 +18,8 @@ use secretsync_provider_vault::{VaultOptions, VaultProvider};
 /// Process-level options of every provider.
 #[derive(Clone, Debug, Default)]
 pub struct ProviderOptions {
+    /// AWS options (endpoint override for emulators such as moto).
+    pub aws: AwsOptions,
     /// Azure Key Vault options.
     pub azure: AzureOptions,
     /// Vault / OpenBao options.
@@ -30,9 +33,14 @@ pub struct OptionsError(String);
 
 impl ProviderOptions {
     /// Reads the standard environment variables of each provider through `lookup`
-    /// (e.g. `AZURE_FEDERATED_TOKEN_FILE`, `IDENTITY_ENDPOINT`).
+    /// (e.g. `AZURE_FEDERATED_TOKEN_FILE`, `IDENTITY_ENDPOINT`), and
+    /// `SECRETSYNC_AWS_ENDPOINT_URL` (an endpoint for every AWS call, STS included).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, OptionsError> {
         Ok(ProviderOptions {
+            aws: match lookup("SECRETSYNC_AWS_ENDPOINT_URL").filter(|v| !v.is_empty()) {
+                Some(url) => AwsOptions::with_endpoint(url),
+                None => AwsOptions::default(),
+            },
             azure: AzureOptions::from_lookup(&lookup).map_err(OptionsError)?,
             vault: VaultOptions::default(),
         })
@@ -79,6 +87,19 @@ impl ProviderFactory for AllProviders {
         match config {
             ProviderConfig::Fake(fake) => {
                 Ok(Arc::new(FakeProvider::new(context.store.clone(), fake)))
+            }
+            ProviderConfig::Aws(aws) => {
+                let mut options = self.options.aws.clone();
+                // ESO's retrySettings.maxRetries counts retries; the SDK counts attempts.
+                if let Some(retries) = spec.retry_settings.as_ref().and_then(|r| r.max_retries) {
+                    options.max_attempts = u32::try_from(retries).unwrap_or(0).saturating_add(1);
+                }
+                Ok(Arc::new(AwsProvider::new(
+                    context.clone(),
+                    aws.clone(),
+                    credentials,
+                    options,
+                )?))
             }
             ProviderConfig::Vault(vault) => Ok(Arc::new(VaultProvider::new(
                 context.clone(),
@@ -143,6 +164,10 @@ mod tests {
         }});
         if let Err(e) = build(vault).await {
             panic!("vault store must build: {e}");
+        }
+        let aws = serde_json::json!({"aws": {"service": "SecretsManager", "region": "us-east-1"}});
+        if let Err(e) = build(aws).await {
+            panic!("aws store must build: {e}");
         }
     }
 
