@@ -40,7 +40,7 @@ fn apply(op: &Rewrite, data: SecretData, templates: &TemplateCache) -> Result<Se
         rename_keys(data, |key| {
             let mut ctx = secretsync_template::Context::new();
             ctx.insert("value", key);
-            template.render(&ctx).map_err(|e| {
+            template.render_string(&ctx).map_err(|e| {
                 format!("transform failed with failed to execute template for key {key:?}: {e}")
             })
         })

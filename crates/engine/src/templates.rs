@@ -129,12 +129,16 @@ pub(crate) fn apply_template(
         for (key, scope, source) in &from.items {
             let location = format!("{}[{key:?}]", from.location);
             match scope {
-                TemplateScope::Values => {
+                TemplateScope::Values if from.target == TemplateTarget::Data => {
                     let rendered = render(cache, key, source, &ctx, &location)?;
+                    out.data.insert(key.clone(), SecretValue::new(rendered));
+                }
+                TemplateScope::Values => {
+                    let rendered = render_text(cache, key, source, &ctx, &location)?;
                     put(&mut out, from.target, key.clone(), rendered);
                 }
                 TemplateScope::KeysAndValues => {
-                    let rendered = render(cache, source, source, &ctx, &location)?;
+                    let rendered = render_text(cache, source, source, &ctx, &location)?;
                     let map: BTreeMap<String, String> =
                         parse_yaml_map(&rendered).map_err(|message| RenderFailure {
                             location: location.clone(),
@@ -150,22 +154,39 @@ pub(crate) fn apply_template(
     for (key, source) in &template.data {
         let location = format!("spec.target.template.data[{key:?}]");
         let rendered = render(cache, key, source, &ctx, &location)?;
-        put(&mut out, TemplateTarget::Data, key.clone(), rendered);
+        out.data.insert(key.clone(), SecretValue::new(rendered));
     }
     for (key, source) in &metadata.labels {
         let location = format!("spec.target.template.metadata.labels[{key:?}]");
-        let rendered = render(cache, key, source, &ctx, &location)?;
+        let rendered = render_text(cache, key, source, &ctx, &location)?;
         out.labels.insert(key.clone(), rendered);
     }
     for (key, source) in &metadata.annotations {
         let location = format!("spec.target.template.metadata.annotations[{key:?}]");
-        let rendered = render(cache, key, source, &ctx, &location)?;
+        let rendered = render_text(cache, key, source, &ctx, &location)?;
         out.annotations.insert(key.clone(), rendered);
     }
     Ok(out)
 }
 
+/// Renders to bytes, for Secret data (a template may produce binary data, as in Go).
 fn render(
+    cache: &TemplateCache,
+    name: &str,
+    source: &str,
+    ctx: &Context,
+    location: &str,
+) -> Result<Vec<u8>, RenderFailure> {
+    let failure = |e: TemplateError| RenderFailure {
+        location: location.to_string(),
+        message: e.to_string(),
+    };
+    let template = cache.get(name, source).map_err(failure)?;
+    template.render(ctx).map_err(failure)
+}
+
+/// Renders to UTF-8 text, for labels, annotations and `KeysAndValues` YAML.
+fn render_text(
     cache: &TemplateCache,
     name: &str,
     source: &str,
@@ -177,7 +198,7 @@ fn render(
         message: e.to_string(),
     };
     let template = cache.get(name, source).map_err(failure)?;
-    template.render(ctx).map_err(failure)
+    template.render_string(ctx).map_err(failure)
 }
 
 fn put(out: &mut Rendered, target: TemplateTarget, key: String, value: String) {
