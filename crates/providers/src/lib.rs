@@ -113,11 +113,6 @@ impl ProviderFactory for AllProviders {
                 credentials,
                 self.options.azure.clone(),
             )?)),
-            other => Err(ProviderError::Unsupported(format!(
-                "{}: provider {:?} is not available in this build",
-                context.store,
-                other.name()
-            ))),
         }
     }
 }
