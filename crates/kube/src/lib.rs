@@ -1,1 +1,66 @@
 //! Kubernetes writer and controllers for secretsync.
+//!
+//! - [`writer`]: server-side apply of the engine's desired Secret with ESO's creation and
+//!   deletion policies, no request when nothing changed.
+//! - [`drift`]: keyed HMAC fingerprint of everything we own on a Secret.
+//! - [`status`]: ExternalSecret status (ESO reasons, `observedGeneration`, `keys`).
+//! - [`credentials`]: [`CredentialResolver`](secretsync_model::credentials::CredentialResolver)
+//!   over Secrets, ConfigMaps and ServiceAccounts with ESO's namespace rules.
+//! - [`environment`]: the engine's [`SyncEnvironment`](secretsync_engine::SyncEnvironment)
+//!   (store lookup, ClusterSecretStore conditions, controller class).
+//! - [`controller`]: ExternalSecret, SecretStore/ClusterSecretStore and ClusterExternalSecret
+//!   controllers; [`run`] starts them all.
+//! - [`metrics`]: prometheus-client families for the operator binary to register.
+//!
+//! See `docs/kube.md` for the policies, drift detection, status fields and memory design.
+
+pub mod config;
+pub mod controller;
+pub mod credentials;
+pub mod drift;
+pub mod environment;
+pub mod metrics;
+pub mod status;
+pub mod writer;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use secretsync_engine::{Engine, SyncEnvironment, SyncOutcome};
+use secretsync_model::external_secret::ExternalSecret;
+use secretsync_model::provider::ProviderFactory;
+
+pub use config::Config;
+pub use controller::SecretSyncer;
+pub use metrics::Metrics;
+
+#[async_trait]
+impl SecretSyncer for Engine {
+    async fn sync(&self, es: &ExternalSecret, env: &dyn SyncEnvironment) -> SyncOutcome {
+        Engine::sync(self, es, env).await
+    }
+}
+
+/// Errors starting the controllers.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The drift key Secret could not be loaded or created.
+    #[error(transparent)]
+    DriftKey(#[from] drift::DriftKeyError),
+}
+
+/// Starts every controller. Resolves only when all controller loops end (they run until the
+/// future is dropped), or fails at start when the drift key cannot be set up.
+pub async fn run(
+    client: kube::Client,
+    config: Config,
+    syncer: Arc<dyn SecretSyncer>,
+    factory: Arc<dyn ProviderFactory>,
+    metrics: Metrics,
+) -> Result<(), RunError> {
+    let key = drift::DriftKey::load_or_create(client.clone(), &config.operator_namespace, &config.drift_key_secret).await?;
+    let writer = writer::Writer::new(client.clone(), Arc::new(key), config.eso_data_hash);
+    let ctx = Arc::new(controller::Context::new(client, config, syncer, factory, writer, metrics));
+    controller::run_all(ctx).await;
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! ClusterExternalSecret: stamps an ExternalSecret into every selected namespace.
+//!
+//! Namespaces are selected by `namespaceSelectors` (ORed), the deprecated `namespaceSelector`
+//! and the deprecated `namespaces` list. Each child is server-side applied (field manager
+//! `clusterexternalsecrets.external-secrets.io/<name>`) with a controller ownerReference; a
+//! namespace that already has an ExternalSecret of that name not controlled by this
+//! ClusterExternalSecret is reported in `status.failedNamespaces`. Children in namespaces no
+//! longer selected are deleted. Any Namespace change re-evaluates every ClusterExternalSecret.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::core::{Selector, SelectorExt};
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+use secretsync_model::cluster_external_secret::{
+    ClusterExternalSecret, ClusterExternalSecretCondition, ClusterExternalSecretStatus, NamespaceFailure,
+};
+use secretsync_model::duration::parse_go_duration;
+use secretsync_model::external_secret::ExternalSecret;
+use secretsync_model::meta::ConditionStatus;
+use serde_json::json;
+
+use super::{Context, ReconcileError};
+
+fn selected(ces: &ClusterExternalSecret, ns: &Namespace) -> Result<bool, String> {
+    let name = ns.name_any();
+    if ces.spec.namespaces.iter().any(|n| *n == name) {
+        return Ok(true);
+    }
+    let labels = ns.labels();
+    let selectors = ces.spec.namespace_selectors.iter().chain(ces.spec.namespace_selector.iter());
+    for (i, sel) in selectors.enumerate() {
+        let s = Selector::try_from(sel.clone()).map_err(|e| format!("namespace selector {i}: {e}"))?;
+        if s.matches(labels) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn owned_by(es: &ExternalSecret, ces: &ClusterExternalSecret) -> bool {
+    es.owner_references()
+        .iter()
+        .any(|o| o.controller == Some(true) && Some(&o.uid) == ces.meta().uid.as_ref())
+}
+
+async fn reconcile(ces: Arc<ClusterExternalSecret>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let es_name = ces
+        .spec
+        .external_secret_name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| ces.name_any());
+    let manager = format!("clusterexternalsecrets.external-secrets.io/{}", ces.name_any());
+    let interval = ces
+        .spec
+        .refresh_time
+        .as_deref()
+        .and_then(|r| parse_go_duration(r).ok())
+        .filter(|d| !d.is_zero())
+        .unwrap_or(ctx.config.cluster_external_secret_interval);
+    if ces.meta().deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+
+    let namespaces = Api::<Namespace>::all(ctx.client.clone()).list(&ListParams::default()).await?;
+    let mut provisioned = BTreeSet::new();
+    let mut failed = Vec::new();
+    let metadata = ces.spec.external_secret_metadata.clone().unwrap_or_default();
+    for ns in namespaces.items.iter().filter(|n| n.meta().deletion_timestamp.is_none()) {
+        let ns_name = ns.name_any();
+        if let Some(scope) = &ctx.config.namespace
+            && *scope != ns_name
+        {
+            continue;
+        }
+        match selected(&ces, ns) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(message) => {
+                failed.push(NamespaceFailure {
+                    namespace: ns_name,
+                    reason: Some(message),
+                });
+                continue;
+            }
+        }
+        let api: Api<ExternalSecret> = Api::namespaced(ctx.client.clone(), &ns_name);
+        if let Some(existing) = api.get_opt(&es_name).await?
+            && !owned_by(&existing, &ces)
+        {
+            failed.push(NamespaceFailure {
+                namespace: ns_name,
+                reason: Some(format!(
+                    "ExternalSecret {es_name} already exists and is not managed by this ClusterExternalSecret"
+                )),
+            });
+            continue;
+        }
+        let body = json!({
+            "apiVersion": "external-secrets.io/v1",
+            "kind": "ExternalSecret",
+            "metadata": {
+                "name": es_name,
+                "namespace": ns_name,
+                "labels": metadata.labels,
+                "annotations": metadata.annotations,
+                "ownerReferences": [{
+                    "apiVersion": "external-secrets.io/v1",
+                    "kind": "ClusterExternalSecret",
+                    "name": ces.name_any(),
+                    "uid": ces.meta().uid.clone().unwrap_or_default(),
+                    "controller": true,
+                    "blockOwnerDeletion": true,
+                }],
+            },
+            "spec": ces.spec.external_secret_spec,
+        });
+        match api.patch(&es_name, &PatchParams::apply(&manager).force(), &Patch::Apply(body)).await {
+            Ok(_) => {
+                provisioned.insert(ns_name);
+            }
+            Err(e) => failed.push(NamespaceFailure {
+                namespace: ns_name,
+                reason: Some(format!("applying ExternalSecret {es_name}: {e}")),
+            }),
+        }
+    }
+    // Children in namespaces that are no longer selected.
+    let previous = ces.status.clone().unwrap_or_default().provisioned_namespaces;
+    for ns in previous.iter().filter(|n| !provisioned.contains(*n)) {
+        let api: Api<ExternalSecret> = Api::namespaced(ctx.client.clone(), ns);
+        if let Some(existing) = api.get_opt(&es_name).await?
+            && owned_by(&existing, &ces)
+        {
+            let _ = api.delete(&es_name, &DeleteParams::default()).await;
+        }
+    }
+    failed.sort_by(|a, b| a.namespace.cmp(&b.namespace));
+    let ready = failed.is_empty();
+    let status = ClusterExternalSecretStatus {
+        external_secret_name: Some(es_name),
+        provisioned_namespaces: provisioned.into_iter().collect(),
+        conditions: vec![ClusterExternalSecretCondition {
+            type_: "Ready".to_string(),
+            status: if ready { ConditionStatus::True } else { ConditionStatus::False },
+            message: Some(if ready {
+                "ExternalSecrets provisioned in every selected namespace".to_string()
+            } else {
+                format!("{} namespace(s) failed, see status.failedNamespaces", failed.len())
+            }),
+        }],
+        failed_namespaces: failed,
+    };
+    if ces.status.as_ref() != Some(&status) {
+        let mut value = serde_json::to_value(&status).map_err(kube::Error::SerdeError)?;
+        if let serde_json::Value::Object(map) = &mut value {
+            for f in ["failedNamespaces", "provisionedNamespaces"] {
+                map.entry(f).or_insert(serde_json::Value::Null);
+            }
+        }
+        Api::<ClusterExternalSecret>::all(ctx.client.clone())
+            .patch_status(&ces.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": value })))
+            .await?;
+    }
+    Ok(Action::requeue(interval))
+}
+
+fn error_policy(_: Arc<ClusterExternalSecret>, error: &ReconcileError, _: Arc<Context>) -> Action {
+    tracing::warn!(error = %error, "ClusterExternalSecret reconcile failed");
+    Action::requeue(Duration::from_secs(5))
+}
+
+/// Runs the ClusterExternalSecret controller.
+pub async fn run(ctx: Arc<Context>) {
+    let controller = Controller::new(Api::<ClusterExternalSecret>::all(ctx.client.clone()), watcher::Config::default());
+    let reader = controller.store();
+    controller
+        .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
+        .owns(Api::<ExternalSecret>::all(ctx.client.clone()), watcher::Config::default())
+        .watches(Api::<Namespace>::all(ctx.client.clone()), watcher::Config::default(), move |_ns| {
+            reader.state().iter().map(|c| ObjectRef::from_obj(c.as_ref())).collect::<Vec<_>>()
+        })
+        .run(reconcile, error_policy, ctx.clone())
+        .for_each(|_| futures::future::ready(()))
+        .await;
+}

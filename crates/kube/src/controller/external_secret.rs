@@ -1,0 +1,266 @@
+//! The ExternalSecret reconciler.
+//!
+//! 1. Deletion: run `deletionPolicy: Delete` cleanup behind the finalizer, then release it.
+//! 2. Decide whether a refresh is due (ESO's `shouldRefresh`). When it is not, and the last
+//!    rendered Secret of this spec is cached, the target is checked and repaired from that cache
+//!    without a provider call (drift repair). Otherwise the engine syncs.
+//! 3. A failed sync never touches the Secret: status `Ready=False`, event `UpdateFailed`,
+//!    retry with exponential backoff.
+//! 4. Write through the [`Writer`](crate::writer::Writer); status only when changed; requeue at
+//!    the next refresh, jittered.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::{Resource, ResourceExt};
+use rand::Rng;
+use secretsync_engine::{DesiredSecret, KeyState, SyncResult};
+use secretsync_model::duration::parse_go_duration;
+use secretsync_model::external_secret::{
+    DeletionPolicy, ExternalSecret, RefreshPolicy, labels, reasons,
+};
+use serde_json::json;
+
+use super::{Context, ReconcileError};
+use crate::drift;
+use crate::status::{Readiness, next_status, write_status};
+use crate::writer::{WriteError, WriteOutcome};
+
+const CONTROLLER: &str = "externalsecret";
+
+/// Reconciles one ExternalSecret.
+pub async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let started = Instant::now();
+    let labels = crate::metrics::Metrics::controller(CONTROLLER);
+    ctx.metrics.sync_calls.get_or_create(&labels).inc();
+    let result = reconcile_inner(&es, &ctx).await;
+    ctx.metrics
+        .reconcile_duration
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    if let Err(e) = &result {
+        ctx.metrics.error(CONTROLLER, e.kind());
+    }
+    result
+}
+
+/// Requeue after a reconcile error that was not handled inside the reconciler (API failures).
+pub fn error_policy(es: Arc<ExternalSecret>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    let failures = ctx.note_failure(&key_of(&es));
+    tracing::warn!(namespace = %es.namespace().unwrap_or_default(), name = %es.name_any(), error = %error, "reconcile failed");
+    Action::requeue(ctx.config.backoff(failures))
+}
+
+pub(super) fn key_of(es: &ExternalSecret) -> (String, String) {
+    (es.namespace().unwrap_or_default(), es.name_any())
+}
+
+async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, ReconcileError> {
+    let (ns, name) = key_of(es);
+    let api: Api<ExternalSecret> = Api::namespaced(ctx.client.clone(), &ns);
+    let has_finalizer = es.finalizers().iter().any(|f| f == labels::FINALIZER);
+    if es.meta().deletion_timestamp.is_some() {
+        if has_finalizer {
+            cleanup(es, ctx).await?;
+            let rest: Vec<&String> = es.finalizers().iter().filter(|f| *f != labels::FINALIZER).collect();
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": rest}})))
+                .await?;
+        }
+        ctx.forget(&(ns, name));
+        return Ok(Action::await_change());
+    }
+    if es.spec.target.deletion_policy == DeletionPolicy::Delete && !has_finalizer {
+        let mut all: Vec<String> = es.finalizers().to_vec();
+        all.push(labels::FINALIZER.to_string());
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": all}})))
+            .await?;
+    }
+
+    let now = Timestamp::now();
+    let generation = es.metadata.generation.unwrap_or(0);
+    let synced_version = drift::synced_resource_version(generation, es.labels(), es.annotations());
+    let forced = ctx.take_forced(&(ns.clone(), name.clone()));
+    let due = forced || should_refresh(es, &synced_version, now, ctx.config.refresh_jitter);
+    let cached = if due { None } else { ctx.cached(&(ns.clone(), name.clone()), es, &synced_version) };
+
+    let (result, keys, refreshed) = match cached {
+        Some(desired) => (Ok(SyncResult::Write(desired)), None, None),
+        None => {
+            let outcome = ctx.syncer.sync(es, &ctx.environment).await;
+            for k in &outcome.keys {
+                if let KeyState::Missing { reason } = &k.state {
+                    ctx.event(es, EventType::Normal, reasons::MISSING_PROVIDER_SECRET, format!("{}: {reason}", k.location)).await;
+                }
+            }
+            let keys = outcome.key_statuses();
+            (outcome.result, Some(keys), Some(now))
+        }
+    };
+
+    let result = match result {
+        Err(e) => {
+            // A failed fetch never touches the Secret.
+            let failures = ctx.note_failure(&(ns.clone(), name.clone()));
+            ctx.metrics.error(CONTROLLER, e.kind_label());
+            ctx.event(es, EventType::Warning, reasons::UPDATE_FAILED, e.to_string()).await;
+            let status = next_status(es, &Readiness::error(e.to_string()), None, None, keys);
+            write_status(&api, es, &status).await?;
+            set_ready_metric(ctx, es, false, reasons::SECRET_SYNCED_ERROR);
+            let delay = e.retry_after().unwrap_or_default().max(ctx.config.backoff(failures));
+            return Ok(Action::requeue(delay));
+        }
+        Ok(r) => r,
+    };
+
+    let readiness = match &result {
+        SyncResult::Write(desired) => match ctx.writer.write(es, desired).await {
+            Ok(outcome) => {
+                ctx.remember(&(ns.clone(), name.clone()), es, &synced_version, desired);
+                write_event(ctx, es, desired, outcome).await;
+                match outcome {
+                    WriteOutcome::Missing => Readiness {
+                        ready: true,
+                        reason: reasons::SECRET_MISSING,
+                        message: format!("Secret {ns}/{} does not exist and creationPolicy is Merge", desired.name),
+                    },
+                    _ => Readiness::synced("secret synced"),
+                }
+            }
+            Err(e) => return write_failed(es, ctx, &api, e, keys).await,
+        },
+        SyncResult::Delete { name: target, namespace } => match ctx.writer.delete_owned(es, namespace, target).await {
+            Ok(outcome) => {
+                if outcome == WriteOutcome::Deleted {
+                    ctx.metrics.secret_writes.get_or_create(&crate::metrics::Metrics::controller(CONTROLLER)).inc();
+                    ctx.event(es, EventType::Normal, reasons::DELETED, format!("Secret {namespace}/{target} deleted: the provider returned no data (deletionPolicy Delete)")).await;
+                }
+                ctx.forget(&(ns.clone(), name.clone()));
+                Readiness {
+                    ready: false,
+                    reason: reasons::SECRET_DELETED,
+                    message: "the provider returned no data; Secret deleted (deletionPolicy Delete)".to_string(),
+                }
+            }
+            Err(e) => return write_failed(es, ctx, &api, e, keys).await,
+        },
+        SyncResult::Retain { .. } => Readiness::synced("the provider returned no data; Secret retained (deletionPolicy Retain)"),
+    };
+    ctx.clear_failures(&(ns.clone(), name.clone()));
+    let refreshed_version = refreshed.map(|_| synced_version.clone());
+    let status = next_status(es, &readiness, refreshed, refreshed_version, keys);
+    write_status(&api, es, &status).await?;
+    set_ready_metric(ctx, es, readiness.ready, readiness.reason);
+    let last_refresh = refreshed.or_else(|| es.status.as_ref().and_then(|s| s.refresh_time.as_ref().map(|t| t.0)));
+    Ok(next_refresh(es, last_refresh, ctx))
+}
+
+async fn write_failed(
+    es: &ExternalSecret,
+    ctx: &Context,
+    api: &Api<ExternalSecret>,
+    error: WriteError,
+    keys: Option<Vec<secretsync_model::external_secret::KeyOutcomeStatus>>,
+) -> Result<Action, ReconcileError> {
+    ctx.metrics.error(CONTROLLER, "WriteFailed");
+    ctx.event(es, EventType::Warning, reasons::UPDATE_FAILED, error.to_string()).await;
+    let status = next_status(es, &Readiness::error(error.to_string()), None, None, keys);
+    write_status(api, es, &status).await?;
+    set_ready_metric(ctx, es, false, reasons::SECRET_SYNCED_ERROR);
+    if !error.is_retryable() {
+        return Ok(Action::await_change());
+    }
+    let failures = ctx.note_failure(&key_of(es));
+    Ok(Action::requeue(ctx.config.backoff(failures)))
+}
+
+async fn write_event(ctx: &Context, es: &ExternalSecret, desired: &DesiredSecret, outcome: WriteOutcome) {
+    let (reason, verb) = match outcome {
+        WriteOutcome::Created => (reasons::CREATED, "created"),
+        WriteOutcome::Updated => (reasons::UPDATED, "updated"),
+        _ => return,
+    };
+    ctx.metrics.secret_writes.get_or_create(&crate::metrics::Metrics::controller(CONTROLLER)).inc();
+    ctx.event(es, EventType::Normal, reason, format!("Secret {}/{} {verb}", desired.namespace, desired.name)).await;
+}
+
+fn set_ready_metric(ctx: &Context, es: &ExternalSecret, ready: bool, reason: &str) {
+    let (namespace, name) = key_of(es);
+    ctx.metrics
+        .ready
+        .get_or_create(&crate::metrics::ConditionLabels {
+            namespace,
+            name,
+            reason: reason.to_string(),
+        })
+        .set(i64::from(ready));
+}
+
+/// `deletionPolicy: Delete` on ExternalSecret deletion: delete the target if we control it.
+async fn cleanup(es: &ExternalSecret, ctx: &Context) -> Result<(), ReconcileError> {
+    if es.spec.target.deletion_policy != DeletionPolicy::Delete {
+        return Ok(());
+    }
+    let ns = es.namespace().unwrap_or_default();
+    let target = es.target_name();
+    if ctx.writer.delete_owned(es, &ns, &target).await? == WriteOutcome::Deleted {
+        ctx.event(es, EventType::Normal, reasons::DELETED, format!("Secret {ns}/{target} deleted with its ExternalSecret (deletionPolicy Delete)")).await;
+    }
+    Ok(())
+}
+
+/// The refresh interval of an ExternalSecret (`None`: never refresh periodically).
+pub fn refresh_interval(es: &ExternalSecret) -> Option<Duration> {
+    let raw = es.spec.refresh_interval.as_deref().unwrap_or("1h");
+    parse_go_duration(raw).ok().filter(|d| !d.is_zero())
+}
+
+/// ESO's `shouldRefresh`.
+/// `tolerance` (the refresh jitter) lets a refresh scheduled early by the jitter count as due.
+pub fn should_refresh(es: &ExternalSecret, synced_version: &str, now: Timestamp, tolerance: f64) -> bool {
+    let status = es.status.clone().unwrap_or_default();
+    let synced = status.synced_resource_version.as_deref();
+    match es.spec.effective_refresh_policy() {
+        RefreshPolicy::CreatedOnce => synced.is_none() || status.refresh_time.is_none(),
+        RefreshPolicy::OnChange => synced != Some(synced_version),
+        RefreshPolicy::Periodic => {
+            if synced != Some(synced_version) {
+                return true;
+            }
+            let Some(interval) = refresh_interval(es) else {
+                return false;
+            };
+            match status.refresh_time {
+                None => true,
+                Some(t) if t.0 > now => true,
+                Some(t) => elapsed(t.0, now) >= interval.mul_f64(1.0 - tolerance.clamp(0.0, 0.5)),
+            }
+        }
+    }
+}
+
+fn elapsed(from: Timestamp, to: Timestamp) -> Duration {
+    let nanos = to.as_nanosecond() - from.as_nanosecond();
+    Duration::from_nanos(nanos.max(0) as u64)
+}
+
+fn next_refresh(es: &ExternalSecret, last: Option<Timestamp>, ctx: &Context) -> Action {
+    if es.spec.effective_refresh_policy() != RefreshPolicy::Periodic {
+        return Action::await_change();
+    }
+    let Some(interval) = refresh_interval(es) else {
+        return Action::await_change();
+    };
+    let since = last.map(|t| elapsed(t, Timestamp::now())).unwrap_or_default();
+    let remaining = interval.saturating_sub(since);
+    let jitter = ctx.config.refresh_jitter.clamp(0.0, 0.5);
+    let early = if jitter > 0.0 {
+        rand::rng().random_range(0.0..=jitter)
+    } else {
+        0.0
+    };
+    Action::requeue(remaining.mul_f64(1.0 - early).max(Duration::from_millis(50)))
+}

@@ -1,0 +1,175 @@
+//! The controllers: ExternalSecret, SecretStore / ClusterSecretStore, ClusterExternalSecret.
+
+pub mod cluster_external_secret;
+pub mod external_secret;
+pub mod store;
+mod triggers;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use kube::{Resource, ResourceExt};
+use kube::runtime::events::{Event, EventType, Recorder};
+use secretsync_engine::{DesiredSecret, SyncEnvironment, SyncOutcome};
+use secretsync_model::external_secret::ExternalSecret;
+use secretsync_model::provider::ProviderFactory;
+
+use crate::config::Config;
+use crate::credentials::CredentialIndex;
+use crate::environment::KubeEnvironment;
+use crate::metrics::Metrics;
+use crate::writer::{WriteError, Writer};
+
+pub use triggers::run_all;
+
+/// What the controller needs from the sync engine. Implemented for
+/// `secretsync_engine::Engine`; tests may substitute their own.
+#[async_trait]
+pub trait SecretSyncer: Send + Sync {
+    /// Fetches and renders one ExternalSecret.
+    async fn sync(&self, es: &ExternalSecret, env: &dyn SyncEnvironment) -> SyncOutcome;
+}
+
+/// Errors that end a reconcile early (API failures); retried with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// A Kubernetes API call failed.
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// Writing the target Secret failed.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+impl ReconcileError {
+    /// Short label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReconcileError::Kube(_) => "KubeApi",
+            ReconcileError::Write(_) => "WriteFailed",
+        }
+    }
+}
+
+/// The last Secret rendered for an ExternalSecret spec, for drift repair without a provider call.
+pub(crate) struct CachedRender {
+    uid: Option<String>,
+    synced_version: String,
+    desired: DesiredSecret,
+}
+
+type Key = (String, String);
+
+/// State shared by the reconcilers.
+pub struct Context {
+    pub(crate) client: kube::Client,
+    pub(crate) config: Config,
+    pub(crate) syncer: Arc<dyn SecretSyncer>,
+    pub(crate) factory: Arc<dyn ProviderFactory>,
+    pub(crate) environment: KubeEnvironment,
+    pub(crate) writer: Writer,
+    pub(crate) metrics: Metrics,
+    pub(crate) index: Arc<CredentialIndex>,
+    recorder: Recorder,
+    renders: Mutex<HashMap<Key, CachedRender>>,
+    failures: Mutex<HashMap<Key, u32>>,
+    forced: Mutex<HashSet<Key>>,
+}
+
+impl Context {
+    /// Builds the shared state.
+    pub(crate) fn new(
+        client: kube::Client,
+        config: Config,
+        syncer: Arc<dyn SecretSyncer>,
+        factory: Arc<dyn ProviderFactory>,
+        writer: Writer,
+        metrics: Metrics,
+    ) -> Self {
+        let index = Arc::new(CredentialIndex::default());
+        let environment = KubeEnvironment::new(client.clone(), config.controller_class.clone(), index.clone());
+        let recorder = Recorder::new(
+            client.clone(),
+            kube::runtime::events::Reporter {
+                controller: "external-secrets".to_string(),
+                instance: None,
+            },
+        );
+        Context {
+            client,
+            config,
+            syncer,
+            factory,
+            environment,
+            writer,
+            metrics,
+            index,
+            recorder,
+            renders: Mutex::default(),
+            failures: Mutex::default(),
+            forced: Mutex::default(),
+        }
+    }
+
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn note_failure(&self, key: &Key) -> u32 {
+        let mut f = Self::lock(&self.failures);
+        let n = f.entry(key.clone()).or_default();
+        *n = n.saturating_add(1);
+        *n
+    }
+
+    pub(crate) fn clear_failures(&self, key: &Key) {
+        Self::lock(&self.failures).remove(key);
+    }
+
+    pub(crate) fn force_refresh(&self, key: Key) {
+        Self::lock(&self.forced).insert(key);
+    }
+
+    pub(crate) fn take_forced(&self, key: &Key) -> bool {
+        Self::lock(&self.forced).remove(key)
+    }
+
+    pub(crate) fn cached(&self, key: &Key, es: &ExternalSecret, synced_version: &str) -> Option<DesiredSecret> {
+        let renders = Self::lock(&self.renders);
+        renders
+            .get(key)
+            .filter(|c| c.uid == es.metadata.uid && c.synced_version == synced_version)
+            .map(|c| c.desired.clone())
+    }
+
+    pub(crate) fn remember(&self, key: &Key, es: &ExternalSecret, synced_version: &str, desired: &DesiredSecret) {
+        Self::lock(&self.renders).insert(
+            key.clone(),
+            CachedRender {
+                uid: es.metadata.uid.clone(),
+                synced_version: synced_version.to_string(),
+                desired: desired.clone(),
+            },
+        );
+    }
+
+    pub(crate) fn forget(&self, key: &Key) {
+        Self::lock(&self.renders).remove(key);
+        Self::lock(&self.failures).remove(key);
+    }
+
+    /// Publishes an event on an ExternalSecret; failures are logged, not fatal.
+    pub(crate) async fn event(&self, es: &ExternalSecret, type_: EventType, reason: &str, note: String) {
+        let event = Event {
+            type_,
+            reason: reason.to_string(),
+            note: Some(note),
+            action: "Reconcile".to_string(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, &es.object_ref(&())).await {
+            tracing::debug!(name = %es.name_any(), error = %e, "publishing event failed");
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! SecretStore and ClusterSecretStore controllers: build the provider, call `validate()`,
+//! report `Ready` with ESO's reasons and the store's capabilities, re-validate periodically.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+use secretsync_model::duration::parse_go_duration;
+use secretsync_model::external_secret::StoreKind;
+use secretsync_model::meta::ConditionStatus;
+use secretsync_model::provider::{StoreContext, Validation};
+use secretsync_model::secret_store::{
+    ClusterSecretStore, SecretStore, SecretStoreCondition, SecretStoreSpec, SecretStoreStatus, store_reasons,
+};
+use secretsync_model::{ProviderError, StoreId};
+use serde_json::json;
+
+use super::{Context, ReconcileError};
+use crate::credentials::KubeCredentials;
+use crate::environment::serves_class;
+
+/// The outcome of validating a store: Ready, reason, message, capabilities.
+pub async fn validate_store(ctx: &Context, id: &StoreId, spec: &SecretStoreSpec) -> (bool, &'static str, String, Option<secretsync_model::secret_store::StoreCapabilities>) {
+    if let Err(e) = spec.provider.config() {
+        return (false, store_reasons::INVALID_STORE, e.to_string(), None);
+    }
+    let context = StoreContext {
+        store: id.clone(),
+        reader_namespace: None,
+    };
+    let credentials = Arc::new(KubeCredentials::new(ctx.client.clone(), context.clone(), ctx.index.clone()));
+    let provider = match ctx.factory.build(&context, spec, credentials).await {
+        Ok(p) => p,
+        Err(e @ (ProviderError::InvalidStoreConfig(_) | ProviderError::Unsupported(_))) => {
+            return (false, store_reasons::INVALID_PROVIDER_CONFIG, format!("{id}: {e}"), None);
+        }
+        Err(e) => return (false, store_reasons::VALIDATION_FAILED, format!("{id}: {e}"), None),
+    };
+    let capabilities = Some(provider.capabilities().store);
+    let result = provider.validate().await;
+    provider.close().await;
+    match result {
+        Ok(Validation::Ready) => (true, store_reasons::VALID, "store validated".to_string(), capabilities),
+        Ok(Validation::Unknown(m)) => (true, store_reasons::VALIDATION_UNKNOWN, m, capabilities),
+        Err(e) => (false, store_reasons::VALIDATION_FAILED, format!("{id}: {e}"), capabilities),
+    }
+}
+
+fn next_status(
+    current: Option<&SecretStoreStatus>,
+    (ready, reason, message, capabilities): (bool, &'static str, String, Option<secretsync_model::secret_store::StoreCapabilities>),
+) -> SecretStoreStatus {
+    let status = if ready { ConditionStatus::True } else { ConditionStatus::False };
+    let previous = current.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"));
+    let transition = match previous {
+        Some(p) if p.status == status && p.reason.as_deref() == Some(reason) => p.last_transition_time.clone(),
+        _ => Some(Time(Timestamp::now())),
+    };
+    SecretStoreStatus {
+        conditions: vec![SecretStoreCondition {
+            type_: "Ready".to_string(),
+            status,
+            reason: Some(reason.to_string()),
+            message: Some(message),
+            last_transition_time: transition,
+        }],
+        capabilities: capabilities.or_else(|| current.and_then(|s| s.capabilities)),
+    }
+}
+
+fn requeue(ctx: &Context, spec: &SecretStoreSpec) -> Duration {
+    let configured = match &spec.refresh_interval {
+        Some(IntOrString::Int(secs)) if *secs > 0 => Some(Duration::from_secs(*secs as u64)),
+        Some(IntOrString::String(s)) => parse_go_duration(s).ok().filter(|d| !d.is_zero()),
+        _ => None,
+    };
+    configured.unwrap_or(ctx.config.store_requeue_interval)
+}
+
+async fn reconcile_secret_store(store: Arc<SecretStore>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    if !serves_class(ctx.config.controller_class.as_deref(), store.spec.controller.as_deref()) {
+        return Ok(Action::await_change());
+    }
+    let ns = store.namespace().unwrap_or_default();
+    let id = StoreId {
+        kind: StoreKind::SecretStore,
+        namespace: Some(ns.clone()),
+        name: store.name_any(),
+    };
+    let status = next_status(store.status.as_ref(), validate_store(&ctx, &id, &store.spec).await);
+    if store.status.as_ref() != Some(&status) {
+        let api: Api<SecretStore> = Api::namespaced(ctx.client.clone(), &ns);
+        api.patch_status(&store.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": status })))
+            .await?;
+    }
+    Ok(Action::requeue(requeue(&ctx, &store.spec)))
+}
+
+async fn reconcile_cluster_store(store: Arc<ClusterSecretStore>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    if !serves_class(ctx.config.controller_class.as_deref(), store.spec.controller.as_deref()) {
+        return Ok(Action::await_change());
+    }
+    let id = StoreId {
+        kind: StoreKind::ClusterSecretStore,
+        namespace: None,
+        name: store.name_any(),
+    };
+    let status = next_status(store.status.as_ref(), validate_store(&ctx, &id, &store.spec.store).await);
+    if store.status.as_ref() != Some(&status) {
+        let api: Api<ClusterSecretStore> = Api::all(ctx.client.clone());
+        api.patch_status(&store.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": status })))
+            .await?;
+    }
+    Ok(Action::requeue(requeue(&ctx, &store.spec.store)))
+}
+
+fn error_policy<K: Resource>(_: Arc<K>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    tracing::warn!(error = %error, "store reconcile failed");
+    Action::requeue(ctx.config.backoff(3))
+}
+
+/// Runs the SecretStore controller.
+pub async fn run_secret_stores(ctx: Arc<Context>) {
+    let api: Api<SecretStore> = match &ctx.config.namespace {
+        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+        None => Api::all(ctx.client.clone()),
+    };
+    Controller::new(api, watcher::Config::default())
+        .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
+        .run(reconcile_secret_store, error_policy, ctx.clone())
+        .for_each(|_| futures::future::ready(()))
+        .await;
+}
+
+/// Runs the ClusterSecretStore controller.
+pub async fn run_cluster_secret_stores(ctx: Arc<Context>) {
+    let api: Api<ClusterSecretStore> = Api::all(ctx.client.clone());
+    Controller::new(api, watcher::Config::default())
+        .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
+        .run(reconcile_cluster_store, error_policy, ctx.clone())
+        .for_each(|_| futures::future::ready(()))
+        .await;
+}

@@ -1,0 +1,213 @@
+//! Wiring: watches, trigger mappings and the controller loops.
+//!
+//! - ExternalSecrets: reflector with `managedFields` stripped; only changes of generation,
+//!   labels, annotations, finalizers or deletion trigger a reconcile (our own status writes do not).
+//! - Managed Secrets: metadata-only watch filtered by `reconcile.external-secrets.io/managed=true`,
+//!   no cache; an event requeues the ExternalSecrets targeting that Secret (drift repair).
+//! - Stores: a spec change (generation) forces a refresh of exactly the ExternalSecrets using it.
+//! - Credential Secrets: metadata-only watch without cache; Secrets a store read (recorded by the
+//!   credential resolver) force a refresh of the ExternalSecrets using that store.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use futures::{FutureExt, StreamExt, future::BoxFuture};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, reflector::reflector, watcher};
+use kube::{Resource, ResourceExt};
+use secretsync_model::StoreId;
+use secretsync_model::external_secret::{ExternalSecret, SecretStoreRef, StoreKind, labels};
+use secretsync_model::secret_store::{ClusterSecretStore, SecretStore};
+
+use super::{Context, external_secret};
+
+/// The store references an ExternalSecret uses (default store and per-entry stores).
+pub(crate) fn store_refs(es: &ExternalSecret) -> Vec<SecretStoreRef> {
+    let mut refs: Vec<SecretStoreRef> = es.spec.secret_store_ref.iter().cloned().collect();
+    for d in &es.spec.data {
+        if let Some(r) = d.source_ref.as_ref().and_then(|s| s.store_ref.clone()) {
+            refs.push(r);
+        }
+    }
+    for d in &es.spec.data_from {
+        if let Some(r) = d.source_ref.as_ref().and_then(|s| s.store_ref.clone()) {
+            refs.push(r);
+        }
+    }
+    refs
+}
+
+fn uses_store(es: &ExternalSecret, store: &StoreId) -> bool {
+    let ns = es.namespace();
+    store_refs(es).iter().any(|r| {
+        r.kind == store.kind
+            && r.name == store.name
+            && (store.kind == StoreKind::ClusterSecretStore || store.namespace == ns)
+    })
+}
+
+fn es_hash(es: &ExternalSecret) -> Option<u64> {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    es.metadata.generation.hash(&mut h);
+    es.labels().hash(&mut h);
+    es.annotations().hash(&mut h);
+    es.finalizers().hash(&mut h);
+    es.metadata.deletion_timestamp.is_some().hash(&mut h);
+    Some(h.finish())
+}
+
+/// Maps store changes to the ExternalSecrets using them; a spec change forces their refresh.
+struct StoreMapper {
+    ctx: Arc<Context>,
+    reader: Store<ExternalSecret>,
+    generations: Mutex<HashMap<StoreId, Option<i64>>>,
+}
+
+impl StoreMapper {
+    fn map(&self, id: StoreId, generation: Option<i64>) -> Vec<ObjectRef<ExternalSecret>> {
+        let changed = {
+            let mut g = self.generations.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            g.insert(id.clone(), generation) != Some(generation)
+        };
+        if !changed {
+            return Vec::new();
+        }
+        self.users(&[id])
+    }
+
+    fn users(&self, stores: &[StoreId]) -> Vec<ObjectRef<ExternalSecret>> {
+        self.reader
+            .state()
+            .iter()
+            .filter(|es| stores.iter().any(|s| uses_store(es, s)))
+            .map(|es| {
+                self.ctx.force_refresh(external_secret::key_of(es));
+                ObjectRef::from_obj(es.as_ref())
+            })
+            .collect()
+    }
+}
+
+fn scoped<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Runs every enabled controller until the returned future is dropped.
+pub fn run_all(ctx: Arc<Context>) -> BoxFuture<'static, ()> {
+    let client = ctx.client.clone();
+    let ns = ctx.config.namespace.clone();
+    let concurrency = ctx.config.concurrency.max(1);
+
+    let (reader, writer) = reflector::store();
+    let es_stream = reflector(
+        writer,
+        watcher(scoped::<ExternalSecret>(&client, ns.as_deref()), watcher::Config::default())
+            .default_backoff()
+            .modify(|es: &mut ExternalSecret| {
+                es.managed_fields_mut().clear();
+            }),
+    )
+    .applied_objects()
+    .predicate_filter(es_hash, Default::default());
+
+    let secrets = watcher(
+        scoped::<PartialObjectMeta<Secret>>(&client, ns.as_deref()),
+        watcher::Config::default().labels(&format!("{}=true", labels::MANAGED)),
+    )
+    .default_backoff()
+    .touched_objects();
+    let secret_reader = reader.clone();
+    let secret_mapper = move |secret: PartialObjectMeta<Secret>| {
+        let sns = secret.namespace();
+        let sname = secret.name_any();
+        secret_reader
+            .state()
+            .iter()
+            .filter(|es| es.namespace() == sns && es.target_name() == sname)
+            .map(|es| ObjectRef::from_obj(es.as_ref()))
+            .collect::<Vec<_>>()
+    };
+
+    let mapper = Arc::new(StoreMapper {
+        ctx: ctx.clone(),
+        reader: reader.clone(),
+        generations: Mutex::default(),
+    });
+    let m1 = mapper.clone();
+    let mut es_controller = Controller::for_stream(es_stream, reader.clone())
+        .with_config(controller::Config::default().concurrency(concurrency))
+        .watches_stream(secrets, secret_mapper)
+        .watches(
+            scoped::<SecretStore>(&client, ns.as_deref()),
+            watcher::Config::default(),
+            move |s: SecretStore| {
+                let id = StoreId {
+                    kind: StoreKind::SecretStore,
+                    namespace: s.namespace(),
+                    name: s.name_any(),
+                };
+                m1.map(id, s.metadata.generation)
+            },
+        );
+    if ctx.config.cluster_stores {
+        let m2 = mapper.clone();
+        es_controller = es_controller.watches(
+            Api::<ClusterSecretStore>::all(client.clone()),
+            watcher::Config::default(),
+            move |s: ClusterSecretStore| {
+                let id = StoreId {
+                    kind: StoreKind::ClusterSecretStore,
+                    namespace: None,
+                    name: s.name_any(),
+                };
+                m2.map(id, s.metadata.generation)
+            },
+        );
+    }
+    if ctx.config.watch_credential_secrets {
+        let m3 = mapper.clone();
+        let index = ctx.index.clone();
+        let versions: Mutex<HashMap<(String, String), Option<String>>> = Mutex::default();
+        let credential_secrets = watcher(scoped::<PartialObjectMeta<Secret>>(&client, ns.as_deref()), watcher::Config::default())
+            .default_backoff()
+            .touched_objects();
+        es_controller = es_controller.watches_stream(credential_secrets, move |s: PartialObjectMeta<Secret>| {
+            let key = (s.namespace().unwrap_or_default(), s.name_any());
+            let stores = index.stores_using(&key.0, &key.1);
+            if stores.is_empty() {
+                return Vec::new();
+            }
+            let changed = {
+                let mut v = versions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let previous = v.insert(key, s.metadata.resource_version.clone());
+                previous != Some(s.metadata.resource_version.clone())
+            };
+            if changed { m3.users(&stores) } else { Vec::new() }
+        });
+    }
+    let es_ctx = ctx.clone();
+    let es_loop = es_controller
+        .run(external_secret::reconcile, external_secret::error_policy, es_ctx)
+        .for_each(|_| futures::future::ready(()));
+
+    let mut loops: Vec<BoxFuture<'static, ()>> = vec![es_loop.boxed()];
+    loops.push(super::store::run_secret_stores(ctx.clone()).boxed());
+    if ctx.config.cluster_stores {
+        loops.push(super::store::run_cluster_secret_stores(ctx.clone()).boxed());
+    }
+    if ctx.config.cluster_external_secrets {
+        loops.push(super::cluster_external_secret::run(ctx.clone()).boxed());
+    }
+    futures::future::join_all(loops).map(|_| ()).boxed()
+}

@@ -1,0 +1,189 @@
+//! [`CredentialResolver`] backed by the cluster, with ESO's namespace rules.
+//!
+//! - A `SecretStore` never leaves its own namespace: a reference naming another namespace is
+//!   refused.
+//! - A `ClusterSecretStore` reference may name a namespace; without one, the namespace of the
+//!   ExternalSecret reading through the store is used ("referent" authentication). Without a
+//!   reader (store validation) such a reference cannot be resolved.
+//!
+//! Every Secret read is recorded in a [`CredentialIndex`], so the controller can requeue exactly
+//! the ExternalSecrets whose stores use a credential Secret that changed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
+use kube::api::{Api, PostParams};
+use secretsync_model::credentials::CredentialResolver;
+use secretsync_model::external_secret::StoreKind;
+use secretsync_model::meta::{SecretKeySelector, ServiceAccountSelector};
+use secretsync_model::provider::StoreContext;
+use secretsync_model::{ProviderError, SecretValue, StoreId};
+
+/// Which stores read which credential Secrets (`namespace/name` → stores).
+#[derive(Default, Debug)]
+pub struct CredentialIndex {
+    uses: Mutex<HashMap<(String, String), BTreeSet<StoreId>>>,
+}
+
+impl CredentialIndex {
+    /// Records that `store` read Secret `namespace/name`.
+    pub fn record(&self, namespace: &str, name: &str, store: &StoreId) {
+        if let Ok(mut uses) = self.uses.lock() {
+            uses.entry((namespace.to_string(), name.to_string()))
+                .or_default()
+                .insert(store.clone());
+        }
+    }
+
+    /// The stores that read Secret `namespace/name`.
+    pub fn stores_using(&self, namespace: &str, name: &str) -> Vec<StoreId> {
+        self.uses
+            .lock()
+            .ok()
+            .and_then(|u| {
+                u.get(&(namespace.to_string(), name.to_string()))
+                    .map(|s| s.iter().cloned().collect())
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Credentials for one store context, read from the cluster.
+pub struct KubeCredentials {
+    client: kube::Client,
+    context: StoreContext,
+    index: Arc<CredentialIndex>,
+}
+
+impl KubeCredentials {
+    /// A resolver for `context`; reads are recorded in `index`.
+    pub fn new(client: kube::Client, context: StoreContext, index: Arc<CredentialIndex>) -> Self {
+        KubeCredentials {
+            client,
+            context,
+            index,
+        }
+    }
+
+    /// The namespace a reference resolves to under ESO's rules.
+    pub fn namespace_for(&self, kind: &str, name: &str, requested: Option<&str>) -> Result<String, ProviderError> {
+        let store = &self.context.store;
+        match store.kind {
+            StoreKind::SecretStore => {
+                let own = store.namespace.clone().unwrap_or_default();
+                match requested {
+                    Some(ns) if !ns.is_empty() && ns != own => Err(ProviderError::InvalidStoreConfig(format!(
+                        "{store}: {kind} reference {name:?} names namespace {ns:?}; a SecretStore may only read from its own namespace {own:?}"
+                    ))),
+                    _ => Ok(own),
+                }
+            }
+            StoreKind::ClusterSecretStore => match requested.filter(|n| !n.is_empty()) {
+                Some(ns) => Ok(ns.to_string()),
+                None => self.context.reader_namespace.clone().ok_or_else(|| {
+                    ProviderError::InvalidStoreConfig(format!(
+                        "{store}: {kind} reference {name:?} names no namespace and there is no reading ExternalSecret to take it from"
+                    ))
+                }),
+            },
+        }
+    }
+}
+
+fn kube_error(what: String, e: kube::Error) -> ProviderError {
+    match e {
+        kube::Error::Api(s) if s.code == 404 => ProviderError::NotFound(what),
+        kube::Error::Api(s) if s.code == 403 || s.code == 401 => {
+            ProviderError::PermissionDenied(format!("{what}: {}", s.message))
+        }
+        other => ProviderError::Unavailable(format!("{what}: {other}")),
+    }
+}
+
+#[async_trait]
+impl CredentialResolver for KubeCredentials {
+    async fn secret_value(
+        &self,
+        selector: &SecretKeySelector,
+        default_key: Option<&str>,
+    ) -> Result<SecretValue, ProviderError> {
+        let ns = self.namespace_for("Secret", &selector.name, selector.namespace.as_deref())?;
+        let key = selector.key.as_deref().filter(|k| !k.is_empty()).or(default_key).ok_or_else(|| {
+            ProviderError::InvalidStoreConfig(format!(
+                "{}: secret reference {:?} names no key",
+                self.context.store, selector.name
+            ))
+        })?;
+        self.index.record(&ns, &selector.name, &self.context.store);
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), &ns);
+        let what = format!("credential Secret {ns}/{}", selector.name);
+        let secret = api.get(&selector.name).await.map_err(|e| kube_error(what.clone(), e))?;
+        let mut data = secret.data.unwrap_or_default();
+        match data.remove(key) {
+            Some(bytes) => Ok(SecretValue::new(bytes.0)),
+            None => Err(ProviderError::NotFound(format!("key {key:?} in {what}"))),
+        }
+    }
+
+    async fn config_map_value(
+        &self,
+        name: &str,
+        namespace: Option<&str>,
+        key: &str,
+    ) -> Result<String, ProviderError> {
+        let ns = self.namespace_for("ConfigMap", name, namespace)?;
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &ns);
+        let what = format!("ConfigMap {ns}/{name}");
+        let cm = api.get(name).await.map_err(|e| kube_error(what.clone(), e))?;
+        cm.data
+            .and_then(|mut d| d.remove(key))
+            .ok_or_else(|| ProviderError::NotFound(format!("key {key:?} in {what}")))
+    }
+
+    async fn service_account_token(
+        &self,
+        account: &ServiceAccountSelector,
+        audiences: &[String],
+        expiration: Option<Duration>,
+    ) -> Result<SecretValue, ProviderError> {
+        let ns = self.namespace_for("ServiceAccount", &account.name, account.namespace.as_deref())?;
+        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), &ns);
+        let mut wanted: Vec<String> = audiences.to_vec();
+        wanted.extend(account.audiences.iter().cloned());
+        wanted.dedup();
+        let request = TokenRequest {
+            spec: TokenRequestSpec {
+                audiences: wanted,
+                expiration_seconds: expiration.map(|d| d.as_secs() as i64),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let what = format!("ServiceAccount {ns}/{}", account.name);
+        let response = api
+            .create_token_request(&account.name, &PostParams::default(), &request)
+            .await
+            .map_err(|e| kube_error(what.clone(), e))?;
+        let token = response
+            .status
+            .map(|s| s.token)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ProviderError::BadResponse(format!("{what}: TokenRequest returned no token")))?;
+        Ok(SecretValue::new(token.into_bytes()))
+    }
+
+    async fn service_account_annotations(
+        &self,
+        account: &ServiceAccountSelector,
+    ) -> Result<BTreeMap<String, String>, ProviderError> {
+        let ns = self.namespace_for("ServiceAccount", &account.name, account.namespace.as_deref())?;
+        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), &ns);
+        let what = format!("ServiceAccount {ns}/{}", account.name);
+        let sa = api.get(&account.name).await.map_err(|e| kube_error(what, e))?;
+        Ok(sa.metadata.annotations.unwrap_or_default())
+    }
+}

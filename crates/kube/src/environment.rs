@@ -1,0 +1,232 @@
+//! [`SyncEnvironment`] on top of the cluster: store lookup with ESO's admission rules,
+//! per-store-context credential resolvers and `templateFrom` sources.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
+use kube::api::Api;
+use kube::core::{Selector, SelectorExt};
+use regex::Regex;
+use secretsync_engine::{EnvironmentError, ResolvedStore, SyncEnvironment, TemplateSourceKind};
+use secretsync_model::credentials::CredentialResolver;
+use secretsync_model::external_secret::{SecretStoreRef, StoreKind};
+use secretsync_model::provider::StoreContext;
+use secretsync_model::secret_store::{ClusterSecretStore, ClusterSecretStoreCondition, SecretStore, SecretStoreSpec};
+use secretsync_model::{SecretValue, StoreId};
+
+use crate::credentials::{CredentialIndex, KubeCredentials};
+
+/// The cluster as seen by the engine.
+#[derive(Clone)]
+pub struct KubeEnvironment {
+    client: kube::Client,
+    controller_class: Option<String>,
+    index: Arc<CredentialIndex>,
+}
+
+impl KubeEnvironment {
+    /// An environment reading through `client`; stores whose `spec.controller` is set and differs
+    /// from `controller_class` are refused.
+    pub fn new(client: kube::Client, controller_class: Option<String>, index: Arc<CredentialIndex>) -> Self {
+        KubeEnvironment {
+            client,
+            controller_class,
+            index,
+        }
+    }
+
+    /// Whether this controller serves a store with `spec.controller` = `class`.
+    pub fn serves_class(&self, class: Option<&str>) -> bool {
+        serves_class(self.controller_class.as_deref(), class)
+    }
+
+    fn kube_err(what: &str, e: kube::Error) -> EnvironmentError {
+        match e {
+            kube::Error::Api(s) if s.code == 404 => EnvironmentError::not_found(format!("{what} not found")),
+            other => EnvironmentError::other(format!("{what}: {other}")),
+        }
+    }
+}
+
+/// ESO's class filter: an unset class on either side matches the default controller.
+pub fn serves_class(ours: Option<&str>, store: Option<&str>) -> bool {
+    let ours = ours.filter(|c| !c.is_empty()).unwrap_or("default");
+    match store.filter(|c| !c.is_empty()) {
+        None => true,
+        Some(c) => c == ours,
+    }
+}
+
+/// Whether a ClusterSecretStore's `conditions` admit a namespace with these labels. No
+/// conditions admit every namespace; several conditions are ORed.
+pub fn conditions_admit(
+    conditions: &[ClusterSecretStoreCondition],
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<bool, String> {
+    if conditions.is_empty() {
+        return Ok(true);
+    }
+    for (i, c) in conditions.iter().enumerate() {
+        if c.namespaces.iter().any(|n| n == namespace) {
+            return Ok(true);
+        }
+        for (j, r) in c.namespace_regexes.iter().enumerate() {
+            let re = Regex::new(r).map_err(|e| format!("spec.conditions[{i}].namespaceRegexes[{j}]: {e}"))?;
+            if re.is_match(namespace) {
+                return Ok(true);
+            }
+        }
+        if let Some(sel) = &c.namespace_selector {
+            let selector = Selector::try_from(sel.clone())
+                .map_err(|e| format!("spec.conditions[{i}].namespaceSelector: {e}"))?;
+            if selector.matches(labels) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+#[async_trait]
+impl SyncEnvironment for KubeEnvironment {
+    async fn store(&self, namespace: &str, reference: &SecretStoreRef) -> Result<ResolvedStore, EnvironmentError> {
+        let (id, spec): (StoreId, SecretStoreSpec) = match reference.kind {
+            StoreKind::SecretStore => {
+                let api: Api<SecretStore> = Api::namespaced(self.client.clone(), namespace);
+                let what = format!("SecretStore {namespace}/{}", reference.name);
+                let store = api.get(&reference.name).await.map_err(|e| Self::kube_err(&what, e))?;
+                (
+                    StoreId {
+                        kind: StoreKind::SecretStore,
+                        namespace: Some(namespace.to_string()),
+                        name: reference.name.clone(),
+                    },
+                    store.spec,
+                )
+            }
+            StoreKind::ClusterSecretStore => {
+                let api: Api<ClusterSecretStore> = Api::all(self.client.clone());
+                let what = format!("ClusterSecretStore {}", reference.name);
+                let store = api.get(&reference.name).await.map_err(|e| Self::kube_err(&what, e))?;
+                let spec = store.spec.store;
+                if !spec.conditions.is_empty() {
+                    let ns_api: Api<Namespace> = Api::all(self.client.clone());
+                    let ns = ns_api
+                        .get(namespace)
+                        .await
+                        .map_err(|e| Self::kube_err(&format!("Namespace {namespace}"), e))?;
+                    let labels = ns.metadata.labels.unwrap_or_default();
+                    let admitted = conditions_admit(&spec.conditions, namespace, &labels)
+                        .map_err(|m| EnvironmentError::other(format!("{what}: {m}")))?;
+                    if !admitted {
+                        return Err(EnvironmentError::other(format!(
+                            "{what} does not admit namespace {namespace:?}: no entry of spec.conditions (namespaces, namespaceRegexes, namespaceSelector) matches it"
+                        )));
+                    }
+                }
+                (
+                    StoreId {
+                        kind: StoreKind::ClusterSecretStore,
+                        namespace: None,
+                        name: reference.name.clone(),
+                    },
+                    spec,
+                )
+            }
+        };
+        if !self.serves_class(spec.controller.as_deref()) {
+            return Err(EnvironmentError::other(format!(
+                "{id} belongs to controller class {:?}, not ours ({:?})",
+                spec.controller.as_deref().unwrap_or_default(),
+                self.controller_class.as_deref().unwrap_or("default")
+            )));
+        }
+        Ok(ResolvedStore {
+            id,
+            spec: Arc::new(spec),
+        })
+    }
+
+    fn credentials(&self, context: &StoreContext) -> Arc<dyn CredentialResolver> {
+        Arc::new(KubeCredentials::new(self.client.clone(), context.clone(), self.index.clone()))
+    }
+
+    async fn template_source(
+        &self,
+        kind: TemplateSourceKind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<BTreeMap<String, SecretValue>, EnvironmentError> {
+        let what = format!("{kind} {namespace}/{name}");
+        match kind {
+            TemplateSourceKind::ConfigMap => {
+                let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+                let cm = api.get(name).await.map_err(|e| Self::kube_err(&what, e))?;
+                let mut out: BTreeMap<String, SecretValue> = cm
+                    .data
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k, SecretValue::new(v.into_bytes())))
+                    .collect();
+                for (k, v) in cm.binary_data.unwrap_or_default() {
+                    out.insert(k, SecretValue::new(v.0));
+                }
+                Ok(out)
+            }
+            TemplateSourceKind::Secret => {
+                let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+                let s = api.get(name).await.map_err(|e| Self::kube_err(&what, e))?;
+                Ok(s.data
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k, SecretValue::new(v.0)))
+                    .collect())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+    #[test]
+    fn conditions_are_ored_and_empty_admits_all() {
+        let labels = BTreeMap::from([("team".to_string(), "a".to_string())]);
+        assert_eq!(conditions_admit(&[], "x", &labels), Ok(true));
+        let by_name = ClusterSecretStoreCondition {
+            namespaces: vec!["prod".into()],
+            ..Default::default()
+        };
+        let by_regex = ClusterSecretStoreCondition {
+            namespace_regexes: vec!["^team-.*$".into()],
+            ..Default::default()
+        };
+        let by_label = ClusterSecretStoreCondition {
+            namespace_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([("team".to_string(), "b".to_string())])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let all = [by_name, by_regex, by_label];
+        assert_eq!(conditions_admit(&all, "prod", &labels), Ok(true));
+        assert_eq!(conditions_admit(&all, "team-x", &labels), Ok(true));
+        assert_eq!(conditions_admit(&all, "other", &labels), Ok(false));
+        let b = BTreeMap::from([("team".to_string(), "b".to_string())]);
+        assert_eq!(conditions_admit(&all, "other", &b), Ok(true));
+    }
+
+    #[test]
+    fn class_filter_follows_eso() {
+        assert!(serves_class(None, None));
+        assert!(serves_class(None, Some("default")));
+        assert!(!serves_class(None, Some("other")));
+        assert!(serves_class(Some("other"), Some("other")));
+        assert!(serves_class(Some("other"), None));
+    }
+}

@@ -1,0 +1,143 @@
+//! HTTP plumbing: the parsed request, response builders and the request log.
+
+use super::status::ApiError;
+use bytes::Bytes;
+use http::{HeaderMap, Method, Response, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+/// The response body type.
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// A request, with the body already read.
+#[derive(Debug)]
+pub struct Req {
+    /// Method.
+    pub method: Method,
+    /// Decoded path segments.
+    pub segments: Vec<String>,
+    /// Query parameters.
+    pub query: HashMap<String, String>,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl Req {
+    /// A query parameter.
+    pub fn q(&self, k: &str) -> Option<&str> {
+        self.query.get(k).map(String::as_str)
+    }
+
+    /// A boolean query parameter (`true`/`1`).
+    pub fn flag(&self, k: &str) -> bool {
+        matches!(self.q(k), Some("true" | "1"))
+    }
+
+    /// A header as text.
+    pub fn header(&self, k: &str) -> &str {
+        self.headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// Whether the client asked for `PartialObjectMetadata(List)`.
+    pub fn wants_metadata(&self) -> bool {
+        let accept = self.header("accept");
+        accept.contains("as=PartialObjectMetadata")
+            && accept
+                .split(',')
+                .next()
+                .is_some_and(|first| first.contains("as=PartialObjectMetadata"))
+    }
+
+
+
+    /// The body parsed as JSON or YAML.
+    pub fn body_value(&self) -> Result<Value, ApiError> {
+        if self.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        if let Ok(v) = serde_json::from_slice(&self.body) {
+            return Ok(v);
+        }
+        serde_yaml::from_slice::<Value>(&self.body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}")))
+    }
+
+    /// The field manager: `fieldManager`, else the User-Agent's product name.
+    pub fn field_manager(&self) -> String {
+        match self.q("fieldManager") {
+            Some(m) if !m.is_empty() => m.to_string(),
+            _ => self
+                .header("user-agent")
+                .split('/')
+                .next()
+                .filter(|s| !s.is_empty())
+                .unwrap_or("unknown")
+                .to_string(),
+        }
+    }
+}
+
+/// A JSON response.
+pub fn json_response(code: u16, v: &Value) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(v.to_string())).boxed_unsync());
+    *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut()
+        .insert("content-type", http::HeaderValue::from_static("application/json"));
+    r
+}
+
+/// A plain-text response.
+pub fn text_response(code: u16, text: &str) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(text.to_string())).boxed_unsync());
+    *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut()
+        .insert("content-type", http::HeaderValue::from_static("text/plain"));
+    r
+}
+
+/// The `Status` response of an error.
+pub fn error_response(e: &ApiError) -> Response<Body> {
+    json_response(e.code, &e.to_status())
+}
+
+/// One handled request, for assertions in tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// HTTP method.
+    pub method: String,
+    /// Path (without query).
+    pub path: String,
+    /// Kubernetes verb: get, list, watch, create, update, patch, delete, deletecollection,
+    /// or `nonresource`.
+    pub verb: String,
+    /// API group.
+    pub group: String,
+    /// Plural resource (empty for non-resource requests).
+    pub resource: String,
+    /// Subresource (e.g. `status`, `token`).
+    pub subresource: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Object name.
+    pub name: String,
+    /// Response status code.
+    pub code: u16,
+}
+
+impl RequestRecord {
+    /// True for create, update, patch, delete and deletecollection.
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self.verb.as_str(),
+            "create" | "update" | "patch" | "delete" | "deletecollection"
+        )
+    }
+}

@@ -1,0 +1,115 @@
+//! Runs the independent-client fidelity suites (kubectl script, Python `kubernetes` client)
+//! against the API double, or against a real cluster when `SECRETSYNC_TEST_KUBECONFIG` is set.
+
+use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const INSTALL_HINT: &str = "run scripts/peers install";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn peers_dir() -> PathBuf {
+    std::env::var_os("SECRETSYNC_PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".peers"))
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+fn kubectl() -> PathBuf {
+    if let Some(k) = std::env::var_os("SECRETSYNC_KUBECTL") {
+        return PathBuf::from(k);
+    }
+    let peer = peers_dir().join("bin/kubectl");
+    if peer.is_file() {
+        return peer;
+    }
+    find_on_path("kubectl")
+        .unwrap_or_else(|| panic!("kubectl not found (SECRETSYNC_KUBECTL, .peers/bin, PATH): {INSTALL_HINT}"))
+}
+
+fn python() -> PathBuf {
+    let python = std::env::var_os("SECRETSYNC_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| peers_dir().join("venv/bin/python"));
+    assert!(python.is_file(), "python venv not found at {}: {INSTALL_HINT}", python.display());
+    let ok = Command::new(&python)
+        .args(["-c", "import kubernetes, pytest"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "{} lacks the `kubernetes` and `pytest` packages: {INSTALL_HINT}", python.display());
+    python
+}
+
+fn fresh_namespace() -> String {
+    format!("fidelity-{}", &uuid_like()[..8])
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:016x}", nanos ^ u128::from(std::process::id()) << 64)
+        .chars()
+        .rev()
+        .collect()
+}
+
+/// The kubeconfig to test against: a real cluster's, or a fresh double's.
+fn target() -> (Option<KubeApiServer>, PathBuf, Option<tempfile::TempDir>) {
+    if let Some(kc) = std::env::var_os("SECRETSYNC_TEST_KUBECONFIG") {
+        return (None, PathBuf::from(kc), None);
+    }
+    let server = KubeApiServer::start_blocking(KubeApiOptions::default()).expect("start API double");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&path).expect("write kubeconfig");
+    (Some(server), path, Some(dir))
+}
+
+fn run(mut cmd: Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn kubectl_suite_passes() {
+    let kubectl = kubectl();
+    let (_server, kubeconfig, _dir) = target();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fidelity/kube/kubectl_suite.sh");
+    let mut cmd = Command::new("bash");
+    cmd.arg(script)
+        .env("SECRETSYNC_TEST_KUBECONFIG", &kubeconfig)
+        .env("SECRETSYNC_TEST_NAMESPACE", fresh_namespace())
+        .env("KUBECTL", kubectl);
+    run(cmd, "kubectl fidelity suite");
+}
+
+#[test]
+fn python_client_suite_passes() {
+    let python = python();
+    let (_server, kubeconfig, _dir) = target();
+    let test_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("fidelity/kube/test_python_client.py");
+    let mut cmd = Command::new(python);
+    cmd.args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .arg(test_file)
+        .env("SECRETSYNC_TEST_KUBECONFIG", &kubeconfig)
+        .env("SECRETSYNC_TEST_NAMESPACE", fresh_namespace());
+    run(cmd, "python client fidelity suite");
+}
