@@ -2,7 +2,6 @@
 
 mod cli;
 mod crds;
-mod factory;
 mod inputs;
 mod output;
 mod render;

@@ -14,8 +14,8 @@ use secretsync_model::credentials::{CredentialResolver, StaticCredentials};
 use secretsync_model::external_secret::{SecretStoreRef, StoreKind};
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{SecretValue, StoreContext, StoreId};
+use secretsync_providers::{AllProviders, ProviderOptions};
 
-use crate::factory::CliProviders;
 use crate::inputs::{self, Inputs};
 use crate::output;
 
@@ -38,7 +38,8 @@ pub async fn render(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         secrets,
         config_maps,
     };
-    let engine = Engine::new(Arc::new(CliProviders), EngineConfig::default());
+    let providers = AllProviders::new(ProviderOptions::from_env()?);
+    let engine = Engine::new(Arc::new(providers), EngineConfig::default());
     let mut rendered = Vec::new();
     for (origin, es) in &external_secrets {
         let origin = format!(

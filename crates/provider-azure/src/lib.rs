@@ -1,1 +1,97 @@
-//! Azure Key Vault provider.
+//! Azure Key Vault provider (`spec.provider.azurekv`), compatible with ESO's `azurekv`.
+//!
+//! # Objects
+//!
+//! The remote key selects the object, as in ESO:
+//! - `secret/<name>` or a bare `<name>`: the secret value (`version` selects a version);
+//! - `key/<name>`: the key's JSON Web Key as JSON (public members only, as Key Vault returns
+//!   them; members ordered as ESO's Go client writes them);
+//! - `cert/<name>`: the certificate's DER bytes (`cer`); the private key and chain are read as
+//!   `secret/<name>`.
+//!
+//! With `metadataPolicy: Fetch` the value is a JSON object of the object's tags plus
+//! `attribute.created`, `attribute.updated`, `attribute.expires` and `attribute.notBefore`
+//! (RFC3339, UTC, when set), keys sorted. The engine applies `property`/`extract` to the raw
+//! value. `find` lists all secrets (paged, `nextLink` only followed on the same vault), skips
+//! disabled ones, filters by tags and name regexp client-side and reads each match (ESO's N+1,
+//! here with bounded concurrency); `find.path` is ignored as in ESO. Reading a disabled
+//! secret fails with `PermissionDenied` saying that it is disabled.
+//!
+//! # Authentication (`authType`)
+//!
+//! - `ServicePrincipal` (default): `tenantId` plus `authSecretRef.clientId` and either
+//!   `clientSecret` or `clientCertificate` (PEM with certificate and private key: RSA, EC
+//!   P-256/P-384; the client assertion is signed here with aws-lc-rs, `x5t` and `x5t#S256`).
+//! - `ManagedIdentity`: the system-assigned identity, or the user-assigned one whose client id is
+//!   `identityId`, from the IMDS or App Service endpoint in [`AzureOptions::managed_identity`].
+//! - `WorkloadIdentity` with `serviceAccountRef`: a ServiceAccount token for audience
+//!   `api://AzureADTokenExchange` (plus the selector's audiences) from
+//!   [`CredentialResolver::service_account_token`](secretsync_model::credentials::CredentialResolver::service_account_token),
+//!   exchanged as a federated client assertion. Client id from the
+//!   `azure.workload.identity/client-id` annotation or `authSecretRef.clientId` (both is an
+//!   error); tenant from `authSecretRef.tenantId`, `tenantId` or the
+//!   `azure.workload.identity/tenant-id` annotation (more than one is an error), else the
+//!   operator's tenant.
+//! - `WorkloadIdentity` without `serviceAccountRef`: the operator's own federated token file,
+//!   client and tenant id from [`AzureOptions::operator_workload_identity`].
+//!
+//! # Clouds
+//!
+//! `environmentType` picks the Entra authority host and the Key Vault token resource:
+//!
+//! | environmentType | authority | Key Vault resource |
+//! |---|---|---|
+//! | PublicCloud | `https://login.microsoftonline.com` | `https://vault.azure.net` |
+//! | USGovernmentCloud | `https://login.microsoftonline.us` | `https://vault.usgovcloudapi.net` |
+//! | ChinaCloud | `https://login.chinacloudapi.cn` | `https://vault.azure.cn` |
+//! | GermanCloud | `https://login.microsoftonline.de` | `https://vault.microsoftazure.de` |
+//! | AzureStackCloud | `customCloudConfig` only | `customCloudConfig.keyVaultEndpoint` |
+//!
+//! `customCloudConfig.activeDirectoryEndpoint` overrides the authority and `keyVaultEndpoint`
+//! the resource for any cloud (ESO requires `useAzureSDK: true` for this; secretsync has one
+//! client and accepts it either way). The vault URL and the authority must be `https`: bearer
+//! tokens and client credentials never travel in clear text.
+//!
+//! # Requests, caching and throttling
+//!
+//! The first vault request of a provider goes without a token and must get Key Vault's
+//! `401` + `WWW-Authenticate: Bearer authorization=…, resource=…` challenge; the announced
+//! resource must be the store's Key Vault resource (so a wrong cloud is reported clearly and a
+//! token is never sent to a vault asking for another audience). Concurrent first callers share
+//! that one challenge.
+//!
+//! One token is cached per provider instance (store + identity) and reused until a fifth of its
+//! lifetime (at most five minutes) before expiry; callers that find no fresh token wait for a
+//! single acquisition (single-flight), so N concurrent reads cost one token request. A token
+//! the vault rejects is dropped and the request retried once with a new one.
+//!
+//! `429 Too Many Requests` is retried up to [`AzureOptions::max_throttle_retries`] times,
+//! waiting `Retry-After` (capped at [`AzureOptions::max_retry_after`]); if it persists the
+//! read fails with `Throttled`. `401`/`403` map to `PermissionDenied`, `404` to `NotFound`,
+//! `5xx` and transport failures to `Unavailable`; messages name the vault and the object and
+//! never contain a value, a token or a client secret.
+//!
+//! # Why a thin REST client on reqwest
+//!
+//! The official `azure_security_keyvault_secrets` 1.0 covers secrets only (there are no stable
+//! 1.x keys/certificates crates), `azure_identity` 1.0 has no in-memory certificate credential
+//! without OpenSSL and no way to inject per-store ServiceAccount tokens with a shared cache and
+//! configurable managed-identity endpoint, and the SDK's challenge-resource check rejects
+//! non-Azure hosts. The Key Vault GET API and the OAuth client-credentials grant are small and
+//! stable, so this crate calls them directly with reqwest (rustls + aws-lc-rs, the workspace's
+//! only TLS stack), with the process's extra root CAs from [`AzureOptions`].
+
+mod auth;
+mod cloud;
+mod http_util;
+mod objects;
+mod options;
+mod provider;
+mod vault;
+
+pub use auth::source::{ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, WORKLOAD_IDENTITY_AUDIENCE};
+pub use cloud::CloudEndpoints;
+pub use objects::{ObjectKind, ObjectRef, parse_remote_key};
+pub use options::{AzureOptions, ManagedIdentityEndpoint, OperatorWorkloadIdentity};
+pub use provider::AzureProvider;
+pub use vault::API_VERSION;

@@ -33,20 +33,29 @@ fn kubectl() -> PathBuf {
     if peer.is_file() {
         return peer;
     }
-    find_on_path("kubectl")
-        .unwrap_or_else(|| panic!("kubectl not found (SECRETSYNC_KUBECTL, .peers/bin, PATH): {INSTALL_HINT}"))
+    find_on_path("kubectl").unwrap_or_else(|| {
+        panic!("kubectl not found (SECRETSYNC_KUBECTL, .peers/bin, PATH): {INSTALL_HINT}")
+    })
 }
 
 fn python() -> PathBuf {
     let python = std::env::var_os("SECRETSYNC_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| peers_dir().join("venv/bin/python"));
-    assert!(python.is_file(), "python venv not found at {}: {INSTALL_HINT}", python.display());
+    assert!(
+        python.is_file(),
+        "python venv not found at {}: {INSTALL_HINT}",
+        python.display()
+    );
     let ok = Command::new(&python)
         .args(["-c", "import kubernetes, pytest"])
         .status()
         .is_ok_and(|s| s.success());
-    assert!(ok, "{} lacks the `kubernetes` and `pytest` packages: {INSTALL_HINT}", python.display());
+    assert!(
+        ok,
+        "{} lacks the `kubernetes` and `pytest` packages: {INSTALL_HINT}",
+        python.display()
+    );
     python
 }
 
@@ -70,7 +79,8 @@ fn target() -> (Option<KubeApiServer>, PathBuf, Option<tempfile::TempDir>) {
     if let Some(kc) = std::env::var_os("SECRETSYNC_TEST_KUBECONFIG") {
         return (None, PathBuf::from(kc), None);
     }
-    let server = KubeApiServer::start_blocking(KubeApiOptions::default()).expect("start API double");
+    let server =
+        KubeApiServer::start_blocking(KubeApiOptions::default()).expect("start API double");
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("kubeconfig");
     server.write_kubeconfig(&path).expect("write kubeconfig");
@@ -78,7 +88,9 @@ fn target() -> (Option<KubeApiServer>, PathBuf, Option<tempfile::TempDir>) {
 }
 
 fn run(mut cmd: Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
     assert!(
         out.status.success(),
         "{what} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
@@ -105,7 +117,8 @@ fn kubectl_suite_passes() {
 fn python_client_suite_passes() {
     let python = python();
     let (_server, kubeconfig, _dir) = target();
-    let test_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("fidelity/kube/test_python_client.py");
+    let test_file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fidelity/kube/test_python_client.py");
     let mut cmd = Command::new(python);
     cmd.args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .arg(test_file)

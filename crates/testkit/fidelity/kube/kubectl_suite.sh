@@ -20,7 +20,10 @@ cleanup() {
 trap cleanup EXIT
 
 step "create namespace"
-printf "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n" "$NS" | k create -f -
+k create namespace "$NS"
+# the service-account controller creates "default" asynchronously on a real cluster
+for _ in $(seq 1 30); do k get serviceaccount default -n "$NS" >/dev/null 2>&1 && break; sleep 1; done
+expect_eq "$(k get serviceaccount default -n "$NS" -o jsonpath='{.metadata.name}')" "default" "default service account"
 
 step "server-side apply of a ConfigMap"
 cat <<EOF | k apply --server-side --field-manager=fidelity-a -n "$NS" -f -
@@ -71,6 +74,13 @@ stringData:
 EOF
 expect_eq "$(k get secret s1 -n "$NS" -o jsonpath='{.data.password}')" "aHVudGVyMg==" "secret data"
 k get secret s1 -n "$NS" -o json | grep -q '"type": "Opaque"' || fail "secret json"
+
+step "typed kubectl create (secret, serviceaccount, token)"
+k create secret generic s2 -n "$NS" --from-literal=user=admin
+expect_eq "$(k get secret s2 -n "$NS" -o jsonpath='{.data.user}')" "YWRtaW4=" "created secret"
+k create serviceaccount fidelity-sa -n "$NS"
+token="$(k create token fidelity-sa -n "$NS" --audience=fidelity --duration=15m)"
+case "$token" in eyJ*.*.*) ;; *) fail "token shape: ${token:0:12}..." ;; esac
 
 step "label and annotate"
 k label configmap cm1 -n "$NS" tier=backend

@@ -38,7 +38,10 @@ pub fn authenticate(shared: &Shared, req: &Req) -> Result<Caller, ApiError> {
     if token == shared.admin_token {
         return Ok(Caller::Admin);
     }
-    let verified = shared.tokens.verify(token).map_err(|_| ApiError::unauthorized())?;
+    let verified = shared
+        .tokens
+        .verify(token)
+        .map_err(|_| ApiError::unauthorized())?;
     if !sa_still_exists(shared, &verified.namespace, &verified.name, &verified.uid) {
         return Err(ApiError::unauthorized());
     }
@@ -58,7 +61,10 @@ fn sa_still_exists(shared: &Shared, namespace: &str, name: &str, uid: &str) -> b
             namespace: namespace.into(),
             name: name.into(),
         })
-        .is_some_and(|sa| sa["metadata"]["uid"].as_str() == Some(uid) && sa["metadata"].get("deletionTimestamp").is_none())
+        .is_some_and(|sa| {
+            sa["metadata"]["uid"].as_str() == Some(uid)
+                && sa["metadata"].get("deletionTimestamp").is_none()
+        })
 }
 
 /// `POST /api/v1/namespaces/{ns}/serviceaccounts/{name}/token`.
@@ -74,24 +80,44 @@ pub fn token_request(shared: &Shared, req: &Req, t: &Target) -> ApiResult<(u16, 
             .ok_or_else(|| ApiError::not_found("", "serviceaccounts", &name))?
     };
     let spec = &body["spec"];
-    let expiration = spec["expirationSeconds"].as_i64().unwrap_or(DEFAULT_EXPIRATION_SECONDS);
+    let expiration = spec["expirationSeconds"]
+        .as_i64()
+        .unwrap_or(DEFAULT_EXPIRATION_SECONDS);
     if expiration < MIN_EXPIRATION_SECONDS {
-        return Err(ApiError::invalid("authentication.k8s.io", "TokenRequest", &name, vec![Cause {
-            reason: "FieldValueInvalid",
-            message: format!("Invalid value: {expiration}: may not specify a duration less than 10 minutes"),
-            field: "spec.expirationSeconds".into(),
-        }]));
+        return Err(ApiError::invalid(
+            "authentication.k8s.io",
+            "TokenRequest",
+            &name,
+            vec![Cause {
+                reason: "FieldValueInvalid",
+                message: format!(
+                    "Invalid value: {expiration}: may not specify a duration less than 10 minutes"
+                ),
+                field: "spec.expirationSeconds".into(),
+            }],
+        ));
     }
     if expiration > 1 << 32 {
-        return Err(ApiError::invalid("authentication.k8s.io", "TokenRequest", &name, vec![Cause {
-            reason: "FieldValueInvalid",
-            message: format!("Invalid value: {expiration}: may not specify a duration larger than 2^32 seconds"),
-            field: "spec.expirationSeconds".into(),
-        }]));
+        return Err(ApiError::invalid(
+            "authentication.k8s.io",
+            "TokenRequest",
+            &name,
+            vec![Cause {
+                reason: "FieldValueInvalid",
+                message: format!(
+                    "Invalid value: {expiration}: may not specify a duration larger than 2^32 seconds"
+                ),
+                field: "spec.expirationSeconds".into(),
+            }],
+        ));
     }
     let mut audiences: Vec<String> = spec["audiences"]
         .as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     if audiences.is_empty() {
         audiences.push(shared.tokens.api_audience().to_string());
@@ -101,13 +127,16 @@ pub fn token_request(shared: &Shared, req: &Req, t: &Target) -> ApiResult<(u16, 
         .tokens
         .issue(&namespace, &name, uid, &audiences, expiration)
         .map_err(ApiError::internal)?;
-    Ok((201, json!({
-        "kind": "TokenRequest",
-        "apiVersion": "authentication.k8s.io/v1",
-        "metadata": {"name": name, "namespace": namespace, "creationTimestamp": null},
-        "spec": {"audiences": audiences, "expirationSeconds": expiration, "boundObjectRef": spec.get("boundObjectRef").cloned().unwrap_or(Value::Null)},
-        "status": {"token": token, "expirationTimestamp": expiration_timestamp(exp)},
-    })))
+    Ok((
+        201,
+        json!({
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": null},
+            "spec": {"audiences": audiences, "expirationSeconds": expiration, "boundObjectRef": spec.get("boundObjectRef").cloned().unwrap_or(Value::Null)},
+            "status": {"token": token, "expirationTimestamp": expiration_timestamp(exp)},
+        }),
+    ))
 }
 
 /// `POST /apis/authentication.k8s.io/v1/tokenreviews`.
@@ -117,7 +146,11 @@ pub fn token_review(shared: &Shared, req: &Req) -> ApiResult<(u16, Value)> {
     let token = spec["token"].as_str().unwrap_or_default();
     let wanted: Vec<String> = spec["audiences"]
         .as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
         .filter(|a: &Vec<String>| !a.is_empty())
         .unwrap_or_else(|| vec![shared.tokens.api_audience().to_string()]);
     let mut review = json!({
@@ -132,7 +165,11 @@ pub fn token_review(shared: &Shared, req: &Req) -> ApiResult<(u16, Value)> {
             return Err("[invalid bearer token, token lookup failed]".into());
         }
         let v = shared.tokens.verify(token).map_err(|e| format!("[{e}]"))?;
-        let matched: Vec<String> = wanted.iter().filter(|a| v.audiences.contains(a)).cloned().collect();
+        let matched: Vec<String> = wanted
+            .iter()
+            .filter(|a| v.audiences.contains(a))
+            .cloned()
+            .collect();
         if matched.is_empty() {
             return Err("[invalid bearer token, token audiences [\"".to_string()
                 + &v.audiences.join("\",\"")
@@ -141,7 +178,9 @@ pub fn token_review(shared: &Shared, req: &Req) -> ApiResult<(u16, Value)> {
                 + "\"], unknown]");
         }
         if !sa_still_exists(shared, &v.namespace, &v.name, &v.uid) {
-            return Err("[invalid bearer token, service account token has been invalidated]".into());
+            return Err(
+                "[invalid bearer token, service account token has been invalidated]".into(),
+            );
         }
         Ok((v, matched))
     })();

@@ -56,8 +56,6 @@ impl Req {
                 .is_some_and(|first| first.contains("as=PartialObjectMetadata"))
     }
 
-
-
     /// The body parsed as JSON or YAML.
     pub fn body_value(&self) -> Result<Value, ApiError> {
         if self.body.is_empty() {
@@ -89,8 +87,10 @@ impl Req {
 pub fn json_response(code: u16, v: &Value) -> Response<Body> {
     let mut r = Response::new(Full::new(Bytes::from(v.to_string())).boxed_unsync());
     *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut()
-        .insert("content-type", http::HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
+    );
     r
 }
 

@@ -14,7 +14,9 @@ mod http;
 mod objects;
 mod openapi;
 mod patch;
+mod protobuf;
 mod registry;
+mod schema;
 mod selectors;
 mod server;
 pub mod ssa;
@@ -124,29 +126,50 @@ pub struct KubeApiServer {
 
 impl std::fmt::Debug for KubeApiServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KubeApiServer").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("KubeApiServer")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
 fn load_crds(state: &mut State, dir: &Path) -> Result<(), KubeApiError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json"))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+        })
         .collect();
     files.sort();
-    let ctx = objects::WriteCtx { manager: "secretsync-testkit".into(), version: "v1".into(), subresource: None, dry_run: false };
+    let ctx = objects::WriteCtx {
+        manager: "secretsync-testkit".into(),
+        version: "v1".into(),
+        subresource: None,
+        dry_run: false,
+        strict: false,
+    };
     for path in files {
         let text = std::fs::read_to_string(&path)?;
-        let crd_err = |message: String| KubeApiError::Crd { path: path.clone(), message };
+        let crd_err = |message: String| KubeApiError::Crd {
+            path: path.clone(),
+            message,
+        };
         for doc in serde_yaml::Deserializer::from_str(&text) {
-            let v: Value = serde::Deserialize::deserialize(doc).map_err(|e| crd_err(e.to_string()))?;
+            let v: Value =
+                serde::Deserialize::deserialize(doc).map_err(|e| crd_err(e.to_string()))?;
             if v.is_null() {
                 continue;
             }
             if v["kind"] != "CustomResourceDefinition" {
-                return Err(crd_err(format!("expected kind CustomResourceDefinition, found {}", v["kind"])));
+                return Err(crd_err(format!(
+                    "expected kind CustomResourceDefinition, found {}",
+                    v["kind"]
+                )));
             }
-            let rt = state.registry.by_plural("apiextensions.k8s.io", "customresourcedefinitions").ok_or_else(|| crd_err("CRD type missing".into()))?;
+            let rt = state
+                .registry
+                .by_plural("apiextensions.k8s.io", "customresourcedefinitions")
+                .ok_or_else(|| crd_err("CRD type missing".into()))?;
             objects::create(state, &rt, None, v, &ctx, None).map_err(|e| crd_err(e.message))?;
         }
     }
@@ -180,9 +203,20 @@ impl KubeApiServer {
         let issuer = options.issuer.clone().unwrap_or_else(|| url.clone());
         let tokens = tokens::TokenIssuer::new(issuer).map_err(KubeApiError::Crypto)?;
         let mut state = State::new(options.watch_history);
-        let ns_rt = state.registry.by_plural("", "namespaces").ok_or_else(|| KubeApiError::Crypto("namespace type missing".into()))?;
-        let ctx = objects::WriteCtx { manager: "secretsync-testkit".into(), version: "v1".into(), subresource: None, dry_run: false };
-        let mut names: Vec<String> = vec!["default".into(), "kube-system".into(), "kube-public".into()];
+        state.root_ca_pem = Some(pki.ca_pem.clone());
+        let ns_rt = state
+            .registry
+            .by_plural("", "namespaces")
+            .ok_or_else(|| KubeApiError::Crypto("namespace type missing".into()))?;
+        let ctx = objects::WriteCtx {
+            manager: "secretsync-testkit".into(),
+            version: "v1".into(),
+            subresource: None,
+            dry_run: false,
+            strict: false,
+        };
+        let mut names: Vec<String> =
+            vec!["default".into(), "kube-system".into(), "kube-public".into()];
         names.extend(options.namespaces.iter().cloned());
         names.dedup();
         for ns in names {
@@ -212,11 +246,14 @@ impl KubeApiServer {
             .name("kube-api-double".into())
             .spawn(move || {
                 runtime.block_on(async move {
-                    let Ok(l) = tokio::net::TcpListener::from_std(listener) else { return };
-                    let https = tokio::spawn(server::serve(l, Some(acceptor), shared_for_thread.clone()));
-                    let http = http_listener.and_then(|hl| tokio::net::TcpListener::from_std(hl).ok()).map(|hl| {
-                        tokio::spawn(server::serve(hl, None, shared_for_thread.clone()))
-                    });
+                    let Ok(l) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    let https =
+                        tokio::spawn(server::serve(l, Some(acceptor), shared_for_thread.clone()));
+                    let http = http_listener
+                        .and_then(|hl| tokio::net::TcpListener::from_std(hl).ok())
+                        .map(|hl| tokio::spawn(server::serve(hl, None, shared_for_thread.clone())));
                     let _ = rx.await;
                     https.abort();
                     if let Some(h) = http {
@@ -284,7 +321,10 @@ impl KubeApiServer {
 
     /// A `kube::Client` using `token` (e.g. one from a TokenRequest).
     pub fn client_with_token(&self, token: &str) -> Result<kube::Client, KubeApiError> {
-        let uri: ::http::Uri = self.url.parse().map_err(|e: ::http::uri::InvalidUri| KubeApiError::Client(e.to_string()))?;
+        let uri: ::http::Uri = self
+            .url
+            .parse()
+            .map_err(|e: ::http::uri::InvalidUri| KubeApiError::Client(e.to_string()))?;
         let mut config = kube::Config::new(uri);
         config.root_cert = Some(vec![self.ca_der.clone()]);
         config.auth_info.token = Some(SecretString::from(token.to_string()));
@@ -294,12 +334,19 @@ impl KubeApiServer {
 
     /// Every request handled so far (since the last [`KubeApiServer::reset_counters`]).
     pub fn request_log(&self) -> Vec<RequestRecord> {
-        self.shared.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.shared
+            .log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// How many requests had `verb` on `resource` (plural, any group).
     pub fn request_count(&self, verb: &str, resource: &str) -> usize {
-        self.request_log().iter().filter(|r| r.verb == verb && r.resource == resource).count()
+        self.request_log()
+            .iter()
+            .filter(|r| r.verb == verb && r.resource == resource)
+            .count()
     }
 
     /// How many write requests (create/update/patch/delete/deletecollection) were made.
@@ -309,7 +356,11 @@ impl KubeApiServer {
 
     /// Clears the request log.
     pub fn reset_counters(&self) {
-        self.shared.log.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.shared
+            .log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Number of stored objects (all types).

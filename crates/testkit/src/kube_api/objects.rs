@@ -21,6 +21,8 @@ pub struct WriteCtx {
     pub subresource: Option<String>,
     /// `dryRun=All`.
     pub dry_run: bool,
+    /// `fieldValidation=Strict`: unknown fields of custom resources are an error.
+    pub strict: bool,
 }
 
 impl WriteCtx {
@@ -73,7 +75,14 @@ fn spec_part(obj: &Value, rt: &ResourceType) -> Value {
     o
 }
 
-fn special_prepare(state: &State, rt: &ResourceType, obj: &mut Value, old: Option<&Value>, name: &str) -> ApiResult<()> {
+fn special_prepare(
+    state: &State,
+    rt: &ResourceType,
+    obj: &mut Value,
+    old: Option<&Value>,
+    name: &str,
+    ctx: &WriteCtx,
+) -> ApiResult<()> {
     match rt.special {
         Special::Secret => prepare_secret(obj, old, name),
         Special::ConfigMap => prepare_configmap(obj, old, name),
@@ -86,20 +95,30 @@ fn special_prepare(state: &State, rt: &ResourceType, obj: &mut Value, old: Optio
         }
         Special::Crd => {
             let t = type_from_crd(obj).map_err(|msg| {
-                ApiError::invalid("apiextensions.k8s.io", "CustomResourceDefinition", name, vec![super::status::Cause {
-                    reason: "FieldValueInvalid",
-                    message: msg.clone(),
-                    field: "spec".into(),
-                }])
+                ApiError::invalid(
+                    "apiextensions.k8s.io",
+                    "CustomResourceDefinition",
+                    name,
+                    vec![super::status::Cause {
+                        reason: "FieldValueInvalid",
+                        message: msg.clone(),
+                        field: "spec".into(),
+                    }],
+                )
             })?;
-            if let Some(existing) = state.registry.by_plural(&t.group, &t.plural) {
-                if existing.special != Special::Custom {
-                    return Err(ApiError::invalid("apiextensions.k8s.io", "CustomResourceDefinition", name, vec![super::status::Cause {
+            if let Some(existing) = state.registry.by_plural(&t.group, &t.plural)
+                && existing.special != Special::Custom
+            {
+                return Err(ApiError::invalid(
+                    "apiextensions.k8s.io",
+                    "CustomResourceDefinition",
+                    name,
+                    vec![super::status::Cause {
                         reason: "FieldValueInvalid",
                         message: "Invalid value: collides with a built-in resource".into(),
                         field: "spec.names.plural".into(),
-                    }]));
-                }
+                    }],
+                ));
             }
             let names = obj["spec"]["names"].clone();
             let stored: Vec<Value> = t.versions.iter().map(|v| json!(v)).collect();
@@ -116,18 +135,37 @@ fn special_prepare(state: &State, rt: &ResourceType, obj: &mut Value, old: Optio
             let _ = stored;
             Ok(())
         }
-        Special::Custom | Special::None => Ok(()),
+        Special::Custom => {
+            if let Some(schema) = &rt.schema {
+                let pruned = super::schema::prune(obj, schema, true);
+                if ctx.strict && !pruned.is_empty() {
+                    let fields: Vec<String> = pruned
+                        .iter()
+                        .map(|p| format!("unknown field \"{p}\""))
+                        .collect();
+                    return Err(ApiError::bad_request(format!(
+                        "{kind} in version \"{v}\" cannot be handled as a {kind}: strict decoding error: {}",
+                        fields.join(", "),
+                        kind = rt.kind,
+                        v = ctx.version
+                    )));
+                }
+                super::schema::apply_defaults(obj, schema);
+            }
+            Ok(())
+        }
+        Special::None => Ok(()),
     }
 }
 
 fn after_commit(state: &mut State, rt: &ResourceType, obj: &Value, removed: bool) {
-    if rt.special == Special::Crd {
-        if let Ok(t) = type_from_crd(obj) {
-            if removed {
-                state.drop_custom_type(&t.group, &t.plural);
-            } else {
-                state.registry.insert(t);
-            }
+    if rt.special == Special::Crd
+        && let Ok(t) = type_from_crd(obj)
+    {
+        if removed {
+            state.drop_custom_type(&t.group, &t.plural);
+        } else {
+            state.registry.insert(t);
         }
     }
     state.lifecycle_dirty = true;
@@ -144,19 +182,23 @@ pub fn create(
     managers: Option<Vec<Manager>>,
 ) -> ApiResult<Arc<Value>> {
     if !obj.is_object() {
-        return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the body of the request must be a JSON object",
+        ));
     }
     if meta_str(&obj, "resourceVersion").is_some_and(|rv| !rv.is_empty()) {
-        return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+        return Err(ApiError::bad_request(
+            "resourceVersion should not be set on objects to be created",
+        ));
     }
     let ns = if rt.namespaced {
         let ns = namespace.unwrap_or("default").to_string();
-        if let Some(body_ns) = meta_str(&obj, "namespace").filter(|n| !n.is_empty()) {
-            if body_ns != ns {
-                return Err(ApiError::bad_request(
-                    "the namespace of the provided object does not match the namespace sent on the request",
-                ));
-            }
+        if let Some(body_ns) = meta_str(&obj, "namespace").filter(|n| !n.is_empty())
+            && body_ns != ns
+        {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
         }
         ns
     } else {
@@ -167,11 +209,16 @@ pub fn create(
         match meta_str(&obj, "generateName").filter(|g| !g.is_empty()) {
             Some(prefix) => name = format!("{prefix}{}", random_suffix()),
             None => {
-                return Err(ApiError::invalid(&rt.group, &rt.kind, "", vec![super::status::Cause {
-                    reason: "FieldValueRequired",
-                    message: "Required value: name or generateName is required".into(),
-                    field: "metadata.name".into(),
-                }]))
+                return Err(ApiError::invalid(
+                    &rt.group,
+                    &rt.kind,
+                    "",
+                    vec![super::status::Cause {
+                        reason: "FieldValueRequired",
+                        message: "Required value: name or generateName is required".into(),
+                        field: "metadata.name".into(),
+                    }],
+                ));
             }
         }
     }
@@ -181,32 +228,56 @@ pub fn create(
         super::util::is_dns1123_subdomain(&name)
     };
     if !name_ok {
-        return Err(ApiError::invalid(&rt.group, &rt.kind, &name, vec![super::status::Cause {
-            reason: "FieldValueInvalid",
-            message: format!("Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"),
-            field: "metadata.name".into(),
-        }]));
+        return Err(ApiError::invalid(
+            &rt.group,
+            &rt.kind,
+            &name,
+            vec![super::status::Cause {
+                reason: "FieldValueInvalid",
+                message: format!(
+                    "Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+                ),
+                field: "metadata.name".into(),
+            }],
+        ));
     }
     if rt.namespaced {
-        let ns_key = ObjKey { group: String::new(), resource: "namespaces".into(), namespace: String::new(), name: ns.clone() };
+        let ns_key = ObjKey {
+            group: String::new(),
+            resource: "namespaces".into(),
+            namespace: String::new(),
+            name: ns.clone(),
+        };
         match state.store.get(&ns_key) {
             None => return Err(ApiError::not_found("", "namespaces", &ns)),
             Some(n) if n["metadata"].get("deletionTimestamp").is_some() => {
-                return Err(ApiError::forbidden(&rt.group, &rt.plural, &name, format!(
-                    "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
-                    super::status::qualified(&rt.group, &rt.plural))));
+                return Err(ApiError::forbidden(
+                    &rt.group,
+                    &rt.plural,
+                    &name,
+                    format!(
+                        "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                        super::status::qualified(&rt.group, &rt.plural)
+                    ),
+                ));
             }
             _ => {}
         }
     }
-    let key = ObjKey { group: rt.group.clone(), resource: rt.plural.clone(), namespace: ns.clone(), name: name.clone() };
+    let key = ObjKey {
+        group: rt.group.clone(),
+        resource: rt.plural.clone(),
+        namespace: ns.clone(),
+        name: name.clone(),
+    };
     if state.store.get(&key).is_some() {
         return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
     }
-    if rt.status_subresource && rt.special == Special::Custom {
-        if let Some(m) = obj.as_object_mut() {
-            m.remove("status");
-        }
+    if rt.status_subresource
+        && rt.special == Special::Custom
+        && let Some(m) = obj.as_object_mut()
+    {
+        m.remove("status");
     }
     {
         let meta = metadata_mut(&mut obj);
@@ -218,18 +289,31 @@ pub fn create(
         }
         meta.insert("uid".into(), uuid::Uuid::new_v4().to_string().into());
         meta.insert("creationTimestamp".into(), now_rfc3339().into());
-        for f in ["deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields", "generation"] {
+        for f in [
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+            "managedFields",
+            "generation",
+        ] {
             meta.remove(f);
         }
         if rt.tracks_generation {
             meta.insert("generation".into(), 1.into());
         }
     }
-    special_prepare(state, rt, &mut obj, None, &name)?;
+    special_prepare(state, rt, &mut obj, None, &name, ctx)?;
     let stored = present(&obj, rt, &rt.storage_version);
     let managers = match managers {
         Some(m) => m,
-        None => ssa::update(&Value::Object(Map::new()), &stored, Vec::new(), &ctx.writer(rt), ctx.scope(rt), rt),
+        None => ssa::update(
+            &Value::Object(Map::new()),
+            &stored,
+            Vec::new(),
+            &ctx.writer(rt),
+            ctx.scope(rt),
+            rt,
+        ),
     };
     let mut stored = stored;
     ssa::set_managed_fields(&mut stored, &managers);
@@ -238,6 +322,9 @@ pub fn create(
     }
     let out = state.store.put(key, stored);
     after_commit(state, rt, &out, false);
+    if rt.special == Special::Namespace {
+        populate_namespace(state, &name);
+    }
     Ok(out)
 }
 
@@ -255,19 +342,23 @@ pub fn update(
     managers: Option<Vec<Manager>>,
 ) -> ApiResult<Arc<Value>> {
     if !new.is_object() {
-        return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the body of the request must be a JSON object",
+        ));
     }
     let old_rv = meta_str(old, "resourceVersion").unwrap_or_default();
-    if let Some(rv) = expected_rv.filter(|rv| !rv.is_empty()) {
-        if rv != old_rv {
-            return Err(ApiError::conflict(&rt.group, &rt.plural, &key.name));
-        }
+    if let Some(rv) = expected_rv.filter(|rv| !rv.is_empty())
+        && rv != old_rv
+    {
+        return Err(ApiError::conflict(&rt.group, &rt.plural, &key.name));
     }
-    if let Some(n) = meta_str(&new, "name").filter(|n| !n.is_empty()) {
-        if n != key.name {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({n}) does not match the name on the URL ({})", key.name)));
-        }
+    if let Some(n) = meta_str(&new, "name").filter(|n| !n.is_empty())
+        && n != key.name
+    {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({n}) does not match the name on the URL ({})",
+            key.name
+        )));
     }
     let scope = ctx.scope(rt);
     match scope {
@@ -296,7 +387,15 @@ pub fn update(
     {
         let old_meta = old["metadata"].as_object().cloned().unwrap_or_default();
         let meta = metadata_mut(&mut new);
-        for f in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+        for f in [
+            "name",
+            "namespace",
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ] {
             match old_meta.get(f) {
                 Some(v) => meta.insert(f.into(), v.clone()),
                 None => meta.remove(f),
@@ -310,7 +409,7 @@ pub fn update(
             new["status"] = old.get("status").cloned().unwrap_or(Value::Null);
         }
     }
-    special_prepare(state, rt, &mut new, Some(old), &key.name)?;
+    special_prepare(state, rt, &mut new, Some(old), &key.name, ctx)?;
     if rt.special == Special::Crd {
         // Keep the server-maintained status.
         new["status"] = old.get("status").cloned().unwrap_or(Value::Null);
@@ -322,21 +421,38 @@ pub fn update(
     }
     let managers = match managers {
         Some(m) => m,
-        None => ssa::update(old, &new, ssa::decode_managers(old), &ctx.writer(rt), scope, rt),
+        None => ssa::update(
+            old,
+            &new,
+            ssa::decode_managers(old),
+            &ctx.writer(rt),
+            scope,
+            rt,
+        ),
     };
     ssa::set_managed_fields(&mut new, &managers);
     metadata_mut(&mut new).insert("resourceVersion".into(), old_rv.into());
     if &new == old.as_ref() || ctx.dry_run {
-        return Ok(if ctx.dry_run { Arc::new(new) } else { old.clone() });
+        return Ok(if ctx.dry_run {
+            Arc::new(new)
+        } else {
+            old.clone()
+        });
     }
     let deleting = new["metadata"].get("deletionTimestamp").is_some();
-    let no_finalizers = new["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty());
-    let out = state.store.put(key.clone(), new);
+    let no_finalizers = new["metadata"]["finalizers"]
+        .as_array()
+        .is_none_or(|f| f.is_empty());
     if deleting && no_finalizers && rt.special != Special::Namespace {
-        let removed = state.store.remove(key).unwrap_or(out);
+        // Like the real registry: the update that empties finalizers deletes in the same write.
+        let removed = state
+            .store
+            .remove_with_final_state(key, Some(new))
+            .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &key.name))?;
         after_commit(state, rt, &removed, true);
         return Ok(removed);
     }
+    let out = state.store.put(key.clone(), new);
     after_commit(state, rt, &out, false);
     Ok(out)
 }
@@ -350,47 +466,76 @@ pub enum Deleted {
 }
 
 /// Deletes an object honouring finalizers and `propagationPolicy`.
-pub fn delete(state: &mut State, rt: &ResourceType, key: &ObjKey, options: &Value, dry_run: bool) -> ApiResult<Deleted> {
+pub fn delete(
+    state: &mut State,
+    rt: &ResourceType,
+    key: &ObjKey,
+    options: &Value,
+    dry_run: bool,
+) -> ApiResult<Deleted> {
     let old = state
         .store
         .get(key)
         .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &key.name))?;
     let pre = &options["preconditions"];
-    if let Some(uid) = pre.get("uid").and_then(Value::as_str) {
-        if Some(uid) != meta_str(&old, "uid") {
-            return Err(ApiError::conflict_msg(&rt.group, &rt.plural, &key.name, format!(
+    if let Some(uid) = pre.get("uid").and_then(Value::as_str)
+        && Some(uid) != meta_str(&old, "uid")
+    {
+        return Err(ApiError::conflict_msg(
+            &rt.group,
+            &rt.plural,
+            &key.name,
+            format!(
                 "Operation cannot be fulfilled on {} \"{}\": Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                super::status::qualified(&rt.group, &rt.plural), key.name, meta_str(&old, "uid").unwrap_or_default())));
-        }
+                super::status::qualified(&rt.group, &rt.plural),
+                key.name,
+                meta_str(&old, "uid").unwrap_or_default()
+            ),
+        ));
     }
-    if let Some(rv) = pre.get("resourceVersion").and_then(Value::as_str) {
-        if Some(rv) != meta_str(&old, "resourceVersion") {
-            return Err(ApiError::conflict_msg(&rt.group, &rt.plural, &key.name, format!(
+    if let Some(rv) = pre.get("resourceVersion").and_then(Value::as_str)
+        && Some(rv) != meta_str(&old, "resourceVersion")
+    {
+        return Err(ApiError::conflict_msg(
+            &rt.group,
+            &rt.plural,
+            &key.name,
+            format!(
                 "Operation cannot be fulfilled on {} \"{}\": Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                super::status::qualified(&rt.group, &rt.plural), key.name, meta_str(&old, "resourceVersion").unwrap_or_default())));
-        }
+                super::status::qualified(&rt.group, &rt.plural),
+                key.name,
+                meta_str(&old, "resourceVersion").unwrap_or_default()
+            ),
+        ));
     }
     if dry_run {
         return Ok(Deleted::Gone(old));
     }
-    let policy = options.get("propagationPolicy").and_then(Value::as_str).or_else(|| {
-        match options.get("orphanDependents").and_then(Value::as_bool) {
-            Some(true) => Some("Orphan"),
-            _ => None,
-        }
-    });
+    let policy = options
+        .get("propagationPolicy")
+        .and_then(Value::as_str)
+        .or_else(
+            || match options.get("orphanDependents").and_then(Value::as_bool) {
+                Some(true) => Some("Orphan"),
+                _ => None,
+            },
+        );
     let mut obj = (*old).clone();
-    let mut finalizers: Vec<Value> = obj["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
+    let mut finalizers: Vec<Value> = obj["metadata"]["finalizers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let extra = match policy {
         Some("Foreground") => Some("foregroundDeletion"),
         Some("Orphan") => Some("orphan"),
         _ => None,
     };
     let already_deleting = obj["metadata"].get("deletionTimestamp").is_some();
-    if let Some(f) = extra {
-        if !already_deleting && !finalizers.iter().any(|x| x == f) {
-            finalizers.push(f.into());
-        }
+    if let Some(f) = extra
+        && !already_deleting
+        && !finalizers.iter().any(|x| x == f)
+    {
+        finalizers.push(f.into());
     }
     if rt.special == Special::Namespace {
         if !already_deleting {
@@ -425,4 +570,29 @@ pub fn delete(state: &mut State, rt: &ResourceType, key: &ObjKey, options: &Valu
     let out = state.store.put(key.clone(), obj);
     state.lifecycle_dirty = true;
     Ok(Deleted::Pending(out))
+}
+
+/// What the service-account and root-CA controllers create in every new namespace.
+fn populate_namespace(state: &mut State, namespace: &str) {
+    let ctx = WriteCtx {
+        manager: "kube-controller-manager".into(),
+        version: "v1".into(),
+        subresource: None,
+        dry_run: false,
+        strict: false,
+    };
+    if let Some(sa) = state.registry.by_plural("", "serviceaccounts") {
+        let obj =
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}});
+        let _ = create(state, &sa, Some(namespace), obj, &ctx, None);
+    }
+    if let (Some(cm), Some(ca)) = (
+        state.registry.by_plural("", "configmaps"),
+        state.root_ca_pem.clone(),
+    ) {
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "kube-root-ca.crt", "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+            "data": {"ca.crt": ca}});
+        let _ = create(state, &cm, Some(namespace), obj, &ctx, None);
+    }
 }

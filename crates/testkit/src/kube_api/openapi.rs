@@ -69,7 +69,12 @@ pub fn root(shared: &Shared) -> Value {
         let mut v: Vec<String> = state
             .registry
             .all()
-            .flat_map(|t| t.versions.iter().map(|ver| gv_path(&t.group, ver)).collect::<Vec<_>>())
+            .flat_map(|t| {
+                t.versions
+                    .iter()
+                    .map(|ver| gv_path(&t.group, ver))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         v.sort();
         v.dedup();
@@ -77,8 +82,13 @@ pub fn root(shared: &Shared) -> Value {
     };
     let mut paths = Map::new();
     for gv in gvs {
-        let hash = group_version_doc(shared, &gv).map(|d| fnv(&d.to_string())).unwrap_or_default();
-        paths.insert(gv.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{gv}?hash={hash}")}));
+        let hash = group_version_doc(shared, &gv)
+            .map(|d| fnv(&d.to_string()))
+            .unwrap_or_default();
+        paths.insert(
+            gv.clone(),
+            json!({"serverRelativeURL": format!("/openapi/v3/{gv}?hash={hash}")}),
+        );
     }
     json!({"paths": paths})
 }

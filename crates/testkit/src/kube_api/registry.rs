@@ -65,7 +65,14 @@ impl ResourceType {
         }
     }
 
-    fn builtin(group: &str, version: &str, plural: &str, kind: &str, namespaced: bool, short: &[&str]) -> Self {
+    fn builtin(
+        group: &str,
+        version: &str,
+        plural: &str,
+        kind: &str,
+        namespaced: bool,
+        short: &[&str],
+    ) -> Self {
         Self {
             group: group.into(),
             versions: vec![version.into()],
@@ -86,7 +93,9 @@ impl ResourceType {
 
     /// Discovery entries (`APIResource`) for this type, including subresources.
     pub fn discovery_entries(&self) -> Vec<Value> {
-        let mut verbs = vec!["create", "delete", "get", "list", "patch", "update", "watch"];
+        let mut verbs = vec![
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ];
         if self.special != Special::Namespace {
             verbs.insert(1, "deletecollection");
         }
@@ -185,9 +194,11 @@ impl Registry {
         secret.special = Special::Secret;
         let mut cm = ResourceType::builtin("", "v1", "configmaps", "ConfigMap", true, &["cm"]);
         cm.special = Special::ConfigMap;
-        let sa = ResourceType::builtin("", "v1", "serviceaccounts", "ServiceAccount", true, &["sa"]);
+        let sa =
+            ResourceType::builtin("", "v1", "serviceaccounts", "ServiceAccount", true, &["sa"]);
         let ev = ResourceType::builtin("", "v1", "events", "Event", true, &["ev"]);
-        let lease = ResourceType::builtin("coordination.k8s.io", "v1", "leases", "Lease", true, &[]);
+        let lease =
+            ResourceType::builtin("coordination.k8s.io", "v1", "leases", "Lease", true, &[]);
         let ev2 = ResourceType::builtin("events.k8s.io", "v1", "events", "Event", true, &["ev"]);
         let mut crd = ResourceType::builtin(
             "apiextensions.k8s.io",
@@ -271,13 +282,21 @@ pub fn type_from_crd(crd: &Value) -> Result<ResourceType, String> {
     let storage = versions
         .iter()
         .find(|v| v.get("storage").and_then(Value::as_bool).unwrap_or(false))
-        .ok_or("spec.versions: Invalid value: must have exactly one version marked as storage version")?;
-    let status_subresource = versions
-        .iter()
-        .any(|v| v.get("subresources").and_then(|s| s.get("status")).is_some());
+        .ok_or(
+            "spec.versions: Invalid value: must have exactly one version marked as storage version",
+        )?;
+    let status_subresource = versions.iter().any(|v| {
+        v.get("subresources")
+            .and_then(|s| s.get("status"))
+            .is_some()
+    });
     let list = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     Ok(ResourceType {
@@ -321,9 +340,18 @@ mod tests {
                   "items":{"type":"object"}}}}}}}}]}});
         let t = type_from_crd(&crd).expect("valid crd");
         assert!(t.status_subresource && t.namespaced);
-        assert_eq!(t.list_kind(&["spec".into(), "ports".into()]), ListKind::Map(vec!["port".into()]));
-        assert_eq!(t.list_kind(&["status".into(), "conditions".into()]), ListKind::Map(vec!["type".into()]));
-        assert_eq!(t.list_kind(&["spec".into(), "other".into()]), ListKind::Atomic);
+        assert_eq!(
+            t.list_kind(&["spec".into(), "ports".into()]),
+            ListKind::Map(vec!["port".into()])
+        );
+        assert_eq!(
+            t.list_kind(&["status".into(), "conditions".into()]),
+            ListKind::Map(vec!["type".into()])
+        );
+        assert_eq!(
+            t.list_kind(&["spec".into(), "other".into()]),
+            ListKind::Atomic
+        );
         let bad = json!({"metadata":{"name":"x"},"spec":crd["spec"].clone()});
         assert!(type_from_crd(&bad).is_err());
     }

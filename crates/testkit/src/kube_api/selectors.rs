@@ -93,7 +93,9 @@ impl Selector {
                 | LabelReq::NotExists(k) => k,
             };
             if !valid_label_key(key) {
-                return Err(format!("unable to parse requirement: invalid label key {key:?}"));
+                return Err(format!(
+                    "unable to parse requirement: invalid label key {key:?}"
+                ));
             }
             sel.labels.push(req);
         }
@@ -105,7 +107,9 @@ impl Selector {
             } else if let Some((k, v)) = part.split_once('=') {
                 (k, true, v)
             } else {
-                return Err(format!("invalid selector: '{part}'; can't understand '{part}'"));
+                return Err(format!(
+                    "invalid selector: '{part}'; can't understand '{part}'"
+                ));
             };
             sel.fields.push((k.trim().into(), eq, v.trim().into()));
         }
@@ -120,9 +124,7 @@ impl Selector {
                 || (plural == "events" && k.starts_with("involvedObject."))
                 || (plural == "namespaces" && k == "status.phase");
             if !ok {
-                return Err(format!(
-                    "field label not supported: {k}"
-                ));
+                return Err(format!("field label not supported: {k}"));
             }
         }
         Ok(())
@@ -165,7 +167,11 @@ mod tests {
     #[test]
     fn label_operators() {
         let obj = json!({"metadata":{"name":"a","namespace":"n","labels":{"app":"web","tier":"fe"}},"type":"Opaque"});
-        let m = |l: &str| Selector::parse(Some(l), None).expect("parses").matches(&obj);
+        let m = |l: &str| {
+            Selector::parse(Some(l), None)
+                .expect("parses")
+                .matches(&obj)
+        };
         assert!(m("app=web"));
         assert!(m("app==web"));
         assert!(!m("app!=web"));
@@ -175,10 +181,19 @@ mod tests {
         assert!(m("!missing"));
         assert!(!m("!tier"));
         assert!(m("app=web,tier in (fe)"));
-        let f = |s: &str| Selector::parse(None, Some(s)).expect("parses").matches(&obj);
+        let f = |s: &str| {
+            Selector::parse(None, Some(s))
+                .expect("parses")
+                .matches(&obj)
+        };
         assert!(f("metadata.name=a"));
         assert!(f("type=Opaque,metadata.namespace!=x"));
         assert!(!f("metadata.name!=a"));
-        assert!(Selector::parse(None, Some("spec.x=1")).expect("parses").check_fields("secrets", "").is_err());
+        assert!(
+            Selector::parse(None, Some("spec.x=1"))
+                .expect("parses")
+                .check_fields("secrets", "")
+                .is_err()
+        );
     }
 }

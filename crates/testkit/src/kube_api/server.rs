@@ -34,11 +34,15 @@ pub async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, shared: Arc<
             match tls {
                 Some(acceptor) => {
                     if let Ok(tls_stream) = acceptor.accept(stream).await {
-                        let _ = builder.serve_connection(TokioIo::new(tls_stream), service).await;
+                        let _ = builder
+                            .serve_connection(TokioIo::new(tls_stream), service)
+                            .await;
                     }
                 }
                 None => {
-                    let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                    let _ = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 }
             }
         });
@@ -46,7 +50,9 @@ pub async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, shared: Arc<
 }
 
 fn decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn parse_query(q: Option<&str>) -> HashMap<String, String> {
@@ -67,9 +73,26 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
         Err(_) => Bytes::new(),
     };
     let path = parts.uri.path().to_string();
+    let protobuf = parts
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/vnd.kubernetes.protobuf"));
+    let body = if protobuf && !body.is_empty() {
+        match super::protobuf::decode(&body) {
+            Ok(v) => Bytes::from(v.to_string()),
+            Err(msg) => return error_response(&ApiError::unsupported_media_type(&msg)),
+        }
+    } else {
+        body
+    };
     let req = Req {
         method: parts.method,
-        segments: path.split('/').filter(|s| !s.is_empty()).map(decode).collect(),
+        segments: path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(decode)
+            .collect(),
         query: parse_query(parts.uri.query()),
         headers: parts.headers,
         body,
@@ -95,7 +118,12 @@ fn public_path(segments: &[String]) -> bool {
     let joined = segments.join("/");
     matches!(
         joined.as_str(),
-        "version" | "healthz" | "livez" | "readyz" | ".well-known/openid-configuration" | "openid/v1/jwks"
+        "version"
+            | "healthz"
+            | "livez"
+            | "readyz"
+            | ".well-known/openid-configuration"
+            | "openid/v1/jwks"
     )
 }
 
@@ -109,34 +137,47 @@ fn route(shared: &Arc<Shared>, req: &Req, record: &mut RequestRecord) -> Respons
         return error_response(&ApiError::unauthorized());
     }
     let content_type = req.header("content-type");
-    if !req.body.is_empty() && (content_type.contains("protobuf") || content_type.contains("cbor")) {
+    if !req.body.is_empty() && content_type.contains("cbor") {
         return error_response(&ApiError::unsupported_media_type(content_type));
     }
     match seg.as_slice() {
-        ["version"] => json_response(200, &json!({
+        ["version"] => json_response(
+            200,
+            &json!({
             "major": "1", "minor": "32", "gitVersion": "v1.32.0-secretsync-testkit",
             "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
-            "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23", "compiler": "gc", "platform": "linux/amd64"})),
+            "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23", "compiler": "gc", "platform": "linux/amd64"}),
+        ),
         ["healthz"] | ["livez"] | ["readyz"] => text_response(200, "ok"),
-        [".well-known", "openid-configuration"] => json_response(200, &shared.tokens.openid_configuration()),
+        [".well-known", "openid-configuration"] => {
+            json_response(200, &shared.tokens.openid_configuration())
+        }
         ["openid", "v1", "jwks"] => json_response(200, &shared.tokens.jwks()),
         ["openapi", "v3"] => json_response(200, &super::openapi::root(shared)),
-        ["openapi", "v3", rest @ ..] => match super::openapi::group_version_doc(shared, &rest.join("/")) {
-            Some(doc) => json_response(200, &doc),
-            None => error_response(&ApiError::path_not_found()),
-        },
-        ["api"] => json_response(200, &json!({"kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": shared.host_port}]})),
+        ["openapi", "v3", rest @ ..] => {
+            match super::openapi::group_version_doc(shared, &rest.join("/")) {
+                Some(doc) => json_response(200, &doc),
+                None => error_response(&ApiError::path_not_found()),
+            }
+        }
+        ["api"] => json_response(
+            200,
+            &json!({"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": shared.host_port}]}),
+        ),
         ["apis"] => json_response(200, &api_group_list(shared)),
         ["api", "v1"] => json_response(200, &resource_list(shared, "", "v1")),
         ["apis", group] => match group_doc(shared, group) {
             Some(g) => json_response(200, &g),
             None => error_response(&ApiError::path_not_found()),
         },
-        ["apis", "authentication.k8s.io", "v1"] => json_response(200, &json!({
+        ["apis", "authentication.k8s.io", "v1"] => json_response(
+            200,
+            &json!({
             "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "authentication.k8s.io/v1",
             "resources": [{"name": "tokenreviews", "singularName": "tokenreview", "namespaced": false,
-                "kind": "TokenReview", "verbs": ["create"]}]})),
+                "kind": "TokenReview", "verbs": ["create"]}]}),
+        ),
         ["apis", "authentication.k8s.io", "v1", "tokenreviews"] if req.method == Method::POST => {
             record.verb = "create".into();
             record.group = "authentication.k8s.io".into();
@@ -155,18 +196,29 @@ fn route(shared: &Arc<Shared>, req: &Req, record: &mut RequestRecord) -> Respons
             }
         }
         ["api", "v1", rest @ ..] => resource_request(shared, req, record, "", "v1", rest),
-        ["apis", group, version, rest @ ..] => resource_request(shared, req, record, group, version, rest),
+        ["apis", group, version, rest @ ..] => {
+            resource_request(shared, req, record, group, version, rest)
+        }
         _ => error_response(&ApiError::path_not_found()),
     }
 }
 
-fn resource_request(shared: &Arc<Shared>, req: &Req, record: &mut RequestRecord, group: &str, version: &str, rest: &[&str]) -> Response<Body> {
+fn resource_request(
+    shared: &Arc<Shared>,
+    req: &Req,
+    record: &mut RequestRecord,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+) -> Response<Body> {
     let (namespace, rest) = match rest {
-        ["namespaces", ns, r, tail @ ..] if !matches!(*r, "status" | "finalize") => (Some(ns.to_string()), {
-            let mut v = vec![*r];
-            v.extend_from_slice(tail);
-            v
-        }),
+        ["namespaces", ns, r, tail @ ..] if !matches!(*r, "status" | "finalize") => {
+            (Some(ns.to_string()), {
+                let mut v = vec![*r];
+                v.extend_from_slice(tail);
+                v
+            })
+        }
         _ => (None, rest.to_vec()),
     };
     let (plural, name, sub) = match rest.as_slice() {
@@ -181,7 +233,13 @@ fn resource_request(shared: &Arc<Shared>, req: &Req, record: &mut RequestRecord,
     if namespace.is_some() && !rt.namespaced {
         return error_response(&ApiError::path_not_found());
     }
-    let t = Target { rt, version: version.to_string(), namespace, name, subresource: sub };
+    let t = Target {
+        rt,
+        version: version.to_string(),
+        namespace,
+        name,
+        subresource: sub,
+    };
     record.group = group.into();
     record.resource = plural.into();
     record.namespace = t.namespace.clone().unwrap_or_default();
@@ -205,17 +263,25 @@ fn groups(shared: &Shared) -> BTreeMap<String, Vec<String>> {
             }
         }
     }
-    out.entry("authentication.k8s.io".into()).or_default().push("v1".into());
+    out.entry("authentication.k8s.io".into())
+        .or_default()
+        .push("v1".into());
     out
 }
 
 fn group_json(name: &str, versions: &[String]) -> Value {
-    let vs: Vec<Value> = versions.iter().map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v})).collect();
+    let vs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
+        .collect();
     json!({"name": name, "versions": vs, "preferredVersion": vs.first().cloned().unwrap_or(Value::Null)})
 }
 
 fn api_group_list(shared: &Shared) -> Value {
-    let gs: Vec<Value> = groups(shared).iter().map(|(n, v)| group_json(n, v)).collect();
+    let gs: Vec<Value> = groups(shared)
+        .iter()
+        .map(|(n, v)| group_json(n, v))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": gs})
 }
 
@@ -236,6 +302,10 @@ fn resource_list(shared: &Shared, group: &str, version: &str) -> Value {
         .filter(|t| t.group == group && t.versions.iter().any(|v| v == version))
         .flat_map(|t| t.discovery_entries())
         .collect();
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
 }

@@ -15,6 +15,8 @@ pub struct State {
     pub store: Store,
     /// Set by writes that may need lifecycle processing.
     pub lifecycle_dirty: bool,
+    /// CA certificate published as `kube-root-ca.crt` in every namespace.
+    pub root_ca_pem: Option<String>,
 }
 
 impl State {
@@ -24,6 +26,7 @@ impl State {
             registry: Registry::with_builtins(),
             store: Store::new(history_limit),
             lifecycle_dirty: false,
+            root_ca_pem: None,
         }
     }
 
@@ -81,20 +84,30 @@ impl State {
     }
 
     fn remove(&mut self, key: &ObjKey) {
-        if let Some(gone) = self.store.remove(key) {
-            if self.special(key) == Special::Crd {
-                if let Ok(t) = super::registry::type_from_crd(&gone) {
-                    self.drop_custom_type(&t.group, &t.plural);
-                }
-            }
+        if let Some(gone) = self.store.remove(key)
+            && self.special(key) == Special::Crd
+            && let Ok(t) = super::registry::type_from_crd(&gone)
+        {
+            self.drop_custom_type(&t.group, &t.plural);
         }
     }
 
     fn set_finalizers(&mut self, key: &ObjKey, finalizers: Vec<Value>) {
         if let Some(obj) = self.store.get(key) {
             let mut o = (*obj).clone();
-            metadata_mut(&mut o).insert("finalizers".into(), Value::Array(finalizers));
-            self.store.put(key.clone(), o);
+            let deleting = o["metadata"].get("deletionTimestamp").is_some();
+            let empty = finalizers.is_empty();
+            let meta = metadata_mut(&mut o);
+            if empty {
+                meta.remove("finalizers");
+            } else {
+                meta.insert("finalizers".into(), Value::Array(finalizers));
+            }
+            if deleting && empty && self.special(key) != Special::Namespace {
+                self.store.remove_with_final_state(key, Some(o));
+            } else {
+                self.store.put(key.clone(), o);
+            }
         }
     }
 
@@ -143,19 +156,31 @@ impl State {
                         if let Some(refs) = o["metadata"]["ownerReferences"].as_array_mut() {
                             refs.retain(|r| r["uid"] != uid);
                         }
-                        if o["metadata"]["ownerReferences"].as_array().is_some_and(|r| r.is_empty()) {
+                        if o["metadata"]["ownerReferences"]
+                            .as_array()
+                            .is_some_and(|r| r.is_empty())
+                        {
                             metadata_mut(&mut o).remove("ownerReferences");
                         }
                         self.store.put((*d).clone(), o);
                     }
                 }
-                self.set_finalizers(key, finalizers.into_iter().filter(|f| f != "orphan").collect());
+                self.set_finalizers(
+                    key,
+                    finalizers.into_iter().filter(|f| f != "orphan").collect(),
+                );
                 changed = true;
                 continue;
             }
             if deleting && finalizers.iter().any(|f| f == "foregroundDeletion") {
                 if dependents.is_empty() {
-                    self.set_finalizers(key, finalizers.into_iter().filter(|f| f != "foregroundDeletion").collect());
+                    self.set_finalizers(
+                        key,
+                        finalizers
+                            .into_iter()
+                            .filter(|f| f != "foregroundDeletion")
+                            .collect(),
+                    );
                     changed = true;
                 } else {
                     for d in dependents {

@@ -58,10 +58,10 @@ impl ApiError {
         if let Some(d) = &self.details {
             s["details"] = d.clone();
         }
-        if self.reason.is_empty() {
-            if let Some(m) = s.as_object_mut() {
-                m.remove("reason");
-            }
+        if self.reason.is_empty()
+            && let Some(m) = s.as_object_mut()
+        {
+            m.remove("reason");
         }
         s
     }
@@ -137,10 +137,10 @@ impl ApiError {
                 .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
                 .collect(),
         );
-        if group.is_empty() {
-            if let Some(m) = d.as_object_mut() {
-                m.remove("group");
-            }
+        if group.is_empty()
+            && let Some(m) = d.as_object_mut()
+        {
+            m.remove("group");
         }
         Self {
             code: 422,
@@ -175,7 +175,9 @@ impl ApiError {
         Self {
             code: 415,
             reason: "UnsupportedMediaType",
-            message: format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type:?})"),
+            message: format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type:?})"
+            ),
             details: None,
         }
     }

@@ -54,10 +54,10 @@ impl WatchFilter {
         if c.key.group != self.group || c.key.resource != self.resource {
             return None;
         }
-        if let Some(ns) = &self.namespace {
-            if &c.key.namespace != ns {
-                return None;
-            }
+        if let Some(ns) = &self.namespace
+            && &c.key.namespace != ns
+        {
+            return None;
         }
         let after_matches = self.selector.matches(&c.after);
         let before_matches = c.before.as_ref().is_some_and(|b| self.selector.matches(b));
@@ -138,13 +138,11 @@ impl Store {
             namespace: namespace.unwrap_or_default().into(),
             name: String::new(),
         };
-        self.objects
-            .range(start..)
-            .take_while(move |(k, _)| {
-                k.group == group
-                    && k.resource == resource
-                    && namespace.is_none_or(|ns| k.namespace == ns)
-            })
+        self.objects.range(start..).take_while(move |(k, _)| {
+            k.group == group
+                && k.resource == resource
+                && namespace.is_none_or(|ns| k.namespace == ns)
+        })
     }
 
     /// Every object (for lifecycle sweeps).
@@ -156,7 +154,6 @@ impl Store {
     pub fn len(&self) -> usize {
         self.objects.len()
     }
-
 
     fn next_rv(&mut self) -> u64 {
         self.rv += 1;
@@ -183,7 +180,11 @@ impl Store {
         super::util::metadata_mut(&mut obj).insert("resourceVersion".into(), rv.to_string().into());
         let after = Arc::new(obj);
         let before = self.objects.insert(key.clone(), after.clone());
-        let kind = if before.is_some() { "MODIFIED" } else { "ADDED" };
+        let kind = if before.is_some() {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
         self.record(Change {
             rv,
             key,
@@ -196,10 +197,21 @@ impl Store {
 
     /// Removes an object; the returned final state carries the deletion's resourceVersion.
     pub fn remove(&mut self, key: &ObjKey) -> Option<Arc<Value>> {
+        self.remove_with_final_state(key, None)
+    }
+
+    /// Removes an object, reporting `final_state` (e.g. the update that dropped the last
+    /// finalizer) as the DELETED object instead of the stored one.
+    pub fn remove_with_final_state(
+        &mut self,
+        key: &ObjKey,
+        final_state: Option<Value>,
+    ) -> Option<Arc<Value>> {
         let before = self.objects.remove(key)?;
         let rv = self.next_rv();
-        let mut last = (*before).clone();
-        super::util::metadata_mut(&mut last).insert("resourceVersion".into(), rv.to_string().into());
+        let mut last = final_state.unwrap_or_else(|| (*before).clone());
+        super::util::metadata_mut(&mut last)
+            .insert("resourceVersion".into(), rv.to_string().into());
         let after = Arc::new(last);
         self.record(Change {
             rv,
@@ -212,7 +224,11 @@ impl Store {
     }
 
     /// Changes after `rv` that `filter` sees, or `None` when `rv` is older than the history.
-    pub fn changes_since(&self, rv: u64, filter: &WatchFilter) -> Option<Vec<(&'static str, Arc<Value>)>> {
+    pub fn changes_since(
+        &self,
+        rv: u64,
+        filter: &WatchFilter,
+    ) -> Option<Vec<(&'static str, Arc<Value>)>> {
         if rv < self.compacted {
             return None;
         }
@@ -231,5 +247,4 @@ impl Store {
         self.watchers.push(Watcher { filter, tx });
         rx
     }
-
 }

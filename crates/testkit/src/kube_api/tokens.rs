@@ -51,7 +51,8 @@ impl TokenIssuer {
     /// Generates a fresh RSA-2048 signing key for `issuer`.
     pub fn new(issuer: String) -> Result<Self, String> {
         let key = KeyPair::generate(KeySize::Rsa2048).map_err(|e| format!("RSA keygen: {e}"))?;
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.public_key().as_ref());
+        let digest =
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.public_key().as_ref());
         Ok(Self {
             kid: URL_SAFE_NO_PAD.encode(digest.as_ref()),
             api_audience: issuer.clone(),
@@ -81,13 +82,25 @@ impl TokenIssuer {
         );
         let mut sig = vec![0u8; self.key.public_modulus_len()];
         self.key
-            .sign(&RSA_PKCS1_SHA256, &self.rng, signing_input.as_bytes(), &mut sig)
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &self.rng,
+                signing_input.as_bytes(),
+                &mut sig,
+            )
             .map_err(|e| format!("signing: {e}"))?;
         Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
     }
 
     /// Issues a service-account token.
-    pub fn issue(&self, namespace: &str, name: &str, uid: &str, audiences: &[String], expiration_seconds: i64) -> Result<(String, i64), String> {
+    pub fn issue(
+        &self,
+        namespace: &str,
+        name: &str,
+        uid: &str,
+        audiences: &[String],
+        expiration_seconds: i64,
+    ) -> Result<(String, i64), String> {
         let now = unix_now();
         let exp = now + expiration_seconds;
         let claims = json!({
@@ -124,8 +137,16 @@ impl TokenIssuer {
             .decode(parts[2])
             .map_err(|_| "invalid bearer token, malformed signature")?;
         let public = PublicKeyComponents {
-            n: self.key.public_key().modulus().big_endian_without_leading_zero(),
-            e: self.key.public_key().exponent().big_endian_without_leading_zero(),
+            n: self
+                .key
+                .public_key()
+                .modulus()
+                .big_endian_without_leading_zero(),
+            e: self
+                .key
+                .public_key()
+                .exponent()
+                .big_endian_without_leading_zero(),
         };
         public
             .verify(
@@ -133,7 +154,9 @@ impl TokenIssuer {
                 format!("{}.{}", parts[0], parts[1]).as_bytes(),
                 &sig,
             )
-            .map_err(|_| "invalid bearer token, square/go-jose: error in cryptographic primitive")?;
+            .map_err(
+                |_| "invalid bearer token, square/go-jose: error in cryptographic primitive",
+            )?;
         let claims: Value = URL_SAFE_NO_PAD
             .decode(parts[1])
             .ok()
@@ -155,7 +178,10 @@ impl TokenIssuer {
         let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
         let audiences = match &claims["aud"] {
             Value::String(a) => vec![a.clone()],
-            Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
             _ => Vec::new(),
         };
         Ok(VerifiedToken {
@@ -208,14 +234,22 @@ mod tests {
             .issue("ns", "sa", "uid-1", &["vault".to_string()], 600)
             .expect("sign");
         let v = issuer.verify(&tok).expect("valid");
-        assert_eq!((v.namespace.as_str(), v.name.as_str(), v.uid.as_str()), ("ns", "sa", "uid-1"));
+        assert_eq!(
+            (v.namespace.as_str(), v.name.as_str(), v.uid.as_str()),
+            ("ns", "sa", "uid-1")
+        );
         assert_eq!(v.claims["sub"], "system:serviceaccount:ns:sa");
         assert_eq!(v.audiences, vec!["vault".to_string()]);
         let mut tampered = tok.clone();
         tampered.insert(tok.find('.').expect("dot") + 2, 'x');
         assert!(issuer.verify(&tampered).is_err());
         let (expired, _) = issuer.issue("ns", "sa", "u", &[], -10).expect("sign");
-        assert!(issuer.verify(&expired).expect_err("expired").contains("expired"));
+        assert!(
+            issuer
+                .verify(&expired)
+                .expect_err("expired")
+                .contains("expired")
+        );
         assert_eq!(issuer.jwks()["keys"][0]["kty"], "RSA");
     }
 }

@@ -24,8 +24,6 @@ pub fn rfc3339(secs: i64) -> String {
     )
 }
 
-
-
 /// The current time in the Kubernetes `Time` format.
 pub fn now_rfc3339() -> String {
     rfc3339(unix_now())

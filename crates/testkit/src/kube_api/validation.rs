@@ -68,7 +68,10 @@ pub fn prepare_secret(obj: &mut Value, old: Option<&Value>, name: &str) -> ApiRe
             }
         }
     }
-    if obj.get("type").is_none_or(|t| t.as_str().is_none_or(str::is_empty)) {
+    if obj
+        .get("type")
+        .is_none_or(|t| t.as_str().is_none_or(str::is_empty))
+    {
         obj["type"] = Value::String("Opaque".into());
     }
     let mut causes = Vec::new();
@@ -103,14 +106,14 @@ pub fn prepare_secret(obj: &mut Value, old: Option<&Value>, name: &str) -> ApiRe
             field: "data".into(),
         });
     }
-    if let Some(old) = old {
-        if old.get("type") != obj.get("type") {
-            causes.push(Cause {
-                reason: "FieldValueInvalid",
-                message: format!("Invalid value: {}: field is immutable", obj["type"]),
-                field: "type".into(),
-            });
-        }
+    if let Some(old) = old
+        && old.get("type") != obj.get("type")
+    {
+        causes.push(Cause {
+            reason: "FieldValueInvalid",
+            message: format!("Invalid value: {}: field is immutable", obj["type"]),
+            field: "type".into(),
+        });
     }
     causes.extend(immutable_causes(obj, old, &["data"]));
     if causes.is_empty() {
@@ -131,9 +134,7 @@ pub fn prepare_configmap(obj: &mut Value, old: Option<&Value>, name: &str) -> Ap
                 if !valid_config_key(k) {
                     causes.push(key_cause(section, k));
                 }
-                if section == "binaryData"
-                    && obj.get("data").and_then(|d| d.get(k)).is_some()
-                {
+                if section == "binaryData" && obj.get("data").and_then(|d| d.get(k)).is_some() {
                     causes.push(Cause {
                         reason: "FieldValueInvalid",
                         message: format!("Invalid value: {k:?}: duplicate of key present in data"),
@@ -171,19 +172,40 @@ mod tests {
         let mut bad = json!({"data":{"bad key":"aGk="}});
         let e = prepare_secret(&mut bad, None, "s").expect_err("bad key");
         assert_eq!(e.code, 422);
-        assert!(e.message.starts_with("Secret \"s\" is invalid: data[bad key]: Invalid value"));
+        assert!(
+            e.message
+                .starts_with("Secret \"s\" is invalid: data[bad key]: Invalid value")
+        );
         let mut b64 = json!({"data":{"a":"!!"}});
-        assert_eq!(prepare_secret(&mut b64, None, "s").expect_err("b64").code, 400);
+        assert_eq!(
+            prepare_secret(&mut b64, None, "s").expect_err("b64").code,
+            400
+        );
         let big = STANDARD.encode(vec![0u8; MAX_SECRET_SIZE + 1]);
         let mut large = json!({ "data": { "a": big } });
-        assert_eq!(prepare_secret(&mut large, None, "s").expect_err("size").code, 422);
+        assert_eq!(
+            prepare_secret(&mut large, None, "s")
+                .expect_err("size")
+                .code,
+            422
+        );
         let old = json!({"data":{"a":"aGk="},"type":"Opaque","immutable":true});
         let mut changed = json!({"data":{"a":"aGo="},"type":"Opaque","immutable":true});
         let e = prepare_secret(&mut changed, Some(&old), "s").expect_err("immutable");
-        assert!(e.message.contains("data: Forbidden: field is immutable when `immutable` is set"));
+        assert!(
+            e.message
+                .contains("data: Forbidden: field is immutable when `immutable` is set")
+        );
         let mut retyped = json!({"data":{"a":"aGk="},"type":"kubernetes.io/tls"});
-        let e = prepare_secret(&mut retyped, Some(&json!({"type":"Opaque","data":{"a":"aGk="}})), "s")
-            .expect_err("type");
-        assert!(e.message.contains("type: Invalid value: \"kubernetes.io/tls\": field is immutable"));
+        let e = prepare_secret(
+            &mut retyped,
+            Some(&json!({"type":"Opaque","data":{"a":"aGk="}})),
+            "s",
+        )
+        .expect_err("type");
+        assert!(
+            e.message
+                .contains("type: Invalid value: \"kubernetes.io/tls\": field is immutable")
+        );
     }
 }

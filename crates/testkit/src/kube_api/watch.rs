@@ -36,7 +36,11 @@ pub fn handle(shared: Arc<Shared>, req: &Req, t: &Target) -> Response<Body> {
     let filter = WatchFilter {
         group: t.rt.group.clone(),
         resource: t.rt.plural.clone(),
-        namespace: if t.rt.namespaced { t.namespace.clone() } else { None },
+        namespace: if t.rt.namespaced {
+            t.namespace.clone()
+        } else {
+            None
+        },
         selector: sel,
     };
     let rt = t.rt.clone();
@@ -57,7 +61,10 @@ pub fn handle(shared: Arc<Shared>, req: &Req, t: &Target) -> Response<Body> {
                 meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
             }
             let (kind, api_version) = if metadata_only {
-                ("PartialObjectMetadata".to_string(), "meta.k8s.io/v1".to_string())
+                (
+                    "PartialObjectMetadata".to_string(),
+                    "meta.k8s.io/v1".to_string(),
+                )
             } else {
                 (rt.kind.clone(), rt.group_version(&version))
             };
@@ -82,7 +89,9 @@ pub fn handle(shared: Arc<Shared>, req: &Req, t: &Target) -> Response<Body> {
             }
         } else {
             let Ok(rv) = rv_param.parse::<u64>() else {
-                return error_response(&ApiError::bad_request(format!("invalid resource version: {rv_param}")));
+                return error_response(&ApiError::bad_request(format!(
+                    "invalid resource version: {rv_param}"
+                )));
             };
             match state.store.changes_since(rv, &filter) {
                 Some(events) => {
@@ -98,7 +107,9 @@ pub fn handle(shared: Arc<Shared>, req: &Req, t: &Target) -> Response<Body> {
                     .to_status();
                     initial.push(json!({"type": "ERROR", "object": status}));
                     let body = StreamBody::new(futures::stream::iter(
-                        initial.into_iter().map(|v| Ok::<_, Infallible>(Frame::data(line(&v)))),
+                        initial
+                            .into_iter()
+                            .map(|v| Ok::<_, Infallible>(Frame::data(line(&v)))),
                     ));
                     return streaming(body.boxed_unsync());
                 }
@@ -120,7 +131,8 @@ pub fn handle(shared: Arc<Shared>, req: &Req, t: &Target) -> Response<Body> {
         let mut ticker = tokio::time::interval(interval);
         ticker.tick().await;
         loop {
-            let sleep_until = deadline.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400));
+            let sleep_until = deadline
+                .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400));
             tokio::select! {
                 msg = rx.recv() => match msg {
                     Some(WatchMsg::Event(kind, obj)) => {
@@ -142,14 +154,18 @@ pub fn handle(shared: Arc<Shared>, req: &Req, t: &Target) -> Response<Body> {
         }
     });
     let stream = futures::stream::unfold(out_rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
     });
     streaming(StreamBody::new(stream).boxed_unsync())
 }
 
 fn streaming(body: Body) -> Response<Body> {
     let mut r = Response::new(body);
-    r.headers_mut()
-        .insert("content-type", http::HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
+    );
     r
 }

@@ -74,20 +74,30 @@ pub fn decode_managers(obj: &Value) -> Vec<Manager> {
 }
 
 fn str_of(v: &Value, k: &str) -> String {
-    v.get(k).and_then(Value::as_str).unwrap_or_default().to_string()
+    v.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Renders managers as `metadata.managedFields`, sorted like the real server.
 pub fn encode_managers(managers: &[Manager]) -> Value {
     let mut sorted: Vec<&Manager> = managers.iter().filter(|m| !m.fields.is_empty()).collect();
     sorted.sort_by(|a, b| {
-        (&a.operation, &a.time, &a.manager, &a.api_version, &a.subresource).cmp(&(
-            &b.operation,
-            &b.time,
-            &b.manager,
-            &b.api_version,
-            &b.subresource,
-        ))
+        (
+            &a.operation,
+            &a.time,
+            &a.manager,
+            &a.api_version,
+            &a.subresource,
+        )
+            .cmp(&(
+                &b.operation,
+                &b.time,
+                &b.manager,
+                &b.api_version,
+                &b.subresource,
+            ))
     });
     Value::Array(
         sorted
@@ -228,7 +238,10 @@ pub fn update(
     types: &dyn ListTypes,
 ) -> Vec<Manager> {
     let mut managers = managers;
-    let (o, n) = (strip_for_tracking(old, scope), strip_for_tracking(new, scope));
+    let (o, n) = (
+        strip_for_tracking(old, scope),
+        strip_for_tracking(new, scope),
+    );
     let comparison = compare(&o, &n, types);
     if comparison.is_same() {
         return managers;
@@ -357,25 +370,64 @@ mod tests {
     #[test]
     fn apply_records_fields_and_detects_conflicts() {
         let cfg = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","labels":{"app":"x"}},"data":{"key":"v"}});
-        let a = apply(&empty_object(), &cfg, vec![], &writer("one"), Scope::Whole, false, &Plain)
-            .expect("first apply");
+        let a = apply(
+            &empty_object(),
+            &cfg,
+            vec![],
+            &writer("one"),
+            Scope::Whole,
+            false,
+            &Plain,
+        )
+        .expect("first apply");
         assert_eq!(
             a.managers[0].fields.to_fields_v1(),
             json!({"f:metadata":{"f:labels":{"f:app":{}}},"f:data":{"f:key":{}}})
         );
         let other = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"key":"other"}});
-        let err = apply(&a.object, &other, a.managers.clone(), &writer("two"), Scope::Whole, false, &Plain)
-            .expect_err("conflict");
-        assert_eq!(err.0, vec![("\"one\"".to_string(), ".data.key".to_string())]);
+        let err = apply(
+            &a.object,
+            &other,
+            a.managers.clone(),
+            &writer("two"),
+            Scope::Whole,
+            false,
+            &Plain,
+        )
+        .expect_err("conflict");
+        assert_eq!(
+            err.0,
+            vec![("\"one\"".to_string(), ".data.key".to_string())]
+        );
         // Same value: shared ownership, no conflict.
         let same = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"key":"v"}});
-        let shared = apply(&a.object, &same, a.managers.clone(), &writer("two"), Scope::Whole, false, &Plain)
-            .expect("shared");
+        let shared = apply(
+            &a.object,
+            &same,
+            a.managers.clone(),
+            &writer("two"),
+            Scope::Whole,
+            false,
+            &Plain,
+        )
+        .expect("shared");
         assert_eq!(shared.managers.len(), 2);
         // Force transfers ownership.
-        let forced = apply(&a.object, &other, a.managers, &writer("two"), Scope::Whole, true, &Plain)
-            .expect("forced");
-        let one = forced.managers.iter().find(|m| m.manager == "one").expect("one stays");
+        let forced = apply(
+            &a.object,
+            &other,
+            a.managers,
+            &writer("two"),
+            Scope::Whole,
+            true,
+            &Plain,
+        )
+        .expect("forced");
+        let one = forced
+            .managers
+            .iter()
+            .find(|m| m.manager == "one")
+            .expect("one stays");
         assert!(!one.fields.has(&fieldset::field_path(&["data", "key"])));
         assert_eq!(forced.object["data"]["key"], "other");
     }
@@ -383,18 +435,52 @@ mod tests {
     #[test]
     fn apply_removes_fields_no_longer_applied() {
         let first = json!({"metadata":{"name":"c"},"data":{"a":"1","b":"2"}});
-        let a = apply(&empty_object(), &first, vec![], &writer("one"), Scope::Whole, false, &Plain).expect("apply");
+        let a = apply(
+            &empty_object(),
+            &first,
+            vec![],
+            &writer("one"),
+            Scope::Whole,
+            false,
+            &Plain,
+        )
+        .expect("apply");
         let second = json!({"metadata":{"name":"c"},"data":{"a":"1"}});
-        let b = apply(&a.object, &second, a.managers, &writer("one"), Scope::Whole, false, &Plain).expect("apply");
+        let b = apply(
+            &a.object,
+            &second,
+            a.managers,
+            &writer("one"),
+            Scope::Whole,
+            false,
+            &Plain,
+        )
+        .expect("apply");
         assert_eq!(b.object["data"], json!({"a":"1"}));
     }
 
     #[test]
     fn update_takes_ownership_of_changed_fields() {
         let old = json!({"metadata":{"name":"c"},"data":{"a":"1"}});
-        let a = apply(&empty_object(), &old, vec![], &writer("one"), Scope::Whole, false, &Plain).expect("apply");
+        let a = apply(
+            &empty_object(),
+            &old,
+            vec![],
+            &writer("one"),
+            Scope::Whole,
+            false,
+            &Plain,
+        )
+        .expect("apply");
         let new = json!({"metadata":{"name":"c"},"data":{"a":"2","b":"3"}});
-        let managers = update(&a.object, &new, a.managers, &writer("editor"), Scope::Whole, &Plain);
+        let managers = update(
+            &a.object,
+            &new,
+            a.managers,
+            &writer("editor"),
+            Scope::Whole,
+            &Plain,
+        );
         assert_eq!(managers.len(), 1, "one lost its only field: {managers:?}");
         assert_eq!(
             managers[0].fields.to_fields_v1(),

@@ -130,7 +130,13 @@ pub fn compare(old: &Value, new: &Value, types: &dyn ListTypes) -> Comparison {
     c
 }
 
-fn mark_added(value: &Value, types: &dyn ListTypes, path: &mut Vec<PathElement>, schema: &[String], set: &mut FieldSet) {
+fn mark_added(
+    value: &Value,
+    types: &dyn ListTypes,
+    path: &mut Vec<PathElement>,
+    schema: &[String],
+    set: &mut FieldSet,
+) {
     set.insert(path);
     match value {
         Value::Object(m) => {
@@ -154,7 +160,14 @@ fn mark_added(value: &Value, types: &dyn ListTypes, path: &mut Vec<PathElement>,
     }
 }
 
-fn walk_compare(old: &Value, new: &Value, types: &dyn ListTypes, path: &mut Vec<PathElement>, schema: &[String], c: &mut Comparison) {
+fn walk_compare(
+    old: &Value,
+    new: &Value,
+    types: &dyn ListTypes,
+    path: &mut Vec<PathElement>,
+    schema: &[String],
+    c: &mut Comparison,
+) {
     match (old, new) {
         (Value::Object(o), Value::Object(n)) => {
             for (k, nv) in n {
@@ -243,7 +256,9 @@ fn merge_at(live: &Value, config: &Value, types: &dyn ListTypes, schema: &[Strin
             // followed by live-only items in live order.
             for ci in c {
                 let pe = item_element(&kind, ci);
-                let li = l.iter().find(|li| pe.is_some() && item_element(&kind, li) == pe);
+                let li = l
+                    .iter()
+                    .find(|li| pe.is_some() && item_element(&kind, li) == pe);
                 out.push(match li {
                     Some(li) => merge_at(li, ci, types, &is),
                     None => ci.clone(),

@@ -1,0 +1,61 @@
+//! Managed identity tokens from the IMDS or App Service style endpoint.
+
+use secrecy::ExposeSecret;
+use secretsync_model::ProviderError;
+use serde_json::Value;
+
+use super::IssuedToken;
+use super::entra::{parse_token, token_error};
+use crate::http_util::{retry_after, transport_error};
+use crate::options::ManagedIdentityEndpoint;
+
+/// Requests a token for `resource` for the system-assigned identity (`client_id: None`) or a
+/// user-assigned one.
+pub(crate) async fn acquire(
+    http: &reqwest::Client,
+    endpoint: &ManagedIdentityEndpoint,
+    resource: &str,
+    client_id: Option<&str>,
+) -> Result<IssuedToken, ProviderError> {
+    let identity = client_id.map_or_else(
+        || "the system-assigned managed identity".to_string(),
+        |id| format!("the user-assigned managed identity {id:?}"),
+    );
+    let (request, url) = match endpoint {
+        ManagedIdentityEndpoint::Imds { base_url } => {
+            let url = format!(
+                "{}/metadata/identity/oauth2/token",
+                base_url.trim_end_matches('/')
+            );
+            let mut query = vec![("api-version", "2018-02-01"), ("resource", resource)];
+            if let Some(id) = client_id {
+                query.push(("client_id", id));
+            }
+            (http.get(&url).header("Metadata", "true").query(&query), url)
+        }
+        ManagedIdentityEndpoint::AppService { endpoint, header } => {
+            let mut query = vec![("api-version", "2019-08-01"), ("resource", resource)];
+            if let Some(id) = client_id {
+                query.push(("client_id", id));
+            }
+            (
+                http.get(endpoint)
+                    .header("X-IDENTITY-HEADER", header.expose_secret())
+                    .query(&query),
+                endpoint.clone(),
+            )
+        }
+    };
+    let what = format!("managed identity token request for {identity} at {url}");
+    let response = request
+        .send()
+        .await
+        .map_err(|e| transport_error(&what, &e))?;
+    let status = response.status();
+    let wait = retry_after(response.headers());
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if status.is_success() {
+        return parse_token(&body, &what);
+    }
+    Err(token_error(status, &body, wait, &what))
+}

@@ -1,0 +1,230 @@
+//! [`AzureProvider`]: the [`SecretProvider`] for `spec.provider.azurekv`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::{StreamExt, TryStreamExt};
+use secretsync_model::credentials::CredentialResolver;
+use secretsync_model::external_secret::StoreKind;
+use secretsync_model::provider::StoreContext;
+use secretsync_model::providers::AzureKvSpec;
+use secretsync_model::secret_store::StoreCapabilities;
+use secretsync_model::{
+    FetchRequest, FindRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider,
+    Validation,
+};
+use serde_json::Value;
+
+use crate::auth::TokenCache;
+use crate::auth::source::TokenSource;
+use crate::cloud::{CloudEndpoints, require_https};
+use crate::http_util::build_client;
+use crate::objects::{self, ObjectKind, parse_remote_key};
+use crate::options::AzureOptions;
+use crate::vault::KeyVaultClient;
+
+/// Page size of secret listings.
+const LIST_PAGE_SIZE: u32 = 25;
+
+/// Azure Key Vault provider for one store and identity. Cheap to share; keeps its token.
+pub struct AzureProvider {
+    context: StoreContext,
+    client: KeyVaultClient,
+    find_concurrency: usize,
+}
+
+impl std::fmt::Debug for AzureProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureProvider")
+            .field("store", &self.context.store)
+            .field("vault", &self.client.vault_url())
+            .field("auth", &self.client.tokens().source().describe())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AzureProvider {
+    /// Validates the store spec and builds the provider. No network I/O: the challenge and the
+    /// first token happen on first use.
+    pub fn new(
+        context: StoreContext,
+        spec: AzureKvSpec,
+        credentials: Arc<dyn CredentialResolver>,
+        options: AzureOptions,
+    ) -> Result<Self, ProviderError> {
+        if spec.vault_url.trim().is_empty() {
+            return Err(ProviderError::InvalidStoreConfig(
+                "spec.provider.azurekv.vaultUrl: expected the vault URL, e.g. https://my-vault.vault.azure.net".into(),
+            ));
+        }
+        let mut base = require_https("spec.provider.azurekv.vaultUrl", spec.vault_url.trim())?;
+        base.set_query(None);
+        base.set_fragment(None);
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let cloud = CloudEndpoints::for_spec(&spec)?;
+        let options = Arc::new(options);
+        let http = build_client(&options)?;
+        let source = TokenSource::new(
+            &spec,
+            credentials,
+            cloud.clone(),
+            http.clone(),
+            options.clone(),
+        )?;
+        let find_concurrency = options.find_concurrency.max(1);
+        let client = KeyVaultClient::new(
+            http,
+            base,
+            cloud.key_vault_resource,
+            TokenCache::new(source),
+            options,
+        );
+        Ok(AzureProvider {
+            context,
+            client,
+            find_concurrency,
+        })
+    }
+
+    fn describe(&self, kind: ObjectKind, name: &str, version: Option<&str>) -> String {
+        let version = version
+            .map(|v| format!(" version {v:?}"))
+            .unwrap_or_default();
+        format!(
+            "{} {name:?}{version} in vault {}",
+            kind.noun(),
+            self.client.vault_url()
+        )
+    }
+
+    async fn get_bundle(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<(Value, String), ProviderError> {
+        let what = self.describe(kind, name, version);
+        let url = self.client.object_url(kind.collection(), name, version);
+        let bundle = self.client.get_json(url, &what).await?;
+        Ok((bundle, what))
+    }
+
+    async fn secret_by_name(&self, name: String) -> Result<(String, RemoteSecret), ProviderError> {
+        let (bundle, what) = self.get_bundle(ObjectKind::Secret, &name, None).await?;
+        Ok((name, objects::secret_value(&bundle, &what)?))
+    }
+}
+
+fn tags_match(item: &Value, wanted: &BTreeMap<String, String>) -> bool {
+    wanted.iter().all(|(k, v)| {
+        item.get("tags")
+            .and_then(|t| t.get(k))
+            .and_then(Value::as_str)
+            == Some(v.as_str())
+    })
+}
+
+#[async_trait]
+impl SecretProvider for AzureProvider {
+    fn capabilities(&self) -> ProviderCapabilities {
+        ProviderCapabilities {
+            store: StoreCapabilities::ReadOnly,
+            find: true,
+            versions: true,
+            metadata: true,
+            batch: false,
+        }
+    }
+
+    async fn fetch(&self, request: &FetchRequest) -> Result<RemoteSecret, ProviderError> {
+        let object = parse_remote_key(&request.key)?;
+        let version = request.version.as_deref().filter(|v| !v.is_empty());
+        let (bundle, what) = self.get_bundle(object.kind, &object.name, version).await?;
+        if request.metadata {
+            return Ok(objects::metadata_value(&bundle, object.kind));
+        }
+        match object.kind {
+            ObjectKind::Secret => objects::secret_value(&bundle, &what),
+            ObjectKind::Key => objects::key_value(&bundle, &what),
+            ObjectKind::Certificate => objects::certificate_value(&bundle, &what),
+        }
+    }
+
+    async fn find(
+        &self,
+        request: &FindRequest,
+    ) -> Result<BTreeMap<String, RemoteSecret>, ProviderError> {
+        let name_filter = match request.name_regexp.as_deref() {
+            Some(re) => Some(regex::Regex::new(re).map_err(|e| {
+                ProviderError::InvalidStoreConfig(format!(
+                    "find.name.regexp {re:?}: expected a valid regular expression ({e})"
+                ))
+            })?),
+            None => None,
+        };
+        let listing = format!("secret listing of vault {}", self.client.vault_url());
+        let mut names = Vec::new();
+        let mut next = Some(self.client.list_url(LIST_PAGE_SIZE));
+        while let Some(url) = next.take() {
+            let page = self.client.get_json(url, &listing).await?;
+            for item in page
+                .get("value")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let enabled = item
+                    .pointer("/attributes/enabled")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                let Some(name) = objects::name_from_id(item.get("id").and_then(Value::as_str))
+                else {
+                    continue;
+                };
+                if !enabled || !tags_match(item, &request.tags) {
+                    continue;
+                }
+                if name_filter.as_ref().is_some_and(|re| !re.is_match(&name)) {
+                    continue;
+                }
+                names.push(name);
+            }
+            if let Some(link) = page
+                .get("nextLink")
+                .and_then(Value::as_str)
+                .filter(|l| !l.is_empty())
+            {
+                next = Some(self.client.checked_next_link(link)?);
+            }
+        }
+        futures::stream::iter(names.into_iter().map(|n| self.secret_by_name(n)))
+            .buffer_unordered(self.find_concurrency)
+            .try_collect::<BTreeMap<String, RemoteSecret>>()
+            .await
+    }
+
+    async fn validate(&self) -> Result<Validation, ProviderError> {
+        if self.context.store.kind == StoreKind::ClusterSecretStore
+            && self.context.reader_namespace.is_none()
+            && self.client.tokens().source().is_referent()
+        {
+            return Ok(Validation::Unknown(
+                "credentials are resolved in the namespace of each ExternalSecret".into(),
+            ));
+        }
+        let what = format!("secret listing of vault {}", self.client.vault_url());
+        match self.client.get_json(self.client.list_url(1), &what).await {
+            Ok(_) => Ok(Validation::Ready),
+            // Authenticated, but without list permission: reads by name may still work.
+            Err(ProviderError::PermissionDenied(m)) if !m.contains("rejected the access token") => {
+                tracing::debug!(store = %self.context.store, "validation: listing denied, authentication works");
+                Ok(Validation::Ready)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
