@@ -3,7 +3,6 @@
 
 mod cli;
 mod client;
-mod factory;
 mod leader;
 mod metrics;
 mod rate_limit;

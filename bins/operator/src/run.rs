@@ -8,11 +8,11 @@ use kube::Api;
 use kube::api::ListParams;
 use secretsync_engine::{Engine, EngineConfig};
 use secretsync_model::ProviderFactory;
+use secretsync_providers::{AllProviders, ProviderOptions};
 use secretsync_model::external_secret::ExternalSecret;
 use tokio::sync::watch;
 
 use crate::cli::Settings;
-use crate::factory::OperatorProviders;
 use crate::leader::{LeaderElector, Role};
 use crate::metrics::MetricsSource;
 use crate::server::{self, Health};
@@ -52,7 +52,10 @@ async fn check_api(client: &kube::Client, namespace: Option<&str>) -> anyhow::Re
 /// Runs the operator until a signal (exit 0) or a lost Lease (error).
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let client = crate::client::build(settings.kube_api_qps, settings.kube_api_burst).await?;
-    let factory: Arc<dyn ProviderFactory> = Arc::new(OperatorProviders);
+    // Every provider this build links (fake, Azure Key Vault, ...), configured from the
+    // process environment (workload identity token file, managed identity endpoint).
+    let options = ProviderOptions::from_env().context("reading provider settings from the environment")?;
+    let factory: Arc<dyn ProviderFactory> = Arc::new(AllProviders::new(options));
     let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
     let controller_metrics = secretsync_kube::Metrics::default();
     let (shutdown_tx, mut shutdown) = watch::channel(false);
