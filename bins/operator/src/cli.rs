@@ -8,7 +8,11 @@ use clap::Parser;
 
 /// Flags of `secretsync-operator`.
 #[derive(Debug, Parser)]
-#[command(name = "secretsync-operator", version, about = "Syncs external secrets into Kubernetes Secrets")]
+#[command(
+    name = "secretsync-operator",
+    version,
+    about = "Syncs external secrets into Kubernetes Secrets"
+)]
 pub struct Args {
     /// Concurrent reconciles per controller.
     #[arg(long, env = "SECRETSYNC_CONCURRENCY", default_value_t = 4)]
@@ -23,7 +27,11 @@ pub struct Args {
     #[arg(long, env = "POD_NAMESPACE", default_value = "secretsync-system")]
     pub operator_namespace: String,
     /// Name of the Secret holding the drift-detection HMAC key.
-    #[arg(long, env = "SECRETSYNC_DRIFT_KEY_SECRET", default_value = "secretsync-drift-key")]
+    #[arg(
+        long,
+        env = "SECRETSYNC_DRIFT_KEY_SECRET",
+        default_value = "secretsync-drift-key"
+    )]
     pub drift_key_secret: String,
     /// Address of the Prometheus `/metrics` endpoint.
     #[arg(long, env = "SECRETSYNC_METRICS_ADDR", default_value = "0.0.0.0:8080")]
@@ -42,13 +50,25 @@ pub struct Args {
     #[arg(long, env = "SECRETSYNC_LEADER_ELECTION_NAMESPACE")]
     pub leader_election_namespace: Option<String>,
     /// How long a Lease stays valid without renewal (e.g. `15s`).
-    #[arg(long, env = "SECRETSYNC_LEADER_ELECTION_LEASE_DURATION", default_value = "15s")]
+    #[arg(
+        long,
+        env = "SECRETSYNC_LEADER_ELECTION_LEASE_DURATION",
+        default_value = "15s"
+    )]
     pub leader_election_lease_duration: String,
     /// The leader gives up if it could not renew for this long (must be < lease duration).
-    #[arg(long, env = "SECRETSYNC_LEADER_ELECTION_RENEW_DEADLINE", default_value = "10s")]
+    #[arg(
+        long,
+        env = "SECRETSYNC_LEADER_ELECTION_RENEW_DEADLINE",
+        default_value = "10s"
+    )]
     pub leader_election_renew_deadline: String,
     /// Interval between acquire/renew attempts (must be < renew deadline).
-    #[arg(long, env = "SECRETSYNC_LEADER_ELECTION_RETRY_PERIOD", default_value = "2s")]
+    #[arg(
+        long,
+        env = "SECRETSYNC_LEADER_ELECTION_RETRY_PERIOD",
+        default_value = "2s"
+    )]
     pub leader_election_retry_period: String,
     /// Identity written to the Lease; defaults to the pod name or the host name plus a random suffix.
     #[arg(long, env = "POD_NAME")]
@@ -123,9 +143,9 @@ pub fn parse_duration(flag: &str, text: &str) -> anyhow::Result<Duration> {
         Some(i) => t.split_at(i),
         None => (t, "s"),
     };
-    let value: f64 = number
-        .parse()
-        .with_context(|| format!("--{flag}: expected a duration like 15s, 500ms or 2m, got {text:?}"))?;
+    let value: f64 = number.parse().with_context(|| {
+        format!("--{flag}: expected a duration like 15s, 500ms or 2m, got {text:?}")
+    })?;
     let secs = match unit {
         "ms" => value / 1000.0,
         "s" => value,
@@ -160,7 +180,11 @@ fn default_identity() -> String {
     let host = std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
         .unwrap_or_else(|| "secretsync-operator".to_string());
     format!("{host}-{:08x}", rand::random::<u32>())
 }
@@ -174,22 +198,40 @@ impl Args {
             bail!("--concurrency: must be at least 1");
         }
         if !(0.0..=0.5).contains(&self.refresh_jitter) {
-            bail!("--refresh-jitter: expected a fraction between 0 and 0.5, got {}", self.refresh_jitter);
+            bail!(
+                "--refresh-jitter: expected a fraction between 0 and 0.5, got {}",
+                self.refresh_jitter
+            );
         }
         if !(self.kube_api_qps.is_finite() && self.kube_api_qps > 0.0) {
-            bail!("--kube-api-qps: must be greater than zero, got {}", self.kube_api_qps);
+            bail!(
+                "--kube-api-qps: must be greater than zero, got {}",
+                self.kube_api_qps
+            );
         }
         if self.kube_api_burst == 0 {
             bail!("--kube-api-burst: must be at least 1");
         }
-        for (flag, value) in [("namespace", &self.namespace), ("controller-class", &self.controller_class)] {
+        for (flag, value) in [
+            ("namespace", &self.namespace),
+            ("controller-class", &self.controller_class),
+        ] {
             if value.as_deref() == Some("") {
                 bail!("--{flag}: must not be empty (omit the flag instead)");
             }
         }
-        let lease_duration = parse_duration("leader-election-lease-duration", &self.leader_election_lease_duration)?;
-        let renew_deadline = parse_duration("leader-election-renew-deadline", &self.leader_election_renew_deadline)?;
-        let retry_period = parse_duration("leader-election-retry-period", &self.leader_election_retry_period)?;
+        let lease_duration = parse_duration(
+            "leader-election-lease-duration",
+            &self.leader_election_lease_duration,
+        )?;
+        let renew_deadline = parse_duration(
+            "leader-election-renew-deadline",
+            &self.leader_election_renew_deadline,
+        )?;
+        let retry_period = parse_duration(
+            "leader-election-retry-period",
+            &self.leader_election_retry_period,
+        )?;
         if renew_deadline >= lease_duration {
             bail!(
                 "--leader-election-renew-deadline ({renew_deadline:?}) must be shorter than --leader-election-lease-duration ({lease_duration:?})"
@@ -202,10 +244,9 @@ impl Args {
         }
         let shutdown_timeout = parse_duration("shutdown-timeout", &self.shutdown_timeout)?;
         let leader = self.leader_elect.then(|| LeaderSettings {
-            lease_name: self
-                .leader_election_lease_name
-                .clone()
-                .unwrap_or_else(|| default_lease_name(self.controller_class.as_deref(), self.namespace.as_deref())),
+            lease_name: self.leader_election_lease_name.clone().unwrap_or_else(|| {
+                default_lease_name(self.controller_class.as_deref(), self.namespace.as_deref())
+            }),
             namespace: self
                 .leader_election_namespace
                 .clone()
@@ -245,7 +286,9 @@ impl Args {
 pub fn init_logging(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if settings.log_json {
         builder.json().init();
     } else {
@@ -264,7 +307,10 @@ mod tests {
     }
 
     fn error(extra: &[&str]) -> String {
-        format!("{:#}", args(extra).validate().expect_err("validation must fail"))
+        format!(
+            "{:#}",
+            args(extra).validate().expect_err("validation must fail")
+        )
     }
 
     #[test]
@@ -277,15 +323,24 @@ mod tests {
 
     #[test]
     fn renew_deadline_must_be_shorter_than_lease_duration() {
-        let e = error(&["--leader-election-lease-duration=10s", "--leader-election-renew-deadline=10s"]);
+        let e = error(&[
+            "--leader-election-lease-duration=10s",
+            "--leader-election-renew-deadline=10s",
+        ]);
         assert!(e.contains("--leader-election-renew-deadline"), "{e}");
-        assert!(e.contains("must be shorter than --leader-election-lease-duration"), "{e}");
+        assert!(
+            e.contains("must be shorter than --leader-election-lease-duration"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unparsable_address_names_the_flag() {
         let e = error(&["--metrics-addr=localhost"]);
-        assert!(e.contains("--metrics-addr") && e.contains("\"localhost\""), "{e}");
+        assert!(
+            e.contains("--metrics-addr") && e.contains("\"localhost\""),
+            "{e}"
+        );
     }
 
     #[test]
@@ -312,9 +367,13 @@ mod tests {
         let scoped = default_lease_name(None, Some("secretsync-system"));
         assert_eq!(scoped, "secretsync-operator-secretsync-system");
         assert!(plain != class && class != scoped && plain != scoped);
-        let s = args(&["--leader-elect", "--controller-class=team-a", "--namespace=apps"])
-            .validate()
-            .expect("valid");
+        let s = args(&[
+            "--leader-elect",
+            "--controller-class=team-a",
+            "--namespace=apps",
+        ])
+        .validate()
+        .expect("valid");
         let leader = s.leader.expect("leader election on");
         assert_eq!(leader.lease_name, "secretsync-operator-team-a-apps");
         assert_eq!(leader.namespace, "secretsync-system");

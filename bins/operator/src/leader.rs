@@ -74,7 +74,9 @@ impl LeaderElector {
     }
 
     fn observe(&mut self, spec: Option<&LeaseSpec>) {
-        let holder = spec.and_then(|s| s.holder_identity.clone()).filter(|h| !h.is_empty());
+        let holder = spec
+            .and_then(|s| s.holder_identity.clone())
+            .filter(|h| !h.is_empty());
         let renew_time = spec.and_then(|s| s.renew_time.clone());
         let changed = self
             .observed
@@ -140,10 +142,15 @@ impl LeaderElector {
         new_spec.renew_time = Some(now.clone());
         if holder.as_deref() != Some(self.settings.identity.as_str()) {
             new_spec.acquire_time = Some(now);
-            new_spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0).saturating_add(1));
+            new_spec.lease_transitions =
+                Some(spec.lease_transitions.unwrap_or(0).saturating_add(1));
         }
         lease.spec = Some(new_spec);
-        match self.api.replace(&name, &PostParams::default(), &lease).await {
+        match self
+            .api
+            .replace(&name, &PostParams::default(), &lease)
+            .await
+        {
             Ok(written) => {
                 self.observe(written.spec.as_ref());
                 Ok(true)
@@ -182,8 +189,12 @@ impl LeaderElector {
                         changed
                     });
                 }
-                Ok(Err(e)) => tracing::warn!(lease = %self.settings.lease_name, error = %e, "leader election round failed"),
-                Err(_) => tracing::warn!(lease = %self.settings.lease_name, "leader election round timed out"),
+                Ok(Err(e)) => {
+                    tracing::warn!(lease = %self.settings.lease_name, error = %e, "leader election round failed")
+                }
+                Err(_) => {
+                    tracing::warn!(lease = %self.settings.lease_name, "leader election round timed out")
+                }
             }
             if leading && last_renew.is_some_and(|t| t.elapsed() >= deadline) {
                 tracing::error!(lease = %self.settings.lease_name, "could not renew the leader Lease within the renew deadline");
@@ -218,14 +229,18 @@ impl LeaderElector {
             spec.lease_duration_seconds = Some(1);
             spec.renew_time = Some(micro_now());
             lease.spec = Some(spec);
-            self.api.replace(&name, &PostParams::default(), &lease).await?;
+            self.api
+                .replace(&name, &PostParams::default(), &lease)
+                .await?;
             Ok(true)
         }
         .await;
         match result {
             Ok(true) => tracing::info!(lease = %name, "released the leader Lease"),
             Ok(false) => {}
-            Err(e) => tracing::warn!(lease = %name, error = %e, "releasing the leader Lease failed"),
+            Err(e) => {
+                tracing::warn!(lease = %name, error = %e, "releasing the leader Lease failed")
+            }
         }
     }
 }

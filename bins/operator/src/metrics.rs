@@ -45,7 +45,10 @@ impl MetricsSource {
         let mut text = text.replace("# EOF\n", "");
         append_eso_aliases(&mut text);
         append_fetch_stats(&mut text, &self.engine.fetch_stats());
-        let _ = writeln!(text, "# HELP secretsync_leader 1 while this process holds the leader Lease (or runs without leader election).");
+        let _ = writeln!(
+            text,
+            "# HELP secretsync_leader 1 while this process holds the leader Lease (or runs without leader election)."
+        );
         let _ = writeln!(text, "# TYPE secretsync_leader gauge");
         let _ = writeln!(text, "secretsync_leader {}", u8::from(leading));
         text
@@ -80,7 +83,9 @@ fn append_eso_aliases(text: &mut String) {
     // (namespace, name) -> ready
     let mut ready: BTreeMap<(String, String), bool> = BTreeMap::new();
     for line in text.lines() {
-        let Some((name, labels, value)) = parse_sample(line) else { continue };
+        let Some((name, labels, value)) = parse_sample(line) else {
+            continue;
+        };
         let es = labels.get("controller") == Some(&"externalsecret");
         match name {
             "secretsync_sync_calls_total" if es => sync_calls += value,
@@ -89,7 +94,11 @@ fn append_eso_aliases(text: &mut String) {
             "secretsync_reconcile_duration_seconds_count" if es => duration_count += value,
             "secretsync_externalsecret_ready" => {
                 let key = (
-                    labels.get("namespace").copied().unwrap_or_default().to_string(),
+                    labels
+                        .get("namespace")
+                        .copied()
+                        .unwrap_or_default()
+                        .to_string(),
                     labels.get("name").copied().unwrap_or_default().to_string(),
                 );
                 *ready.entry(key).or_default() |= value >= 1.0;
@@ -98,17 +107,33 @@ fn append_eso_aliases(text: &mut String) {
         }
     }
     let mut out = String::new();
-    let _ = writeln!(out, "# HELP externalsecret_sync_calls_total Total number of ExternalSecret reconciles (ESO name).");
+    let _ = writeln!(
+        out,
+        "# HELP externalsecret_sync_calls_total Total number of ExternalSecret reconciles (ESO name)."
+    );
     let _ = writeln!(out, "# TYPE externalsecret_sync_calls_total counter");
     let _ = writeln!(out, "externalsecret_sync_calls_total {sync_calls}");
-    let _ = writeln!(out, "# HELP externalsecret_sync_calls_error Total number of failed ExternalSecret reconciles (ESO name).");
+    let _ = writeln!(
+        out,
+        "# HELP externalsecret_sync_calls_error Total number of failed ExternalSecret reconciles (ESO name)."
+    );
     let _ = writeln!(out, "# TYPE externalsecret_sync_calls_error counter");
     let _ = writeln!(out, "externalsecret_sync_calls_error {sync_errors}");
-    let mean = if duration_count > 0.0 { duration_sum / duration_count } else { 0.0 };
-    let _ = writeln!(out, "# HELP externalsecret_reconcile_duration Mean ExternalSecret reconcile duration in seconds.");
+    let mean = if duration_count > 0.0 {
+        duration_sum / duration_count
+    } else {
+        0.0
+    };
+    let _ = writeln!(
+        out,
+        "# HELP externalsecret_reconcile_duration Mean ExternalSecret reconcile duration in seconds."
+    );
     let _ = writeln!(out, "# TYPE externalsecret_reconcile_duration gauge");
     let _ = writeln!(out, "externalsecret_reconcile_duration {mean}");
-    let _ = writeln!(out, "# HELP externalsecret_status_condition The status condition of an ExternalSecret (ESO name).");
+    let _ = writeln!(
+        out,
+        "# HELP externalsecret_status_condition The status condition of an ExternalSecret (ESO name)."
+    );
     let _ = writeln!(out, "# TYPE externalsecret_status_condition gauge");
     for ((namespace, name), is_ready) in &ready {
         for (status, value) in [("True", *is_ready), ("False", !*is_ready)] {
@@ -124,17 +149,54 @@ fn append_eso_aliases(text: &mut String) {
 
 fn append_fetch_stats(text: &mut String, stats: &FetchStats) {
     let ok = stats.provider_calls.saturating_sub(stats.provider_errors);
-    let _ = writeln!(text, "# HELP externalsecret_provider_api_calls_count Provider API calls (ESO name; provider=\"all\").");
-    let _ = writeln!(text, "# TYPE externalsecret_provider_api_calls_count counter");
-    let _ = writeln!(text, "externalsecret_provider_api_calls_count{{provider=\"all\",call=\"read\",status=\"success\"}} {ok}");
-    let _ = writeln!(text, "externalsecret_provider_api_calls_count{{provider=\"all\",call=\"read\",status=\"error\"}} {}", stats.provider_errors);
+    let _ = writeln!(
+        text,
+        "# HELP externalsecret_provider_api_calls_count Provider API calls (ESO name; provider=\"all\")."
+    );
+    let _ = writeln!(
+        text,
+        "# TYPE externalsecret_provider_api_calls_count counter"
+    );
+    let _ = writeln!(
+        text,
+        "externalsecret_provider_api_calls_count{{provider=\"all\",call=\"read\",status=\"success\"}} {ok}"
+    );
+    let _ = writeln!(
+        text,
+        "externalsecret_provider_api_calls_count{{provider=\"all\",call=\"read\",status=\"error\"}} {}",
+        stats.provider_errors
+    );
     for (name, help, value) in [
-        ("secretsync_provider_reads_requested_total", "Reads asked for by syncs.", stats.reads_requested),
-        ("secretsync_provider_calls_total", "Calls actually made to providers.", stats.provider_calls),
-        ("secretsync_provider_reads_coalesced_total", "Reads served by an identical in-flight or recent read.", stats.coalesced),
-        ("secretsync_provider_errors_total", "Provider calls that failed.", stats.provider_errors),
-        ("secretsync_provider_throttled_total", "Provider calls answered with throttling.", stats.throttled),
-        ("secretsync_providers_built_total", "Providers built (first use or spec change).", stats.providers_built),
+        (
+            "secretsync_provider_reads_requested_total",
+            "Reads asked for by syncs.",
+            stats.reads_requested,
+        ),
+        (
+            "secretsync_provider_calls_total",
+            "Calls actually made to providers.",
+            stats.provider_calls,
+        ),
+        (
+            "secretsync_provider_reads_coalesced_total",
+            "Reads served by an identical in-flight or recent read.",
+            stats.coalesced,
+        ),
+        (
+            "secretsync_provider_errors_total",
+            "Provider calls that failed.",
+            stats.provider_errors,
+        ),
+        (
+            "secretsync_provider_throttled_total",
+            "Provider calls answered with throttling.",
+            stats.throttled,
+        ),
+        (
+            "secretsync_providers_built_total",
+            "Providers built (first use or spec change).",
+            stats.providers_built,
+        ),
     ] {
         let _ = writeln!(text, "# HELP {name} {help}");
         let _ = writeln!(text, "# TYPE {name} counter");
@@ -159,9 +221,18 @@ mod tests {
              secretsync_externalsecret_ready{namespace=\"ns\",name=\"b\",reason=\"SecretSyncedError\"} 0\n",
         );
         append_eso_aliases(&mut text);
-        assert!(text.contains("\nexternalsecret_sync_calls_total 5\n"), "{text}");
-        assert!(text.contains("\nexternalsecret_sync_calls_error 3\n"), "{text}");
-        assert!(text.contains("\nexternalsecret_reconcile_duration 0.25\n"), "{text}");
+        assert!(
+            text.contains("\nexternalsecret_sync_calls_total 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nexternalsecret_sync_calls_error 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nexternalsecret_reconcile_duration 0.25\n"),
+            "{text}"
+        );
         assert!(text.contains("externalsecret_status_condition{name=\"a\",namespace=\"ns\",condition=\"Ready\",status=\"True\"} 1"));
         assert!(text.contains("externalsecret_status_condition{name=\"b\",namespace=\"ns\",condition=\"Ready\",status=\"False\"} 1"));
         assert!(text.contains("externalsecret_status_condition{name=\"b\",namespace=\"ns\",condition=\"Ready\",status=\"True\"} 0"));
@@ -181,6 +252,9 @@ mod tests {
         append_fetch_stats(&mut text, &stats);
         assert!(text.contains("status=\"success\"} 3\n"), "{text}");
         assert!(text.contains("status=\"error\"} 1\n"), "{text}");
-        assert!(text.contains("secretsync_provider_reads_coalesced_total 6\n"), "{text}");
+        assert!(
+            text.contains("secretsync_provider_reads_coalesced_total 6\n"),
+            "{text}"
+        );
     }
 }

@@ -35,7 +35,10 @@ impl TokenBucket {
 
     /// Takes a token, or says how long to wait until one is available.
     pub fn try_take(&self) -> Result<(), Duration> {
-        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         let (tokens, last) = *state;
         let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.qps).min(self.burst);
@@ -126,11 +129,24 @@ mod tests {
         let mut svc = RateLimitLayer::new(10.0, 3).layer(svc);
         let start = Instant::now();
         for n in 0..3 {
-            svc.ready().await.expect("ready").call(n).await.expect("call");
+            svc.ready()
+                .await
+                .expect("ready")
+                .call(n)
+                .await
+                .expect("call");
         }
-        assert!(start.elapsed() < Duration::from_millis(1), "burst of 3 must not wait");
+        assert!(
+            start.elapsed() < Duration::from_millis(1),
+            "burst of 3 must not wait"
+        );
         for n in 0..5 {
-            svc.ready().await.expect("ready").call(n).await.expect("call");
+            svc.ready()
+                .await
+                .expect("ready")
+                .call(n)
+                .await
+                .expect("call");
         }
         let waited = start.elapsed();
         assert!(

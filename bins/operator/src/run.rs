@@ -8,8 +8,8 @@ use kube::Api;
 use kube::api::ListParams;
 use secretsync_engine::{Engine, EngineConfig};
 use secretsync_model::ProviderFactory;
-use secretsync_providers::{AllProviders, ProviderOptions};
 use secretsync_model::external_secret::ExternalSecret;
+use secretsync_providers::{AllProviders, ProviderOptions};
 use tokio::sync::watch;
 
 use crate::cli::Settings;
@@ -54,7 +54,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let client = crate::client::build(settings.kube_api_qps, settings.kube_api_burst).await?;
     // Every provider this build links (fake, Azure Key Vault, ...), configured from the
     // process environment (workload identity token file, managed identity endpoint).
-    let options = ProviderOptions::from_env().context("reading provider settings from the environment")?;
+    let options =
+        ProviderOptions::from_env().context("reading provider settings from the environment")?;
     let factory: Arc<dyn ProviderFactory> = Arc::new(AllProviders::new(options));
     let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
     let controller_metrics = secretsync_kube::Metrics::default();
@@ -66,7 +67,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             tracing::info!(lease = %leader.lease_name, namespace = %leader.namespace, identity = %leader.identity, "leader election on");
             let (tx, rx) = watch::channel(Role::Starting);
             let elector = LeaderElector::new(client.clone(), leader);
-            (Some(rx), Some(tokio::spawn(elector.run(tx, shutdown.clone()))))
+            (
+                Some(rx),
+                Some(tokio::spawn(elector.run(tx, shutdown.clone()))),
+            )
         }
         None => (None, None),
     };
@@ -133,7 +137,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             let _ = elector.await;
         }
     };
-    if tokio::time::timeout(settings.shutdown_timeout, cleanup).await.is_err() {
+    if tokio::time::timeout(settings.shutdown_timeout, cleanup)
+        .await
+        .is_err()
+    {
         tracing::warn!("shutdown timed out before providers were closed and the Lease released");
     }
     match stop? {
@@ -141,6 +148,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             tracing::info!("stopped");
             Ok(())
         }
-        Stop::LostLease => Err(anyhow!("lost the leader Lease; exiting so a fresh process can campaign again")),
+        Stop::LostLease => Err(anyhow!(
+            "lost the leader Lease; exiting so a fresh process can campaign again"
+        )),
     }
 }

@@ -28,7 +28,9 @@ pub struct Health {
 
 impl Health {
     fn leading(&self) -> bool {
-        self.role.as_ref().is_none_or(|r| *r.borrow() == Role::Leading)
+        self.role
+            .as_ref()
+            .is_none_or(|r| *r.borrow() == Role::Leading)
     }
 
     /// Ready: not shutting down, and either leading with started controllers or a healthy standby.
@@ -51,7 +53,10 @@ struct AppState {
 
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(state.health.leading()),
     )
 }
@@ -75,9 +80,14 @@ pub async fn start(
     health: Arc<Health>,
     source: MetricsSource,
 ) -> anyhow::Result<()> {
-    let state = Arc::new(AppState { health, metrics: source });
+    let state = Arc::new(AppState {
+        health,
+        metrics: source,
+    });
     let metrics_routes = Router::new().route("/metrics", get(metrics));
-    let health_routes = Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz));
+    let health_routes = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz));
     let bind = |addr: SocketAddr, what: &'static str| async move {
         tokio::net::TcpListener::bind(addr)
             .await

@@ -14,8 +14,15 @@ mod support;
 use support::{Cluster, repo_root};
 
 const SERVED_BY_DOUBLE: &[&str] = &["Namespace", "ServiceAccount", "CustomResourceDefinition"];
-const NOT_SERVED_BY_DOUBLE: &[&str] =
-    &["Deployment", "Service", "PodDisruptionBudget", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"];
+const NOT_SERVED_BY_DOUBLE: &[&str] = &[
+    "Deployment",
+    "Service",
+    "PodDisruptionBudget",
+    "Role",
+    "RoleBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+];
 
 fn documents(yaml: &str) -> Vec<serde_yaml::Value> {
     serde_yaml::Deserializer::from_str(yaml)
@@ -25,12 +32,21 @@ fn documents(yaml: &str) -> Vec<serde_yaml::Value> {
 }
 
 fn check_flags(deployment: &serde_yaml::Value) {
-    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"].as_sequence().unwrap();
+    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_sequence()
+        .unwrap();
     assert!(!args.is_empty());
     for arg in args {
         let flag = arg.as_str().unwrap();
-        let out = std::process::Command::new(support::operator_bin()).args([flag, "--help"]).output().unwrap();
-        assert!(out.status.success(), "{flag} is not accepted by secretsync-operator: {}", String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new(support::operator_bin())
+            .args([flag, "--help"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{flag} is not accepted by secretsync-operator: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -38,13 +54,23 @@ fn check_flags(deployment: &serde_yaml::Value) {
 fn every_overlay_applies_with_kubectl() {
     let cluster = Cluster::start();
     for overlay in ["cluster-wide", "namespace-scoped", "ha"] {
-        let dir = repo_root().join("deploy/overlays").join(overlay).to_string_lossy().into_owned();
+        let dir = repo_root()
+            .join("deploy/overlays")
+            .join(overlay)
+            .to_string_lossy()
+            .into_owned();
         let built = cluster.kubectl_ok(&["kustomize", &dir]);
         let docs = documents(&built);
-        let deployment = docs.iter().find(|d| d["kind"] == "Deployment").expect("a Deployment");
+        let deployment = docs
+            .iter()
+            .find(|d| d["kind"] == "Deployment")
+            .expect("a Deployment");
         check_flags(deployment);
         if overlay == "ha" {
-            let args = format!("{:?}", deployment["spec"]["template"]["spec"]["containers"][0]["args"]);
+            let args = format!(
+                "{:?}",
+                deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+            );
             assert!(args.contains("--leader-elect"), "{args}");
         }
         if cluster.is_double() {
@@ -55,17 +81,26 @@ fn every_overlay_applies_with_kubectl() {
                     served.push_str("---\n");
                     served.push_str(&serde_yaml::to_string(doc).unwrap());
                 } else {
-                    assert!(NOT_SERVED_BY_DOUBLE.contains(&kind), "{overlay}: unexpected kind {kind}");
+                    assert!(
+                        NOT_SERVED_BY_DOUBLE.contains(&kind),
+                        "{overlay}: unexpected kind {kind}"
+                    );
                 }
             }
             cluster.apply(&served);
         } else {
             let out = cluster.kubectl_ok(&["apply", "-k", &dir, "--dry-run=server"]);
-            assert!(out.contains("deployment.apps/secretsync-operator"), "{overlay}: {out}");
+            assert!(
+                out.contains("deployment.apps/secretsync-operator"),
+                "{overlay}: {out}"
+            );
         }
     }
     if cluster.is_double() {
         let sa = cluster.get_json(&["serviceaccount", "-n", "secretsync-system", "secretsync"]);
-        assert!(sa.is_some(), "the ServiceAccount from deploy/base was applied");
+        assert!(
+            sa.is_some(),
+            "the ServiceAccount from deploy/base was applied"
+        );
     }
 }

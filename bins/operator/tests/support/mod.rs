@@ -12,7 +12,10 @@ use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 
 /// Repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// The operator binary built by cargo for this package.
@@ -25,15 +28,22 @@ pub fn kubectl_path() -> PathBuf {
     if let Ok(p) = std::env::var("SECRETSYNC_KUBECTL") {
         return PathBuf::from(p);
     }
-    let peers = std::env::var("SECRETSYNC_PEERS_DIR").map_or_else(|_| repo_root().join(".peers"), PathBuf::from);
+    let peers = std::env::var("SECRETSYNC_PEERS_DIR")
+        .map_or_else(|_| repo_root().join(".peers"), PathBuf::from);
     let local = peers.join("bin/kubectl");
     if local.exists() {
         return local;
     }
     let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join("kubectl")).find(|k| k.exists()))
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("kubectl"))
+                .find(|k| k.exists())
+        })
         .unwrap_or_default();
-    on_path.unwrap_or_else(|| panic!("kubectl not found: run `scripts/peers install` (or set SECRETSYNC_KUBECTL)"))
+    on_path.unwrap_or_else(|| {
+        panic!("kubectl not found: run `scripts/peers install` (or set SECRETSYNC_KUBECTL)")
+    })
 }
 
 /// Where the tests run.
@@ -50,15 +60,30 @@ impl Cluster {
     pub fn start() -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let cluster = if let Ok(path) = std::env::var("SECRETSYNC_TEST_KUBECONFIG") {
-            Cluster { double: None, kubeconfig: PathBuf::from(path), _dir: dir, cleanup: Vec::new() }
+            Cluster {
+                double: None,
+                kubeconfig: PathBuf::from(path),
+                _dir: dir,
+                cleanup: Vec::new(),
+            }
         } else {
-            let double = KubeApiServer::start_blocking(KubeApiOptions::default()).expect("starting the Kubernetes API double");
+            let double = KubeApiServer::start_blocking(KubeApiOptions::default())
+                .expect("starting the Kubernetes API double");
             let kubeconfig = dir.path().join("kubeconfig");
             double.write_kubeconfig(&kubeconfig).unwrap();
-            Cluster { double: Some(double), kubeconfig, _dir: dir, cleanup: Vec::new() }
+            Cluster {
+                double: Some(double),
+                kubeconfig,
+                _dir: dir,
+                cleanup: Vec::new(),
+            }
         };
         // The CRDs go in the way users install them: client-side `kubectl apply -k`.
-        cluster.kubectl_ok(&["apply", "-k", &repo_root().join("deploy/crds").to_string_lossy()]);
+        cluster.kubectl_ok(&[
+            "apply",
+            "-k",
+            &repo_root().join("deploy/crds").to_string_lossy(),
+        ]);
         cluster
     }
 
@@ -69,33 +94,57 @@ impl Cluster {
     /// A namespace name unique to this run (created, and deleted at the end on a real cluster).
     pub fn namespace(&mut self, prefix: &str) -> String {
         let name = format!("{prefix}-{:08x}", rand_u32());
-        self.apply(&format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}}}\n"));
-        self.cleanup.push(vec!["delete".into(), "namespace".into(), name.clone(), "--wait=false".into()]);
+        self.apply(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}}}\n"
+        ));
+        self.cleanup.push(vec![
+            "delete".into(),
+            "namespace".into(),
+            name.clone(),
+            "--wait=false".into(),
+        ]);
         name
     }
 
     pub fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
         let mut cmd = Command::new(kubectl_path());
         cmd.arg("--kubeconfig").arg(&self.kubeconfig).args(args);
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("running kubectl");
         if let Some(text) = stdin {
             use std::io::Write as _;
-            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
         }
         child.wait_with_output().unwrap()
     }
 
     pub fn kubectl_ok(&self, args: &[&str]) -> String {
         let out = self.kubectl(args, None);
-        assert!(out.status.success(), "kubectl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     pub fn apply(&self, yaml: &str) {
         let out = self.kubectl(&["apply", "-f", "-"], Some(yaml));
-        assert!(out.status.success(), "kubectl apply failed: {}\n{yaml}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "kubectl apply failed: {}\n{yaml}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// `kubectl get -o json`, or `None` when not found.
@@ -104,7 +153,9 @@ impl Cluster {
         all.extend_from_slice(args);
         all.extend_from_slice(&["-o", "json"]);
         let out = self.kubectl(&all, None);
-        out.status.success().then(|| serde_json::from_slice(&out.stdout).unwrap())
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
     }
 }
 
@@ -120,12 +171,19 @@ impl Drop for Cluster {
 }
 
 pub fn rand_u32() -> u32 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     nanos ^ std::process::id().rotate_left(16)
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Polls `f` every 100 ms until it returns `Some`, panicking with `what` after `timeout`.
@@ -135,7 +193,10 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
         if let Some(v) = f() {
             return v;
         }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -167,7 +228,12 @@ impl Operator {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("starting secretsync-operator");
-        Operator { child, port, log, _dir: dir }
+        Operator {
+            child,
+            port,
+            log,
+            _dir: dir,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -184,16 +250,26 @@ impl Operator {
 
     fn get(&self, path: &str) -> Option<(u16, String)> {
         let url = format!("http://127.0.0.1:{}{path}", self.port);
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
-            let resp = reqwest::Client::new().get(url).timeout(Duration::from_secs(5)).send().await.ok()?;
+            let resp = reqwest::Client::new()
+                .get(url)
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+                .ok()?;
             let code = resp.status().as_u16();
             Some((code, resp.text().await.ok()?))
         })
     }
 
     pub fn metrics(&self) -> Option<String> {
-        self.get("/metrics").filter(|(c, _)| *c == 200).map(|(_, t)| t)
+        self.get("/metrics")
+            .filter(|(c, _)| *c == 200)
+            .map(|(_, t)| t)
     }
 
     pub fn ready(&self) -> bool {
@@ -212,8 +288,13 @@ impl Operator {
 
     /// SIGTERM and wait for the exit status.
     pub fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
-        wait_for(timeout, "the operator to exit after SIGTERM", || self.child.try_wait().unwrap())
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
+        wait_for(timeout, "the operator to exit after SIGTERM", || {
+            self.child.try_wait().unwrap()
+        })
     }
 
     /// SIGKILL (kill -9).
@@ -236,6 +317,9 @@ impl Drop for Operator {
 /// The value of `series` in a text exposition.
 pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
         .and_then(|v| v.trim().parse().ok())
 }
