@@ -244,3 +244,54 @@ impl LeaderElector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
+
+    fn settings(identity: &str) -> LeaderSettings {
+        LeaderSettings {
+            lease_name: "test-lease".into(),
+            namespace: "default".into(),
+            identity: identity.into(),
+            lease_duration: Duration::from_millis(1500),
+            renew_deadline: Duration::from_secs(1),
+            retry_period: Duration::from_millis(200),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_one_candidate_leads_until_the_lease_expires_or_is_released() -> anyhow::Result<()>
+    {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let double = KubeApiServer::start(KubeApiOptions::default()).await?;
+        let mut a = LeaderElector::new(double.client()?, settings("a"));
+        let mut b = LeaderElector::new(double.client()?, settings("b"));
+        assert!(a.try_acquire_or_renew().await?, "a creates the Lease");
+        assert!(!b.try_acquire_or_renew().await?, "b sees a valid Lease");
+        assert!(a.try_acquire_or_renew().await?, "a renews");
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert!(
+            !b.try_acquire_or_renew().await?,
+            "a renewed 800 ms ago: still valid for b"
+        );
+        // a stops renewing: b takes over once it has seen no change for the lease duration.
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        assert!(b.try_acquire_or_renew().await?, "b takes the expired Lease");
+        assert!(!a.try_acquire_or_renew().await?, "a lost it");
+        let lease: Lease = Api::namespaced(double.client()?, "default")
+            .get("test-lease")
+            .await?;
+        let spec = lease.spec.unwrap_or_default();
+        assert_eq!(spec.holder_identity.as_deref(), Some("b"));
+        assert_eq!(spec.lease_transitions, Some(1));
+        // Release: a can take it at once.
+        b.release().await;
+        assert!(
+            a.try_acquire_or_renew().await?,
+            "a takes the released Lease without waiting"
+        );
+        Ok(())
+    }
+}
