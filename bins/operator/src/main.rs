@@ -1,6 +1,23 @@
-//! secretsync-operator
+//! `secretsync-operator`: runs the ExternalSecret, store and ClusterExternalSecret controllers
+//! with leader election, Prometheus metrics and health endpoints.
 
-fn main() {
-    eprintln!("not implemented yet");
-    std::process::exit(2);
+mod cli;
+mod client;
+mod leader;
+mod metrics;
+mod rate_limit;
+mod run;
+mod server;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let args = cli::Args::parse();
+    let settings = args.validate()?;
+    cli::init_logging(&settings);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run::run(settings))
 }

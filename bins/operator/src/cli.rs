@@ -1,0 +1,381 @@
+//! Command-line flags (every flag also reads an environment variable) and their validation.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+
+/// Flags of `secretsync-operator`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "secretsync-operator",
+    version,
+    about = "Syncs external secrets into Kubernetes Secrets"
+)]
+pub struct Args {
+    /// Concurrent reconciles per controller.
+    #[arg(long, env = "SECRETSYNC_CONCURRENCY", default_value_t = 4)]
+    pub concurrency: u16,
+    /// Watch only this namespace (namespace-scoped install); unset watches all namespaces.
+    #[arg(long, env = "SECRETSYNC_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Serve only stores whose `spec.controller` is this class; unset serves stores without a class.
+    #[arg(long, env = "SECRETSYNC_CONTROLLER_CLASS")]
+    pub controller_class: Option<String>,
+    /// Namespace the operator runs in (drift key Secret, default Lease namespace).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "secretsync-system")]
+    pub operator_namespace: String,
+    /// Name of the Secret holding the drift-detection HMAC key.
+    #[arg(
+        long,
+        env = "SECRETSYNC_DRIFT_KEY_SECRET",
+        default_value = "secretsync-drift-key"
+    )]
+    pub drift_key_secret: String,
+    /// Address of the Prometheus `/metrics` endpoint.
+    #[arg(long, env = "SECRETSYNC_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: String,
+    /// Address of the `/healthz` and `/readyz` endpoints (may equal the metrics address).
+    #[arg(long, env = "SECRETSYNC_HEALTH_ADDR", default_value = "0.0.0.0:8081")]
+    pub health_addr: String,
+    /// Run controllers only while holding a coordination.k8s.io/v1 Lease.
+    #[arg(long, env = "SECRETSYNC_LEADER_ELECT")]
+    pub leader_elect: bool,
+    /// Lease name; defaults to `secretsync-operator[-<class>][-<namespace>]` so operators with
+    /// different classes or scopes never share a Lease.
+    #[arg(long, env = "SECRETSYNC_LEADER_ELECTION_LEASE_NAME")]
+    pub leader_election_lease_name: Option<String>,
+    /// Namespace of the Lease; defaults to the operator namespace.
+    #[arg(long, env = "SECRETSYNC_LEADER_ELECTION_NAMESPACE")]
+    pub leader_election_namespace: Option<String>,
+    /// How long a Lease stays valid without renewal (e.g. `15s`).
+    #[arg(
+        long,
+        env = "SECRETSYNC_LEADER_ELECTION_LEASE_DURATION",
+        default_value = "15s"
+    )]
+    pub leader_election_lease_duration: String,
+    /// The leader gives up if it could not renew for this long (must be < lease duration).
+    #[arg(
+        long,
+        env = "SECRETSYNC_LEADER_ELECTION_RENEW_DEADLINE",
+        default_value = "10s"
+    )]
+    pub leader_election_renew_deadline: String,
+    /// Interval between acquire/renew attempts (must be < renew deadline).
+    #[arg(
+        long,
+        env = "SECRETSYNC_LEADER_ELECTION_RETRY_PERIOD",
+        default_value = "2s"
+    )]
+    pub leader_election_retry_period: String,
+    /// Identity written to the Lease; defaults to the pod name or the host name plus a random suffix.
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `secretsync_kube=debug`).
+    #[arg(long, env = "SECRETSYNC_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Log as JSON lines.
+    #[arg(long, env = "SECRETSYNC_LOG_JSON")]
+    pub log_json: bool,
+    /// Sustained Kubernetes API requests per second (token bucket refill rate).
+    #[arg(long, env = "SECRETSYNC_KUBE_API_QPS", default_value_t = 20.0)]
+    pub kube_api_qps: f64,
+    /// Kubernetes API request burst (token bucket size).
+    #[arg(long, env = "SECRETSYNC_KUBE_API_BURST", default_value_t = 30)]
+    pub kube_api_burst: u32,
+    /// Refreshes are scheduled up to this fraction of `refreshInterval` early (0 to 0.5).
+    #[arg(long, env = "SECRETSYNC_REFRESH_JITTER", default_value_t = 0.1)]
+    pub refresh_jitter: f64,
+    /// Do not run the ClusterSecretStore / ClusterExternalSecret controllers (namespace-scoped installs).
+    #[arg(long, env = "SECRETSYNC_NO_CLUSTER_RESOURCES")]
+    pub no_cluster_resources: bool,
+    /// How long shutdown waits for the Lease release and provider close.
+    #[arg(long, env = "SECRETSYNC_SHUTDOWN_TIMEOUT", default_value = "20s")]
+    pub shutdown_timeout: String,
+}
+
+/// Leader election timings and identity.
+#[derive(Clone, Debug)]
+pub struct LeaderSettings {
+    /// Lease name.
+    pub lease_name: String,
+    /// Lease namespace.
+    pub namespace: String,
+    /// Holder identity.
+    pub identity: String,
+    /// Lease validity.
+    pub lease_duration: Duration,
+    /// Give-up time for renewals.
+    pub renew_deadline: Duration,
+    /// Attempt interval.
+    pub retry_period: Duration,
+}
+
+/// Validated settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Controller configuration handed to `secretsync_kube::run`.
+    pub controllers: secretsync_kube::Config,
+    /// `/metrics` address.
+    pub metrics_addr: SocketAddr,
+    /// `/healthz`, `/readyz` address.
+    pub health_addr: SocketAddr,
+    /// `Some` when leader election is on.
+    pub leader: Option<LeaderSettings>,
+    /// Log filter.
+    pub log_level: String,
+    /// JSON logs.
+    pub log_json: bool,
+    /// Kube API requests per second.
+    pub kube_api_qps: f64,
+    /// Kube API burst.
+    pub kube_api_burst: u32,
+    /// Shutdown budget.
+    pub shutdown_timeout: Duration,
+}
+
+/// Parses `500ms`, `15s`, `2m`, `1h` or a bare number of seconds.
+pub fn parse_duration(flag: &str, text: &str) -> anyhow::Result<Duration> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let value: f64 = number.parse().with_context(|| {
+        format!("--{flag}: expected a duration like 15s, 500ms or 2m, got {text:?}")
+    })?;
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => bail!("--{flag}: unknown unit {unit:?} in {text:?} (use ms, s, m or h)"),
+    };
+    if !secs.is_finite() || secs <= 0.0 {
+        bail!("--{flag}: must be greater than zero, got {text:?}");
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_addr(flag: &str, text: &str) -> anyhow::Result<SocketAddr> {
+    text.parse()
+        .with_context(|| format!("--{flag}: expected an address like 0.0.0.0:8080, got {text:?}"))
+}
+
+/// The default Lease name: distinct per controller class and namespace scope (ESO #6079).
+pub fn default_lease_name(class: Option<&str>, namespace: Option<&str>) -> String {
+    let mut name = "secretsync-operator".to_string();
+    for part in [class, namespace].into_iter().flatten() {
+        name.push('-');
+        name.push_str(part);
+    }
+    // Lease names are DNS subdomains (253 characters).
+    name.truncate(253);
+    name
+}
+
+fn default_identity() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .unwrap_or_else(|| "secretsync-operator".to_string());
+    format!("{host}-{:08x}", rand::random::<u32>())
+}
+
+impl Args {
+    /// Checks every flag and builds the settings; errors name the flag and what was expected.
+    pub fn validate(self) -> anyhow::Result<Settings> {
+        let metrics_addr = parse_addr("metrics-addr", &self.metrics_addr)?;
+        let health_addr = parse_addr("health-addr", &self.health_addr)?;
+        if self.concurrency == 0 {
+            bail!("--concurrency: must be at least 1");
+        }
+        if !(0.0..=0.5).contains(&self.refresh_jitter) {
+            bail!(
+                "--refresh-jitter: expected a fraction between 0 and 0.5, got {}",
+                self.refresh_jitter
+            );
+        }
+        if !(self.kube_api_qps.is_finite() && self.kube_api_qps > 0.0) {
+            bail!(
+                "--kube-api-qps: must be greater than zero, got {}",
+                self.kube_api_qps
+            );
+        }
+        if self.kube_api_burst == 0 {
+            bail!("--kube-api-burst: must be at least 1");
+        }
+        for (flag, value) in [
+            ("namespace", &self.namespace),
+            ("controller-class", &self.controller_class),
+        ] {
+            if value.as_deref() == Some("") {
+                bail!("--{flag}: must not be empty (omit the flag instead)");
+            }
+        }
+        let lease_duration = parse_duration(
+            "leader-election-lease-duration",
+            &self.leader_election_lease_duration,
+        )?;
+        let renew_deadline = parse_duration(
+            "leader-election-renew-deadline",
+            &self.leader_election_renew_deadline,
+        )?;
+        let retry_period = parse_duration(
+            "leader-election-retry-period",
+            &self.leader_election_retry_period,
+        )?;
+        if renew_deadline >= lease_duration {
+            bail!(
+                "--leader-election-renew-deadline ({renew_deadline:?}) must be shorter than --leader-election-lease-duration ({lease_duration:?})"
+            );
+        }
+        if retry_period >= renew_deadline {
+            bail!(
+                "--leader-election-retry-period ({retry_period:?}) must be shorter than --leader-election-renew-deadline ({renew_deadline:?})"
+            );
+        }
+        let shutdown_timeout = parse_duration("shutdown-timeout", &self.shutdown_timeout)?;
+        let leader = self.leader_elect.then(|| LeaderSettings {
+            lease_name: self.leader_election_lease_name.clone().unwrap_or_else(|| {
+                default_lease_name(self.controller_class.as_deref(), self.namespace.as_deref())
+            }),
+            namespace: self
+                .leader_election_namespace
+                .clone()
+                .unwrap_or_else(|| self.operator_namespace.clone()),
+            identity: self.identity.clone().unwrap_or_else(default_identity),
+            lease_duration,
+            renew_deadline,
+            retry_period,
+        });
+        let cluster = !self.no_cluster_resources;
+        let controllers = secretsync_kube::Config {
+            namespace: self.namespace,
+            controller_class: self.controller_class,
+            concurrency: self.concurrency,
+            operator_namespace: self.operator_namespace,
+            drift_key_secret: self.drift_key_secret,
+            refresh_jitter: self.refresh_jitter,
+            cluster_stores: cluster,
+            cluster_external_secrets: cluster,
+            ..secretsync_kube::Config::default()
+        };
+        Ok(Settings {
+            controllers,
+            metrics_addr,
+            health_addr,
+            leader,
+            log_level: self.log_level,
+            log_json: self.log_json,
+            kube_api_qps: self.kube_api_qps,
+            kube_api_burst: self.kube_api_burst,
+            shutdown_timeout,
+        })
+    }
+}
+
+/// Installs the tracing subscriber (text or JSON to stderr).
+pub fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if settings.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> Args {
+        let mut argv = vec!["secretsync-operator"];
+        argv.extend_from_slice(extra);
+        Args::try_parse_from(argv).expect("flags parse")
+    }
+
+    fn error(extra: &[&str]) -> String {
+        format!(
+            "{:#}",
+            args(extra).validate().expect_err("validation must fail")
+        )
+    }
+
+    #[test]
+    fn defaults_validate() {
+        let s = args(&[]).validate().expect("defaults are valid");
+        assert!(s.leader.is_none());
+        assert_eq!(s.metrics_addr.port(), 8080);
+        assert_eq!(s.controllers.concurrency, 4);
+    }
+
+    #[test]
+    fn renew_deadline_must_be_shorter_than_lease_duration() {
+        let e = error(&[
+            "--leader-election-lease-duration=10s",
+            "--leader-election-renew-deadline=10s",
+        ]);
+        assert!(e.contains("--leader-election-renew-deadline"), "{e}");
+        assert!(
+            e.contains("must be shorter than --leader-election-lease-duration"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unparsable_address_names_the_flag() {
+        let e = error(&["--metrics-addr=localhost"]);
+        assert!(
+            e.contains("--metrics-addr") && e.contains("\"localhost\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_durations_and_numbers_are_rejected() {
+        assert!(error(&["--leader-election-retry-period=2 parsecs"]).contains("unknown unit"));
+        assert!(error(&["--leader-election-lease-duration=0s"]).contains("greater than zero"));
+        assert!(error(&["--concurrency=0"]).contains("--concurrency"));
+        assert!(error(&["--refresh-jitter=0.9"]).contains("--refresh-jitter"));
+        assert!(error(&["--kube-api-qps=0"]).contains("--kube-api-qps"));
+    }
+
+    #[test]
+    fn durations_parse() -> anyhow::Result<()> {
+        assert_eq!(parse_duration("x", "500ms")?, Duration::from_millis(500));
+        assert_eq!(parse_duration("x", "2m")?, Duration::from_secs(120));
+        assert_eq!(parse_duration("x", "7")?, Duration::from_secs(7));
+        Ok(())
+    }
+
+    #[test]
+    fn lease_names_differ_per_class_and_scope() {
+        let plain = default_lease_name(None, None);
+        let class = default_lease_name(Some("team-a"), None);
+        let scoped = default_lease_name(None, Some("secretsync-system"));
+        assert_eq!(scoped, "secretsync-operator-secretsync-system");
+        assert!(plain != class && class != scoped && plain != scoped);
+        let s = args(&[
+            "--leader-elect",
+            "--controller-class=team-a",
+            "--namespace=apps",
+        ])
+        .validate()
+        .expect("valid");
+        let leader = s.leader.expect("leader election on");
+        assert_eq!(leader.lease_name, "secretsync-operator-team-a-apps");
+        assert_eq!(leader.namespace, "secretsync-system");
+    }
+}

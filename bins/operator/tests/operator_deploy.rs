@@ -1,0 +1,106 @@
+//! The kustomize overlays in deploy/ build and apply client-side, and every flag they pass is
+//! one the binary accepts.
+//!
+//! On a real cluster (`SECRETSYNC_TEST_KUBECONFIG`) each overlay goes through
+//! `kubectl apply -k <overlay> --dry-run=server` (full server validation, nothing installed).
+//! The API double serves only Namespaces, Secrets, ConfigMaps, ServiceAccounts, Events, Leases
+//! and CRDs (see the testkit README), so there the overlays are built with `kubectl kustomize`
+//! and the served kinds applied client-side; Deployments, Services, PDBs and RBAC objects need
+//! the double to grow those types before `kubectl apply -k` can run against it unchanged.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use support::{Cluster, repo_root};
+
+const SERVED_BY_DOUBLE: &[&str] = &["Namespace", "ServiceAccount", "CustomResourceDefinition"];
+const NOT_SERVED_BY_DOUBLE: &[&str] = &[
+    "Deployment",
+    "Service",
+    "PodDisruptionBudget",
+    "Role",
+    "RoleBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+];
+
+fn documents(yaml: &str) -> Vec<serde_yaml::Value> {
+    serde_yaml::Deserializer::from_str(yaml)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .filter(|v: &serde_yaml::Value| !v.is_null())
+        .collect()
+}
+
+fn check_flags(deployment: &serde_yaml::Value) {
+    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_sequence()
+        .unwrap();
+    assert!(!args.is_empty());
+    for arg in args {
+        let flag = arg.as_str().unwrap();
+        let out = std::process::Command::new(support::operator_bin())
+            .args([flag, "--help"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{flag} is not accepted by secretsync-operator: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn every_overlay_applies_with_kubectl() {
+    let cluster = Cluster::start();
+    for overlay in ["cluster-wide", "namespace-scoped", "ha"] {
+        let dir = repo_root()
+            .join("deploy/overlays")
+            .join(overlay)
+            .to_string_lossy()
+            .into_owned();
+        let built = cluster.kubectl_ok(&["kustomize", &dir]);
+        let docs = documents(&built);
+        let deployment = docs
+            .iter()
+            .find(|d| d["kind"] == "Deployment")
+            .expect("a Deployment");
+        check_flags(deployment);
+        if overlay == "ha" {
+            let args = format!(
+                "{:?}",
+                deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+            );
+            assert!(args.contains("--leader-elect"), "{args}");
+        }
+        if cluster.is_double() {
+            let mut served = String::new();
+            for doc in &docs {
+                let kind = doc["kind"].as_str().unwrap();
+                if SERVED_BY_DOUBLE.contains(&kind) {
+                    served.push_str("---\n");
+                    served.push_str(&serde_yaml::to_string(doc).unwrap());
+                } else {
+                    assert!(
+                        NOT_SERVED_BY_DOUBLE.contains(&kind),
+                        "{overlay}: unexpected kind {kind}"
+                    );
+                }
+            }
+            cluster.apply(&served);
+        } else {
+            let out = cluster.kubectl_ok(&["apply", "-k", &dir, "--dry-run=server"]);
+            assert!(
+                out.contains("deployment.apps/secretsync-operator"),
+                "{overlay}: {out}"
+            );
+        }
+    }
+    if cluster.is_double() {
+        let sa = cluster.get_json(&["serviceaccount", "-n", "secretsync-system", "secretsync"]);
+        assert!(
+            sa.is_some(),
+            "the ServiceAccount from deploy/base was applied"
+        );
+    }
+}

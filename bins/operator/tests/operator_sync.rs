@@ -1,0 +1,261 @@
+//! End-to-end: the operator binary syncs the ADR's ExternalSecret and reports ESO metrics.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use support::{Cluster, Operator, sample, wait_for};
+
+const CANARY: &str = "canary-5f1c2e7a-never-in-metrics";
+
+fn store_yaml(name: &str) -> String {
+    format!(
+        r#"apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata:
+  name: {name}
+spec:
+  provider:
+    fake:
+      data:
+        - key: crossplane-azure-credentials
+          value: '{{"clientId":"c-1","clientSecret":"{CANARY}"}}'
+        - key: app-a
+          value: plain-value-a
+"#
+    )
+}
+
+/// The ADR's YAML verbatim except for the namespace and (on a real cluster) the store name.
+fn adr_external_secret(namespace: &str, store: &str) -> String {
+    format!(
+        r#"apiVersion: external-secrets.io/v1beta1
+kind: ExternalSecret
+metadata:
+  name: azure-credentials
+  namespace: {namespace}
+spec:
+  refreshInterval: 1h
+  secretStoreRef:
+    name: {store}  # or "vault" after migration
+    kind: ClusterSecretStore
+  target:
+    name: azure-credentials
+    creationPolicy: Owner
+  data:
+    - secretKey: credentials
+      remoteRef:
+        key: crossplane-azure-credentials
+"#
+    )
+}
+
+fn simple_external_secret(namespace: &str, store: &str, name: &str, key: &str) -> String {
+    format!(
+        r#"apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata:
+  name: {name}
+  namespace: {namespace}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {{name: {store}, kind: ClusterSecretStore}}
+  target: {{name: {name}}}
+  data:
+    - secretKey: value
+      remoteRef: {{key: {key}}}
+"#
+    )
+}
+
+pub fn store_name(cluster: &mut Cluster) -> String {
+    if cluster.is_double() {
+        "azure-keyvault".to_string()
+    } else {
+        let name = format!("azure-keyvault-{:08x}", support::rand_u32());
+        cluster.cleanup.push(vec![
+            "delete".into(),
+            "clustersecretstore".into(),
+            name.clone(),
+        ]);
+        name
+    }
+}
+
+fn secret_value(cluster: &Cluster, ns: &str, name: &str, key: &str) -> Option<String> {
+    let secret = cluster.get_json(&["secret", "-n", ns, name])?;
+    let b64 = secret["data"][key].as_str()?;
+    Some(
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn adr_external_secret_is_synced_and_metrics_match_the_workload() {
+    let mut cluster = Cluster::start();
+    let ns = cluster.namespace("crossplane-system");
+    let store = store_name(&mut cluster);
+    cluster.apply(&store_yaml(&store));
+    cluster.apply(&adr_external_secret(&ns, &store));
+    cluster.apply(&simple_external_secret(&ns, &store, "app-a", "app-a"));
+    cluster.apply(&simple_external_secret(
+        &ns,
+        &store,
+        "broken",
+        "no-such-key",
+    ));
+
+    let mut op = Operator::start(
+        &cluster,
+        &[
+            format!("--operator-namespace={ns}"),
+            "--concurrency=2".into(),
+        ],
+    );
+
+    let value = wait_for(
+        Duration::from_secs(60),
+        "Secret azure-credentials to be synced",
+        || secret_value(&cluster, &ns, "azure-credentials", "credentials"),
+    );
+    assert_eq!(
+        value,
+        format!(r#"{{"clientId":"c-1","clientSecret":"{CANARY}"}}"#)
+    );
+    let owner = cluster
+        .get_json(&["secret", "-n", &ns, "azure-credentials"])
+        .unwrap();
+    assert_eq!(
+        owner["metadata"]["ownerReferences"][0]["kind"], "ExternalSecret",
+        "creationPolicy Owner"
+    );
+    assert_eq!(
+        wait_for(Duration::from_secs(30), "Secret app-a", || secret_value(
+            &cluster, &ns, "app-a", "value"
+        )),
+        "plain-value-a"
+    );
+
+    let cond = |name: &str, status: &str| {
+        format!(
+            "externalsecret_status_condition{{name=\"{name}\",namespace=\"{ns}\",condition=\"Ready\",status=\"{status}\"}}"
+        )
+    };
+    let text = wait_for(
+        Duration::from_secs(30),
+        "metrics for all three ExternalSecrets",
+        || {
+            let text = op.metrics()?;
+            (sample(&text, &cond("azure-credentials", "True")) == Some(1.0)
+                && sample(&text, &cond("app-a", "True")) == Some(1.0)
+                && sample(&text, &cond("broken", "False")) == Some(1.0))
+            .then_some(text)
+        },
+    );
+    assert_eq!(sample(&text, &cond("broken", "True")), Some(0.0), "{text}");
+    assert!(
+        sample(&text, "externalsecret_sync_calls_total").unwrap() >= 3.0,
+        "{text}"
+    );
+    assert!(
+        sample(&text, "externalsecret_sync_calls_error").unwrap() >= 1.0,
+        "the broken one fails: {text}"
+    );
+    assert!(
+        sample(&text, "secretsync_provider_reads_requested_total").unwrap() >= 3.0,
+        "{text}"
+    );
+    let ok_calls = sample(&text, "externalsecret_provider_api_calls_count{provider=\"all\",call=\"read\",status=\"success\"}").unwrap();
+    assert!(ok_calls >= 2.0, "two reads succeed at least once: {text}");
+    assert!(
+        text.contains("secretsync_reconcile_duration_seconds_bucket"),
+        "latency histogram: {text}"
+    );
+    assert_eq!(sample(&text, "secretsync_leader"), Some(1.0));
+    assert!(!text.contains(CANARY), "secret value leaked into /metrics");
+    assert!(op.ready(), "/readyz");
+
+    let status = cluster
+        .get_json(&["externalsecret", "-n", &ns, "azure-credentials"])
+        .unwrap();
+    let ready = status["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .cloned()
+        .unwrap();
+    assert_eq!(ready["status"], "True", "{status}");
+
+    let exit = op.terminate(Duration::from_secs(20));
+    assert!(
+        exit.success(),
+        "graceful SIGTERM exits 0, got {exit:?}\n{}",
+        op.log_text()
+    );
+    assert!(
+        !op.log_text().contains(CANARY),
+        "secret value leaked into logs"
+    );
+}
+
+#[test]
+fn bad_flags_fail_at_start_with_a_clear_message() {
+    for (flags, expected) in [
+        (
+            vec![
+                "--leader-elect",
+                "--leader-election-lease-duration=5s",
+                "--leader-election-renew-deadline=5s",
+            ],
+            "--leader-election-renew-deadline (5s) must be shorter than --leader-election-lease-duration (5s)",
+        ),
+        (
+            vec!["--metrics-addr=not-an-address"],
+            "--metrics-addr: expected an address like 0.0.0.0:8080",
+        ),
+        (
+            vec!["--refresh-jitter=2"],
+            "--refresh-jitter: expected a fraction between 0 and 0.5",
+        ),
+    ] {
+        let out = std::process::Command::new(support::operator_bin())
+            .args(&flags)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flags:?} must fail");
+        assert!(stderr.contains(expected), "{flags:?}: stderr was {stderr}");
+    }
+}
+
+#[test]
+fn missing_crds_fail_with_a_clear_message() {
+    let double =
+        secretsync_testkit::kube_api::KubeApiServer::start_blocking(Default::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    double.write_kubeconfig(&kubeconfig).unwrap();
+    let port = support::free_port();
+    let out = std::process::Command::new(support::operator_bin())
+        .env("KUBECONFIG", &kubeconfig)
+        .args([
+            format!("--metrics-addr=127.0.0.1:{port}"),
+            format!("--health-addr=127.0.0.1:{port}"),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("is the external-secrets.io CRD installed"),
+        "{stderr}"
+    );
+}
