@@ -33,9 +33,10 @@ impl Req {
         self.query.get(k).map(String::as_str)
     }
 
-    /// A boolean query parameter (`true`/`1`).
+    /// A boolean query parameter, parsed like Go's `strconv.ParseBool` as the API server does
+    /// (`1`, `t`, `T`, `TRUE`, `true`, `True`; the Python client sends `True`).
     pub fn flag(&self, k: &str) -> bool {
-        matches!(self.q(k), Some("true" | "1"))
+        matches!(self.q(k), Some("1" | "t" | "T" | "TRUE" | "true" | "True"))
     }
 
     /// A header as text.
