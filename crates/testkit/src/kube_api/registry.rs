@@ -214,6 +214,39 @@ impl Registry {
         for t in [ns, secret, cm, sa, ev, lease, ev2, crd] {
             r.insert(t);
         }
+        // Stored as plain objects (no controllers run them): enough to apply deploy/ manifests.
+        let mut deploy =
+            ResourceType::builtin("apps", "v1", "deployments", "Deployment", true, &["deploy"]);
+        deploy.status_subresource = true;
+        deploy.tracks_generation = true;
+        let mut pdb = ResourceType::builtin(
+            "policy",
+            "v1",
+            "poddisruptionbudgets",
+            "PodDisruptionBudget",
+            true,
+            &["pdb"],
+        );
+        pdb.status_subresource = true;
+        let rbac = "rbac.authorization.k8s.io";
+        for t in [
+            ResourceType::builtin("", "v1", "services", "Service", true, &["svc"]),
+            deploy,
+            pdb,
+            ResourceType::builtin(rbac, "v1", "clusterroles", "ClusterRole", false, &[]),
+            ResourceType::builtin(
+                rbac,
+                "v1",
+                "clusterrolebindings",
+                "ClusterRoleBinding",
+                false,
+                &[],
+            ),
+            ResourceType::builtin(rbac, "v1", "roles", "Role", true, &[]),
+            ResourceType::builtin(rbac, "v1", "rolebindings", "RoleBinding", true, &[]),
+        ] {
+            r.insert(t);
+        }
         r
     }
 
