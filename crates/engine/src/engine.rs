@@ -67,6 +67,12 @@ impl Engine {
         }
     }
 
+    /// Reports every provider call and coalesced read to `observer` (metrics hooks).
+    pub fn with_observer(mut self, observer: Arc<dyn crate::fetch::FetchObserver>) -> Self {
+        self.fetch = self.fetch.with_observer(observer);
+        self
+    }
+
     /// The shared fetch layer (counters, provider cache).
     pub fn fetch_layer(&self) -> &FetchLayer {
         &self.fetch

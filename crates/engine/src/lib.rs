@@ -26,6 +26,6 @@ pub mod values;
 pub use engine::{Engine, EngineConfig};
 pub use env::{ResolvedStore, SyncEnvironment, TemplateSourceKind};
 pub use error::{EngineError, EnvironmentError};
-pub use fetch::{FetchConfig, FetchStats, RateLimit};
+pub use fetch::{FetchConfig, FetchObserver, FetchStats, RateLimit};
 pub use outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
 pub use scheduler::{Scheduler, SchedulerConfig, SyncState};

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use common::{MemoryEnv, MemoryFactory, es};
 use futures::future::join_all;
-use secretsync_engine::{Engine, EngineConfig, FetchConfig, SyncResult};
+use secretsync_engine::fetch::{CallLabels, CallStatus, ProviderCall};
+use secretsync_engine::{Engine, EngineConfig, FetchConfig, FetchObserver, SyncResult};
 use secretsync_model::external_secret::ExternalSecret;
 
 const OBJECTS: usize = 10_000;
@@ -129,4 +130,57 @@ async fn purge_forgets_values_after_the_window() {
     tokio::time::advance(Duration::from_millis(1500)).await;
     engine.fetch_layer().purge();
     assert_eq!(engine.fetch_layer().cached_reads(), 0);
+}
+
+/// Counts what the fetch layer reports to its observer.
+#[derive(Default)]
+struct CountingObserver {
+    calls: std::sync::Mutex<Vec<(CallLabels, CallStatus)>>,
+    coalesced: std::sync::atomic::AtomicU64,
+}
+
+impl FetchObserver for CountingObserver {
+    fn provider_call(&self, call: &ProviderCall) {
+        self.calls.lock().unwrap().push((call.labels, call.status));
+    }
+    fn read_coalesced(&self, _labels: CallLabels) {
+        self.coalesced
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn observer_sees_each_provider_call_and_each_coalesced_read() {
+    let factory = factory();
+    let observer = Arc::new(CountingObserver::default());
+    let engine = Engine::new(Arc::new(factory.clone()), EngineConfig::default())
+        .with_observer(observer.clone());
+    let env = MemoryEnv::default();
+    cycle(&engine, &env, &objects()).await;
+    let calls = observer.calls.lock().unwrap().clone();
+    assert_eq!(calls.len() as u64, factory.calls());
+    assert_eq!(calls.len(), KEYS);
+    assert!(
+        calls
+            .iter()
+            .all(|(labels, status)| *status == CallStatus::Success && labels.call == "GetSecret")
+    );
+    assert_eq!(
+        observer.coalesced.load(std::sync::atomic::Ordering::SeqCst),
+        (OBJECTS - KEYS) as u64
+    );
+
+    // A missing key is one provider call with status error.
+    let missing = es(r#"
+metadata: {name: missing, namespace: ns-0}
+spec:
+  secretStoreRef: {name: shared, kind: ClusterSecretStore}
+  data:
+    - secretKey: value
+      remoteRef: {key: no-such-key}
+"#);
+    let _ = engine.sync(&missing, &env).await;
+    let calls = observer.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), KEYS + 1);
+    assert_eq!(calls.last().unwrap().1, CallStatus::Error);
 }

@@ -6,6 +6,7 @@
 //! [`FetchConfig::coalesce_window`] ago, are served from that one provider call.
 
 mod limits;
+mod observe;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub use limits::RateLimit;
 use limits::StoreGate;
 pub(crate) use limits::lock;
 pub(crate) use limits::lock as lock_std;
+pub use observe::{CallLabels, CallStatus, FetchObserver, ProviderCall, ReadKind, call_labels};
 
 /// Settings of the fetch layer.
 #[derive(Clone, Debug)]
@@ -114,6 +116,8 @@ struct ProviderEntry {
     provider: SharedProvider,
     gate: Arc<StoreGate>,
     generation: u64,
+    fetch_labels: CallLabels,
+    find_labels: CallLabels,
 }
 
 /// A provider handle for one store context, as returned by [`FetchLayer::provider`].
@@ -123,6 +127,8 @@ pub struct StoreHandle {
     provider: SharedProvider,
     gate: Arc<StoreGate>,
     generation: u64,
+    fetch_labels: CallLabels,
+    find_labels: CallLabels,
 }
 
 impl StoreHandle {
@@ -135,6 +141,13 @@ impl StoreHandle {
     pub fn capabilities(&self) -> secretsync_model::ProviderCapabilities {
         self.provider.capabilities()
     }
+
+    fn labels_of(&self, op: &ReadOp) -> CallLabels {
+        match op {
+            ReadOp::Fetch(_) => self.fetch_labels,
+            ReadOp::Find(_) => self.find_labels,
+        }
+    }
 }
 
 /// The shared fetch layer (see the module docs).
@@ -146,6 +159,7 @@ pub struct FetchLayer {
     reads: Mutex<ReadTable>,
     counters: Arc<Counters>,
     next_generation: AtomicU64,
+    observer: Option<Arc<dyn FetchObserver>>,
 }
 
 type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<crate::scheduler::StableHasher>>;
@@ -169,7 +183,14 @@ impl FetchLayer {
             }),
             counters: Arc::new(Counters::default()),
             next_generation: AtomicU64::new(1),
+            observer: None,
         }
+    }
+
+    /// Reports every provider call and coalesced read to `observer` (metrics).
+    pub fn with_observer(mut self, observer: Arc<dyn FetchObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// The configuration.
@@ -204,6 +225,8 @@ impl FetchLayer {
                 self.config.rate_limit,
             )),
             generation: self.next_generation.fetch_add(1, Ordering::Relaxed),
+            fetch_labels: call_labels(spec, ReadKind::Fetch),
+            find_labels: call_labels(spec, ReadKind::Find),
         });
         let handle = handle_of(&entry);
         lock(&self.providers).insert(context.clone(), entry);
@@ -257,6 +280,9 @@ impl FetchLayer {
             match reusable {
                 Some(s) => {
                     self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
+                    if let Some(observer) = &self.observer {
+                        observer.read_coalesced(store.labels_of(&key.op));
+                    }
                     s.clone()
                 }
                 None => {
@@ -305,14 +331,28 @@ impl FetchLayer {
     fn start_read(&self, store: StoreHandle, op: ReadOp) -> SharedRead {
         let config = self.config.clone();
         let stats = self.counters.clone();
+        let observer = self.observer.clone();
         async move {
             let result = {
                 let _permit = store.gate.enter().await;
                 stats.provider_calls.fetch_add(1, Ordering::Relaxed);
-                match &op {
+                let started = Instant::now();
+                let result = match &op {
                     ReadOp::Fetch(r) => store.provider.fetch(r).await.map(ReadValue::One),
                     ReadOp::Find(r) => store.provider.find(r).await.map(ReadValue::Many),
+                };
+                if let Some(observer) = &observer {
+                    observer.provider_call(&ProviderCall {
+                        labels: store.labels_of(&op),
+                        status: if result.is_ok() {
+                            CallStatus::Success
+                        } else {
+                            CallStatus::Error
+                        },
+                        elapsed: started.elapsed(),
+                    });
                 }
+                result
             };
             if let Err(e) = &result {
                 stats.provider_errors.fetch_add(1, Ordering::Relaxed);
@@ -359,5 +399,7 @@ fn handle_of(entry: &ProviderEntry) -> StoreHandle {
         provider: entry.provider.clone(),
         gate: entry.gate.clone(),
         generation: entry.generation,
+        fetch_labels: entry.fetch_labels,
+        find_labels: entry.find_labels,
     }
 }
