@@ -57,8 +57,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let options =
         ProviderOptions::from_env().context("reading provider settings from the environment")?;
     let factory: Arc<dyn ProviderFactory> = Arc::new(AllProviders::new(options));
-    let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
     let controller_metrics = secretsync_kube::Metrics::default();
+    let engine = Arc::new(
+        Engine::new(factory.clone(), EngineConfig::default())
+            .with_observer(Arc::new(controller_metrics.clone())),
+    );
     let (shutdown_tx, mut shutdown) = watch::channel(false);
     watch_signals(shutdown_tx.clone())?;
 

@@ -96,7 +96,8 @@ fn standby_takes_over_within_the_lease_duration_without_rewriting_secrets() {
         },
     );
     assert_eq!(
-        b.metric("externalsecret_sync_calls_total"),
+        b.metrics()
+            .and_then(|t| support::family_sum(&t, "externalsecret_sync_calls_total")),
         Some(0.0),
         "the standby reconciles nothing"
     );
@@ -121,7 +122,10 @@ fn standby_takes_over_within_the_lease_duration_without_rewriting_secrets() {
     wait_for(
         Duration::from_secs(30),
         "op-b to reconcile the ExternalSecret",
-        || (b.metric("externalsecret_sync_calls_total").unwrap_or(0.0) >= 1.0).then_some(()),
+        || {
+            let text = b.metrics()?;
+            (support::family_sum(&text, "externalsecret_sync_calls_total")? >= 1.0).then_some(())
+        },
     );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(

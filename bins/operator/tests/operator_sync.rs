@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use base64::Engine as _;
-use support::{Cluster, Operator, sample, wait_for};
+use support::{Cluster, Operator, family_sum, sample, wait_for};
 
 const CANARY: &str = "canary-5f1c2e7a-never-in-metrics";
 
@@ -160,27 +160,91 @@ fn adr_external_secret_is_synced_and_metrics_match_the_workload() {
         },
     );
     assert_eq!(sample(&text, &cond("broken", "True")), Some(0.0), "{text}");
-    assert!(
-        sample(&text, "externalsecret_sync_calls_total").unwrap() >= 3.0,
+    let per_object = |family: &str, name: &str| {
+        sample(
+            &text,
+            &format!("{family}{{name=\"{name}\",namespace=\"{ns}\"}}"),
+        )
+    };
+    for name in ["azure-credentials", "app-a", "broken"] {
+        assert!(
+            per_object("externalsecret_sync_calls_total", name).unwrap() >= 1.0,
+            "{name}: {text}"
+        );
+        assert!(
+            per_object("externalsecret_reconcile_duration", name).is_some(),
+            "{name}: {text}"
+        );
+    }
+    assert_eq!(
+        per_object("externalsecret_sync_calls_error", "app-a"),
+        Some(0.0),
         "{text}"
     );
     assert!(
-        sample(&text, "externalsecret_sync_calls_error").unwrap() >= 1.0,
+        per_object("externalsecret_sync_calls_error", "broken").unwrap() >= 1.0,
         "the broken one fails: {text}"
     );
-    assert!(
-        sample(&text, "secretsync_provider_reads_requested_total").unwrap() >= 3.0,
+    // Two independent counting paths agree: the fetch layer's totals and the per-provider
+    // families fed by the engine's observer hook.
+    let calls = family_sum(&text, "externalsecret_provider_api_calls_count").unwrap();
+    assert_eq!(
+        Some(calls),
+        sample(&text, "secretsync_provider_calls_total"),
         "{text}"
     );
-    let ok_calls = sample(&text, "externalsecret_provider_api_calls_count{provider=\"all\",call=\"read\",status=\"success\"}").unwrap();
-    assert!(ok_calls >= 2.0, "two reads succeed at least once: {text}");
+    // (prometheus-client writes nothing for a family without series)
+    assert_eq!(
+        family_sum(&text, "secretsync_provider_coalesced_reads_total").unwrap_or(0.0),
+        sample(&text, "secretsync_provider_reads_coalesced_total").unwrap(),
+        "{text}"
+    );
+    let fake = |status: &str| {
+        sample(
+            &text,
+            &format!(
+                "externalsecret_provider_api_calls_count{{provider=\"Fake\",call=\"GetSecret\",status=\"{status}\"}}"
+            ),
+        )
+        .unwrap_or(0.0)
+    };
+    assert!(
+        fake("success") >= 2.0,
+        "two reads succeed at least once: {text}"
+    );
+    assert!(fake("error") >= 1.0, "the missing key is an error: {text}");
     assert!(
         text.contains("secretsync_reconcile_duration_seconds_bucket"),
-        "latency histogram: {text}"
+        "reconcile latency histogram: {text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!(
+                "clustersecretstore_status_condition{{name=\"{store}\",condition=\"Ready\",status=\"True\"}}"
+            )
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        text.contains("secretsync_provider_call_duration_seconds_bucket{"),
+        "provider call latency histogram: {text}"
     );
     assert_eq!(sample(&text, "secretsync_leader"), Some(1.0));
     assert!(!text.contains(CANARY), "secret value leaked into /metrics");
     assert!(op.ready(), "/readyz");
+
+    // A deleted ExternalSecret leaves no stale series behind.
+    cluster.kubectl_ok(&["delete", "externalsecret", "-n", &ns, "broken"]);
+    wait_for(
+        Duration::from_secs(30),
+        "the deleted ExternalSecret's series to disappear",
+        || {
+            let text = op.metrics()?;
+            (!text.contains("name=\"broken\"")).then_some(())
+        },
+    );
 
     let status = cluster
         .get_json(&["externalsecret", "-n", &ns, "azure-credentials"])

@@ -323,3 +323,26 @@ pub fn sample(text: &str, series: &str) -> Option<f64> {
         })
         .and_then(|v| v.trim().parse().ok())
 }
+
+/// The sum of every sample of `family` (all label sets), or `None` when the family is not
+/// declared at all (no `# TYPE` line).
+pub fn family_sum(text: &str, family: &str) -> Option<f64> {
+    // OpenMetrics (prometheus-client) declares counters without their `_total` suffix.
+    let base = family.strip_suffix("_total").unwrap_or(family);
+    let declared = text.lines().any(|l| {
+        l.starts_with(&format!("# TYPE {family} ")) || l.starts_with(&format!("# TYPE {base} "))
+    });
+    if !declared {
+        return None;
+    }
+    Some(
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (head, value) = l.rsplit_once(' ')?;
+                let name = head.split('{').next()?;
+                (name == family).then(|| value.trim().parse::<f64>().ok())?
+            })
+            .sum(),
+    )
+}

@@ -29,6 +29,7 @@ use secretsync_model::meta::ConditionStatus;
 use serde_json::json;
 
 use super::{Context, ReconcileError};
+use crate::metrics::eso::ObjectKind;
 
 fn selected(ces: &ClusterExternalSecret, ns: &Namespace) -> Result<bool, String> {
     let name = ns.name_any();
@@ -199,6 +200,12 @@ async fn reconcile(
         }],
         failed_namespaces: failed,
     };
+    ctx.metrics.set_ready(
+        ObjectKind::ClusterExternalSecret,
+        "",
+        &ces.name_any(),
+        ready,
+    );
     if ces.status.as_ref() != Some(&status) {
         let mut value = serde_json::to_value(&status).map_err(kube::Error::SerdeError)?;
         if let serde_json::Value::Object(map) = &mut value {
@@ -229,6 +236,7 @@ pub async fn run(ctx: Arc<Context>) {
         watcher::Config::default(),
     );
     let reader = controller.store();
+    super::track_liveness(&ctx, ObjectKind::ClusterExternalSecret, reader.clone());
     controller
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
         .owns(

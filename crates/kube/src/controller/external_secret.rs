@@ -27,6 +27,7 @@ use serde_json::json;
 
 use super::{Context, ReconcileError};
 use crate::drift;
+use crate::metrics::eso::ObjectKind;
 use crate::status::{Readiness, next_status, write_status};
 use crate::writer::{WriteError, WriteOutcome};
 
@@ -38,15 +39,16 @@ pub async fn reconcile(
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
     let started = Instant::now();
-    let labels = crate::metrics::Metrics::controller(CONTROLLER);
-    ctx.metrics.sync_calls.get_or_create(&labels).inc();
     let result = reconcile_inner(&es, &ctx).await;
-    ctx.metrics
-        .reconcile_duration
-        .get_or_create(&labels)
-        .observe(started.elapsed().as_secs_f64());
-    if let Err(e) = &result {
-        ctx.metrics.error(CONTROLLER, e.kind());
+    let (ns, name) = key_of(&es);
+    if es.meta().deletion_timestamp.is_some() {
+        ctx.metrics.forget(ObjectKind::ExternalSecret, &ns, &name);
+    } else {
+        ctx.metrics
+            .external_secret_reconciled(&ns, &name, started.elapsed().as_secs_f64());
+        if let Err(e) = &result {
+            ctx.metrics.external_secret_failed(&ns, &name, e.kind());
+        }
     }
     result
 }
@@ -137,7 +139,8 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
         Err(e) => {
             // A failed fetch never touches the Secret.
             let failures = ctx.note_failure(&(ns.clone(), name.clone()));
-            ctx.metrics.error(CONTROLLER, e.kind_label());
+            ctx.metrics
+                .external_secret_failed(&ns, &name, e.kind_label());
             ctx.event(
                 es,
                 EventType::Warning,
@@ -147,7 +150,7 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
             .await;
             let status = next_status(es, &Readiness::error(e.to_string()), None, None, keys);
             write_status(&api, es, &status).await?;
-            set_ready_metric(ctx, es, false, reasons::SECRET_SYNCED_ERROR);
+            set_ready_metric(ctx, es, false);
             let delay = e
                 .retry_after()
                 .unwrap_or_default()
@@ -207,7 +210,7 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
     let refreshed_version = refreshed.map(|_| synced_version.clone());
     let status = next_status(es, &readiness, refreshed, refreshed_version, keys);
     write_status(&api, es, &status).await?;
-    set_ready_metric(ctx, es, readiness.ready, readiness.reason);
+    set_ready_metric(ctx, es, readiness.ready);
     let last_refresh = refreshed.or_else(|| {
         es.status
             .as_ref()
@@ -223,7 +226,9 @@ async fn write_failed(
     error: WriteError,
     keys: Option<Vec<secretsync_model::external_secret::KeyOutcomeStatus>>,
 ) -> Result<Action, ReconcileError> {
-    ctx.metrics.error(CONTROLLER, "WriteFailed");
+    let (ns, name) = key_of(es);
+    ctx.metrics
+        .external_secret_failed(&ns, &name, "WriteFailed");
     ctx.event(
         es,
         EventType::Warning,
@@ -233,7 +238,7 @@ async fn write_failed(
     .await;
     let status = next_status(es, &Readiness::error(error.to_string()), None, None, keys);
     write_status(api, es, &status).await?;
-    set_ready_metric(ctx, es, false, reasons::SECRET_SYNCED_ERROR);
+    set_ready_metric(ctx, es, false);
     if !error.is_retryable() {
         return Ok(Action::await_change());
     }
@@ -265,16 +270,10 @@ async fn write_event(
     .await;
 }
 
-fn set_ready_metric(ctx: &Context, es: &ExternalSecret, ready: bool, reason: &str) {
+fn set_ready_metric(ctx: &Context, es: &ExternalSecret, ready: bool) {
     let (namespace, name) = key_of(es);
     ctx.metrics
-        .ready
-        .get_or_create(&crate::metrics::ConditionLabels {
-            namespace,
-            name,
-            reason: reason.to_string(),
-        })
-        .set(i64::from(ready));
+        .set_ready(ObjectKind::ExternalSecret, &namespace, &name, ready);
 }
 
 /// `deletionPolicy: Delete` on ExternalSecret deletion: delete the target if we control it.

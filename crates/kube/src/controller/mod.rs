@@ -23,6 +23,27 @@ use crate::writer::{WriteError, Writer};
 
 pub use triggers::run_all;
 
+/// Lets the metrics drop the series of `kind` objects that are no longer in `reader`
+/// (deleted objects trigger no reconcile, so their series would otherwise go stale).
+pub(crate) fn track_liveness<K>(
+    ctx: &Context,
+    kind: crate::metrics::eso::ObjectKind,
+    reader: kube::runtime::reflector::Store<K>,
+) where
+    K: kube::Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    ctx.metrics.track_liveness(move |(k, ns, name)| {
+        if *k != kind {
+            return None;
+        }
+        let mut object = kube::runtime::reflector::ObjectRef::<K>::new(name);
+        if !ns.is_empty() {
+            object = object.within(ns);
+        }
+        Some(reader.get(&object).is_some())
+    });
+}
+
 /// What the controller needs from the sync engine. Implemented for
 /// `secretsync_engine::Engine`; tests may substitute their own.
 #[async_trait]

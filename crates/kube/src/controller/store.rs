@@ -23,9 +23,10 @@ use secretsync_model::secret_store::{
 use secretsync_model::{ProviderError, StoreId};
 use serde_json::json;
 
-use super::{Context, ReconcileError};
+use super::{Context, ReconcileError, track_liveness};
 use crate::credentials::KubeCredentials;
 use crate::environment::serves_class;
+use crate::metrics::eso::ObjectKind;
 
 /// The outcome of validating a store: Ready, reason, message, capabilities.
 pub async fn validate_store(
@@ -87,6 +88,13 @@ pub async fn validate_store(
             capabilities,
         ),
     }
+}
+
+fn is_ready(status: &SecretStoreStatus) -> bool {
+    status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == ConditionStatus::True)
 }
 
 fn next_status(
@@ -151,6 +159,12 @@ async fn reconcile_secret_store(
         store.status.as_ref(),
         validate_store(&ctx, &id, &store.spec).await,
     );
+    ctx.metrics.set_ready(
+        ObjectKind::SecretStore,
+        &ns,
+        &store.name_any(),
+        is_ready(&status),
+    );
     if store.status.as_ref() != Some(&status) {
         let api: Api<SecretStore> = Api::namespaced(ctx.client.clone(), &ns);
         api.patch_status(
@@ -182,6 +196,12 @@ async fn reconcile_cluster_store(
         store.status.as_ref(),
         validate_store(&ctx, &id, &store.spec.store).await,
     );
+    ctx.metrics.set_ready(
+        ObjectKind::ClusterSecretStore,
+        "",
+        &store.name_any(),
+        is_ready(&status),
+    );
     if store.status.as_ref() != Some(&status) {
         let api: Api<ClusterSecretStore> = Api::all(ctx.client.clone());
         api.patch_status(
@@ -205,7 +225,9 @@ pub async fn run_secret_stores(ctx: Arc<Context>) {
         Some(ns) => Api::namespaced(ctx.client.clone(), ns),
         None => Api::all(ctx.client.clone()),
     };
-    Controller::new(api, watcher::Config::default())
+    let controller = Controller::new(api, watcher::Config::default());
+    track_liveness(&ctx, ObjectKind::SecretStore, controller.store());
+    controller
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
         .run(reconcile_secret_store, error_policy, ctx.clone())
         .for_each(|_| futures::future::ready(()))
@@ -215,7 +237,9 @@ pub async fn run_secret_stores(ctx: Arc<Context>) {
 /// Runs the ClusterSecretStore controller.
 pub async fn run_cluster_secret_stores(ctx: Arc<Context>) {
     let api: Api<ClusterSecretStore> = Api::all(ctx.client.clone());
-    Controller::new(api, watcher::Config::default())
+    let controller = Controller::new(api, watcher::Config::default());
+    track_liveness(&ctx, ObjectKind::ClusterSecretStore, controller.store());
+    controller
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
         .run(reconcile_cluster_store, error_policy, ctx.clone())
         .for_each(|_| futures::future::ready(()))

@@ -25,6 +25,7 @@ use secretsync_model::external_secret::{ExternalSecret, SecretStoreRef, StoreKin
 use secretsync_model::secret_store::{ClusterSecretStore, SecretStore};
 
 use super::{Context, external_secret};
+use crate::metrics::eso::ObjectKind;
 
 /// The store references an ExternalSecret uses (default store and per-entry stores).
 pub(crate) fn store_refs(es: &ExternalSecret) -> Vec<SecretStoreRef> {
@@ -113,6 +114,7 @@ pub fn run_all(ctx: Arc<Context>) -> BoxFuture<'static, ()> {
     let concurrency = ctx.config.concurrency.max(1);
 
     let (reader, writer) = reflector::store();
+    super::track_liveness(&ctx, ObjectKind::ExternalSecret, reader.clone());
     let es_stream = reflector(
         writer,
         watcher(

@@ -1,0 +1,340 @@
+//! ESO's metric families under ESO's exact names, so existing dashboards keep working.
+//!
+//! prometheus-client always appends `_total` to counters, but ESO (client_golang) exposes
+//! `externalsecret_sync_calls_error` and `externalsecret_provider_api_calls_count` without it,
+//! so these families are kept as plain labelled values and written in the text format here.
+//!
+//! | Family | Type | Labels |
+//! |---|---|---|
+//! | `externalsecret_sync_calls_total` | counter | name, namespace |
+//! | `externalsecret_sync_calls_error` | counter | name, namespace |
+//! | `externalsecret_reconcile_duration` | gauge (seconds) | name, namespace |
+//! | `externalsecret_status_condition` | gauge | name, namespace, condition, status |
+//! | `secretstore_status_condition` | gauge | name, namespace, condition, status |
+//! | `clustersecretstore_status_condition` | gauge | name, condition, status |
+//! | `clusterexternalsecret_status_condition` | gauge | name, condition, status |
+//! | `externalsecret_provider_api_calls_count` | counter | provider, call, status |
+//!
+//! Per-object series exist only while the object does: they are dropped when it is deleted.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+/// The kinds of object with a `*_status_condition` family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ObjectKind {
+    /// `ExternalSecret`.
+    ExternalSecret,
+    /// `SecretStore`.
+    SecretStore,
+    /// `ClusterSecretStore`.
+    ClusterSecretStore,
+    /// `ClusterExternalSecret`.
+    ClusterExternalSecret,
+}
+
+impl ObjectKind {
+    const ALL: [ObjectKind; 4] = [
+        ObjectKind::ExternalSecret,
+        ObjectKind::SecretStore,
+        ObjectKind::ClusterSecretStore,
+        ObjectKind::ClusterExternalSecret,
+    ];
+
+    fn prefix(self) -> &'static str {
+        match self {
+            ObjectKind::ExternalSecret => "externalsecret",
+            ObjectKind::SecretStore => "secretstore",
+            ObjectKind::ClusterSecretStore => "clustersecretstore",
+            ObjectKind::ClusterExternalSecret => "clusterexternalsecret",
+        }
+    }
+
+    fn namespaced(self) -> bool {
+        matches!(self, ObjectKind::ExternalSecret | ObjectKind::SecretStore)
+    }
+}
+
+/// One object: kind, namespace (empty for cluster-scoped kinds) and name.
+pub type ObjectKey = (ObjectKind, String, String);
+
+/// Per-ExternalSecret reconcile figures.
+#[derive(Clone, Copy, Debug, Default)]
+struct ReconcileFigures {
+    calls: u64,
+    errors: u64,
+    last_duration_seconds: f64,
+}
+
+/// The ESO families (see the module docs).
+#[derive(Default)]
+pub struct EsoFamilies {
+    reconciles: Mutex<BTreeMap<(String, String), ReconcileFigures>>,
+    conditions: Mutex<BTreeMap<ObjectKey, bool>>,
+    provider_calls: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl EsoFamilies {
+    /// Records one ExternalSecret reconcile.
+    pub fn reconciled(&self, namespace: &str, name: &str, seconds: f64) {
+        let mut r = lock(&self.reconciles);
+        let f = r
+            .entry((namespace.to_string(), name.to_string()))
+            .or_default();
+        f.calls += 1;
+        f.last_duration_seconds = seconds;
+    }
+
+    /// Records one failed ExternalSecret sync (provider, template or write error).
+    pub fn failed(&self, namespace: &str, name: &str) {
+        lock(&self.reconciles)
+            .entry((namespace.to_string(), name.to_string()))
+            .or_default()
+            .errors += 1;
+    }
+
+    /// Sets the `Ready` condition of an object.
+    pub fn set_ready(&self, key: ObjectKey, ready: bool) {
+        lock(&self.conditions).insert(key, ready);
+    }
+
+    /// Counts one provider API call.
+    pub fn provider_call(&self, provider: &'static str, call: &'static str, status: &'static str) {
+        *lock(&self.provider_calls)
+            .entry((provider, call, status))
+            .or_default() += 1;
+    }
+
+    /// Drops every series of a deleted object.
+    pub fn forget(&self, key: &ObjectKey) {
+        lock(&self.conditions).remove(key);
+        if key.0 == ObjectKind::ExternalSecret {
+            lock(&self.reconciles).remove(&(key.1.clone(), key.2.clone()));
+        }
+    }
+
+    /// Drops the series of every object for which `alive` answers false.
+    pub fn retain(&self, alive: impl Fn(&ObjectKey) -> bool) {
+        lock(&self.conditions).retain(|k, _| alive(k));
+        lock(&self.reconciles)
+            .retain(|(ns, name), _| alive(&(ObjectKind::ExternalSecret, ns.clone(), name.clone())));
+    }
+
+    /// Calls `report` with each kind's controller name and its number of Ready objects.
+    pub fn count_ready(&self, mut report: impl FnMut(&'static str, i64)) {
+        let conditions = lock(&self.conditions);
+        for kind in ObjectKind::ALL {
+            let n = conditions
+                .iter()
+                .filter(|((k, _, _), ready)| *k == kind && **ready)
+                .count();
+            report(kind.prefix(), i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Appends the families in the Prometheus text format (0.0.4).
+    pub fn encode(&self, out: &mut String) {
+        let reconciles = lock(&self.reconciles).clone();
+        header(
+            out,
+            "externalsecret_sync_calls_total",
+            "counter",
+            "Total number of ExternalSecret reconciles.",
+        );
+        for ((ns, name), f) in &reconciles {
+            sample(
+                out,
+                "externalsecret_sync_calls_total",
+                &[("name", name), ("namespace", ns)],
+                f.calls as f64,
+            );
+        }
+        header(
+            out,
+            "externalsecret_sync_calls_error",
+            "counter",
+            "Total number of ExternalSecret reconciles that failed.",
+        );
+        for ((ns, name), f) in &reconciles {
+            sample(
+                out,
+                "externalsecret_sync_calls_error",
+                &[("name", name), ("namespace", ns)],
+                f.errors as f64,
+            );
+        }
+        header(
+            out,
+            "externalsecret_reconcile_duration",
+            "gauge",
+            "Duration of the last ExternalSecret reconcile in seconds.",
+        );
+        for ((ns, name), f) in &reconciles {
+            sample(
+                out,
+                "externalsecret_reconcile_duration",
+                &[("name", name), ("namespace", ns)],
+                f.last_duration_seconds,
+            );
+        }
+
+        let conditions = lock(&self.conditions).clone();
+        for kind in ObjectKind::ALL {
+            let family = format!("{}_status_condition", kind.prefix());
+            header(
+                out,
+                &family,
+                "gauge",
+                "The status condition of an object (ESO name).",
+            );
+            for ((k, ns, name), ready) in &conditions {
+                if *k != kind {
+                    continue;
+                }
+                for (status, value) in [("True", *ready), ("False", !*ready)] {
+                    let mut labels = vec![("name", name.as_str())];
+                    if kind.namespaced() {
+                        labels.push(("namespace", ns.as_str()));
+                    }
+                    labels.push(("condition", "Ready"));
+                    labels.push(("status", status));
+                    sample(out, &family, &labels, f64::from(u8::from(value)));
+                }
+            }
+        }
+
+        header(
+            out,
+            "externalsecret_provider_api_calls_count",
+            "counter",
+            "Number of API calls towards the secret provider.",
+        );
+        for ((provider, call, status), n) in lock(&self.provider_calls).iter() {
+            sample(
+                out,
+                "externalsecret_provider_api_calls_count",
+                &[("provider", provider), ("call", call), ("status", status)],
+                *n as f64,
+            );
+        }
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
+    out.push_str(name);
+    out.push('{');
+    for (i, (k, v)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        escape_label_value(out, v);
+        out.push('"');
+    }
+    let _ = writeln!(out, "}} {value}");
+}
+
+/// Escapes a label value as the text format requires (backslash, quote, newline).
+fn escape_label_value(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn es(ns: &str, name: &str) -> ObjectKey {
+        (ObjectKind::ExternalSecret, ns.to_string(), name.to_string())
+    }
+
+    #[test]
+    fn families_carry_eso_names_and_labels() {
+        let f = EsoFamilies::default();
+        f.reconciled("ns", "a", 0.5);
+        f.reconciled("ns", "a", 0.25);
+        f.failed("ns", "a");
+        f.set_ready(es("ns", "a"), false);
+        f.set_ready(
+            (
+                ObjectKind::ClusterSecretStore,
+                String::new(),
+                "vault".into(),
+            ),
+            true,
+        );
+        f.provider_call("AWS/SecretsManager", "GetSecretValue", "success");
+        f.provider_call("AWS/SecretsManager", "GetSecretValue", "success");
+        let mut text = String::new();
+        f.encode(&mut text);
+        for line in [
+            "externalsecret_sync_calls_total{name=\"a\",namespace=\"ns\"} 2",
+            "externalsecret_sync_calls_error{name=\"a\",namespace=\"ns\"} 1",
+            "externalsecret_reconcile_duration{name=\"a\",namespace=\"ns\"} 0.25",
+            "externalsecret_status_condition{name=\"a\",namespace=\"ns\",condition=\"Ready\",status=\"False\"} 1",
+            "externalsecret_status_condition{name=\"a\",namespace=\"ns\",condition=\"Ready\",status=\"True\"} 0",
+            "clustersecretstore_status_condition{name=\"vault\",condition=\"Ready\",status=\"True\"} 1",
+            "externalsecret_provider_api_calls_count{provider=\"AWS/SecretsManager\",call=\"GetSecretValue\",status=\"success\"} 2",
+            "# TYPE externalsecret_sync_calls_error counter",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_condition_has_one_pair_of_series_whatever_the_reason_history() {
+        let f = EsoFamilies::default();
+        f.set_ready(es("ns", "a"), false);
+        f.set_ready(es("ns", "a"), true);
+        let mut text = String::new();
+        f.encode(&mut text);
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("externalsecret_status_condition{"))
+            .count();
+        assert_eq!(series, 2, "{text}");
+        assert!(text.contains("status=\"True\"} 1"), "{text}");
+    }
+
+    #[test]
+    fn deleted_objects_lose_their_series() {
+        let f = EsoFamilies::default();
+        f.reconciled("ns", "a", 0.1);
+        f.set_ready(es("ns", "a"), true);
+        f.reconciled("ns", "b", 0.1);
+        f.set_ready(es("ns", "b"), true);
+        f.forget(&es("ns", "a"));
+        f.retain(|k| k.2 != "b");
+        let mut text = String::new();
+        f.encode(&mut text);
+        assert!(!text.contains("name=\"a\""), "{text}");
+        assert!(!text.contains("name=\"b\""), "{text}");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let mut out = String::new();
+        sample(&mut out, "m", &[("l", "a\"b\\c\nd")], 1.0);
+        assert_eq!(out, "m{l=\"a\\\"b\\\\c\\nd\"} 1\n");
+    }
+}
