@@ -24,6 +24,7 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube_support::*;
 use secretsync_model::secret_store::ClusterSecretStore;
 use secretsync_providers::AllProviders;
+use secretsync_testkit::azure::grant;
 use serde_json::{Value, json};
 
 /// Namespace of the ADR's ExternalSecret.
@@ -149,17 +150,23 @@ async fn adr_stores_sync_validate_propagate_and_repair_against_real_backends() {
         controller_class: isolation.class.clone(),
         ..test_config(&env)
     };
+    peers
+        .moto
+        .start_recording()
+        .await
+        .expect("start moto's recorder");
     let factory = Arc::new(AllProviders::new(peers.provider_options()));
     let _controllers = start_controllers(&env, config, factory);
 
     // (b) All three stores validate against their backends.
     for adr_name in ["azure-keyvault", "aws-secretsmanager", "vault"] {
         let name = isolation.store(adr_name);
-        let (status, reason, message) =
-            wait_for(Duration::from_secs(20), &format!("{name} Ready"), || async {
-                store_ready(&env, &name).await.filter(|r| r.0 == "True")
-            })
-            .await;
+        let (status, reason, message) = wait_for(
+            Duration::from_secs(20),
+            &format!("{name} Ready"),
+            || async { store_ready(&env, &name).await.filter(|r| r.0 == "True") },
+        )
+        .await;
         assert_eq!(
             (status.as_str(), reason.as_str()),
             ("True", "Valid"),
@@ -168,6 +175,19 @@ async fn adr_stores_sync_validate_propagate_and_repair_against_real_backends() {
         eprintln!("ClusterSecretStore {name}: Ready={status} {reason}: {message}");
     }
 
+    // Each backend saw the ServiceAccount-based login of the ADR's `auth` blocks.
+    assert!(
+        peers.azure.token_requests().get(grant::FEDERATED) >= 1,
+        "Azure: a federated (workload identity) token request"
+    );
+    let aws_calls = peers.moto.recorded_calls().await.expect("moto's recording");
+    assert!(
+        aws_calls
+            .iter()
+            .any(|c| c.action == "AssumeRoleWithWebIdentity"),
+        "AWS: AssumeRoleWithWebIdentity (unsigned, with the ServiceAccount token): {aws_calls:?}"
+    );
+
     // (a) The ADR ExternalSecret as written (store names isolated on a real cluster).
     let mut adr = adr_external_secret.clone();
     assert_eq!(adr["metadata"]["namespace"], NS);
@@ -175,9 +195,11 @@ async fn adr_stores_sync_validate_propagate_and_repair_against_real_backends() {
     assert_eq!(adr["spec"]["refreshInterval"], "1h");
     adr["spec"]["secretStoreRef"]["name"] = json!(isolation.store("azure-keyvault"));
     env.apply_manifest(adr.clone()).await;
-    let secret = wait_for(Duration::from_secs(20), "crossplane-system/azure-credentials", || async {
-        env.secret(NS, ADR_SECRET).await
-    })
+    let secret = wait_for(
+        Duration::from_secs(20),
+        "crossplane-system/azure-credentials",
+        || async { env.secret(NS, ADR_SECRET).await },
+    )
     .await;
     assert_eq!(parsed(&secret), Some(v1("azure")));
     assert_eq!(secret.type_.as_deref(), Some("Opaque"));
@@ -189,9 +211,15 @@ async fn adr_stores_sync_validate_propagate_and_repair_against_real_backends() {
             .collect::<Vec<_>>(),
         [("ExternalSecret", ADR_SECRET, Some(true))]
     );
-    let ready = wait_for(Duration::from_secs(5), "azure-credentials Ready", || async {
-        ready_of(&env, NS, ADR_SECRET).await.filter(|r| r.0 == "True")
-    })
+    let ready = wait_for(
+        Duration::from_secs(5),
+        "azure-credentials Ready",
+        || async {
+            ready_of(&env, NS, ADR_SECRET)
+                .await
+                .filter(|r| r.0 == "True")
+        },
+    )
     .await;
     assert_eq!(ready.1, "SecretSynced", "{}", ready.2);
 

@@ -20,7 +20,9 @@ use base64::Engine as _;
 use secretsync_provider_aws::AwsOptions;
 use secretsync_provider_azure::{ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, AzureOptions};
 use secretsync_providers::ProviderOptions;
-use secretsync_testkit::azure::{AzureDouble, AzureDoubleOptions, SecretOptions, TrustedIssuerKeys};
+use secretsync_testkit::azure::{
+    AzureDouble, AzureDoubleOptions, SecretOptions, TrustedIssuerKeys,
+};
 use secretsync_testkit::peers::{Bao, Moto};
 use serde_json::{Value, json};
 
@@ -86,7 +88,11 @@ async fn real_cluster_endpoint() -> (String, String) {
     });
     let pem: String = ders.iter().map(|der| pem_certificate(der)).collect();
     (
-        config.cluster_url.to_string().trim_end_matches('/').to_string(),
+        config
+            .cluster_url
+            .to_string()
+            .trim_end_matches('/')
+            .to_string(),
         pem,
     )
 }
@@ -170,7 +176,10 @@ impl Peers {
             .expect("start the Azure Key Vault double");
         configure_bao(&bao, cluster).await;
         azure
-            .trust_issuer(&cluster.issuer, TrustedIssuerKeys::Jwks(cluster.jwks.clone()))
+            .trust_issuer(
+                &cluster.issuer,
+                TrustedIssuerKeys::Jwks(cluster.jwks.clone()),
+            )
             .expect("trust the cluster's token issuer");
         azure.add_federated_credential(
             azure.tenant_id(),
@@ -303,13 +312,17 @@ pub fn adr_manifests() -> (Vec<Value>, Value) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/adr-002");
     let stores = yaml_documents(&dir.join("cluster-secret-stores.yaml"));
     let mut external_secrets = yaml_documents(&dir.join("external-secret.yaml"));
-    assert_eq!(external_secrets.len(), 1, "external-secret.yaml: one document");
+    assert_eq!(
+        external_secrets.len(),
+        1,
+        "external-secret.yaml: one document"
+    );
     (stores, external_secrets.remove(0))
 }
 
 fn yaml_documents(path: &std::path::Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     serde_yaml::Deserializer::from_str(&text)
         .map(|doc| {
             <Value as serde::Deserialize>::deserialize(doc)
