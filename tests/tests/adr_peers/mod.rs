@@ -9,7 +9,6 @@
 //!   ServiceAccount token issuer for the federated credential of the annotated ServiceAccount.
 //!
 //! All three authenticate as ServiceAccount `external-secrets/external-secrets`, as in the ADR.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 
