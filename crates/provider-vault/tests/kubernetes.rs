@@ -1,5 +1,6 @@
-//! Kubernetes and JWT auth against OpenBao, with ServiceAccount tokens from the testkit's
-//! Kubernetes API double (TokenRequest, TokenReview, JWKS).
+//! Kubernetes and JWT auth against OpenBao, with ServiceAccount tokens and Secrets from the
+//! testkit's Kubernetes API double (TokenRequest, TokenReview, JWKS), read through the operator's
+//! own resolver (`secretsync_kube::credentials::KubeCredentials`).
 
 mod support;
 
@@ -8,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use secretsync_model::credentials::{CredentialResolver, StaticCredentials};
+use secretsync_kube::credentials::{CredentialIndex, KubeCredentials};
+use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::meta::{SecretKeySelector, ServiceAccountSelector};
 use secretsync_model::provider::{FetchRequest, SecretProvider};
 use secretsync_model::providers::{
@@ -23,39 +25,40 @@ use support::*;
 /// One TokenRequest: ServiceAccount, audiences, expiration.
 type TokenRequestRecord = (String, Vec<String>, Option<Duration>);
 
-/// Resolver that issues ServiceAccount tokens through the API double's TokenRequest.
-struct KubeCredentials {
-    secrets: StaticCredentials,
-    url: String,
-    admin_token: String,
-    http: reqwest::Client,
+/// The operator's resolver over the API double ([`KubeCredentials`]), recording the
+/// TokenRequests the provider asks for.
+struct RecordingCredentials {
+    inner: KubeCredentials,
     requests: Mutex<Vec<TokenRequestRecord>>,
 }
 
-impl KubeCredentials {
-    fn new(api: &KubeApiServer, secrets: StaticCredentials) -> Self {
-        let ca = reqwest::Certificate::from_pem(api.ca_pem().as_bytes()).expect("CA");
-        KubeCredentials {
-            secrets,
-            url: api.url().to_string(),
-            admin_token: api.admin_token().to_string(),
-            http: reqwest::Client::builder()
-                .tls_certs_only([ca])
-                .build()
-                .expect("client"),
+impl RecordingCredentials {
+    /// A resolver for the store `team/<store>` (see `support::context`).
+    fn new(api: &KubeApiServer, store: &str) -> Arc<Self> {
+        let client = api.client().expect("client of the Kubernetes API double");
+        Arc::new(RecordingCredentials {
+            inner: KubeCredentials::new(
+                client,
+                context(store),
+                Arc::new(CredentialIndex::default()),
+            ),
             requests: Mutex::new(Vec::new()),
-        }
+        })
+    }
+
+    fn requests(&self) -> Vec<TokenRequestRecord> {
+        self.requests.lock().expect("lock").clone()
     }
 }
 
 #[async_trait]
-impl CredentialResolver for KubeCredentials {
+impl CredentialResolver for RecordingCredentials {
     async fn secret_value(
         &self,
         selector: &SecretKeySelector,
         default_key: Option<&str>,
     ) -> Result<SecretValue, ProviderError> {
-        self.secrets.secret_value(selector, default_key).await
+        self.inner.secret_value(selector, default_key).await
     }
 
     async fn config_map_value(
@@ -64,7 +67,7 @@ impl CredentialResolver for KubeCredentials {
         namespace: Option<&str>,
         key: &str,
     ) -> Result<String, ProviderError> {
-        self.secrets.config_map_value(name, namespace, key).await
+        self.inner.config_map_value(name, namespace, key).await
     }
 
     async fn service_account_token(
@@ -76,43 +79,51 @@ impl CredentialResolver for KubeCredentials {
         if let Ok(mut r) = self.requests.lock() {
             r.push((account.name.clone(), audiences.to_vec(), expiration));
         }
-        let ns = account.namespace.as_deref().unwrap_or(NS);
-        let mut spec = json!({"audiences": audiences});
-        if let Some(e) = expiration {
-            spec["expirationSeconds"] = json!(e.as_secs());
-        }
-        let resp = self
-            .http
-            .post(format!(
-                "{}/api/v1/namespaces/{ns}/serviceaccounts/{}/token",
-                self.url, account.name
-            ))
-            .bearer_auth(&self.admin_token)
-            .json(&json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}))
-            .send()
+        self.inner
+            .service_account_token(account, audiences, expiration)
             .await
-            .map_err(|e| ProviderError::Unavailable(e.to_string()))?;
-        let status = resp.status();
-        let body: serde_json::Value = resp
-            .json()
-            .await
-            .map_err(|e| ProviderError::BadResponse(e.to_string()))?;
-        if !status.is_success() {
-            return Err(ProviderError::PermissionDenied(format!(
-                "TokenRequest for {}: {status}",
-                account.name
-            )));
-        }
-        let token = body["status"]["token"].as_str().unwrap_or_default();
-        Ok(SecretValue::from(token))
     }
 
     async fn service_account_annotations(
         &self,
-        _account: &ServiceAccountSelector,
+        account: &ServiceAccountSelector,
     ) -> Result<BTreeMap<String, String>, ProviderError> {
-        Ok(BTreeMap::new())
+        self.inner.service_account_annotations(account).await
     }
+}
+
+fn admin_http(api: &KubeApiServer) -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(api.ca_pem().as_bytes()).expect("CA");
+    reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .build()
+        .expect("client")
+}
+
+/// Creates Secret `team/<name>` holding `data` (string values) in the API double.
+async fn create_secret(api: &KubeApiServer, name: &str, data: &[(&str, &str)]) {
+    let data: BTreeMap<&str, &str> = data.iter().copied().collect();
+    let resp = admin_http(api)
+        .post(format!("{}/api/v1/namespaces/{NS}/secrets", api.url()))
+        .bearer_auth(api.admin_token())
+        .json(&json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": data}))
+        .send()
+        .await
+        .expect("create Secret");
+    assert!(
+        resp.status().is_success(),
+        "create Secret: {}",
+        resp.status()
+    );
+}
+
+/// A token for ServiceAccount `team/sync` with audience `vault`, minted through the API double.
+async fn mint_sync_token(api: &KubeApiServer) -> String {
+    let minted = RecordingCredentials::new(api, "mint")
+        .service_account_token(&sa("sync", &[]), &["vault".into()], None)
+        .await
+        .expect("token");
+    minted.expose_str().expect("utf8").to_string()
 }
 
 async fn kube_api() -> KubeApiServer {
@@ -122,11 +133,7 @@ async fn kube_api() -> KubeApiServer {
     })
     .await
     .expect("start the Kubernetes API double");
-    let ca = reqwest::Certificate::from_pem(api.ca_pem().as_bytes()).expect("CA");
-    let http = reqwest::Client::builder()
-        .tls_certs_only([ca])
-        .build()
-        .expect("client");
+    let http = admin_http(&api);
     for name in ["sync", "intruder"] {
         let resp = http
             .post(format!(
@@ -159,19 +166,22 @@ fn sa(name: &str, audiences: &[&str]) -> ServiceAccountSelector {
     }
 }
 
+/// A provider for store `team/<name>` with the operator's resolver over `api`.
 fn provider_with(
     bao: &Bao,
+    api: &KubeApiServer,
     name: &str,
     auth: VaultAuth,
-    creds: Arc<KubeCredentials>,
-) -> VaultProvider {
-    VaultProvider::new(
+) -> (VaultProvider, Arc<RecordingCredentials>) {
+    let creds = RecordingCredentials::new(api, name);
+    let provider = VaultProvider::new(
         context(name),
         spec(bao, "kv2", true, auth),
-        creds,
+        creds.clone(),
         VaultOptions::default(),
     )
-    .expect("provider")
+    .expect("provider");
+    (provider, creds)
 }
 
 #[tokio::test]
@@ -217,12 +227,11 @@ async fn kubernetes_auth_uses_token_request_and_token_review() {
         ..VaultAuth::default()
     };
 
-    let creds = Arc::new(KubeCredentials::new(&api, StaticCredentials::new()));
-    let p = provider_with(&bao, "k8s", auth(sa("sync", &["vault"])), creds.clone());
+    let (p, creds) = provider_with(&bao, &api, "k8s", auth(sa("sync", &["vault"])));
     let got = p.fetch(&FetchRequest::latest("app")).await.expect("read");
     assert_eq!(json(&got.value), json!({"from": "kube"}));
     assert_eq!(p.login_count(), 1);
-    let requests = creds.requests.lock().expect("lock").clone();
+    let requests = creds.requests();
     assert_eq!(
         requests,
         vec![(
@@ -234,13 +243,7 @@ async fn kubernetes_auth_uses_token_request_and_token_review() {
     );
 
     // another ServiceAccount is refused
-    let creds = Arc::new(KubeCredentials::new(&api, StaticCredentials::new()));
-    let p = provider_with(
-        &bao,
-        "k8s-intruder",
-        auth(sa("intruder", &["vault"])),
-        creds,
-    );
+    let (p, _) = provider_with(&bao, &api, "k8s-intruder", auth(sa("intruder", &["vault"])));
     let err = p
         .fetch(&FetchRequest::latest("app"))
         .await
@@ -253,8 +256,7 @@ async fn kubernetes_auth_uses_token_request_and_token_review() {
     );
 
     // a token for another audience is refused
-    let creds = Arc::new(KubeCredentials::new(&api, StaticCredentials::new()));
-    let p = provider_with(&bao, "k8s-aud", auth(sa("sync", &["not-vault"])), creds);
+    let (p, _) = provider_with(&bao, &api, "k8s-aud", auth(sa("sync", &["not-vault"])));
     let err = p
         .fetch(&FetchRequest::latest("app"))
         .await
@@ -262,15 +264,8 @@ async fn kubernetes_auth_uses_token_request_and_token_review() {
     assert!(matches!(err, ProviderError::PermissionDenied(_)), "{err}");
 
     // secretRef: a JWT stored in a Secret (key `token` by default)
-    let minted = KubeCredentials::new(&api, StaticCredentials::new())
-        .service_account_token(&sa("sync", &[]), &["vault".into()], None)
-        .await
-        .expect("token");
-    let jwt = minted.expose_str().expect("utf8").to_string();
-    let creds = Arc::new(KubeCredentials::new(
-        &api,
-        credentials(&[("sa-jwt", &[("token", jwt.as_str())])]),
-    ));
+    let jwt = mint_sync_token(&api).await;
+    create_secret(&api, "sa-jwt", &[("token", jwt.as_str())]).await;
     let auth = VaultAuth {
         kubernetes: Some(VaultKubernetesAuth {
             mount_path: "kubernetes".into(),
@@ -280,7 +275,7 @@ async fn kubernetes_auth_uses_token_request_and_token_review() {
         }),
         ..VaultAuth::default()
     };
-    let p = provider_with(&bao, "k8s-secret", auth, creds);
+    let (p, _) = provider_with(&bao, &api, "k8s-secret", auth);
     p.fetch(&FetchRequest::latest("app"))
         .await
         .expect("read with secretRef");
@@ -329,13 +324,12 @@ async fn jwt_auth_with_service_account_tokens_checked_against_jwks() {
         ..VaultAuth::default()
     };
 
-    let creds = Arc::new(KubeCredentials::new(&api, StaticCredentials::new()));
-    let p = provider_with(&bao, "jwt", auth("sync", None), creds.clone());
+    let (p, creds) = provider_with(&bao, &api, "jwt", auth("sync", None));
     let got = p.fetch(&FetchRequest::latest("app")).await.expect("read");
     assert_eq!(json(&got.value), json!({"from": "kube"}));
     assert_eq!(p.login_count(), 1);
     assert_eq!(
-        creds.requests.lock().expect("lock").clone(),
+        creds.requests(),
         vec![(
             "sync".to_string(),
             vec!["vault".to_string()],
@@ -344,8 +338,7 @@ async fn jwt_auth_with_service_account_tokens_checked_against_jwks() {
         "ESO defaults: audience vault, 600 s"
     );
 
-    let creds = Arc::new(KubeCredentials::new(&api, StaticCredentials::new()));
-    let p = provider_with(&bao, "jwt-intruder", auth("intruder", None), creds);
+    let (p, _) = provider_with(&bao, &api, "jwt-intruder", auth("intruder", None));
     let err = p
         .fetch(&FetchRequest::latest("app"))
         .await
@@ -353,12 +346,11 @@ async fn jwt_auth_with_service_account_tokens_checked_against_jwks() {
     assert!(matches!(err, ProviderError::PermissionDenied(_)), "{err}");
     assert!(err.to_string().contains("jwt login at auth/jwt"), "{err}");
 
-    let creds = Arc::new(KubeCredentials::new(&api, StaticCredentials::new()));
-    let p = provider_with(
+    let (p, _) = provider_with(
         &bao,
+        &api,
         "jwt-aud",
         auth("sync", Some(vec!["elsewhere".into()])),
-        creds,
     );
     let err = p
         .fetch(&FetchRequest::latest("app"))
@@ -367,15 +359,8 @@ async fn jwt_auth_with_service_account_tokens_checked_against_jwks() {
     assert!(matches!(err, ProviderError::PermissionDenied(_)), "{err}");
 
     // secretRef: a JWT stored in a Secret
-    let minted = KubeCredentials::new(&api, StaticCredentials::new())
-        .service_account_token(&sa("sync", &[]), &["vault".into()], None)
-        .await
-        .expect("token");
-    let jwt = minted.expose_str().expect("utf8").to_string();
-    let creds = Arc::new(KubeCredentials::new(
-        &api,
-        credentials(&[("jwt", &[("jwt", jwt.as_str())])]),
-    ));
+    let jwt = mint_sync_token(&api).await;
+    create_secret(&api, "jwt", &[("jwt", jwt.as_str())]).await;
     let auth = VaultAuth {
         jwt: Some(VaultJwtAuth {
             path: "jwt".into(),
@@ -385,7 +370,7 @@ async fn jwt_auth_with_service_account_tokens_checked_against_jwks() {
         }),
         ..VaultAuth::default()
     };
-    let p = provider_with(&bao, "jwt-secret", auth, creds);
+    let (p, _) = provider_with(&bao, &api, "jwt-secret", auth);
     p.fetch(&FetchRequest::latest("app"))
         .await
         .expect("read with secretRef");

@@ -249,6 +249,48 @@ impl TestEnv {
             .unwrap_or_else(|e| panic!("applying {name}: {e}"))
     }
 
+    /// Applies any manifest given as JSON (server-side apply, manager `test`) at the URL of its
+    /// own `apiVersion` (e.g. `external-secrets.io/v1beta1` as written in a manifest) and kind
+    /// (plural: lowercase kind + `s`); cluster objects are deleted on cleanup.
+    pub async fn apply_manifest(&self, value: serde_json::Value) -> serde_json::Value {
+        let api_version = value["apiVersion"]
+            .as_str()
+            .expect("apiVersion")
+            .to_string();
+        let kind = value["kind"].as_str().expect("kind").to_string();
+        let name = value["metadata"]["name"]
+            .as_str()
+            .expect("metadata.name")
+            .to_string();
+        let base = if api_version.contains('/') {
+            format!("/apis/{api_version}")
+        } else {
+            format!("/api/{api_version}")
+        };
+        let plural = format!("{}s", kind.to_ascii_lowercase());
+        let url = match value["metadata"]["namespace"].as_str() {
+            Some(ns) => format!("{base}/namespaces/{ns}/{plural}"),
+            None => {
+                let url = format!("{base}/{plural}");
+                if let Ok(mut objects) = self.cluster_objects.lock() {
+                    objects.push((url.clone(), name.clone()));
+                }
+                url
+            }
+        };
+        let req = kube::core::Request::new(url)
+            .patch(
+                &name,
+                &PatchParams::apply("test").force(),
+                &Patch::Apply(value),
+            )
+            .expect("build patch");
+        self.client
+            .request::<serde_json::Value>(req)
+            .await
+            .unwrap_or_else(|e| panic!("applying {kind}/{name}: {e}"))
+    }
+
     /// A Secret, if present.
     pub async fn secret(&self, namespace: &str, name: &str) -> Option<Secret> {
         Api::<Secret>::namespaced(self.client.clone(), namespace)
@@ -359,16 +401,19 @@ impl SecretProvider for FlakyProvider {
     }
 }
 
-/// A running operator; aborted on drop.
+/// A running operator with the fake-provider [`TestFactory`]; aborted on drop.
 pub struct Operator {
-    handle: tokio::task::JoinHandle<()>,
+    _controllers: Controllers,
     /// The provider factory (outage switch, call counter).
     pub factory: TestFactory,
 }
 
-impl Drop for Operator {
+/// The controllers of [`secretsync_kube::run`] running as a task; aborted on drop.
+pub struct Controllers(tokio::task::JoinHandle<()>);
+
+impl Drop for Controllers {
     fn drop(&mut self) {
-        self.handle.abort();
+        self.0.abort();
     }
 }
 
@@ -386,29 +431,37 @@ pub fn test_config(env: &TestEnv) -> secretsync_kube::Config {
     }
 }
 
-/// Starts the controllers with `config`.
+/// Starts the controllers with `config` and the fake-provider [`TestFactory`].
 pub fn start_operator(env: &TestEnv, config: secretsync_kube::Config) -> Operator {
     let factory = TestFactory::default();
-    let engine = Arc::new(Engine::new(
-        Arc::new(factory.clone()),
-        EngineConfig::default(),
-    ));
+    let controllers = start_controllers(env, config, Arc::new(factory.clone()));
+    Operator {
+        _controllers: controllers,
+        factory,
+    }
+}
+
+/// Starts the controllers with `config` and any provider factory (e.g. every real provider).
+pub fn start_controllers(
+    env: &TestEnv,
+    config: secretsync_kube::Config,
+    factory: Arc<dyn ProviderFactory>,
+) -> Controllers {
+    let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
     let client = env.client.clone();
-    let f: Arc<dyn ProviderFactory> = Arc::new(factory.clone());
-    let handle = tokio::spawn(async move {
+    Controllers(tokio::spawn(async move {
         if let Err(e) = secretsync_kube::run(
             client,
             config,
             engine,
-            f,
+            factory,
             secretsync_kube::Metrics::default(),
         )
         .await
         {
             panic!("operator failed: {e}");
         }
-    });
-    Operator { handle, factory }
+    }))
 }
 
 /// The Ready condition (status, reason, message) of an ExternalSecret.

@@ -11,7 +11,7 @@ use secretsync_testkit::azure::{
 };
 
 use crate::common::{
-    TestCredentials, double, double_with_lifetime, options, provider, selector, spec,
+    double, double_with_lifetime, no_credentials, options, provider, selector, spec, static_secret,
 };
 
 const SP_CLIENT: &str = "11111111-2222-3333-4444-555555555555";
@@ -35,13 +35,11 @@ async fn service_principal_secret_reads_after_the_challenge() {
     d.add_client_secret(d.tenant_id(), SP_CLIENT, "sp-secret-1");
     d.set_secret("db-password", "hunter2-value", SecretOptions::default())
         .expect("seed");
-    let creds = TestCredentials::default()
-        .with_secret(
-            "ops",
-            "azure-sp",
-            &[("client-id", SP_CLIENT), ("client-secret", "sp-secret-1")],
-        )
-        .shared();
+    let creds = static_secret(
+        "ops",
+        "azure-sp",
+        &[("client-id", SP_CLIENT), ("client-secret", "sp-secret-1")],
+    );
     let p = provider(service_principal_secret_spec(&d), creds, options(&d));
 
     let got = p
@@ -71,13 +69,11 @@ async fn service_principal_certificate_signs_a_client_assertion() {
         .expect("register");
     d.set_secret("api-key", "cert-auth-value", SecretOptions::default())
         .expect("seed");
-    let creds = TestCredentials::default()
-        .with_secret(
-            "ops",
-            "azure-sp",
-            &[("client-id", SP_CLIENT), ("tls.pem", &cert.combined_pem())],
-        )
-        .shared();
+    let creds = static_secret(
+        "ops",
+        "azure-sp",
+        &[("client-id", SP_CLIENT), ("tls.pem", &cert.combined_pem())],
+    );
     let mut s = spec(&d, AzureAuthType::ServicePrincipal);
     s.tenant_id = Some(d.tenant_id().to_string());
     s.auth_secret_ref = Some(AzureKvAuth {
@@ -107,7 +103,7 @@ async fn managed_identity_system_assigned_via_imds() {
     .expect("seed");
     let p = provider(
         spec(&d, AzureAuthType::ManagedIdentity),
-        TestCredentials::default().shared(),
+        no_credentials(),
         options(&d),
     );
     let got = p
@@ -129,7 +125,7 @@ async fn managed_identity_user_assigned_via_imds_and_app_service() {
     let mut s = spec(&d, AzureAuthType::ManagedIdentity);
     s.identity_id = Some("mi-client-7".into());
 
-    let imds = provider(s.clone(), TestCredentials::default().shared(), options(&d));
+    let imds = provider(s.clone(), no_credentials(), options(&d));
     let got = imds
         .fetch(&FetchRequest::latest("mi-secret"))
         .await
@@ -141,7 +137,7 @@ async fn managed_identity_user_assigned_via_imds_and_app_service() {
         endpoint: d.app_service_identity_endpoint(),
         header: d.identity_header().to_string().into(),
     };
-    let p = provider(s, TestCredentials::default().shared(), app_service);
+    let p = provider(s, no_credentials(), app_service);
     let got = p
         .fetch(&FetchRequest::latest("mi-secret"))
         .await
@@ -152,7 +148,7 @@ async fn managed_identity_user_assigned_via_imds_and_app_service() {
     // The system-assigned identity is not registered: a clear permission error.
     let p = provider(
         spec(&d, AzureAuthType::ManagedIdentity),
-        TestCredentials::default().shared(),
+        no_credentials(),
         options(&d),
     );
     let err = p
@@ -199,7 +195,7 @@ async fn operator_workload_identity_reads_its_token_file() {
     });
     let p = provider(
         spec(&d, AzureAuthType::WorkloadIdentity),
-        TestCredentials::default().shared(),
+        no_credentials(),
         o,
     );
     let got = p
@@ -216,13 +212,11 @@ async fn tokens_are_refreshed_at_expiry_without_a_new_challenge() {
     d.add_client_secret(d.tenant_id(), SP_CLIENT, "sp-secret-1");
     d.set_secret("rotating", "v1", SecretOptions::default())
         .expect("seed");
-    let creds = TestCredentials::default()
-        .with_secret(
-            "ops",
-            "azure-sp",
-            &[("client-id", SP_CLIENT), ("client-secret", "sp-secret-1")],
-        )
-        .shared();
+    let creds = static_secret(
+        "ops",
+        "azure-sp",
+        &[("client-id", SP_CLIENT), ("client-secret", "sp-secret-1")],
+    );
     let p = provider(service_principal_secret_spec(&d), creds, options(&d));
     for _ in 0..3 {
         p.fetch(&FetchRequest::latest("rotating"))
@@ -258,16 +252,14 @@ async fn wrong_client_secret_is_permission_denied_without_the_secret() {
         SecretOptions::default(),
     )
     .expect("seed");
-    let creds = TestCredentials::default()
-        .with_secret(
-            "ops",
-            "azure-sp",
-            &[
-                ("client-id", SP_CLIENT),
-                ("client-secret", "canary-client-secret-0xBAD"),
-            ],
-        )
-        .shared();
+    let creds = static_secret(
+        "ops",
+        "azure-sp",
+        &[
+            ("client-id", SP_CLIENT),
+            ("client-secret", "canary-client-secret-0xBAD"),
+        ],
+    );
     let p = provider(service_principal_secret_spec(&d), creds, options(&d));
     let err = p
         .fetch(&FetchRequest::latest("db-password"))
@@ -301,7 +293,7 @@ async fn a_rejected_token_is_replaced_once_then_reported() {
         .expect("seed");
     let p = provider(
         spec(&d, AzureAuthType::ManagedIdentity),
-        TestCredentials::default().shared(),
+        no_credentials(),
         options(&d),
     );
     let err = p

@@ -1,19 +1,19 @@
-//! Shared setup: doubles, store specs pointed at them, a credential resolver.
+//! Shared setup: doubles, store specs pointed at them, credential resolvers (static Secrets, or
+//! the operator's `KubeCredentials` over the Kubernetes API double).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::ServiceAccount;
-use kube::api::PostParams;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{ObjectMeta, PostParams};
+use secretsync_kube::credentials::{CredentialIndex, KubeCredentials};
 use secretsync_model::credentials::{CredentialResolver, StaticCredentials};
 use secretsync_model::external_secret::StoreKind;
-use secretsync_model::meta::{SecretKeySelector, ServiceAccountSelector};
+use secretsync_model::meta::SecretKeySelector;
 use secretsync_model::provider::StoreContext;
 use secretsync_model::providers::{AzureAuthType, AzureCustomCloudConfig, AzureKvSpec};
-use secretsync_model::{ProviderError, SecretValue, StoreId};
+use secretsync_model::{SecretValue, StoreId};
 use secretsync_provider_azure::{AzureOptions, AzureProvider, ManagedIdentityEndpoint};
 use secretsync_testkit::azure::{AzureDouble, AzureDoubleOptions};
 
@@ -76,102 +76,54 @@ pub fn selector(ns: &str, name: &str, key: &str) -> SecretKeySelector {
     }
 }
 
-/// Credentials: static Secrets, plus ServiceAccounts from the Kubernetes API double.
-#[derive(Default)]
-pub struct TestCredentials {
-    /// Secrets.
-    pub secrets: StaticCredentials,
-    /// Client of the Kubernetes API double, for ServiceAccounts.
-    pub kube: Option<kube::Client>,
+/// No credential Secrets at all (stores whose auth needs none).
+pub fn no_credentials() -> Arc<dyn CredentialResolver> {
+    Arc::new(StaticCredentials::new())
 }
 
-impl TestCredentials {
-    /// Adds one Secret with string data.
-    pub fn with_secret(mut self, ns: &str, name: &str, data: &[(&str, &str)]) -> Self {
-        let data: BTreeMap<String, SecretValue> = data
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), SecretValue::from(*v)))
-            .collect();
-        self.secrets.add_secret(Some(ns.into()), name, data);
-        self
-    }
-
-    /// As a shared resolver.
-    pub fn shared(self) -> Arc<dyn CredentialResolver> {
-        Arc::new(self)
-    }
-
-    fn kube(
-        &self,
-        account: &ServiceAccountSelector,
-    ) -> Result<kube::Api<ServiceAccount>, ProviderError> {
-        let client = self.kube.clone().ok_or_else(|| {
-            ProviderError::Unsupported(format!(
-                "ServiceAccount {:?}: no cluster in this test",
-                account.name
-            ))
-        })?;
-        let ns = account
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        Ok(kube::Api::namespaced(client, &ns))
-    }
+/// One credential Secret `ns/name` with string data, without a cluster.
+pub fn static_secret(ns: &str, name: &str, data: &[(&str, &str)]) -> Arc<dyn CredentialResolver> {
+    let data: BTreeMap<String, SecretValue> = data
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), SecretValue::from(*v)))
+        .collect();
+    let mut secrets = StaticCredentials::new();
+    secrets.add_secret(Some(ns.into()), name, data);
+    Arc::new(secrets)
 }
 
-#[async_trait]
-impl CredentialResolver for TestCredentials {
-    async fn secret_value(
-        &self,
-        selector: &SecretKeySelector,
-        default_key: Option<&str>,
-    ) -> Result<SecretValue, ProviderError> {
-        self.secrets.secret_value(selector, default_key).await
-    }
+/// The operator's resolver over the Kubernetes API double: Secrets, ServiceAccount annotations
+/// and TokenRequest tokens, with ESO's namespace rules for `context`.
+pub fn kube_credentials(
+    client: &kube::Client,
+    context: StoreContext,
+) -> Arc<dyn CredentialResolver> {
+    Arc::new(KubeCredentials::new(
+        client.clone(),
+        context,
+        Arc::new(CredentialIndex::default()),
+    ))
+}
 
-    async fn config_map_value(
-        &self,
-        name: &str,
-        namespace: Option<&str>,
-        key: &str,
-    ) -> Result<String, ProviderError> {
-        self.secrets.config_map_value(name, namespace, key).await
-    }
-
-    async fn service_account_token(
-        &self,
-        account: &ServiceAccountSelector,
-        audiences: &[String],
-        expiration: Option<Duration>,
-    ) -> Result<SecretValue, ProviderError> {
-        let request = TokenRequest {
-            spec: TokenRequestSpec {
-                audiences: audiences.to_vec(),
-                expiration_seconds: expiration.map(|d| d.as_secs() as i64),
-                ..TokenRequestSpec::default()
-            },
-            ..TokenRequest::default()
-        };
-        let response = self
-            .kube(account)?
-            .create_token_request(&account.name, &PostParams::default(), &request)
-            .await
-            .map_err(|e| {
-                ProviderError::PermissionDenied(format!("TokenRequest for {:?}: {e}", account.name))
-            })?;
-        let token = response.status.map(|s| s.token).unwrap_or_default();
-        Ok(SecretValue::from(token))
-    }
-
-    async fn service_account_annotations(
-        &self,
-        account: &ServiceAccountSelector,
-    ) -> Result<BTreeMap<String, String>, ProviderError> {
-        let sa = self.kube(account)?.get(&account.name).await.map_err(|e| {
-            ProviderError::NotFound(format!("ServiceAccount {:?}: {e}", account.name))
-        })?;
-        Ok(sa.metadata.annotations.unwrap_or_default())
-    }
+/// Creates Secret `ns/name` with string data in the cluster.
+pub async fn create_secret(client: &kube::Client, ns: &str, name: &str, data: &[(&str, &str)]) {
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(ns.into()),
+            ..ObjectMeta::default()
+        },
+        string_data: Some(
+            data.iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+        ),
+        ..Secret::default()
+    };
+    kube::Api::<Secret>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap_or_else(|e| panic!("create Secret {ns}/{name}: {e}"));
 }
 
 /// Builds a provider.

@@ -11,13 +11,13 @@ use secretsync_testkit::azure::{
     AzureDouble, CertificateOptions, ClientCertificate, ManagedIdentity, SecretOptions, grant,
 };
 
-use crate::common::{TestCredentials, double, options, provider, spec};
+use crate::common::{double, no_credentials, options, provider, spec};
 
 fn managed_identity_provider(d: &AzureDouble) -> AzureProvider {
     d.add_managed_identity(ManagedIdentity::SystemAssigned);
     provider(
         spec(d, AzureAuthType::ManagedIdentity),
-        TestCredentials::default().shared(),
+        no_credentials(),
         options(d),
     )
 }
@@ -249,7 +249,7 @@ async fn persistent_throttling_surfaces_as_throttled() {
     o.max_throttle_retries = 1;
     let p = provider(
         spec(&d, AzureAuthType::ManagedIdentity),
-        TestCredentials::default().shared(),
+        no_credentials(),
         o,
     );
     p.fetch(&request("busy", None, false))
@@ -316,7 +316,7 @@ async fn wrong_cloud_is_reported_from_the_challenge() {
         .expect("seed");
     let mut s = spec(&d, AzureAuthType::ManagedIdentity);
     s.environment_type = secretsync_model::providers::AzureEnvironmentType::ChinaCloud;
-    let p = provider(s, TestCredentials::default().shared(), options(&d));
+    let p = provider(s, no_credentials(), options(&d));
     let err = p
         .fetch(&request("s", None, false))
         .await
@@ -350,8 +350,7 @@ async fn validate_authenticates_or_reports_referent_stores_unknown() {
     });
     let mut ctx = crate::common::context("apps");
     ctx.reader_namespace = None;
-    let referent = AzureProvider::new(ctx, s, TestCredentials::default().shared(), options(&d))
-        .expect("provider");
+    let referent = AzureProvider::new(ctx, s, no_credentials(), options(&d)).expect("provider");
     assert!(matches!(
         referent.validate().await,
         Ok(Validation::Unknown(_))
@@ -365,7 +364,7 @@ async fn invalid_store_specs_name_the_field() {
     let err = AzureProvider::new(
         crate::common::context("apps"),
         s.clone(),
-        TestCredentials::default().shared(),
+        no_credentials(),
         options(&d),
     )
     .expect_err("no tenant");
@@ -377,7 +376,7 @@ async fn invalid_store_specs_name_the_field() {
     let err = AzureProvider::new(
         crate::common::context("apps"),
         s.clone(),
-        TestCredentials::default().shared(),
+        no_credentials(),
         options(&d),
     )
     .expect_err("no authSecretRef");
@@ -390,7 +389,7 @@ async fn invalid_store_specs_name_the_field() {
     let err = AzureProvider::new(
         crate::common::context("apps"),
         s,
-        TestCredentials::default().shared(),
+        no_credentials(),
         options(&d),
     )
     .expect_err("plain http vault");
@@ -401,7 +400,7 @@ async fn invalid_store_specs_name_the_field() {
     let err = AzureProvider::new(
         crate::common::context("apps"),
         spec(&d, AzureAuthType::WorkloadIdentity),
-        TestCredentials::default().shared(),
+        no_credentials(),
         options(&d),
     )
     .expect_err("no serviceAccountRef and no operator identity");

@@ -13,7 +13,7 @@ use secretsync_provider_azure::{ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, Azur
 use secretsync_testkit::azure::{AzureDouble, SecretOptions, TrustedIssuerKeys, grant};
 use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 
-use crate::common::{TestCredentials, context, double, options, selector, spec};
+use crate::common::{context, create_secret, double, kube_credentials, options, selector, spec};
 
 const WI_CLIENT: &str = "c1d2e3f4-0000-4000-8000-00000000beef";
 const SUBJECT: &str = "system:serviceaccount:external-secrets:external-secrets";
@@ -114,11 +114,7 @@ async fn adr_store_reads_crossplane_credentials_via_service_account_annotations(
         active_directory_endpoint: d.authority_host(),
         ..AzureCustomCloudConfig::default()
     });
-    let creds = TestCredentials {
-        kube: Some(kube),
-        ..TestCredentials::default()
-    }
-    .shared();
+    let creds = kube_credentials(&kube, context("crossplane-system"));
     let p = AzureProvider::new(context("crossplane-system"), azure, creds, options(&d))
         .expect("provider");
 
@@ -139,16 +135,14 @@ async fn service_account_with_ids_from_auth_secret_ref() {
     d.set_secret("wi-secret", "via-auth-secret-ref", SecretOptions::default())
         .expect("seed");
     let (_api, kube) = cluster(&d, BTreeMap::new()).await;
-    let creds = TestCredentials {
-        kube: Some(kube),
-        ..TestCredentials::default()
-    }
-    .with_secret(
+    create_secret(
+        &kube,
         "external-secrets",
         "azure-ids",
         &[("client-id", WI_CLIENT), ("tenant-id", d.tenant_id())],
     )
-    .shared();
+    .await;
+    let creds = kube_credentials(&kube, context("apps"));
     let mut s = spec(&d, AzureAuthType::WorkloadIdentity);
     s.service_account_ref = Some(ServiceAccountSelector {
         name: "external-secrets".into(),
@@ -174,12 +168,14 @@ async fn client_id_in_both_annotation_and_auth_secret_ref_is_rejected() {
     let d = double();
     let annotations = BTreeMap::from([(ANNOTATION_CLIENT_ID.to_string(), WI_CLIENT.to_string())]);
     let (_api, kube) = cluster(&d, annotations).await;
-    let creds = TestCredentials {
-        kube: Some(kube),
-        ..TestCredentials::default()
-    }
-    .with_secret("external-secrets", "azure-ids", &[("client-id", WI_CLIENT)])
-    .shared();
+    create_secret(
+        &kube,
+        "external-secrets",
+        "azure-ids",
+        &[("client-id", WI_CLIENT)],
+    )
+    .await;
+    let creds = kube_credentials(&kube, context("apps"));
     let mut s = spec(&d, AzureAuthType::WorkloadIdentity);
     s.tenant_id = Some(d.tenant_id().into());
     s.service_account_ref = Some(ServiceAccountSelector {
