@@ -5,7 +5,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use common::*;
 use futures::future::join_all;
@@ -22,7 +21,7 @@ async fn thousand_fetches_of_200_secrets_make_10_batch_calls_and_one_sts_call() 
     for i in 0..200 {
         create_secret(&sm, &format!("svc/secret-{i:03}"), &format!("value-{i}")).await;
     }
-    let (_kube, resolver) = kube_with_service_account(ROLE).await;
+    let (kube, resolver) = kube_with_service_account(ROLE).await;
     let provider = AwsProvider::new(
         context(),
         AwsSpec {
@@ -60,7 +59,7 @@ async fn thousand_fetches_of_200_secrets_make_10_batch_calls_and_one_sts_call() 
     );
     assert_eq!(count(&first, "GetSecretValue"), 0);
     assert_eq!(count(&first, "AssumeRoleWithWebIdentity"), 1, "{first:?}");
-    assert_eq!(resolver.token_requests.load(Ordering::SeqCst), 1);
+    assert_eq!(token_requests(&kube), 1);
     let sm_calls = first
         .iter()
         .filter(|c| c.service == "secretsmanager")
@@ -75,7 +74,7 @@ async fn thousand_fetches_of_200_secrets_make_10_batch_calls_and_one_sts_call() 
     assert_eq!(count(&second, "AssumeRoleWithWebIdentity"), 0, "{second:?}");
     assert!(second.iter().all(|c| c.service != "sts"), "{second:?}");
     assert_eq!(count(&second, "BatchGetSecretValue"), 10, "{second:?}");
-    assert_eq!(resolver.token_requests.load(Ordering::SeqCst), 1);
+    assert_eq!(token_requests(&kube), 1);
 
     // 1,000 independent concurrent `fetch` calls (as from many ExternalSecret tasks) batch
     // too; how they interleave depends on scheduling, so only "far fewer calls than secrets".

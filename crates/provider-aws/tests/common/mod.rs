@@ -5,21 +5,19 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use base64::Engine as _;
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::ServiceAccount;
-use secretsync_model::credentials::{CredentialResolver, StaticCredentials};
+use secretsync_kube::credentials::{CredentialIndex, KubeCredentials};
+use secretsync_model::credentials::StaticCredentials;
 use secretsync_model::external_secret::StoreKind;
 use secretsync_model::meta::{SecretKeySelector, ServiceAccountSelector};
 use secretsync_model::provider::{StoreContext, StoreId};
 use secretsync_model::providers::{AwsAuth, AwsAuthSecretRef, AwsService, AwsSpec};
-use secretsync_model::{ProviderError, SecretValue};
+use secretsync_model::SecretValue;
 use secretsync_provider_aws::{AwsOptions, AwsProvider};
 use secretsync_testkit::kube_api::KubeApiServer;
 use secretsync_testkit::peers::{AwsCall, Moto};
@@ -205,86 +203,9 @@ pub async fn enable_moto_auth(moto: &Moto) {
     );
 }
 
-/// Resolver for web identity: ServiceAccounts and TokenRequest tokens from the Kubernetes API
-/// double; no Secrets.
-pub struct KubeResolver {
-    pub client: kube::Client,
-    pub token_requests: std::sync::atomic::AtomicUsize,
-}
-
-#[async_trait]
-impl CredentialResolver for KubeResolver {
-    async fn secret_value(
-        &self,
-        selector: &SecretKeySelector,
-        _default_key: Option<&str>,
-    ) -> Result<SecretValue, ProviderError> {
-        Err(ProviderError::NotFound(format!(
-            "Secret {:?}",
-            selector.name
-        )))
-    }
-
-    async fn config_map_value(
-        &self,
-        name: &str,
-        _namespace: Option<&str>,
-        _key: &str,
-    ) -> Result<String, ProviderError> {
-        Err(ProviderError::NotFound(format!("ConfigMap {name:?}")))
-    }
-
-    async fn service_account_token(
-        &self,
-        account: &ServiceAccountSelector,
-        audiences: &[String],
-        expiration: Option<Duration>,
-    ) -> Result<SecretValue, ProviderError> {
-        self.token_requests
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let ns = account.namespace.as_deref().unwrap_or("ns");
-        let api: kube::Api<ServiceAccount> = kube::Api::namespaced(self.client.clone(), ns);
-        let request = TokenRequest {
-            spec: TokenRequestSpec {
-                audiences: audiences.to_vec(),
-                expiration_seconds: expiration.map(|d| d.as_secs() as i64),
-                bound_object_ref: None,
-            },
-            ..TokenRequest::default()
-        };
-        let response = api
-            .create_token_request(&account.name, &Default::default(), &request)
-            .await
-            .map_err(|e| ProviderError::Unavailable(format!("TokenRequest: {e}")))?;
-        let token = response
-            .status
-            .map(|s| s.token)
-            .ok_or_else(|| ProviderError::BadResponse("TokenRequest without status".into()))?;
-        Ok(SecretValue::from(token))
-    }
-
-    async fn service_account_annotations(
-        &self,
-        account: &ServiceAccountSelector,
-    ) -> Result<BTreeMap<String, String>, ProviderError> {
-        let ns = account.namespace.as_deref().unwrap_or("ns");
-        let api: kube::Api<ServiceAccount> = kube::Api::namespaced(self.client.clone(), ns);
-        let sa = api
-            .get(&account.name)
-            .await
-            .map_err(|e| ProviderError::NotFound(format!("ServiceAccount: {e}")))?;
-        Ok(sa
-            .metadata
-            .annotations
-            .unwrap_or_default()
-            .into_iter()
-            .collect())
-    }
-}
-
 /// Starts the Kubernetes API double with namespace `ns` and ServiceAccount `ns/eso-aws`
-/// annotated with `role_arn`.
-pub async fn kube_with_service_account(role_arn: &str) -> (KubeApiServer, Arc<KubeResolver>) {
+/// annotated with `role_arn`; credentials are resolved by the operator's own resolver.
+pub async fn kube_with_service_account(role_arn: &str) -> (KubeApiServer, Arc<KubeCredentials>) {
     let server = KubeApiServer::start(secretsync_testkit::kube_api::KubeApiOptions {
         namespaces: vec!["ns".into()],
         ..Default::default()
@@ -308,10 +229,11 @@ pub async fn kube_with_service_account(role_arn: &str) -> (KubeApiServer, Arc<Ku
         .expect("create sa");
     (
         server,
-        Arc::new(KubeResolver {
+        Arc::new(KubeCredentials::new(
             client,
-            token_requests: std::sync::atomic::AtomicUsize::new(0),
-        }),
+            context(),
+            Arc::new(CredentialIndex::default()),
+        )),
     )
 }
 
@@ -327,4 +249,12 @@ pub fn jwt_auth() -> AwsAuth {
             }),
         }),
     }
+}
+
+/// TokenRequests the Kubernetes API double has answered.
+pub fn token_requests(kube: &KubeApiServer) -> usize {
+    kube.request_log()
+        .iter()
+        .filter(|r| r.verb == "create" && r.subresource == "token")
+        .count()
 }
