@@ -8,7 +8,6 @@ use secretsync_model::external_secret::{
     DeletionPolicy, ExternalSecret, SecretStoreRef, TemplateScope,
 };
 use secretsync_model::provider::{ProviderFactory, StoreContext};
-use secretsync_model::validate::validate_external_secret;
 use secretsync_model::value::SecretData;
 use secretsync_model::{FetchRequest, FindRequest};
 use secretsync_template::ParseOptions;
@@ -19,7 +18,7 @@ use crate::fetch::{FetchConfig, FetchLayer, FetchStats, ReadValue, StoreHandle};
 use crate::outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
 use crate::pipeline::{process_data_value, process_extract, process_find};
 use crate::templates::{ResolvedTemplateFrom, TemplateCache, apply_template};
-use crate::validation::engine_rules;
+use crate::validation::validate_spec;
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -93,8 +92,7 @@ impl Engine {
         let name = es.metadata.name.clone().unwrap_or_default();
         let object = format!("{namespace}/{name}");
         let reads_before = self.fetch.stats().reads_requested;
-        let mut problems = validate_external_secret(&es.spec);
-        problems.extend(engine_rules(&es.spec));
+        let problems = validate_spec(&es.spec);
         if !problems.is_empty() {
             return SyncOutcome {
                 result: Err(EngineError::InvalidSpec { object, problems }),
