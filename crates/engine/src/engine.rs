@@ -557,6 +557,7 @@ impl SyncCtx<'_> {
             location,
             items,
             target: from.target,
+            decoding: from.values_decoding_strategy.unwrap_or_default(),
         })
     }
 }
