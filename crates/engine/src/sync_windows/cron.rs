@@ -154,7 +154,8 @@ fn ceil_rem(t: i64, period: i64) -> i64 {
 }
 
 fn parse_descriptor(descriptor: &str) -> Result<CronSchedule, CronError> {
-    let standard = match descriptor.to_ascii_lowercase().as_str() {
+    // robfig matches descriptors case-sensitively.
+    let standard = match descriptor {
         "yearly" | "annually" => "0 0 1 1 *",
         "monthly" => "0 0 1 * *",
         "weekly" => "0 0 * * 0",
@@ -498,6 +499,7 @@ mod tests {
             ("x * * * *", "minute: a number"),
             ("* * * foo *", "three-letter name"),
             ("@reboot", "@every <duration>"),
+            ("@DAILY", "@every <duration>"),
             ("@every", "@every <duration>"),
             ("@every soon", "@every"),
         ] {
