@@ -8,7 +8,6 @@ use secretsync_model::external_secret::{
     DeletionPolicy, ExternalSecret, SecretStoreRef, TemplateScope,
 };
 use secretsync_model::provider::{ProviderFactory, StoreContext};
-use secretsync_model::validate::validate_external_secret;
 use secretsync_model::value::SecretData;
 use secretsync_model::{FetchRequest, FindRequest};
 use secretsync_template::ParseOptions;
@@ -19,7 +18,7 @@ use crate::fetch::{FetchConfig, FetchLayer, FetchStats, ReadValue, StoreHandle};
 use crate::outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
 use crate::pipeline::{process_data_value, process_extract, process_find};
 use crate::templates::{ResolvedTemplateFrom, TemplateCache, apply_template};
-use crate::validation::engine_rules;
+use crate::validation::validate_spec;
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -57,6 +56,22 @@ enum Entry<'a> {
 }
 
 type EntryResult = Result<SecretData, EngineError>;
+
+/// The provider read of a `dataFrom` entry.
+enum DataFromRead<'a> {
+    Extract(&'a secretsync_model::external_secret::RemoteRef),
+    Find(&'a secretsync_model::external_secret::FindRef),
+}
+
+impl DataFromRead<'_> {
+    /// The entry's field name, for locations.
+    fn field(&self) -> &'static str {
+        match self {
+            DataFromRead::Extract(_) => "extract",
+            DataFromRead::Find(_) => "find",
+        }
+    }
+}
 
 impl Engine {
     /// An engine building providers with `factory`.
@@ -99,8 +114,7 @@ impl Engine {
         let name = es.metadata.name.clone().unwrap_or_default();
         let object = format!("{namespace}/{name}");
         let reads_before = self.fetch.stats().reads_requested;
-        let mut problems = validate_external_secret(&es.spec);
-        problems.extend(engine_rules(&es.spec));
+        let problems = validate_spec(&es.spec);
         if !problems.is_empty() {
             return SyncOutcome {
                 result: Err(EngineError::InvalidSpec { object, problems }),
@@ -332,23 +346,9 @@ impl SyncCtx<'_> {
             }
             Entry::Extract(i, remote_ref) => {
                 let df = &spec.data_from[*i];
-                let location = format!("spec.dataFrom[{i}].extract");
-                let store = self
-                    .entry_store(
-                        es,
-                        df.source_ref.as_ref().and_then(|s| s.store_ref.as_ref()),
-                        &location,
-                    )
+                let (location, value) = self
+                    .read_data_from(es, *i, DataFromRead::Extract(remote_ref))
                     .await?;
-                let request = FetchRequest::from_remote_ref(remote_ref);
-                let value = self
-                    .engine
-                    .fetch
-                    .fetch(&store, &request)
-                    .await
-                    .map_err(|error| {
-                        self.provider_error(&location, &store, request.to_string(), error)
-                    })?;
                 let ReadValue::One(remote) = &*value else {
                     return Err(self.value_error(
                         &location,
@@ -361,23 +361,9 @@ impl SyncCtx<'_> {
             }
             Entry::Find(i, find) => {
                 let df = &spec.data_from[*i];
-                let location = format!("spec.dataFrom[{i}].find");
-                let store = self
-                    .entry_store(
-                        es,
-                        df.source_ref.as_ref().and_then(|s| s.store_ref.as_ref()),
-                        &location,
-                    )
+                let (location, value) = self
+                    .read_data_from(es, *i, DataFromRead::Find(find))
                     .await?;
-                let request = FindRequest::from_find(find);
-                let value = self
-                    .engine
-                    .fetch
-                    .find(&store, &request)
-                    .await
-                    .map_err(|error| {
-                        self.provider_error(&location, &store, describe_find(&request), error)
-                    })?;
                 let ReadValue::Many(found) = &*value else {
                     return Err(self.value_error(
                         &location,
@@ -395,6 +381,49 @@ impl SyncCtx<'_> {
                 .map_err(|m| self.value_error(&location, m))
             }
         }
+    }
+
+    /// The shared part of `dataFrom[i].extract` and `dataFrom[i].find`: resolve the entry's
+    /// store, run the read through the fetch layer and name the entry in a provider error.
+    /// Returns the entry's location (`spec.dataFrom[i].extract`) and the value read.
+    async fn read_data_from(
+        &self,
+        es: &ExternalSecret,
+        i: usize,
+        read: DataFromRead<'_>,
+    ) -> Result<(String, Arc<ReadValue>), EngineError> {
+        let df = &es.spec.data_from[i];
+        let location = format!("spec.dataFrom[{i}].{}", read.field());
+        let store = self
+            .entry_store(
+                es,
+                df.source_ref.as_ref().and_then(|s| s.store_ref.as_ref()),
+                &location,
+            )
+            .await?;
+        let value = match read {
+            DataFromRead::Extract(remote_ref) => {
+                let request = FetchRequest::from_remote_ref(remote_ref);
+                self.engine
+                    .fetch
+                    .fetch(&store, &request)
+                    .await
+                    .map_err(|error| {
+                        self.provider_error(&location, &store, request.to_string(), error)
+                    })?
+            }
+            DataFromRead::Find(find) => {
+                let request = FindRequest::from_find(find);
+                self.engine
+                    .fetch
+                    .find(&store, &request)
+                    .await
+                    .map_err(|error| {
+                        self.provider_error(&location, &store, describe_find(&request), error)
+                    })?
+            }
+        };
+        Ok((location, value))
     }
 
     async fn entry_store(
@@ -534,6 +563,7 @@ impl SyncCtx<'_> {
             location,
             items,
             target: from.target,
+            decoding: from.values_decoding_strategy.unwrap_or_default(),
         })
     }
 }

@@ -7,6 +7,7 @@
 //! - [`pipeline`], [`values`], [`rewrite`]: ESO's value semantics as pure functions.
 //! - [`refresh`]: ESO's `shouldRefresh`/`isSecretValid` decisions over plain inputs.
 //! - [`scheduler`]: a pure, time-injected refresh scheduler.
+//! - [`sync_windows`]: `spec.syncWindows` (cron windows gating periodic refreshes).
 //!
 //! See `docs/engine.md` for the semantics and the deviations from ESO.
 
@@ -19,6 +20,7 @@ pub mod pipeline;
 pub mod refresh;
 pub mod rewrite;
 pub mod scheduler;
+pub mod sync_windows;
 pub mod templates;
 pub mod validation;
 pub mod values;

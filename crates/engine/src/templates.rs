@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use secretsync_model::external_secret::{
-    ExternalSecretTemplate, TemplateMergePolicy, TemplateScope, TemplateTarget,
+    DecodingStrategy, ExternalSecretTemplate, TemplateMergePolicy, TemplateScope, TemplateTarget,
 };
 use secretsync_model::value::{SecretData, SecretValue};
 use secretsync_template::{Context, ParseOptions, Template, TemplateError};
@@ -72,6 +72,8 @@ pub(crate) struct ResolvedTemplateFrom {
     pub items: Vec<(String, TemplateScope, String)>,
     /// Where the output goes.
     pub target: TemplateTarget,
+    /// `valuesDecodingStrategy`: applied to each rendered value of this entry.
+    pub decoding: DecodingStrategy,
 }
 
 /// The rendered Secret parts.
@@ -129,9 +131,13 @@ pub(crate) fn apply_template(
         for (key, scope, source) in &from.items {
             let location = format!("{}[{key:?}]", from.location);
             match scope {
-                TemplateScope::Values if from.target == TemplateTarget::Data => {
+                TemplateScope::Values
+                    if from.target == TemplateTarget::Data
+                        || from.decoding != DecodingStrategy::None =>
+                {
                     let rendered = render(cache, key, source, &ctx, &location)?;
-                    out.data.insert(key.clone(), SecretValue::new(rendered));
+                    let value = decode_rendered(from, key, rendered, &location)?;
+                    put_bytes(&mut out, from.target, key.clone(), value, &location)?;
                 }
                 TemplateScope::Values => {
                     let rendered = render_text(cache, key, source, &ctx, &location)?;
@@ -145,7 +151,12 @@ pub(crate) fn apply_template(
                             message,
                         })?;
                     for (k, v) in map {
-                        put(&mut out, from.target, k, v);
+                        if from.decoding == DecodingStrategy::None {
+                            put(&mut out, from.target, k, v);
+                        } else {
+                            let value = decode_rendered(from, &k, v.into_bytes(), &location)?;
+                            put_bytes(&mut out, from.target, k, value, &location)?;
+                        }
                     }
                 }
             }
@@ -199,6 +210,49 @@ fn render_text(
     };
     let template = cache.get(name, source).map_err(failure)?;
     template.render_string(ctx).map_err(failure)
+}
+
+/// ESO's `valuesDecodingStrategy`: decodes one rendered value of a `templateFrom` entry.
+/// Errors name the key and the decoder's reason, never the value.
+fn decode_rendered(
+    from: &ResolvedTemplateFrom,
+    key: &str,
+    mut rendered: Vec<u8>,
+    location: &str,
+) -> Result<Vec<u8>, RenderFailure> {
+    if from.decoding == DecodingStrategy::None {
+        return Ok(rendered);
+    }
+    let decoded = crate::values::decode::decode(from.decoding, &rendered);
+    rendered.iter_mut().for_each(|b| *b = 0);
+    decoded.map_err(|e| RenderFailure {
+        location: location.to_string(),
+        message: format!("valuesDecodingStrategy: rendered value of key {key:?}: {e}"),
+    })
+}
+
+/// Puts a rendered value: bytes for Secret data, UTF-8 text for labels and annotations.
+fn put_bytes(
+    out: &mut Rendered,
+    target: TemplateTarget,
+    key: String,
+    value: Vec<u8>,
+    location: &str,
+) -> Result<(), RenderFailure> {
+    if target == TemplateTarget::Data {
+        out.data.insert(key, SecretValue::new(value));
+        return Ok(());
+    }
+    let text = String::from_utf8(value).map_err(|e| {
+        let mut bytes = e.into_bytes();
+        bytes.iter_mut().for_each(|b| *b = 0);
+        RenderFailure {
+            location: location.to_string(),
+            message: format!("the value of {target:?} key {key:?} is not UTF-8 text"),
+        }
+    })?;
+    put(out, target, key, text);
+    Ok(())
 }
 
 fn put(out: &mut Rendered, target: TemplateTarget, key: String, value: String) {

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use crate::duration::parse_go_duration;
 use crate::error::ModelError;
-use crate::external_secret::{CreationPolicy, DeletionPolicy, ExternalSecretSpec};
+use crate::external_secret::{CreationPolicy, DeletionPolicy, ExternalSecretSpec, MergeStrategy};
 
 /// Maximum length of a Secret key.
 pub const MAX_SECRET_KEY_LEN: usize = 253;
@@ -180,6 +180,86 @@ pub fn validate_external_secret(spec: &ExternalSecretSpec) -> Vec<ModelError> {
             ));
         }
     }
+    errors.extend(supported_spec_rules(spec));
+    errors
+}
+
+/// Pure spec checks beyond ESO's webhook: what ESO's controller rejects at sync time, and
+/// what secretsync does not support. Part of [`validate_external_secret`].
+pub fn supported_spec_rules(spec: &ExternalSecretSpec) -> Vec<ModelError> {
+    let mut errors = Vec::new();
+    if spec.target.manifest.is_some() {
+        errors.push(ModelError::field(
+            "spec.target.manifest",
+            "no manifest (generic targets need ESO's --unsafe-allow-generic-targets and are not supported by secretsync)",
+        ));
+    }
+    for (i, df) in spec.data_from.iter().enumerate() {
+        if let Some(source) = &df.source_ref
+            && source.generator_ref.is_none()
+            && source.store_ref.is_none()
+        {
+            errors.push(ModelError::field(
+                format!("spec.dataFrom[{i}].sourceRef"),
+                "generatorRef or storeRef when sourceRef is set",
+            ));
+        }
+        if let Some(find) = &df.find
+            && find.path.as_deref().is_none_or(str::is_empty)
+            && find
+                .name
+                .as_ref()
+                .and_then(|n| n.regexp.as_deref())
+                .is_none_or(str::is_empty)
+            && find.tags.is_empty()
+        {
+            errors.push(ModelError::field(
+                format!("spec.dataFrom[{i}].find"),
+                "at least one of path, name.regexp or tags",
+            ));
+        }
+        if let Some(name) = df
+            .find
+            .as_ref()
+            .and_then(|f| f.name.as_ref())
+            .and_then(|n| n.regexp.as_deref())
+            && let Err(e) = regex::Regex::new(name)
+        {
+            errors.push(ModelError::field(
+                format!("spec.dataFrom[{i}].find.name.regexp"),
+                format!("a valid regular expression ({e})"),
+            ));
+        }
+        for (j, rw) in df.rewrite.iter().enumerate() {
+            if let Some(m) = &rw.merge
+                && m.strategy == MergeStrategy::Json
+                && m.into.is_empty()
+            {
+                errors.push(ModelError::field(
+                    format!("spec.dataFrom[{i}].rewrite[{j}].merge.into"),
+                    "a target key when strategy is JSON",
+                ));
+            }
+        }
+    }
+    if let Some(t) = &spec.target.template {
+        for (i, from) in t.template_from.iter().enumerate() {
+            let sources = [
+                from.config_map.is_some(),
+                from.secret.is_some(),
+                from.literal.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
+            if sources == 0 {
+                errors.push(ModelError::field(
+                    format!("spec.target.template.templateFrom[{i}]"),
+                    "one of configMap, secret or literal",
+                ));
+            }
+        }
+    }
     errors
 }
 
@@ -234,6 +314,45 @@ mod tests {
         let errors = validate_external_secret(&spec_with_keys(&[]));
         assert_eq!(errors.len(), 1);
         assert!(errors[0].to_string().contains("spec.data or spec.dataFrom"));
+    }
+
+    #[test]
+    fn rejects_what_esos_controller_rejects_and_what_is_unsupported() {
+        let spec: ExternalSecretSpec = serde_yaml::from_str(
+            r#"
+secretStoreRef: {name: s}
+target: {manifest: {apiVersion: v1, kind: ConfigMap}, template: {templateFrom: [{target: Data}]}}
+dataFrom:
+  - find: {}
+  - find: {name: {regexp: "("}}
+  - extract: {key: k}
+    rewrite: [{merge: {strategy: JSON}}]
+  - extract: {key: k}
+    sourceRef: {}
+"#,
+        )
+        .unwrap();
+        let found: Vec<String> = validate_external_secret(&spec)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        for expected in [
+            "spec.target.manifest",
+            "spec.dataFrom[0].find",
+            "spec.dataFrom[1].find.name.regexp",
+            "spec.dataFrom[2].rewrite[0].merge.into",
+            "spec.dataFrom[3].sourceRef",
+            "spec.target.template.templateFrom[0]",
+        ] {
+            assert!(
+                found.iter().any(|m| m.starts_with(expected)),
+                "{expected} missing in {found:?}"
+            );
+        }
+        let fine: ExternalSecretSpec =
+            serde_yaml::from_str("secretStoreRef: {name: s}\ndataFrom: [{find: {path: p}}]")
+                .unwrap();
+        assert!(validate_external_secret(&fine).is_empty());
     }
 
     #[test]

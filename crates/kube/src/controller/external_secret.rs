@@ -303,6 +303,8 @@ pub fn refresh_interval(es: &ExternalSecret) -> Option<Duration> {
 
 /// ESO's `shouldRefresh`.
 /// `tolerance` (the refresh jitter) lets a refresh scheduled early by the jitter count as due.
+/// `spec.syncWindows` gates only the periodic path (interval elapsed), as ESO's PR #6452: the
+/// first sync and spec/label/annotation changes (force-sync) are never held back.
 pub fn should_refresh(
     es: &ExternalSecret,
     synced_version: &str,
@@ -324,7 +326,13 @@ pub fn should_refresh(
             match status.refresh_time {
                 None => true,
                 Some(t) if t.0 > now => true,
-                Some(t) => elapsed(t.0, now) >= interval.mul_f64(1.0 - tolerance.clamp(0.0, 0.5)),
+                Some(t) => {
+                    elapsed(t.0, now) >= interval.mul_f64(1.0 - tolerance.clamp(0.0, 0.5))
+                        && secretsync_engine::sync_windows::periodic_refresh_allowed(
+                            &es.spec,
+                            std::time::SystemTime::from(now),
+                        )
+                }
             }
         }
     }
@@ -352,9 +360,15 @@ fn next_refresh(es: &ExternalSecret, last: Option<Timestamp>, ctx: &Context) -> 
     } else {
         0.0
     };
-    Action::requeue(
-        remaining
-            .mul_f64(1.0 - early)
-            .max(Duration::from_millis(50)),
-    )
+    let delay = remaining
+        .mul_f64(1.0 - early)
+        .max(Duration::from_millis(50));
+    // spec.syncWindows: a refresh that would fall outside the windows waits for the next
+    // instant they allow (never earlier than the interval); if they never will, requeue as usual.
+    let now = std::time::SystemTime::now();
+    let delay =
+        secretsync_engine::sync_windows::next_periodic_refresh_allowed(&es.spec, now + delay)
+            .and_then(|open| open.duration_since(now).ok())
+            .map_or(delay, |wait| wait.max(delay));
+    Action::requeue(delay)
 }

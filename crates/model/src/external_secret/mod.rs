@@ -153,7 +153,8 @@ pub enum RefreshPolicy {
 pub struct SyncWindows {
     /// Whether the windows allow or deny refreshes.
     pub kind: SyncWindowKind,
-    /// The windows.
+    /// The windows; admission requires at least one.
+    // No schema `minItems: 1` (ESO has one): it would contradict the schema default `[]`.
     #[serde(default)]
     pub windows: Vec<SyncWindow>,
 }
@@ -173,7 +174,13 @@ pub enum SyncWindowKind {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncWindow {
-    /// 5-field cron expression or `@every`/`@daily` shorthand, in UTC.
+    /// 5-field cron expression or `@every`/`@daily` shorthand, in UTC (ESO's CRD pattern).
+    #[schemars(
+        length(min = 1),
+        pattern(
+            r"^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|@every [^\s]+.*|[^\s]+( [^\s]+){4})$"
+        )
+    )]
     pub schedule: String,
     /// Go duration the window stays open.
     pub duration: String,

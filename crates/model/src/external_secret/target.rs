@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::DecodingStrategy;
+
 /// The Kubernetes Secret an ExternalSecret produces (ESO `ExternalSecretTarget`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -140,6 +142,10 @@ pub struct TemplateFrom {
     /// An inline template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub literal: Option<String>,
+    /// Decoding of this entry's rendered values (`None`, `Base64`, `Base64URL`, `Auto`) before
+    /// they land in the target; `None` when omitted. `template.data` is never decoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_decoding_strategy: Option<DecodingStrategy>,
 }
 
 /// Where templateFrom output goes.
