@@ -20,6 +20,7 @@ mod fmt;
 mod math;
 mod pem;
 mod regexp;
+mod strcase;
 mod strings;
 mod x509;
 
@@ -105,7 +106,7 @@ pub(crate) const fn f(
 pub(crate) type FuncId = u16;
 
 static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
-    let groups: [&'static [FuncDef]; 11] = [
+    let groups: [&'static [FuncDef]; 12] = [
         builtins::FUNCS,
         strings::FUNCS,
         collections::FUNCS,
@@ -117,6 +118,7 @@ static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
         cast::FUNCS,
         pem::FUNCS,
         x509::FUNCS,
+        strcase::FUNCS,
     ];
     let mut v: Vec<&'static FuncDef> = Vec::new();
     for g in groups {
@@ -184,12 +186,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "semverCompare",
     "urlParse",
     "urlJoin",
-    "abbrevboth",
-    "snakecase",
-    "camelcase",
-    "kebabcase",
-    "wrap",
-    "wrapWith",
     // ESO extras
     "pemToPkcs12",
     "pemToPkcs12Pass",
