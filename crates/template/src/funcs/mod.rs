@@ -13,15 +13,18 @@ use crate::value::Value;
 mod builtins;
 mod bytes;
 mod cast;
+mod certgen;
 mod collections;
 mod defaults;
 mod encoding;
 mod fmt;
+mod keys;
 mod math;
 mod pem;
 mod regexp;
 mod strcase;
 mod strings;
+mod symmetric;
 mod x509;
 
 pub(crate) use cast::{to_float64, to_int64};
@@ -106,7 +109,7 @@ pub(crate) const fn f(
 pub(crate) type FuncId = u16;
 
 static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
-    let groups: [&'static [FuncDef]; 12] = [
+    let groups: [&'static [FuncDef]; 14] = [
         builtins::FUNCS,
         strings::FUNCS,
         collections::FUNCS,
@@ -119,6 +122,8 @@ static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
         pem::FUNCS,
         x509::FUNCS,
         strcase::FUNCS,
+        symmetric::FUNCS,
+        certgen::FUNCS,
     ];
     let mut v: Vec<&'static FuncDef> = Vec::new();
     for g in groups {
@@ -170,17 +175,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "toDate",
     "unixEpoch",
     // sprig: crypto
-    "genPrivateKey",
-    "derivePassword",
-    "buildCustomCert",
-    "genCA",
-    "genCAWithKey",
-    "genSelfSignedCert",
-    "genSelfSignedCertWithKey",
-    "genSignedCert",
-    "genSignedCertWithKey",
-    "encryptAES",
-    "decryptAES",
     // sprig: misc
     "semver",
     "semverCompare",

@@ -1,5 +1,6 @@
 //! sprig's case conversion and wrapping functions: `camelcase`, `snakecase`, `kebabcase`
-//! (huandu/xstrings v1.5.0, the version sprig v3.3.0 pins), `wrap`, `wrapWith` and
+//! (huandu/xstrings v1.5.0; ESO's vendored sprig maps `camelcase` to `ToPascalCase`,
+//! runtime/template/v2/sprig/functions.go), `wrap`, `wrapWith` and
 //! `abbrevboth` (Masterminds/goutils `WrapCustom` / `AbbreviateFull`).
 
 use super::{FuncDef, P, arg_bytes, arg_int, arg_str, f};
@@ -7,7 +8,7 @@ use crate::value::Value;
 
 pub(crate) const FUNCS: &[FuncDef] = &[
     f("camelcase", &[P::Str], None, |a| {
-        Ok(Value::from(to_camel_case(&arg_str(a, 0))))
+        Ok(Value::from(to_pascal_case(&arg_str(a, 0))))
     }),
     f("snakecase", &[P::Str], None, |a| {
         Ok(Value::from(to_lower_words(&arg_str(a, 0), '_')))
@@ -74,9 +75,9 @@ fn to_lower(c: char) -> char {
     }
 }
 
-/// xstrings v1.5.0 `ToCamelCase` (lower camel case): `"http_server"` → `"httpServer"`,
-/// `"GOLANG_IS_GREAT"` → `"golangIsGreat"`, leading connectors are kept.
-pub(crate) fn to_camel_case(s: &str) -> String {
+/// xstrings v1.5.0 `ToPascalCase`: `"http_server"` → `"HttpServer"`,
+/// `"GOLANG_IS_GREAT"` → `"GolangIsGreat"`, leading connectors are kept.
+pub(crate) fn to_pascal_case(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     if chars.is_empty() {
         return String::new();
@@ -91,7 +92,7 @@ pub(crate) fn to_camel_case(s: &str) -> String {
         i += 1;
         if !is_connector(r0) {
             first_upper = r0.is_uppercase();
-            r0 = to_lower(r0);
+            r0 = to_upper(r0);
             break;
         }
         out.push(r0);
@@ -123,9 +124,6 @@ pub(crate) fn to_camel_case(s: &str) -> String {
             }
             out.push(r1);
         }
-    }
-    if first_upper {
-        r0 = to_lower(r0);
     }
     out.push(r0);
     out
@@ -385,19 +383,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn camel_case_matches_xstrings_doc_samples() {
-        // huandu/xstrings v1.5.0 convert.go doc comment of ToCamelCase.
+    fn camel_case_matches_xstrings_pascal_case_doc_samples() {
+        // huandu/xstrings v1.5.0 convert.go doc comment of ToPascalCase (ESO's camelcase);
+        // sprig docs/strings.md: camelcase "http_server" → "HttpServer".
         for (input, want) in [
-            ("some_words", "someWords"),
-            ("http_server", "httpServer"),
-            ("no_https", "noHttps"),
-            ("_complex__case_", "_complex_Case_"),
-            ("some words", "someWords"),
-            ("GOLANG_IS_GREAT", "golangIsGreat"),
-            ("a", "a"),
+            ("some_words", "SomeWords"),
+            ("http_server", "HttpServer"),
+            ("no_https", "NoHttps"),
+            ("_complex__case_", "_Complex_Case_"),
+            ("some words", "SomeWords"),
+            ("GOLANG_IS_GREAT", "GolangIsGreat"),
+            ("a", "A"),
             ("", ""),
         ] {
-            assert_eq!(to_camel_case(input), want, "{input}");
+            assert_eq!(to_pascal_case(input), want, "{input}");
         }
     }
 

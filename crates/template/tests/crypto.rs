@@ -1,0 +1,262 @@
+//! Round-trip tests of the generating crypto functions (sprig crypto.go, ESO pkcs12.go,
+//! jwk.go, decrypt.go): outputs are random, so they are checked by parsing and verifying.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use der::{Decode as _, Encode as _};
+use rsa::pkcs1::DecodeRsaPrivateKey as _;
+use rsa::pkcs8::DecodePublicKey as _;
+use rsa::signature::Verifier as _;
+use secretsync_template::{Context, ParseOptions, Template};
+use x509_cert::Certificate;
+
+const LEAF_KEY: &str = include_str!("fixtures/leaf.key");
+
+fn render_with(src: &str, ctx: &Context) -> Result<String, secretsync_template::TemplateError> {
+    Template::parse("key", src, &ParseOptions::default())?.render_string(ctx)
+}
+
+fn render(src: &str) -> String {
+    render_with(src, &Context::new()).unwrap()
+}
+
+fn pem_blocks(text: &str) -> Vec<(String, Vec<u8>)> {
+    use base64::Engine as _;
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some(label) = line.strip_prefix("-----BEGIN ") {
+            let label = label.trim_end_matches("-----").to_string();
+            let mut b64 = String::new();
+            for l in lines.by_ref() {
+                if l.starts_with("-----END ") {
+                    break;
+                }
+                b64.push_str(l.trim());
+            }
+            out.push((
+                label,
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap(),
+            ));
+        }
+    }
+    out
+}
+
+fn cert(text: &str) -> Certificate {
+    let blocks = pem_blocks(text);
+    assert_eq!(blocks[0].0, "CERTIFICATE");
+    Certificate::from_der(&blocks[0].1).unwrap()
+}
+
+/// Verify `child`'s signature with `issuer`'s public key: RSA PKCS#1 v1.5 SHA-256 or
+/// ECDSA P-256 SHA-256, what Go uses for those keys.
+fn verify(child: &Certificate, issuer: &Certificate) {
+    let spki = issuer
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .unwrap();
+    let tbs = child.tbs_certificate().to_der().unwrap();
+    let sig = child.signature().raw_bytes();
+    match child.signature_algorithm().oid.to_string().as_str() {
+        "1.2.840.113549.1.1.11" => {
+            let key = rsa::PublicKey::from_public_key_der(&spki).unwrap();
+            let verifier = rsa::pkcs1v15::VerifyingKey::<rsa::sha2::Sha256>::new(key);
+            let sig = rsa::pkcs1v15::Signature::try_from(sig).unwrap();
+            verifier.verify(&tbs, &sig).unwrap();
+        }
+        "1.2.840.10045.4.3.2" => {
+            let vk = p256::ecdsa::VerifyingKey::from_public_key_der(&spki).unwrap();
+            let sig = p256::ecdsa::DerSignature::try_from(sig).unwrap();
+            vk.verify(&tbs, &sig).unwrap();
+        }
+        other => panic!("unexpected signature algorithm {other}"),
+    }
+}
+
+fn extension(c: &Certificate, oid: &str) -> Option<(bool, Vec<u8>)> {
+    let oid = der::oid::ObjectIdentifier::new_unwrap(oid);
+    c.tbs_certificate()
+        .extensions()?
+        .iter()
+        .find(|e| e.extn_id == oid)
+        .map(|e| (e.critical, e.extn_value.as_bytes().to_vec()))
+}
+
+#[test]
+fn gen_ca_with_key_then_signed_cert_verifies_against_the_ca() {
+    let mut ctx = Context::new();
+    ctx.insert("key", LEAF_KEY);
+    let out = render_with(
+        r#"{{- $ca := genCAWithKey "my-ca" 365 .key -}}
+{{- $c := genSignedCertWithKey "svc.example" (list "10.0.0.1" "::1") (list "svc.example" "b.example") 30 $ca .key -}}
+{{ $ca.Cert }}|{{ $ca.Key }}|{{ $c.Cert }}|{{ $c.Key }}"#,
+        &ctx,
+    )
+    .unwrap();
+    let parts: Vec<&str> = out.split('|').collect();
+    let ca = cert(parts[0]);
+    let leaf = cert(parts[2]);
+    // the (PKCS#8 P-256) key comes back as sprig's pemBlockForKey writes it: SEC1
+    assert!(
+        parts[1].starts_with("-----BEGIN EC PRIVATE KEY-----"),
+        "{}",
+        parts[1]
+    );
+    assert_eq!(parts[1], parts[3]);
+    let parsed = p256::SecretKey::from_sec1_der(&pem_blocks(parts[1])[0].1).unwrap();
+    let fixture = {
+        use rsa::pkcs8::DecodePrivateKey as _;
+        p256::SecretKey::from_pkcs8_der(&pem_blocks(LEAF_KEY)[0].1).unwrap()
+    };
+    assert_eq!(parsed.to_bytes(), fixture.to_bytes());
+    assert_eq!(
+        ca.signature_algorithm().oid.to_string(),
+        "1.2.840.10045.4.3.2"
+    );
+
+    assert_eq!(ca.tbs_certificate().subject().to_string(), "CN=my-ca");
+    assert_eq!(
+        ca.tbs_certificate().issuer(),
+        ca.tbs_certificate().subject()
+    );
+    verify(&ca, &ca);
+    assert_eq!(
+        leaf.tbs_certificate().issuer(),
+        ca.tbs_certificate().subject()
+    );
+    assert_eq!(
+        leaf.tbs_certificate().subject().to_string(),
+        "CN=svc.example"
+    );
+    verify(&leaf, &ca);
+
+    // basic constraints: CA true on the CA, empty (CA false) on the leaf; both critical
+    assert_eq!(
+        extension(&ca, "2.5.29.19").unwrap(),
+        (true, vec![0x30, 0x03, 0x01, 0x01, 0xff])
+    );
+    assert_eq!(
+        extension(&leaf, "2.5.29.19").unwrap(),
+        (true, vec![0x30, 0x00])
+    );
+    // key usage: digitalSignature|keyEncipherment(|keyCertSign)
+    assert_eq!(
+        extension(&ca, "2.5.29.15").unwrap(),
+        (true, vec![0x03, 0x02, 0x02, 0xa4])
+    );
+    assert_eq!(
+        extension(&leaf, "2.5.29.15").unwrap(),
+        (true, vec![0x03, 0x02, 0x05, 0xa0])
+    );
+    // the leaf's authority key id is the CA's subject key id
+    let ski = extension(&ca, "2.5.29.14").unwrap().1;
+    let aki = extension(&leaf, "2.5.29.35").unwrap().1;
+    assert_eq!(&aki[4..], &ski[2..]);
+    assert!(extension(&ca, "2.5.29.35").is_none());
+    // SANs: DNS names then IPs, as Go writes them
+    let san = extension(&leaf, "2.5.29.17").unwrap().1;
+    let want_tail = [0x87, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    assert!(san.ends_with(&want_tail));
+    assert!(san.windows(11).any(|w| w == b"svc.example"));
+    assert!(san.windows(6).any(|w| w == [0x87, 0x04, 10, 0, 0, 1]));
+    // validity: 30 days
+    let v = leaf.tbs_certificate().validity();
+    let secs = v.not_after.to_unix_duration().as_secs() - v.not_before.to_unix_duration().as_secs();
+    assert_eq!(secs, 30 * 86_400);
+}
+
+#[test]
+fn gen_ca_generates_an_rsa_2048_key_and_signs_a_cert() {
+    let out = render(
+        r#"{{- $ca := genCA "gen-ca" 10 -}}{{- $c := genSignedCert "leaf" nil nil 5 $ca -}}{{ $ca.Cert }}|{{ $c.Cert }}|{{ $c.Key }}"#,
+    );
+    let parts: Vec<&str> = out.split('|').collect();
+    let (ca, leaf) = (cert(parts[0]), cert(parts[1]));
+    verify(&leaf, &ca);
+    let key = rsa::PrivateKey::from_pkcs1_der(&pem_blocks(parts[2])[0].1).unwrap();
+    use rsa::traits::PublicKeyParts as _;
+    assert_eq!(key.n().bit_width(), 2048);
+    // no SAN extension without names
+    assert!(extension(&leaf, "2.5.29.17").is_none());
+}
+
+#[test]
+fn self_signed_cert_with_ecdsa_and_ed25519_keys() {
+    let out = render(
+        r#"{{- $k := genPrivateKey "ecdsa" -}}{{- $c := genSelfSignedCertWithKey "ec" nil (list "a.example") 1 $k -}}{{ $k }}|{{ $c.Cert }}|{{ $c.Key }}"#,
+    );
+    let parts: Vec<&str> = out.split('|').collect();
+    assert!(parts[0].starts_with("-----BEGIN EC PRIVATE KEY-----\n"));
+    assert_eq!(parts[0], parts[2]);
+    let c = cert(parts[1]);
+    // ecdsa-with-SHA256, self-signed, not a CA
+    assert_eq!(
+        c.signature_algorithm().oid.to_string(),
+        "1.2.840.10045.4.3.2"
+    );
+    verify(&c, &c);
+    assert_eq!(
+        extension(&c, "2.5.29.19").unwrap(),
+        (true, vec![0x30, 0x00])
+    );
+    assert!(extension(&c, "2.5.29.14").is_none());
+
+    let out = render(
+        r#"{{- $k := genPrivateKey "ed25519" -}}{{- $c := genSelfSignedCertWithKey "ed" nil nil 1 $k -}}{{ $k }}|{{ $c.Cert }}"#,
+    );
+    let parts: Vec<&str> = out.split('|').collect();
+    assert!(parts[0].starts_with("-----BEGIN PRIVATE KEY-----\n"));
+    let c = cert(parts[1]);
+    assert_eq!(c.signature_algorithm().oid.to_string(), "1.3.101.112");
+}
+
+#[test]
+fn gen_private_key_types_like_sprig() {
+    // sprig crypto_test.go TestGenPrivateKey: unknown types return the message as text.
+    assert_eq!(render(r#"{{ genPrivateKey "bad" }}"#), "Unknown type bad");
+    assert!(render(r#"{{ genPrivateKey "ecdsa" }}"#).contains("EC PRIVATE KEY"));
+    for typ in ["", "rsa"] {
+        let out = render(&format!("{{{{ genPrivateKey {typ:?} }}}}"));
+        let key = rsa::PrivateKey::from_pkcs1_der(&pem_blocks(&out)[0].1).unwrap();
+        use rsa::traits::PublicKeyParts as _;
+        assert_eq!(key.n().bit_width(), 4096);
+    }
+    let err = render_with(r#"{{ genPrivateKey "dsa" }}"#, &Context::new()).unwrap_err();
+    assert!(err.to_string().contains("DSA"), "{err}");
+}
+
+#[test]
+fn build_custom_cert_checks_and_returns_the_inputs() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut ctx = Context::new();
+    ctx.insert("crt", b64(include_str!("fixtures/leaf.crt")));
+    ctx.insert("key", b64(LEAF_KEY));
+    let out = render_with(
+        "{{ $c := buildCustomCert .crt .key }}{{ $c.Cert }}{{ $c.Key }}",
+        &ctx,
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        format!("{}{}", include_str!("fixtures/leaf.crt"), LEAF_KEY)
+    );
+    ctx.insert("bad", b64("not a pem"));
+    let err = render_with("{{ buildCustomCert .bad .key }}", &ctx).unwrap_err();
+    assert!(
+        err.to_string().contains("unable to decode certificate"),
+        "{err}"
+    );
+}
+
+#[test]
+fn aes_round_trip_through_templates() {
+    // sprig crypto_test.go TestEncryptDecryptAES: decryptAES "secretkey" (encryptAES "secretkey" "plaintext")
+    assert_eq!(
+        render(r#"{{ encryptAES "secretkey" "plaintext" | decryptAES "secretkey" }}"#),
+        "plaintext"
+    );
+}
