@@ -15,6 +15,7 @@ mod bytes;
 mod cast;
 mod certgen;
 mod collections;
+mod dates;
 mod defaults;
 mod encoding;
 mod fmt;
@@ -46,8 +47,9 @@ pub(crate) enum P {
     /// `map[string]interface{}`
     Map,
     /// `[]interface{}`
-    #[allow(dead_code)]
     List,
+    /// `time.Time`
+    Time,
 }
 
 impl P {
@@ -64,6 +66,7 @@ impl P {
             P::Bool => "bool",
             P::Map => "map[string]interface {}",
             P::List => "[]interface {}",
+            P::Time => "time.Time",
         }
     }
 
@@ -109,7 +112,7 @@ pub(crate) const fn f(
 pub(crate) type FuncId = u16;
 
 static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
-    let groups: [&'static [FuncDef]; 14] = [
+    let groups: [&'static [FuncDef]; 15] = [
         builtins::FUNCS,
         strings::FUNCS,
         collections::FUNCS,
@@ -124,6 +127,7 @@ static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
         strcase::FUNCS,
         symmetric::FUNCS,
         certgen::FUNCS,
+        dates::FUNCS,
     ];
     let mut v: Vec<&'static FuncDef> = Vec::new();
     for g in groups {
@@ -157,23 +161,6 @@ pub(crate) fn def(id: FuncId) -> &'static FuncDef {
 
 /// Functions ESO's `runtime/template/v2` registers that secretsync does not implement.
 pub const UNSUPPORTED: &[&str] = &[
-    // sprig: dates
-    "ago",
-    "date",
-    "date_in_zone",
-    "date_modify",
-    "dateInZone",
-    "dateModify",
-    "duration",
-    "durationRound",
-    "htmlDate",
-    "htmlDateInZone",
-    "must_date_modify",
-    "mustDateModify",
-    "mustToDate",
-    "now",
-    "toDate",
-    "unixEpoch",
     // sprig: crypto
     // sprig: misc
     "semver",
