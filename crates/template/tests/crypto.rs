@@ -260,3 +260,136 @@ fn aes_round_trip_through_templates() {
         "plaintext"
     );
 }
+
+fn fixture_ctx() -> Context {
+    let mut ctx = Context::new();
+    ctx.insert("crt", include_str!("fixtures/leaf.crt"));
+    ctx.insert("key", LEAF_KEY);
+    ctx.insert("root", include_str!("fixtures/root.crt"));
+    ctx.insert(
+        "chain",
+        format!(
+            "{}{}",
+            include_str!("fixtures/leaf.crt"),
+            include_str!("fixtures/root.crt")
+        ),
+    );
+    ctx
+}
+
+#[test]
+fn pem_to_pkcs12_round_trips_through_pkcs12key_and_pkcs12cert() {
+    let ctx = fixture_ctx();
+    let leaf_der = &pem_blocks(include_str!("fixtures/leaf.crt"))[0].1;
+    let root_der = &pem_blocks(include_str!("fixtures/root.crt"))[0].1;
+    let key_der = &pem_blocks(LEAF_KEY)[0].1;
+
+    let out = render_with(
+        "{{ $p := pemToPkcs12 .crt .key | b64dec }}{{ pkcs12key $p }}|{{ pkcs12cert $p }}",
+        &ctx,
+    )
+    .unwrap();
+    let (key, cert) = out.split_once('|').unwrap();
+    // pkcs12key returns PKCS#8 (x509.MarshalPKCS8PrivateKey); same P-256 scalar
+    use rsa::pkcs8::DecodePrivateKey as _;
+    let got = p256::SecretKey::from_pkcs8_der(&pem_blocks(key)[0].1).unwrap();
+    let want = p256::SecretKey::from_pkcs8_der(key_der).unwrap();
+    assert_eq!(got.to_bytes(), want.to_bytes());
+    let certs = pem_blocks(cert);
+    assert_eq!(certs.len(), 1);
+    assert_eq!(&certs[0].1, leaf_der);
+
+    // with a password and the CA chain: the leaf stays the leaf, the CA follows
+    let out = render_with(
+        r#"{{ $p := fullPemToPkcs12Pass .chain .key "s3cret" | b64dec }}{{ pkcs12certPass "s3cret" $p }}|{{ pkcs12keyPass "s3cret" $p }}"#,
+        &ctx,
+    )
+    .unwrap();
+    let (cert, key) = out.split_once('|').unwrap();
+    let certs = pem_blocks(cert);
+    assert_eq!(certs.len(), 2);
+    assert_eq!(&certs[0].1, leaf_der);
+    assert_eq!(&certs[1].1, root_der);
+    assert!(key.starts_with("-----BEGIN PRIVATE KEY-----"));
+    // the wrong password fails
+    assert!(
+        render_with(
+            r#"{{ fullPemToPkcs12Pass .chain .key "s3cret" | b64dec | pkcs12certPass "nope" }}"#,
+            &ctx
+        )
+        .is_err()
+    );
+    // fullPemToPkcs12 without password, pemToPkcs12Pass ignores the CA
+    let out = render_with(
+        r#"{{ fullPemToPkcs12 .chain .key | b64dec | pkcs12cert }}|{{ pemToPkcs12Pass .chain .key "pw" | b64dec | pkcs12certPass "pw" }}"#,
+        &ctx,
+    )
+    .unwrap();
+    let (full, single) = out.split_once('|').unwrap();
+    assert_eq!(pem_blocks(full).len(), 2);
+    assert_eq!(pem_blocks(single).len(), 1);
+}
+
+#[test]
+fn pkcs12_archives_have_go_pkcs12_modern_layout() {
+    use base64::Engine as _;
+    let ctx = fixture_ctx();
+    let b64 = render_with(r#"{{ fullPemToPkcs12Pass .chain .key "s3cret" }}"#, &ctx).unwrap();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    let archive = p12_keystore::Pkcs12Archive::from_pkcs12(&der, "s3cret").unwrap();
+    assert_eq!(archive.keys.len(), 1);
+    assert_eq!(archive.certs.len(), 2);
+    // leaf: localKeyId = SHA-1(leaf), no friendly name; CA: no attributes
+    use sha1::Digest as _;
+    let leaf_der = &pem_blocks(include_str!("fixtures/leaf.crt"))[0].1;
+    let id = sha1::Sha1::digest(leaf_der).to_vec();
+    let leaf = archive
+        .certs
+        .iter()
+        .find(|c| c.cert.as_der() == leaf_der.as_slice())
+        .unwrap();
+    assert_eq!(leaf.local_key_id.as_deref(), Some(id.as_slice()));
+    assert!(leaf.friendly_name.is_none());
+    let ca = archive
+        .certs
+        .iter()
+        .find(|c| c.cert.as_der() != leaf_der.as_slice())
+        .unwrap();
+    assert!(ca.local_key_id.is_none() && ca.friendly_name.is_none());
+    // PBES2 (1.2.840.113549.1.5.13) and a SHA-256 MAC (2.16.840.1.101.3.4.2.1)
+    let has = |oid: &[u8]| der.windows(oid.len()).any(|w| w == oid);
+    assert!(has(&[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d
+    ]));
+    assert!(has(&[
+        0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01
+    ]));
+}
+
+#[test]
+fn pem_truststore_to_pkcs12_holds_trusted_certificates() {
+    use base64::Engine as _;
+    let ctx = fixture_ctx();
+    let b64 = render_with(r#"{{ pemTruststoreToPKCS12Pass .chain "changeit" }}"#, &ctx).unwrap();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    let archive = p12_keystore::Pkcs12Archive::from_pkcs12(&der, "changeit").unwrap();
+    assert_eq!(archive.certs.len(), 2);
+    assert!(archive.keys.is_empty());
+    assert!(
+        archive
+            .certs
+            .iter()
+            .all(|c| c.trusted && c.local_key_id.is_none())
+    );
+    let b64 = render_with("{{ pemTruststoreToPKCS12 .root }}", &ctx).unwrap();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    let archive = p12_keystore::Pkcs12Archive::from_pkcs12(&der, "").unwrap();
+    assert_eq!(archive.certs.len(), 1);
+    assert!(archive.keys.is_empty());
+}

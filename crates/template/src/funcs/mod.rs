@@ -22,6 +22,7 @@ mod fmt;
 mod keys;
 mod math;
 mod pem;
+mod pkcs12_enc;
 mod regexp;
 mod strcase;
 mod strings;
@@ -112,7 +113,7 @@ pub(crate) const fn f(
 pub(crate) type FuncId = u16;
 
 static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
-    let groups: [&'static [FuncDef]; 15] = [
+    let groups: [&'static [FuncDef]; 16] = [
         builtins::FUNCS,
         strings::FUNCS,
         collections::FUNCS,
@@ -128,6 +129,7 @@ static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
         symmetric::FUNCS,
         certgen::FUNCS,
         dates::FUNCS,
+        pkcs12_enc::FUNCS,
     ];
     let mut v: Vec<&'static FuncDef> = Vec::new();
     for g in groups {
@@ -168,12 +170,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "urlParse",
     "urlJoin",
     // ESO extras
-    "pemToPkcs12",
-    "pemToPkcs12Pass",
-    "fullPemToPkcs12",
-    "fullPemToPkcs12Pass",
-    "pemTruststoreToPKCS12",
-    "pemTruststoreToPKCS12Pass",
     "jwkPublicKeyPem",
     "jwkPrivateKeyPem",
     "rsaDecrypt",
