@@ -91,6 +91,15 @@ impl PrivKey {
 
     /// PKCS#8 DER (Go `x509.MarshalPKCS8PrivateKey`).
     pub(crate) fn to_pkcs8_der(&self) -> Result<Vec<u8>, String> {
+        if let PrivKey::Ed25519(k) = self {
+            // Go writes PKCS#8 v1 (the seed only, RFC 8410), not v2 with the public key
+            let mut der = vec![
+                0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+                0x04, 0x20,
+            ];
+            der.extend_from_slice(k.as_bytes());
+            return Ok(der);
+        }
         let doc = match self {
             PrivKey::Rsa(k) => k.to_pkcs8_der(),
             PrivKey::P256(k) => k.to_pkcs8_der(),

@@ -19,6 +19,7 @@ mod dates;
 mod defaults;
 mod encoding;
 mod fmt;
+mod jwk;
 mod keys;
 mod math;
 mod pem;
@@ -113,7 +114,7 @@ pub(crate) const fn f(
 pub(crate) type FuncId = u16;
 
 static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
-    let groups: [&'static [FuncDef]; 16] = [
+    let groups: [&'static [FuncDef]; 17] = [
         builtins::FUNCS,
         strings::FUNCS,
         collections::FUNCS,
@@ -130,6 +131,7 @@ static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
         certgen::FUNCS,
         dates::FUNCS,
         pkcs12_enc::FUNCS,
+        jwk::FUNCS,
     ];
     let mut v: Vec<&'static FuncDef> = Vec::new();
     for g in groups {
@@ -170,9 +172,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "urlParse",
     "urlJoin",
     // ESO extras
-    "jwkPublicKeyPem",
-    "jwkPrivateKeyPem",
-    "rsaDecrypt",
 ];
 
 /// Functions ESO removed (information disclosure); they are "not defined" like in ESO.
