@@ -110,11 +110,18 @@ fn error_carries_name_line_column_and_expression() {
 
 #[test]
 fn unsupported_and_removed_functions_fail_at_parse_time() {
-    let e = Template::parse("k", "{{ genCA \"x\" 365 }}", &ParseOptions::default()).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "template: k:1: function \"genCA\" is not supported by secretsync"
-    );
+    for unsupported in funcs::UNSUPPORTED {
+        let e = Template::parse(
+            "k",
+            &format!("{{{{ {unsupported} \"x\" 365 }}}}"),
+            &ParseOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("template: k:1: function \"{unsupported}\" is not supported by secretsync")
+        );
+    }
     for removed in ["env", "expandenv", "getHostByName", "noSuchFunction"] {
         let e = Template::parse(
             "k",
@@ -129,7 +136,7 @@ fn unsupported_and_removed_functions_fail_at_parse_time() {
         assert!(!funcs::is_supported(removed) && !funcs::is_unsupported(removed));
     }
     // Not referenced → no error (Go only checks functions that are used).
-    assert!(Template::parse("k", "{{/* genCA env */}}x", &ParseOptions::default()).is_ok());
+    assert!(Template::parse("k", "{{/* env */}}x", &ParseOptions::default()).is_ok());
 }
 
 /// Every function ESO's `runtime/template/v2` registers (sprig v3.3.0 `TxtFuncMap` minus

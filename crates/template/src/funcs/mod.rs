@@ -25,6 +25,7 @@ mod math;
 mod pem;
 mod pkcs12_enc;
 mod regexp;
+mod semver;
 mod strcase;
 mod strings;
 mod symmetric;
@@ -114,7 +115,7 @@ pub(crate) const fn f(
 pub(crate) type FuncId = u16;
 
 static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
-    let groups: [&'static [FuncDef]; 17] = [
+    let groups: [&'static [FuncDef]; 18] = [
         builtins::FUNCS,
         strings::FUNCS,
         collections::FUNCS,
@@ -132,6 +133,7 @@ static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
         dates::FUNCS,
         pkcs12_enc::FUNCS,
         jwk::FUNCS,
+        semver::FUNCS,
     ];
     let mut v: Vec<&'static FuncDef> = Vec::new();
     for g in groups {
@@ -167,10 +169,7 @@ pub(crate) fn def(id: FuncId) -> &'static FuncDef {
 pub const UNSUPPORTED: &[&str] = &[
     // sprig: crypto
     // sprig: misc
-    "semver",
-    "semverCompare",
-    "urlParse",
-    "urlJoin",
+    "urlParse", "urlJoin",
     // ESO extras
 ];
 
