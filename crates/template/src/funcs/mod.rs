@@ -29,6 +29,7 @@ mod semver;
 mod strcase;
 mod strings;
 mod symmetric;
+mod url;
 mod x509;
 
 pub(crate) use cast::{to_float64, to_int64};
@@ -115,7 +116,7 @@ pub(crate) const fn f(
 pub(crate) type FuncId = u16;
 
 static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
-    let groups: [&'static [FuncDef]; 18] = [
+    let groups: [&'static [FuncDef]; 19] = [
         builtins::FUNCS,
         strings::FUNCS,
         collections::FUNCS,
@@ -134,6 +135,7 @@ static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
         pkcs12_enc::FUNCS,
         jwk::FUNCS,
         semver::FUNCS,
+        url::FUNCS,
     ];
     let mut v: Vec<&'static FuncDef> = Vec::new();
     for g in groups {
@@ -166,12 +168,9 @@ pub(crate) fn def(id: FuncId) -> &'static FuncDef {
 }
 
 /// Functions ESO's `runtime/template/v2` registers that secretsync does not implement.
-pub const UNSUPPORTED: &[&str] = &[
-    // sprig: crypto
-    // sprig: misc
-    "urlParse", "urlJoin",
-    // ESO extras
-];
+/// Every ESO function is implemented; the list (and the "not supported" parse error) is
+/// kept for functions ESO may add.
+pub const UNSUPPORTED: &[&str] = &[];
 
 /// Functions ESO removed (information disclosure); they are "not defined" like in ESO.
 pub const REMOVED: &[&str] = &["env", "expandenv", "getHostByName"];
