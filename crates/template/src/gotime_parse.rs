@@ -437,7 +437,7 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         if total > 1u64 << 63 {
             return Err(err());
         }
-        Ok((total as i128 * -1) as i64)
+        Ok((-(total as i128)) as i64)
     } else {
         i64::try_from(total).map_err(|_| err())
     }

@@ -218,12 +218,11 @@ fn gen_private_key_types_like_sprig() {
     // sprig crypto_test.go TestGenPrivateKey: unknown types return the message as text.
     assert_eq!(render(r#"{{ genPrivateKey "bad" }}"#), "Unknown type bad");
     assert!(render(r#"{{ genPrivateKey "ecdsa" }}"#).contains("EC PRIVATE KEY"));
-    for typ in [""] {
-        let out = render(&format!("{{{{ genPrivateKey {typ:?} }}}}"));
-        let key = rsa::PrivateKey::from_pkcs1_der(&pem_blocks(&out)[0].1).unwrap();
-        use rsa::traits::PublicKeyParts as _;
-        assert_eq!(key.n().bit_width(), 4096);
-    }
+    // "" and "rsa" share one arm; one 4096-bit generation keeps the debug test short
+    let out = render(r#"{{ genPrivateKey "" }}"#);
+    let key = rsa::PrivateKey::from_pkcs1_der(&pem_blocks(&out)[0].1).unwrap();
+    use rsa::traits::PublicKeyParts as _;
+    assert_eq!(key.n().bit_width(), 4096);
     let err = render_with(r#"{{ genPrivateKey "dsa" }}"#, &Context::new()).unwrap_err();
     assert!(err.to_string().contains("DSA"), "{err}");
 }

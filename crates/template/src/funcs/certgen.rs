@@ -283,15 +283,15 @@ fn create(
                     .find(|e| e.extn_id == oids::ID_CE_SUBJECT_KEY_IDENTIFIER)
                     .and_then(|e| OctetString::from_der(e.extn_value.as_bytes()).ok())
             });
-            if let Some(ski) = parent_ski {
-                if p.tbs_certificate().subject() != &t.subject {
-                    let aki = AuthorityKeyIdentifier {
-                        key_identifier: Some(ski),
-                        authority_cert_issuer: None,
-                        authority_cert_serial_number: None,
-                    };
-                    extensions.push(ext(oids::ID_CE_AUTHORITY_KEY_IDENTIFIER, false, &aki)?);
-                }
+            if let Some(ski) = parent_ski
+                && p.tbs_certificate().subject() != &t.subject
+            {
+                let aki = AuthorityKeyIdentifier {
+                    key_identifier: Some(ski),
+                    authority_cert_issuer: None,
+                    authority_cert_serial_number: None,
+                };
+                extensions.push(ext(oids::ID_CE_AUTHORITY_KEY_IDENTIFIER, false, &aki)?);
             }
             p.tbs_certificate().subject().clone()
         }

@@ -189,10 +189,10 @@ fn parse_host(host: &str) -> Result<String, String> {
         if !valid_optional_port(&host[i + 1..]) {
             return Err("invalid port after host".to_string());
         }
-    } else if let Some(i) = host.rfind(':') {
-        if !valid_optional_port(&host[i..]) {
-            return Err("invalid port after host".to_string());
-        }
+    } else if let Some(i) = host.rfind(':')
+        && !valid_optional_port(&host[i..])
+    {
+        return Err("invalid port after host".to_string());
     }
     unescape(host, Mode::Host)
 }
@@ -292,10 +292,10 @@ fn parse_no_fragment(raw: &str) -> Result<Url, String> {
 /// Go's `u.Hostname()`.
 fn hostname(host: &str) -> String {
     let mut h = host;
-    if let Some(i) = h.rfind(':') {
-        if valid_optional_port(&h[i..]) {
-            h = &h[..i];
-        }
+    if let Some(i) = h.rfind(':')
+        && valid_optional_port(&h[i..])
+    {
+        h = &h[..i];
     }
     if h.starts_with('[') && h.ends_with(']') && h.len() >= 2 {
         h = &h[1..h.len() - 1];
@@ -326,9 +326,9 @@ impl Url {
         if !self.opaque.is_empty() {
             buf.push_str(&self.opaque);
         } else {
-            if (!self.scheme.is_empty() || !self.host.is_empty() || self.user.is_some())
-                && !(self.omit_host && self.host.is_empty() && self.user.is_none())
-            {
+            let no_authority = self.host.is_empty() && self.user.is_none();
+            let has_authority_part = !self.scheme.is_empty() || !no_authority;
+            if has_authority_part && !(self.omit_host && no_authority) {
                 if !self.host.is_empty() || !self.path.is_empty() || self.user.is_some() {
                     buf.push_str("//");
                 }
