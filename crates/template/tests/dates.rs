@@ -230,6 +230,12 @@ fn date_functions_in_templates() {
         "\"2017-12-31T00:00:00Z\""
     );
     assert_eq!(render(r#"{{ now | typeOf }}"#).unwrap(), "time.Time");
+    assert_eq!(render(r#"{{ now | kindOf }}"#).unwrap(), "struct");
+    // fmt and strval print time.Time with its String method
+    assert_eq!(
+        render(r#"{{ $t := toDate "2006" "2017" }}{{ printf "%v|%s" $t $t }}|{{ toString $t }}|{{ empty $t }}"#).unwrap(),
+        "2017-01-01 00:00:00 +0000 UTC|2017-01-01 00:00:00 +0000 UTC|2017-01-01 00:00:00 +0000 UTC|false"
+    );
 }
 
 #[test]
