@@ -104,3 +104,43 @@ fn rsa_decrypt_reverses_go_oaep() {
         "{err}"
     );
 }
+
+#[test]
+fn with_key_functions_return_go_encoded_keys_unchanged() {
+    // sprig's pemBlockForKey re-encodes the parsed key: PKCS#1 for RSA, SEC1 for ECDSA.
+    // Keys written by Go's x509.MarshalPKCS1PrivateKey / MarshalECPrivateKey must come
+    // back byte-identical.
+    let v = vectors();
+    for (name, sig_oid) in [
+        ("rsa_pkcs1", "1.2.840.113549.1.1.11"),
+        ("ec_sec1_p256", "1.2.840.10045.4.3.2"),
+        ("ec_sec1_p384", "1.2.840.10045.4.3.3"),
+    ] {
+        let mut ctx = Context::new();
+        ctx.insert("key", v[name].as_str().unwrap());
+        let out = render(
+            r#"{{ $c := genCAWithKey "ca" 1 .key }}{{ $c.Key }}|{{ $c.Cert }}"#,
+            &ctx,
+        )
+        .unwrap();
+        let (key, cert) = out.split_once('|').unwrap();
+        assert_eq!(key, v[name].as_str().unwrap(), "{name}");
+        // the signature algorithm follows the key (SHA-384 for P-384, as Go picks)
+        use base64::Engine as _;
+        let b64: String = cert.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        use der::Decode as _;
+        let c = x509_cert::Certificate::from_der(&der).unwrap();
+        assert_eq!(c.signature_algorithm().oid.to_string(), sig_oid, "{name}");
+    }
+    // the PKCS#8 form of the same RSA key is re-encoded as PKCS#1
+    let mut ctx = Context::new();
+    ctx.insert("key", v["rsa_pkcs8"].as_str().unwrap());
+    let out = render(r#"{{ (genCAWithKey "ca" 1 .key).Key }}"#, &ctx).unwrap();
+    assert!(
+        out.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"),
+        "{out}"
+    );
+}

@@ -1,7 +1,8 @@
 // Generates crates/template/tests/fixtures/jwk-vectors.json: JWKs built from freshly
 // generated keys with the PEM encodings Go's crypto/x509 produces for them
 // (MarshalPKIXPublicKey / MarshalPKCS8PrivateKey, what ESO's jwk.go returns), and RSA-OAEP
-// ciphertexts made with Go's rsa.EncryptOAEP (what ESO's rsaDecrypt reverses).
+// ciphertexts made with Go's rsa.EncryptOAEP (what ESO's rsaDecrypt reverses), and SEC1 EC
+// keys as x509.MarshalECPrivateKey writes them.
 // Run: go run gen_jwk_vectors.go > ../fixtures/jwk-vectors.json (stdlib only).
 package main
 
@@ -81,6 +82,14 @@ func main() {
 		ct[name] = base64.StdEncoding.EncodeToString(must(rsa.EncryptOAEP(h, rand.Reader, &ok.PublicKey, []byte("hello-"+name), nil)))
 	}
 	out["oaep"] = ct
+	// sprig's pemBlockForKey writes SEC1 for ECDSA keys (x509.MarshalECPrivateKey)
+	for _, c := range []struct {
+		name  string
+		curve elliptic.Curve
+	}{{"ec_sec1_p256", elliptic.P256()}, {"ec_sec1_p384", elliptic.P384()}} {
+		k := must(ecdsa.GenerateKey(c.curve, rand.Reader))
+		out[c.name] = pemOf("EC PRIVATE KEY", must(x509.MarshalECPrivateKey(k)))
+	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", " ")
 	enc.Encode(out)
