@@ -586,6 +586,7 @@ fn validate(v: Value, ty: P) -> Result<Value, ExecErr> {
         (Value::Bool(_), P::Bool) => true,
         (Value::Map(_), P::Map) => true,
         (Value::List(_), P::List) => true,
+        (Value::Time(_), P::Time) => true,
         _ => false,
     };
     if ok {

@@ -26,6 +26,7 @@ mod ast;
 mod error;
 mod exec;
 pub mod funcs;
+pub mod gotime;
 mod lexer;
 mod literal;
 mod parser;

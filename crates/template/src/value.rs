@@ -107,6 +107,8 @@ pub enum Value {
     Map(Arc<Map>),
     /// `map[string]string`: the template context and sprig's `split` results.
     StrMap(Arc<Map>),
+    /// `time.Time` (sprig's date functions).
+    Time(Box<crate::gotime::GoTime>),
 }
 
 /// Redacted: values are secret material.
@@ -190,6 +192,7 @@ impl Value {
             Value::List(_) => "[]interface {}",
             Value::Map(_) => "map[string]interface {}",
             Value::StrMap(_) => "map[string]string",
+            Value::Time(_) => "time.Time",
         }
     }
 
@@ -204,6 +207,7 @@ impl Value {
             Value::String(_) => "string",
             Value::List(_) => "slice",
             Value::Map(_) | Value::StrMap(_) => "map",
+            Value::Time(_) => "struct",
         }
     }
 
@@ -217,6 +221,7 @@ impl Value {
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) | Value::StrMap(m) => !m.is_empty(),
+            Value::Time(_) => true,
         }
     }
 
@@ -276,6 +281,7 @@ impl Value {
                 }
                 out.push(b']');
             }
+            Value::Time(t) => out.extend_from_slice(t.go_string().as_bytes()),
         }
     }
 

@@ -93,6 +93,11 @@ fn scalar(v: &Value, indent: usize) -> String {
         Value::String(s) => string_scalar(&s.to_str_lossy(), indent),
         Value::List(_) => "[]".into(),
         Value::Map(_) | Value::StrMap(_) => "{}".into(),
+        // sigs.k8s.io/yaml goes through JSON: a time is its RFC 3339 string
+        Value::Time(t) => string_scalar(
+            &crate::gotime::format(t, "2006-01-02T15:04:05.999999999Z07:00"),
+            indent,
+        ),
     }
 }
 

@@ -54,6 +54,27 @@ fn errors_never_contain_data_values() {
         "{{ filterPEM \"CERTIFICATE\" .secret }}",
         "{{ certSANs .secret }}",
         "{{ filterCertChain \"leaf\" .secret }}",
+        "{{ mustToDate \"2006-01-02\" .secret }}",
+        "{{ mustDateModify .secret now }}",
+        "{{ dateModify \"1h\" .secret }}",
+        "{{ semver .secret }}",
+        "{{ semverCompare .secret \"1.0.0\" }}",
+        "{{ semverCompare \"1.0.0\" .secret }}",
+        "{{ urlParse (printf \"http://h:%s/\" .secret) }}",
+        "{{ urlJoin (dict \"userinfo\" (printf \"%s x\" .secret)) }}",
+        "{{ decryptAES .secret .secret }}",
+        "{{ genCAWithKey .secret 1 .secret }}",
+        "{{ genSignedCert .secret nil nil 1 (dict \"Cert\" .secret \"Key\" .secret) }}",
+        "{{ genSelfSignedCert .secret (list .secret) nil 1 }}",
+        "{{ buildCustomCert .secret .secret }}",
+        "{{ pemToPkcs12 .secret .secret }}",
+        "{{ fullPemToPkcs12Pass .secret .secret .secret }}",
+        "{{ pemTruststoreToPKCS12Pass (printf \"-----BEGIN CERTIFICATE-----\\n%s\\n-----END CERTIFICATE-----\\n\" (b64enc .secret)) .secret }}",
+        "{{ jwkPublicKeyPem .secret }}",
+        "{{ jwkPrivateKeyPem (printf \"{\\\"kty\\\":\\\"%s\\\"}\" .secret) }}",
+        "{{ rsaDecrypt .secret .secret .secret .secret }}",
+        "{{ rsaDecrypt \"RSA-OAEP\" \"SHA1\" .secret .secret }}",
+        "{{ derivePassword -1 \"long\" .secret .secret .secret }}",
     ];
     for t in failing {
         let err = render(t).expect_err(t);
@@ -110,11 +131,18 @@ fn error_carries_name_line_column_and_expression() {
 
 #[test]
 fn unsupported_and_removed_functions_fail_at_parse_time() {
-    let e = Template::parse("k", "{{ genCA \"x\" 365 }}", &ParseOptions::default()).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "template: k:1: function \"genCA\" is not supported by secretsync"
-    );
+    for unsupported in funcs::UNSUPPORTED {
+        let e = Template::parse(
+            "k",
+            &format!("{{{{ {unsupported} \"x\" 365 }}}}"),
+            &ParseOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("template: k:1: function \"{unsupported}\" is not supported by secretsync")
+        );
+    }
     for removed in ["env", "expandenv", "getHostByName", "noSuchFunction"] {
         let e = Template::parse(
             "k",
@@ -129,7 +157,7 @@ fn unsupported_and_removed_functions_fail_at_parse_time() {
         assert!(!funcs::is_supported(removed) && !funcs::is_unsupported(removed));
     }
     // Not referenced → no error (Go only checks functions that are used).
-    assert!(Template::parse("k", "{{/* genCA env */}}x", &ParseOptions::default()).is_ok());
+    assert!(Template::parse("k", "{{/* env */}}x", &ParseOptions::default()).is_ok());
 }
 
 /// Every function ESO's `runtime/template/v2` registers (sprig v3.3.0 `TxtFuncMap` minus

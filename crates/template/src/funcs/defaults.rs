@@ -96,6 +96,12 @@ fn write_json(
             out.push_str(&format_float_json(*f));
         }
         Value::String(s) => json_string(out, &s.to_str_lossy(), html),
+        // time.Time.MarshalJSON: RFC 3339 with nanoseconds
+        Value::Time(t) => json_string(
+            out,
+            &crate::gotime::format(t, "2006-01-02T15:04:05.999999999Z07:00"),
+            html,
+        ),
         Value::List(l) => {
             if l.is_empty() {
                 out.push_str("[]");

@@ -250,6 +250,10 @@ fn bad_verb(out: &mut Vec<u8>, verb: char, arg: &Value) {
 
 fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
     match (verb, arg) {
+        // fmt.Stringer: the verbs that print strings use time.Time's String method
+        ('s' | 'v' | 'q' | 'x' | 'X', Value::Time(t)) => {
+            format_one(out, verb, spec, &Value::from(t.go_string()));
+        }
         ('T', a) => pad(out, a.type_name(), spec, false),
         ('v', Value::Float(x)) if spec.prec.is_none() => {
             pad(out, with_sign(format_float_g(*x), spec), spec, true)

@@ -13,14 +13,23 @@ use crate::value::Value;
 mod builtins;
 mod bytes;
 mod cast;
+mod certgen;
 mod collections;
+mod dates;
 mod defaults;
 mod encoding;
 mod fmt;
+mod jwk;
+mod keys;
 mod math;
 mod pem;
+mod pkcs12_enc;
 mod regexp;
+mod semver;
+mod strcase;
 mod strings;
+mod symmetric;
+mod url;
 mod x509;
 
 pub(crate) use cast::{to_float64, to_int64};
@@ -42,8 +51,9 @@ pub(crate) enum P {
     /// `map[string]interface{}`
     Map,
     /// `[]interface{}`
-    #[allow(dead_code)]
     List,
+    /// `time.Time`
+    Time,
 }
 
 impl P {
@@ -60,6 +70,7 @@ impl P {
             P::Bool => "bool",
             P::Map => "map[string]interface {}",
             P::List => "[]interface {}",
+            P::Time => "time.Time",
         }
     }
 
@@ -105,7 +116,7 @@ pub(crate) const fn f(
 pub(crate) type FuncId = u16;
 
 static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
-    let groups: [&'static [FuncDef]; 11] = [
+    let groups: [&'static [FuncDef]; 19] = [
         builtins::FUNCS,
         strings::FUNCS,
         collections::FUNCS,
@@ -117,6 +128,14 @@ static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
         cast::FUNCS,
         pem::FUNCS,
         x509::FUNCS,
+        strcase::FUNCS,
+        symmetric::FUNCS,
+        certgen::FUNCS,
+        dates::FUNCS,
+        pkcs12_enc::FUNCS,
+        jwk::FUNCS,
+        semver::FUNCS,
+        url::FUNCS,
     ];
     let mut v: Vec<&'static FuncDef> = Vec::new();
     for g in groups {
@@ -149,58 +168,9 @@ pub(crate) fn def(id: FuncId) -> &'static FuncDef {
 }
 
 /// Functions ESO's `runtime/template/v2` registers that secretsync does not implement.
-pub const UNSUPPORTED: &[&str] = &[
-    // sprig: dates
-    "ago",
-    "date",
-    "date_in_zone",
-    "date_modify",
-    "dateInZone",
-    "dateModify",
-    "duration",
-    "durationRound",
-    "htmlDate",
-    "htmlDateInZone",
-    "must_date_modify",
-    "mustDateModify",
-    "mustToDate",
-    "now",
-    "toDate",
-    "unixEpoch",
-    // sprig: crypto
-    "genPrivateKey",
-    "derivePassword",
-    "buildCustomCert",
-    "genCA",
-    "genCAWithKey",
-    "genSelfSignedCert",
-    "genSelfSignedCertWithKey",
-    "genSignedCert",
-    "genSignedCertWithKey",
-    "encryptAES",
-    "decryptAES",
-    // sprig: misc
-    "semver",
-    "semverCompare",
-    "urlParse",
-    "urlJoin",
-    "abbrevboth",
-    "snakecase",
-    "camelcase",
-    "kebabcase",
-    "wrap",
-    "wrapWith",
-    // ESO extras
-    "pemToPkcs12",
-    "pemToPkcs12Pass",
-    "fullPemToPkcs12",
-    "fullPemToPkcs12Pass",
-    "pemTruststoreToPKCS12",
-    "pemTruststoreToPKCS12Pass",
-    "jwkPublicKeyPem",
-    "jwkPrivateKeyPem",
-    "rsaDecrypt",
-];
+/// Every ESO function is implemented; the list (and the "not supported" parse error) is
+/// kept for functions ESO may add.
+pub const UNSUPPORTED: &[&str] = &[];
 
 /// Functions ESO removed (information disclosure); they are "not defined" like in ESO.
 pub const REMOVED: &[&str] = &["env", "expandenv", "getHostByName"];
