@@ -2,6 +2,7 @@
 
 pub mod cluster_external_secret;
 pub mod external_secret;
+pub mod priority;
 pub mod store;
 mod triggers;
 
@@ -71,6 +72,7 @@ pub struct Context {
     pub(crate) writer: Writer,
     pub(crate) metrics: Metrics,
     pub(crate) index: Arc<CredentialIndex>,
+    pub(crate) gate: priority::SyncGate,
     recorder: Recorder,
     renders: Mutex<HashMap<Key, CachedRender>>,
     failures: Mutex<HashMap<Key, u32>>,
@@ -92,7 +94,9 @@ impl Context {
             client.clone(),
             config.controller_class.clone(),
             index.clone(),
-        );
+        )
+        .with_flood_gate(config.flood_gate);
+        let gate = priority::SyncGate::new(usize::from(config.concurrency.max(1)));
         let recorder = Recorder::new(
             client.clone(),
             kube::runtime::events::Reporter {
@@ -109,6 +113,7 @@ impl Context {
             writer,
             metrics,
             index,
+            gate,
             recorder,
             renders: Mutex::default(),
             failures: Mutex::default(),
