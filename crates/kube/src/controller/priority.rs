@@ -168,10 +168,10 @@ mod tests {
             ("refresh-3", SyncClass::Refresh),
             ("first-2", SyncClass::First),
         ] {
-            let gate = gate.clone();
+            let waiter = gate.clone();
             let order = order.clone();
             tasks.push(tokio::spawn(async move {
-                let _p = gate.acquire(class).await;
+                let _p = waiter.acquire(class).await;
                 order.lock().unwrap_or_else(|e| e.into_inner()).push(name);
             }));
             // Queue them in this order.
