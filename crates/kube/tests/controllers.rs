@@ -312,9 +312,9 @@ async fn a_new_external_secret_overtakes_queued_refreshes() {
         (store_ready(&cluster, "fake").await.as_deref() == Some("True")).then_some(())
     })
     .await;
-    // Five ExternalSecrets refreshing every second, 300 ms per sync, one slot: 1.5 s of work
+    // Eight ExternalSecrets refreshing every second, 300 ms per sync, one slot: 2.4 s of work
     // per second, so refreshes pile up at the gate.
-    for i in 0..5 {
+    for i in 0..8 {
         cluster
             .apply::<secretsync_model::external_secret::ExternalSecret>(
                 Some(&ns),
@@ -322,7 +322,7 @@ async fn a_new_external_secret_overtakes_queued_refreshes() {
             )
             .await;
     }
-    for i in 0..5 {
+    for i in 0..8 {
         wait_for(Duration::from_secs(30), "the busy Secrets", || async {
             cluster.secret(&format!("busy-{i}")).await
         })
