@@ -336,7 +336,9 @@ mod tests {
 
     #[test]
     fn flood_gate_flag_takes_eso_syntax() {
-        let off = args(&["--enable-flood-gate=false"]).validate().expect("valid");
+        let off = args(&["--enable-flood-gate=false"])
+            .validate()
+            .expect("valid");
         assert!(!off.controllers.flood_gate);
         let on = args(&["--enable-flood-gate"]).validate().expect("valid");
         assert!(on.controllers.flood_gate);

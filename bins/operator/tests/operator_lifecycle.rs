@@ -88,11 +88,15 @@ async fn vault(State(log): State<Arc<Mutex<VaultLog>>>, request: Request) -> Res
                 serde_json::json!({"data": {"data": {"password": "v-slow"}, "metadata": {"version": 1}}}),
             )
         }
-        (_, "/v1/auth/token/lookup-self" | "/v1/auth/token/revoke-self" | "/v1/secret/data/app") => {
-            denied()
-        }
+        (
+            _,
+            "/v1/auth/token/lookup-self" | "/v1/auth/token/revoke-self" | "/v1/secret/data/app",
+        ) => denied(),
         _ => {
-            log.lock().unwrap().unexpected.push(format!("{method} {path}"));
+            log.lock()
+                .unwrap()
+                .unexpected
+                .push(format!("{method} {path}"));
             json(StatusCode::NOT_FOUND, serde_json::json!({"errors": []}))
         }
     }
@@ -137,7 +141,14 @@ fn holder(cluster: &Cluster, ns: &str, lease: &str) -> Option<String> {
 fn secret_value(cluster: &Cluster, ns: &str, name: &str, key: &str) -> Option<String> {
     let secret = cluster.get_json(&["secret", "-n", ns, name])?;
     let b64 = secret["data"][key].as_str()?;
-    Some(String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap())
+    Some(
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+        )
+        .unwrap(),
+    )
 }
 
 #[test]
@@ -195,7 +206,10 @@ spec:
             .log(|l| l.reads_started >= 1 && l.reads_finished == 0)
             .then_some(())
     });
-    assert_eq!(holder(&cluster, &ns, &lease).as_deref(), Some("op-graceful"));
+    assert_eq!(
+        holder(&cluster, &ns, &lease).as_deref(),
+        Some("op-graceful")
+    );
     assert!(
         secret_value(&cluster, &ns, "app", "password").is_none(),
         "the read is still in flight"

@@ -12,8 +12,8 @@ use regex::Regex;
 use secretsync_engine::{EnvironmentError, ResolvedStore, SyncEnvironment, TemplateSourceKind};
 use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::external_secret::{SecretStoreRef, StoreKind};
-use secretsync_model::provider::StoreContext;
 use secretsync_model::meta::ConditionStatus;
+use secretsync_model::provider::StoreContext;
 use secretsync_model::secret_store::{
     ClusterSecretStore, ClusterSecretStoreCondition, SecretStore, SecretStoreSpec,
     SecretStoreStatus,
@@ -169,58 +169,58 @@ impl SyncEnvironment for KubeEnvironment {
     ) -> Result<ResolvedStore, EnvironmentError> {
         let (id, spec, status): (StoreId, SecretStoreSpec, Option<SecretStoreStatus>) =
             match reference.kind {
-            StoreKind::SecretStore => {
-                let api: Api<SecretStore> = Api::namespaced(self.client.clone(), namespace);
-                let what = format!("SecretStore {namespace}/{}", reference.name);
-                let store = api
-                    .get(&reference.name)
-                    .await
-                    .map_err(|e| Self::kube_err(&what, e))?;
-                (
-                    StoreId {
-                        kind: StoreKind::SecretStore,
-                        namespace: Some(namespace.to_string()),
-                        name: reference.name.clone(),
-                    },
-                    store.spec,
-                    store.status,
-                )
-            }
-            StoreKind::ClusterSecretStore => {
-                let api: Api<ClusterSecretStore> = Api::all(self.client.clone());
-                let what = format!("ClusterSecretStore {}", reference.name);
-                let store = api
-                    .get(&reference.name)
-                    .await
-                    .map_err(|e| Self::kube_err(&what, e))?;
-                let spec = store.spec.store;
-                let status = store.status;
-                if !spec.conditions.is_empty() {
-                    let ns_api: Api<Namespace> = Api::all(self.client.clone());
-                    let ns = ns_api
-                        .get(namespace)
+                StoreKind::SecretStore => {
+                    let api: Api<SecretStore> = Api::namespaced(self.client.clone(), namespace);
+                    let what = format!("SecretStore {namespace}/{}", reference.name);
+                    let store = api
+                        .get(&reference.name)
                         .await
-                        .map_err(|e| Self::kube_err(&format!("Namespace {namespace}"), e))?;
-                    let labels = ns.metadata.labels.unwrap_or_default();
-                    let admitted = conditions_admit(&spec.conditions, namespace, &labels)
-                        .map_err(|m| EnvironmentError::other(format!("{what}: {m}")))?;
-                    if !admitted {
-                        return Err(EnvironmentError::other(format!(
-                            "{what} does not admit namespace {namespace:?}: no entry of spec.conditions (namespaces, namespaceRegexes, namespaceSelector) matches it"
-                        )));
-                    }
+                        .map_err(|e| Self::kube_err(&what, e))?;
+                    (
+                        StoreId {
+                            kind: StoreKind::SecretStore,
+                            namespace: Some(namespace.to_string()),
+                            name: reference.name.clone(),
+                        },
+                        store.spec,
+                        store.status,
+                    )
                 }
-                (
-                    StoreId {
-                        kind: StoreKind::ClusterSecretStore,
-                        namespace: None,
-                        name: reference.name.clone(),
-                    },
-                    spec,
-                    status,
-                )
-            }
-        };
+                StoreKind::ClusterSecretStore => {
+                    let api: Api<ClusterSecretStore> = Api::all(self.client.clone());
+                    let what = format!("ClusterSecretStore {}", reference.name);
+                    let store = api
+                        .get(&reference.name)
+                        .await
+                        .map_err(|e| Self::kube_err(&what, e))?;
+                    let spec = store.spec.store;
+                    let status = store.status;
+                    if !spec.conditions.is_empty() {
+                        let ns_api: Api<Namespace> = Api::all(self.client.clone());
+                        let ns = ns_api
+                            .get(namespace)
+                            .await
+                            .map_err(|e| Self::kube_err(&format!("Namespace {namespace}"), e))?;
+                        let labels = ns.metadata.labels.unwrap_or_default();
+                        let admitted = conditions_admit(&spec.conditions, namespace, &labels)
+                            .map_err(|m| EnvironmentError::other(format!("{what}: {m}")))?;
+                        if !admitted {
+                            return Err(EnvironmentError::other(format!(
+                                "{what} does not admit namespace {namespace:?}: no entry of spec.conditions (namespaces, namespaceRegexes, namespaceSelector) matches it"
+                            )));
+                        }
+                    }
+                    (
+                        StoreId {
+                            kind: StoreKind::ClusterSecretStore,
+                            namespace: None,
+                            name: reference.name.clone(),
+                        },
+                        spec,
+                        status,
+                    )
+                }
+            };
         if !self.serves_class(spec.controller.as_deref()) {
             return Err(EnvironmentError::other(format!(
                 "{id} belongs to controller class {:?}, not ours ({:?})",

@@ -49,7 +49,12 @@ async fn store_ready(cluster: &Cluster, name: &str) -> Option<String> {
         .conditions
         .into_iter()
         .find(|c| c.type_ == "Ready")?;
-    Some(serde_json::to_value(c.status).unwrap().as_str()?.to_string())
+    Some(
+        serde_json::to_value(c.status)
+            .unwrap()
+            .as_str()?
+            .to_string(),
+    )
 }
 
 async fn secret_value(cluster: &Cluster, name: &str) -> Option<String> {
@@ -73,9 +78,11 @@ async fn shutdown_waits_for_the_sync_in_flight_and_its_writes() {
         syncer.clone(),
         Arc::new(factory.clone()),
     );
-    wait_for(Duration::from_secs(30), "the store to turn Ready", || async {
-        (store_ready(&cluster, "fake").await.as_deref() == Some("True")).then_some(())
-    })
+    wait_for(
+        Duration::from_secs(30),
+        "the store to turn Ready",
+        || async { (store_ready(&cluster, "fake").await.as_deref() == Some("True")).then_some(()) },
+    )
     .await;
     cluster
         .apply::<secretsync_model::external_secret::ExternalSecret>(
@@ -162,10 +169,9 @@ async fn ready_only_once_every_watch_has_listed() {
         "ready although the ClusterExternalSecret watch never listed"
     );
 
-    let text = std::fs::read_to_string(
-        crd_dir().join("clusterexternalsecrets.external-secrets.io.yaml"),
-    )
-    .unwrap();
+    let text =
+        std::fs::read_to_string(crd_dir().join("clusterexternalsecrets.external-secrets.io.yaml"))
+            .unwrap();
     let crd: CustomResourceDefinition = serde_yaml::from_str(&text).unwrap();
     Api::<CustomResourceDefinition>::all(cluster.client.clone())
         .create(&PostParams::default(), &crd)
@@ -225,7 +231,10 @@ async fn flood_gate_holds_external_secrets_until_their_store_is_ready() {
         message.contains(r#"SecretStore "fake" is not ready"#) && message.contains("flood gate"),
         "{message}"
     );
-    assert_eq!(store_ready(&cluster, "fake").await.as_deref(), Some("False"));
+    assert_eq!(
+        store_ready(&cluster, "fake").await.as_deref(),
+        Some("False")
+    );
     // Retried (backoff 200 ms .. 1 s) without ever reaching the provider.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
@@ -290,7 +299,10 @@ async fn without_the_flood_gate_a_store_that_is_not_ready_is_used() {
         .await,
         "v-1"
     );
-    assert_eq!(store_ready(&cluster, "fake").await.as_deref(), Some("False"));
+    assert_eq!(
+        store_ready(&cluster, "fake").await.as_deref(),
+        Some("False")
+    );
     lifecycle.shutdown.cancel();
     running.await.unwrap().unwrap();
 }
@@ -308,9 +320,11 @@ async fn a_new_external_secret_overtakes_queued_refreshes() {
     let mut cfg = config(&ns);
     cfg.concurrency = 1;
     let (running, lifecycle) = start(&cluster, cfg, syncer.clone(), Arc::new(factory));
-    wait_for(Duration::from_secs(30), "the store to turn Ready", || async {
-        (store_ready(&cluster, "fake").await.as_deref() == Some("True")).then_some(())
-    })
+    wait_for(
+        Duration::from_secs(30),
+        "the store to turn Ready",
+        || async { (store_ready(&cluster, "fake").await.as_deref() == Some("True")).then_some(()) },
+    )
     .await;
     // Eight ExternalSecrets refreshing every second, 300 ms per sync, one slot: 2.4 s of work
     // per second, so refreshes pile up at the gate.

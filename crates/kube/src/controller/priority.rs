@@ -55,7 +55,9 @@ impl SyncGate {
     }
 
     fn lock(state: &Mutex<GateState>) -> std::sync::MutexGuard<'_, GateState> {
-        state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Waits for a slot. A first sync only waits behind other first syncs.

@@ -26,8 +26,8 @@ use serde_json::json;
 
 use super::{Context, ReconcileError};
 use crate::credentials::KubeCredentials;
-use crate::lifecycle::{CancellationToken, InitialLists};
 use crate::environment::serves_class;
+use crate::lifecycle::{CancellationToken, InitialLists};
 
 /// The outcome of validating a store: Ready, reason, message, capabilities.
 pub async fn validate_store(

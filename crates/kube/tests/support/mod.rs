@@ -81,10 +81,8 @@ impl Cluster {
             + std::fmt::Debug,
     {
         let name = value["metadata"]["name"].as_str().unwrap().to_string();
-        let api: Api<K> = Api::namespaced(
-            self.client.clone(),
-            namespace.expect("a namespaced object"),
-        );
+        let api: Api<K> =
+            Api::namespaced(self.client.clone(), namespace.expect("a namespaced object"));
         api.patch(
             &name,
             &PatchParams::apply("test").force(),
