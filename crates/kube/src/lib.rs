@@ -92,7 +92,13 @@ pub async fn run_with(
     .await?;
     let writer = writer::Writer::new(client.clone(), Arc::new(key), config.eso_data_hash);
     let ctx = Arc::new(controller::Context::new(
-        client, config, syncer, factory, writer, metrics,
+        client,
+        config,
+        syncer,
+        factory,
+        writer,
+        metrics,
+        lifecycle.shutdown.clone(),
     ));
     controller::run_all(ctx, lifecycle.clone()).await;
     lifecycle.ready.set(false);

@@ -72,33 +72,43 @@ async fn shutdown_waits_for_the_sync_in_flight_and_its_writes() {
     cluster
         .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
         .await;
-    let (running, lifecycle) = start(
-        &cluster,
-        config(&ns),
-        syncer.clone(),
-        Arc::new(factory.clone()),
-    );
+    // One slot: the second ExternalSecret waits at the gate while the first syncs.
+    let mut cfg = config(&ns);
+    cfg.concurrency = 1;
+    let (running, lifecycle) = start(&cluster, cfg, syncer.clone(), Arc::new(factory.clone()));
     wait_for(
         Duration::from_secs(30),
         "the store to turn Ready",
         || async { (store_ready(&cluster, "fake").await.as_deref() == Some("True")).then_some(()) },
     )
     .await;
-    cluster
-        .apply::<secretsync_model::external_secret::ExternalSecret>(
-            Some(&ns),
-            external_secret("app", &ns, "fake", "db", "1h"),
-        )
-        .await;
-    wait_for(Duration::from_secs(30), "the sync to start", || async {
+    for name in ["app-1", "app-2"] {
+        cluster
+            .apply::<secretsync_model::external_secret::ExternalSecret>(
+                Some(&ns),
+                external_secret(name, &ns, "fake", "db", "1h"),
+            )
+            .await;
+    }
+    let in_flight = wait_for(Duration::from_secs(30), "a sync to start", || async {
         syncer
             .log()
             .iter()
-            .any(|r| r.name == "app" && r.finished.is_none())
-            .then_some(())
+            .find(|r| r.finished.is_none())
+            .map(|r| r.name.clone())
     })
     .await;
-    assert!(cluster.secret("app").await.is_none(), "still in flight");
+    let waiting = if in_flight == "app-1" {
+        "app-2"
+    } else {
+        "app-1"
+    };
+    // Let the other reconcile reach the gate.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        cluster.secret(&in_flight).await.is_none(),
+        "still in flight"
+    );
 
     let cancelled = Instant::now();
     lifecycle.shutdown.cancel();
@@ -110,7 +120,7 @@ async fn shutdown_waits_for_the_sync_in_flight_and_its_writes() {
     let returned = Instant::now();
 
     let log = syncer.log();
-    let sync = log.iter().find(|r| r.name == "app").unwrap();
+    let sync = log.iter().find(|r| r.name == in_flight).unwrap();
     let finished = sync.finished.expect("the sync in flight was awaited");
     assert!(
         finished > cancelled && finished <= returned,
@@ -119,13 +129,17 @@ async fn shutdown_waits_for_the_sync_in_flight_and_its_writes() {
         finished.saturating_duration_since(cancelled)
     );
     assert_eq!(
-        secret_value(&cluster, "app").await.as_deref(),
+        secret_value(&cluster, &in_flight).await.as_deref(),
         Some("v-1"),
         "the Secret write of the in-flight reconcile completed"
     );
-    let (status, reason, _) = cluster.ready_of("app").await.expect("status written");
+    let (status, reason, _) = cluster.ready_of(&in_flight).await.expect("status written");
     assert_eq!((status.as_str(), reason.as_str()), ("True", "SecretSynced"));
     assert!(!lifecycle.ready.is_ready(), "not ready once stopped");
+    assert!(
+        log.iter().all(|r| r.name != waiting),
+        "the reconcile waiting for a slot gave up instead of syncing: {log:?}"
+    );
 
     // Nothing reconciles any more.
     cluster

@@ -41,7 +41,12 @@ pub async fn reconcile(
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
     // Small future while waiting for a slot; the reconcile itself is boxed once admitted.
-    let _permit = ctx.gate.acquire(sync_class(&es)).await;
+    // On shutdown a reconcile still waiting gives up: only those holding a slot finish.
+    let _permit = tokio::select! {
+        biased;
+        () = ctx.shutdown.cancelled() => return Ok(Action::await_change()),
+        permit = ctx.gate.acquire(sync_class(&es)) => permit,
+    };
     let started = Instant::now();
     let labels = crate::metrics::Metrics::controller(CONTROLLER);
     ctx.metrics.sync_calls.get_or_create(&labels).inc();

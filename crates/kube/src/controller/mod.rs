@@ -73,6 +73,8 @@ pub struct Context {
     pub(crate) metrics: Metrics,
     pub(crate) index: Arc<CredentialIndex>,
     pub(crate) gate: priority::SyncGate,
+    /// Cancelled on graceful shutdown: reconciles still waiting for a gate slot give up.
+    pub(crate) shutdown: crate::lifecycle::CancellationToken,
     recorder: Recorder,
     renders: Mutex<HashMap<Key, CachedRender>>,
     failures: Mutex<HashMap<Key, u32>>,
@@ -88,6 +90,7 @@ impl Context {
         factory: Arc<dyn ProviderFactory>,
         writer: Writer,
         metrics: Metrics,
+        shutdown: crate::lifecycle::CancellationToken,
     ) -> Self {
         let index = Arc::new(CredentialIndex::default());
         let environment = KubeEnvironment::new(
@@ -114,6 +117,7 @@ impl Context {
             metrics,
             index,
             gate,
+            shutdown,
             recorder,
             renders: Mutex::default(),
             failures: Mutex::default(),
