@@ -235,14 +235,16 @@ async fn flood_gate_holds_external_secrets_until_their_store_is_ready() {
             cluster
                 .ready_of("app")
                 .await
-                .filter(|(_, _, m)| m.contains("is not ready"))
+                .filter(|(_, _, m)| m.contains("is not ready") && m.contains("ValidationFailed"))
         },
     )
     .await;
     assert_eq!(status, "False");
     assert_eq!(reason, "SecretSyncedError");
     assert!(
-        message.contains(r#"SecretStore "fake" is not ready"#) && message.contains("flood gate"),
+        message
+            .contains(r#"SecretStore "fake" is not ready (Ready=False, reason ValidationFailed)"#)
+            && message.contains("flood gate"),
         "{message}"
     );
     assert_eq!(
