@@ -30,6 +30,8 @@ pub struct Config {
     pub refresh_jitter: f64,
     /// ESO's flood gate (`--enable-flood-gate`): an ExternalSecret is not synced from a store
     /// whose `Ready` condition is not `True` (status `Ready=False`, no provider call, retried).
+    /// Off in `Config::default()` (embedders opt in); the operator binary turns it on by default,
+    /// as ESO does.
     pub flood_gate: bool,
     /// Run the ClusterSecretStore controller and accept ClusterSecretStore references.
     pub cluster_stores: bool,
@@ -54,7 +56,7 @@ impl Default for Config {
             error_backoff_base: Duration::from_secs(1),
             error_backoff_max: Duration::from_secs(420),
             refresh_jitter: 0.1,
-            flood_gate: true,
+            flood_gate: false,
             cluster_stores: true,
             cluster_external_secrets: true,
             watch_credential_secrets: true,

@@ -221,12 +221,9 @@ async fn flood_gate_holds_external_secrets_until_their_store_is_ready() {
             external_secret("app", &ns, "fake", "db", "1h"),
         )
         .await;
-    let (running, lifecycle) = start(
-        &cluster,
-        config(&ns),
-        syncer.clone(),
-        Arc::new(factory.clone()),
-    );
+    let mut cfg = config(&ns);
+    cfg.flood_gate = true;
+    let (running, lifecycle) = start(&cluster, cfg, syncer.clone(), Arc::new(factory.clone()));
 
     let (status, reason, message) = wait_for(
         Duration::from_secs(30),

@@ -42,10 +42,20 @@ pub async fn reconcile(
 ) -> Result<Action, ReconcileError> {
     // Small future while waiting for a slot; the reconcile itself is boxed once admitted.
     // On shutdown a reconcile still waiting gives up: only those holding a slot finish.
+    // Retries after a failure queue as refreshes (as in the engine's Scheduler), so broken
+    // ExternalSecrets cannot starve refreshes.
+    let class = match sync_class(&es) {
+        SyncClass::First
+            if es.meta().deletion_timestamp.is_none() && ctx.is_failing(&key_of(&es)) =>
+        {
+            SyncClass::Refresh
+        }
+        class => class,
+    };
     let _permit = tokio::select! {
         biased;
         () = ctx.shutdown.cancelled() => return Ok(Action::await_change()),
-        permit = ctx.gate.acquire(sync_class(&es)) => permit,
+        permit = ctx.gate.acquire(class) => permit,
     };
     let started = Instant::now();
     let labels = crate::metrics::Metrics::controller(CONTROLLER);

@@ -136,6 +136,10 @@ impl Context {
         *n
     }
 
+    pub(crate) fn is_failing(&self, key: &Key) -> bool {
+        Self::lock(&self.failures).contains_key(key)
+    }
+
     pub(crate) fn clear_failures(&self, key: &Key) {
         Self::lock(&self.failures).remove(key);
     }

@@ -270,9 +270,11 @@ impl SecretSyncer for RecordingSyncer {
     }
 }
 
-/// Controller settings for tests: compressed backoff, no jitter.
+/// Controller settings for tests: compressed backoff, no jitter, flood gate on (as the
+/// operator runs by default).
 pub fn config(namespace: &str) -> secretsync_kube::Config {
     secretsync_kube::Config {
+        flood_gate: true,
         operator_namespace: namespace.to_string(),
         error_backoff_base: Duration::from_millis(200),
         error_backoff_max: Duration::from_secs(1),
