@@ -88,6 +88,17 @@ pub struct Args {
     /// Refreshes are scheduled up to this fraction of `refreshInterval` early (0 to 0.5).
     #[arg(long, env = "SECRETSYNC_REFRESH_JITTER", default_value_t = 0.1)]
     pub refresh_jitter: f64,
+    /// ESO's flood gate: do not sync ExternalSecrets from stores whose `Ready` condition is not
+    /// `True` (they report `Ready=False` and retry). `--enable-flood-gate=false` turns it off.
+    #[arg(
+        long,
+        env = "SECRETSYNC_ENABLE_FLOOD_GATE",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub enable_flood_gate: bool,
     /// Do not run the ClusterSecretStore / ClusterExternalSecret controllers (namespace-scoped installs).
     #[arg(long, env = "SECRETSYNC_NO_CLUSTER_RESOURCES")]
     pub no_cluster_resources: bool,
@@ -264,6 +275,7 @@ impl Args {
             operator_namespace: self.operator_namespace,
             drift_key_secret: self.drift_key_secret,
             refresh_jitter: self.refresh_jitter,
+            flood_gate: self.enable_flood_gate,
             cluster_stores: cluster,
             cluster_external_secrets: cluster,
             ..secretsync_kube::Config::default()
@@ -319,6 +331,17 @@ mod tests {
         assert!(s.leader.is_none());
         assert_eq!(s.metrics_addr.port(), 8080);
         assert_eq!(s.controllers.concurrency, 4);
+        assert!(s.controllers.flood_gate, "ESO's default: flood gate on");
+    }
+
+    #[test]
+    fn flood_gate_flag_takes_eso_syntax() {
+        let off = args(&["--enable-flood-gate=false"])
+            .validate()
+            .expect("valid");
+        assert!(!off.controllers.flood_gate);
+        let on = args(&["--enable-flood-gate"]).validate().expect("valid");
+        assert!(on.controllers.flood_gate);
     }
 
     #[test]

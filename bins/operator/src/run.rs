@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
 use kube::Api;
@@ -50,6 +51,11 @@ async fn check_api(client: &kube::Client, namespace: Option<&str>) -> anyhow::Re
 }
 
 /// Runs the operator until a signal (exit 0) or a lost Lease (error).
+///
+/// Shutdown on SIGTERM/SIGINT, within `--shutdown-timeout`: `/readyz` turns unready, the
+/// controllers stop taking work and the reconciles in flight finish (at most three quarters of
+/// the budget), then the providers are closed (Vault tokens revoked) and the Lease released.
+/// After a lost Lease the controllers are dropped at once: another replica may already lead.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let client = crate::client::build(settings.kube_api_qps, settings.kube_api_burst).await?;
     // Every provider this build links (fake, Azure Key Vault, ...), configured from the
@@ -62,23 +68,23 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         Engine::new(factory.clone(), EngineConfig::default())
             .with_observer(Arc::new(controller_metrics.clone())),
     );
-    let (shutdown_tx, mut shutdown) = watch::channel(false);
-    watch_signals(shutdown_tx.clone())?;
+    let (signal_tx, mut signal) = watch::channel(false);
+    watch_signals(signal_tx)?;
+    // Tells the elector to release the Lease: only after the in-flight reconciles finished.
+    let (release_tx, release) = watch::channel(false);
 
     let (role, elector) = match settings.leader.clone() {
         Some(leader) => {
             tracing::info!(lease = %leader.lease_name, namespace = %leader.namespace, identity = %leader.identity, "leader election on");
             let (tx, rx) = watch::channel(Role::Starting);
             let elector = LeaderElector::new(client.clone(), leader);
-            (
-                Some(rx),
-                Some(tokio::spawn(elector.run(tx, shutdown.clone()))),
-            )
+            (Some(rx), Some(tokio::spawn(elector.run(tx, release))))
         }
         None => (None, None),
     };
+    let lifecycle = secretsync_kube::Lifecycle::default();
     let health = Arc::new(Health {
-        controllers_started: false.into(),
+        controllers: lifecycle.ready.clone(),
         shutting_down: false.into(),
         role: role.clone(),
     });
@@ -90,27 +96,27 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     )
     .await?;
 
-    let stop = async {
+    let outcome = async {
         if let Some(mut role) = role.clone() {
             tokio::select! {
                 r = role.wait_for(|r| matches!(r, Role::Leading | Role::Lost)) => {
                     if r.map(|r| *r == Role::Lost).unwrap_or(true) {
-                        return Ok(Stop::LostLease);
+                        return Ok((Stop::LostLease, None));
                     }
                 }
-                () = crate::leader::stopped(&mut shutdown) => return Ok(Stop::Signal),
+                () = crate::leader::stopped(&mut signal) => return Ok((Stop::Signal, None)),
             }
         }
         check_api(&client, settings.controllers.namespace.as_deref()).await?;
-        health.controllers_started.store(true, Ordering::Relaxed);
-        tracing::info!(namespace = ?settings.controllers.namespace, class = ?settings.controllers.controller_class, "starting controllers");
-        let controllers = secretsync_kube::run(
+        tracing::info!(namespace = ?settings.controllers.namespace, class = ?settings.controllers.controller_class, flood_gate = settings.controllers.flood_gate, "starting controllers");
+        let mut controllers = Box::pin(secretsync_kube::run_with(
             client.clone(),
             settings.controllers.clone(),
             engine.clone(),
             factory.clone(),
             controller_metrics.clone(),
-        );
+            lifecycle.clone(),
+        ));
         let lost = async {
             match role.clone() {
                 Some(mut r) => {
@@ -119,31 +125,52 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            r = controllers => {
+        let stop = tokio::select! {
+            r = &mut controllers => {
                 r.context("starting the controllers")?;
-                Err(anyhow!("the controllers stopped unexpectedly"))
+                return Err(anyhow!("the controllers stopped unexpectedly"));
             }
-            () = crate::leader::stopped(&mut shutdown) => Ok(Stop::Signal),
-            () = lost => Ok(Stop::LostLease),
-        }
+            () = crate::leader::stopped(&mut signal) => Stop::Signal,
+            () = lost => Stop::LostLease,
+        };
+        Ok((stop, Some(controllers)))
     }
     .await;
 
-    // Not ready any more; the controllers future is dropped (in-flight server-side applies are
-    // atomic on the API server; the next leader re-syncs anything cut short).
+    // Not ready any more; no new reconcile starts.
+    let started = Instant::now();
     health.shutting_down.store(true, Ordering::Relaxed);
-    shutdown_tx.send_replace(true);
+    lifecycle.shutdown.cancel();
+    let stop = match outcome {
+        Ok((stop, controllers)) => {
+            if let (Stop::Signal, Some(controllers)) = (&stop, controllers) {
+                let drain = settings.shutdown_timeout.mul_f64(0.75);
+                match tokio::time::timeout(drain, controllers).await {
+                    Ok(Ok(())) => tracing::info!(
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "in-flight reconciles finished"
+                    ),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "controllers failed while stopping"),
+                    Err(_) => tracing::warn!(
+                        ?drain,
+                        "reconciles still running after the drain budget; abandoning them"
+                    ),
+                }
+            }
+            Ok(stop)
+        }
+        Err(e) => Err(e),
+    };
+    release_tx.send_replace(true);
     let cleanup = async {
         engine.close().await;
+        tracing::info!("providers closed");
         if let Some(elector) = elector {
             let _ = elector.await;
         }
     };
-    if tokio::time::timeout(settings.shutdown_timeout, cleanup)
-        .await
-        .is_err()
-    {
+    let remaining = settings.shutdown_timeout.saturating_sub(started.elapsed());
+    if tokio::time::timeout(remaining, cleanup).await.is_err() {
         tracing::warn!("shutdown timed out before providers were closed and the Lease released");
     }
     match stop? {

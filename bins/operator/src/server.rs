@@ -18,8 +18,8 @@ use crate::metrics::MetricsSource;
 
 /// What the probes look at.
 pub struct Health {
-    /// Controllers started and their first API list succeeded.
-    pub controllers_started: AtomicBool,
+    /// Set by the controllers once every watch completed its first list.
+    pub controllers: secretsync_kube::Ready,
     /// Shutdown began: not ready any more.
     pub shutting_down: AtomicBool,
     /// Leader election role; `None` without leader election.
@@ -33,13 +33,14 @@ impl Health {
             .is_none_or(|r| *r.borrow() == Role::Leading)
     }
 
-    /// Ready: not shutting down, and either leading with started controllers or a healthy standby.
+    /// Ready: not shutting down, and either leading with every controller watch listed, or a
+    /// healthy standby.
     pub fn ready(&self) -> bool {
         if self.shutting_down.load(Ordering::Relaxed) {
             return false;
         }
         match self.role.as_ref().map(|r| r.borrow().clone()) {
-            None | Some(Role::Leading) => self.controllers_started.load(Ordering::Relaxed),
+            None | Some(Role::Leading) => self.controllers.is_ready(),
             Some(Role::Standby) => true,
             Some(Role::Starting | Role::Lost) => false,
         }

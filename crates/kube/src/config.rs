@@ -9,7 +9,9 @@ pub struct Config {
     pub namespace: Option<String>,
     /// Controller class (`spec.controller` of stores); `None` serves `default` and unset.
     pub controller_class: Option<String>,
-    /// Concurrent reconciles per controller.
+    /// Concurrent reconciles per controller. For ExternalSecrets this is the number of
+    /// [`SyncGate`](crate::controller::priority::SyncGate) slots, where first syncs overtake
+    /// refreshes.
     pub concurrency: u16,
     /// Namespace of the operator, holding the drift key Secret.
     pub operator_namespace: String,
@@ -23,8 +25,13 @@ pub struct Config {
     pub error_backoff_base: Duration,
     /// Ceiling of the retry delay (ESO: 7 min).
     pub error_backoff_max: Duration,
-    /// Refreshes are scheduled up to this fraction of the interval early, spreading bursts.
+    /// Refreshes are scheduled up to this fraction of the interval early, spreading bursts
+    /// (a deterministic per-object lead, see [`crate::controller::priority::refresh_lead`]).
     pub refresh_jitter: f64,
+    /// ESO's flood gate (`--enable-flood-gate`): an ExternalSecret is not synced from a store
+    /// whose `Ready` condition is not `True` (status `Ready=False`, no provider call, retried).
+    /// On by default, as in ESO.
+    pub flood_gate: bool,
     /// Run the ClusterSecretStore controller and accept ClusterSecretStore references.
     pub cluster_stores: bool,
     /// Run the ClusterExternalSecret controller.
@@ -48,6 +55,7 @@ impl Default for Config {
             error_backoff_base: Duration::from_secs(1),
             error_backoff_max: Duration::from_secs(420),
             refresh_jitter: 0.1,
+            flood_gate: true,
             cluster_stores: true,
             cluster_external_secrets: true,
             watch_credential_secrets: true,

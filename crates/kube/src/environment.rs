@@ -12,9 +12,11 @@ use regex::Regex;
 use secretsync_engine::{EnvironmentError, ResolvedStore, SyncEnvironment, TemplateSourceKind};
 use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::external_secret::{SecretStoreRef, StoreKind};
+use secretsync_model::meta::ConditionStatus;
 use secretsync_model::provider::StoreContext;
 use secretsync_model::secret_store::{
     ClusterSecretStore, ClusterSecretStoreCondition, SecretStore, SecretStoreSpec,
+    SecretStoreStatus,
 };
 use secretsync_model::{SecretValue, StoreId};
 
@@ -26,6 +28,7 @@ pub struct KubeEnvironment {
     client: kube::Client,
     controller_class: Option<String>,
     index: Arc<CredentialIndex>,
+    flood_gate: bool,
 }
 
 impl KubeEnvironment {
@@ -40,7 +43,15 @@ impl KubeEnvironment {
             client,
             controller_class,
             index,
+            flood_gate: false,
         }
+    }
+
+    /// Turns ESO's flood gate on or off: with it on, [`SyncEnvironment::store`] refuses a store
+    /// whose `Ready` condition is not `True`, so no provider is built or called for it.
+    pub fn with_flood_gate(mut self, on: bool) -> Self {
+        self.flood_gate = on;
+        self
     }
 
     /// Whether this controller serves a store with `spec.controller` = `class`.
@@ -94,6 +105,29 @@ pub fn serves_class(ours: Option<&str>, store: Option<&str>) -> bool {
     }
 }
 
+/// ESO's flood gate: `Some(message)` when the store's `Ready` condition is not `True`.
+/// The message follows ESO's `%s %q is not ready` and adds the store's own reason.
+pub fn flood_gate_refusal(
+    reference: &SecretStoreRef,
+    status: Option<&SecretStoreStatus>,
+) -> Option<String> {
+    let ready = status.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"));
+    match ready {
+        Some(c) if c.status == ConditionStatus::True => None,
+        Some(c) => Some(format!(
+            "{} {:?} is not ready (Ready={:?}, reason {}); the flood gate holds its ExternalSecrets until it is",
+            reference.kind,
+            reference.name,
+            c.status,
+            c.reason.as_deref().unwrap_or("unset")
+        )),
+        None => Some(format!(
+            "{} {:?} is not ready (not validated yet); the flood gate holds its ExternalSecrets until it is",
+            reference.kind, reference.name
+        )),
+    }
+}
+
 /// Whether a ClusterSecretStore's `conditions` admit a namespace with these labels. No
 /// conditions admit every namespace; several conditions are ORed.
 pub fn conditions_admit(
@@ -133,62 +167,71 @@ impl SyncEnvironment for KubeEnvironment {
         namespace: &str,
         reference: &SecretStoreRef,
     ) -> Result<ResolvedStore, EnvironmentError> {
-        let (id, spec): (StoreId, SecretStoreSpec) = match reference.kind {
-            StoreKind::SecretStore => {
-                let api: Api<SecretStore> = Api::namespaced(self.client.clone(), namespace);
-                let what = format!("SecretStore {namespace}/{}", reference.name);
-                let store = api
-                    .get(&reference.name)
-                    .await
-                    .map_err(|e| Self::kube_err(&what, e))?;
-                (
-                    StoreId {
-                        kind: StoreKind::SecretStore,
-                        namespace: Some(namespace.to_string()),
-                        name: reference.name.clone(),
-                    },
-                    store.spec,
-                )
-            }
-            StoreKind::ClusterSecretStore => {
-                let api: Api<ClusterSecretStore> = Api::all(self.client.clone());
-                let what = format!("ClusterSecretStore {}", reference.name);
-                let store = api
-                    .get(&reference.name)
-                    .await
-                    .map_err(|e| Self::kube_err(&what, e))?;
-                let spec = store.spec.store;
-                if !spec.conditions.is_empty() {
-                    let ns_api: Api<Namespace> = Api::all(self.client.clone());
-                    let ns = ns_api
-                        .get(namespace)
+        let (id, spec, status): (StoreId, SecretStoreSpec, Option<SecretStoreStatus>) =
+            match reference.kind {
+                StoreKind::SecretStore => {
+                    let api: Api<SecretStore> = Api::namespaced(self.client.clone(), namespace);
+                    let what = format!("SecretStore {namespace}/{}", reference.name);
+                    let store = api
+                        .get(&reference.name)
                         .await
-                        .map_err(|e| Self::kube_err(&format!("Namespace {namespace}"), e))?;
-                    let labels = ns.metadata.labels.unwrap_or_default();
-                    let admitted = conditions_admit(&spec.conditions, namespace, &labels)
-                        .map_err(|m| EnvironmentError::other(format!("{what}: {m}")))?;
-                    if !admitted {
-                        return Err(EnvironmentError::other(format!(
-                            "{what} does not admit namespace {namespace:?}: no entry of spec.conditions (namespaces, namespaceRegexes, namespaceSelector) matches it"
-                        )));
-                    }
+                        .map_err(|e| Self::kube_err(&what, e))?;
+                    (
+                        StoreId {
+                            kind: StoreKind::SecretStore,
+                            namespace: Some(namespace.to_string()),
+                            name: reference.name.clone(),
+                        },
+                        store.spec,
+                        store.status,
+                    )
                 }
-                (
-                    StoreId {
-                        kind: StoreKind::ClusterSecretStore,
-                        namespace: None,
-                        name: reference.name.clone(),
-                    },
-                    spec,
-                )
-            }
-        };
+                StoreKind::ClusterSecretStore => {
+                    let api: Api<ClusterSecretStore> = Api::all(self.client.clone());
+                    let what = format!("ClusterSecretStore {}", reference.name);
+                    let store = api
+                        .get(&reference.name)
+                        .await
+                        .map_err(|e| Self::kube_err(&what, e))?;
+                    let spec = store.spec.store;
+                    let status = store.status;
+                    if !spec.conditions.is_empty() {
+                        let ns_api: Api<Namespace> = Api::all(self.client.clone());
+                        let ns = ns_api
+                            .get(namespace)
+                            .await
+                            .map_err(|e| Self::kube_err(&format!("Namespace {namespace}"), e))?;
+                        let labels = ns.metadata.labels.unwrap_or_default();
+                        let admitted = conditions_admit(&spec.conditions, namespace, &labels)
+                            .map_err(|m| EnvironmentError::other(format!("{what}: {m}")))?;
+                        if !admitted {
+                            return Err(EnvironmentError::other(format!(
+                                "{what} does not admit namespace {namespace:?}: no entry of spec.conditions (namespaces, namespaceRegexes, namespaceSelector) matches it"
+                            )));
+                        }
+                    }
+                    (
+                        StoreId {
+                            kind: StoreKind::ClusterSecretStore,
+                            namespace: None,
+                            name: reference.name.clone(),
+                        },
+                        spec,
+                        status,
+                    )
+                }
+            };
         if !self.serves_class(spec.controller.as_deref()) {
             return Err(EnvironmentError::other(format!(
                 "{id} belongs to controller class {:?}, not ours ({:?})",
                 spec.controller.as_deref().unwrap_or_default(),
                 self.controller_class.as_deref().unwrap_or("default")
             )));
+        }
+        if self.flood_gate
+            && let Some(refusal) = flood_gate_refusal(reference, status.as_ref())
+        {
+            return Err(EnvironmentError::other(refusal));
         }
         Ok(ResolvedStore {
             id,

@@ -8,7 +8,8 @@
 //! - [`environment`]: the engine's `SyncEnvironment`
 //!   (store lookup, ClusterSecretStore conditions, controller class).
 //! - [`controller`]: ExternalSecret, SecretStore/ClusterSecretStore and ClusterExternalSecret
-//!   controllers; [`run`] starts them all.
+//!   controllers; [`run_with`] starts them all until a graceful shutdown, [`run`] forever.
+//! - [`lifecycle`]: the shutdown token and the readiness signal of [`run_with`].
 //! - [`metrics`]: prometheus-client families for the operator binary to register.
 //!
 //! See `docs/kube.md` for the policies, drift detection, status fields and memory design.
@@ -18,6 +19,7 @@ pub mod controller;
 pub mod credentials;
 pub mod drift;
 pub mod environment;
+pub mod lifecycle;
 pub mod metrics;
 pub mod status;
 pub mod writer;
@@ -31,6 +33,7 @@ use secretsync_model::provider::ProviderFactory;
 
 pub use config::Config;
 pub use controller::SecretSyncer;
+pub use lifecycle::{CancellationToken, Lifecycle, Ready};
 pub use metrics::Metrics;
 
 #[async_trait]
@@ -48,14 +51,38 @@ pub enum RunError {
     DriftKey(#[from] drift::DriftKeyError),
 }
 
-/// Starts every controller. Resolves only when all controller loops end (they run until the
-/// future is dropped), or fails at start when the drift key cannot be set up.
+/// Starts every controller. Runs until the future is dropped, or fails at start when the drift
+/// key cannot be set up. Same as [`run_with`] with a [`Lifecycle`] nobody cancels.
 pub async fn run(
     client: kube::Client,
     config: Config,
     syncer: Arc<dyn SecretSyncer>,
     factory: Arc<dyn ProviderFactory>,
     metrics: Metrics,
+) -> Result<(), RunError> {
+    run_with(
+        client,
+        config,
+        syncer,
+        factory,
+        metrics,
+        Lifecycle::default(),
+    )
+    .await
+}
+
+/// Starts every controller and runs them until `lifecycle.shutdown` is cancelled. Then no new
+/// reconcile starts, the watches close, and this returns once every reconcile in flight has
+/// finished (their Secret and status writes included). `lifecycle.ready` turns true once every
+/// watch has listed, and false when this returns. Fails at start when the drift key cannot be
+/// set up.
+pub async fn run_with(
+    client: kube::Client,
+    config: Config,
+    syncer: Arc<dyn SecretSyncer>,
+    factory: Arc<dyn ProviderFactory>,
+    metrics: Metrics,
+    lifecycle: Lifecycle,
 ) -> Result<(), RunError> {
     let key = drift::DriftKey::load_or_create(
         client.clone(),
@@ -65,8 +92,15 @@ pub async fn run(
     .await?;
     let writer = writer::Writer::new(client.clone(), Arc::new(key), config.eso_data_hash);
     let ctx = Arc::new(controller::Context::new(
-        client, config, syncer, factory, writer, metrics,
+        client,
+        config,
+        syncer,
+        factory,
+        writer,
+        metrics,
+        lifecycle.shutdown.clone(),
     ));
-    controller::run_all(ctx).await;
+    controller::run_all(ctx, lifecycle.clone()).await;
+    lifecycle.ready.set(false);
     Ok(())
 }

@@ -58,6 +58,12 @@ pub struct Cluster {
 impl Cluster {
     /// The API double with the project's CRDs, or a real cluster when `SECRETSYNC_TEST_KUBECONFIG` is set.
     pub fn start() -> Cluster {
+        Self::start_without(None)
+    }
+
+    /// Like [`Cluster::start`], but the CRD files whose name contains `missing` are not applied
+    /// (the double only: a real cluster keeps its CRDs).
+    pub fn start_without(missing: Option<&str>) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let cluster = if let Ok(path) = std::env::var("SECRETSYNC_TEST_KUBECONFIG") {
             Cluster {
@@ -78,12 +84,25 @@ impl Cluster {
                 cleanup: Vec::new(),
             }
         };
-        // The CRDs go in the way users install them: client-side `kubectl apply -k`.
-        cluster.kubectl_ok(&[
-            "apply",
-            "-k",
-            &repo_root().join("deploy/crds").to_string_lossy(),
-        ]);
+        match missing {
+            // The CRDs go in the way users install them: client-side `kubectl apply -k`.
+            None => {
+                cluster.kubectl_ok(&[
+                    "apply",
+                    "-k",
+                    &repo_root().join("deploy/crds").to_string_lossy(),
+                ]);
+            }
+            Some(missing) => {
+                for entry in std::fs::read_dir(repo_root().join("deploy/crds")).unwrap() {
+                    let path = entry.unwrap().path();
+                    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                    if name.ends_with(".external-secrets.io.yaml") && !name.contains(missing) {
+                        cluster.kubectl_ok(&["apply", "-f", &path.to_string_lossy()]);
+                    }
+                }
+            }
+        }
         cluster
     }
 

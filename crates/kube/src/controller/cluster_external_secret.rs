@@ -11,13 +11,15 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::core::PartialObjectMeta;
 use kube::core::{Selector, SelectorExt};
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 use secretsync_model::cluster_external_secret::{
     ClusterExternalSecret, ClusterExternalSecretCondition, ClusterExternalSecretStatus,
@@ -29,6 +31,7 @@ use secretsync_model::meta::ConditionStatus;
 use serde_json::json;
 
 use super::{Context, ReconcileError};
+use crate::lifecycle::{CancellationToken, InitialLists};
 use crate::metrics::eso::ObjectKind;
 
 fn selected(ces: &ClusterExternalSecret, ns: &Namespace) -> Result<bool, String> {
@@ -229,32 +232,50 @@ fn error_policy(_: Arc<ClusterExternalSecret>, error: &ReconcileError, _: Arc<Co
     Action::requeue(Duration::from_secs(5))
 }
 
-/// Runs the ClusterExternalSecret controller.
-pub async fn run(ctx: Arc<Context>) {
+/// The ClusterExternalSecret controller, stopping gracefully on `shutdown`; its cache and
+/// watches join `lists`.
+pub(crate) fn run(
+    ctx: Arc<Context>,
+    lists: &mut InitialLists,
+    shutdown: CancellationToken,
+) -> BoxFuture<'static, ()> {
     let controller = Controller::new(
         Api::<ClusterExternalSecret>::all(ctx.client.clone()),
         watcher::Config::default(),
     );
     let reader = controller.store();
+    lists.store(reader.clone());
+    let children = lists
+        .watch(
+            watcher(
+                Api::<PartialObjectMeta<ExternalSecret>>::all(ctx.client.clone()),
+                watcher::Config::default(),
+            )
+            .default_backoff(),
+        )
+        .touched_objects();
+    let namespaces = lists
+        .watch(
+            watcher(
+                Api::<Namespace>::all(ctx.client.clone()),
+                watcher::Config::default(),
+            )
+            .default_backoff(),
+        )
+        .touched_objects();
     super::track_liveness(&ctx, ObjectKind::ClusterExternalSecret, reader.clone());
     controller
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
-        .owns(
-            Api::<ExternalSecret>::all(ctx.client.clone()),
-            watcher::Config::default(),
-        )
-        .watches(
-            Api::<Namespace>::all(ctx.client.clone()),
-            watcher::Config::default(),
-            move |_ns| {
-                reader
-                    .state()
-                    .iter()
-                    .map(|c| ObjectRef::from_obj(c.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
+        .graceful_shutdown_on(shutdown.cancelled_owned())
+        .owns_stream(children)
+        .watches_stream(namespaces, move |_ns: Namespace| {
+            reader
+                .state()
+                .iter()
+                .map(|c| ObjectRef::from_obj(c.as_ref()))
+                .collect::<Vec<_>>()
+        })
         .run(reconcile, error_policy, ctx.clone())
         .for_each(|_| futures::future::ready(()))
-        .await;
+        .boxed()
 }

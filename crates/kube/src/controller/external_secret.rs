@@ -7,7 +7,10 @@
 //! 3. A failed sync never touches the Secret: status `Ready=False`, event `UpdateFailed`,
 //!    retry with exponential backoff.
 //! 4. Write through the [`Writer`](crate::writer::Writer); status only when changed; requeue at
-//!    the next refresh, jittered.
+//!    the next refresh, early by a deterministic per-object lead ([`super::priority::refresh_lead`]).
+//!
+//! Every reconcile first takes a slot of the [`SyncGate`](super::priority::SyncGate)
+//! (`concurrency` slots): first syncs overtake waiting refreshes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +20,6 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
-use rand::Rng;
 use secretsync_engine::{DesiredSecret, KeyState, SyncResult};
 use secretsync_model::duration::parse_go_duration;
 use secretsync_model::external_secret::{
@@ -25,6 +27,7 @@ use secretsync_model::external_secret::{
 };
 use serde_json::json;
 
+use super::priority::{SyncClass, refresh_lead};
 use super::{Context, ReconcileError};
 use crate::drift;
 use crate::metrics::eso::ObjectKind;
@@ -38,8 +41,25 @@ pub async fn reconcile(
     es: Arc<ExternalSecret>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
+    // Small future while waiting for a slot; the reconcile itself is boxed once admitted.
+    // On shutdown a reconcile still waiting gives up: only those holding a slot finish.
+    // Retries after a failure queue as refreshes (as in the engine's Scheduler), so broken
+    // ExternalSecrets cannot starve refreshes.
+    let class = match sync_class(&es) {
+        SyncClass::First
+            if es.meta().deletion_timestamp.is_none() && ctx.is_failing(&key_of(&es)) =>
+        {
+            SyncClass::Refresh
+        }
+        class => class,
+    };
+    let _permit = tokio::select! {
+        biased;
+        () = ctx.shutdown.cancelled() => return Ok(Action::await_change()),
+        permit = ctx.gate.acquire(class) => permit,
+    };
     let started = Instant::now();
-    let result = reconcile_inner(&es, &ctx).await;
+    let result = Box::pin(reconcile_inner(&es, &ctx)).await;
     let (ns, name) = key_of(&es);
     if es.meta().deletion_timestamp.is_some() {
         ctx.metrics.forget(ObjectKind::ExternalSecret, &ns, &name);
@@ -58,6 +78,26 @@ pub fn error_policy(es: Arc<ExternalSecret>, error: &ReconcileError, ctx: Arc<Co
     let failures = ctx.note_failure(&key_of(&es));
     tracing::warn!(namespace = %es.namespace().unwrap_or_default(), name = %es.name_any(), error = %error, "reconcile failed");
     Action::requeue(ctx.config.backoff(failures))
+}
+
+/// First syncs (never synced, spec/labels/annotations changed since the last sync, or being
+/// deleted) overtake refreshes at the [`SyncGate`](super::priority::SyncGate).
+pub fn sync_class(es: &ExternalSecret) -> SyncClass {
+    if es.meta().deletion_timestamp.is_some() {
+        return SyncClass::First;
+    }
+    let Some(status) = es.status.as_ref() else {
+        return SyncClass::First;
+    };
+    let generation = es.metadata.generation.unwrap_or(0);
+    let current = drift::synced_resource_version(generation, es.labels(), es.annotations());
+    if status.refresh_time.is_none()
+        || status.synced_resource_version.as_deref() != Some(current.as_str())
+    {
+        SyncClass::First
+    } else {
+        SyncClass::Refresh
+    }
 }
 
 pub(super) fn key_of(es: &ExternalSecret) -> (String, String) {
@@ -354,12 +394,8 @@ fn next_refresh(es: &ExternalSecret, last: Option<Timestamp>, ctx: &Context) -> 
         .map(|t| elapsed(t, Timestamp::now()))
         .unwrap_or_default();
     let remaining = interval.saturating_sub(since);
-    let jitter = ctx.config.refresh_jitter.clamp(0.0, 0.5);
-    let early = if jitter > 0.0 {
-        rand::rng().random_range(0.0..=jitter)
-    } else {
-        0.0
-    };
+    let (ns, name) = key_of(es);
+    let early = refresh_lead(&ns, &name, interval, ctx.config.refresh_jitter);
     let delay = remaining
         .mul_f64(1.0 - early)
         .max(Duration::from_millis(50));

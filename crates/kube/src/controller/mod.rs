@@ -2,6 +2,7 @@
 
 pub mod cluster_external_secret;
 pub mod external_secret;
+pub mod priority;
 pub mod store;
 mod triggers;
 
@@ -92,6 +93,9 @@ pub struct Context {
     pub(crate) writer: Writer,
     pub(crate) metrics: Metrics,
     pub(crate) index: Arc<CredentialIndex>,
+    pub(crate) gate: priority::SyncGate,
+    /// Cancelled on graceful shutdown: reconciles still waiting for a gate slot give up.
+    pub(crate) shutdown: crate::lifecycle::CancellationToken,
     recorder: Recorder,
     renders: Mutex<HashMap<Key, CachedRender>>,
     failures: Mutex<HashMap<Key, u32>>,
@@ -107,13 +111,16 @@ impl Context {
         factory: Arc<dyn ProviderFactory>,
         writer: Writer,
         metrics: Metrics,
+        shutdown: crate::lifecycle::CancellationToken,
     ) -> Self {
         let index = Arc::new(CredentialIndex::default());
         let environment = KubeEnvironment::new(
             client.clone(),
             config.controller_class.clone(),
             index.clone(),
-        );
+        )
+        .with_flood_gate(config.flood_gate);
+        let gate = priority::SyncGate::new(usize::from(config.concurrency.max(1)));
         let recorder = Recorder::new(
             client.clone(),
             kube::runtime::events::Reporter {
@@ -130,6 +137,8 @@ impl Context {
             writer,
             metrics,
             index,
+            gate,
+            shutdown,
             recorder,
             renders: Mutex::default(),
             failures: Mutex::default(),
@@ -146,6 +155,10 @@ impl Context {
         let n = f.entry(key.clone()).or_default();
         *n = n.saturating_add(1);
         *n
+    }
+
+    pub(crate) fn is_failing(&self, key: &Key) -> bool {
+        Self::lock(&self.failures).contains_key(key)
     }
 
     pub(crate) fn clear_failures(&self, key: &Key) {

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::jiff::Timestamp;
@@ -26,6 +27,7 @@ use serde_json::json;
 use super::{Context, ReconcileError, track_liveness};
 use crate::credentials::KubeCredentials;
 use crate::environment::serves_class;
+use crate::lifecycle::{CancellationToken, InitialLists};
 use crate::metrics::eso::ObjectKind;
 
 /// The outcome of validating a store: Ready, reason, message, capabilities.
@@ -219,29 +221,41 @@ fn error_policy<K: Resource>(_: Arc<K>, error: &ReconcileError, ctx: Arc<Context
     Action::requeue(ctx.config.backoff(3))
 }
 
-/// Runs the SecretStore controller.
-pub async fn run_secret_stores(ctx: Arc<Context>) {
+/// The SecretStore controller, stopping gracefully on `shutdown`; its cache joins `lists`.
+pub(crate) fn run_secret_stores(
+    ctx: Arc<Context>,
+    lists: &mut InitialLists,
+    shutdown: CancellationToken,
+) -> BoxFuture<'static, ()> {
     let api: Api<SecretStore> = match &ctx.config.namespace {
         Some(ns) => Api::namespaced(ctx.client.clone(), ns),
         None => Api::all(ctx.client.clone()),
     };
     let controller = Controller::new(api, watcher::Config::default());
     track_liveness(&ctx, ObjectKind::SecretStore, controller.store());
+    lists.store(controller.store());
     controller
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
+        .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(reconcile_secret_store, error_policy, ctx.clone())
         .for_each(|_| futures::future::ready(()))
-        .await;
+        .boxed()
 }
 
-/// Runs the ClusterSecretStore controller.
-pub async fn run_cluster_secret_stores(ctx: Arc<Context>) {
+/// The ClusterSecretStore controller, stopping gracefully on `shutdown`; its cache joins `lists`.
+pub(crate) fn run_cluster_secret_stores(
+    ctx: Arc<Context>,
+    lists: &mut InitialLists,
+    shutdown: CancellationToken,
+) -> BoxFuture<'static, ()> {
     let api: Api<ClusterSecretStore> = Api::all(ctx.client.clone());
     let controller = Controller::new(api, watcher::Config::default());
     track_liveness(&ctx, ObjectKind::ClusterSecretStore, controller.store());
+    lists.store(controller.store());
     controller
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
+        .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(reconcile_cluster_store, error_policy, ctx.clone())
         .for_each(|_| futures::future::ready(()))
-        .await;
+        .boxed()
 }

@@ -4,9 +4,13 @@
 //!   labels, annotations, finalizers or deletion trigger a reconcile (our own status writes do not).
 //! - Managed Secrets: metadata-only watch filtered by `reconcile.external-secrets.io/managed=true`,
 //!   no cache; an event requeues the ExternalSecrets targeting that Secret (drift repair).
-//! - Stores: a spec change (generation) forces a refresh of exactly the ExternalSecrets using it.
+//! - Stores: a spec change (generation) forces a refresh of exactly the ExternalSecrets using it;
+//!   a store turning `Ready` requeues them (they may wait at the flood gate), without forcing.
 //! - Credential Secrets: metadata-only watch without cache; Secrets a store read (recorded by the
 //!   credential resolver) force a refresh of the ExternalSecrets using that store.
+//!
+//! Every watch is tracked by [`InitialLists`]: [`Ready`](crate::Ready) turns true once all
+//! listed. Every controller stops on the shutdown token with `graceful_shutdown_on`.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -22,9 +26,11 @@ use kube::runtime::{WatchStreamExt, reflector::reflector, watcher};
 use kube::{Resource, ResourceExt};
 use secretsync_model::StoreId;
 use secretsync_model::external_secret::{ExternalSecret, SecretStoreRef, StoreKind, labels};
-use secretsync_model::secret_store::{ClusterSecretStore, SecretStore};
+use secretsync_model::meta::ConditionStatus;
+use secretsync_model::secret_store::{ClusterSecretStore, SecretStore, SecretStoreStatus};
 
 use super::{Context, external_secret};
+use crate::lifecycle::{InitialLists, Lifecycle};
 use crate::metrics::eso::ObjectKind;
 
 /// The store references an ExternalSecret uses (default store and per-entry stores).
@@ -67,10 +73,22 @@ struct StoreMapper {
     ctx: Arc<Context>,
     reader: Store<ExternalSecret>,
     generations: Mutex<HashMap<StoreId, Option<i64>>>,
+    readiness: Mutex<HashMap<StoreId, bool>>,
+}
+
+fn store_ready(status: Option<&SecretStoreStatus>) -> bool {
+    status
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+        .is_some_and(|c| c.status == ConditionStatus::True)
 }
 
 impl StoreMapper {
-    fn map(&self, id: StoreId, generation: Option<i64>) -> Vec<ObjectRef<ExternalSecret>> {
+    fn map(
+        &self,
+        id: StoreId,
+        generation: Option<i64>,
+        ready: bool,
+    ) -> Vec<ObjectRef<ExternalSecret>> {
         let changed = {
             let mut g = self
                 .generations
@@ -78,10 +96,27 @@ impl StoreMapper {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             g.insert(id.clone(), generation) != Some(generation)
         };
-        if !changed {
-            return Vec::new();
+        let became_ready = {
+            let mut r = self
+                .readiness
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            r.insert(id.clone(), ready) == Some(false) && ready
+        };
+        if changed {
+            return self.users(&[id]);
         }
-        self.users(&[id])
+        if became_ready {
+            // Not forced: those held by the flood gate are due anyway.
+            return self
+                .reader
+                .state()
+                .iter()
+                .filter(|es| uses_store(es, &id))
+                .map(|es| ObjectRef::from_obj(es.as_ref()))
+                .collect();
+        }
+        Vec::new()
     }
 
     fn users(&self, stores: &[StoreId]) -> Vec<ObjectRef<ExternalSecret>> {
@@ -107,14 +142,18 @@ where
     }
 }
 
-/// Runs every enabled controller until the returned future is dropped.
-pub fn run_all(ctx: Arc<Context>) -> BoxFuture<'static, ()> {
+/// Runs every enabled controller until `lifecycle.shutdown` is cancelled and the reconciles in
+/// flight have finished (or the returned future is dropped); sets `lifecycle.ready` once every
+/// watch has listed.
+pub fn run_all(ctx: Arc<Context>, lifecycle: Lifecycle) -> BoxFuture<'static, ()> {
     let client = ctx.client.clone();
     let ns = ctx.config.namespace.clone();
-    let concurrency = ctx.config.concurrency.max(1);
+    let shutdown = lifecycle.shutdown.clone();
+    let mut lists = InitialLists::default();
 
     let (reader, writer) = reflector::store();
     super::track_liveness(&ctx, ObjectKind::ExternalSecret, reader.clone());
+    lists.store(reader.clone());
     let es_stream = reflector(
         writer,
         watcher(
@@ -129,12 +168,15 @@ pub fn run_all(ctx: Arc<Context>) -> BoxFuture<'static, ()> {
     .applied_objects()
     .predicate_filter(es_hash, Default::default());
 
-    let secrets = watcher(
-        scoped::<PartialObjectMeta<Secret>>(&client, ns.as_deref()),
-        watcher::Config::default().labels(&format!("{}=true", labels::MANAGED)),
-    )
-    .default_backoff()
-    .touched_objects();
+    let secrets = lists
+        .watch(
+            watcher(
+                scoped::<PartialObjectMeta<Secret>>(&client, ns.as_deref()),
+                watcher::Config::default().labels(&format!("{}=true", labels::MANAGED)),
+            )
+            .default_backoff(),
+        )
+        .touched_objects();
     let secret_reader = reader.clone();
     let secret_mapper = move |secret: PartialObjectMeta<Secret>| {
         let sns = secret.namespace();
@@ -151,48 +193,66 @@ pub fn run_all(ctx: Arc<Context>) -> BoxFuture<'static, ()> {
         ctx: ctx.clone(),
         reader: reader.clone(),
         generations: Mutex::default(),
+        readiness: Mutex::default(),
     });
     let m1 = mapper.clone();
+    let store_events = lists
+        .watch(
+            watcher(
+                scoped::<SecretStore>(&client, ns.as_deref()),
+                watcher::Config::default(),
+            )
+            .default_backoff(),
+        )
+        .touched_objects();
+    // The reconcile concurrency is bounded by the SyncGate (first syncs before refreshes), so
+    // every due reconcile may wait there: the runtime itself runs them unbounded.
     let mut es_controller = Controller::for_stream(es_stream, reader.clone())
-        .with_config(controller::Config::default().concurrency(concurrency))
+        .with_config(controller::Config::default().concurrency(0))
+        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .watches_stream(secrets, secret_mapper)
-        .watches(
-            scoped::<SecretStore>(&client, ns.as_deref()),
-            watcher::Config::default(),
-            move |s: SecretStore| {
-                let id = StoreId {
-                    kind: StoreKind::SecretStore,
-                    namespace: s.namespace(),
-                    name: s.name_any(),
-                };
-                m1.map(id, s.metadata.generation)
-            },
-        );
+        .watches_stream(store_events, move |s: SecretStore| {
+            let id = StoreId {
+                kind: StoreKind::SecretStore,
+                namespace: s.namespace(),
+                name: s.name_any(),
+            };
+            m1.map(id, s.metadata.generation, store_ready(s.status.as_ref()))
+        });
     if ctx.config.cluster_stores {
         let m2 = mapper.clone();
-        es_controller = es_controller.watches(
-            Api::<ClusterSecretStore>::all(client.clone()),
-            watcher::Config::default(),
-            move |s: ClusterSecretStore| {
+        let cluster_store_events = lists
+            .watch(
+                watcher(
+                    Api::<ClusterSecretStore>::all(client.clone()),
+                    watcher::Config::default(),
+                )
+                .default_backoff(),
+            )
+            .touched_objects();
+        es_controller =
+            es_controller.watches_stream(cluster_store_events, move |s: ClusterSecretStore| {
                 let id = StoreId {
                     kind: StoreKind::ClusterSecretStore,
                     namespace: None,
                     name: s.name_any(),
                 };
-                m2.map(id, s.metadata.generation)
-            },
-        );
+                m2.map(id, s.metadata.generation, store_ready(s.status.as_ref()))
+            });
     }
     if ctx.config.watch_credential_secrets {
         let m3 = mapper.clone();
         let index = ctx.index.clone();
         let versions: Mutex<HashMap<(String, String), Option<String>>> = Mutex::default();
-        let credential_secrets = watcher(
-            scoped::<PartialObjectMeta<Secret>>(&client, ns.as_deref()),
-            watcher::Config::default(),
-        )
-        .default_backoff()
-        .touched_objects();
+        let credential_secrets = lists
+            .watch(
+                watcher(
+                    scoped::<PartialObjectMeta<Secret>>(&client, ns.as_deref()),
+                    watcher::Config::default(),
+                )
+                .default_backoff(),
+            )
+            .touched_objects();
         es_controller = es_controller.watches_stream(
             credential_secrets,
             move |s: PartialObjectMeta<Secret>| {
@@ -226,12 +286,33 @@ pub fn run_all(ctx: Arc<Context>) -> BoxFuture<'static, ()> {
         .for_each(|_| futures::future::ready(()));
 
     let mut loops: Vec<BoxFuture<'static, ()>> = vec![es_loop.boxed()];
-    loops.push(super::store::run_secret_stores(ctx.clone()).boxed());
+    loops.push(super::store::run_secret_stores(
+        ctx.clone(),
+        &mut lists,
+        shutdown.clone(),
+    ));
     if ctx.config.cluster_stores {
-        loops.push(super::store::run_cluster_secret_stores(ctx.clone()).boxed());
+        loops.push(super::store::run_cluster_secret_stores(
+            ctx.clone(),
+            &mut lists,
+            shutdown.clone(),
+        ));
     }
     if ctx.config.cluster_external_secrets {
-        loops.push(super::cluster_external_secret::run(ctx.clone()).boxed());
+        loops.push(super::cluster_external_secret::run(
+            ctx.clone(),
+            &mut lists,
+            shutdown.clone(),
+        ));
     }
-    futures::future::join_all(loops).map(|_| ()).boxed()
+    tracing::debug!(watches = lists.len(), "controllers starting");
+    let controllers = futures::future::join_all(loops).map(|_| ());
+    // The readiness future never resolves on its own after setting `ready`, so `select` ends
+    // exactly when the controllers do.
+    let readiness = lists
+        .into_future(lifecycle.ready.clone())
+        .then(|()| futures::future::pending::<()>());
+    futures::future::select(controllers.boxed(), readiness.boxed())
+        .map(|_| ())
+        .boxed()
 }

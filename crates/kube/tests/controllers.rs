@@ -1,0 +1,400 @@
+//! The controllers against the Kubernetes API double: graceful shutdown, readiness, ESO's flood
+//! gate and first-sync priority.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, PostParams};
+use secretsync_kube::{Lifecycle, SecretSyncer};
+use secretsync_model::provider::ProviderFactory;
+use secretsync_model::secret_store::SecretStore;
+use support::{
+    Cluster, CountingFactory, RecordingSyncer, config, crd_dir, crds_without, external_secret,
+    fake_store, wait_for,
+};
+use tokio::task::JoinHandle;
+
+type Running = JoinHandle<Result<(), secretsync_kube::RunError>>;
+
+fn start(
+    cluster: &Cluster,
+    config: secretsync_kube::Config,
+    syncer: Arc<dyn SecretSyncer>,
+    factory: Arc<dyn ProviderFactory>,
+) -> (Running, Lifecycle) {
+    let lifecycle = Lifecycle::default();
+    let handle = tokio::spawn(secretsync_kube::run_with(
+        cluster.client.clone(),
+        config,
+        syncer,
+        factory,
+        secretsync_kube::Metrics::default(),
+        lifecycle.clone(),
+    ));
+    (handle, lifecycle)
+}
+
+async fn store_ready(cluster: &Cluster, name: &str) -> Option<String> {
+    let store = Api::<SecretStore>::namespaced(cluster.client.clone(), &cluster.namespace)
+        .get_opt(name)
+        .await
+        .unwrap()?;
+    let c = store
+        .status?
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Ready")?;
+    Some(
+        serde_json::to_value(c.status)
+            .unwrap()
+            .as_str()?
+            .to_string(),
+    )
+}
+
+async fn secret_value(cluster: &Cluster, name: &str) -> Option<String> {
+    let s = cluster.secret(name).await?;
+    let v = s.data?.get("value")?.0.clone();
+    Some(String::from_utf8(v).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_waits_for_the_sync_in_flight_and_its_writes() {
+    let cluster = Cluster::start(crd_dir()).await;
+    let ns = cluster.namespace.clone();
+    let factory = CountingFactory::default();
+    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), Duration::from_millis(1500));
+    cluster
+        .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
+        .await;
+    // One slot: the second ExternalSecret waits at the gate while the first syncs.
+    let mut cfg = config(&ns);
+    cfg.concurrency = 1;
+    let (running, lifecycle) = start(&cluster, cfg, syncer.clone(), Arc::new(factory.clone()));
+    wait_for(
+        Duration::from_secs(30),
+        "the store to turn Ready",
+        || async { (store_ready(&cluster, "fake").await.as_deref() == Some("True")).then_some(()) },
+    )
+    .await;
+    for name in ["app-1", "app-2"] {
+        cluster
+            .apply::<secretsync_model::external_secret::ExternalSecret>(
+                Some(&ns),
+                external_secret(name, &ns, "fake", "db", "1h"),
+            )
+            .await;
+    }
+    let in_flight = wait_for(Duration::from_secs(30), "a sync to start", || async {
+        syncer
+            .log()
+            .iter()
+            .find(|r| r.finished.is_none())
+            .map(|r| r.name.clone())
+    })
+    .await;
+    let waiting = if in_flight == "app-1" {
+        "app-2"
+    } else {
+        "app-1"
+    };
+    // Let the other reconcile reach the gate.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        cluster.secret(&in_flight).await.is_none(),
+        "still in flight"
+    );
+
+    let cancelled = Instant::now();
+    lifecycle.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .expect("run_with returns after the in-flight reconcile")
+        .unwrap()
+        .unwrap();
+    let returned = Instant::now();
+
+    let log = syncer.log();
+    let sync = log.iter().find(|r| r.name == in_flight).unwrap();
+    let finished = sync.finished.expect("the sync in flight was awaited");
+    assert!(
+        finished > cancelled && finished <= returned,
+        "run_with returned {:?} after cancel, the sync finished {:?} after cancel",
+        returned - cancelled,
+        finished.saturating_duration_since(cancelled)
+    );
+    assert_eq!(
+        secret_value(&cluster, &in_flight).await.as_deref(),
+        Some("v-1"),
+        "the Secret write of the in-flight reconcile completed"
+    );
+    let (status, reason, _) = cluster.ready_of(&in_flight).await.expect("status written");
+    assert_eq!((status.as_str(), reason.as_str()), ("True", "SecretSynced"));
+    assert!(!lifecycle.ready.is_ready(), "not ready once stopped");
+    assert!(
+        log.iter().all(|r| r.name != waiting),
+        "the reconcile waiting for a slot gave up instead of syncing: {log:?}"
+    );
+
+    // Nothing reconciles any more.
+    cluster
+        .apply::<secretsync_model::external_secret::ExternalSecret>(
+            Some(&ns),
+            external_secret("late", &ns, "fake", "db", "1h"),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(syncer.log().iter().all(|r| r.name != "late"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_only_once_every_watch_has_listed() {
+    // Without the ClusterExternalSecret CRD that controller's watches cannot list.
+    let crds = crds_without("clusterexternalsecrets");
+    let cluster = Cluster::start(crds.path().to_path_buf()).await;
+    let ns = cluster.namespace.clone();
+    let factory = CountingFactory::default();
+    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), Duration::ZERO);
+    cluster
+        .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
+        .await;
+    cluster
+        .apply::<secretsync_model::external_secret::ExternalSecret>(
+            Some(&ns),
+            external_secret("app", &ns, "fake", "db", "1h"),
+        )
+        .await;
+    let (running, lifecycle) = start(&cluster, config(&ns), syncer, Arc::new(factory));
+    assert!(!lifecycle.ready.is_ready());
+    // The other controllers work meanwhile: the ExternalSecret gets synced...
+    wait_for(Duration::from_secs(30), "the Secret", || async {
+        secret_value(&cluster, "app").await
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // ...but the controllers are not ready while one watch has never listed.
+    assert!(
+        !lifecycle.ready.is_ready(),
+        "ready although the ClusterExternalSecret watch never listed"
+    );
+
+    let text =
+        std::fs::read_to_string(crd_dir().join("clusterexternalsecrets.external-secrets.io.yaml"))
+            .unwrap();
+    let crd: CustomResourceDefinition = serde_yaml::from_str(&text).unwrap();
+    Api::<CustomResourceDefinition>::all(cluster.client.clone())
+        .create(&PostParams::default(), &crd)
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(60), lifecycle.ready.wait())
+        .await
+        .expect("ready once the ClusterExternalSecret watch lists");
+    assert!(lifecycle.ready.is_ready());
+
+    lifecycle.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(!lifecycle.ready.is_ready());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flood_gate_holds_external_secrets_until_their_store_is_ready() {
+    let cluster = Cluster::start(crd_dir()).await;
+    let ns = cluster.namespace.clone();
+    let factory = CountingFactory::default();
+    factory.invalid.store(true, Ordering::SeqCst);
+    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), Duration::ZERO);
+    cluster
+        .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
+        .await;
+    cluster
+        .apply::<secretsync_model::external_secret::ExternalSecret>(
+            Some(&ns),
+            external_secret("app", &ns, "fake", "db", "1h"),
+        )
+        .await;
+    let mut cfg = config(&ns);
+    cfg.flood_gate = true;
+    let (running, lifecycle) = start(&cluster, cfg, syncer.clone(), Arc::new(factory.clone()));
+
+    let (status, reason, message) = wait_for(
+        Duration::from_secs(30),
+        "the flood gate to show in the status",
+        || async {
+            cluster
+                .ready_of("app")
+                .await
+                .filter(|(_, _, m)| m.contains("is not ready") && m.contains("ValidationFailed"))
+        },
+    )
+    .await;
+    assert_eq!(status, "False");
+    assert_eq!(reason, "SecretSyncedError");
+    assert!(
+        message
+            .contains(r#"SecretStore "fake" is not ready (Ready=False, reason ValidationFailed)"#)
+            && message.contains("flood gate"),
+        "{message}"
+    );
+    assert_eq!(
+        store_ready(&cluster, "fake").await.as_deref(),
+        Some("False")
+    );
+    // Retried (backoff 200 ms .. 1 s) without ever reaching the provider.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        syncer.log().len() >= 2,
+        "the refused sync is retried: {:?}",
+        syncer.log()
+    );
+    assert_eq!(
+        factory.reads.load(Ordering::SeqCst),
+        0,
+        "no provider call for a store that is not ready"
+    );
+    assert!(cluster.secret("app").await.is_none());
+
+    // The store recovers (re-validated every second): the ExternalSecret syncs.
+    factory.invalid.store(false, Ordering::SeqCst);
+    assert_eq!(
+        wait_for(
+            Duration::from_secs(30),
+            "the Secret after the store turned Ready",
+            || async { secret_value(&cluster, "app").await }
+        )
+        .await,
+        "v-1"
+    );
+    assert!(factory.reads.load(Ordering::SeqCst) >= 1);
+    wait_for(Duration::from_secs(10), "Ready=True", || async {
+        cluster
+            .ready_of("app")
+            .await
+            .filter(|(s, _, _)| s == "True")
+    })
+    .await;
+
+    lifecycle.shutdown.cancel();
+    running.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_flood_gate_a_store_that_is_not_ready_is_used() {
+    let cluster = Cluster::start(crd_dir()).await;
+    let ns = cluster.namespace.clone();
+    let factory = CountingFactory::default();
+    factory.invalid.store(true, Ordering::SeqCst);
+    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), Duration::ZERO);
+    cluster
+        .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
+        .await;
+    cluster
+        .apply::<secretsync_model::external_secret::ExternalSecret>(
+            Some(&ns),
+            external_secret("app", &ns, "fake", "db", "1h"),
+        )
+        .await;
+    let mut cfg = config(&ns);
+    cfg.flood_gate = false;
+    let (running, lifecycle) = start(&cluster, cfg, syncer, Arc::new(factory.clone()));
+    assert_eq!(
+        wait_for(Duration::from_secs(30), "the Secret", || async {
+            secret_value(&cluster, "app").await
+        })
+        .await,
+        "v-1"
+    );
+    assert_eq!(
+        store_ready(&cluster, "fake").await.as_deref(),
+        Some("False")
+    );
+    lifecycle.shutdown.cancel();
+    running.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_external_secret_overtakes_queued_refreshes() {
+    const SYNC: Duration = Duration::from_millis(300);
+    let cluster = Cluster::start(crd_dir()).await;
+    let ns = cluster.namespace.clone();
+    let factory = CountingFactory::default();
+    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), SYNC);
+    cluster
+        .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
+        .await;
+    let mut cfg = config(&ns);
+    cfg.concurrency = 1;
+    let (running, lifecycle) = start(&cluster, cfg, syncer.clone(), Arc::new(factory));
+    wait_for(
+        Duration::from_secs(30),
+        "the store to turn Ready",
+        || async { (store_ready(&cluster, "fake").await.as_deref() == Some("True")).then_some(()) },
+    )
+    .await;
+    // Eight ExternalSecrets refreshing every second, 300 ms per sync, one slot: 2.4 s of work
+    // per second, so refreshes pile up at the gate.
+    for i in 0..8 {
+        cluster
+            .apply::<secretsync_model::external_secret::ExternalSecret>(
+                Some(&ns),
+                external_secret(&format!("busy-{i}"), &ns, "fake", "db", "1s"),
+            )
+            .await;
+    }
+    for i in 0..8 {
+        wait_for(Duration::from_secs(30), "the busy Secrets", || async {
+            cluster.secret(&format!("busy-{i}")).await
+        })
+        .await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = syncer.log();
+    let created = Instant::now();
+    cluster
+        .apply::<secretsync_model::external_secret::ExternalSecret>(
+            Some(&ns),
+            external_secret("newcomer", &ns, "fake", "db", "1h"),
+        )
+        .await;
+    wait_for(Duration::from_secs(30), "the newcomer's Secret", || async {
+        cluster.secret("newcomer").await
+    })
+    .await;
+    let log = syncer.log();
+    lifecycle.shutdown.cancel();
+    running.await.unwrap().unwrap();
+
+    // The gate was saturated when the newcomer arrived: the last syncs ran back to back.
+    let recent: Vec<_> = before.iter().rev().take(4).collect();
+    for pair in recent.windows(2) {
+        let (later, earlier) = (pair[0], pair[1]);
+        let gap = later
+            .started
+            .saturating_duration_since(earlier.finished.unwrap_or(earlier.started));
+        assert!(
+            gap < Duration::from_millis(150),
+            "refreshes were not queued before the newcomer: gap {gap:?} in {before:?}"
+        );
+    }
+    let after: Vec<&str> = log
+        .iter()
+        .filter(|r| r.started >= created)
+        .map(|r| r.name.as_str())
+        .collect();
+    let position = after
+        .iter()
+        .position(|n| *n == "newcomer")
+        .expect("the newcomer synced");
+    assert!(
+        position <= 1,
+        "the newcomer waited behind {position} queued refreshes: {after:?}"
+    );
+}
