@@ -83,7 +83,9 @@ async fn provider_outage_keeps_the_secret_and_backs_off() {
         delay = (delay * 2).min(ceiling);
     }
     eprintln!("provider calls during a {window:?} outage: {calls} (backoff allows {allowed})");
-    assert!(calls >= 2, "retries continue during the outage ({calls})");
+    // No lower bound: with ESO's flood gate (on by default) the ExternalSecret stops calling the
+    // provider once the store controller has marked the store not Ready; the store's own
+    // re-validation keeps probing, and the recovery below shows the retries go on.
     // +2: the store controller's validation of the failing store.
     assert!(
         calls <= allowed + 2,

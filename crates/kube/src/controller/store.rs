@@ -92,6 +92,25 @@ pub async fn validate_store(
     }
 }
 
+/// When to validate a store again: at its refresh interval while it is Ready; with the error
+/// backoff while it is not (ESO retries failed stores with controller-runtime's rate limiter),
+/// so that a recovered backend lifts the flood gate quickly. `key` cannot collide with an
+/// ExternalSecret's (namespaces contain no `/`).
+fn next_validation(
+    ctx: &Context,
+    key: (String, String),
+    ready: bool,
+    spec: &SecretStoreSpec,
+) -> Duration {
+    let interval = requeue(ctx, spec);
+    if ready {
+        ctx.clear_failures(&key);
+        interval
+    } else {
+        ctx.config.backoff(ctx.note_failure(&key)).min(interval)
+    }
+}
+
 fn is_ready(status: &SecretStoreStatus) -> bool {
     status
         .conditions
@@ -176,7 +195,12 @@ async fn reconcile_secret_store(
         )
         .await?;
     }
-    Ok(Action::requeue(requeue(&ctx, &store.spec)))
+    Ok(Action::requeue(next_validation(
+        &ctx,
+        (format!("SecretStore/{ns}"), store.name_any()),
+        is_ready(&status),
+        &store.spec,
+    )))
 }
 
 async fn reconcile_cluster_store(
@@ -213,7 +237,12 @@ async fn reconcile_cluster_store(
         )
         .await?;
     }
-    Ok(Action::requeue(requeue(&ctx, &store.spec.store)))
+    Ok(Action::requeue(next_validation(
+        &ctx,
+        ("ClusterSecretStore/".to_string(), store.name_any()),
+        is_ready(&status),
+        &store.spec.store,
+    )))
 }
 
 fn error_policy<K: Resource>(_: Arc<K>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
