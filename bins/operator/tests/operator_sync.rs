@@ -155,7 +155,14 @@ fn adr_external_secret_is_synced_and_metrics_match_the_workload() {
             let text = op.metrics()?;
             (sample(&text, &cond("azure-credentials", "True")) == Some(1.0)
                 && sample(&text, &cond("app-a", "True")) == Some(1.0)
-                && sample(&text, &cond("broken", "False")) == Some(1.0))
+                && sample(&text, &cond("broken", "False")) == Some(1.0)
+                // (the flood gate may fail "broken" before its store is validated: wait for
+                // the provider's own answer)
+                && sample(
+                    &text,
+                    "externalsecret_provider_api_calls_count{provider=\"Fake\",call=\"GetSecret\",status=\"error\"}",
+                )
+                .is_some())
             .then_some(text)
         },
     );

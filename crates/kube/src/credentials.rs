@@ -23,19 +23,37 @@ use secretsync_model::meta::{SecretKeySelector, ServiceAccountSelector};
 use secretsync_model::provider::StoreContext;
 use secretsync_model::{ProviderError, SecretValue, StoreId};
 
-/// Which stores read which credential Secrets (`namespace/name` → stores).
+/// Which stores read which credential Secrets (`namespace/name` → stores), and the
+/// `resourceVersion` last read, so that only a real change of a credential requeues its users.
 #[derive(Default, Debug)]
 pub struct CredentialIndex {
-    uses: Mutex<HashMap<(String, String), BTreeSet<StoreId>>>,
+    uses: Mutex<HashMap<(String, String), CredentialUse>>,
+}
+
+#[derive(Default, Debug)]
+struct CredentialUse {
+    stores: BTreeSet<StoreId>,
+    resource_version: Option<String>,
 }
 
 impl CredentialIndex {
-    /// Records that `store` read Secret `namespace/name`.
+    /// Records that `store` reads Secret `namespace/name` (before the read, so that a Secret
+    /// that does not exist yet is watched for too).
     pub fn record(&self, namespace: &str, name: &str, store: &StoreId) {
         if let Ok(mut uses) = self.uses.lock() {
             uses.entry((namespace.to_string(), name.to_string()))
                 .or_default()
+                .stores
                 .insert(store.clone());
+        }
+    }
+
+    /// Records the `resourceVersion` of Secret `namespace/name` a store just read.
+    pub fn read_version(&self, namespace: &str, name: &str, resource_version: Option<&str>) {
+        if let Ok(mut uses) = self.uses.lock()
+            && let Some(u) = uses.get_mut(&(namespace.to_string(), name.to_string()))
+        {
+            u.resource_version = resource_version.map(str::to_string);
         }
     }
 
@@ -46,9 +64,30 @@ impl CredentialIndex {
             .ok()
             .and_then(|u| {
                 u.get(&(namespace.to_string(), name.to_string()))
-                    .map(|s| s.iter().cloned().collect())
+                    .map(|u| u.stores.iter().cloned().collect())
             })
             .unwrap_or_default()
+    }
+
+    /// The stores to refresh because Secret `namespace/name` is now at `resource_version`:
+    /// those that read it, when that is not the version they read (a watch's initial list or
+    /// re-list of an unchanged Secret is not a change). Remembers the new version.
+    pub fn changed(
+        &self,
+        namespace: &str,
+        name: &str,
+        resource_version: Option<&str>,
+    ) -> Vec<StoreId> {
+        let Ok(mut uses) = self.uses.lock() else {
+            return Vec::new();
+        };
+        match uses.get_mut(&(namespace.to_string(), name.to_string())) {
+            Some(u) if u.resource_version.as_deref() != resource_version => {
+                u.resource_version = resource_version.map(str::to_string);
+                u.stores.iter().cloned().collect()
+            }
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -135,6 +174,11 @@ impl CredentialResolver for KubeCredentials {
             .get(&selector.name)
             .await
             .map_err(|e| kube_error(what.clone(), e))?;
+        self.index.read_version(
+            &ns,
+            &selector.name,
+            secret.metadata.resource_version.as_deref(),
+        );
         let mut data = secret.data.unwrap_or_default();
         match data.remove(key) {
             Some(bytes) => Ok(SecretValue::new(bytes.0)),

@@ -184,6 +184,50 @@ impl Writer {
         Ok(WriteOutcome::Created)
     }
 
+    /// True when the target Secret is exactly as this writer last wrote it for `es`, judged from
+    /// the Secret alone: it carries our keyed fingerprint and that fingerprint matches its whole
+    /// content (type, every data key, every label and annotation), and for `Owner` `es` is its
+    /// controller. Used after a restart, when no render is cached, to skip a provider call for a
+    /// refresh that is not due. Anything another writer added makes this false (a resync then
+    /// decides), so it can only err on the side of a provider call; only full-ownership policies
+    /// (`Owner`, `Orphan`) can be judged this way.
+    pub async fn is_intact(&self, es: &ExternalSecret) -> Result<bool, WriteError> {
+        let policy = es.spec.target.creation_policy;
+        if !matches!(policy, CreationPolicy::Owner | CreationPolicy::Orphan) {
+            return Ok(false);
+        }
+        let ns = es.namespace().unwrap_or_default();
+        let name = es.target_name();
+        let live = self
+            .api(&ns)
+            .get_opt(&name)
+            .await
+            .map_err(|source| WriteError::Kube {
+                namespace: ns.clone(),
+                name: name.clone(),
+                action: "read",
+                source: Box::new(source),
+            })?;
+        let Some(live) = live else {
+            return Ok(false);
+        };
+        let Some(stored) = live.annotations().get(HMAC_ANNOTATION) else {
+            return Ok(false);
+        };
+        if policy == CreationPolicy::Owner && !is_controlled_by(&live, es) {
+            return Ok(false);
+        }
+        let empty = BTreeMap::new();
+        let data = live.data.as_ref().unwrap_or(&empty);
+        let fingerprint = self.key.fingerprint(
+            live.type_.as_deref().unwrap_or("Opaque"),
+            drift::live_pairs(data),
+            live.labels(),
+            live.annotations(),
+        );
+        Ok(&fingerprint == stored)
+    }
+
     /// Deletes the Secret if `es` is its controller (deletionPolicy Delete).
     pub async fn delete_owned(
         &self,

@@ -340,6 +340,8 @@ pub struct TestFactory {
     pub outage: Arc<AtomicBool>,
     /// Provider calls (fetch, find, validate) made so far.
     pub calls: Arc<AtomicU64>,
+    /// Reads only (fetch, find): what syncs cost, without the stores' validation.
+    pub reads: Arc<AtomicU64>,
 }
 
 #[async_trait]
@@ -359,6 +361,7 @@ impl ProviderFactory for TestFactory {
             inner: FakeProvider::new(context.store.clone(), fake),
             outage: self.outage.clone(),
             calls: self.calls.clone(),
+            reads: self.reads.clone(),
         }))
     }
 }
@@ -367,6 +370,7 @@ struct FlakyProvider {
     inner: FakeProvider,
     outage: Arc<AtomicBool>,
     calls: Arc<AtomicU64>,
+    reads: Arc<AtomicU64>,
 }
 
 impl FlakyProvider {
@@ -385,6 +389,7 @@ impl SecretProvider for FlakyProvider {
         self.inner.capabilities()
     }
     async fn fetch(&self, request: &FetchRequest) -> Result<RemoteSecret, ProviderError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         self.gate()?;
         self.inner.fetch(request).await
     }
@@ -392,6 +397,7 @@ impl SecretProvider for FlakyProvider {
         &self,
         request: &FindRequest,
     ) -> Result<BTreeMap<String, RemoteSecret>, ProviderError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         self.gate()?;
         self.inner.find(request).await
     }

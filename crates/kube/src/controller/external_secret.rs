@@ -154,6 +154,17 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
     } else {
         ctx.cached(&(ns.clone(), name.clone()), es, &synced_version)
     };
+    // Not due and nothing cached (first reconcile after a restart or a failover): when the last
+    // sync succeeded and the target is provably as we wrote it, there is nothing to do until
+    // the next refresh, so no provider is called (ESO's `isSecretValid` shortcut, made keyed).
+    if !due && cached.is_none() && last_sync_succeeded(es) && ctx.writer.is_intact(es).await? {
+        set_ready_metric(ctx, es, true);
+        let last = es
+            .status
+            .as_ref()
+            .and_then(|s| s.refresh_time.as_ref().map(|t| t.0));
+        return Ok(next_refresh(es, last, ctx));
+    }
 
     let (result, keys, refreshed) = match cached {
         Some(desired) => (Ok(SyncResult::Write(desired)), None, None),
@@ -308,6 +319,17 @@ async fn write_event(
         format!("Secret {}/{} {verb}", desired.namespace, desired.name),
     )
     .await;
+}
+
+/// True when the status says the last sync wrote the target successfully.
+fn last_sync_succeeded(es: &ExternalSecret) -> bool {
+    es.status.as_ref().is_some_and(|s| {
+        s.conditions.iter().any(|c| {
+            c.type_ == "Ready"
+                && c.status == secretsync_model::meta::ConditionStatus::True
+                && c.reason.as_deref() == Some(reasons::SECRET_SYNCED)
+        })
+    })
 }
 
 fn set_ready_metric(ctx: &Context, es: &ExternalSecret, ready: bool) {

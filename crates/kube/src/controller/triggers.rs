@@ -94,7 +94,9 @@ impl StoreMapper {
                 .generations
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            g.insert(id.clone(), generation) != Some(generation)
+            // The first sight of a store (the watch's initial list, e.g. after a restart) is
+            // the baseline, not a change: otherwise every restart would refresh everything.
+            matches!(g.insert(id.clone(), generation), Some(previous) if previous != generation)
         };
         let became_ready = {
             let mut r = self
@@ -243,7 +245,6 @@ pub fn run_all(ctx: Arc<Context>, lifecycle: Lifecycle) -> BoxFuture<'static, ()
     if ctx.config.watch_credential_secrets {
         let m3 = mapper.clone();
         let index = ctx.index.clone();
-        let versions: Mutex<HashMap<(String, String), Option<String>>> = Mutex::default();
         let credential_secrets = lists
             .watch(
                 watcher(
@@ -256,22 +257,15 @@ pub fn run_all(ctx: Arc<Context>, lifecycle: Lifecycle) -> BoxFuture<'static, ()
         es_controller = es_controller.watches_stream(
             credential_secrets,
             move |s: PartialObjectMeta<Secret>| {
-                let key = (s.namespace().unwrap_or_default(), s.name_any());
-                let stores = index.stores_using(&key.0, &key.1);
+                let stores = index.changed(
+                    &s.namespace().unwrap_or_default(),
+                    &s.name_any(),
+                    s.metadata.resource_version.as_deref(),
+                );
                 if stores.is_empty() {
-                    return Vec::new();
-                }
-                let changed = {
-                    let mut v = versions
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    let previous = v.insert(key, s.metadata.resource_version.clone());
-                    previous != Some(s.metadata.resource_version.clone())
-                };
-                if changed {
-                    m3.users(&stores)
-                } else {
                     Vec::new()
+                } else {
+                    m3.users(&stores)
                 }
             },
         );
