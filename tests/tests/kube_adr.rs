@@ -164,10 +164,9 @@ async fn adr_azure_credentials_sync_propagate_and_repair() {
     let label_repair = started.elapsed();
 
     // Type edit: a Secret's type is immutable, so the edit is a delete + create with another type.
+    // The operator may recreate the Secret between our delete and create (409 AlreadyExists):
+    // then the edit is tried again.
     let started = Instant::now();
-    api.delete("azure-credentials", &DeleteParams::default())
-        .await
-        .expect("delete");
     let mut foreign = Secret::default();
     foreign.metadata.name = Some("azure-credentials".into());
     foreign.metadata.labels = Some(BTreeMap::from([(
@@ -179,9 +178,17 @@ async fn adr_azure_credentials_sync_propagate_and_repair() {
         ("tls.crt".into(), ByteString(b"x".to_vec())),
         ("tls.key".into(), ByteString(b"y".to_vec())),
     ]));
-    api.create(&PostParams::default(), &foreign)
-        .await
-        .expect("recreate with another type");
+    let mut attempts = 0;
+    loop {
+        api.delete("azure-credentials", &DeleteParams::default())
+            .await
+            .expect("delete");
+        match api.create(&PostParams::default(), &foreign).await {
+            Ok(_) => break,
+            Err(kube::Error::Api(e)) if e.code == 409 && attempts < 20 => attempts += 1,
+            Err(e) => panic!("recreate with another type: {e}"),
+        }
+    }
     repaired(&env, ns, |s| {
         s.type_.as_deref() == Some("Opaque")
             && value_of(s, "credentials").as_deref() == Some(r#"{"clientId":"v2"}"#)
