@@ -94,8 +94,7 @@ pub async fn validate_store(
 
 /// When to validate a store again: at its refresh interval while it is Ready; with the error
 /// backoff while it is not (ESO retries failed stores with controller-runtime's rate limiter),
-/// so that a recovered backend lifts the flood gate quickly. `key` cannot collide with an
-/// ExternalSecret's (namespaces contain no `/`).
+/// so that a recovered backend lifts the flood gate quickly.
 fn next_validation(
     ctx: &Context,
     key: (String, String),
@@ -164,84 +163,70 @@ async fn reconcile_secret_store(
     store: Arc<SecretStore>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    if !serves_class(
-        ctx.config.controller_class.as_deref(),
-        store.spec.controller.as_deref(),
-    ) {
-        return Ok(Action::await_change());
-    }
     let ns = store.namespace().unwrap_or_default();
     let id = StoreId {
         kind: StoreKind::SecretStore,
         namespace: Some(ns.clone()),
         name: store.name_any(),
     };
-    let status = next_status(
-        store.status.as_ref(),
-        validate_store(&ctx, &id, &store.spec).await,
-    );
-    ctx.metrics.set_ready(
-        ObjectKind::SecretStore,
-        &ns,
-        &store.name_any(),
-        is_ready(&status),
-    );
-    if store.status.as_ref() != Some(&status) {
-        let api: Api<SecretStore> = Api::namespaced(ctx.client.clone(), &ns);
-        api.patch_status(
-            &store.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(json!({ "status": status })),
-        )
-        .await?;
-    }
-    Ok(Action::requeue(next_validation(
-        &ctx,
-        (format!("SecretStore/{ns}"), store.name_any()),
-        is_ready(&status),
-        &store.spec,
-    )))
+    let api: Api<SecretStore> = Api::namespaced(ctx.client.clone(), &ns);
+    reconcile_store(&ctx, api, id, &store.spec, store.status.as_ref()).await
 }
 
 async fn reconcile_cluster_store(
     store: Arc<ClusterSecretStore>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    if !serves_class(
-        ctx.config.controller_class.as_deref(),
-        store.spec.controller.as_deref(),
-    ) {
-        return Ok(Action::await_change());
-    }
     let id = StoreId {
         kind: StoreKind::ClusterSecretStore,
         namespace: None,
         name: store.name_any(),
     };
-    let status = next_status(
-        store.status.as_ref(),
-        validate_store(&ctx, &id, &store.spec.store).await,
-    );
-    ctx.metrics.set_ready(
-        ObjectKind::ClusterSecretStore,
-        "",
-        &store.name_any(),
-        is_ready(&status),
-    );
-    if store.status.as_ref() != Some(&status) {
-        let api: Api<ClusterSecretStore> = Api::all(ctx.client.clone());
+    let api: Api<ClusterSecretStore> = Api::all(ctx.client.clone());
+    reconcile_store(&ctx, api, id, &store.spec.store, store.status.as_ref()).await
+}
+
+/// Both store kinds: controller class, validation, status (patched only when changed), the
+/// `*_status_condition` metric, and the next validation.
+async fn reconcile_store<K>(
+    ctx: &Context,
+    api: Api<K>,
+    id: StoreId,
+    spec: &SecretStoreSpec,
+    current: Option<&SecretStoreStatus>,
+) -> Result<Action, ReconcileError>
+where
+    K: Clone + std::fmt::Debug + serde::de::DeserializeOwned,
+{
+    if !serves_class(
+        ctx.config.controller_class.as_deref(),
+        spec.controller.as_deref(),
+    ) {
+        return Ok(Action::await_change());
+    }
+    let status = next_status(current, validate_store(ctx, &id, spec).await);
+    let ready = is_ready(&status);
+    let (kind, namespace) = match id.kind {
+        StoreKind::SecretStore => (ObjectKind::SecretStore, id.namespace.clone()),
+        StoreKind::ClusterSecretStore => (ObjectKind::ClusterSecretStore, None),
+    };
+    let namespace = namespace.unwrap_or_default();
+    ctx.metrics.set_ready(kind, &namespace, &id.name, ready);
+    if current != Some(&status) {
         api.patch_status(
-            &store.name_any(),
+            &id.name,
             &PatchParams::default(),
             &Patch::Merge(json!({ "status": status })),
         )
         .await?;
     }
+    // The failure key cannot collide with an ExternalSecret's: namespaces contain no `/`.
+    let failure_key = (format!("{}/{namespace}", id.kind), id.name.clone());
     Ok(Action::requeue(next_validation(
-        &ctx,
-        ("ClusterSecretStore/".to_string(), store.name_any()),
-        is_ready(&status),
-        &store.spec.store,
+        ctx,
+        failure_key,
+        ready,
+        spec,
     )))
 }
 
