@@ -205,8 +205,8 @@ async fn ready_only_once_every_watch_has_listed() {
     assert!(!lifecycle.ready.is_ready());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flood_gate_holds_external_secrets_until_their_store_is_ready() {
+/// A SecretStore whose validation fails (its data is fine) and an ExternalSecret using it.
+async fn store_failing_validation() -> (Cluster, String, CountingFactory, Arc<RecordingSyncer>) {
     let cluster = Cluster::start(crd_dir()).await;
     let ns = cluster.namespace.clone();
     let factory = CountingFactory::default();
@@ -221,6 +221,12 @@ async fn flood_gate_holds_external_secrets_until_their_store_is_ready() {
             external_secret("app", &ns, "fake", "db", "1h"),
         )
         .await;
+    (cluster, ns, factory, syncer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flood_gate_holds_external_secrets_until_their_store_is_ready() {
+    let (cluster, ns, factory, syncer) = store_failing_validation().await;
     let mut cfg = config(&ns);
     cfg.flood_gate = true;
     let (running, lifecycle) = start(&cluster, cfg, syncer.clone(), Arc::new(factory.clone()));
@@ -288,20 +294,7 @@ async fn flood_gate_holds_external_secrets_until_their_store_is_ready() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_flood_gate_a_store_that_is_not_ready_is_used() {
-    let cluster = Cluster::start(crd_dir()).await;
-    let ns = cluster.namespace.clone();
-    let factory = CountingFactory::default();
-    factory.invalid.store(true, Ordering::SeqCst);
-    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), Duration::ZERO);
-    cluster
-        .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
-        .await;
-    cluster
-        .apply::<secretsync_model::external_secret::ExternalSecret>(
-            Some(&ns),
-            external_secret("app", &ns, "fake", "db", "1h"),
-        )
-        .await;
+    let (cluster, ns, factory, syncer) = store_failing_validation().await;
     let mut cfg = config(&ns);
     cfg.flood_gate = false;
     let (running, lifecycle) = start(&cluster, cfg, syncer, Arc::new(factory.clone()));
