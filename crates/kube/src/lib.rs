@@ -1,7 +1,8 @@
 //! Kubernetes writer and controllers for secretsync.
 //!
 //! - [`writer`]: server-side apply of the engine's desired Secret with ESO's creation and
-//!   deletion policies, no request when nothing changed.
+//!   deletion policies, no request when nothing changed; the decisions are
+//!   [`writer::plan`]'s pure functions.
 //! - [`drift`]: keyed HMAC fingerprint of everything we own on a Secret.
 //! - [`status`]: ExternalSecret status (ESO reasons, `observedGeneration`, `keys`).
 //! - [`credentials`]: the model's `CredentialResolver` over Secrets, ConfigMaps and ServiceAccounts with ESO's namespace rules.
@@ -11,6 +12,7 @@
 //!   controllers; [`run_with`] starts them all until a graceful shutdown, [`run`] forever.
 //! - [`lifecycle`]: the shutdown token and the readiness signal of [`run_with`].
 //! - [`metrics`]: prometheus-client families for the operator binary to register.
+//! - [`sanitize`]: API-server error text without echoed values, for status, events and logs.
 //!
 //! See `docs/kube.md` for the policies, drift detection, status fields and memory design.
 
@@ -21,7 +23,10 @@ pub mod drift;
 pub mod environment;
 pub mod lifecycle;
 pub mod metrics;
+pub mod sanitize;
 pub mod status;
+#[cfg(test)]
+mod test_util;
 pub mod writer;
 
 use std::sync::Arc;
