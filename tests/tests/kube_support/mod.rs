@@ -8,24 +8,15 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::api::events::v1::Event as CoreEvent;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use secretsync_engine::{Engine, EngineConfig};
-use secretsync_model::credentials::CredentialResolver;
-use secretsync_model::provider::{ProviderFactory, StoreContext};
-use secretsync_model::secret_store::SecretStoreSpec;
-use secretsync_model::{
-    FetchRequest, FindRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider,
-    SharedProvider, Validation,
-};
-use secretsync_provider_fake::FakeProvider;
+use secretsync_model::provider::ProviderFactory;
 use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 
 /// Captured tracing output of the whole test binary.
@@ -333,79 +324,7 @@ where
     }
 }
 
-/// Builds fake providers that can be switched into an outage, counting every provider call.
-#[derive(Clone, Default)]
-pub struct TestFactory {
-    /// When true every fetch fails with `Unavailable`.
-    pub outage: Arc<AtomicBool>,
-    /// Provider calls (fetch, find, validate) made so far.
-    pub calls: Arc<AtomicU64>,
-    /// Reads only (fetch, find): what syncs cost, without the stores' validation.
-    pub reads: Arc<AtomicU64>,
-}
-
-#[async_trait]
-impl ProviderFactory for TestFactory {
-    async fn build(
-        &self,
-        context: &StoreContext,
-        spec: &SecretStoreSpec,
-        _credentials: Arc<dyn CredentialResolver>,
-    ) -> Result<SharedProvider, ProviderError> {
-        let fake = spec.provider.fake.as_ref().ok_or_else(|| {
-            ProviderError::InvalidStoreConfig(
-                "only the fake provider is built in these tests".into(),
-            )
-        })?;
-        Ok(Arc::new(FlakyProvider {
-            inner: FakeProvider::new(context.store.clone(), fake),
-            outage: self.outage.clone(),
-            calls: self.calls.clone(),
-            reads: self.reads.clone(),
-        }))
-    }
-}
-
-struct FlakyProvider {
-    inner: FakeProvider,
-    outage: Arc<AtomicBool>,
-    calls: Arc<AtomicU64>,
-    reads: Arc<AtomicU64>,
-}
-
-impl FlakyProvider {
-    fn gate(&self) -> Result<(), ProviderError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.outage.load(Ordering::SeqCst) {
-            return Err(ProviderError::Unavailable("injected outage (503)".into()));
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl SecretProvider for FlakyProvider {
-    fn capabilities(&self) -> ProviderCapabilities {
-        self.inner.capabilities()
-    }
-    async fn fetch(&self, request: &FetchRequest) -> Result<RemoteSecret, ProviderError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        self.gate()?;
-        self.inner.fetch(request).await
-    }
-    async fn find(
-        &self,
-        request: &FindRequest,
-    ) -> Result<BTreeMap<String, RemoteSecret>, ProviderError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        self.gate()?;
-        self.inner.find(request).await
-    }
-    async fn validate(&self) -> Result<Validation, ProviderError> {
-        self.gate()?;
-        self.inner.validate().await
-    }
-}
+pub use secretsync_testkit::providers::TestFactory;
 
 /// A running operator with the fake-provider [`TestFactory`]; aborted on drop.
 pub struct Operator {

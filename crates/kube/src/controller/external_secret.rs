@@ -60,10 +60,26 @@ pub async fn reconcile(
         }
         class => class,
     };
-    let _permit = tokio::select! {
+    let waiting = ctx
+        .metrics
+        .sync_waiting
+        .get_or_create(&crate::metrics::ClassLabels {
+            class: match class {
+                SyncClass::First => "first",
+                SyncClass::Refresh => "refresh",
+            }
+            .to_string(),
+        })
+        .clone();
+    waiting.inc();
+    let permit = tokio::select! {
         biased;
-        () = ctx.shutdown.cancelled() => return Ok(Action::await_change()),
-        permit = ctx.gate.acquire(class, &ns) => permit,
+        () = ctx.shutdown.cancelled() => None,
+        permit = ctx.gate.acquire(class, &ns) => Some(permit),
+    };
+    waiting.dec();
+    let Some(_permit) = permit else {
+        return Ok(Action::await_change());
     };
     let started = Instant::now();
     let result = guarded(&es, &ctx).await;
