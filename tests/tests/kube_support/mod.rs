@@ -301,7 +301,19 @@ async fn install_crds(client: &kube::Client) {
             api.create(&PostParams::default(), &crd)
                 .await
                 .expect("create crd");
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            wait_for(
+                Duration::from_secs(60),
+                "the CRD to be established",
+                || async {
+                    let crd = api.get_opt(&name).await.ok()??;
+                    crd.status?
+                        .conditions?
+                        .iter()
+                        .any(|c| c.type_ == "Established" && c.status == "True")
+                        .then_some(())
+                },
+            )
+            .await;
         }
     }
 }
@@ -331,10 +343,19 @@ pub struct Operator {
     _controllers: Controllers,
     /// The provider factory (outage switch, call counter).
     pub factory: TestFactory,
+    /// The controllers' metrics (reconcile counts prove a reconcile happened).
+    pub metrics: secretsync_kube::Metrics,
+}
+
+impl Operator {
+    /// Completed reconciles of ExternalSecret `namespace/name`.
+    pub fn reconciles(&self, namespace: &str, name: &str) -> u64 {
+        self.metrics.external_secret_reconciles(namespace, name)
+    }
 }
 
 /// The controllers of [`secretsync_kube::run`] running as a task; aborted on drop.
-pub struct Controllers(tokio::task::JoinHandle<()>);
+pub struct Controllers(tokio::task::JoinHandle<()>, secretsync_kube::Metrics);
 
 impl Drop for Controllers {
     fn drop(&mut self) {
@@ -361,6 +382,7 @@ pub fn start_operator(env: &TestEnv, config: secretsync_kube::Config) -> Operato
     let factory = TestFactory::default();
     let controllers = start_controllers(env, config, Arc::new(factory.clone()));
     Operator {
+        metrics: controllers.1.clone(),
         _controllers: controllers,
         factory,
     }
@@ -374,19 +396,16 @@ pub fn start_controllers(
 ) -> Controllers {
     let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
     let client = env.client.clone();
-    Controllers(tokio::spawn(async move {
-        if let Err(e) = secretsync_kube::run(
-            client,
-            config,
-            engine,
-            factory,
-            secretsync_kube::Metrics::default(),
-        )
-        .await
-        {
-            panic!("operator failed: {e}");
-        }
-    }))
+    let metrics = secretsync_kube::Metrics::default();
+    let running = metrics.clone();
+    Controllers(
+        tokio::spawn(async move {
+            if let Err(e) = secretsync_kube::run(client, config, engine, factory, running).await {
+                panic!("operator failed: {e}");
+            }
+        }),
+        metrics,
+    )
 }
 
 /// The Ready condition (status, reason, message) of an ExternalSecret.

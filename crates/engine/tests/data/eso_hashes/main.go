@@ -89,6 +89,10 @@ func main() {
 			Annotations: map[string]string{"B": "1", "a": "2", "_": "3", "~": "4", "é": "5", "Z": "6", "0": "7", "a.b": "8", "a-b": "9", "a/b": "10"}},
 		{Name: "percent verbs", Generation: 9, Annotations: map[string]string{"fmt": "%v %+v %s %d %!", "quote": "\"'`"}},
 		{Name: "many keys", Generation: 10, Labels: many, Annotations: many},
+		// Used by tests/tests/kube_takeover.rs: a freshly created ExternalSecret (generation 1).
+		{Name: "takeover e2e", Generation: 1,
+			Labels:      map[string]string{"app.kubernetes.io/name": "api", "team": "payments"},
+			Annotations: map[string]string{"external-secrets.io/force-sync": "1700000000", "note": "taken over from ESO"}},
 	}
 	for i := range metas {
 		m := &metas[i]
@@ -108,6 +112,8 @@ func main() {
 		{Name: "binary values", Data: map[string][]byte{"bin": {0, 1, 127, 128, 255}, "tls.crt": []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")}},
 		{Name: "keys sorted", Data: map[string][]byte{"b": []byte("1"), "A": []byte("2"), "a.b": []byte("3"), "_": []byte("4"), "a-b": []byte("5")}},
 		{Name: "unicode value", Data: map[string][]byte{"v": []byte("pässwörd 🔑")}},
+		// Used by tests/tests/kube_takeover.rs.
+		{Name: "takeover e2e", Data: map[string][]byte{"password": []byte("s3cret-from-eso")}},
 	}
 	for i := range datas {
 		d := &datas[i]
