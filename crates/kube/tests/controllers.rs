@@ -429,3 +429,90 @@ async fn a_new_external_secret_overtakes_queued_refreshes() {
         "the newcomer waited behind {position} queued refreshes: {after:?}"
     );
 }
+
+/// Panics for ExternalSecret `panics`, never returns for `hangs`, syncs the others.
+struct Misbehaving(Arc<RecordingSyncer>);
+
+#[async_trait::async_trait]
+impl SecretSyncer for Misbehaving {
+    async fn sync(
+        &self,
+        es: &secretsync_model::external_secret::ExternalSecret,
+        env: &dyn secretsync_engine::SyncEnvironment,
+    ) -> secretsync_engine::SyncOutcome {
+        match es.metadata.name.as_deref() {
+            Some("panics") => panic!("injected panic inside a reconcile"),
+            Some("hangs") => std::future::pending().await,
+            _ => self.0.sync(es, env).await,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_or_a_hung_reconcile_is_that_objects_sync_error() {
+    let cluster = Cluster::start(crd_dir()).await;
+    let ns = cluster.namespace.clone();
+    let factory = CountingFactory::default();
+    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), Duration::ZERO);
+    cluster
+        .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
+        .await;
+    let mut cfg = config(&ns);
+    cfg.concurrency = 2;
+    cfg.reconcile_timeout = Duration::from_millis(500);
+    let (running, lifecycle, metrics) = start(
+        &cluster,
+        cfg,
+        Arc::new(Misbehaving(syncer)),
+        Arc::new(factory.clone()),
+    );
+    for name in ["panics", "hangs", "healthy"] {
+        cluster
+            .apply::<secretsync_model::external_secret::ExternalSecret>(
+                Some(&ns),
+                external_secret(name, &ns, "fake", "db", "1h"),
+            )
+            .await;
+    }
+    let (_, reason, message) = wait_for(Duration::from_secs(30), "the panic reported", || async {
+        cluster
+            .ready_of("panics")
+            .await
+            .filter(|(s, _, m)| s == "False" && m.contains("panicked"))
+    })
+    .await;
+    assert_eq!(reason, "SecretSyncedError");
+    assert!(message.contains("retrying with backoff"), "{message}");
+    let (_, _, message) = wait_for(Duration::from_secs(30), "the deadline reported", || async {
+        cluster
+            .ready_of("hangs")
+            .await
+            .filter(|(s, _, m)| s == "False" && m.contains("deadline"))
+    })
+    .await;
+    assert!(
+        message.contains("500ms") && message.contains("--reconcile-timeout"),
+        "{message}"
+    );
+    // Both are retried (backoff), the process stays up, and the others keep syncing.
+    wait_for(Duration::from_secs(30), "retries of both", || async {
+        (metrics.external_secret_reconciles(&ns, "panics") >= 2
+            && metrics.external_secret_reconciles(&ns, "hangs") >= 2)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        wait_for(Duration::from_secs(30), "the healthy Secret", || async {
+            secret_value(&cluster, "healthy").await
+        })
+        .await,
+        "v-1"
+    );
+    assert!(!running.is_finished(), "the controllers still run");
+    lifecycle.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .expect("stops")
+        .unwrap()
+        .unwrap();
+}
