@@ -11,6 +11,8 @@
 //! - [`controller`]: ExternalSecret, SecretStore/ClusterSecretStore and ClusterExternalSecret
 //!   controllers; [`run_with`] starts them all until a graceful shutdown, [`run`] forever.
 //! - [`lifecycle`]: the shutdown token and the readiness signal of [`run_with`].
+//! - [`leader`]: leader election on a coordination.k8s.io Lease (client-go's algorithm).
+//! - [`rate_limit`]: a client-side QPS/burst token bucket for the Kubernetes client (tower layer).
 //! - [`metrics`]: prometheus-client families for the operator binary to register.
 //! - [`sanitize`]: API-server error text without echoed values, for status, events and logs.
 //!
@@ -21,8 +23,10 @@ pub mod controller;
 pub mod credentials;
 pub mod drift;
 pub mod environment;
+pub mod leader;
 pub mod lifecycle;
 pub mod metrics;
+pub mod rate_limit;
 pub mod sanitize;
 pub mod status;
 #[cfg(test)]
