@@ -131,7 +131,7 @@ fn sync_once(remote: &BTreeMap<String, String>, es: &ExternalSecret) -> String {
         for (k, v) in remote {
             f.set(k, v);
         }
-        let engine = Engine::new(Arc::new(f), EngineConfig::default());
+        let engine = Engine::new(Arc::new(f.factory()), EngineConfig::default());
         let out = engine.sync(es, &MemoryEnv::default()).await;
         match out.result {
             Ok(r) => format!(

@@ -34,7 +34,7 @@ fn env() -> MemoryEnv {
 
 async fn sync(yaml: &str) -> Result<DesiredSecret, String> {
     let f = MemoryFactory::with_values([("/token", "hello world"), ("/urlsafe", "_-8=")]);
-    let engine = Engine::new(Arc::new(f), EngineConfig::default());
+    let engine = Engine::new(Arc::new(f.factory()), EngineConfig::default());
     match engine.sync(&es(yaml), &env()).await.result {
         Ok(SyncResult::Write(d)) => Ok(d),
         Ok(other) => Err(format!("no write: {other:?}")),
@@ -120,7 +120,7 @@ async fn decodes_secret_sources_into_labels() {
 #[tokio::test]
 async fn a_value_that_does_not_decode_is_an_error_naming_the_entry_not_the_value() {
     let f = MemoryFactory::with_values([("/token", CANARY), ("/urlsafe", "x")]);
-    let engine = Engine::new(Arc::new(f), EngineConfig::default());
+    let engine = Engine::new(Arc::new(f.factory()), EngineConfig::default());
     let yaml = spec(
         r#"      templateFrom:
         - configMap: {name: tpl, items: [{key: raw}]}
