@@ -77,11 +77,15 @@ fn fair_queue_keeps_order_within_a_namespace() {
     assert_eq!(popped.len(), 10);
 }
 
-async fn queue_in_order(
-    gate: &SyncGate,
+/// Holds the only slot (for `holder`'s namespace), queues `waiters` in this order, releases the
+/// slot and returns the order in which the waiters got it.
+async fn admission_order(
+    holder: &str,
     waiters: &[(&'static str, SyncClass, &'static str)],
-    order: &Arc<Mutex<Vec<&'static str>>>,
-) -> Vec<tokio::task::JoinHandle<()>> {
+) -> Vec<&'static str> {
+    let gate = SyncGate::new(1);
+    let held = gate.acquire(SyncClass::Refresh, holder).await;
+    let order = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
     for (name, class, namespace) in waiters.iter().copied() {
         let waiter = gate.clone();
@@ -95,16 +99,18 @@ async fn queue_in_order(
             tokio::task::yield_now().await;
         }
     }
-    tasks
+    drop(held);
+    for t in tasks {
+        t.await.expect("task");
+    }
+    assert_eq!(gate.waiting(), (0, 0));
+    order.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 #[tokio::test]
 async fn first_syncs_overtake_waiting_refreshes() {
-    let gate = SyncGate::new(1);
-    let held = gate.acquire(SyncClass::Refresh, "ns").await;
-    let order = Arc::new(Mutex::new(Vec::new()));
-    let tasks = queue_in_order(
-        &gate,
+    let order = admission_order(
+        "ns",
         &[
             ("refresh-1", SyncClass::Refresh, "ns"),
             ("refresh-2", SyncClass::Refresh, "ns"),
@@ -112,28 +118,18 @@ async fn first_syncs_overtake_waiting_refreshes() {
             ("refresh-3", SyncClass::Refresh, "ns"),
             ("first-2", SyncClass::First, "ns"),
         ],
-        &order,
     )
     .await;
-    drop(held);
-    for t in tasks {
-        t.await.expect("task");
-    }
-    let order = order.lock().unwrap_or_else(|e| e.into_inner()).clone();
     assert_eq!(
         order,
         ["first-1", "first-2", "refresh-1", "refresh-2", "refresh-3"]
     );
-    assert_eq!(gate.waiting(), (0, 0));
 }
 
 #[tokio::test]
 async fn namespaces_share_the_slots_within_a_class() {
-    let gate = SyncGate::new(1);
-    let held = gate.acquire(SyncClass::Refresh, "busy").await;
-    let order = Arc::new(Mutex::new(Vec::new()));
-    let tasks = queue_in_order(
-        &gate,
+    let order = admission_order(
+        "busy",
         &[
             ("busy-1", SyncClass::Refresh, "busy"),
             ("busy-2", SyncClass::Refresh, "busy"),
@@ -142,14 +138,8 @@ async fn namespaces_share_the_slots_within_a_class() {
             ("new-busy", SyncClass::First, "busy"),
             ("new-quiet", SyncClass::First, "quiet"),
         ],
-        &order,
     )
     .await;
-    drop(held);
-    for t in tasks {
-        t.await.expect("task");
-    }
-    let order = order.lock().unwrap_or_else(|e| e.into_inner()).clone();
     assert_eq!(
         order,
         [
