@@ -107,6 +107,12 @@ impl ProviderFactory for AllProviders {
                 credentials,
                 self.options.vault.clone(),
             )?)),
+            ProviderConfig::OpenBao(bao) => Ok(Arc::new(VaultProvider::new(
+                context.clone(),
+                bao.to_vault_spec(),
+                credentials,
+                self.options.vault.clone(),
+            )?)),
             ProviderConfig::AzureKv(azure) => Ok(Arc::new(AzureProvider::new(
                 context.clone(),
                 azure.clone(),
