@@ -135,11 +135,11 @@ impl Failure {
         match self {
             Failure::TooLarge { limits } => limits.body_too_large(what),
             Failure::Status { status, errors, .. }
-                if status == StatusCode::NOT_FOUND && errors.contains("no handler for route") =>
+                if status == StatusCode::NOT_FOUND && is_routing_error(&errors) =>
             {
                 ProviderError::InvalidStoreConfig(format!(
-                    "{what}: HTTP 404: {errors} (no secrets engine is mounted there; check the \
-                     store's path and namespace)"
+                    "{what}: HTTP 404: {errors} (no secrets engine or namespace there; check \
+                     the store's path and namespace)"
                 ))
             }
             Failure::Transport { message, tls: true } => ProviderError::InvalidStoreConfig(
@@ -361,6 +361,11 @@ fn transport_failure(error: reqwest::Error) -> Failure {
     }
 }
 
+/// A 404 about the route (no mount there, no such namespace), not about a secret.
+fn is_routing_error(errors: &str) -> bool {
+    errors.contains("no handler for route") || errors.contains("namespace not found")
+}
+
 /// Vault's `{"errors": [...]}` joined, single-line, bounded.
 fn vault_errors(body: &[u8]) -> String {
     #[derive(serde::Deserialize)]
@@ -376,7 +381,7 @@ fn vault_errors(body: &[u8]) -> String {
         .iter()
         .flat_map(|e| e.split('\n'))
         .map(|l| l.trim().trim_start_matches("* ").trim())
-        .filter(|l| !l.is_empty() && !l.ends_with("errors occurred:"))
+        .filter(|l| !l.is_empty() && !l.ends_with("occurred:"))
         .collect::<Vec<_>>()
         .join("; ");
     let mut bounded: String = joined.chars().take(300).collect();
@@ -396,6 +401,10 @@ mod tests {
             br#"{"errors":["2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"]}"#;
         assert_eq!(vault_errors(body), "permission denied; invalid token");
         assert_eq!(vault_errors(br#"{"errors":[]}"#), "");
+        assert_eq!(
+            vault_errors(br#"{"errors":["1 error occurred:\n\t* permission denied\n\n"]}"#),
+            "permission denied"
+        );
         assert_eq!(vault_errors(b"not json"), "");
     }
 
