@@ -7,14 +7,11 @@ mod common;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use common::{MemoryEnv, es};
+use common::{MemoryEnv, SameProvider, es};
 use secretsync_engine::{Engine, EngineConfig, SyncResult};
-use secretsync_model::credentials::CredentialResolver;
-use secretsync_model::provider::{ProviderFactory, StoreContext};
-use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{
     FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretData, SecretProvider,
-    SharedProvider, Validation,
+    Validation,
 };
 
 /// Metadata `{"env":"prod"}` for every key; names extracted metadata `<key>_<tag>`.
@@ -49,22 +46,11 @@ impl SecretProvider for Prefixing {
     }
 }
 
-struct Factory;
-
-#[async_trait]
-impl ProviderFactory for Factory {
-    async fn build(
-        &self,
-        _: &StoreContext,
-        _: &SecretStoreSpec,
-        _: Arc<dyn CredentialResolver>,
-    ) -> Result<SharedProvider, ProviderError> {
-        Ok(Arc::new(Prefixing))
-    }
-}
-
 async fn keys(policy: &str) -> Vec<String> {
-    let engine = Engine::new(Arc::new(Factory), EngineConfig::default());
+    let engine = Engine::new(
+        SameProvider::of(Arc::new(Prefixing)),
+        EngineConfig::default(),
+    );
     let object = es(&format!(
         "metadata: {{name: e, namespace: ns}}\nspec:\n  secretStoreRef: {{name: s}}\n  dataFrom: [{{extract: {{key: db, metadataPolicy: {policy}}}}}]\n"
     ));

@@ -18,19 +18,7 @@ async fn seeded() -> Bao {
     let bao = Bao::start().await;
     bao.enable_kv("kv2", 2).await;
     bao.put_v2("kv2", "app/db", json!({"user": "u"})).await;
-    bao.put_policy("reader", &read_policy("kv2")).await;
-    bao.api(
-        "POST",
-        "sys/auth/userpass",
-        Some(json!({"type": "userpass"})),
-    )
-    .await;
-    bao.api(
-        "POST",
-        "auth/userpass/users/sync",
-        Some(json!({"password": "pw", "token_policies": ["reader"]})),
-    )
-    .await;
+    userpass_user_sync(&bao).await;
     bao
 }
 

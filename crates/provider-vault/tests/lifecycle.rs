@@ -264,19 +264,7 @@ async fn tokens_are_renewed_by_the_shared_rule_and_replaced_tokens_are_revoked()
 async fn seed_userpass(bao: &Bao) {
     bao.enable_kv("kv2", 2).await;
     bao.put_v2("kv2", "svc", json!({"up": "yes"})).await;
-    bao.put_policy("reader", &read_policy("kv2")).await;
-    bao.api(
-        "POST",
-        "sys/auth/userpass",
-        Some(json!({"type": "userpass"})),
-    )
-    .await;
-    bao.api(
-        "POST",
-        "auth/userpass/users/sync",
-        Some(json!({"password": "pw", "token_policies": ["reader"]})),
-    )
-    .await;
+    userpass_user_sync(bao).await;
 }
 
 #[tokio::test]

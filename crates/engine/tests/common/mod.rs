@@ -173,6 +173,28 @@ impl ProviderFactory for MemoryFactory {
     }
 }
 
+/// Builds every store's provider as the same instance.
+pub struct SameProvider(pub SharedProvider);
+
+impl SameProvider {
+    /// A factory handing out `provider`.
+    pub fn of<P: SecretProvider + 'static>(provider: Arc<P>) -> Arc<Self> {
+        Arc::new(SameProvider(provider))
+    }
+}
+
+#[async_trait]
+impl ProviderFactory for SameProvider {
+    async fn build(
+        &self,
+        _context: &StoreContext,
+        _spec: &SecretStoreSpec,
+        _credentials: Arc<dyn CredentialResolver>,
+    ) -> Result<SharedProvider, ProviderError> {
+        Ok(self.0.clone())
+    }
+}
+
 /// A host with every store resolving to the same fake spec, and in-memory template sources.
 #[derive(Default)]
 pub struct MemoryEnv {

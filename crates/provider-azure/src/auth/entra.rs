@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{IssuedToken, seconds_field, short_description};
-use crate::http_util::send;
+use crate::http_util::{Reply, send};
 use crate::options::AzureOptions;
 
 /// `client_assertion_type` of JWT bearer assertions.
@@ -59,14 +59,23 @@ pub(crate) async fn client_credentials(
         label.credential, label.client_id, label.tenant_id
     );
     let reply = send(http.post(token_endpoint).form(&form), &what, options).await?;
+    token_from_reply(&reply, options, &what)
+}
+
+/// The token of an issuer's answer, or the error it stands for.
+pub(crate) fn token_from_reply(
+    reply: &Reply,
+    options: &AzureOptions,
+    what: &str,
+) -> Result<IssuedToken, ProviderError> {
     if reply.status.is_success() {
-        return parse_token(&reply.body, options.clock.now(), &what);
+        return parse_token(&reply.body, options.clock.now(), what);
     }
     Err(token_error(
         reply.status,
         &reply.json(),
         reply.retry_after,
-        &what,
+        what,
     ))
 }
 

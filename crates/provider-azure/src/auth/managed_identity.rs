@@ -4,7 +4,7 @@ use secrecy::ExposeSecret;
 use secretsync_model::ProviderError;
 
 use super::IssuedToken;
-use super::entra::{parse_token, token_error};
+use super::entra::token_from_reply;
 use crate::http_util::send;
 use crate::options::{AzureOptions, ManagedIdentityEndpoint};
 
@@ -48,13 +48,5 @@ pub(crate) async fn acquire(
     };
     let what = format!("managed identity token request for {identity} at {url}");
     let reply = send(request, &what, options).await?;
-    if reply.status.is_success() {
-        return parse_token(&reply.body, options.clock.now(), &what);
-    }
-    Err(token_error(
-        reply.status,
-        &reply.json(),
-        reply.retry_after,
-        &what,
-    ))
+    token_from_reply(&reply, options, &what)
 }

@@ -167,3 +167,20 @@ pub fn read_policy(mount: &str) -> String {
 pub fn json(value: &SecretValue) -> serde_json::Value {
     serde_json::from_slice(value.expose()).expect("JSON value")
 }
+
+/// Enables `userpass` and creates user `sync` (password `pw`, policy `reader` on `kv2`).
+pub async fn userpass_user_sync(bao: &Bao) {
+    bao.put_policy("reader", &read_policy("kv2")).await;
+    bao.api(
+        "POST",
+        "sys/auth/userpass",
+        Some(serde_json::json!({"type": "userpass"})),
+    )
+    .await;
+    bao.api(
+        "POST",
+        "auth/userpass/users/sync",
+        Some(serde_json::json!({"password": "pw", "token_policies": ["reader"]})),
+    )
+    .await;
+}
