@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{MemoryEnv, SameProvider, es};
+use common::{MemoryEnv, es};
 use futures::future::join_all;
 use secretsync_engine::{Engine, EngineConfig, FetchConfig, RateLimit};
 use secretsync_model::{
     FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider, Validation,
 };
+use secretsync_testkit::providers::TestFactory;
 use tokio::time::Instant;
 
 /// Records call times; throttles the first `throttle_first` calls with a Retry-After.
@@ -86,7 +87,7 @@ async fn token_bucket_spaces_calls() {
         },
         ..Default::default()
     };
-    let engine = Engine::new(SameProvider::of(rec.clone()), config);
+    let engine = Engine::new(Arc::new(TestFactory::serving(rec.clone())), config);
     let env = MemoryEnv::default();
     let objs = objects(12);
     join_all(objs.iter().map(|o| engine.sync(o, &env))).await;
@@ -110,7 +111,7 @@ async fn concurrency_cap_per_store() {
         },
         ..Default::default()
     };
-    let engine = Engine::new(SameProvider::of(rec.clone()), config);
+    let engine = Engine::new(Arc::new(TestFactory::serving(rec.clone())), config);
     let env = MemoryEnv::default();
     let objs = objects(20);
     join_all(objs.iter().map(|o| engine.sync(o, &env))).await;
@@ -120,7 +121,10 @@ async fn concurrency_cap_per_store() {
 #[tokio::test(start_paused = true)]
 async fn retry_after_pauses_the_store() {
     let rec = recorder(1, Duration::ZERO);
-    let engine = Engine::new(SameProvider::of(rec.clone()), EngineConfig::default());
+    let engine = Engine::new(
+        Arc::new(TestFactory::serving(rec.clone())),
+        EngineConfig::default(),
+    );
     let env = MemoryEnv::default();
     let objs = objects(2);
     let first = engine.sync(&objs[0], &env).await;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{MemoryEnv, SameProvider, es};
+use common::{MemoryEnv, es};
 use secretsync_engine::{Engine, EngineConfig, FetchConfig};
 use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::external_secret::ExternalSecret;
@@ -19,6 +19,7 @@ use secretsync_model::{
     Backoff, FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, RetryPolicy,
     SecretProvider, SharedProvider, Validation,
 };
+use secretsync_testkit::providers::TestFactory;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -86,7 +87,10 @@ const TWO_FIXED: RetryPolicy = RetryPolicy {
 #[tokio::test(start_paused = true)]
 async fn transient_errors_are_retried_under_the_provider_policy() {
     let p = flaky(2, unavailable(), TWO_FIXED);
-    let engine = Engine::new(SameProvider::of(p.clone()), EngineConfig::default());
+    let engine = Engine::new(
+        Arc::new(TestFactory::serving(p.clone())),
+        EngineConfig::default(),
+    );
     let started = Instant::now();
     let outcome = engine.sync(&object("a", "s"), &MemoryEnv::default()).await;
     assert!(outcome.result.is_ok(), "{:?}", outcome.result.err());
@@ -100,7 +104,10 @@ async fn transient_errors_are_retried_under_the_provider_policy() {
 
     // One failure more than the policy allows: the error comes back.
     let p = flaky(3, unavailable(), TWO_FIXED);
-    let engine = Engine::new(SameProvider::of(p.clone()), EngineConfig::default());
+    let engine = Engine::new(
+        Arc::new(TestFactory::serving(p.clone())),
+        EngineConfig::default(),
+    );
     let outcome = engine.sync(&object("a", "s"), &MemoryEnv::default()).await;
     assert!(outcome.result.unwrap_err().is_transient());
     assert_eq!(p.calls.load(Ordering::SeqCst), 3);
@@ -114,7 +121,10 @@ async fn definitive_errors_and_no_policy_are_not_retried() {
         (unavailable(), RetryPolicy::NONE),
     ] {
         let p = flaky(1, error.clone(), policy);
-        let engine = Engine::new(SameProvider::of(p.clone()), EngineConfig::default());
+        let engine = Engine::new(
+            Arc::new(TestFactory::serving(p.clone())),
+            EngineConfig::default(),
+        );
         let outcome = engine.sync(&object("a", "s"), &MemoryEnv::default()).await;
         assert!(outcome.result.is_err(), "{error}");
         assert_eq!(p.calls.load(Ordering::SeqCst), 1, "{error}");
@@ -128,7 +138,10 @@ async fn throttling_waits_for_retry_after_unless_it_is_too_long() {
         retry_after: Some(Duration::from_secs(secs)),
     };
     let p = flaky(1, throttled(4), TWO_FIXED);
-    let engine = Engine::new(SameProvider::of(p.clone()), EngineConfig::default());
+    let engine = Engine::new(
+        Arc::new(TestFactory::serving(p.clone())),
+        EngineConfig::default(),
+    );
     let started = Instant::now();
     let outcome = engine.sync(&object("a", "s"), &MemoryEnv::default()).await;
     assert!(outcome.result.is_ok());
@@ -140,7 +153,10 @@ async fn throttling_waits_for_retry_after_unless_it_is_too_long() {
 
     // Longer than max_retry_wait (10 s): no retry inside the read, the caller backs off.
     let p = flaky(1, throttled(30), TWO_FIXED);
-    let engine = Engine::new(SameProvider::of(p.clone()), EngineConfig::default());
+    let engine = Engine::new(
+        Arc::new(TestFactory::serving(p.clone())),
+        EngineConfig::default(),
+    );
     let outcome = engine.sync(&object("a", "s"), &MemoryEnv::default()).await;
     let err = outcome.result.unwrap_err();
     assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
@@ -161,7 +177,7 @@ async fn waiting_for_a_retry_holds_no_concurrency_slot() {
         },
         ..Default::default()
     };
-    let engine = Engine::new(SameProvider::of(p.clone()), config);
+    let engine = Engine::new(Arc::new(TestFactory::serving(p.clone())), config);
     let env = MemoryEnv::default();
     let (a, b) = (object("a", "s"), object("b", "s"));
     let first = engine.sync(&a, &env);
@@ -235,7 +251,10 @@ async fn a_slow_provider_build_does_not_hold_up_other_stores() {
 #[tokio::test(start_paused = true)]
 async fn a_replaced_provider_is_closed() {
     let p = flaky(0, unavailable(), RetryPolicy::NONE);
-    let engine = Engine::new(SameProvider::of(p.clone()), EngineConfig::default());
+    let engine = Engine::new(
+        Arc::new(TestFactory::serving(p.clone())),
+        EngineConfig::default(),
+    );
     let object = object("a", "s");
     let before = MemoryEnv::default();
     assert!(engine.sync(&object, &before).await.result.is_ok());

@@ -7,12 +7,13 @@ mod common;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use common::{MemoryEnv, SameProvider, es};
+use common::{MemoryEnv, es};
 use secretsync_engine::{Engine, EngineConfig, SyncResult};
 use secretsync_model::{
     FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretData, SecretProvider,
     Validation,
 };
+use secretsync_testkit::providers::TestFactory;
 
 /// Metadata `{"env":"prod"}` for every key; names extracted metadata `<key>_<tag>`.
 struct Prefixing;
@@ -48,7 +49,7 @@ impl SecretProvider for Prefixing {
 
 async fn keys(policy: &str) -> Vec<String> {
     let engine = Engine::new(
-        SameProvider::of(Arc::new(Prefixing)),
+        Arc::new(TestFactory::serving(Arc::new(Prefixing))),
         EngineConfig::default(),
     );
     let object = es(&format!(
