@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use secretsync_model::external_secret::{
-    DeletionPolicy, ExternalSecret, SecretStoreRef, TemplateScope,
+    DeletionPolicy, ExternalSecret, MetadataPolicy, SecretStoreRef, TemplateScope,
 };
 use secretsync_model::provider::{ProviderFactory, StoreContext};
 use secretsync_model::value::SecretData;
@@ -16,7 +16,7 @@ use crate::env::{SyncEnvironment, TemplateSourceKind};
 use crate::error::EngineError;
 use crate::fetch::{FetchConfig, FetchLayer, FetchStats, ReadValue, StoreHandle};
 use crate::outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
-use crate::pipeline::{process_data_value, process_extract, process_find};
+use crate::pipeline::{process_data_value, process_extract, process_extracted, process_find};
 use crate::templates::{ResolvedTemplateFrom, TemplateCache, apply_template};
 use crate::validation::validate_spec;
 
@@ -346,7 +346,7 @@ impl SyncCtx<'_> {
             }
             Entry::Extract(i, remote_ref) => {
                 let df = &spec.data_from[*i];
-                let (location, value) = self
+                let (location, store, value) = self
                     .read_data_from(es, *i, DataFromRead::Extract(remote_ref))
                     .await?;
                 let ReadValue::One(remote) = &*value else {
@@ -355,13 +355,38 @@ impl SyncCtx<'_> {
                         "the provider returned a find result for a read".into(),
                     ));
                 };
-                process_extract(remote_ref, &df.rewrite, remote, &self.engine.templates).map_err(
-                    |m| self.value_error(&location, format!("key {:?}: {m}", remote_ref.key)),
-                )
+                let named = (remote_ref.metadata_policy == MetadataPolicy::Fetch)
+                    .then(|| {
+                        store.extract_metadata(
+                            &remote_ref.key,
+                            remote_ref.property.as_deref().filter(|p| !p.is_empty()),
+                            remote,
+                        )
+                    })
+                    .flatten();
+                let processed = match named {
+                    Some(Ok(map)) => {
+                        process_extracted(remote_ref, &df.rewrite, map, &self.engine.templates)
+                    }
+                    Some(Err(error)) => {
+                        return Err(self.provider_error(
+                            &location,
+                            &store,
+                            FetchRequest::from_remote_ref(remote_ref).to_string(),
+                            error,
+                        ));
+                    }
+                    None => {
+                        process_extract(remote_ref, &df.rewrite, remote, &self.engine.templates)
+                    }
+                };
+                processed.map_err(|m| {
+                    self.value_error(&location, format!("key {:?}: {m}", remote_ref.key))
+                })
             }
             Entry::Find(i, find) => {
                 let df = &spec.data_from[*i];
-                let (location, value) = self
+                let (location, _, value) = self
                     .read_data_from(es, *i, DataFromRead::Find(find))
                     .await?;
                 let ReadValue::Many(found) = &*value else {
@@ -385,13 +410,13 @@ impl SyncCtx<'_> {
 
     /// The shared part of `dataFrom[i].extract` and `dataFrom[i].find`: resolve the entry's
     /// store, run the read through the fetch layer and name the entry in a provider error.
-    /// Returns the entry's location (`spec.dataFrom[i].extract`) and the value read.
+    /// Returns the entry's location (`spec.dataFrom[i].extract`), the store and the value read.
     async fn read_data_from(
         &self,
         es: &ExternalSecret,
         i: usize,
         read: DataFromRead<'_>,
-    ) -> Result<(String, Arc<ReadValue>), EngineError> {
+    ) -> Result<(String, StoreHandle, Arc<ReadValue>), EngineError> {
         let df = &es.spec.data_from[i];
         let location = format!("spec.dataFrom[{i}].{}", read.field());
         let store = self
@@ -423,7 +448,7 @@ impl SyncCtx<'_> {
                     })?
             }
         };
-        Ok((location, value))
+        Ok((location, store, value))
     }
 
     async fn entry_store(
