@@ -90,7 +90,7 @@ mod tests {
         assert_eq!(enc(b"a\"b\\c", true), r#""a\"b\\c""#);
         assert_eq!(
             enc(b"\x08\x0c\n\r\t\x01\x1f\x7f", true),
-            r#""\b\f\n\r\t\u0001\u001f""#.replace("\"\"", "\u{7f}\"")
+            "\"\\b\\f\\n\\r\\t\\u0001\\u001f\u{7f}\""
         );
         assert_eq!(enc(b"<&>", true), r#""\u003c\u0026\u003e""#);
         assert_eq!(enc(b"<&>", false), r#""<&>""#);
