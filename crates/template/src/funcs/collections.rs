@@ -410,6 +410,8 @@ fn merge_into(
             }
             Some(dv) => {
                 if let (Value::Map(dm), Value::Map(sm)) = (&*dv, sv) {
+                    // Copying a map costs more than visiting a key.
+                    budget.step(8 + dm.len() as u64)?;
                     let mut merged = (**dm).clone();
                     merge_into(budget, &mut merged, sm, overwrite)?;
                     *dv = Value::from(merged);

@@ -36,27 +36,27 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("fail", &[P::Str], None, |a| Err(arg_str(a, 0).into_owned())),
     m("toJson", &[P::Any], None, |b, a| {
         Ok(Value::from(
-            to_json(b, &a[0], true, false).unwrap_or_default(),
+            to_json(b, &a[0], true, false)?.unwrap_or_default(),
         ))
     }),
     m("mustToJson", &[P::Any], None, |b, a| {
-        to_json(b, &a[0], true, false).map(Value::from)
+        to_json(b, &a[0], true, false)?.map(Value::from)
     }),
     m("toPrettyJson", &[P::Any], None, |b, a| {
         Ok(Value::from(
-            to_json(b, &a[0], true, true).unwrap_or_default(),
+            to_json(b, &a[0], true, true)?.unwrap_or_default(),
         ))
     }),
     m("mustToPrettyJson", &[P::Any], None, |b, a| {
-        to_json(b, &a[0], true, true).map(Value::from)
+        to_json(b, &a[0], true, true)?.map(Value::from)
     }),
     m("toRawJson", &[P::Any], None, |b, a| {
         Ok(Value::from(
-            to_json(b, &a[0], false, false).unwrap_or_default(),
+            to_json(b, &a[0], false, false)?.unwrap_or_default(),
         ))
     }),
     m("mustToRawJson", &[P::Any], None, |b, a| {
-        to_json(b, &a[0], false, false).map(Value::from)
+        to_json(b, &a[0], false, false)?.map(Value::from)
     }),
     m("fromJson", &[P::Str], None, |b, a| {
         Ok(from_json(b, arg_bytes(a, 0))?.unwrap_or_default())
@@ -67,14 +67,14 @@ pub(crate) const FUNCS: &[FuncDef] = &[
 ];
 
 /// Go `encoding/json` marshalling (sorted map keys, HTML escaping optional,
-/// `MarshalIndent(v, "", "  ")` when pretty), within the string limit. The size limit is an
-/// error even for the non-`must` forms, which return "" on Go's own errors.
+/// `MarshalIndent(v, "", "  ")` when pretty), within the string limit. The outer `Err` is
+/// the size limit, the inner one Go's own encoding error.
 pub(crate) fn to_json(
     budget: &Budget,
     v: &Value,
     escape_html: bool,
     pretty: bool,
-) -> Result<Vec<u8>, String> {
+) -> Result<Result<Vec<u8>, String>, String> {
     let mut out = Vec::new();
     let limit = budget.limits().max_string_bytes;
     let options = gojson::Options {
@@ -82,9 +82,9 @@ pub(crate) fn to_json(
         pretty,
     };
     match write_json(&mut gojson::Encoder::new(&mut out, options, limit), v) {
-        Ok(()) => Ok(out),
+        Ok(()) => Ok(Ok(out)),
         Err(gojson::Error::TooLarge) => Err(budget.string_error()),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Ok(Err(e.to_string())),
     }
 }
 
