@@ -3,63 +3,131 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use zeroize::{Zeroize as _, Zeroizing};
+
 use secretsync_model::external_secret::{
     DecodingStrategy, ExternalSecretTemplate, TemplateMergePolicy, TemplateScope, TemplateTarget,
 };
 use secretsync_model::value::{SecretData, SecretValue};
-use secretsync_template::{Context, ParseOptions, Template, TemplateError};
+use secretsync_template::{Budget, Context, Limits, ParseOptions, Template, TemplateError};
 
 /// Parsed templates by (name, source), so a template is parsed once and rendered many times.
+/// Bounded: when full, the least recently used template is dropped.
 pub struct TemplateCache {
     options: ParseOptions,
-    parsed: Mutex<HashMap<u64, Vec<CachedTemplate>>>,
-    len: std::sync::atomic::AtomicUsize,
+    limits: Limits,
+    parsed: Mutex<Lru>,
     capacity: usize,
+}
+
+/// The cache's entries: buckets by hash of (name, source), and a use counter.
+#[derive(Default)]
+struct Lru {
+    buckets: HashMap<u64, Vec<CachedTemplate>>,
+    len: usize,
+    clock: u64,
 }
 
 struct CachedTemplate {
     name: String,
-    source: String,
+    /// Template sources may embed data; wiped when the entry goes.
+    source: Zeroizing<String>,
     template: Arc<Template>,
+    last_used: u64,
+}
+
+impl Lru {
+    /// Drops the least recently used entry (a scan, done only when the cache is full).
+    fn evict_one(&mut self) {
+        let oldest = self
+            .buckets
+            .iter()
+            .flat_map(|(key, bucket)| {
+                bucket
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, c)| (c.last_used, *key, i))
+            })
+            .min();
+        if let Some((_, key, i)) = oldest
+            && let Some(bucket) = self.buckets.get_mut(&key)
+        {
+            bucket.swap_remove(i);
+            if bucket.is_empty() {
+                self.buckets.remove(&key);
+            }
+            self.len -= 1;
+        }
+    }
 }
 
 impl TemplateCache {
-    /// A cache holding at most `capacity` parsed templates (cleared when full).
+    /// A cache holding at most `capacity` parsed templates (least recently used evicted),
+    /// rendering with [`Limits::default`].
     pub fn new(options: ParseOptions, capacity: usize) -> Self {
+        TemplateCache::with_limits(options, capacity, Limits::default())
+    }
+
+    /// [`TemplateCache::new`] with the limits every render gets.
+    pub fn with_limits(options: ParseOptions, capacity: usize, limits: Limits) -> Self {
         TemplateCache {
             options,
-            parsed: Mutex::new(HashMap::new()),
-            len: std::sync::atomic::AtomicUsize::new(0),
+            limits,
+            parsed: Mutex::new(Lru::default()),
             capacity: capacity.max(1),
         }
+    }
+
+    /// A fresh budget for one render (or one ExternalSecret's renders).
+    pub fn budget(&self) -> Budget {
+        Budget::new(self.limits.clone())
+    }
+
+    /// Number of parsed templates held.
+    pub fn len(&self) -> usize {
+        crate::fetch::lock_std(&self.parsed).len
+    }
+
+    /// Whether the cache holds no template.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The parsed template for `source`, named `name` in errors.
     pub fn get(&self, name: &str, source: &str) -> Result<Arc<Template>, TemplateError> {
         use std::hash::Hasher as _;
-        use std::sync::atomic::Ordering;
         let mut h = crate::scheduler::StableHasher::default();
         h.write(name.as_bytes());
         h.write_u8(0xff);
         h.write(source.as_bytes());
         let key = h.finish();
-        if let Some(bucket) = crate::fetch::lock_std(&self.parsed).get(&key)
-            && let Some(c) = bucket.iter().find(|c| c.name == name && c.source == source)
         {
-            return Ok(c.template.clone());
+            let mut lru = crate::fetch::lock_std(&self.parsed);
+            lru.clock += 1;
+            let now = lru.clock;
+            if let Some(c) = lru
+                .buckets
+                .get_mut(&key)
+                .and_then(|b| b.iter_mut().find(|c| c.name == name && *c.source == source))
+            {
+                c.last_used = now;
+                return Ok(c.template.clone());
+            }
         }
         let template = Arc::new(Template::parse(name, source, &self.options)?);
-        let mut parsed = crate::fetch::lock_std(&self.parsed);
-        if self.len.load(Ordering::Relaxed) >= self.capacity {
-            parsed.clear();
-            self.len.store(0, Ordering::Relaxed);
+        let mut lru = crate::fetch::lock_std(&self.parsed);
+        while lru.len >= self.capacity {
+            lru.evict_one();
         }
-        parsed.entry(key).or_default().push(CachedTemplate {
+        lru.clock += 1;
+        let now = lru.clock;
+        lru.buckets.entry(key).or_default().push(CachedTemplate {
             name: name.to_string(),
-            source: source.to_string(),
+            source: Zeroizing::new(source.to_string()),
             template: template.clone(),
+            last_used: now,
         });
-        self.len.fetch_add(1, Ordering::Relaxed);
+        lru.len += 1;
         Ok(template)
     }
 }
@@ -106,12 +174,13 @@ pub(crate) fn context_of(data: &SecretData) -> Context {
 
 /// ESO's `ApplyTemplate`: provider keys (Merge policy, or no data templates), then
 /// `templateFrom` in order, then `data`, then labels and annotations, each rendered against
-/// the provider data.
+/// the provider data. All the templates of the ExternalSecret draw on one `budget`.
 pub(crate) fn apply_template(
     template: &ExternalSecretTemplate,
     template_from: &[ResolvedTemplateFrom],
     data: &SecretData,
     cache: &TemplateCache,
+    budget: &mut Budget,
 ) -> Result<Rendered, RenderFailure> {
     let mut out = Rendered::default();
     let metadata = template.metadata.clone().unwrap_or_default();
@@ -135,21 +204,24 @@ pub(crate) fn apply_template(
                     if from.target == TemplateTarget::Data
                         || from.decoding != DecodingStrategy::None =>
                 {
-                    let rendered = render(cache, key, source, &ctx, &location)?;
+                    let rendered = render(cache, key, source, &ctx, &location, budget)?;
                     let value = decode_rendered(from, key, rendered, &location)?;
                     put_bytes(&mut out, from.target, key.clone(), value, &location)?;
                 }
                 TemplateScope::Values => {
-                    let rendered = render_text(cache, key, source, &ctx, &location)?;
+                    let rendered = render_text(cache, key, source, &ctx, &location, budget)?;
                     put(&mut out, from.target, key.clone(), rendered);
                 }
                 TemplateScope::KeysAndValues => {
-                    let rendered = render_text(cache, source, source, &ctx, &location)?;
-                    let map: BTreeMap<String, String> =
-                        parse_yaml_map(&rendered).map_err(|message| RenderFailure {
-                            location: location.clone(),
-                            message,
-                        })?;
+                    // Named after its item (`literal` or the ConfigMap/Secret key), never
+                    // after its source, which may hold data and would land in errors.
+                    let mut rendered = render_text(cache, key, source, &ctx, &location, budget)?;
+                    let map = parse_yaml_map(&rendered);
+                    rendered.zeroize();
+                    let map = map.map_err(|message| RenderFailure {
+                        location: location.clone(),
+                        message,
+                    })?;
                     for (k, v) in map {
                         if from.decoding == DecodingStrategy::None {
                             put(&mut out, from.target, k, v);
@@ -164,17 +236,17 @@ pub(crate) fn apply_template(
     }
     for (key, source) in &template.data {
         let location = format!("spec.target.template.data[{key:?}]");
-        let rendered = render(cache, key, source, &ctx, &location)?;
+        let rendered = render(cache, key, source, &ctx, &location, budget)?;
         out.data.insert(key.clone(), SecretValue::new(rendered));
     }
     for (key, source) in &metadata.labels {
         let location = format!("spec.target.template.metadata.labels[{key:?}]");
-        let rendered = render_text(cache, key, source, &ctx, &location)?;
+        let rendered = render_text(cache, key, source, &ctx, &location, budget)?;
         out.labels.insert(key.clone(), rendered);
     }
     for (key, source) in &metadata.annotations {
         let location = format!("spec.target.template.metadata.annotations[{key:?}]");
-        let rendered = render_text(cache, key, source, &ctx, &location)?;
+        let rendered = render_text(cache, key, source, &ctx, &location, budget)?;
         out.annotations.insert(key.clone(), rendered);
     }
     Ok(out)
@@ -187,13 +259,14 @@ fn render(
     source: &str,
     ctx: &Context,
     location: &str,
+    budget: &mut Budget,
 ) -> Result<Vec<u8>, RenderFailure> {
     let failure = |e: TemplateError| RenderFailure {
         location: location.to_string(),
         message: e.to_string(),
     };
     let template = cache.get(name, source).map_err(failure)?;
-    template.render(ctx).map_err(failure)
+    template.render_with(ctx, budget).map_err(failure)
 }
 
 /// Renders to UTF-8 text, for labels, annotations and `KeysAndValues` YAML.
@@ -203,13 +276,14 @@ fn render_text(
     source: &str,
     ctx: &Context,
     location: &str,
+    budget: &mut Budget,
 ) -> Result<String, RenderFailure> {
     let failure = |e: TemplateError| RenderFailure {
         location: location.to_string(),
         message: e.to_string(),
     };
     let template = cache.get(name, source).map_err(failure)?;
-    template.render_string(ctx).map_err(failure)
+    template.render_string_with(ctx, budget).map_err(failure)
 }
 
 /// ESO's `valuesDecodingStrategy`: decodes one rendered value of a `templateFrom` entry.
@@ -270,6 +344,7 @@ fn put(out: &mut Rendered, target: TemplateTarget, key: String, value: String) {
 }
 
 /// `KeysAndValues` output: a YAML map of strings (ESO unmarshals into `map[string]string`).
+/// Strings are moved out of the parsed document, not copied.
 fn parse_yaml_map(text: &str) -> Result<BTreeMap<String, String>, String> {
     if text.trim().is_empty() {
         return Ok(BTreeMap::new());
@@ -283,10 +358,10 @@ fn parse_yaml_map(text: &str) -> Result<BTreeMap<String, String>, String> {
     };
     let mut out = BTreeMap::new();
     for (k, v) in map {
-        let key = scalar_string(&k).ok_or("a KeysAndValues key is not a string")?;
+        let key = scalar_string(k).ok_or("a KeysAndValues key is not a string")?;
         let value = match v {
             serde_yaml::Value::Null => String::new(),
-            other => scalar_string(&other)
+            other => scalar_string(other)
                 .ok_or_else(|| format!("the value of KeysAndValues key {key:?} is not a string"))?,
         };
         out.insert(key, value);
@@ -294,9 +369,9 @@ fn parse_yaml_map(text: &str) -> Result<BTreeMap<String, String>, String> {
     Ok(out)
 }
 
-fn scalar_string(v: &serde_yaml::Value) -> Option<String> {
+fn scalar_string(v: serde_yaml::Value) -> Option<String> {
     match v {
-        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::String(s) => Some(s),
         serde_yaml::Value::Number(n) => Some(n.to_string()),
         serde_yaml::Value::Bool(b) => Some(b.to_string()),
         _ => None,

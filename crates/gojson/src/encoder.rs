@@ -119,7 +119,7 @@ impl<'o> Encoder<'o> {
         self.raw(s.as_bytes())
     }
 
-    /// A string (any bytes; invalid UTF-8 becomes `\ufffd`).
+    /// A string (any bytes; invalid UTF-8 becomes U+FFFD).
     pub fn string(&mut self, s: &[u8]) -> Result<(), Error> {
         // The escaped form is at most six bytes per input byte.
         if self

@@ -2,8 +2,9 @@
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Appends `s` as a JSON string literal, escaped like Go's `encoding/json`. Bytes that are
-/// not valid UTF-8 become `\ufffd`, one per byte, as Go decodes them.
+/// Appends `s` as a JSON string literal, escaped like Go's `encoding/json`. Each byte that
+/// is not part of valid UTF-8 becomes U+FFFD (written as the character, as Go ≥ 1.25's
+/// encoder does; older Go wrote the escape `\ufffd`).
 pub fn write_string(out: &mut Vec<u8>, s: &[u8], escape_html: bool) {
     out.push(b'"');
     let mut start = 0;
@@ -40,7 +41,7 @@ pub fn write_string(out: &mut Vec<u8>, s: &[u8], escape_html: bool) {
         let len = utf8_len(&s[i..]);
         if len == 0 {
             out.extend_from_slice(&s[start..i]);
-            out.extend_from_slice(b"\\ufffd");
+            out.extend_from_slice("\u{fffd}".as_bytes());
             i += 1;
             start = i;
             continue;
@@ -98,6 +99,6 @@ mod tests {
             enc("\u{2028}\u{2029}é".as_bytes(), false),
             r#""\u2028\u2029é""#
         );
-        assert_eq!(enc(b"\xff\xe2\x82", true), r#""\ufffd\ufffd\ufffd""#);
+        assert_eq!(enc(b"\xff\xe2\x82", true), "\"\u{fffd}\u{fffd}\u{fffd}\"");
     }
 }
