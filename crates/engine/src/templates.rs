@@ -377,3 +377,102 @@ fn scalar_string(v: serde_yaml::Value) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use secretsync_model::external_secret::TemplateFrom;
+
+    use super::*;
+
+    #[test]
+    fn the_cache_evicts_the_least_recently_used_template() {
+        let cache = TemplateCache::new(ParseOptions::default(), 2);
+        let a = cache.get("a", "{{ 1 }}").unwrap();
+        let b = cache.get("b", "{{ 2 }}").unwrap();
+        assert!(
+            Arc::ptr_eq(&a, &cache.get("a", "{{ 1 }}").unwrap()),
+            "a is cached"
+        );
+        cache.get("c", "{{ 3 }}").unwrap();
+        assert_eq!(cache.len(), 2);
+        assert!(
+            Arc::ptr_eq(&a, &cache.get("a", "{{ 1 }}").unwrap()),
+            "a was used last"
+        );
+        assert!(
+            !Arc::ptr_eq(&b, &cache.get("b", "{{ 2 }}").unwrap()),
+            "b was evicted"
+        );
+        assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn a_keys_and_values_template_is_named_after_its_item_never_its_source() {
+        let canary = "canary-7b2e-source";
+        let source = format!("k: {canary}\n{{{{ .missing }}}}");
+        let resolved = vec![ResolvedTemplateFrom {
+            location: "spec.target.template.templateFrom[0]".into(),
+            items: vec![(
+                "literal".into(),
+                TemplateScope::KeysAndValues,
+                source.clone(),
+            )],
+            target: TemplateTarget::Data,
+            decoding: DecodingStrategy::None,
+        }];
+        let template = ExternalSecretTemplate {
+            template_from: vec![TemplateFrom {
+                literal: Some(source),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let cache = TemplateCache::new(ParseOptions::default(), 8);
+        let mut budget = cache.budget();
+        let failure = apply_template(
+            &template,
+            &resolved,
+            &SecretData::new(),
+            &cache,
+            &mut budget,
+        )
+        .err()
+        .expect("the template fails");
+        assert!(
+            failure.message.starts_with("template: literal:"),
+            "{}",
+            failure.message
+        );
+        assert!(!failure.message.contains(canary), "{}", failure.message);
+    }
+
+    #[test]
+    fn the_templates_of_one_external_secret_share_one_budget() {
+        let template = ExternalSecretTemplate {
+            data: [
+                ("a".to_string(), "{{ range 600 }}{{ end }}".to_string()),
+                ("b".to_string(), "{{ range 600 }}{{ end }}".to_string()),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let cache = TemplateCache::with_limits(
+            ParseOptions::default(),
+            8,
+            Limits {
+                max_steps: 1_000,
+                ..Limits::default()
+            },
+        );
+        let mut budget = cache.budget();
+        let failure = apply_template(&template, &[], &SecretData::new(), &cache, &mut budget)
+            .err()
+            .expect("the second template runs out of steps");
+        assert!(failure.location.contains("\"b\""), "{}", failure.location);
+        assert!(
+            failure.message.contains("1000 evaluation steps"),
+            "{}",
+            failure.message
+        );
+    }
+}

@@ -87,6 +87,17 @@ pub mod cost {
     }
 }
 
+/// Bytes a map of `len` entries whose keys hold `key_bytes` occupies (a B-tree allocates
+/// nodes of eleven slots, so even a small map costs a few hundred bytes).
+pub(crate) fn map_bytes(len: usize, key_bytes: usize) -> u64 {
+    512 + (len as u64) * 64 + key_bytes as u64
+}
+
+/// Bytes a list of `len` elements occupies.
+pub(crate) fn list_bytes(len: usize) -> u64 {
+    64 + (len as u64) * std::mem::size_of::<crate::Value>() as u64
+}
+
 /// The running account of one render (or of several renders that share it, like all the
 /// templates of one ExternalSecret).
 #[derive(Debug, Clone)]

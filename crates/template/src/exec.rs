@@ -520,14 +520,12 @@ impl<'t> State<'t> {
                         limits.max_value_depth
                     ));
                 }
-                if fresh(&v) {
-                    let slot = std::mem::size_of::<Value>() as u64;
-                    let keys: u64 = v
-                        .as_map()
-                        .map_or(0, |m| m.keys().map(|k| k.len() as u64 + 24).sum());
-                    v.collection_len() as u64 * slot + keys
-                } else {
-                    0
+                match (&v, fresh(&v)) {
+                    (_, false) => 0,
+                    (Value::List(l), true) => crate::budget::list_bytes(l.len()),
+                    (_, true) => v.as_map().map_or(0, |m| {
+                        crate::budget::map_bytes(m.len(), m.keys().map(String::len).sum())
+                    }),
                 }
             }
             _ => 0,

@@ -410,8 +410,13 @@ fn merge_into(
             }
             Some(dv) => {
                 if let (Value::Map(dm), Value::Map(sm)) = (&*dv, sv) {
-                    // Copying a map costs more than visiting a key.
+                    // Copying a map costs more than visiting a key, and allocates: a merge of
+                    // maps that share their parts copies every path through them.
                     budget.step(8 + dm.len() as u64)?;
+                    budget.allocate(crate::budget::map_bytes(
+                        dm.len(),
+                        dm.keys().map(String::len).sum(),
+                    ))?;
                     let mut merged = (**dm).clone();
                     merge_into(budget, &mut merged, sm, overwrite)?;
                     *dv = Value::from(merged);

@@ -10,11 +10,13 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use crate::budget::Budget;
 use crate::value::{Map, Value};
 
-/// Bytes one decoded node is counted as (the value slot plus bookkeeping).
-const NODE_BYTES: u64 = 64;
+/// Bytes one decoded node is counted as (the value slot, its string or collection
+/// allocation and the decoder's bookkeeping).
+const NODE_BYTES: u64 = 128;
 
 /// Node accounting shared by every level of one decode.
 pub(crate) struct Counter {
+    start: u64,
     left: Cell<u64>,
     max_len: usize,
     exceeded: Cell<Option<String>>,
@@ -28,15 +30,21 @@ impl Counter {
             .max_allocated_bytes
             .saturating_sub(budget.allocated_bytes());
         Counter {
+            start: left / NODE_BYTES,
             left: Cell::new(left / NODE_BYTES),
             max_len: budget.limits().max_collection_len,
             exceeded: Cell::new(None),
         }
     }
 
-    /// The limit that stopped the decode, if one did.
-    pub(crate) fn exceeded(&self) -> Option<String> {
-        self.exceeded.take()
+    /// The limit that stopped the decode, if one did; otherwise charges what the decode
+    /// allocated to the budget.
+    pub(crate) fn finish(&self, budget: &mut Budget) -> Option<String> {
+        if let Some(limit) = self.exceeded.take() {
+            return Some(limit);
+        }
+        let used = self.start - self.left.get();
+        budget.allocate(used * NODE_BYTES).err()
     }
 
     fn node<E: de::Error>(&self, extra_bytes: usize) -> Result<(), E> {

@@ -120,12 +120,12 @@ fn write_json(enc: &mut gojson::Encoder<'_>, v: &Value) -> Result<(), gojson::Er
 
 /// Go `json.Unmarshal` into `interface{}`: numbers become float64. The outer `Err` is a
 /// render limit; the inner one Go's decoding error (which `fromJson` turns into "").
-pub(crate) fn from_json(budget: &Budget, s: &[u8]) -> Result<Result<Value, String>, String> {
+pub(crate) fn from_json(budget: &mut Budget, s: &[u8]) -> Result<Result<Value, String>, String> {
     let counter = Counter::new(budget);
     let mut de = serde_json::Deserializer::from_slice(s);
     let parsed = serde::de::DeserializeSeed::deserialize(ValueSeed { counter: &counter }, &mut de)
         .and_then(|v| de.end().map(|()| v));
-    if let Some(limit) = counter.exceeded() {
+    if let Some(limit) = counter.finish(budget) {
         return Err(limit);
     }
     Ok(parsed.map_err(|e| {

@@ -211,13 +211,13 @@ fn b32dec_inner(bytes: &[u8]) -> Result<Vec<u8>, String> {
 
 /// ESO's `fromYaml`: a map; on error the map holds the message under "Error". A render
 /// limit reached while decoding is an error of the call.
-fn from_yaml(budget: &Budget, s: &str) -> Result<Value, String> {
+fn from_yaml(budget: &mut Budget, s: &str) -> Result<Value, String> {
     let counter = Counter::new(budget);
     let parsed = serde_yaml::Deserializer::from_str(s)
         .next()
         .map(|doc| serde::de::DeserializeSeed::deserialize(ValueSeed { counter: &counter }, doc))
         .unwrap_or(Ok(Value::Nil));
-    if let Some(limit) = counter.exceeded() {
+    if let Some(limit) = counter.finish(budget) {
         return Err(limit);
     }
     let error = |message: String| {
