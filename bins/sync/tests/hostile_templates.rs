@@ -5,7 +5,8 @@
 //! value), renders the others, and its peak resident memory stays bounded.
 
 use std::io::Read as _;
-use std::path::PathBuf;
+
+use secretsync_testkit::hostile::{HostileTemplate, hostile_templates};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,32 +18,8 @@ const CANARY: &str = "canary-5c8e-never-print-me";
 /// (Measured: 92 to 128 MiB for the 86 templates of the corpus, debug build.)
 const PEAK_RSS_BOUND_KIB: u64 = 192 * 1024;
 
-#[derive(serde::Deserialize)]
-struct Corpus {
-    templates: Vec<Case>,
-}
-
-#[derive(serde::Deserialize)]
-struct Case {
-    name: String,
-    template: String,
-    /// A fragment of the expected error.
-    error: Option<String>,
-    /// The expected output (a case with neither may fail or render).
-    output: Option<String>,
-}
-
-fn corpus() -> Vec<Case> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../crates/template/tests/hostile/corpus.json");
-    let text = std::fs::read_to_string(path).expect("corpus.json");
-    serde_json::from_str::<Corpus>(&text)
-        .expect("corpus")
-        .templates
-}
-
 /// A fake store holding the canary, and one ExternalSecret per hostile template.
-fn manifest(cases: &[Case]) -> String {
+fn manifest(cases: &[HostileTemplate]) -> String {
     let store = serde_json::json!({
         "apiVersion": "external-secrets.io/v1",
         "kind": "ClusterSecretStore",
@@ -77,7 +54,7 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 
 #[test]
 fn the_hostile_corpus_fails_cleanly_with_bounded_memory() {
-    let cases = corpus();
+    let cases = hostile_templates();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("hostile.yaml");
     std::fs::write(&path, manifest(&cases)).expect("write manifest");
