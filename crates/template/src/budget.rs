@@ -55,8 +55,10 @@ impl Default for Limits {
     }
 }
 
-/// Cost units charged by expensive functions: roughly milliseconds of one core in a release
-/// build (measured on the project's 2-core reference machine, see docs/templates.md).
+/// Cost units charged by expensive functions: relative weights in which one unit stands for
+/// about a thousand PBKDF2-HMAC-SHA-256 rounds (of the order of a millisecond of one core);
+/// the others are set from that scale (bcrypt cost 10 ≈ a hundred times that, RSA key
+/// generation growing with the cube of the key size). They are not a measurement.
 pub mod cost {
     /// Budget of one render: a few key generations, bcrypt or scrypt calls, no more.
     pub const DEFAULT_BUDGET: u64 = 6_000;

@@ -65,7 +65,8 @@ impl Default for ParseOptions {
 #[derive(Debug, Clone)]
 pub struct Template {
     pub(crate) name: String,
-    pub(crate) source: Arc<String>,
+    /// Wiped when the last copy of the template goes (sources may embed data).
+    pub(crate) source: Arc<zeroize::Zeroizing<String>>,
     pub(crate) root: Arc<Vec<ast::Node>>,
     pub(crate) defines: Arc<HashMap<String, Vec<ast::Node>>>,
 }
@@ -79,7 +80,7 @@ impl Template {
         let parsed = parser::parse(name, source, opts)?;
         Ok(Template {
             name: name.to_string(),
-            source: Arc::new(source.to_string()),
+            source: Arc::new(zeroize::Zeroizing::new(source.to_string())),
             root: Arc::new(parsed.root),
             defines: Arc::new(parsed.defines),
         })
