@@ -1,6 +1,6 @@
 //! `spec.target.template`: ESO's `ApplyTemplate` on top of the `secretsync-template` renderer.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use zeroize::{Zeroize as _, Zeroizing};
@@ -11,54 +11,20 @@ use secretsync_model::external_secret::{
 use secretsync_model::value::{SecretData, SecretValue};
 use secretsync_template::{Budget, Context, Limits, ParseOptions, Template, TemplateError};
 
+use crate::lru::Lru;
+
 /// Parsed templates by (name, source), so a template is parsed once and rendered many times.
 /// Bounded: when full, the least recently used template is dropped.
 pub struct TemplateCache {
     options: ParseOptions,
     limits: Limits,
-    parsed: Mutex<Lru>,
-    capacity: usize,
-}
-
-/// The cache's entries: buckets by hash of (name, source), and a use counter.
-#[derive(Default)]
-struct Lru {
-    buckets: HashMap<u64, Vec<CachedTemplate>>,
-    len: usize,
-    clock: u64,
+    parsed: Mutex<Lru<(String, u64), CachedTemplate>>,
 }
 
 struct CachedTemplate {
-    name: String,
     /// Template sources may embed data; wiped when the entry goes.
     source: Zeroizing<String>,
     template: Arc<Template>,
-    last_used: u64,
-}
-
-impl Lru {
-    /// Drops the least recently used entry (a scan, done only when the cache is full).
-    fn evict_one(&mut self) {
-        let oldest = self
-            .buckets
-            .iter()
-            .flat_map(|(key, bucket)| {
-                bucket
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, c)| (c.last_used, *key, i))
-            })
-            .min();
-        if let Some((_, key, i)) = oldest
-            && let Some(bucket) = self.buckets.get_mut(&key)
-        {
-            bucket.swap_remove(i);
-            if bucket.is_empty() {
-                self.buckets.remove(&key);
-            }
-            self.len -= 1;
-        }
-    }
 }
 
 impl TemplateCache {
@@ -73,8 +39,7 @@ impl TemplateCache {
         TemplateCache {
             options,
             limits,
-            parsed: Mutex::new(Lru::default()),
-            capacity: capacity.max(1),
+            parsed: Mutex::new(Lru::new(capacity)),
         }
     }
 
@@ -85,7 +50,7 @@ impl TemplateCache {
 
     /// Number of parsed templates held.
     pub fn len(&self) -> usize {
-        crate::fetch::lock_std(&self.parsed).len
+        crate::fetch::lock_std(&self.parsed).len()
     }
 
     /// Whether the cache holds no template.
@@ -96,38 +61,22 @@ impl TemplateCache {
     /// The parsed template for `source`, named `name` in errors.
     pub fn get(&self, name: &str, source: &str) -> Result<Arc<Template>, TemplateError> {
         use std::hash::Hasher as _;
-        let mut h = crate::scheduler::StableHasher::default();
-        h.write(name.as_bytes());
-        h.write_u8(0xff);
+        let mut h = crate::stable_hash::StableHasher::default();
         h.write(source.as_bytes());
-        let key = h.finish();
+        let key = (name.to_string(), h.finish());
+        if let Some(c) = crate::fetch::lock_std(&self.parsed).get(&key)
+            && *c.source == source
         {
-            let mut lru = crate::fetch::lock_std(&self.parsed);
-            lru.clock += 1;
-            let now = lru.clock;
-            if let Some(c) = lru
-                .buckets
-                .get_mut(&key)
-                .and_then(|b| b.iter_mut().find(|c| c.name == name && *c.source == source))
-            {
-                c.last_used = now;
-                return Ok(c.template.clone());
-            }
+            return Ok(c.template.clone());
         }
         let template = Arc::new(Template::parse(name, source, &self.options)?);
-        let mut lru = crate::fetch::lock_std(&self.parsed);
-        while lru.len >= self.capacity {
-            lru.evict_one();
-        }
-        lru.clock += 1;
-        let now = lru.clock;
-        lru.buckets.entry(key).or_default().push(CachedTemplate {
-            name: name.to_string(),
-            source: Zeroizing::new(source.to_string()),
-            template: template.clone(),
-            last_used: now,
-        });
-        lru.len += 1;
+        crate::fetch::lock_std(&self.parsed).insert(
+            key,
+            CachedTemplate {
+                source: Zeroizing::new(source.to_string()),
+                template: template.clone(),
+            },
+        );
         Ok(template)
     }
 }
