@@ -398,7 +398,10 @@ async fn a_new_external_secret_overtakes_queued_refreshes() {
     // not what this test measures): it is waiting there, or has already been let through.
     let deadline = Instant::now() + Duration::from_secs(30);
     let at_gate = loop {
-        assert!(Instant::now() < deadline, "the newcomer never reached the gate");
+        assert!(
+            Instant::now() < deadline,
+            "the newcomer never reached the gate"
+        );
         let started = syncer.log().iter().any(|r| r.name == "newcomer");
         if metrics.waiting_for_slot("first") >= 1 || started {
             break Instant::now();

@@ -240,7 +240,12 @@ pub fn key_value(bundle: &Value, what: &str) -> Result<RemoteSecret, ProviderErr
             ordered.insert((*field).to_string(), v.clone());
         }
     }
-    let text = go_json(&Value::Object(ordered));
+    // JSON Web Key numbers cannot be NaN: encoding cannot fail.
+    let text = secretsync_gojson::encode_value_in_order(
+        &Value::Object(ordered),
+        secretsync_gojson::Options::default(),
+    )
+    .unwrap_or_default();
     Ok(RemoteSecret {
         value: SecretValue::new(text.into_bytes()),
         version: version_from_id(jwk.get("kid").and_then(Value::as_str)),
@@ -288,7 +293,8 @@ pub fn metadata_value(bundle: &Value, kind: ObjectKind) -> RemoteSecret {
             }
         }
     }
-    let text = go_json(&serde_json::to_value(&out).unwrap_or(Value::Null));
+    let text =
+        secretsync_gojson::encode_string_map(out.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let id = match kind {
         ObjectKind::Key => bundle.pointer("/key/kid"),
         _ => bundle.get("id"),
@@ -299,35 +305,15 @@ pub fn metadata_value(bundle: &Value, kind: ObjectKind) -> RemoteSecret {
     }
 }
 
-/// JSON as Go's `encoding/json` writes it: compact, with `<`, `>` and `&` escaped.
-fn go_json(value: &Value) -> String {
-    value
-        .to_string()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
-}
-
-/// Formats Unix seconds as RFC3339 in UTC (`2026-11-27T23:00:00Z`).
+/// Formats Unix seconds as RFC3339 in UTC (`2026-11-27T23:00:00Z`), as Go's `time.Time`
+/// prints for ESO; instants outside years 0–9999 are clamped to jiff's range.
 pub fn rfc3339_utc(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (proleptic Gregorian), after Howard Hinnant's algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    let t = jiff::Timestamp::from_second(secs).unwrap_or(if secs < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
+    });
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 #[cfg(test)]
