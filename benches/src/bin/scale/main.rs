@@ -288,16 +288,16 @@ async fn measure(
     };
     let (first_sync, synced) = phases::first_sync(&ctx, &before).await?;
     eprintln!(
-        "scale: {} ready in {:.1} s; waiting for the first refresh wave",
+        "scale: {} ready in {:.1} s; first refresh seen",
         layout.n, first_sync.seconds
     );
     let new = args.new.unwrap_or((layout.n / 10).clamp(10, 100));
-    let wave = phases::new_during_wave(&ctx, &synced, &first_sync, new).await?;
+    let wave = phases::new_during_wave(&ctx, &first_sync, new).await?;
     eprintln!(
         "scale: {} refresh cycles of {} s",
         args.cycles, layout.refresh_secs
     );
-    let refresh = phases::steady(&ctx, &synced, args.cycles.max(1)).await?;
+    let refresh = phases::steady(&ctx, synced, args.cycles.max(1)).await?;
     eprintln!("scale: drift repair");
     let drift = phases::drift_repair(&ctx, args.drift).await?;
     Ok((first_sync, wave, refresh, drift))

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams, WatchEvent, WatchParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
 use serde_json::json;
 
 use crate::cluster::{Cluster, RequestMark};
@@ -99,10 +99,15 @@ fn lists(figures: &BTreeMap<String, f64>) -> f64 {
         .map(|(_, v)| v)))
 }
 
-/// Waits until all N pre-created ExternalSecrets are ready (the operator started at `start`).
-pub async fn first_sync(ctx: &Ctx<'_>, start: &Mark) -> anyhow::Result<(FirstSync, Mark)> {
+/// Waits until all N pre-created ExternalSecrets are ready (the operator started at `start`):
+/// time, CPU and peak RSS up to then. Requests and provider calls are counted until the first
+/// refresh is seen, so the reconciles the first sync's own Secret writes trigger are in (at
+/// the price of the few refreshes in flight at that moment). Returns the figures and when all
+/// were ready.
+pub async fn first_sync(ctx: &Ctx<'_>, start: &Mark) -> anyhow::Result<(FirstSync, Instant)> {
     let n = ctx.layout.n;
-    ctx.observer
+    let ready = ctx
+        .observer
         .wait(
             "first sync",
             start.at,
@@ -111,16 +116,26 @@ pub async fn first_sync(ctx: &Ctx<'_>, start: &Mark) -> anyhow::Result<(FirstSyn
             |ready, _| ready >= n,
         )
         .await?;
-    let end = ctx.mark().await?;
-    let seconds = (ctx.observer.last_ready().unwrap_or(end.at) - ctx.operator.started)
+    let sample = ctx.operator.sample()?;
+    let refresh = Duration::from_secs(ctx.layout.refresh_secs);
+    ctx.observer
+        .wait(
+            "first refresh",
+            ready,
+            refresh * 2 + ctx.timeout,
+            ctx.alive(),
+            |_, refreshes| refreshes >= 1,
+        )
+        .await?;
+    let settled = ctx.mark().await?;
+    let seconds = (ctx.observer.last_ready().unwrap_or(ready) - ctx.operator.started)
         .as_secs_f64()
         .max(1e-3);
     let first_ready = ctx
         .observer
         .first_ready()
         .map_or(0.0, |t| (t - ctx.operator.started).as_secs_f64());
-    let requests = per(&ctx.requests(start, &end)?, n as f64);
-    let sample = ctx.operator.sample()?;
+    let requests = per(&ctx.requests(start, &settled)?, n as f64);
     Ok((
         FirstSync {
             seconds: round3(seconds),
@@ -129,32 +144,22 @@ pub async fn first_sync(ctx: &Ctx<'_>, start: &Mark) -> anyhow::Result<(FirstSyn
             requests_per_object_total: round3(sum(requests.values())),
             lists_per_object: lists(&requests),
             requests_per_object: requests,
-            provider_calls: calls_between(start, &end, 1.0),
-            cpu_seconds: round3((end.cpu - start.cpu).as_secs_f64()),
+            provider_calls: calls_between(start, &settled, 1.0),
+            cpu_seconds: round3((sample.cpu - start.cpu).as_secs_f64()),
             peak_rss_mib: mib(sample.hwm_kib),
         },
-        end,
+        ready,
     ))
 }
 
-/// Waits for the first refresh after the first sync, then creates `count` new
-/// ExternalSecrets spread over the expected length of the wave and times each to `Ready`.
+/// Right after the first refresh was seen, creates `count` new ExternalSecrets spread over the
+/// expected length of the wave and times each to `Ready`.
 pub async fn new_during_wave(
     ctx: &Ctx<'_>,
-    synced: &Mark,
     first_sync: &FirstSync,
     count: usize,
 ) -> anyhow::Result<Wave> {
     let refresh = Duration::from_secs(ctx.layout.refresh_secs);
-    ctx.observer
-        .wait(
-            "first refresh",
-            synced.at,
-            refresh * 2 + ctx.timeout,
-            ctx.alive(),
-            |_, refreshes| refreshes >= 1,
-        )
-        .await?;
     // Refreshes come due over the first sync's length plus the jitter window (10 %).
     let wave = Duration::from_secs_f64(first_sync.seconds)
         .max(refresh / 10)
@@ -200,13 +205,13 @@ pub async fn new_during_wave(
 
 /// Waits until every original ExternalSecret refreshed once since the first sync (the wave is
 /// over), then measures `cycles` refresh intervals.
-pub async fn steady(ctx: &Ctx<'_>, synced: &Mark, cycles: u32) -> anyhow::Result<Refresh> {
+pub async fn steady(ctx: &Ctx<'_>, synced: Instant, cycles: u32) -> anyhow::Result<Refresh> {
     let refresh = Duration::from_secs(ctx.layout.refresh_secs);
     let n = ctx.layout.n;
     ctx.observer
         .wait(
             "end of the first refresh wave",
-            synced.at,
+            synced,
             refresh * 2 + ctx.timeout,
             ctx.alive(),
             |_, refreshes| refreshes >= n,
@@ -258,23 +263,28 @@ pub async fn drift_repair(ctx: &Ctx<'_>, count: usize) -> anyhow::Result<Latency
         let (ns, name) = ctx.layout.external_secret(i);
         let expected = ctx.layout.expected_value(i).into_bytes();
         let api: Api<Secret> = Api::namespaced(ctx.cluster.client.clone(), &ns);
-        let live = api
-            .get(&name)
-            .await
-            .with_context(|| format!("GET {ns}/{name}"))?;
         let value = |s: &Secret| {
             s.data
                 .as_ref()
                 .and_then(|d| d.get("value"))
                 .map(|b| b.0.clone())
         };
+        // The list's resourceVersion is current; the object's may be older than the server's
+        // watch history.
+        let fields = format!("metadata.name={name}");
+        let list = api
+            .list(&ListParams::default().fields(&fields))
+            .await
+            .with_context(|| format!("listing {ns}/{name}"))?;
         anyhow::ensure!(
-            value(&live).as_ref() == Some(&expected),
+            list.items.first().and_then(value).as_ref() == Some(&expected),
             "{ns}/{name} does not hold the remote value before the edit"
         );
-        let version = live.metadata.resource_version.clone().unwrap_or_default();
-        let params = WatchParams::default().fields(&format!("metadata.name={name}"));
-        let mut events = api.watch(&params, &version).await?.boxed();
+        let version = list.metadata.resource_version.clone().unwrap_or_default();
+        let mut events = api
+            .watch(&WatchParams::default().fields(&fields), &version)
+            .await?
+            .boxed();
         let edited = Instant::now();
         api.patch(
             &name,
@@ -284,10 +294,14 @@ pub async fn drift_repair(ctx: &Ctx<'_>, count: usize) -> anyhow::Result<Latency
         .await?;
         let repaired = tokio::time::timeout(DRIFT_TIMEOUT, async {
             while let Some(event) = events.next().await {
-                if let WatchEvent::Modified(s) | WatchEvent::Added(s) = event?
-                    && value(&s).as_ref() == Some(&expected)
-                {
-                    return Ok::<_, anyhow::Error>(Instant::now());
+                match event? {
+                    WatchEvent::Modified(s) | WatchEvent::Added(s)
+                        if value(&s).as_ref() == Some(&expected) =>
+                    {
+                        return Ok::<_, anyhow::Error>(Instant::now());
+                    }
+                    WatchEvent::Error(e) => anyhow::bail!("watch of {ns}/{name}: {e:?}"),
+                    _ => {}
                 }
             }
             anyhow::bail!("the watch of {ns}/{name} ended")
