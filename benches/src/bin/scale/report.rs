@@ -292,18 +292,26 @@ fn describe_calls(calls: &CallFigures) -> String {
         .join("; ")
 }
 
+/// Where `marker` stands alone on a line of `doc` (a mention inside prose does not count).
+fn find_marker(doc: &str, marker: &str) -> Option<usize> {
+    doc.match_indices(marker).map(|(i, _)| i).find(|&i| {
+        let rest = &doc[i + marker.len()..];
+        (i == 0 || doc[..i].ends_with('\n')) && (rest.is_empty() || rest.starts_with('\n'))
+    })
+}
+
 /// `doc` with the block of `label` replaced by `block` (or inserted before [`RUNS_ANCHOR`],
-/// or appended when the anchor is missing).
+/// or appended when the anchor is missing). Markers count only on a line of their own.
 pub fn rewrite_block(doc: &str, label: &str, block: &str) -> String {
     let begin = format!("<!-- scale:{label}:begin -->");
     let end = format!("<!-- scale:{label}:end -->");
     let framed = format!("{begin}\n{}\n{end}", block.trim_end());
-    if let (Some(b), Some(e)) = (doc.find(&begin), doc.find(&end))
+    if let (Some(b), Some(e)) = (find_marker(doc, &begin), find_marker(doc, &end))
         && b < e
     {
         return format!("{}{framed}{}", &doc[..b], &doc[e + end.len()..]);
     }
-    match doc.find(RUNS_ANCHOR) {
+    match find_marker(doc, RUNS_ANCHOR) {
         Some(a) => format!("{}{framed}\n\n{}", &doc[..a], &doc[a..]),
         None => format!("{}\n\n{framed}\n", doc.trim_end()),
     }
@@ -334,6 +342,18 @@ mod tests {
         assert_eq!(
             rewrite_block("# B\n", "a", "x"),
             "# B\n\n<!-- scale:a:begin -->\nx\n<!-- scale:a:end -->\n"
+        );
+    }
+
+    #[test]
+    fn an_anchor_mentioned_in_prose_is_not_the_anchor() {
+        let doc = format!("# B\n\nblocks go before `{RUNS_ANCHOR}` here.\n\n{RUNS_ANCHOR}\n");
+        let out = rewrite_block(&doc, "a", "x");
+        assert_eq!(
+            out,
+            format!(
+                "# B\n\nblocks go before `{RUNS_ANCHOR}` here.\n\n<!-- scale:a:begin -->\nx\n<!-- scale:a:end -->\n\n{RUNS_ANCHOR}\n"
+            )
         );
     }
 }
