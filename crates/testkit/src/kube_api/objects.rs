@@ -85,9 +85,17 @@ fn after_commit(state: &mut State, rt: &ResourceType, obj: &Value, removed: bool
         }
     }
     let meta = &obj["metadata"];
+    // A live object whose owners all exist gives the garbage collector nothing to do: the
+    // sweep (a pass over every object) runs only when it can change something.
+    let orphaned = meta["ownerReferences"].as_array().is_some_and(|refs| {
+        !refs.is_empty()
+            && refs
+                .iter()
+                .all(|r| !r["uid"].as_str().is_some_and(|u| state.store.has_uid(u)))
+    });
     if removed
         || meta.get("deletionTimestamp").is_some()
-        || meta.get("ownerReferences").is_some()
+        || orphaned
         || rt.special == Special::Namespace
     {
         state.lifecycle_dirty = true;
