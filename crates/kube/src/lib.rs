@@ -6,10 +6,13 @@
 //! - [`drift`]: keyed HMAC fingerprint of everything we own on a Secret.
 //! - [`status`]: ExternalSecret status (ESO reasons, `observedGeneration`, `keys`).
 //! - [`credentials`]: the model's `CredentialResolver` over Secrets, ConfigMaps and ServiceAccounts with ESO's namespace rules.
+//! - [`cache`]: watch-backed caches (stores, namespaces, managed-Secret metadata) the
+//!   reconciles read instead of the API server.
 //! - [`environment`]: the engine's `SyncEnvironment`
 //!   (store lookup, ClusterSecretStore conditions, controller class).
 //! - [`controller`]: ExternalSecret, SecretStore/ClusterSecretStore and ClusterExternalSecret
 //!   controllers; [`run_with`] starts them all until a graceful shutdown, [`run`] forever.
+//! - [`events`]: Events on ExternalSecrets, one request each, series for repeats, bounded memory.
 //! - [`lifecycle`]: the shutdown token and the readiness signal of [`run_with`].
 //! - [`leader`]: leader election on a coordination.k8s.io Lease (client-go's algorithm).
 //! - [`rate_limit`]: a client-side QPS/burst token bucket for the Kubernetes client (tower layer).
@@ -18,11 +21,13 @@
 //!
 //! See `docs/kube.md` for the policies, drift detection, status fields and memory design.
 
+pub mod cache;
 pub mod config;
 pub mod controller;
 pub mod credentials;
 pub mod drift;
 pub mod environment;
+pub mod events;
 pub mod leader;
 pub mod lifecycle;
 pub mod metrics;
@@ -99,7 +104,13 @@ pub async fn run_with(
         &config.drift_key_secret,
     )
     .await?;
-    let writer = writer::Writer::new(client.clone(), Arc::new(key), config.eso_data_hash);
+    let (caches, cache_writers) = cache::Caches::new();
+    let writer = writer::Writer::new(
+        client.clone(),
+        Arc::new(key),
+        config.eso_data_hash,
+        caches.targets.clone(),
+    );
     let ctx = Arc::new(controller::Context::new(
         client,
         config,
@@ -108,8 +119,9 @@ pub async fn run_with(
         writer,
         metrics,
         lifecycle.shutdown.clone(),
+        caches,
     ));
-    controller::run_all(ctx, lifecycle.clone()).await;
+    controller::run_all(ctx, cache_writers, lifecycle.clone()).await;
     lifecycle.ready.set(false);
     Ok(())
 }

@@ -16,11 +16,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::events::EventType;
 use futures::FutureExt;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use secretsync_engine::refresh::{self, RefreshInputs};
 use secretsync_engine::{KeyState, SyncResult};
@@ -87,7 +87,10 @@ pub async fn reconcile(
     let permit = tokio::select! {
         biased;
         () = ctx.shutdown.cancelled() => None,
-        permit = ctx.gate.acquire(class, &ns) => Some(permit),
+        permit = async {
+            ctx.caches_ready().await;
+            ctx.gate.acquire(class, &ns).await
+        } => Some(permit),
     };
     waiting.dec();
     let Some(_permit) = permit else {

@@ -13,19 +13,21 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use secretsync_engine::{DesiredSecret, SyncEnvironment, SyncOutcome};
 use secretsync_model::external_secret::ExternalSecret;
 use secretsync_model::provider::ProviderFactory;
 
+use crate::cache::Caches;
 use crate::config::Config;
 use crate::credentials::CredentialIndex;
 use crate::environment::KubeEnvironment;
+use crate::events::EventPublisher;
+use crate::events::EventType;
 use crate::metrics::Metrics;
 use crate::writer::{WriteError, Writer};
 
-pub use triggers::run_all;
+pub(crate) use triggers::run_all;
 
 /// Lets the metrics drop the series of `kind` objects that are no longer in `reader`
 /// (deleted objects trigger no reconcile, so their series would otherwise go stale).
@@ -89,19 +91,22 @@ pub struct Context {
     pub(crate) writer: Writer,
     pub(crate) metrics: Metrics,
     pub(crate) index: Arc<CredentialIndex>,
+    pub(crate) caches: Caches,
     pub(crate) gate: priority::SyncGate,
     /// Cancelled on graceful shutdown: reconciles still waiting for a gate slot give up.
     pub(crate) shutdown: crate::lifecycle::CancellationToken,
-    recorder: Recorder,
+    events: EventPublisher,
     renders: Mutex<RenderCache>,
     failures: Mutex<HashMap<Key, u32>>,
     forced: Mutex<HashSet<Key>>,
     /// Versions our own status writes replaced (see [`own_writes`]).
     pub(crate) status_writes: own_writes::OwnStatusWrites,
+    warm: tokio::sync::OnceCell<()>,
 }
 
 impl Context {
     /// Builds the shared state.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         client: kube::Client,
         config: Config,
@@ -110,6 +115,7 @@ impl Context {
         writer: Writer,
         metrics: Metrics,
         shutdown: crate::lifecycle::CancellationToken,
+        caches: Caches,
     ) -> Self {
         let index = Arc::new(CredentialIndex::default());
         let environment = KubeEnvironment::new(
@@ -117,16 +123,11 @@ impl Context {
             config.controller_class.clone(),
             index.clone(),
         )
-        .with_flood_gate(config.flood_gate);
+        .with_flood_gate(config.flood_gate)
+        .with_caches(caches.clone());
         let gate = priority::SyncGate::new(usize::from(config.concurrency.max(1)));
         let renders = Mutex::new(RenderCache::new(config.render_cache_capacity));
-        let recorder = Recorder::new(
-            client.clone(),
-            kube::runtime::events::Reporter {
-                controller: "external-secrets".to_string(),
-                instance: None,
-            },
-        );
+        let events = EventPublisher::new(client.clone(), "external-secrets");
         Context {
             client,
             config,
@@ -136,14 +137,25 @@ impl Context {
             writer,
             metrics,
             index,
+            caches,
             gate,
             shutdown,
-            recorder,
+            events,
             renders,
             failures: Mutex::default(),
             forced: Mutex::default(),
             status_writes: own_writes::OwnStatusWrites::default(),
+            warm: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Resolves once the managed-Secret cache has listed (before that, an absent target cannot
+    /// be told from an unlisted one and every write would read first). The store and namespace
+    /// caches are not waited for: until they list, lookups fall back to the API server.
+    pub(crate) async fn caches_ready(&self) {
+        self.warm
+            .get_or_init(|| self.caches.targets.wait_listed())
+            .await;
     }
 
     fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -213,15 +225,12 @@ impl Context {
         reason: &str,
         note: String,
     ) {
-        let event = Event {
-            type_,
-            reason: reason.to_string(),
-            note: Some(note),
-            action: "Reconcile".to_string(),
-            secondary: None,
-        };
-        if let Err(e) = self.recorder.publish(&event, &es.object_ref(&())).await {
-            tracing::debug!(name = %es.name_any(), error = %e, "publishing event failed");
+        if let Err(e) = self
+            .events
+            .publish(&es.object_ref(&()), type_, reason, "Reconcile", &note)
+            .await
+        {
+            tracing::debug!(name = %es.name_any(), error = %crate::sanitize::api_error(&e), "publishing event failed");
         }
     }
 }

@@ -292,6 +292,19 @@ pub fn update(
         )));
     }
     let scope = ctx.scope(rt);
+    // Like the apiserver's decodeLiveOrNew: a write to the main resource may set managedFields
+    // (an empty list resets them); without any, or on a subresource, the live ones are kept.
+    let requested_managers = match new["metadata"].get("managedFields") {
+        _ if scope == Scope::Status => None,
+        Some(Value::Array(entries))
+            if entries.is_empty()
+                || (entries.len() == 1 && entries[0].as_object().is_some_and(Map::is_empty)) =>
+        {
+            Some(Vec::new())
+        }
+        Some(Value::Array(_)) => Some(ssa::decode_managers(&new)).filter(|m| !m.is_empty()),
+        _ => None,
+    };
     match scope {
         Scope::MainResource => match old.get("status") {
             Some(s) => new["status"] = s.clone(),
@@ -355,7 +368,7 @@ pub fn update(
         None => ssa::update(
             old,
             &new,
-            ssa::decode_managers(old),
+            requested_managers.unwrap_or_else(|| ssa::decode_managers(old)),
             &ctx.writer(rt),
             scope,
             rt,
