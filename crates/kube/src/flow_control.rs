@@ -44,7 +44,9 @@ impl Default for RetrySettings {
 pub fn is_retried(status: StatusCode) -> bool {
     matches!(
         status,
-        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+        StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT
     )
 }
 
@@ -79,6 +81,38 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .parse::<u64>()
         .ok()
         .map(Duration::from_secs)
+}
+
+/// Requests that may wait for the rate limiter at once (more wait for a place in the queue).
+const QUEUE: usize = 1024;
+
+/// The layer stack of [`client_layer`]: retry, outside a buffer (the retry needs a cloneable
+/// service), outside the QPS/burst token bucket.
+pub type ClientLayer = tower::ServiceBuilder<
+    tower::layer::util::Stack<
+        crate::rate_limit::RateLimitLayer,
+        tower::layer::util::Stack<
+            tower::buffer::BufferLayer<Request<Body>>,
+            tower::layer::util::Stack<
+                tower::retry::RetryLayer<FlowControlPolicy>,
+                tower::layer::util::Identity,
+            >,
+        >,
+    >,
+>;
+
+/// The client-side limits of the operator's Kubernetes client, for
+/// `ClientBuilder::with_layer`: the QPS/burst token bucket and, outside it, the retry of
+/// refused requests, which pauses that same bucket on `429` (every retry draws a token again).
+pub fn client_layer(qps: f64, burst: u32, settings: RetrySettings) -> ClientLayer {
+    let bucket = TokenBucket::new(qps, burst);
+    tower::ServiceBuilder::new()
+        .layer(tower::retry::RetryLayer::new(FlowControlPolicy::new(
+            settings,
+            bucket.clone(),
+        )))
+        .layer(tower::buffer::BufferLayer::new(QUEUE))
+        .layer(crate::rate_limit::RateLimitLayer::with_bucket(bucket))
 }
 
 /// The tower retry policy of the client (see the module docs).
@@ -212,11 +246,16 @@ mod tests {
         for _ in 1..RetrySettings::default().max_retries {
             assert!(policy.retry(&mut request, &mut refused()).is_some());
         }
-        assert!(policy.retry(&mut request, &mut refused()).is_none(), "bounded");
+        assert!(
+            policy.retry(&mut request, &mut refused()).is_none(),
+            "bounded"
+        );
         let mut ok: Result<Response<()>, BoxError> =
             Ok(Response::builder().status(200).body(()).expect("response"));
-        assert!(FlowControlPolicy::new(RetrySettings::default(), bucket)
-            .retry(&mut request, &mut ok)
-            .is_none());
+        assert!(
+            FlowControlPolicy::new(RetrySettings::default(), bucket)
+                .retry(&mut request, &mut ok)
+                .is_none()
+        );
     }
 }

@@ -15,6 +15,8 @@
 //! - [`events`]: Events on ExternalSecrets, one request each, series for repeats, bounded memory.
 //! - [`lifecycle`]: the shutdown token and the readiness signal of [`run_with`].
 //! - [`leader`]: leader election on a coordination.k8s.io Lease (client-go's algorithm).
+//! - [`flow_control`]: the API server's flow control honoured (429/503/504 retried after
+//!   `Retry-After` or a backoff, never hot; a 429 pauses the whole client).
 //! - [`rate_limit`]: a client-side QPS/burst token bucket for the Kubernetes client (tower layer).
 //! - [`metrics`]: prometheus-client families for the operator binary to register.
 //! - [`sanitize`]: API-server error text without echoed values, for status, events and logs.
@@ -28,6 +30,7 @@ pub mod credentials;
 pub mod drift;
 pub mod environment;
 pub mod events;
+pub mod flow_control;
 pub mod leader;
 pub mod lifecycle;
 pub mod metrics;
