@@ -180,6 +180,14 @@ pub fn serves_class(ours: Option<&str>, store: Option<&str>) -> bool {
     }
 }
 
+/// True while a store has not been validated at all (no `Ready` condition yet, e.g. just
+/// after the operator started): the flood gate would refuse it, but there is nothing to report
+/// yet — the store controller is about to decide, and a store turning Ready requeues its
+/// ExternalSecrets.
+pub fn awaiting_validation(status: Option<&SecretStoreStatus>) -> bool {
+    !status.is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready"))
+}
+
 /// ESO's flood gate: `Some(message)` when the store's `Ready` condition is not `True`.
 /// The message follows ESO's `%s %q is not ready` and adds the store's own reason.
 pub fn flood_gate_refusal(
@@ -343,6 +351,37 @@ impl SyncEnvironment for KubeEnvironment {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn awaiting_validation_table() {
+        use secretsync_model::meta::ConditionStatus;
+        let with = |type_: &str, status: ConditionStatus| {
+            let mut s = SecretStoreStatus::default();
+            s.conditions
+                .push(secretsync_model::secret_store::SecretStoreCondition {
+                    type_: type_.to_string(),
+                    status,
+                    reason: None,
+                    message: None,
+                    last_transition_time: None,
+                });
+            s
+        };
+        let cases = [
+            (None, true),
+            (Some(SecretStoreStatus::default()), true),
+            (Some(with("Other", ConditionStatus::True)), true),
+            (Some(with("Ready", ConditionStatus::True)), false),
+            (Some(with("Ready", ConditionStatus::False)), false),
+        ];
+        for (status, expected) in cases {
+            assert_eq!(
+                super::awaiting_validation(status.as_ref()),
+                expected,
+                "{status:?}"
+            );
+        }
+    }
+
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 

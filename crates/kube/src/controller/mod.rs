@@ -158,6 +158,29 @@ impl Context {
             .await;
     }
 
+    /// True when the flood gate is on and a store `es` uses is cached but not validated yet
+    /// ([`crate::environment::awaiting_validation`]): the reconcile waits quietly instead of
+    /// reporting a refusal that the store controller is about to lift.
+    pub(crate) fn store_awaiting_validation(&self, es: &ExternalSecret) -> bool {
+        use crate::cache::Lookup;
+        use crate::environment::awaiting_validation;
+        use secretsync_model::external_secret::StoreKind;
+        if !self.config.flood_gate {
+            return false;
+        }
+        let ns = es.namespace().unwrap_or_default();
+        triggers::store_refs(es).iter().any(|r| match r.kind {
+            StoreKind::SecretStore => matches!(
+                self.caches.secret_store(&ns, &r.name),
+                Lookup::Found(s) if awaiting_validation(s.status.as_ref())
+            ),
+            StoreKind::ClusterSecretStore => matches!(
+                self.caches.cluster_store(&r.name),
+                Lookup::Found(s) if awaiting_validation(s.status.as_ref())
+            ),
+        })
+    }
+
     fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
