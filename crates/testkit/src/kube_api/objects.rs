@@ -145,10 +145,32 @@ pub fn create(
             }
         }
     }
+    // RBAC objects take path-segment names (`system:auth-delegator`).
+    if rt.group == "rbac.authorization.k8s.io" {
+        let problem = match name.as_str() {
+            "." | ".." => Some(format!("may not be '{name}'")),
+            _ => ["/", "%"]
+                .iter()
+                .find(|c| name.contains(*c))
+                .map(|c| format!("may not contain '{c}'")),
+        };
+        if let Some(problem) = problem {
+            return Err(ApiError::invalid(
+                &rt.group,
+                &rt.kind,
+                &name,
+                vec![super::status::Cause {
+                    reason: "FieldValueInvalid",
+                    message: format!("Invalid value: {name:?}: {problem}"),
+                    field: "metadata.name".into(),
+                }],
+            ));
+        }
+    }
     let name_ok = if rt.special == Special::Namespace {
         super::util::is_dns1123_label(&name)
     } else {
-        super::util::is_dns1123_subdomain(&name)
+        rt.group == "rbac.authorization.k8s.io" || super::util::is_dns1123_subdomain(&name)
     };
     if !name_ok {
         return Err(ApiError::invalid(
