@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 
+pub mod overlay;
+
 /// Repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -231,14 +233,20 @@ pub struct Operator {
 impl Operator {
     /// Starts the binary with the cluster's kubeconfig; metrics and probes on one free port.
     pub fn start(cluster: &Cluster, args: &[String]) -> Operator {
+        Self::start_as(&cluster.kubeconfig, args, &[])
+    }
+
+    /// Starts the binary with `kubeconfig` (e.g. a ServiceAccount's) and extra environment.
+    pub fn start_as(kubeconfig: &Path, args: &[String], env: &[(&str, &str)]) -> Operator {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("operator.log");
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let child = Command::new(operator_bin())
-            .env("KUBECONFIG", &cluster.kubeconfig)
+            .env("KUBECONFIG", kubeconfig)
             .env_remove("POD_NAME")
             .env_remove("POD_NAMESPACE")
+            .envs(env.iter().copied())
             .arg(format!("--metrics-addr={addr}"))
             .arg(format!("--health-addr={addr}"))
             .arg("--log-level=info,secretsync_kube=debug")
