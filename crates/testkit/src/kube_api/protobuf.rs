@@ -1,6 +1,6 @@
 //! Decoding of the Kubernetes protobuf envelope for the few built-in types kubectl sends as
 //! protobuf (`kubectl create namespace|configmap|secret|serviceaccount|token`, `kubectl auth
-//! can-i`). Responses are
+//! can-i`, Helm's DeleteOptions). Responses are
 //! always JSON, which kubectl accepts.
 
 use serde_json::{Map, Value, json};
@@ -195,6 +195,10 @@ fn body_for(kind: &str, raw: &[u8]) -> Option<Value> {
                 o.insert("immutable".into(), json!(v != 0));
             } else if let (Wire::Varint(v), "ServiceAccount", 4) = (w, kind, n) {
                 o.insert("automountServiceAccountToken".into(), json!(v != 0));
+            } else if let (Wire::Varint(v), "DeleteOptions", 1) = (w, kind, n) {
+                o.insert("gracePeriodSeconds".into(), json!(v));
+            } else if let (Wire::Varint(v), "DeleteOptions", 3) = (w, kind, n) {
+                o.insert("orphanDependents".into(), json!(v != 0));
             }
             continue;
         };
@@ -215,6 +219,8 @@ fn body_for(kind: &str, raw: &[u8]) -> Option<Value> {
                 }
                 push(&mut o, "imagePullSecrets", Value::Object(r));
             }
+            ("DeleteOptions", 4) => drop(o.insert("propagationPolicy".into(), text(b))),
+            ("DeleteOptions", 5) => push(&mut o, "dryRun", text(b)),
             ("SelfSubjectAccessReview", 2) => drop(o.insert("spec".into(), access_review_spec(b)?)),
             ("TokenRequest", 2) => {
                 let mut spec = Map::new();
@@ -268,9 +274,10 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
             | "ServiceAccount"
             | "TokenRequest"
             | "SelfSubjectAccessReview"
+            | "DeleteOptions"
     ) {
         return Err(format!(
-            "protobuf request bodies are only supported for Namespace, ConfigMap, Secret, ServiceAccount, TokenRequest and SelfSubjectAccessReview (got {kind:?}); send JSON"
+            "protobuf request bodies are only supported for Namespace, ConfigMap, Secret, ServiceAccount, TokenRequest, SelfSubjectAccessReview and DeleteOptions (got {kind:?}); send JSON"
         ));
     }
     let mut obj = body_for(&kind, raw).ok_or_else(|| format!("malformed protobuf {kind}"))?;
