@@ -9,6 +9,7 @@
 //! implemented.
 
 mod auth;
+mod cel;
 mod crud;
 mod http;
 mod kinds;
