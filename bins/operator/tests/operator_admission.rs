@@ -1,7 +1,7 @@
 //! Validation at apply time without a webhook: the CRDs carry ESO's webhook rules as CEL
-//! `x-kubernetes-validations` (`secretsync_model::admission::RULES`), so `kubectl apply` of a bad
-//! ExternalSecret (wrong policy pair, no data, conflicting dataFrom, ...) is rejected by the
-//! API server with ESO's message; the good manifests of `examples/` and the engine's golden
+//! `x-kubernetes-validations` (`secretsync_model::admission::RULES`) and ESO's `secretKey`
+//! pattern, so `kubectl apply` of a bad ExternalSecret (wrong policy pair, no data, conflicting
+//! dataFrom, bad key, ...) is rejected by the API server with ESO's message; the good manifests of `examples/` and the engine's golden
 //! cases are accepted. The API double evaluates the rules with a CEL interpreter; the same test
 //! runs against a real cluster.
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -81,6 +81,20 @@ fn each_webhook_rule_rejects_its_bad_manifest_with_esos_message() {
     for message in [RULES[0].message, RULES[3].message] {
         assert!(stderr.contains(message), "{message} missing in {stderr}");
     }
+    // Key format, as ESO's CRD schema has it (pattern and length on secretKey).
+    let stderr = rejected(
+        &cluster,
+        &external_secret(
+            &ns,
+            "bad-key",
+            json!({"secretStoreRef": {"name": "s"},
+                "data": [{"secretKey": "no/slashes", "remoteRef": {"key": "r"}}]}),
+        ),
+    );
+    assert!(
+        stderr.contains("spec.data[0].secretKey in body should match '^[-._a-zA-Z0-9]+$'"),
+        "{stderr}"
+    );
     // The held-back style: each fixed, it is accepted.
     cluster.apply(&external_secret(
         &ns,
