@@ -50,6 +50,7 @@ extraArgs:
   enable-flood-gate: "false"
   refresh-jitter: "0.2"
   no-cluster-resources: true
+  log-json: ""
 extraEnv:
   - name: SECRETSYNC_LOG_LEVEL
     value: debug
