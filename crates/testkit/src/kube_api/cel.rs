@@ -8,20 +8,8 @@
 //! functions, and cost budgets. A rule that does not compile is reported as
 //! `compilation failed: ...` (the real API server rejects such a CRD when it is created).
 
-use super::schema::Violation;
+use super::schema::{Violation, join, type_name};
 use serde_json::Value;
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
 
 /// Evaluates one rule with `self` = `value`: `Ok(true)` when it holds.
 pub fn evaluate(rule: &str, value: &Value) -> Result<bool, String> {
@@ -41,14 +29,6 @@ pub fn validate(value: &Value, schema: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
     validate_at(value, schema, "", &mut out);
     out
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
 }
 
 fn validate_at(value: &Value, schema: &Value, path: &str, out: &mut Vec<Violation>) {

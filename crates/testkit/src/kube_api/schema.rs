@@ -57,7 +57,8 @@ pub fn prune(value: &mut Value, schema: &Value, root: bool) -> Vec<String> {
     pruned
 }
 
-fn join(prefix: &str, k: &str) -> String {
+/// `prefix.k` (or `k` at the root).
+pub fn join(prefix: &str, k: &str) -> String {
     if prefix.is_empty() {
         k.to_string()
     } else {
@@ -150,7 +151,8 @@ mod tests {
 /// One schema violation: `(field path, cause reason, message)`.
 pub type Violation = (String, &'static str, String);
 
-fn type_name(v: &Value) -> &'static str {
+/// The OpenAPI type name of a JSON value.
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
