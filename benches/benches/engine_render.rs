@@ -14,12 +14,13 @@ use secretsync_engine::{
 };
 use secretsync_model::credentials::{CredentialResolver, StaticCredentials};
 use secretsync_model::external_secret::{ExternalSecret, SecretStoreRef};
-use secretsync_model::provider::{ProviderFactory, StoreContext};
+use secretsync_model::provider::StoreContext;
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{
     FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider, SecretValue,
-    SharedProvider, StoreId, Validation,
+    StoreId, Validation,
 };
+use secretsync_testkit::providers::TestFactory;
 
 const OBJECTS: usize = 1_000;
 
@@ -38,20 +39,6 @@ impl SecretProvider for InMemory {
     }
     async fn validate(&self) -> Result<Validation, ProviderError> {
         Ok(Validation::Ready)
-    }
-}
-
-struct Factory(Arc<InMemory>);
-
-#[async_trait]
-impl ProviderFactory for Factory {
-    async fn build(
-        &self,
-        _: &StoreContext,
-        _: &SecretStoreSpec,
-        _: Arc<dyn CredentialResolver>,
-    ) -> Result<SharedProvider, ProviderError> {
-        Ok(self.0.clone())
     }
 }
 
@@ -154,7 +141,7 @@ fn bench_render(c: &mut Criterion) {
             },
             ..Default::default()
         };
-        let engine = Engine::new(Arc::new(Factory(provider.clone())), config);
+        let engine = Engine::new(Arc::new(TestFactory::serving(provider.clone())), config);
         // Check once that the path really renders.
         let first = rt.block_on(engine.sync(&objects[0], &env));
         match first.result {

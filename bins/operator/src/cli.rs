@@ -105,27 +105,21 @@ pub struct Args {
     /// ClusterSecretStore references (always so with `--namespace`).
     #[arg(long, env = "SECRETSYNC_NO_CLUSTER_RESOURCES")]
     pub no_cluster_resources: bool,
+    /// Deadline of one ExternalSecret reconcile once it holds a sync slot (e.g. `2m`); past it
+    /// the reconcile is abandoned and reported as that ExternalSecret's sync error (retried
+    /// with backoff), so a slow tenant endpoint cannot hold a slot for ever.
+    #[arg(long, env = "SECRETSYNC_RECONCILE_TIMEOUT", default_value = "2m")]
+    pub reconcile_timeout: String,
+    /// Rendered Secrets kept in memory for drift repair without a provider read; the least
+    /// recently used is dropped beyond this (and re-read from its provider when next needed).
+    #[arg(long, env = "SECRETSYNC_RENDER_CACHE_SIZE", default_value_t = 10_000)]
+    pub render_cache_size: usize,
     /// How long shutdown waits for the Lease release and provider close.
     #[arg(long, env = "SECRETSYNC_SHUTDOWN_TIMEOUT", default_value = "20s")]
     pub shutdown_timeout: String,
 }
 
-/// Leader election timings and identity.
-#[derive(Clone, Debug)]
-pub struct LeaderSettings {
-    /// Lease name.
-    pub lease_name: String,
-    /// Lease namespace.
-    pub namespace: String,
-    /// Holder identity.
-    pub identity: String,
-    /// Lease validity.
-    pub lease_duration: Duration,
-    /// Give-up time for renewals.
-    pub renew_deadline: Duration,
-    /// Attempt interval.
-    pub retry_period: Duration,
-}
+pub use secretsync_kube::leader::LeaderSettings;
 
 /// Validated settings.
 #[derive(Clone, Debug)]
@@ -264,6 +258,10 @@ impl Args {
             );
         }
         let shutdown_timeout = parse_duration("shutdown-timeout", &self.shutdown_timeout)?;
+        let reconcile_timeout = parse_duration("reconcile-timeout", &self.reconcile_timeout)?;
+        if self.render_cache_size == 0 {
+            bail!("--render-cache-size: must be at least 1");
+        }
         let leader = self.leader_elect.then(|| LeaderSettings {
             lease_name: self.leader_election_lease_name.clone().unwrap_or_else(|| {
                 default_lease_name(self.controller_class.as_deref(), self.namespace.as_deref())
@@ -288,6 +286,8 @@ impl Args {
             flood_gate: self.enable_flood_gate,
             cluster_stores: cluster,
             cluster_external_secrets: cluster,
+            reconcile_timeout,
+            render_cache_capacity: self.render_cache_size,
             ..secretsync_kube::Config::default()
         };
         Ok(Settings {
@@ -342,6 +342,15 @@ mod tests {
         assert_eq!(s.metrics_addr.port(), 8080);
         assert_eq!(s.controllers.concurrency, 4);
         assert!(s.controllers.flood_gate, "ESO's default: flood gate on");
+        assert_eq!(s.controllers.reconcile_timeout, Duration::from_secs(120));
+        assert_eq!(s.controllers.render_cache_capacity, 10_000);
+        let tuned = args(&["--reconcile-timeout=30s", "--render-cache-size=50"])
+            .validate()
+            .expect("valid");
+        assert_eq!(tuned.controllers.reconcile_timeout, Duration::from_secs(30));
+        assert_eq!(tuned.controllers.render_cache_capacity, 50);
+        assert!(error(&["--reconcile-timeout=0s"]).contains("--reconcile-timeout"));
+        assert!(error(&["--render-cache-size=0"]).contains("--render-cache-size"));
     }
 
     #[test]

@@ -14,9 +14,9 @@ use secretsync_providers::{AllProviders, ProviderOptions};
 use tokio::sync::watch;
 
 use crate::cli::Settings;
-use crate::leader::{LeaderElector, Role};
 use crate::metrics::MetricsSource;
 use crate::server::{self, Health};
+use secretsync_kube::leader::{LeaderElector, Role};
 
 /// Why the controllers stopped.
 enum Stop {
@@ -104,7 +104,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                         return Ok((Stop::LostLease, None));
                     }
                 }
-                () = crate::leader::stopped(&mut signal) => return Ok((Stop::Signal, None)),
+                () = secretsync_kube::leader::stopped(&mut signal) => return Ok((Stop::Signal, None)),
             }
         }
         check_api(&client, settings.controllers.namespace.as_deref()).await?;
@@ -130,7 +130,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 r.context("starting the controllers")?;
                 return Err(anyhow!("the controllers stopped unexpectedly"));
             }
-            () = crate::leader::stopped(&mut signal) => Stop::Signal,
+            () = secretsync_kube::leader::stopped(&mut signal) => Stop::Signal,
             () = lost => Stop::LostLease,
         };
         Ok((stop, Some(controllers)))

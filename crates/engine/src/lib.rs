@@ -5,8 +5,9 @@
 //! - [`Engine::sync`]: fetch (through the shared, coalescing [`fetch::FetchLayer`]) and render
 //!   one ExternalSecret into a [`SyncOutcome`].
 //! - [`pipeline`], [`values`], [`rewrite`]: ESO's value semantics as pure functions.
-//! - [`refresh`]: ESO's `shouldRefresh`/`isSecretValid` decisions over plain inputs.
-//! - [`scheduler`]: a pure, time-injected refresh scheduler.
+//! - [`refresh`]: ESO's `shouldRefresh`/`isSecretValid` decisions, requeue delay, error backoff
+//!   and hashes (`syncedResourceVersion`, `data-hash`, `created-by`) over plain inputs.
+//! - [`stable_hash`]: a hash that is the same in every process (refresh phases, caches).
 //! - [`sync_windows`]: `spec.syncWindows` (cron windows gating periodic refreshes).
 //!
 //! See `docs/engine.md` for the semantics and the deviations from ESO.
@@ -19,7 +20,7 @@ pub mod outcome;
 pub mod pipeline;
 pub mod refresh;
 pub mod rewrite;
-pub mod scheduler;
+pub mod stable_hash;
 pub mod sync_windows;
 pub mod templates;
 pub mod validation;
@@ -30,4 +31,3 @@ pub use env::{ResolvedStore, SyncEnvironment, TemplateSourceKind};
 pub use error::{EngineError, EnvironmentError};
 pub use fetch::{FetchConfig, FetchObserver, FetchStats, RateLimit};
 pub use outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
-pub use scheduler::{Scheduler, SchedulerConfig, SyncState};

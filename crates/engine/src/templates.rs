@@ -38,7 +38,7 @@ impl TemplateCache {
     pub fn get(&self, name: &str, source: &str) -> Result<Arc<Template>, TemplateError> {
         use std::hash::Hasher as _;
         use std::sync::atomic::Ordering;
-        let mut h = crate::scheduler::StableHasher::default();
+        let mut h = crate::stable_hash::StableHasher::default();
         h.write(name.as_bytes());
         h.write_u8(0xff);
         h.write(source.as_bytes());

@@ -60,7 +60,7 @@ async fn cycle(engine: &Engine, env: &MemoryEnv, objects: &[ExternalSecret]) {
 #[tokio::test(start_paused = true)]
 async fn ten_thousand_objects_one_thousand_keys_one_thousand_reads_per_cycle() {
     let factory = factory();
-    let engine = Engine::new(Arc::new(factory.clone()), EngineConfig::default());
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
     let env = MemoryEnv::default();
     let objects = objects();
 
@@ -89,7 +89,7 @@ async fn in_flight_reads_coalesce_without_a_window() {
         },
         ..Default::default()
     };
-    let engine = Engine::new(Arc::new(factory.clone()), config);
+    let engine = Engine::new(Arc::new(factory.factory()), config);
     let env = MemoryEnv::default();
     let objects = objects();
     cycle(&engine, &env, &objects).await;
@@ -102,7 +102,7 @@ async fn in_flight_reads_coalesce_without_a_window() {
 #[tokio::test(start_paused = true)]
 async fn provider_is_built_once_and_rebuilt_on_spec_change() {
     let factory = factory();
-    let engine = Engine::new(Arc::new(factory.clone()), EngineConfig::default());
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
     let mut env = MemoryEnv::default();
     let objects = objects();
     cycle(&engine, &env, &objects[..100]).await;
@@ -117,7 +117,7 @@ async fn provider_is_built_once_and_rebuilt_on_spec_change() {
 #[tokio::test(start_paused = true)]
 async fn purge_forgets_values_after_the_window() {
     let factory = factory();
-    let engine = Engine::new(Arc::new(factory.clone()), EngineConfig::default());
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
     let env = MemoryEnv::default();
     cycle(&engine, &env, &objects()[..10]).await;
     assert_eq!(engine.fetch_layer().cached_reads(), 10);
@@ -153,7 +153,7 @@ impl FetchObserver for CountingObserver {
 async fn observer_sees_each_provider_call_and_each_coalesced_read() {
     let factory = factory();
     let observer = Arc::new(CountingObserver::default());
-    let engine = Engine::new(Arc::new(factory.clone()), EngineConfig::default())
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default())
         .with_observer(observer.clone());
     let env = MemoryEnv::default();
     cycle(&engine, &env, &objects()).await;

@@ -147,7 +147,7 @@ async fn run_case(file: &str, case: &Case) -> Result<(), String> {
     if es.metadata.namespace.is_none() {
         es.metadata.namespace = Some("default".into());
     }
-    let engine = Engine::new(Arc::new(factory), EngineConfig::default());
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
     let env = MemoryEnv {
         config_maps: case.config_maps.clone(),
         secrets: case.secrets.clone(),

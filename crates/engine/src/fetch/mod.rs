@@ -162,7 +162,7 @@ pub struct FetchLayer {
     observer: Option<Arc<dyn FetchObserver>>,
 }
 
-type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<crate::scheduler::StableHasher>>;
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<crate::stable_hash::StableHasher>>;
 
 struct ReadTable {
     entries: FastMap<ReadKey, SharedRead>,

@@ -42,14 +42,17 @@ impl Readiness {
     }
 }
 
-/// Builds the next status from the current one. `refreshed` is the start time of a refresh that
-/// completed (None keeps the previous `refreshTime`); `synced_version` likewise.
+/// Builds the next status from the current one (a pure function; `now` is injected).
+/// `refreshed` is the start time of a refresh that completed (None keeps the previous
+/// `refreshTime`); `synced_version` and `keys` likewise. `lastTransitionTime` changes only
+/// when the Ready status or reason changes.
 pub fn next_status(
     es: &ExternalSecret,
     readiness: &Readiness,
     refreshed: Option<Timestamp>,
     synced_version: Option<String>,
     keys: Option<Vec<KeyOutcomeStatus>>,
+    now: Timestamp,
 ) -> ExternalSecretStatus {
     let current = es.status.clone().unwrap_or_default();
     let previous = current
@@ -66,7 +69,7 @@ pub fn next_status(
     let transition = if unchanged_transition {
         previous.and_then(|p| p.last_transition_time.clone())
     } else {
-        Some(Time(Timestamp::now()))
+        Some(Time(now))
     };
     ExternalSecretStatus {
         refresh_time: refreshed.map(Time).or(current.refresh_time),
@@ -122,3 +125,6 @@ pub fn ready_condition(es: &ExternalSecret) -> Option<&ExternalSecretCondition> 
         .as_ref()
         .and_then(|s| s.conditions.iter().find(|c| c.type_ == reasons::READY))
 }
+
+#[cfg(test)]
+mod tests;

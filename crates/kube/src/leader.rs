@@ -20,7 +20,39 @@ use kube::api::{ObjectMeta, PostParams};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::cli::LeaderSettings;
+/// Leader election timings and identity.
+#[derive(Clone, Debug)]
+pub struct LeaderSettings {
+    /// Lease name.
+    pub lease_name: String,
+    /// Lease namespace.
+    pub namespace: String,
+    /// Holder identity.
+    pub identity: String,
+    /// Lease validity.
+    pub lease_duration: Duration,
+    /// Give-up time for renewals.
+    pub renew_deadline: Duration,
+    /// Attempt interval.
+    pub retry_period: Duration,
+}
+
+/// A monotonic clock. The elector measures how long a Lease record has been unchanged with
+/// it; tests inject a manual one instead of sleeping.
+pub trait Clock: Send + Sync {
+    /// The current instant.
+    fn now(&self) -> Instant;
+}
+
+/// The runtime's clock (`tokio::time::Instant::now`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokioClock;
+
+impl Clock for TokioClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
 
 /// What the elector currently knows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +80,7 @@ pub struct LeaderElector {
     api: Api<Lease>,
     settings: LeaderSettings,
     observed: Option<Observed>,
+    clock: std::sync::Arc<dyn Clock>,
 }
 
 /// Resolves once `shutdown` is true (or its sender is gone).
@@ -70,7 +103,14 @@ impl LeaderElector {
             api: Api::namespaced(client, &settings.namespace),
             settings,
             observed: None,
+            clock: std::sync::Arc::new(TokioClock),
         }
+    }
+
+    /// The same elector measuring time with `clock`.
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     fn observe(&mut self, spec: Option<&LeaseSpec>) {
@@ -86,7 +126,7 @@ impl LeaderElector {
             self.observed = Some(Observed {
                 holder,
                 renew_time,
-                at: Instant::now(),
+                at: self.clock.now(),
             });
         }
     }
@@ -130,8 +170,9 @@ impl LeaderElector {
                 .lease_duration_seconds
                 .and_then(|s| u64::try_from(s).ok())
                 .map_or(self.settings.lease_duration, Duration::from_secs);
-            let seen_at = self.observed.as_ref().map_or_else(Instant::now, |o| o.at);
-            if seen_at.elapsed() < their_duration {
+            let now = self.clock.now();
+            let seen_at = self.observed.as_ref().map_or(now, |o| o.at);
+            if now.saturating_duration_since(seen_at) < their_duration {
                 return Ok(false);
             }
         }
@@ -171,7 +212,7 @@ impl LeaderElector {
             let leading = *role.borrow() == Role::Leading;
             match attempt {
                 Ok(Ok(true)) => {
-                    last_renew = Some(Instant::now());
+                    last_renew = Some(self.clock.now());
                     if !leading {
                         tracing::info!(lease = %self.settings.lease_name, identity = %self.settings.identity, "acquired the leader Lease");
                         role.send_replace(Role::Leading);
@@ -196,7 +237,10 @@ impl LeaderElector {
                     tracing::warn!(lease = %self.settings.lease_name, "leader election round timed out")
                 }
             }
-            if leading && last_renew.is_some_and(|t| t.elapsed() >= deadline) {
+            if leading
+                && last_renew
+                    .is_some_and(|t| self.clock.now().saturating_duration_since(t) >= deadline)
+            {
                 tracing::error!(lease = %self.settings.lease_name, "could not renew the leader Lease within the renew deadline");
                 role.send_replace(Role::Lost);
                 return;
@@ -261,23 +305,38 @@ mod tests {
         }
     }
 
+    /// A clock that moves only when told.
+    struct ManualClock(std::sync::Mutex<Instant>);
+
+    impl ManualClock {
+        fn advance(&self, by: Duration) {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) += by;
+        }
+    }
+
+    impl Clock for ManualClock {
+        fn now(&self) -> Instant {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner())
+        }
+    }
+
     #[tokio::test]
-    async fn only_one_candidate_leads_until_the_lease_expires_or_is_released() -> anyhow::Result<()>
-    {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    async fn only_one_candidate_leads_until_the_lease_expires_or_is_released()
+    -> Result<(), Box<dyn std::error::Error>> {
         let double = KubeApiServer::start(KubeApiOptions::default()).await?;
-        let mut a = LeaderElector::new(double.client()?, settings("a"));
-        let mut b = LeaderElector::new(double.client()?, settings("b"));
+        let clock = std::sync::Arc::new(ManualClock(std::sync::Mutex::new(Instant::now())));
+        let mut a = LeaderElector::new(double.client()?, settings("a")).with_clock(clock.clone());
+        let mut b = LeaderElector::new(double.client()?, settings("b")).with_clock(clock.clone());
         assert!(a.try_acquire_or_renew().await?, "a creates the Lease");
         assert!(!b.try_acquire_or_renew().await?, "b sees a valid Lease");
         assert!(a.try_acquire_or_renew().await?, "a renews");
-        tokio::time::sleep(Duration::from_millis(800)).await;
+        clock.advance(Duration::from_millis(800));
         assert!(
             !b.try_acquire_or_renew().await?,
             "a renewed 800 ms ago: still valid for b"
         );
         // a stops renewing: b takes over once it has seen no change for the lease duration.
-        tokio::time::sleep(Duration::from_millis(1600)).await;
+        clock.advance(Duration::from_millis(1600));
         assert!(b.try_acquire_or_renew().await?, "b takes the expired Lease");
         assert!(!a.try_acquire_or_renew().await?, "a lost it");
         let lease: Lease = Api::namespaced(double.client()?, "default")
