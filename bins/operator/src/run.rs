@@ -10,7 +10,7 @@ use kube::api::ListParams;
 use secretsync_engine::{Engine, EngineConfig};
 use secretsync_model::ProviderFactory;
 use secretsync_model::external_secret::ExternalSecret;
-use secretsync_providers::{AllProviders, ProviderOptions};
+use secretsync_providers::{AllProviders, AmbientIdentity, ProviderOptions};
 use tokio::sync::watch;
 
 use crate::cli::Settings;
@@ -60,8 +60,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let client = crate::client::build(settings.kube_api_qps, settings.kube_api_burst).await?;
     // Every provider this build links (fake, Azure Key Vault, ...), configured from the
     // process environment (workload identity token file, managed identity endpoint).
-    let options =
-        ProviderOptions::from_env().context("reading provider settings from the environment")?;
+    let options = settings.providers.apply(
+        ProviderOptions::from_env().context("reading provider settings from the environment")?,
+    );
+    if options.ambient_identity == AmbientIdentity::AnyStore {
+        tracing::warn!(
+            "--allow-operator-identity-in-secret-stores: every SecretStore may use the operator's own identity"
+        );
+    }
     let factory: Arc<dyn ProviderFactory> = Arc::new(AllProviders::new(options));
     let controller_metrics = secretsync_kube::Metrics::default();
     let engine = Arc::new(

@@ -14,7 +14,7 @@ use secretsync_model::credentials::{CredentialResolver, StaticCredentials};
 use secretsync_model::external_secret::{SecretStoreRef, StoreKind};
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{SecretValue, StoreContext, StoreId};
-use secretsync_providers::{AllProviders, ProviderOptions};
+use secretsync_providers::{AllProviders, AmbientIdentity, ProviderOptions};
 
 use crate::inputs::{self, Inputs};
 use crate::output;
@@ -38,7 +38,11 @@ pub async fn render(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         secrets,
         config_maps,
     };
-    let providers = AllProviders::new(ProviderOptions::from_env()?.with_vault_environment_token());
+    // The one-shot CLI runs as its user: that identity may serve every store.
+    let providers = AllProviders::new(ProviderOptions {
+        ambient_identity: AmbientIdentity::AnyStore,
+        ..ProviderOptions::from_env()?.with_vault_environment_token()
+    });
     let engine = Engine::new(Arc::new(providers), EngineConfig::default());
     let mut rendered = Vec::new();
     for (origin, es) in &external_secrets {

@@ -18,8 +18,8 @@ use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::provider::{ProviderFactory, StoreContext};
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{
-    FetchRequest, FindRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider,
-    SharedProvider, Validation,
+    FetchRequest, FindRequest, ProviderCapabilities, ProviderError, RemoteSecret, RetryPolicy,
+    SecretData, SecretProvider, SharedProvider, Validation,
 };
 use secretsync_provider_fake::FakeProvider;
 
@@ -129,6 +129,17 @@ impl SecretProvider for Counted {
             ));
         }
         self.inner.validate().await
+    }
+    fn extract_metadata(
+        &self,
+        key: &str,
+        property: Option<&str>,
+        metadata: &RemoteSecret,
+    ) -> Option<Result<SecretData, ProviderError>> {
+        self.inner.extract_metadata(key, property, metadata)
+    }
+    fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retry_policy()
     }
     async fn close(&self) {
         self.inner.close().await;

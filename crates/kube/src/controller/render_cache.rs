@@ -2,9 +2,8 @@
 //! at most `capacity` entries, the least recently used dropped first. A dropped entry costs one
 //! provider read the next time that ExternalSecret's Secret needs repair.
 
-use std::collections::{BTreeMap, HashMap};
-
 use secretsync_engine::DesiredSecret;
+use secretsync_engine::lru::Lru;
 
 /// `(namespace, name)` of an ExternalSecret.
 pub(crate) type Key = (String, String);
@@ -18,29 +17,14 @@ pub(crate) struct CachedRender {
 
 /// A least-recently-used map of renders.
 pub(crate) struct RenderCache {
-    capacity: usize,
-    tick: u64,
-    entries: HashMap<Key, (u64, CachedRender)>,
-    by_use: BTreeMap<u64, Key>,
+    entries: Lru<Key, CachedRender>,
 }
 
 impl RenderCache {
     /// An empty cache holding at most `capacity` renders (at least one).
     pub(crate) fn new(capacity: usize) -> Self {
         RenderCache {
-            capacity: capacity.max(1),
-            tick: 0,
-            entries: HashMap::new(),
-            by_use: BTreeMap::new(),
-        }
-    }
-
-    fn touch(&mut self, key: &Key) {
-        self.tick += 1;
-        if let Some((used, _)) = self.entries.get_mut(key) {
-            self.by_use.remove(used);
-            *used = self.tick;
-            self.by_use.insert(self.tick, key.clone());
+            entries: Lru::new(capacity),
         }
     }
 
@@ -53,34 +37,22 @@ impl RenderCache {
     ) -> Option<DesiredSecret> {
         let hit = self
             .entries
-            .get(key)
-            .is_some_and(|(_, c)| c.uid.as_deref() == uid && c.synced_version == synced_version);
+            .peek(key)
+            .is_some_and(|c| c.uid.as_deref() == uid && c.synced_version == synced_version);
         if !hit {
             return None;
         }
-        self.touch(key);
-        self.entries.get(key).map(|(_, c)| c.desired.clone())
+        self.entries.get(key).map(|c| c.desired.clone())
     }
 
     /// Stores a render, dropping the least recently used beyond the capacity.
     pub(crate) fn insert(&mut self, key: Key, render: CachedRender) {
-        self.remove(&key);
-        self.tick += 1;
-        self.by_use.insert(self.tick, key.clone());
-        self.entries.insert(key, (self.tick, render));
-        while self.entries.len() > self.capacity {
-            let Some((_, oldest)) = self.by_use.pop_first() else {
-                break;
-            };
-            self.entries.remove(&oldest);
-        }
+        self.entries.insert(key, render);
     }
 
     /// Forgets `key`.
     pub(crate) fn remove(&mut self, key: &Key) {
-        if let Some((used, _)) = self.entries.remove(key) {
-            self.by_use.remove(&used);
-        }
+        self.entries.remove(key);
     }
 
     /// Number of cached renders.
@@ -139,6 +111,6 @@ mod tests {
         assert_eq!(c.len(), 1, "replaced, not duplicated");
         c.remove(&key("a"));
         assert_eq!(c.len(), 0);
-        assert!(RenderCache::new(0).capacity == 1);
+        assert_eq!(RenderCache::new(0).entries.capacity(), 1);
     }
 }

@@ -1,11 +1,20 @@
 //! Dynamic values the template engine operates on, modelled on the Go types that
 //! `text/template` + sprig produce, and Go's `fmt` `%v` printing rules for them.
 
+mod float;
+mod shared;
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::sync::Arc;
 
 use zeroize::Zeroize;
+
+pub use float::format_float_g;
+pub(crate) use float::{format_exp, format_fixed, shortest_digits};
+pub use shared::{Children, Dict, List, Shared};
+
+use crate::budget::{Bounded, TooLarge};
 
 /// A map with string keys, sorted like Go prints and ranges over maps.
 pub type Map = BTreeMap<String, Value>;
@@ -102,11 +111,11 @@ pub enum Value {
     /// `string`.
     String(Str),
     /// `[]interface{}` (also used for `[]string`).
-    List(Arc<Vec<Value>>),
+    List(List),
     /// `map[string]interface{}`.
-    Map(Arc<Map>),
+    Map(Dict),
     /// `map[string]string`: the template context and sprig's `split` results.
-    StrMap(Arc<Map>),
+    StrMap(Dict),
     /// `time.Time` (sprig's date functions).
     Time(Box<crate::gotime::GoTime>),
 }
@@ -160,12 +169,12 @@ impl From<f64> for Value {
 }
 impl From<Vec<Value>> for Value {
     fn from(v: Vec<Value>) -> Self {
-        Value::List(Arc::new(v))
+        Value::List(List::new(v))
     }
 }
 impl From<Map> for Value {
     fn from(m: Map) -> Self {
-        Value::Map(Arc::new(m))
+        Value::Map(Dict::new(m))
     }
 }
 
@@ -177,7 +186,38 @@ impl Value {
 
     /// Build a list value.
     pub fn list(v: Vec<Value>) -> Value {
-        Value::List(Arc::new(v))
+        Value::List(List::new(v))
+    }
+
+    /// Nesting depth: 0 for scalars, 1 for a list or map of scalars, and so on.
+    pub fn depth(&self) -> u32 {
+        match self {
+            Value::List(l) => l.depth(),
+            Value::Map(m) | Value::StrMap(m) => m.depth(),
+            _ => 0,
+        }
+    }
+
+    /// The number of elements a list or map holds (0 for scalars).
+    pub fn collection_len(&self) -> usize {
+        match self {
+            Value::List(l) => l.len(),
+            Value::Map(m) | Value::StrMap(m) => m.len(),
+            _ => 0,
+        }
+    }
+
+    /// Whether `self` and `other` share their storage (the same string, list or map), so
+    /// that returning one of them as a function result allocated nothing new.
+    pub(crate) fn shares_storage(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::String(a), Value::String(b)) => Arc::ptr_eq(&a.0, &b.0),
+            (Value::List(a), Value::List(b)) => List::ptr_eq(a, b),
+            (Value::Map(a) | Value::StrMap(a), Value::Map(b) | Value::StrMap(b)) => {
+                Dict::ptr_eq(a, b)
+            }
+            _ => false,
+        }
     }
 
     /// The Go type name, used in error messages and `typeOf`.
@@ -249,171 +289,73 @@ impl Value {
         }
     }
 
-    /// Append Go's `fmt.Sprint` (`%v`) rendering of this value to `out`.
-    pub fn write_go(&self, out: &mut Vec<u8>) {
+    /// Append Go's `fmt.Sprint` (`%v`) rendering of this value to `out`, failing once `out`
+    /// would pass its limit (every element prints at least one byte, so the walk is bounded
+    /// by the limit even for values that share their parts).
+    pub(crate) fn write_go(&self, out: &mut Bounded<'_>) -> Result<(), TooLarge> {
         match self {
-            Value::Nil => out.extend_from_slice(b"<nil>"),
-            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Nil => out.push(b"<nil>"),
+            Value::Bool(b) => out.push(if *b { b"true" } else { b"false" }),
             Value::Int(i) | Value::Int64(i) => {
-                let _ = write!(out, "{i}");
+                let mut buf = Vec::with_capacity(20);
+                let _ = write!(buf, "{i}");
+                out.push(&buf)
             }
-            Value::Float(f) => out.extend_from_slice(format_float_g(*f).as_bytes()),
-            Value::String(s) => out.extend_from_slice(s.as_bytes()),
+            Value::Float(f) => out.push(format_float_g(*f).as_bytes()),
+            Value::String(s) => out.push(s.as_bytes()),
             Value::List(l) => {
-                out.push(b'[');
+                out.push(b"[")?;
                 for (i, v) in l.iter().enumerate() {
                     if i > 0 {
-                        out.push(b' ');
+                        out.push(b" ")?;
                     }
-                    v.write_go(out);
+                    v.write_go(out)?;
                 }
-                out.push(b']');
+                out.push(b"]")
             }
             Value::Map(m) | Value::StrMap(m) => {
-                out.extend_from_slice(b"map[");
+                out.push(b"map[")?;
                 for (i, (k, v)) in m.iter().enumerate() {
                     if i > 0 {
-                        out.push(b' ');
+                        out.push(b" ")?;
                     }
-                    out.extend_from_slice(k.as_bytes());
-                    out.push(b':');
-                    v.write_go(out);
+                    out.push(k.as_bytes())?;
+                    out.push(b":")?;
+                    v.write_go(out)?;
                 }
-                out.push(b']');
+                out.push(b"]")
             }
-            Value::Time(t) => out.extend_from_slice(t.go_string().as_bytes()),
+            Value::Time(t) => out.push(t.go_string().as_bytes()),
         }
     }
 
-    /// Go's `fmt.Sprint` of this value, as bytes.
-    pub fn to_go_bytes(&self) -> Vec<u8> {
+    /// Go's `fmt.Sprint` of this value, as bytes, if it fits in `limit` bytes.
+    pub(crate) fn to_go_bytes(&self, limit: usize) -> Result<Vec<u8>, TooLarge> {
         let mut s = Vec::new();
-        self.write_go(&mut s);
-        s
+        self.write_go(&mut Bounded::new(&mut s, limit))?;
+        Ok(s)
     }
 
-    /// Go's `fmt.Sprint` of this value as text (invalid UTF-8 replaced).
+    /// Go's `fmt.Sprint` of a value known to be small (a scalar, or a map key built from
+    /// one): lists and maps print at most [`SMALL_PRINT_LIMIT`] bytes.
+    pub(crate) fn to_go_string_small(&self) -> String {
+        let bytes = self
+            .to_go_bytes(SMALL_PRINT_LIMIT)
+            .unwrap_or_else(|_| b"<too large>".to_vec());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl Value {
+    /// Go's `fmt.Sprint` of this value as text (invalid UTF-8 replaced); values printing to
+    /// more than 16 MiB come out as `<too large>`.
     pub fn to_go_string(&self) -> String {
-        String::from_utf8_lossy(&self.to_go_bytes()).into_owned()
+        let bytes = self
+            .to_go_bytes(16 << 20)
+            .unwrap_or_else(|_| b"<too large>".to_vec());
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 }
 
-/// Decimal digits and decimal-point position of the shortest round-trip representation
-/// of `|f|` (like Go's `strconv` shortest mode): value = 0.DIGITS × 10^dp.
-pub(crate) fn shortest_digits(f: f64) -> (String, i32) {
-    let s = format!("{:e}", f.abs());
-    let (mant, exp) = s.split_once('e').unwrap_or((s.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-    let digits = digits.trim_end_matches('0').to_string();
-    if digits.is_empty() {
-        return ("0".to_string(), 1);
-    }
-    (digits, exp + 1)
-}
-
-fn non_finite(f: f64) -> Option<String> {
-    if f.is_nan() {
-        Some("NaN".into())
-    } else if f.is_infinite() {
-        Some(if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        })
-    } else {
-        None
-    }
-}
-
-/// Format digits in `%e` style with the given exponent character.
-pub(crate) fn format_exp(neg: bool, digits: &str, dp: i32) -> String {
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    out.push_str(&digits[..1]);
-    if digits.len() > 1 {
-        out.push('.');
-        out.push_str(&digits[1..]);
-    }
-    let exp = if digits == "0" { 0 } else { dp - 1 };
-    out.push('e');
-    out.push(if exp < 0 { '-' } else { '+' });
-    out.push_str(&format!("{:02}", exp.abs()));
-    out
-}
-
-/// Format digits in `%f` style with no trailing precision beyond the digits.
-pub(crate) fn format_fixed(neg: bool, digits: &str, dp: i32) -> String {
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    if dp <= 0 {
-        out.push_str("0.");
-        for _ in 0..(-dp) {
-            out.push('0');
-        }
-        out.push_str(digits);
-    } else {
-        let dp = dp as usize;
-        if digits.len() <= dp {
-            out.push_str(digits);
-            for _ in digits.len()..dp {
-                out.push('0');
-            }
-        } else {
-            out.push_str(&digits[..dp]);
-            out.push('.');
-            out.push_str(&digits[dp..]);
-        }
-    }
-    out
-}
-
-/// Go's `strconv.FormatFloat(f, 'g', -1, 64)`, which is what `%v` prints for float64.
-pub fn format_float_g(f: f64) -> String {
-    if let Some(s) = non_finite(f) {
-        return s;
-    }
-    let neg = f.is_sign_negative();
-    if f == 0.0 {
-        return if neg { "-0".into() } else { "0".into() };
-    }
-    let (digits, dp) = shortest_digits(f);
-    let exp = dp - 1;
-    // strconv's shortest %g switches to exponent form below 1e-4 and from 1e6 (eprec = 6).
-    if !(-4..6).contains(&exp) {
-        format_exp(neg, &digits, dp)
-    } else {
-        format_fixed(neg, &digits, dp)
-    }
-}
-
-/// Go's `encoding/json` float64 encoding.
-pub fn format_float_json(f: f64) -> String {
-    let abs = f.abs();
-    let neg = f.is_sign_negative() && f != 0.0;
-    if f == 0.0 {
-        return "0".into();
-    }
-    let (digits, dp) = shortest_digits(f);
-    if !(1e-6..1e21).contains(&abs) {
-        let s = format_exp(neg, &digits, dp);
-        // Go cleans e-09 up to e-9.
-        if let Some(idx) = s.find("e-0") {
-            let mut t = s.clone();
-            t.remove(idx + 2);
-            return t;
-        }
-        if let Some(idx) = s.find("e+0") {
-            let mut t = s.clone();
-            t.remove(idx + 2);
-            return t;
-        }
-        s
-    } else {
-        format_fixed(neg, &digits, dp)
-    }
-}
+/// Print limit for [`Value::to_go_string_small`].
+pub(crate) const SMALL_PRINT_LIMIT: usize = 64 << 10;
