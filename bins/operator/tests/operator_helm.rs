@@ -73,13 +73,18 @@ resources:
 serviceMonitor:
   enabled: true
   additionalLabels: {release: prometheus}
+grafanaDashboard:
+  enabled: true
+prometheusRule:
+  enabled: true
+  additionalLabels: {release: prometheus}
 networkPolicy:
   enabled: true
 podDisruptionBudget:
   minAvailable: 1
 "#;
 
-/// The smallest ServiceMonitor CRD (prometheus-operator's group and names), as a cluster with
+/// The smallest ServiceMonitor and PrometheusRule CRDs (prometheus-operator's group and names), as a cluster with
 /// prometheus-operator has it.
 const SERVICE_MONITOR_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -89,6 +94,21 @@ spec:
   group: monitoring.coreos.com
   scope: Namespaced
   names: {plural: servicemonitors, singular: servicemonitor, kind: ServiceMonitor, listKind: ServiceMonitorList}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: prometheusrules.monitoring.coreos.com
+spec:
+  group: monitoring.coreos.com
+  scope: Namespaced
+  names: {plural: prometheusrules, singular: prometheusrule, kind: PrometheusRule, listKind: PrometheusRuleList}
   versions:
     - name: v1
       served: true
