@@ -3,6 +3,7 @@
 pub mod cluster_external_secret;
 pub mod decide;
 pub mod external_secret;
+mod own_writes;
 pub mod priority;
 mod render_cache;
 pub mod store;
@@ -95,6 +96,8 @@ pub struct Context {
     renders: Mutex<RenderCache>,
     failures: Mutex<HashMap<Key, u32>>,
     forced: Mutex<HashSet<Key>>,
+    /// Versions our own status writes replaced (see [`own_writes`]).
+    pub(crate) status_writes: own_writes::OwnStatusWrites,
 }
 
 impl Context {
@@ -133,6 +136,7 @@ impl Context {
             renders,
             failures: Mutex::default(),
             forced: Mutex::default(),
+            status_writes: own_writes::OwnStatusWrites::default(),
         }
     }
 
@@ -197,6 +201,7 @@ impl Context {
     pub(crate) fn forget(&self, key: &Key) {
         Self::lock(&self.renders).remove(key);
         Self::lock(&self.failures).remove(key);
+        self.status_writes.forget(key);
     }
 
     /// Publishes an event on an ExternalSecret; failures are logged, not fatal.
