@@ -73,29 +73,38 @@ resources:
 serviceMonitor:
   enabled: true
   additionalLabels: {release: prometheus}
+grafanaDashboard:
+  enabled: true
+prometheusRule:
+  enabled: true
+  additionalLabels: {release: prometheus}
 networkPolicy:
   enabled: true
 podDisruptionBudget:
   minAvailable: 1
 "#;
 
-/// The smallest ServiceMonitor CRD (prometheus-operator's group and names), as a cluster with
+/// The smallest CRD of a prometheus-operator kind (its group and names), as a cluster with
 /// prometheus-operator has it.
-const SERVICE_MONITOR_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+fn monitoring_crd(singular: &str, kind: &str) -> String {
+    format!(
+        r#"apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
-  name: servicemonitors.monitoring.coreos.com
+  name: {singular}s.monitoring.coreos.com
 spec:
   group: monitoring.coreos.com
   scope: Namespaced
-  names: {plural: servicemonitors, singular: servicemonitor, kind: ServiceMonitor, listKind: ServiceMonitorList}
+  names: {{plural: {singular}s, singular: {singular}, kind: {kind}, listKind: {kind}List}}
   versions:
     - name: v1
       served: true
       storage: true
       schema:
-        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-"#;
+        openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
+"#
+    )
+}
 
 #[test]
 fn chart_lints_and_each_value_set_renders_and_applies() {
@@ -105,7 +114,8 @@ fn chart_lints_and_each_value_set_renders_and_applies() {
         "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {NAMESPACE}}}\n"
     ));
     if cluster.is_double() {
-        cluster.apply(SERVICE_MONITOR_CRD);
+        cluster.apply(&monitoring_crd("servicemonitor", "ServiceMonitor"));
+        cluster.apply(&monitoring_crd("prometheusrule", "PrometheusRule"));
     }
     let sets = [
         ("defaults", ""),

@@ -151,6 +151,11 @@ impl Context {
         *n
     }
 
+    /// Consecutive failures of `key` so far (0 once it succeeded).
+    pub(crate) fn failure_count(&self, key: &Key) -> u32 {
+        Self::lock(&self.failures).get(key).copied().unwrap_or(0)
+    }
+
     pub(crate) fn is_failing(&self, key: &Key) -> bool {
         Self::lock(&self.failures).contains_key(key)
     }

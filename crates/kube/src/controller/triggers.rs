@@ -279,6 +279,10 @@ pub fn run_all(ctx: Arc<Context>, lifecycle: Lifecycle) -> BoxFuture<'static, ()
         )
         .for_each(|_| futures::future::ready(()));
 
+    let slots = ctx.config.concurrency.max(1);
+    let runtime = &ctx.metrics.runtime;
+    runtime.start_controller("externalsecret", slots);
+    runtime.start_controller("secretstore", slots);
     let mut loops: Vec<BoxFuture<'static, ()>> = vec![es_loop.boxed()];
     loops.push(super::store::run_secret_stores(
         ctx.clone(),
@@ -286,6 +290,7 @@ pub fn run_all(ctx: Arc<Context>, lifecycle: Lifecycle) -> BoxFuture<'static, ()
         shutdown.clone(),
     ));
     if ctx.config.cluster_stores {
+        runtime.start_controller("clustersecretstore", slots);
         loops.push(super::store::run_cluster_secret_stores(
             ctx.clone(),
             &mut lists,
@@ -293,6 +298,7 @@ pub fn run_all(ctx: Arc<Context>, lifecycle: Lifecycle) -> BoxFuture<'static, ()
         ));
     }
     if ctx.config.cluster_external_secrets {
+        runtime.start_controller("clusterexternalsecret", slots);
         loops.push(super::cluster_external_secret::run(
             ctx.clone(),
             &mut lists,
