@@ -114,7 +114,10 @@ pub(crate) struct Applied {
     labels: BTreeMap<String, String>,
     annotations: BTreeMap<String, String>,
     data_keys: BTreeSet<String>,
+    /// The type is left out of the fingerprint and of the comparison (Merge, CreateOrMerge).
     merge_mode: bool,
+    /// The body sets the type (every write but a merge into an existing Secret).
+    sets_type: bool,
     fingerprint: String,
 }
 
@@ -135,7 +138,16 @@ pub fn plan_write(
         if policy == CreationPolicy::Merge {
             return WritePlan::Missing;
         }
-        let applied = applied(es, desired, false, key, eso_data_hash);
+        // A CreateOrMerge Secret is judged in merge mode on every later refresh: fingerprint it
+        // that way from the start, though the create sets its type.
+        let mut applied = applied(
+            es,
+            desired,
+            policy == CreationPolicy::CreateOrMerge,
+            key,
+            eso_data_hash,
+        );
+        applied.sets_type = true;
         return WritePlan::Write {
             action: WriteAction::Create,
             body: body(es, desired, &applied),
@@ -282,6 +294,7 @@ fn applied(
         annotations,
         data_keys: desired.data.keys().cloned().collect(),
         merge_mode,
+        sets_type: !merge_mode,
         fingerprint,
     }
 }
@@ -348,7 +361,7 @@ fn body(es: &ExternalSecret, desired: &DesiredSecret, applied: &Applied) -> Valu
         "metadata": metadata,
         "data": data,
     });
-    if !applied.merge_mode {
+    if applied.sets_type {
         body["type"] = json!(desired.type_);
     }
     if desired.immutable {
