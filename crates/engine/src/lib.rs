@@ -25,6 +25,7 @@ pub mod rewrite;
 pub mod stable_hash;
 pub mod sync_windows;
 pub mod templates;
+pub mod token_bucket;
 pub mod validation;
 pub mod values;
 
@@ -35,3 +36,4 @@ pub use fetch::{FetchConfig, FetchObserver, FetchStats, RateLimit};
 pub use outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
 pub use render_pool::{RenderPool, RenderPoolError};
 pub use secretsync_template::Limits as TemplateLimits;
+pub use token_bucket::TokenBucket;
