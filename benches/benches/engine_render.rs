@@ -8,17 +8,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use criterion::{Criterion, criterion_group, criterion_main};
-use secretsync_engine::{
-    Engine, EngineConfig, EnvironmentError, FetchConfig, ResolvedStore, SyncEnvironment,
-    SyncResult, TemplateSourceKind,
-};
-use secretsync_model::credentials::{CredentialResolver, StaticCredentials};
-use secretsync_model::external_secret::{ExternalSecret, SecretStoreRef};
+use secretsync_engine::{Engine, EngineConfig, FetchConfig, MemoryEnvironment, SyncResult};
+use secretsync_model::credentials::CredentialResolver;
+use secretsync_model::external_secret::ExternalSecret;
 use secretsync_model::provider::{ProviderFactory, StoreContext};
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{
-    FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider, SecretValue,
-    SharedProvider, StoreId, Validation,
+    FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider,
+    SharedProvider, Validation,
 };
 
 const OBJECTS: usize = 1_000;
@@ -55,35 +52,11 @@ impl ProviderFactory for Factory {
     }
 }
 
-struct Env(Arc<SecretStoreSpec>);
-
-#[async_trait]
-impl SyncEnvironment for Env {
-    async fn store(
-        &self,
-        namespace: &str,
-        reference: &SecretStoreRef,
-    ) -> Result<ResolvedStore, EnvironmentError> {
-        Ok(ResolvedStore {
-            id: StoreId {
-                kind: reference.kind,
-                namespace: Some(namespace.to_string()),
-                name: reference.name.clone(),
-            },
-            spec: self.0.clone(),
-        })
-    }
-    fn credentials(&self, _: &StoreContext) -> Arc<dyn CredentialResolver> {
-        Arc::new(StaticCredentials::new())
-    }
-    async fn template_source(
-        &self,
-        _: TemplateSourceKind,
-        _: &str,
-        _: &str,
-    ) -> Result<BTreeMap<String, SecretValue>, EnvironmentError> {
-        Ok(BTreeMap::new())
-    }
+/// Every namespace's SecretStore `vault` (the factory ignores the spec).
+fn environment() -> MemoryEnvironment {
+    (0..10).fold(MemoryEnvironment::new(), |env, ns| {
+        env.with_secret_store(format!("team-{ns}"), "vault", SecretStoreSpec::default())
+    })
 }
 
 fn objects() -> Vec<ExternalSecret> {
@@ -139,7 +112,7 @@ fn bench_render(c: &mut Criterion) {
         .expect("runtime");
     let objects = objects();
     let provider = Arc::new(InMemory(remote()));
-    let env = Env(Arc::new(SecretStoreSpec::default()));
+    let env = environment();
     for (label, window) in [
         (
             "engine_sync_5keys_template_coalesced",

@@ -8,6 +8,7 @@
 //! - [`refresh`]: ESO's `shouldRefresh`/`isSecretValid` decisions over plain inputs.
 //! - [`scheduler`]: a pure, time-injected refresh scheduler.
 //! - [`sync_windows`]: `spec.syncWindows` (cron windows gating periodic refreshes).
+//! - [`MemoryEnvironment`]: a host over stores, Secrets and ConfigMaps given as values.
 //!
 //! See `docs/engine.md` for the semantics and the deviations from ESO.
 
@@ -15,6 +16,7 @@ mod engine;
 pub mod env;
 pub mod error;
 pub mod fetch;
+pub mod memory;
 pub mod outcome;
 pub mod pipeline;
 pub mod refresh;
@@ -29,5 +31,6 @@ pub use engine::{Engine, EngineConfig};
 pub use env::{ResolvedStore, SyncEnvironment, TemplateSourceKind};
 pub use error::{EngineError, EnvironmentError};
 pub use fetch::{FetchConfig, FetchObserver, FetchStats, RateLimit};
+pub use memory::MemoryEnvironment;
 pub use outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
 pub use scheduler::{Scheduler, SchedulerConfig, SyncState};

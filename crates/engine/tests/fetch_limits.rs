@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{MemoryEnv, es};
+use common::{env_for, es};
 use futures::future::join_all;
 use secretsync_engine::{Engine, EngineConfig, FetchConfig, RateLimit};
 use secretsync_model::credentials::CredentialResolver;
@@ -105,8 +105,8 @@ async fn token_bucket_spaces_calls() {
         ..Default::default()
     };
     let engine = Engine::new(Arc::new(Factory(rec.clone())), config);
-    let env = MemoryEnv::default();
     let objs = objects(12);
+    let env = env_for(&objs);
     join_all(objs.iter().map(|o| engine.sync(o, &env))).await;
     let calls = rec.calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 12);
@@ -129,8 +129,8 @@ async fn concurrency_cap_per_store() {
         ..Default::default()
     };
     let engine = Engine::new(Arc::new(Factory(rec.clone())), config);
-    let env = MemoryEnv::default();
     let objs = objects(20);
+    let env = env_for(&objs);
     join_all(objs.iter().map(|o| engine.sync(o, &env))).await;
     assert_eq!(rec.max_in_flight.load(Ordering::SeqCst), 3);
 }
@@ -139,8 +139,8 @@ async fn concurrency_cap_per_store() {
 async fn retry_after_pauses_the_store() {
     let rec = recorder(1, Duration::ZERO);
     let engine = Engine::new(Arc::new(Factory(rec.clone())), EngineConfig::default());
-    let env = MemoryEnv::default();
     let objs = objects(2);
+    let env = env_for(&objs);
     let first = engine.sync(&objs[0], &env).await;
     let err = first.result.unwrap_err();
     assert!(err.is_transient());
