@@ -29,7 +29,7 @@ pub mod values;
 
 pub use engine::{Engine, EngineConfig};
 pub use env::{ResolvedStore, SyncEnvironment, TemplateSourceKind};
-pub use error::{EngineError, EnvironmentError};
+pub use error::{EngineError, EnvironmentError, StoreFailure};
 pub use fetch::{FetchConfig, FetchObserver, FetchStats, RateLimit};
 pub use memory::MemoryEnvironment;
 pub use outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};

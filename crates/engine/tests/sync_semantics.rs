@@ -167,10 +167,14 @@ spec:
     let out = engine(&f).sync(&e, &env).await;
     match out.result.unwrap_err() {
         EngineError::Store {
-            location, store, ..
+            location,
+            store,
+            cause,
+            ..
         } => {
             assert_eq!(location, "spec.data[2]");
             assert_eq!(store, "SecretStore broken");
+            assert_eq!(cause, secretsync_engine::StoreFailure::NotFound);
         }
         other => panic!("{other:?}"),
     }

@@ -88,7 +88,10 @@ impl KubeEnvironment {
             kube::Error::Api(s) if s.code == 404 => {
                 EnvironmentError::not_found(format!("{what} not found"))
             }
-            other => EnvironmentError::other(format!("{what}: {other}")),
+            kube::Error::Api(s) if s.code < 500 && s.code != 429 => {
+                EnvironmentError::other(format!("{what}: {}", s.message))
+            }
+            other => EnvironmentError::unavailable(format!("{what}: {other}")),
         }
     }
 }
