@@ -7,7 +7,11 @@ use std::process::{Command, Output};
 const CANARY: &str = "canary-9d1e6c0f-never-print-me";
 
 fn secretsync() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_secretsync"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_secretsync"));
+    // No cluster: whatever the machine has configured.
+    cmd.env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("KUBERNETES_SERVICE_HOST");
+    cmd
 }
 
 fn repo_root() -> PathBuf {
@@ -123,10 +127,10 @@ fn bad_input_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
                 "  secretStoreRef: {name: nowhere, kind: ClusterSecretStore}\n  data:\n    - secretKey: a\n      remoteRef: {key: db}\n",
             ),
             vec![
-                "ExternalSecret/broken",
+                "ExternalSecret team/broken",
                 "spec.data[0]",
-                "nowhere",
-                "not found",
+                "ClusterSecretStore nowhere",
+                "is not in the given files, and no cluster is reachable",
             ],
         ),
         (
@@ -137,7 +141,7 @@ fn bad_input_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
                     "  secretStoreRef: {name: gcp, kind: ClusterSecretStore}\n  data:\n    - secretKey: a\n      remoteRef: {key: db}\n"
                 )
             ),
-            vec!["ExternalSecret/broken", "gcpsm", "not supported"],
+            vec!["ExternalSecret team/broken", "gcpsm", "not supported"],
         ),
         (
             "missing required field",
@@ -201,9 +205,10 @@ fn bad_input_fails_with_one_clear_line() {
         let (_dir, path) = manifest(&content);
         let out = render(&[&path]);
         let stderr = text(&out.stderr);
-        assert!(
-            !out.status.success(),
-            "{name}: expected failure, got success; stderr: {stderr}"
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{name}: expected exit code 2 (invalid input); stderr: {stderr}"
         );
         let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
         assert_eq!(
@@ -245,10 +250,9 @@ fn errors_and_logs_never_contain_secret_values() {
         .output()
         .expect("run");
     let stderr = text(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "missing keys must fail the render: {stderr}"
-    );
+    // A missing remote key alone is exit code 1; a property missing from an existing value
+    // fails the sync as in ESO and counts as invalid input (2), which wins.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("nosuchproperty") || stderr.contains("nosuchkey"),
         "errors name the keys: {stderr}"

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use secretsync_engine::MemoryEnvironment;
 use secretsync_model::credentials::CredentialResolver;
-use secretsync_model::external_secret::{ExternalSecret, SecretStoreRef, StoreKind};
+use secretsync_model::external_secret::{ExternalSecret, StoreKind};
 use secretsync_model::provider::{ProviderFactory, StoreContext};
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{
@@ -174,34 +174,6 @@ impl ProviderFactory for MemoryFactory {
     }
 }
 
-/// The stores an ExternalSecret references (`spec.secretStoreRef` and every
-/// `sourceRef.storeRef`), with its namespace.
-fn store_refs(es: &ExternalSecret) -> Vec<(String, SecretStoreRef)> {
-    let namespace = es
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".into());
-    let entry_refs = es
-        .spec
-        .data
-        .iter()
-        .filter_map(|d| d.source_ref.as_ref().and_then(|s| s.store_ref.clone()))
-        .chain(
-            es.spec
-                .data_from
-                .iter()
-                .filter_map(|d| d.source_ref.as_ref().and_then(|s| s.store_ref.clone())),
-        );
-    es.spec
-        .secret_store_ref
-        .clone()
-        .into_iter()
-        .chain(entry_refs)
-        .map(|r| (namespace.clone(), r))
-        .collect()
-}
-
 /// A [`MemoryEnvironment`] holding every store the given ExternalSecrets reference, each with
 /// `spec` (the test factories ignore it).
 pub fn env_with<'a>(
@@ -210,9 +182,16 @@ pub fn env_with<'a>(
 ) -> MemoryEnvironment {
     let mut env = MemoryEnvironment::new();
     for es in objects {
-        for (namespace, r) in store_refs(es) {
+        let namespace = es
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        for r in es.spec.store_refs() {
             env = match r.kind {
-                StoreKind::SecretStore => env.with_secret_store(namespace, r.name, spec.clone()),
+                StoreKind::SecretStore => {
+                    env.with_secret_store(namespace.clone(), r.name.clone(), spec.clone())
+                }
                 StoreKind::ClusterSecretStore => {
                     env.with_cluster_secret_store(r.name, spec.clone())
                 }
