@@ -143,8 +143,13 @@ impl NoClusterCredentials {
             Ok(ns) => format!("{kind} {ns}/{name}"),
             Err(e) => return e,
         };
+        let hint = if kind == "ServiceAccount" {
+            "; to use the CI's own credentials instead, name the store in --env-credentials"
+        } else {
+            ""
+        };
         ProviderError::InvalidStoreConfig(format!(
-            "{}: {what} is not in the given files, and no cluster is reachable to read it from ({})",
+            "{}: {what} is not in the given files, and no cluster is reachable to read it from ({}){hint}",
             self.context.store, self.reason
         ))
     }

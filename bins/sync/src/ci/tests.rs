@@ -24,10 +24,13 @@ fn spec(provider: serde_json::Value) -> SecretStoreSpec {
     serde_json::from_value(serde_json::json!({ "provider": provider })).expect("spec")
 }
 
+/// (variables, expected login kind or error part)
+type Case<'a> = (&'a [(&'a str, &'a str)], Result<&'a str, &'a str>);
+
 #[test]
 fn vault_login_is_picked_in_order() {
     // (variables, expected login kind or error part)
-    let cases: [(&[(&str, &str)], Result<&str, &str>); 7] = [
+    let cases: [Case<'_>; 7] = [
         (&[], Ok("none")),
         (&[("VAULT_TOKEN", "t")], Ok("token")),
         (&[("VAULT_TOKEN_FILE", "/x")], Ok("token")),

@@ -53,13 +53,21 @@ fn live(data: &[(&str, &str)], owned_by_us: &[&str], type_: &str) -> Secret {
     }
 }
 
+/// (desired, live, change, key changes as (sign, key))
+type Case = (
+    DesiredSecret,
+    Option<Secret>,
+    Change,
+    Vec<(&'static str, &'static str)>,
+);
+
 #[test]
 fn writes_are_compared_key_by_key() {
     let h = ValueHasher::new();
     let owner = CreationPolicy::Owner;
     let same = live(&[("a", "1"), ("b", "2")], &["a", "b"], "Opaque");
     // (desired, live, change, key changes as (sign, key))
-    let cases: Vec<(DesiredSecret, Option<Secret>, Change, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             desired(owner, &[("a", "1")]),
             None,
