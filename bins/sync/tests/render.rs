@@ -266,3 +266,61 @@ fn errors_and_logs_never_contain_secret_values() {
         "values are base64 in the output, never raw"
     );
 }
+
+#[test]
+fn missing_files_mixed_documents_and_unreachable_stores_have_their_exit_codes() {
+    // A missing file: 2, naming it.
+    let out = secretsync()
+        .args(["check", "-f", "/nonexistent/manifests.yaml"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("/nonexistent/manifests.yaml: no such file or directory"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Valid and invalid documents in one file: the valid ones are still rendered, exit 2.
+    let (_dir, path) = manifest(&format!(
+        "{FAKE_STORE}---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: good, namespace: apps}}\nspec:\n  secretStoreRef: {{name: fake, kind: ClusterSecretStore}}\n  data: [{{secretKey: user, remoteRef: {{key: db, property: user}}}}]\n---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: bad, namespace: apps}}\nspec:\n  secretStoreRef: {{name: fake, kind: ClusterSecretStore}}\n  data: [{{secretKey: user}}]\n"
+    ));
+    let out = render(&[&path]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("name: good"),
+        "the valid document is rendered"
+    );
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    for part in [
+        "input.yaml: document 2",
+        "ExternalSecret/bad",
+        "spec.data[0].remoteRef",
+    ] {
+        assert!(
+            errors[0].contains(part),
+            "{part:?} missing from {}",
+            errors[0]
+        );
+    }
+
+    // A store nobody listens for: 3, naming the file, the object, the field and the store.
+    let (_dir, path) = manifest(
+        "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: vault}\nspec:\n  provider:\n    vault: {server: 'http://127.0.0.1:1', path: secret}\n---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: app, namespace: apps}\nspec:\n  secretStoreRef: {name: vault, kind: ClusterSecretStore}\n  data: [{secretKey: a, remoteRef: {key: db}}]\n",
+    );
+    let out = secretsync()
+        .env("VAULT_TOKEN", "t")
+        .args(["check", "-f"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("input.yaml: document 1: ExternalSecret apps/app: spec.data[0]")
+            && stderr.contains("ClusterSecretStore vault"),
+        "{stderr}"
+    );
+}
