@@ -297,7 +297,8 @@ fn missing_files_mixed_documents_and_unreachable_stores_have_their_exit_codes() 
     for part in [
         "input.yaml: document 2",
         "ExternalSecret/bad",
-        "spec.data[0].remoteRef",
+        "spec.data[0]",
+        "missing field `remoteRef`",
     ] {
         assert!(
             errors[0].contains(part),
