@@ -62,10 +62,11 @@ pub struct Source {
     #[arg(long, env = "SECRETSYNC_CA_FILE")]
     pub ca_file: Option<PathBuf>,
     /// ExternalSecrets worked on at once.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 256)]
     pub concurrency: usize,
-    /// Provider calls in flight per store at once.
-    #[arg(long, default_value_t = 32)]
+    /// Provider reads in flight per store at once (a multiple of 20 lets AWS Secrets Manager
+    /// reads go out in full `BatchGetSecretValue` calls).
+    #[arg(long, default_value_t = 100)]
     pub per_store: usize,
 }
 
