@@ -10,11 +10,13 @@ use std::sync::Arc;
 
 use secretsync_engine::{Engine, EngineConfig, MemoryEnvironment, SyncResult};
 use secretsync_model::manifest::{Resource, parse_documents};
-use secretsync_providers::{AllProviders, ProviderOptions};
+use secretsync_providers::{AllProviders, AmbientIdentity, ProviderOptions};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: embed <manifests.yaml>")?;
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: embed <manifests.yaml>")?;
     let text = std::fs::read_to_string(&path)?;
 
     // Stores, Secrets and ConfigMaps go into the environment; ExternalSecrets come back.
@@ -25,10 +27,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             external_secrets.push(*es);
         }
     }
-    let options = ProviderOptions::from_env()?;
+    // The program runs as its user, so its own identity (VAULT_TOKEN, the AWS chain, Azure's
+    // federated token) may serve every store, as the `secretsync` CLI allows.
+    let options = ProviderOptions {
+        ambient_identity: AmbientIdentity::AnyStore,
+        ..ProviderOptions::from_env()?
+    };
     #[cfg(feature = "vault")]
     let options = options.with_vault_environment_token(); // stores without auth use VAULT_TOKEN
-    let engine = Engine::new(Arc::new(AllProviders::new(options)), EngineConfig::default());
+    let engine = Engine::new(
+        Arc::new(AllProviders::new(options)),
+        EngineConfig::default(),
+    );
 
     for es in &external_secrets {
         match engine.sync(es, &env).await.result {

@@ -9,14 +9,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use criterion::{Criterion, criterion_group, criterion_main};
 use secretsync_engine::{Engine, EngineConfig, FetchConfig, MemoryEnvironment, SyncResult};
-use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::external_secret::ExternalSecret;
-use secretsync_model::provider::{ProviderFactory, StoreContext};
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{
-    FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider,
-    SharedProvider, Validation,
+    FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider, Validation,
 };
+use secretsync_testkit::providers::TestFactory;
 
 const OBJECTS: usize = 1_000;
 
@@ -35,20 +33,6 @@ impl SecretProvider for InMemory {
     }
     async fn validate(&self) -> Result<Validation, ProviderError> {
         Ok(Validation::Ready)
-    }
-}
-
-struct Factory(Arc<InMemory>);
-
-#[async_trait]
-impl ProviderFactory for Factory {
-    async fn build(
-        &self,
-        _: &StoreContext,
-        _: &SecretStoreSpec,
-        _: Arc<dyn CredentialResolver>,
-    ) -> Result<SharedProvider, ProviderError> {
-        Ok(self.0.clone())
     }
 }
 
@@ -127,7 +111,7 @@ fn bench_render(c: &mut Criterion) {
             },
             ..Default::default()
         };
-        let engine = Engine::new(Arc::new(Factory(provider.clone())), config);
+        let engine = Engine::new(Arc::new(TestFactory::serving(provider.clone())), config);
         // Check once that the path really renders.
         let first = rt.block_on(engine.sync(&objects[0], &env));
         match first.result {

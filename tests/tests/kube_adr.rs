@@ -163,11 +163,20 @@ async fn adr_azure_credentials_sync_propagate_and_repair() {
     .await;
     let label_repair = started.elapsed();
 
-    // Type edit: a Secret's type is immutable, so the edit is a delete + create with another type.
-    // The operator may recreate the Secret between our delete and create (409 AlreadyExists):
-    // then the edit is tried again.
+    // Type edit: a Secret's type is immutable, so the edit is a delete + create with another type
+    // that keeps the metadata (as `kubectl replace --force` does), ownerReference included: a
+    // Secret without it would not be this ExternalSecret's to repair (creationPolicy Owner never
+    // takes over). The operator may recreate the Secret between our delete and create (409
+    // AlreadyExists): then the edit is tried again.
+    let owner_references = api
+        .get("azure-credentials")
+        .await
+        .expect("the Secret")
+        .metadata
+        .owner_references;
     let started = Instant::now();
     let mut foreign = Secret::default();
+    foreign.metadata.owner_references = owner_references;
     foreign.metadata.name = Some("azure-credentials".into());
     foreign.metadata.labels = Some(BTreeMap::from([(
         "reconcile.external-secrets.io/managed".into(),

@@ -171,11 +171,17 @@ async fn canary_value_never_reaches_logs_events_or_status() {
             haystack.push_str(&serde_json::to_string(&es.status).unwrap_or_default());
         }
     }
-    Api::<ExternalSecret>::namespaced(env.client.clone(), &ns)
-        .delete("canary", &DeleteParams::default())
+    let api = Api::<ExternalSecret>::namespaced(env.client.clone(), &ns);
+    api.delete("canary", &DeleteParams::default())
         .await
         .expect("delete");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Gone once its finalizer ran (the cleanup's events are published before it is released).
+    wait_for(
+        Duration::from_secs(10),
+        "the ExternalSecret gone",
+        || async { api.get_opt("canary").await.ok()?.is_none().then_some(()) },
+    )
+    .await;
     let mut event_count = 0;
     let mut reasons = std::collections::BTreeSet::new();
     for namespace in [&ns, &denied] {

@@ -217,15 +217,15 @@ async fn creation_and_deletion_policies() {
         .factory
         .calls
         .load(std::sync::atomic::Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let calls_after = _operator
-        .factory
-        .calls
-        .load(std::sync::atomic::Ordering::SeqCst);
-    assert!(
-        calls_after > calls_before,
-        "refreshes happened (provider calls {calls_before} -> {calls_after})"
-    );
+    // Proof the operator had the chance to write: every ExternalSecret refreshed twice more
+    // (each refresh reads the provider).
+    let cycles = 2 * CASES.len() as u64;
+    wait_for(
+        Duration::from_secs(20),
+        "two more refresh cycles",
+        || async { (_operator.factory.calls() >= calls_before + cycles).then_some(()) },
+    )
+    .await;
     assert_eq!(
         env.secret(&ns, &owner)
             .await

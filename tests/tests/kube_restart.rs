@@ -82,14 +82,17 @@ async fn restart_reads_no_provider_for_intact_secrets_and_repairs_edited_ones() 
         },
     )
     .await;
-    // Both ExternalSecrets have been reconciled by now (the store validated, the repair done);
-    // give the intact one ample time to make any read it would make.
-    wait_for(Duration::from_secs(10), "the store validated", || async {
-        (second.factory.calls.load(Ordering::SeqCst) > second.factory.reads.load(Ordering::SeqCst))
-            .then_some(())
-    })
+    // The intact one has been reconciled by the new operator (its reconcile count proves the
+    // chance to read was there), without a read.
+    wait_for(
+        Duration::from_secs(10),
+        "the intact ExternalSecret reconciled",
+        || async {
+            (second.reconciles(&ns, "intact") >= 1 && second.reconciles(&ns, "edited") >= 1)
+                .then_some(())
+        },
+    )
     .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         second.factory.reads.load(Ordering::SeqCst),
         1,

@@ -74,7 +74,17 @@ async fn store_validation_reports_eso_reasons() {
         (empty.0.as_str(), empty.1.as_str()),
         ("False", "InvalidStoreConfiguration")
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A store of ours applied after it gets its status: the store controller has handled the
+    // watch events up to and including the other-class store's.
+    let _: SecretStore = env
+        .apply(Some(&ns), store("probe", json!({"fake": {"data": []}})))
+        .await;
+    wait_for(
+        Duration::from_secs(10),
+        "the probe store's status",
+        || async { store_ready(&env, &ns, "probe").await },
+    )
+    .await;
     assert!(
         store_ready(&env, &ns, "other-class").await.is_none(),
         "a store of another controller class is left alone"

@@ -11,7 +11,7 @@ use kube::api::{Api, PostParams};
 use kube_support::*;
 use secretsync_engine::DesiredSecret;
 use secretsync_kube::drift::DriftKey;
-use secretsync_kube::writer::{WriteError, WriteOutcome, Writer};
+use secretsync_kube::writer::{Conflict, WriteError, WriteOutcome, Writer};
 use secretsync_model::SecretValue;
 use secretsync_model::external_secret::{CreationPolicy, DeletionPolicy, ExternalSecret};
 use serde_json::json;
@@ -99,7 +99,13 @@ async fn writer_semantics() {
         .await
         .expect_err("owned by another");
     assert!(
-        matches!(err, WriteError::Owned { .. }) && !err.is_retryable(),
+        matches!(
+            err,
+            WriteError::Conflict {
+                conflict: Conflict::ControlledByOther { .. },
+                ..
+            }
+        ) && !err.is_retryable(),
         "{err}"
     );
 
@@ -116,7 +122,13 @@ async fn writer_semantics() {
         .insert("a".into(), SecretValue::from_str_value("2"));
     let err = writer.write(&es, &changed).await.expect_err("immutable");
     assert!(
-        matches!(err, WriteError::Immutable { .. }) && !err.is_retryable(),
+        matches!(
+            err,
+            WriteError::Conflict {
+                conflict: Conflict::Immutable,
+                ..
+            }
+        ) && !err.is_retryable(),
         "{err}"
     );
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
+use secretsync_providers::{AmbientIdentity, ProviderOptions, ReadLimits};
 
 /// Flags of `secretsync-operator`.
 #[derive(Debug, Parser)]
@@ -102,27 +103,89 @@ pub struct Args {
     /// Do not run the ClusterSecretStore / ClusterExternalSecret controllers (namespace-scoped installs).
     #[arg(long, env = "SECRETSYNC_NO_CLUSTER_RESOURCES")]
     pub no_cluster_resources: bool,
+    /// Deadline of one ExternalSecret reconcile once it holds a sync slot (e.g. `2m`); past it
+    /// the reconcile is abandoned and reported as that ExternalSecret's sync error (retried
+    /// with backoff), so a slow tenant endpoint cannot hold a slot for ever.
+    #[arg(long, env = "SECRETSYNC_RECONCILE_TIMEOUT", default_value = "2m")]
+    pub reconcile_timeout: String,
+    /// Rendered Secrets kept in memory for drift repair without a provider read; the least
+    /// recently used is dropped beyond this (and re-read from its provider when next needed).
+    #[arg(long, env = "SECRETSYNC_RENDER_CACHE_SIZE", default_value_t = 10_000)]
+    pub render_cache_size: usize,
     /// How long shutdown waits for the Lease release and provider close.
     #[arg(long, env = "SECRETSYNC_SHUTDOWN_TIMEOUT", default_value = "20s")]
     pub shutdown_timeout: String,
+    /// Let namespaced SecretStores use the operator's own identity, as ESO does: its
+    /// ServiceAccount token (Vault `kubernetes` auth without `serviceAccountRef`/`secretRef`),
+    /// its Azure federated token (`WorkloadIdentity` without `serviceAccountRef`), the node's
+    /// managed identity, the ambient AWS credentials, and Azure hosts outside the cloud's
+    /// official domains. RISK: anyone who may create a SecretStore can then read whatever the
+    /// operator's identity may read, and make the operator send that identity's token to a
+    /// server of their choosing. Off by default: only ClusterSecretStores may.
+    #[arg(long, env = "SECRETSYNC_ALLOW_OPERATOR_IDENTITY_IN_SECRET_STORES")]
+    pub allow_operator_identity_in_secret_stores: bool,
+    /// Largest provider response body read, in bytes; longer answers fail the read.
+    #[arg(
+        long,
+        env = "SECRETSYNC_PROVIDER_MAX_RESPONSE_BYTES",
+        default_value_t = ReadLimits::default().max_response_bytes
+    )]
+    pub provider_max_response_bytes: usize,
+    /// Most remote secrets one `dataFrom[].find` may return (checked before any is read).
+    #[arg(
+        long,
+        env = "SECRETSYNC_PROVIDER_MAX_FIND_RESULTS",
+        default_value_t = ReadLimits::default().max_find_results
+    )]
+    pub provider_max_find_results: usize,
+    /// Most pages (Azure `nextLink`, AWS `NextToken`) or Vault LIST calls one listing may take.
+    #[arg(
+        long,
+        env = "SECRETSYNC_PROVIDER_MAX_LIST_PAGES",
+        default_value_t = ReadLimits::default().max_list_pages
+    )]
+    pub provider_max_list_pages: usize,
+    /// Deepest folder level a Vault `find` descends to below its path.
+    #[arg(
+        long,
+        env = "SECRETSYNC_PROVIDER_MAX_LIST_DEPTH",
+        default_value_t = ReadLimits::default().max_list_depth
+    )]
+    pub provider_max_list_depth: usize,
+    /// Time limit of one provider HTTP request, from connecting until its whole body is read.
+    #[arg(
+        long,
+        env = "SECRETSYNC_PROVIDER_REQUEST_TIMEOUT",
+        default_value = "30s"
+    )]
+    pub provider_request_timeout: String,
 }
 
-/// Leader election timings and identity.
+/// Provider settings from the flags, applied to the providers' options.
 #[derive(Clone, Debug)]
-pub struct LeaderSettings {
-    /// Lease name.
-    pub lease_name: String,
-    /// Lease namespace.
-    pub namespace: String,
-    /// Holder identity.
-    pub identity: String,
-    /// Lease validity.
-    pub lease_duration: Duration,
-    /// Give-up time for renewals.
-    pub renew_deadline: Duration,
-    /// Attempt interval.
-    pub retry_period: Duration,
+pub struct ProviderSettings {
+    /// Who may use the operator's own identity.
+    pub ambient_identity: AmbientIdentity,
+    /// Read limits.
+    pub limits: ReadLimits,
+    /// Time limit of one provider request.
+    pub request_timeout: Duration,
 }
+
+impl ProviderSettings {
+    /// Applies the settings to provider options read from the environment.
+    pub fn apply(&self, mut options: ProviderOptions) -> ProviderOptions {
+        options.ambient_identity = self.ambient_identity;
+        options.limits = self.limits;
+        options.vault.request_timeout = self.request_timeout;
+        options.azure.request_timeout = self.request_timeout;
+        options.aws.attempt_timeout = self.request_timeout;
+        options.aws.operation_timeout = self.request_timeout;
+        options
+    }
+}
+
+pub use secretsync_kube::leader::LeaderSettings;
 
 /// Validated settings.
 #[derive(Clone, Debug)]
@@ -145,6 +208,8 @@ pub struct Settings {
     pub kube_api_burst: u32,
     /// Shutdown budget.
     pub shutdown_timeout: Duration,
+    /// Provider identity rule, limits and timeout.
+    pub providers: ProviderSettings,
 }
 
 /// Parses `500ms`, `15s`, `2m`, `1h` or a bare number of seconds.
@@ -254,6 +319,39 @@ impl Args {
             );
         }
         let shutdown_timeout = parse_duration("shutdown-timeout", &self.shutdown_timeout)?;
+        let reconcile_timeout = parse_duration("reconcile-timeout", &self.reconcile_timeout)?;
+        if self.render_cache_size == 0 {
+            bail!("--render-cache-size: must be at least 1");
+        }
+        let request_timeout =
+            parse_duration("provider-request-timeout", &self.provider_request_timeout)?;
+        for (flag, value) in [
+            (
+                "provider-max-response-bytes",
+                self.provider_max_response_bytes,
+            ),
+            ("provider-max-find-results", self.provider_max_find_results),
+            ("provider-max-list-pages", self.provider_max_list_pages),
+            ("provider-max-list-depth", self.provider_max_list_depth),
+        ] {
+            if value == 0 {
+                bail!("--{flag}: must be at least 1");
+            }
+        }
+        let providers = ProviderSettings {
+            ambient_identity: if self.allow_operator_identity_in_secret_stores {
+                AmbientIdentity::AnyStore
+            } else {
+                AmbientIdentity::ClusterStoresOnly
+            },
+            limits: ReadLimits {
+                max_response_bytes: self.provider_max_response_bytes,
+                max_find_results: self.provider_max_find_results,
+                max_list_pages: self.provider_max_list_pages,
+                max_list_depth: self.provider_max_list_depth,
+            },
+            request_timeout,
+        };
         let leader = self.leader_elect.then(|| LeaderSettings {
             lease_name: self.leader_election_lease_name.clone().unwrap_or_else(|| {
                 default_lease_name(self.controller_class.as_deref(), self.namespace.as_deref())
@@ -278,6 +376,8 @@ impl Args {
             flood_gate: self.enable_flood_gate,
             cluster_stores: cluster,
             cluster_external_secrets: cluster,
+            reconcile_timeout,
+            render_cache_capacity: self.render_cache_size,
             ..secretsync_kube::Config::default()
         };
         Ok(Settings {
@@ -290,6 +390,7 @@ impl Args {
             kube_api_qps: self.kube_api_qps,
             kube_api_burst: self.kube_api_burst,
             shutdown_timeout,
+            providers,
         })
     }
 }
@@ -332,6 +433,41 @@ mod tests {
         assert_eq!(s.metrics_addr.port(), 8080);
         assert_eq!(s.controllers.concurrency, 4);
         assert!(s.controllers.flood_gate, "ESO's default: flood gate on");
+        assert_eq!(s.controllers.reconcile_timeout, Duration::from_secs(120));
+        assert_eq!(s.controllers.render_cache_capacity, 10_000);
+        let tuned = args(&["--reconcile-timeout=30s", "--render-cache-size=50"])
+            .validate()
+            .expect("valid");
+        assert_eq!(tuned.controllers.reconcile_timeout, Duration::from_secs(30));
+        assert_eq!(tuned.controllers.render_cache_capacity, 50);
+        assert!(error(&["--reconcile-timeout=0s"]).contains("--reconcile-timeout"));
+        assert!(error(&["--render-cache-size=0"]).contains("--render-cache-size"));
+    }
+
+    #[test]
+    fn provider_flags_default_to_the_safe_side() {
+        let s = args(&[]).validate().expect("defaults");
+        assert_eq!(
+            s.providers.ambient_identity,
+            AmbientIdentity::ClusterStoresOnly,
+            "SecretStores may not use the operator's identity unless allowed"
+        );
+        assert_eq!(s.providers.limits, ReadLimits::default());
+        let s = args(&[
+            "--allow-operator-identity-in-secret-stores",
+            "--provider-max-response-bytes=1024",
+            "--provider-max-find-results=10",
+            "--provider-request-timeout=5s",
+        ])
+        .validate()
+        .expect("valid");
+        assert_eq!(s.providers.ambient_identity, AmbientIdentity::AnyStore);
+        let options = s.providers.apply(ProviderOptions::default());
+        assert_eq!(options.limits.max_response_bytes, 1024);
+        assert_eq!(options.limits.max_find_results, 10);
+        assert_eq!(options.vault.request_timeout, Duration::from_secs(5));
+        assert_eq!(options.azure.request_timeout, Duration::from_secs(5));
+        assert!(error(&["--provider-max-list-pages=0"]).contains("--provider-max-list-pages"));
     }
 
     #[test]

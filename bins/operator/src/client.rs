@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 
-use crate::rate_limit::RateLimitLayer;
+use secretsync_kube::rate_limit::RateLimitLayer;
 
 /// Builds a client from the environment (`KUBECONFIG`, `~/.kube/config` or in-cluster).
 pub async fn build(qps: f64, burst: u32) -> anyhow::Result<kube::Client> {

@@ -3,9 +3,7 @@
 
 mod cli;
 mod client;
-mod leader;
 mod metrics;
-mod rate_limit;
 mod run;
 mod server;
 

@@ -88,6 +88,11 @@ fn append_fetch_stats(text: &mut String, stats: &FetchStats) {
             "Providers built (first use or spec change).",
             stats.providers_built,
         ),
+        (
+            "secretsync_provider_retries_total",
+            "Provider calls repeated under the store's retry settings.",
+            stats.retries,
+        ),
     ] {
         let _ = writeln!(text, "# HELP {name} {help}");
         let _ = writeln!(text, "# TYPE {name} counter");
@@ -108,6 +113,7 @@ mod tests {
             provider_errors: 1,
             throttled: 0,
             providers_built: 2,
+            retries: 3,
         };
         let mut text = String::new();
         append_fetch_stats(&mut text, &stats);

@@ -10,13 +10,13 @@ use kube::api::ListParams;
 use secretsync_engine::{Engine, EngineConfig};
 use secretsync_model::ProviderFactory;
 use secretsync_model::external_secret::ExternalSecret;
-use secretsync_providers::{AllProviders, ProviderOptions};
+use secretsync_providers::{AllProviders, AmbientIdentity, ProviderOptions};
 use tokio::sync::watch;
 
 use crate::cli::Settings;
-use crate::leader::{LeaderElector, Role};
 use crate::metrics::MetricsSource;
 use crate::server::{self, Health};
+use secretsync_kube::leader::{LeaderElector, Role};
 
 /// Why the controllers stopped.
 enum Stop {
@@ -60,8 +60,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let client = crate::client::build(settings.kube_api_qps, settings.kube_api_burst).await?;
     // Every provider this build links (fake, Azure Key Vault, ...), configured from the
     // process environment (workload identity token file, managed identity endpoint).
-    let options =
-        ProviderOptions::from_env().context("reading provider settings from the environment")?;
+    let options = settings.providers.apply(
+        ProviderOptions::from_env().context("reading provider settings from the environment")?,
+    );
+    if options.ambient_identity == AmbientIdentity::AnyStore {
+        tracing::warn!(
+            "--allow-operator-identity-in-secret-stores: every SecretStore may use the operator's own identity"
+        );
+    }
     let factory: Arc<dyn ProviderFactory> = Arc::new(AllProviders::new(options));
     let controller_metrics = secretsync_kube::Metrics::default();
     let engine = Arc::new(
@@ -104,7 +110,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                         return Ok((Stop::LostLease, None));
                     }
                 }
-                () = crate::leader::stopped(&mut signal) => return Ok((Stop::Signal, None)),
+                () = secretsync_kube::leader::stopped(&mut signal) => return Ok((Stop::Signal, None)),
             }
         }
         check_api(&client, settings.controllers.namespace.as_deref()).await?;
@@ -130,7 +136,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 r.context("starting the controllers")?;
                 return Err(anyhow!("the controllers stopped unexpectedly"));
             }
-            () = crate::leader::stopped(&mut signal) => Stop::Signal,
+            () = secretsync_kube::leader::stopped(&mut signal) => Stop::Signal,
             () = lost => Stop::LostLease,
         };
         Ok((stop, Some(controllers)))

@@ -13,8 +13,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::sync::watch;
 
-use crate::leader::Role;
 use crate::metrics::MetricsSource;
+use secretsync_kube::leader::Role;
 
 /// What the probes look at.
 pub struct Health {

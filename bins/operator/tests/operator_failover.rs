@@ -101,7 +101,7 @@ fn standby_takes_over_within_the_lease_duration_without_rewriting_secrets() {
         Some(0.0),
         "the standby reconciles nothing"
     );
-    std::thread::sleep(Duration::from_secs(1));
+    // op-a reports Ready only after its Secret and status writes: the Secret is settled.
     let version = resource_version(&cluster, &ns, "app");
     if let Some(d) = cluster.double.as_ref() {
         d.reset_counters();
@@ -127,7 +127,7 @@ fn standby_takes_over_within_the_lease_duration_without_rewriting_secrets() {
             (support::family_sum(&text, "externalsecret_sync_calls_total")? >= 1.0).then_some(())
         },
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // The reconcile count goes up only once a reconcile has finished, writes included.
     assert_eq!(
         resource_version(&cluster, &ns, "app"),
         version,
@@ -141,6 +141,10 @@ fn standby_takes_over_within_the_lease_duration_without_rewriting_secrets() {
     }
 
     // One change: exactly one Secret write.
+    let reconciles_before = b
+        .metrics()
+        .and_then(|t| support::family_sum(&t, "externalsecret_sync_calls_total"))
+        .unwrap_or(0.0);
     let patch = r#"[{"op":"add","path":"/spec/data/-","value":{"secretKey":"two","remoteRef":{"key":"k2"}}}]"#;
     cluster.kubectl_ok(&[
         "patch",
@@ -156,7 +160,13 @@ fn standby_takes_over_within_the_lease_duration_without_rewriting_secrets() {
         let s = cluster.get_json(&["secret", "-n", &ns, "app"])?;
         s["data"]["two"].as_str().map(|_| ())
     });
-    std::thread::sleep(Duration::from_secs(2));
+    // Proof op-b had the chance to write again: the reconcile of the change and the one its
+    // own Secret write triggers (managed-Secret watch) have both finished.
+    wait_for(Duration::from_secs(30), "two more reconciles", || {
+        let text = b.metrics()?;
+        (support::family_sum(&text, "externalsecret_sync_calls_total")? >= reconciles_before + 2.0)
+            .then_some(())
+    });
     if let Some(writes) = secret_writes(&cluster, &ns) {
         assert_eq!(writes, 1, "one change, one Secret write");
     }

@@ -135,10 +135,20 @@ async fn moto(dir: &Path) {
     };
     moto.start_recording().await.expect("record");
     let out = command().output().expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let calls = moto.recorded_calls().await.expect("calls");
-    let sm: Vec<_> = calls.iter().filter(|c| c.service == "secretsmanager").collect();
-    let batch = sm.iter().filter(|c| c.action == "BatchGetSecretValue").count();
+    let sm: Vec<_> = calls
+        .iter()
+        .filter(|c| c.service == "secretsmanager")
+        .collect();
+    let batch = sm
+        .iter()
+        .filter(|c| c.action == "BatchGetSecretValue")
+        .count();
     moto.stop_recording().await.expect("stop");
     let times = time_runs("render from moto", command);
     report(
@@ -178,13 +188,20 @@ async fn kube(dir: &Path) {
         let es: secretsync_model::external_secret::ExternalSecret =
             serde_json::from_value(value).unwrap();
         let ns = es.metadata.namespace.clone().unwrap();
-        kube::Api::<secretsync_model::external_secret::ExternalSecret>::namespaced(client.clone(), &ns)
-            .create(&Default::default(), &es)
-            .await
-            .expect("create ExternalSecret");
+        kube::Api::<secretsync_model::external_secret::ExternalSecret>::namespaced(
+            client.clone(),
+            &ns,
+        )
+        .create(&Default::default(), &es)
+        .await
+        .expect("create ExternalSecret");
     }
     let store_file = dir.join("store.yaml");
-    std::fs::write(&store_file, format!("---\n{}", serde_yaml::to_string(&store).unwrap())).unwrap();
+    std::fs::write(
+        &store_file,
+        format!("---\n{}", serde_yaml::to_string(&store).unwrap()),
+    )
+    .unwrap();
     let command = || {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_secretsync"));
         cmd.args(["-q", "sync", "--from-cluster", "--kubeconfig"])
@@ -215,7 +232,11 @@ fn time_runs_once(what: &str, mut cmd: Command) -> Duration {
     let start = Instant::now();
     let out = cmd.output().expect("run secretsync");
     let elapsed = start.elapsed();
-    assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     elapsed
 }
 

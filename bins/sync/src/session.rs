@@ -11,7 +11,7 @@ use secretsync_engine::{
 use secretsync_kube::credentials::CredentialIndex;
 use secretsync_kube::environment::KubeEnvironment;
 use secretsync_model::ProviderFactory;
-use secretsync_providers::{AllProviders, ProviderOptions};
+use secretsync_providers::{AllProviders, AmbientIdentity, ProviderOptions};
 
 use crate::ci::{CiCredentials, CiEnvironment, StorePatterns};
 use crate::cli::Source;
@@ -49,6 +49,9 @@ pub struct Session {
 
 fn provider_options(source: &Source) -> Result<ProviderOptions, String> {
     let mut options = ProviderOptions::from_env().map_err(|e| e.to_string())?;
+    // The one-shot CLI runs as its user: that identity (VAULT_TOKEN, the AWS chain, Azure's
+    // federated token or managed identity) may serve every store, as ESO allows.
+    options.ambient_identity = AmbientIdentity::AnyStore;
     if let Some(path) = &source.ca_file {
         let pem = std::fs::read(path).map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
         let text = String::from_utf8(pem.clone())

@@ -15,11 +15,12 @@ use std::sync::Arc;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::Api;
-use secretsync_engine::{DesiredSecret, SyncOutcome, SyncResult};
-use secretsync_kube::drift::{self, DriftKey};
-use secretsync_kube::status::{Readiness, next_status, write_status};
-use secretsync_kube::writer::{WriteError, WriteOutcome, Writer};
-use secretsync_model::external_secret::{CreationPolicy, ExternalSecret, reasons};
+use secretsync_engine::{SyncOutcome, SyncResult, refresh};
+use secretsync_kube::controller::decide::{self, Next, Step};
+use secretsync_kube::drift::DriftKey;
+use secretsync_kube::status::{next_status, write_status};
+use secretsync_kube::writer::{WriteOutcome, Writer};
+use secretsync_model::external_secret::{CreationPolicy, ExternalSecret};
 
 use crate::cli::Source;
 use crate::exit::{Class, Failure};
@@ -110,15 +111,15 @@ async fn sync_one(
         );
     }
     let owner = cluster_es.as_ref().unwrap_or(&job.es);
-    let readiness = match outcome.result {
+    let write_error;
+    let target;
+    let step = match outcome.result {
         Err(e) => {
-            if let Some(es) = status_es {
-                let status =
-                    next_status(es, &Readiness::error(e.to_string()), None, None, Some(keys));
-                write_status_reporting(client, es, &status, job, &mut report).await;
-            }
             report.status = format!("failed ({})", e.kind_label());
-            return report;
+            Step::FetchFailed {
+                message: e.to_string(),
+                retry_after: e.retry_after(),
+            }
         }
         Ok(SyncResult::Write(mut desired)) => {
             if desired.creation_policy == CreationPolicy::Owner && owner.metadata.uid.is_none() {
@@ -130,40 +131,69 @@ async fn sync_one(
                 );
                 desired.creation_policy = CreationPolicy::Orphan;
             }
+            target = format!("{}/{}", desired.namespace, desired.name);
             match writer.write(owner, &desired).await {
                 Ok(outcome) => {
                     report.status = write_status_word(outcome).into();
-                    readiness_after_write(outcome, &desired)
+                    Step::Wrote {
+                        outcome,
+                        target: &target,
+                    }
                 }
-                Err(e) => write_failed(job, e, status_es, client, keys.clone(), &mut report).await,
+                Err(e) => {
+                    write_error = e;
+                    Step::WriteFailed(&write_error)
+                }
             }
         }
         Ok(SyncResult::Delete { name, namespace }) => {
+            target = format!("{namespace}/{name}");
             match writer.delete_owned(owner, &namespace, &name).await {
                 Ok(outcome) => {
                     report.status = write_status_word(outcome).into();
-                    Some(Readiness {
-                        ready: false,
-                        reason: reasons::SECRET_DELETED,
-                        message:
-                            "the provider returned no data; Secret deleted (deletionPolicy Delete)"
-                                .into(),
-                    })
+                    Step::Deleted {
+                        outcome,
+                        target: &target,
+                    }
                 }
-                Err(e) => write_failed(job, e, status_es, client, keys.clone(), &mut report).await,
+                Err(e) => {
+                    write_error = e;
+                    Step::WriteFailed(&write_error)
+                }
             }
         }
         Ok(SyncResult::Retain { .. }) => {
             report.status = "retained (no data)".into();
-            Some(Readiness::synced(
-                "the provider returned no data; Secret retained (deletionPolicy Retain)",
-            ))
+            Step::Retained
         }
     };
-    if let (Some(readiness), Some(es)) = (readiness, status_es) {
-        let generation = es.metadata.generation.unwrap_or(0);
-        let version = drift::synced_resource_version(generation, es.labels(), es.annotations());
-        let status = next_status(es, &readiness, Some(started), Some(version), Some(keys));
+    if let Step::WriteFailed(error) = &step {
+        let class = if error.is_retryable() {
+            Class::Unavailable
+        } else {
+            Class::Invalid
+        };
+        report
+            .failures
+            .push(Failure::new(class, format!("{}: {error}", job.label())));
+    }
+    // The operator's decision (the same pure function): Ready condition, and the refresh time
+    // and syncedResourceVersion only after a successful read and write.
+    let decided = decide::report(&step);
+    if let Some(es) = status_es {
+        let (refreshed, version) = if decided.next == Next::Refresh {
+            (Some(started), Some(refresh::current_resource_version(es)))
+        } else {
+            (None, None)
+        };
+        let status = next_status(
+            es,
+            &decided.readiness,
+            refreshed,
+            version,
+            Some(keys),
+            Timestamp::now(),
+        );
         write_status_reporting(client, es, &status, job, &mut report).await;
     }
     report
@@ -178,50 +208,6 @@ fn write_status_word(outcome: WriteOutcome) -> &'static str {
         WriteOutcome::Missing => "missing (creationPolicy Merge)",
         WriteOutcome::Skipped => "skipped",
     }
-}
-
-/// The Ready condition after a write, as the operator reports it.
-fn readiness_after_write(outcome: WriteOutcome, desired: &DesiredSecret) -> Option<Readiness> {
-    Some(match outcome {
-        WriteOutcome::Missing => Readiness {
-            ready: true,
-            reason: reasons::SECRET_MISSING,
-            message: format!(
-                "Secret {}/{} does not exist and creationPolicy is Merge",
-                desired.namespace, desired.name
-            ),
-        },
-        _ => Readiness::synced("secret synced"),
-    })
-}
-
-async fn write_failed(
-    job: &Job,
-    error: WriteError,
-    status_es: Option<&ExternalSecret>,
-    client: &kube::Client,
-    keys: Vec<secretsync_model::external_secret::KeyOutcomeStatus>,
-    report: &mut Report<()>,
-) -> Option<Readiness> {
-    let class = if error.is_retryable() {
-        Class::Unavailable
-    } else {
-        Class::Invalid
-    };
-    report
-        .failures
-        .push(Failure::new(class, format!("{}: {error}", job.label())));
-    if let Some(es) = status_es {
-        let status = next_status(
-            es,
-            &Readiness::error(error.to_string()),
-            None,
-            None,
-            Some(keys),
-        );
-        write_status_reporting(client, es, &status, job, report).await;
-    }
-    None
 }
 
 async fn write_status_reporting(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use secretsync_model::external_secret::{
-    DeletionPolicy, ExternalSecret, SecretStoreRef, TemplateScope,
+    DeletionPolicy, ExternalSecret, MetadataPolicy, SecretStoreRef, TemplateScope,
 };
 use secretsync_model::provider::{ProviderFactory, StoreContext};
 use secretsync_model::value::SecretData;
@@ -16,9 +16,11 @@ use crate::env::{SyncEnvironment, TemplateSourceKind};
 use crate::error::{EngineError, StoreFailure};
 use crate::fetch::{FetchConfig, FetchLayer, FetchStats, ReadValue, StoreHandle};
 use crate::outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
-use crate::pipeline::{process_data_value, process_extract, process_find};
+use crate::pipeline::{process_data_value, process_extract, process_extracted, process_find};
+use crate::render_pool::RenderPool;
 use crate::templates::{ResolvedTemplateFrom, TemplateCache, apply_template};
 use crate::validation::validate_spec;
+use secretsync_template::Limits as TemplateLimits;
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -27,8 +29,13 @@ pub struct EngineConfig {
     pub fetch: FetchConfig,
     /// Template delimiters (ESO's `--template-left-delimiter` / `--template-right-delimiter`).
     pub template_options: ParseOptions,
-    /// Parsed templates kept in memory (default 4096).
+    /// Parsed templates kept in memory, least recently used evicted (default 4096).
     pub template_cache_capacity: usize,
+    /// What the templates of one ExternalSecret may consume together (sizes, steps, cost
+    /// units, deadline); see docs/templates.md.
+    pub template_limits: TemplateLimits,
+    /// Renders running at once, each on the blocking pool (default: one per core).
+    pub render_concurrency: usize,
 }
 
 impl Default for EngineConfig {
@@ -37,14 +44,22 @@ impl Default for EngineConfig {
             fetch: FetchConfig::default(),
             template_options: ParseOptions::default(),
             template_cache_capacity: 4096,
+            template_limits: TemplateLimits::default(),
+            render_concurrency: std::thread::available_parallelism()
+                .map_or(2, std::num::NonZero::get),
         }
     }
 }
 
+/// How long past its deadline the engine waits for a render before reporting it stuck (a
+/// render can only overrun by one charged operation).
+const RENDER_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The sync engine: one per process, shared by every ExternalSecret.
 pub struct Engine {
     fetch: FetchLayer,
-    templates: TemplateCache,
+    templates: Arc<TemplateCache>,
+    renderer: RenderPool,
 }
 
 /// One read an entry needs, with the entry's location.
@@ -76,9 +91,15 @@ impl DataFromRead<'_> {
 impl Engine {
     /// An engine building providers with `factory`.
     pub fn new(factory: Arc<dyn ProviderFactory>, config: EngineConfig) -> Self {
+        let wait = config.template_limits.deadline.map(|d| d + RENDER_GRACE);
         Engine {
             fetch: FetchLayer::new(factory, config.fetch),
-            templates: TemplateCache::new(config.template_options, config.template_cache_capacity),
+            templates: Arc::new(TemplateCache::with_limits(
+                config.template_options,
+                config.template_cache_capacity,
+                config.template_limits,
+            )),
+            renderer: RenderPool::new(config.render_concurrency, wait),
         }
     }
 
@@ -352,7 +373,7 @@ impl SyncCtx<'_> {
             }
             Entry::Extract(i, remote_ref) => {
                 let df = &spec.data_from[*i];
-                let (location, value) = self
+                let (location, store, value) = self
                     .read_data_from(es, *i, DataFromRead::Extract(remote_ref))
                     .await?;
                 let ReadValue::One(remote) = &*value else {
@@ -361,13 +382,67 @@ impl SyncCtx<'_> {
                         "the provider returned a find result for a read".into(),
                     ));
                 };
-                process_extract(remote_ref, &df.rewrite, remote, &self.engine.templates).map_err(
-                    |m| self.value_error(&location, format!("key {:?}: {m}", remote_ref.key)),
-                )
+                let named = (remote_ref.metadata_policy == MetadataPolicy::Fetch)
+                    .then(|| {
+                        store.extract_metadata(
+                            &remote_ref.key,
+                            remote_ref.property.as_deref().filter(|p| !p.is_empty()),
+                            remote,
+                        )
+                    })
+                    .flatten();
+                // Transforms are templates: they run on the render pool, never on the workers.
+                let on_pool = has_transform(&df.rewrite);
+                let result = match named {
+                    Some(Err(error)) => {
+                        return Err(self.provider_error(
+                            &location,
+                            &store,
+                            FetchRequest::from_remote_ref(remote_ref).to_string(),
+                            error,
+                        ));
+                    }
+                    Some(Ok(map)) if on_pool => {
+                        let (remote_ref_owned, rewrite) =
+                            ((*remote_ref).clone(), df.rewrite.clone());
+                        let cache = self.engine.templates.clone();
+                        self.engine
+                            .renderer
+                            .run(move || {
+                                process_extracted(&remote_ref_owned, &rewrite, map, &cache)
+                            })
+                            .await
+                            .unwrap_or_else(|e| Err(e.to_string()))
+                    }
+                    Some(Ok(map)) => {
+                        process_extracted(remote_ref, &df.rewrite, map, &self.engine.templates)
+                    }
+                    None if on_pool => {
+                        let (remote_ref_owned, rewrite) =
+                            ((*remote_ref).clone(), df.rewrite.clone());
+                        let (cache, value) = (self.engine.templates.clone(), value.clone());
+                        self.engine
+                            .renderer
+                            .run(move || match &*value {
+                                ReadValue::One(remote) => {
+                                    process_extract(&remote_ref_owned, &rewrite, remote, &cache)
+                                }
+                                ReadValue::Many(_) => Err("unexpected find result".to_string()),
+                            })
+                            .await
+                            .unwrap_or_else(|e| Err(e.to_string()))
+                    }
+                    None => {
+                        process_extract(remote_ref, &df.rewrite, remote, &self.engine.templates)
+                    }
+                };
+                result.map_err(|m| {
+                    self.value_error(&location, format!("key {:?}: {m}", remote_ref.key))
+                })
             }
             Entry::Find(i, find) => {
                 let df = &spec.data_from[*i];
-                let (location, value) = self
+                let (location, _, value) = self
                     .read_data_from(es, *i, DataFromRead::Find(find))
                     .await?;
                 let ReadValue::Many(found) = &*value else {
@@ -376,28 +451,48 @@ impl SyncCtx<'_> {
                         "the provider returned a single value for a find".into(),
                     ));
                 };
-                process_find(
+                let (conversion, decoding, null_bytes) = (
                     find.conversion_strategy,
                     find.decoding_strategy,
                     find.null_byte_policy,
-                    &df.rewrite,
-                    found,
-                    &self.engine.templates,
-                )
-                .map_err(|m| self.value_error(&location, m))
+                );
+                let result = if has_transform(&df.rewrite) {
+                    let rewrite = df.rewrite.clone();
+                    let (cache, value) = (self.engine.templates.clone(), value.clone());
+                    self.engine
+                        .renderer
+                        .run(move || match &*value {
+                            ReadValue::Many(found) => process_find(
+                                conversion, decoding, null_bytes, &rewrite, found, &cache,
+                            ),
+                            ReadValue::One(_) => Err("unexpected read result".to_string()),
+                        })
+                        .await
+                        .unwrap_or_else(|e| Err(e.to_string()))
+                } else {
+                    process_find(
+                        conversion,
+                        decoding,
+                        null_bytes,
+                        &df.rewrite,
+                        found,
+                        &self.engine.templates,
+                    )
+                };
+                result.map_err(|m| self.value_error(&location, m))
             }
         }
     }
 
     /// The shared part of `dataFrom[i].extract` and `dataFrom[i].find`: resolve the entry's
     /// store, run the read through the fetch layer and name the entry in a provider error.
-    /// Returns the entry's location (`spec.dataFrom[i].extract`) and the value read.
+    /// Returns the entry's location (`spec.dataFrom[i].extract`), the store and the value read.
     async fn read_data_from(
         &self,
         es: &ExternalSecret,
         i: usize,
         read: DataFromRead<'_>,
-    ) -> Result<(String, Arc<ReadValue>), EngineError> {
+    ) -> Result<(String, StoreHandle, Arc<ReadValue>), EngineError> {
         let df = &es.spec.data_from[i];
         let location = format!("spec.dataFrom[{i}].{}", read.field());
         let store = self
@@ -429,7 +524,7 @@ impl SyncCtx<'_> {
                     })?
             }
         };
-        Ok((location, value))
+        Ok((location, store, value))
     }
 
     async fn entry_store(
@@ -506,13 +601,27 @@ impl SyncCtx<'_> {
         for (i, from) in template.template_from.iter().enumerate() {
             resolved.push(self.resolve_template_from(i, from).await?);
         }
-        let rendered =
-            apply_template(template, &resolved, &data, &self.engine.templates).map_err(|f| {
-                EngineError::Template {
-                    object: self.object.to_string(),
-                    location: f.location,
-                    message: f.message,
-                }
+        // Rendering is CPU work up to the render deadline: it runs on the render pool, never
+        // on this async worker, and every template of the ExternalSecret shares one budget.
+        let cache = self.engine.templates.clone();
+        let spec = template.clone();
+        let rendered = self
+            .engine
+            .renderer
+            .run(move || {
+                let mut budget = cache.budget();
+                apply_template(&spec, &resolved, &data, &cache, &mut budget)
+            })
+            .await
+            .map_err(|e| EngineError::Template {
+                object: self.object.to_string(),
+                location: "spec.target.template".into(),
+                message: e.to_string(),
+            })?
+            .map_err(|f| EngineError::Template {
+                object: self.object.to_string(),
+                location: f.location,
+                message: f.message,
             })?;
         desired.templated = !template.data.is_empty() || !template.template_from.is_empty();
         desired.data = rendered.data;
@@ -572,6 +681,11 @@ impl SyncCtx<'_> {
             decoding: from.values_decoding_strategy.unwrap_or_default(),
         })
     }
+}
+
+/// Whether a rewrite list renders templates (which then run on the render pool).
+fn has_transform(rewrites: &[secretsync_model::external_secret::Rewrite]) -> bool {
+    rewrites.iter().any(|r| r.transform.is_some())
 }
 
 fn relocate(e: EngineError, location: &str) -> EngineError {

@@ -5,8 +5,9 @@
 //! - [`Engine::sync`]: fetch (through the shared, coalescing [`fetch::FetchLayer`]) and render
 //!   one ExternalSecret into a [`SyncOutcome`].
 //! - [`pipeline`], [`values`], [`rewrite`]: ESO's value semantics as pure functions.
-//! - [`refresh`]: ESO's `shouldRefresh`/`isSecretValid` decisions over plain inputs.
-//! - [`scheduler`]: a pure, time-injected refresh scheduler.
+//! - [`refresh`]: ESO's `shouldRefresh`/`isSecretValid` decisions, requeue delay, error backoff
+//!   and hashes (`syncedResourceVersion`, `data-hash`, `created-by`) over plain inputs.
+//! - [`stable_hash`]: a hash that is the same in every process (refresh phases, caches).
 //! - [`sync_windows`]: `spec.syncWindows` (cron windows gating periodic refreshes).
 //! - [`MemoryEnvironment`]: a host over stores, Secrets and ConfigMaps given as values.
 //!
@@ -47,12 +48,14 @@ mod engine;
 pub mod env;
 pub mod error;
 pub mod fetch;
+pub mod lru;
 pub mod memory;
 pub mod outcome;
 pub mod pipeline;
 pub mod refresh;
+pub mod render_pool;
 pub mod rewrite;
-pub mod scheduler;
+pub mod stable_hash;
 pub mod sync_windows;
 pub mod templates;
 pub mod validation;
@@ -64,4 +67,5 @@ pub use error::{EngineError, EnvironmentError, StoreFailure};
 pub use fetch::{FetchConfig, FetchObserver, FetchStats, RateLimit};
 pub use memory::MemoryEnvironment;
 pub use outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
-pub use scheduler::{Scheduler, SchedulerConfig, SyncState};
+pub use render_pool::{RenderPool, RenderPoolError};
+pub use secretsync_template::Limits as TemplateLimits;

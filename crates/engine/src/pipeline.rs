@@ -73,6 +73,25 @@ pub fn process_extract(
     )
 }
 
+/// `spec.dataFrom[i].extract` when the provider named the keys itself
+/// ([`SecretProvider::extract_metadata`](secretsync_model::SecretProvider::extract_metadata)):
+/// rewrites, conversion, key validation, decoding and the NUL-byte policy as for any extract.
+pub fn process_extracted(
+    remote_ref: &RemoteRef,
+    rewrites: &[Rewrite],
+    map: SecretData,
+    templates: &TemplateCache,
+) -> Result<SecretData, String> {
+    finish_map(
+        map,
+        rewrites,
+        remote_ref.conversion_strategy,
+        remote_ref.decoding_strategy,
+        remote_ref.null_byte_policy,
+        templates,
+    )
+}
+
 /// `spec.dataFrom[i].find`: the found remote names become keys.
 pub fn process_find(
     conversion: ConversionStrategy,

@@ -13,18 +13,25 @@ use crate::templates::TemplateCache;
 use crate::values::gojson;
 
 /// Applies `rewrites` in order. Errors name the operation (`rewrite[1]`) and keys, never values.
+/// The transforms of one rewrite list share one template budget.
 pub fn rewrite_map(
     rewrites: &[Rewrite],
     mut data: SecretData,
     templates: &TemplateCache,
 ) -> Result<SecretData, String> {
+    let mut budget = templates.budget();
     for (i, op) in rewrites.iter().enumerate() {
-        data = apply(op, data, templates).map_err(|e| format!("rewrite[{i}]: {e}"))?;
+        data = apply(op, data, templates, &mut budget).map_err(|e| format!("rewrite[{i}]: {e}"))?;
     }
     Ok(data)
 }
 
-fn apply(op: &Rewrite, data: SecretData, templates: &TemplateCache) -> Result<SecretData, String> {
+fn apply(
+    op: &Rewrite,
+    data: SecretData,
+    templates: &TemplateCache,
+    budget: &mut secretsync_template::Budget,
+) -> Result<SecretData, String> {
     if let Some(merge) = &op.merge {
         rewrite_merge(merge, data)
     } else if let Some(re) = &op.regexp {
@@ -40,7 +47,7 @@ fn apply(op: &Rewrite, data: SecretData, templates: &TemplateCache) -> Result<Se
         rename_keys(data, |key| {
             let mut ctx = secretsync_template::Context::new();
             ctx.insert("value", key);
-            template.render_string(&ctx).map_err(|e| {
+            template.render_string_with(&ctx, budget).map_err(|e| {
                 format!("transform failed with failed to execute template for key {key:?}: {e}")
             })
         })

@@ -1,65 +1,82 @@
 //! `spec.target.template`: ESO's `ApplyTemplate` on top of the `secretsync-template` renderer.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+
+use zeroize::{Zeroize as _, Zeroizing};
 
 use secretsync_model::external_secret::{
     DecodingStrategy, ExternalSecretTemplate, TemplateMergePolicy, TemplateScope, TemplateTarget,
 };
 use secretsync_model::value::{SecretData, SecretValue};
-use secretsync_template::{Context, ParseOptions, Template, TemplateError};
+use secretsync_template::{Budget, Context, Limits, ParseOptions, Template, TemplateError};
+
+use crate::lru::Lru;
 
 /// Parsed templates by (name, source), so a template is parsed once and rendered many times.
+/// Bounded: when full, the least recently used template is dropped.
 pub struct TemplateCache {
     options: ParseOptions,
-    parsed: Mutex<HashMap<u64, Vec<CachedTemplate>>>,
-    len: std::sync::atomic::AtomicUsize,
-    capacity: usize,
+    limits: Limits,
+    parsed: Mutex<Lru<(String, u64), CachedTemplate>>,
 }
 
 struct CachedTemplate {
-    name: String,
-    source: String,
+    /// Template sources may embed data; wiped when the entry goes.
+    source: Zeroizing<String>,
     template: Arc<Template>,
 }
 
 impl TemplateCache {
-    /// A cache holding at most `capacity` parsed templates (cleared when full).
+    /// A cache holding at most `capacity` parsed templates (least recently used evicted),
+    /// rendering with [`Limits::default`].
     pub fn new(options: ParseOptions, capacity: usize) -> Self {
+        TemplateCache::with_limits(options, capacity, Limits::default())
+    }
+
+    /// [`TemplateCache::new`] with the limits every render gets.
+    pub fn with_limits(options: ParseOptions, capacity: usize, limits: Limits) -> Self {
         TemplateCache {
             options,
-            parsed: Mutex::new(HashMap::new()),
-            len: std::sync::atomic::AtomicUsize::new(0),
-            capacity: capacity.max(1),
+            limits,
+            parsed: Mutex::new(Lru::new(capacity)),
         }
+    }
+
+    /// A fresh budget for one render (or one ExternalSecret's renders).
+    pub fn budget(&self) -> Budget {
+        Budget::new(self.limits.clone())
+    }
+
+    /// Number of parsed templates held.
+    pub fn len(&self) -> usize {
+        crate::fetch::lock_std(&self.parsed).len()
+    }
+
+    /// Whether the cache holds no template.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The parsed template for `source`, named `name` in errors.
     pub fn get(&self, name: &str, source: &str) -> Result<Arc<Template>, TemplateError> {
         use std::hash::Hasher as _;
-        use std::sync::atomic::Ordering;
-        let mut h = crate::scheduler::StableHasher::default();
-        h.write(name.as_bytes());
-        h.write_u8(0xff);
+        let mut h = crate::stable_hash::StableHasher::default();
         h.write(source.as_bytes());
-        let key = h.finish();
-        if let Some(bucket) = crate::fetch::lock_std(&self.parsed).get(&key)
-            && let Some(c) = bucket.iter().find(|c| c.name == name && c.source == source)
+        let key = (name.to_string(), h.finish());
+        if let Some(c) = crate::fetch::lock_std(&self.parsed).get(&key)
+            && *c.source == source
         {
             return Ok(c.template.clone());
         }
         let template = Arc::new(Template::parse(name, source, &self.options)?);
-        let mut parsed = crate::fetch::lock_std(&self.parsed);
-        if self.len.load(Ordering::Relaxed) >= self.capacity {
-            parsed.clear();
-            self.len.store(0, Ordering::Relaxed);
-        }
-        parsed.entry(key).or_default().push(CachedTemplate {
-            name: name.to_string(),
-            source: source.to_string(),
-            template: template.clone(),
-        });
-        self.len.fetch_add(1, Ordering::Relaxed);
+        crate::fetch::lock_std(&self.parsed).insert(
+            key,
+            CachedTemplate {
+                source: Zeroizing::new(source.to_string()),
+                template: template.clone(),
+            },
+        );
         Ok(template)
     }
 }
@@ -106,12 +123,13 @@ pub(crate) fn context_of(data: &SecretData) -> Context {
 
 /// ESO's `ApplyTemplate`: provider keys (Merge policy, or no data templates), then
 /// `templateFrom` in order, then `data`, then labels and annotations, each rendered against
-/// the provider data.
+/// the provider data. All the templates of the ExternalSecret draw on one `budget`.
 pub(crate) fn apply_template(
     template: &ExternalSecretTemplate,
     template_from: &[ResolvedTemplateFrom],
     data: &SecretData,
     cache: &TemplateCache,
+    budget: &mut Budget,
 ) -> Result<Rendered, RenderFailure> {
     let mut out = Rendered::default();
     let metadata = template.metadata.clone().unwrap_or_default();
@@ -135,21 +153,24 @@ pub(crate) fn apply_template(
                     if from.target == TemplateTarget::Data
                         || from.decoding != DecodingStrategy::None =>
                 {
-                    let rendered = render(cache, key, source, &ctx, &location)?;
+                    let rendered = render(cache, key, source, &ctx, &location, budget)?;
                     let value = decode_rendered(from, key, rendered, &location)?;
                     put_bytes(&mut out, from.target, key.clone(), value, &location)?;
                 }
                 TemplateScope::Values => {
-                    let rendered = render_text(cache, key, source, &ctx, &location)?;
+                    let rendered = render_text(cache, key, source, &ctx, &location, budget)?;
                     put(&mut out, from.target, key.clone(), rendered);
                 }
                 TemplateScope::KeysAndValues => {
-                    let rendered = render_text(cache, source, source, &ctx, &location)?;
-                    let map: BTreeMap<String, String> =
-                        parse_yaml_map(&rendered).map_err(|message| RenderFailure {
-                            location: location.clone(),
-                            message,
-                        })?;
+                    // Named after its item (`literal` or the ConfigMap/Secret key), never
+                    // after its source, which may hold data and would land in errors.
+                    let mut rendered = render_text(cache, key, source, &ctx, &location, budget)?;
+                    let map = parse_yaml_map(&rendered);
+                    rendered.zeroize();
+                    let map = map.map_err(|message| RenderFailure {
+                        location: location.clone(),
+                        message,
+                    })?;
                     for (k, v) in map {
                         if from.decoding == DecodingStrategy::None {
                             put(&mut out, from.target, k, v);
@@ -164,17 +185,17 @@ pub(crate) fn apply_template(
     }
     for (key, source) in &template.data {
         let location = format!("spec.target.template.data[{key:?}]");
-        let rendered = render(cache, key, source, &ctx, &location)?;
+        let rendered = render(cache, key, source, &ctx, &location, budget)?;
         out.data.insert(key.clone(), SecretValue::new(rendered));
     }
     for (key, source) in &metadata.labels {
         let location = format!("spec.target.template.metadata.labels[{key:?}]");
-        let rendered = render_text(cache, key, source, &ctx, &location)?;
+        let rendered = render_text(cache, key, source, &ctx, &location, budget)?;
         out.labels.insert(key.clone(), rendered);
     }
     for (key, source) in &metadata.annotations {
         let location = format!("spec.target.template.metadata.annotations[{key:?}]");
-        let rendered = render_text(cache, key, source, &ctx, &location)?;
+        let rendered = render_text(cache, key, source, &ctx, &location, budget)?;
         out.annotations.insert(key.clone(), rendered);
     }
     Ok(out)
@@ -187,13 +208,14 @@ fn render(
     source: &str,
     ctx: &Context,
     location: &str,
+    budget: &mut Budget,
 ) -> Result<Vec<u8>, RenderFailure> {
     let failure = |e: TemplateError| RenderFailure {
         location: location.to_string(),
         message: e.to_string(),
     };
     let template = cache.get(name, source).map_err(failure)?;
-    template.render(ctx).map_err(failure)
+    template.render_with(ctx, budget).map_err(failure)
 }
 
 /// Renders to UTF-8 text, for labels, annotations and `KeysAndValues` YAML.
@@ -203,13 +225,14 @@ fn render_text(
     source: &str,
     ctx: &Context,
     location: &str,
+    budget: &mut Budget,
 ) -> Result<String, RenderFailure> {
     let failure = |e: TemplateError| RenderFailure {
         location: location.to_string(),
         message: e.to_string(),
     };
     let template = cache.get(name, source).map_err(failure)?;
-    template.render_string(ctx).map_err(failure)
+    template.render_string_with(ctx, budget).map_err(failure)
 }
 
 /// ESO's `valuesDecodingStrategy`: decodes one rendered value of a `templateFrom` entry.
@@ -270,6 +293,7 @@ fn put(out: &mut Rendered, target: TemplateTarget, key: String, value: String) {
 }
 
 /// `KeysAndValues` output: a YAML map of strings (ESO unmarshals into `map[string]string`).
+/// Strings are moved out of the parsed document, not copied.
 fn parse_yaml_map(text: &str) -> Result<BTreeMap<String, String>, String> {
     if text.trim().is_empty() {
         return Ok(BTreeMap::new());
@@ -283,10 +307,10 @@ fn parse_yaml_map(text: &str) -> Result<BTreeMap<String, String>, String> {
     };
     let mut out = BTreeMap::new();
     for (k, v) in map {
-        let key = scalar_string(&k).ok_or("a KeysAndValues key is not a string")?;
+        let key = scalar_string(k).ok_or("a KeysAndValues key is not a string")?;
         let value = match v {
             serde_yaml::Value::Null => String::new(),
-            other => scalar_string(&other)
+            other => scalar_string(other)
                 .ok_or_else(|| format!("the value of KeysAndValues key {key:?} is not a string"))?,
         };
         out.insert(key, value);
@@ -294,11 +318,110 @@ fn parse_yaml_map(text: &str) -> Result<BTreeMap<String, String>, String> {
     Ok(out)
 }
 
-fn scalar_string(v: &serde_yaml::Value) -> Option<String> {
+fn scalar_string(v: serde_yaml::Value) -> Option<String> {
     match v {
-        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::String(s) => Some(s),
         serde_yaml::Value::Number(n) => Some(n.to_string()),
         serde_yaml::Value::Bool(b) => Some(b.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secretsync_model::external_secret::TemplateFrom;
+
+    use super::*;
+
+    #[test]
+    fn the_cache_evicts_the_least_recently_used_template() {
+        let cache = TemplateCache::new(ParseOptions::default(), 2);
+        let a = cache.get("a", "{{ 1 }}").unwrap();
+        let b = cache.get("b", "{{ 2 }}").unwrap();
+        assert!(
+            Arc::ptr_eq(&a, &cache.get("a", "{{ 1 }}").unwrap()),
+            "a is cached"
+        );
+        cache.get("c", "{{ 3 }}").unwrap();
+        assert_eq!(cache.len(), 2);
+        assert!(
+            Arc::ptr_eq(&a, &cache.get("a", "{{ 1 }}").unwrap()),
+            "a was used last"
+        );
+        assert!(
+            !Arc::ptr_eq(&b, &cache.get("b", "{{ 2 }}").unwrap()),
+            "b was evicted"
+        );
+        assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn a_keys_and_values_template_is_named_after_its_item_never_its_source() {
+        let canary = "canary-7b2e-source";
+        let source = format!("k: {canary}\n{{{{ .missing }}}}");
+        let resolved = vec![ResolvedTemplateFrom {
+            location: "spec.target.template.templateFrom[0]".into(),
+            items: vec![(
+                "literal".into(),
+                TemplateScope::KeysAndValues,
+                source.clone(),
+            )],
+            target: TemplateTarget::Data,
+            decoding: DecodingStrategy::None,
+        }];
+        let template = ExternalSecretTemplate {
+            template_from: vec![TemplateFrom {
+                literal: Some(source),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let cache = TemplateCache::new(ParseOptions::default(), 8);
+        let mut budget = cache.budget();
+        let failure = apply_template(
+            &template,
+            &resolved,
+            &SecretData::new(),
+            &cache,
+            &mut budget,
+        )
+        .err()
+        .expect("the template fails");
+        assert!(
+            failure.message.starts_with("template: literal:"),
+            "{}",
+            failure.message
+        );
+        assert!(!failure.message.contains(canary), "{}", failure.message);
+    }
+
+    #[test]
+    fn the_templates_of_one_external_secret_share_one_budget() {
+        let template = ExternalSecretTemplate {
+            data: [
+                ("a".to_string(), "{{ range 600 }}{{ end }}".to_string()),
+                ("b".to_string(), "{{ range 600 }}{{ end }}".to_string()),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let cache = TemplateCache::with_limits(
+            ParseOptions::default(),
+            8,
+            Limits {
+                max_steps: 1_000,
+                ..Limits::default()
+            },
+        );
+        let mut budget = cache.budget();
+        let failure = apply_template(&template, &[], &SecretData::new(), &cache, &mut budget)
+            .err()
+            .expect("the second template runs out of steps");
+        assert!(failure.location.contains("\"b\""), "{}", failure.location);
+        assert!(
+            failure.message.contains("1000 evaluation steps"),
+            "{}",
+            failure.message
+        );
     }
 }

@@ -61,7 +61,7 @@ async fn cycle(engine: &Engine, env: &MemoryEnvironment, objects: &[ExternalSecr
 #[tokio::test(start_paused = true)]
 async fn ten_thousand_objects_one_thousand_keys_one_thousand_reads_per_cycle() {
     let factory = factory();
-    let engine = Engine::new(Arc::new(factory.clone()), EngineConfig::default());
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
     let objects = objects();
     let env = env_for(&objects);
 
@@ -90,7 +90,7 @@ async fn in_flight_reads_coalesce_without_a_window() {
         },
         ..Default::default()
     };
-    let engine = Engine::new(Arc::new(factory.clone()), config);
+    let engine = Engine::new(Arc::new(factory.factory()), config);
     let objects = objects();
     let env = env_for(&objects);
     cycle(&engine, &env, &objects).await;
@@ -103,7 +103,7 @@ async fn in_flight_reads_coalesce_without_a_window() {
 #[tokio::test(start_paused = true)]
 async fn provider_is_built_once_and_rebuilt_on_spec_change() {
     let factory = factory();
-    let engine = Engine::new(Arc::new(factory.clone()), EngineConfig::default());
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
     let objects = objects();
     let env = env_for(&objects);
     cycle(&engine, &env, &objects[..100]).await;
@@ -120,7 +120,7 @@ async fn provider_is_built_once_and_rebuilt_on_spec_change() {
 #[tokio::test(start_paused = true)]
 async fn purge_forgets_values_after_the_window() {
     let factory = factory();
-    let engine = Engine::new(Arc::new(factory.clone()), EngineConfig::default());
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
     let objects = objects();
     let env = env_for(&objects);
     cycle(&engine, &env, &objects[..10]).await;
@@ -157,7 +157,7 @@ impl FetchObserver for CountingObserver {
 async fn observer_sees_each_provider_call_and_each_coalesced_read() {
     let factory = factory();
     let observer = Arc::new(CountingObserver::default());
-    let engine = Engine::new(Arc::new(factory.clone()), EngineConfig::default())
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default())
         .with_observer(observer.clone());
     let objects = objects();
     let env = env_for(&objects);

@@ -11,13 +11,10 @@ use async_trait::async_trait;
 use common::{env_for, es};
 use futures::future::join_all;
 use secretsync_engine::{Engine, EngineConfig, FetchConfig, RateLimit};
-use secretsync_model::credentials::CredentialResolver;
-use secretsync_model::provider::{ProviderFactory, StoreContext};
-use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{
-    FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider,
-    SharedProvider, Validation,
+    FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider, Validation,
 };
+use secretsync_testkit::providers::TestFactory;
 use tokio::time::Instant;
 
 /// Records call times; throttles the first `throttle_first` calls with a Retry-After.
@@ -59,20 +56,6 @@ impl SecretProvider for Recorder {
     }
 }
 
-struct Factory(Arc<Recorder>);
-
-#[async_trait]
-impl ProviderFactory for Factory {
-    async fn build(
-        &self,
-        _: &StoreContext,
-        _: &SecretStoreSpec,
-        _: Arc<dyn CredentialResolver>,
-    ) -> Result<SharedProvider, ProviderError> {
-        Ok(self.0.clone())
-    }
-}
-
 fn recorder(throttle_first: u64, work: Duration) -> Arc<Recorder> {
     Arc::new(Recorder {
         start: Instant::now(),
@@ -104,7 +87,7 @@ async fn token_bucket_spaces_calls() {
         },
         ..Default::default()
     };
-    let engine = Engine::new(Arc::new(Factory(rec.clone())), config);
+    let engine = Engine::new(Arc::new(TestFactory::serving(rec.clone())), config);
     let objs = objects(12);
     let env = env_for(&objs);
     join_all(objs.iter().map(|o| engine.sync(o, &env))).await;
@@ -128,7 +111,7 @@ async fn concurrency_cap_per_store() {
         },
         ..Default::default()
     };
-    let engine = Engine::new(Arc::new(Factory(rec.clone())), config);
+    let engine = Engine::new(Arc::new(TestFactory::serving(rec.clone())), config);
     let objs = objects(20);
     let env = env_for(&objs);
     join_all(objs.iter().map(|o| engine.sync(o, &env))).await;
@@ -138,7 +121,10 @@ async fn concurrency_cap_per_store() {
 #[tokio::test(start_paused = true)]
 async fn retry_after_pauses_the_store() {
     let rec = recorder(1, Duration::ZERO);
-    let engine = Engine::new(Arc::new(Factory(rec.clone())), EngineConfig::default());
+    let engine = Engine::new(
+        Arc::new(TestFactory::serving(rec.clone())),
+        EngineConfig::default(),
+    );
     let objs = objects(2);
     let env = env_for(&objs);
     let first = engine.sync(&objs[0], &env).await;

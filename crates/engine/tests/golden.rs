@@ -147,7 +147,7 @@ async fn run_case(file: &str, case: &Case) -> Result<(), String> {
     if es.metadata.namespace.is_none() {
         es.metadata.namespace = Some("default".into());
     }
-    let engine = Engine::new(Arc::new(factory), EngineConfig::default());
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
     let namespace = es.metadata.namespace.clone().unwrap_or_default();
     let mut env = env_for([&es]);
     for (name, data) in &case.config_maps {

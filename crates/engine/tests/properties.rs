@@ -12,7 +12,7 @@ use common::{MemoryFactory, env_for};
 use proptest::prelude::*;
 use secretsync_engine::templates::TemplateCache;
 use secretsync_engine::values::{convert_key, decode, extract_map, lookup_property};
-use secretsync_engine::{Engine, EngineConfig, Scheduler, SchedulerConfig, SyncState};
+use secretsync_engine::{Engine, EngineConfig};
 use secretsync_model::external_secret::{
     ConversionStrategy, DecodingStrategy, ExternalSecret, Rewrite, RewriteMerge, RewriteRegexp,
 };
@@ -96,17 +96,28 @@ proptest! {
     }
 
     #[test]
-    fn scheduler_refresh_is_due_within_the_interval(
+    fn periodic_refresh_is_due_within_the_interval(
         key in ".{0,30}",
         last in 0u64..4_000_000_000,
         interval in 1u64..100_000,
+        jitter in 0.0f64..1.0,
     ) {
-        let mut s = Scheduler::new(SchedulerConfig::default());
+        use secretsync_engine::refresh::{RefreshInputs, next_refresh_in, refresh_lead};
+        use secretsync_model::external_secret::RefreshPolicy;
         let last = SystemTime::UNIX_EPOCH + Duration::from_secs(last);
         let interval = Duration::from_secs(interval);
-        s.upsert(key.clone(), Some(interval), Some(last), SyncState::Synced);
-        let due = s.due_at(&key).unwrap();
-        prop_assert!(due > last && due <= last + interval);
+        let inputs = RefreshInputs {
+            policy: RefreshPolicy::Periodic,
+            interval,
+            synced_resource_version: Some("1-x".into()),
+            current_resource_version: "1-x".into(),
+            refresh_time: Some(last),
+            now: last,
+            lead: refresh_lead(&key, interval, jitter),
+            windows: secretsync_engine::sync_windows::SyncWindowPolicy::unconstrained(),
+        };
+        let due = next_refresh_in(&inputs).unwrap();
+        prop_assert!(due <= interval && due >= interval / 2);
     }
 }
 
@@ -120,7 +131,7 @@ fn sync_once(remote: &BTreeMap<String, String>, es: &ExternalSecret) -> String {
         for (k, v) in remote {
             f.set(k, v);
         }
-        let engine = Engine::new(Arc::new(f), EngineConfig::default());
+        let engine = Engine::new(Arc::new(f.factory()), EngineConfig::default());
         let out = engine.sync(es, &env_for([es])).await;
         match out.result {
             Ok(r) => format!(

@@ -9,7 +9,7 @@ use common::{MemoryFactory, env_for, es, strings};
 use secretsync_engine::{Engine, EngineConfig, EngineError, KeyState, SyncResult};
 
 fn engine(factory: &MemoryFactory) -> Engine {
-    Engine::new(Arc::new(factory.clone()), EngineConfig::default())
+    Engine::new(Arc::new(factory.factory()), EngineConfig::default())
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use common::{MemoryFactory, env_for, es, strings};
 use secretsync_engine::{Engine, EngineConfig, EngineError, KeyState, SyncResult};
 
 fn engine(factory: &MemoryFactory) -> Engine {
-    Engine::new(Arc::new(factory.clone()), EngineConfig::default())
+    Engine::new(Arc::new(factory.factory()), EngineConfig::default())
 }
 
 const CANARY: &str = "canary-7f3a9-secret";

@@ -31,7 +31,7 @@ fn env(es: &ExternalSecret) -> MemoryEnvironment {
 
 async fn sync(yaml: &str) -> Result<DesiredSecret, String> {
     let f = MemoryFactory::with_values([("/token", "hello world"), ("/urlsafe", "_-8=")]);
-    let engine = Engine::new(Arc::new(f), EngineConfig::default());
+    let engine = Engine::new(Arc::new(f.factory()), EngineConfig::default());
     let es = es(yaml);
     match engine.sync(&es, &env(&es)).await.result {
         Ok(SyncResult::Write(d)) => Ok(d),
@@ -118,7 +118,7 @@ async fn decodes_secret_sources_into_labels() {
 #[tokio::test]
 async fn a_value_that_does_not_decode_is_an_error_naming_the_entry_not_the_value() {
     let f = MemoryFactory::with_values([("/token", CANARY), ("/urlsafe", "x")]);
-    let engine = Engine::new(Arc::new(f), EngineConfig::default());
+    let engine = Engine::new(Arc::new(f.factory()), EngineConfig::default());
     let yaml = spec(
         r#"      templateFrom:
         - configMap: {name: tpl, items: [{key: raw}]}
@@ -136,4 +136,41 @@ async fn a_value_that_does_not_decode_is_an_error_naming_the_entry_not_the_value
     assert!(e.contains("valuesDecodingStrategy"), "{e}");
     assert!(e.contains("\"k\""), "{e}");
     assert!(!e.contains(CANARY), "the value leaked: {e}");
+}
+
+/// ESO matches `templateFrom[].target` case-insensitively (`strings.EqualFold` in its webhook,
+/// `strings.ToLower` in `runtime/template/v2`; issue #6458), and empty means Data.
+#[tokio::test]
+async fn template_from_target_is_case_insensitive_as_in_eso() {
+    let d = sync(&spec(
+        r#"      templateFrom:
+        - literal: "lower: '{{ .token }}'"
+          target: labels
+        - literal: "upper: '{{ .token }}'"
+          target: ANNOTATIONS
+        - literal: "mixed: '{{ .token }}'"
+          target: dAtA
+        - literal: "empty: '{{ .token }}'"
+          target: """#,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        d.labels.get("lower").map(String::as_str),
+        Some("hello world")
+    );
+    assert_eq!(
+        d.annotations.get("upper").map(String::as_str),
+        Some("hello world")
+    );
+    let data = strings(&d.data);
+    assert_eq!(data["mixed"], "hello world");
+    assert_eq!(data["empty"], "hello world");
+    let parsed: Result<secretsync_model::external_secret::TemplateTarget, _> =
+        serde_json::from_value(serde_json::json!("spec.headers"));
+    let message = parsed.expect_err("not a Secret target").to_string();
+    assert!(
+        message.contains("expected Data, Annotations or Labels"),
+        "{message}"
+    );
 }

@@ -40,6 +40,15 @@ pub struct Config {
     pub watch_credential_secrets: bool,
     /// ClusterExternalSecret namespace re-scan interval when `refreshTime` is unset (ESO: 1 h).
     pub cluster_external_secret_interval: Duration,
+    /// Deadline of one ExternalSecret reconcile once it holds a sync slot (provider reads,
+    /// rendering, writes). Past it the reconcile is abandoned and reported as that object's sync
+    /// error (`Ready=False`, retried with backoff), so one slow tenant endpoint cannot hold a
+    /// slot for ever. Default 2 min.
+    pub reconcile_timeout: Duration,
+    /// How many rendered Secrets (for drift repair without a provider read) are kept; the least
+    /// recently used is dropped beyond it (it is re-read from the provider when next needed).
+    /// Default 10,000.
+    pub render_cache_capacity: usize,
 }
 
 impl Default for Config {
@@ -60,30 +69,18 @@ impl Default for Config {
             cluster_external_secrets: true,
             watch_credential_secrets: true,
             cluster_external_secret_interval: Duration::from_secs(3600),
+            reconcile_timeout: Duration::from_secs(120),
+            render_cache_capacity: 10_000,
         }
     }
 }
 
 impl Config {
-    /// The retry delay after `failures` consecutive failures.
-    pub fn backoff(&self, failures: u32) -> Duration {
-        let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(30));
-        self.error_backoff_base
-            .saturating_mul(factor)
-            .min(self.error_backoff_max)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_ceiling() {
-        let c = Config::default();
-        assert_eq!(c.backoff(1), Duration::from_secs(1));
-        assert_eq!(c.backoff(2), Duration::from_secs(2));
-        assert_eq!(c.backoff(4), Duration::from_secs(8));
-        assert_eq!(c.backoff(40), Duration::from_secs(420));
+    /// The error backoff (`error_backoff_base` doubling up to `error_backoff_max`).
+    pub fn backoff(&self) -> secretsync_engine::refresh::Backoff {
+        secretsync_engine::refresh::Backoff {
+            base: self.error_backoff_base,
+            max: self.error_backoff_max,
+        }
     }
 }

@@ -117,9 +117,14 @@ impl KubeCredentials {
     }
 }
 
+/// Maps a Kubernetes API error reading a credential. A missing credential object is a store
+/// misconfiguration, never `NotFound` (which means "the remote secret does not exist" and, with
+/// `deletionPolicy: Delete`, deletes the target Secret).
 fn kube_error(what: String, e: kube::Error) -> ProviderError {
     match e {
-        kube::Error::Api(s) if s.code == 404 => ProviderError::NotFound(what),
+        kube::Error::Api(s) if s.code == 404 => {
+            ProviderError::InvalidStoreConfig(format!("{what} does not exist"))
+        }
         kube::Error::Api(s) if s.code == 403 || s.code == 401 => {
             ProviderError::PermissionDenied(format!("{what}: {}", s.message))
         }
@@ -161,7 +166,9 @@ impl CredentialResolver for KubeCredentials {
         let mut data = secret.data.unwrap_or_default();
         match data.remove(key) {
             Some(bytes) => Ok(SecretValue::new(bytes.0)),
-            None => Err(ProviderError::NotFound(format!("key {key:?} in {what}"))),
+            None => Err(ProviderError::InvalidStoreConfig(format!(
+                "{what} has no key {key:?}"
+            ))),
         }
     }
 
@@ -180,7 +187,7 @@ impl CredentialResolver for KubeCredentials {
             .map_err(|e| kube_error(what.clone(), e))?;
         cm.data
             .and_then(|mut d| d.remove(key))
-            .ok_or_else(|| ProviderError::NotFound(format!("key {key:?} in {what}")))
+            .ok_or_else(|| ProviderError::InvalidStoreConfig(format!("{what} has no key {key:?}")))
     }
 
     async fn service_account_token(
@@ -237,5 +244,31 @@ impl CredentialResolver for KubeCredentials {
             .await
             .map_err(|e| kube_error(what, e))?;
         Ok(sa.metadata.annotations.unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(code: u16) -> kube::Error {
+        let mut status = kube::core::Status::failure("boom", "Reason");
+        status.code = code;
+        kube::Error::Api(status.boxed())
+    }
+
+    #[test]
+    fn credential_read_errors_are_never_not_found() {
+        let cases = [
+            (404, "InvalidStoreConfig"),
+            (403, "PermissionDenied"),
+            (401, "PermissionDenied"),
+            (500, "Unavailable"),
+        ];
+        for (code, kind) in cases {
+            let e = kube_error("credential Secret ns/s".into(), api_error(code));
+            assert_eq!(e.kind_label(), kind, "HTTP {code}: {e}");
+            assert!(e.to_string().contains("credential Secret ns/s"), "{e}");
+        }
     }
 }

@@ -22,7 +22,6 @@ use kube::api::{Api, PostParams};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::Sha256;
-use sha3::{Digest, Sha3_224};
 
 /// Annotation holding the keyed fingerprint of the owned content.
 pub const HMAC_ANNOTATION: &str = "secretsync.io/hmac";
@@ -171,43 +170,6 @@ fn unreachable_hmac() -> Hmac<Sha256> {
     <Hmac<Sha256> as Mac>::new_from_slice(&[0u8; 32]).unwrap_or_else(|_| unreachable_hmac())
 }
 
-/// ESO's `reconcile.external-secrets.io/data-hash`: SHA3-224 of Go's `%+v` of `map[string][]byte`.
-pub fn eso_data_hash<'a>(data: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
-    let sorted: BTreeMap<&str, &[u8]> = data.into_iter().collect();
-    let body = sorted
-        .iter()
-        .map(|(k, v)| {
-            let bytes = v.iter().map(u8::to_string).collect::<Vec<_>>().join(" ");
-            format!("{k}:[{bytes}]")
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    hex_sha3(format!("map[{body}]").as_bytes())
-}
-
-/// Hex SHA3-224, as ESO's `ObjectHash`.
-pub fn hex_sha3(bytes: &[u8]) -> String {
-    Sha3_224::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// ESO's `reconcile.external-secrets.io/created-by` value for an ExternalSecret.
-pub fn created_by(namespace: &str, name: &str) -> String {
-    hex_sha3(format!("{namespace}/{name}").as_bytes())
-}
-
-/// `status.syncedResourceVersion`: `<generation>-<sha3-224(labels + annotations)>`.
-pub fn synced_resource_version(
-    generation: i64,
-    labels: &BTreeMap<String, String>,
-    annotations: &BTreeMap<String, String>,
-) -> String {
-    let meta = format!("labels:{labels:?} annotations:{annotations:?}");
-    format!("{generation}-{}", hex_sha3(meta.as_bytes()))
-}
-
 /// Bytes of a live Secret's data map, for fingerprinting.
 pub fn live_pairs(data: &BTreeMap<String, ByteString>) -> impl Iterator<Item = (&str, &[u8])> {
     data.iter().map(|(k, v)| (k.as_str(), v.0.as_slice()))
@@ -254,15 +216,5 @@ mod tests {
             base,
             key.fingerprint("Opaque", [("k", b"v".as_slice())], &labels, &with_self)
         );
-    }
-
-    #[test]
-    fn eso_hash_matches_go_formatting() {
-        // Go: fmt.Sprintf("%+v", map[string][]byte{"a": {1, 2}, "b": {}}) == "map[a:[1 2] b:[]]"
-        assert_eq!(
-            eso_data_hash([("b", b"".as_slice()), ("a", [1u8, 2].as_slice())]),
-            hex_sha3(b"map[a:[1 2] b:[]]")
-        );
-        assert_eq!(created_by("ns", "es").len(), 56);
     }
 }

@@ -1,7 +1,8 @@
 //! Kubernetes writer and controllers for secretsync.
 //!
 //! - [`writer`]: server-side apply of the engine's desired Secret with ESO's creation and
-//!   deletion policies, no request when nothing changed.
+//!   deletion policies, no request when nothing changed; the decisions are
+//!   [`writer::plan`]'s pure functions.
 //! - [`drift`]: keyed HMAC fingerprint of everything we own on a Secret.
 //! - [`status`]: ExternalSecret status (ESO reasons, `observedGeneration`, `keys`).
 //! - [`credentials`]: the model's `CredentialResolver` over Secrets, ConfigMaps and ServiceAccounts with ESO's namespace rules.
@@ -10,7 +11,10 @@
 //! - [`controller`]: ExternalSecret, SecretStore/ClusterSecretStore and ClusterExternalSecret
 //!   controllers; [`run_with`] starts them all until a graceful shutdown, [`run`] forever.
 //! - [`lifecycle`]: the shutdown token and the readiness signal of [`run_with`].
+//! - [`leader`]: leader election on a coordination.k8s.io Lease (client-go's algorithm).
+//! - [`rate_limit`]: a client-side QPS/burst token bucket for the Kubernetes client (tower layer).
 //! - [`metrics`]: prometheus-client families for the operator binary to register.
+//! - [`sanitize`]: API-server error text without echoed values, for status, events and logs.
 //!
 //! See `docs/kube.md` for the policies, drift detection, status fields and memory design.
 
@@ -19,9 +23,14 @@ pub mod controller;
 pub mod credentials;
 pub mod drift;
 pub mod environment;
+pub mod leader;
 pub mod lifecycle;
 pub mod metrics;
+pub mod rate_limit;
+pub mod sanitize;
 pub mod status;
+#[cfg(test)]
+mod test_util;
 pub mod writer;
 
 use std::sync::Arc;

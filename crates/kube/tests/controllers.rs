@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
-use secretsync_kube::{Lifecycle, SecretSyncer};
+use secretsync_kube::{Lifecycle, Metrics, SecretSyncer};
 use secretsync_model::provider::ProviderFactory;
 use secretsync_model::secret_store::SecretStore;
 use support::{
@@ -26,17 +26,18 @@ fn start(
     config: secretsync_kube::Config,
     syncer: Arc<dyn SecretSyncer>,
     factory: Arc<dyn ProviderFactory>,
-) -> (Running, Lifecycle) {
+) -> (Running, Lifecycle, Metrics) {
     let lifecycle = Lifecycle::default();
+    let metrics = Metrics::default();
     let handle = tokio::spawn(secretsync_kube::run_with(
         cluster.client.clone(),
         config,
         syncer,
         factory,
-        secretsync_kube::Metrics::default(),
+        metrics.clone(),
         lifecycle.clone(),
     ));
-    (handle, lifecycle)
+    (handle, lifecycle, metrics)
 }
 
 async fn store_ready(cluster: &Cluster, name: &str) -> Option<String> {
@@ -75,7 +76,8 @@ async fn shutdown_waits_for_the_sync_in_flight_and_its_writes() {
     // One slot: the second ExternalSecret waits at the gate while the first syncs.
     let mut cfg = config(&ns);
     cfg.concurrency = 1;
-    let (running, lifecycle) = start(&cluster, cfg, syncer.clone(), Arc::new(factory.clone()));
+    let (running, lifecycle, metrics) =
+        start(&cluster, cfg, syncer.clone(), Arc::new(factory.clone()));
     wait_for(
         Duration::from_secs(30),
         "the store to turn Ready",
@@ -103,8 +105,13 @@ async fn shutdown_waits_for_the_sync_in_flight_and_its_writes() {
     } else {
         "app-1"
     };
-    // Let the other reconcile reach the gate.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The other reconcile waits at the gate.
+    wait_for(
+        Duration::from_secs(30),
+        "a reconcile waiting for the slot",
+        || async { (metrics.waiting_for_slot("first") >= 1).then_some(()) },
+    )
+    .await;
     assert!(
         cluster.secret(&in_flight).await.is_none(),
         "still in flight"
@@ -141,15 +148,26 @@ async fn shutdown_waits_for_the_sync_in_flight_and_its_writes() {
         "the reconcile waiting for a slot gave up instead of syncing: {log:?}"
     );
 
-    // Nothing reconciles any more.
+    // Nothing reconciles any more: `run_with` has returned, so no watch is open and no
+    // controller task is left to react to a new object.
     cluster
         .apply::<secretsync_model::external_secret::ExternalSecret>(
             Some(&ns),
             external_secret("late", &ns, "fake", "db", "1h"),
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let watches_after = cluster
+        .server
+        .request_log()
+        .iter()
+        .filter(|r| r.verb == "watch" && r.resource == "externalsecrets")
+        .count();
     assert!(syncer.log().iter().all(|r| r.name != "late"));
+    assert_eq!(
+        cluster.server.request_count("watch", "externalsecrets"),
+        watches_after,
+        "no watch re-opened after shutdown"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,14 +187,29 @@ async fn ready_only_once_every_watch_has_listed() {
             external_secret("app", &ns, "fake", "db", "1h"),
         )
         .await;
-    let (running, lifecycle) = start(&cluster, config(&ns), syncer, Arc::new(factory));
+    let (running, lifecycle, _) = start(&cluster, config(&ns), syncer, Arc::new(factory));
     assert!(!lifecycle.ready.is_ready());
     // The other controllers work meanwhile: the ExternalSecret gets synced...
     wait_for(Duration::from_secs(30), "the Secret", || async {
         secret_value(&cluster, "app").await
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // ...and the ClusterExternalSecret watch has tried to list (and failed) twice...
+    wait_for(
+        Duration::from_secs(30),
+        "the ClusterExternalSecret list to fail twice",
+        || async {
+            (cluster
+                .server
+                .request_log()
+                .iter()
+                .filter(|r| r.path.contains("clusterexternalsecrets") && r.code >= 400)
+                .count()
+                >= 2)
+                .then_some(())
+        },
+    )
+    .await;
     // ...but the controllers are not ready while one watch has never listed.
     assert!(
         !lifecycle.ready.is_ready(),
@@ -229,7 +262,7 @@ async fn flood_gate_holds_external_secrets_until_their_store_is_ready() {
     let (cluster, ns, factory, syncer) = store_failing_validation().await;
     let mut cfg = config(&ns);
     cfg.flood_gate = true;
-    let (running, lifecycle) = start(&cluster, cfg, syncer.clone(), Arc::new(factory.clone()));
+    let (running, lifecycle, _) = start(&cluster, cfg, syncer.clone(), Arc::new(factory.clone()));
 
     let (status, reason, message) = wait_for(
         Duration::from_secs(30),
@@ -255,14 +288,14 @@ async fn flood_gate_holds_external_secrets_until_their_store_is_ready() {
         Some("False")
     );
     // Retried (backoff 200 ms .. 1 s) without ever reaching the provider.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(
-        syncer.log().len() >= 2,
-        "the refused sync is retried: {:?}",
-        syncer.log()
-    );
+    wait_for(
+        Duration::from_secs(30),
+        "the refused sync retried twice",
+        || async { (syncer.log().len() >= 3).then_some(()) },
+    )
+    .await;
     assert_eq!(
-        factory.reads.load(Ordering::SeqCst),
+        factory.reads(),
         0,
         "no provider call for a store that is not ready"
     );
@@ -279,7 +312,7 @@ async fn flood_gate_holds_external_secrets_until_their_store_is_ready() {
         .await,
         "v-1"
     );
-    assert!(factory.reads.load(Ordering::SeqCst) >= 1);
+    assert!(factory.reads() >= 1);
     wait_for(Duration::from_secs(10), "Ready=True", || async {
         cluster
             .ready_of("app")
@@ -297,7 +330,7 @@ async fn without_the_flood_gate_a_store_that_is_not_ready_is_used() {
     let (cluster, ns, factory, syncer) = store_failing_validation().await;
     let mut cfg = config(&ns);
     cfg.flood_gate = false;
-    let (running, lifecycle) = start(&cluster, cfg, syncer, Arc::new(factory.clone()));
+    let (running, lifecycle, _) = start(&cluster, cfg, syncer, Arc::new(factory.clone()));
     assert_eq!(
         wait_for(Duration::from_secs(30), "the Secret", || async {
             secret_value(&cluster, "app").await
@@ -325,7 +358,7 @@ async fn a_new_external_secret_overtakes_queued_refreshes() {
         .await;
     let mut cfg = config(&ns);
     cfg.concurrency = 1;
-    let (running, lifecycle) = start(&cluster, cfg, syncer.clone(), Arc::new(factory));
+    let (running, lifecycle, metrics) = start(&cluster, cfg, syncer.clone(), Arc::new(factory));
     wait_for(
         Duration::from_secs(30),
         "the store to turn Ready",
@@ -348,15 +381,33 @@ async fn a_new_external_secret_overtakes_queued_refreshes() {
         })
         .await;
     }
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    wait_for(
+        Duration::from_secs(30),
+        "refreshes queued at the gate",
+        || async { (metrics.waiting_for_slot("refresh") >= 3).then_some(()) },
+    )
+    .await;
     let before = syncer.log();
-    let created = Instant::now();
     cluster
         .apply::<secretsync_model::external_secret::ExternalSecret>(
             Some(&ns),
             external_secret("newcomer", &ns, "fake", "db", "1h"),
         )
         .await;
+    // Count from the moment the newcomer reaches the gate (watch latency on a loaded machine is
+    // not what this test measures): it is waiting there, or has already been let through.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let at_gate = loop {
+        assert!(
+            Instant::now() < deadline,
+            "the newcomer never reached the gate"
+        );
+        let started = syncer.log().iter().any(|r| r.name == "newcomer");
+        if metrics.waiting_for_slot("first") >= 1 || started {
+            break Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
     wait_for(Duration::from_secs(30), "the newcomer's Secret", || async {
         cluster.secret("newcomer").await
     })
@@ -379,7 +430,7 @@ async fn a_new_external_secret_overtakes_queued_refreshes() {
     }
     let after: Vec<&str> = log
         .iter()
-        .filter(|r| r.started >= created)
+        .filter(|r| r.started >= at_gate || r.name == "newcomer")
         .map(|r| r.name.as_str())
         .collect();
     let position = after
@@ -390,4 +441,91 @@ async fn a_new_external_secret_overtakes_queued_refreshes() {
         position <= 1,
         "the newcomer waited behind {position} queued refreshes: {after:?}"
     );
+}
+
+/// Panics for ExternalSecret `panics`, never returns for `hangs`, syncs the others.
+struct Misbehaving(Arc<RecordingSyncer>);
+
+#[async_trait::async_trait]
+impl SecretSyncer for Misbehaving {
+    async fn sync(
+        &self,
+        es: &secretsync_model::external_secret::ExternalSecret,
+        env: &dyn secretsync_engine::SyncEnvironment,
+    ) -> secretsync_engine::SyncOutcome {
+        match es.metadata.name.as_deref() {
+            Some("panics") => panic!("injected panic inside a reconcile"),
+            Some("hangs") => std::future::pending().await,
+            _ => self.0.sync(es, env).await,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_or_a_hung_reconcile_is_that_objects_sync_error() {
+    let cluster = Cluster::start(crd_dir()).await;
+    let ns = cluster.namespace.clone();
+    let factory = CountingFactory::default();
+    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), Duration::ZERO);
+    cluster
+        .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
+        .await;
+    let mut cfg = config(&ns);
+    cfg.concurrency = 2;
+    cfg.reconcile_timeout = Duration::from_millis(500);
+    let (running, lifecycle, metrics) = start(
+        &cluster,
+        cfg,
+        Arc::new(Misbehaving(syncer)),
+        Arc::new(factory.clone()),
+    );
+    for name in ["panics", "hangs", "healthy"] {
+        cluster
+            .apply::<secretsync_model::external_secret::ExternalSecret>(
+                Some(&ns),
+                external_secret(name, &ns, "fake", "db", "1h"),
+            )
+            .await;
+    }
+    let (_, reason, message) = wait_for(Duration::from_secs(30), "the panic reported", || async {
+        cluster
+            .ready_of("panics")
+            .await
+            .filter(|(s, _, m)| s == "False" && m.contains("panicked"))
+    })
+    .await;
+    assert_eq!(reason, "SecretSyncedError");
+    assert!(message.contains("retrying with backoff"), "{message}");
+    let (_, _, message) = wait_for(Duration::from_secs(30), "the deadline reported", || async {
+        cluster
+            .ready_of("hangs")
+            .await
+            .filter(|(s, _, m)| s == "False" && m.contains("deadline"))
+    })
+    .await;
+    assert!(
+        message.contains("500ms") && message.contains("--reconcile-timeout"),
+        "{message}"
+    );
+    // Both are retried (backoff), the process stays up, and the others keep syncing.
+    wait_for(Duration::from_secs(30), "retries of both", || async {
+        (metrics.external_secret_reconciles(&ns, "panics") >= 2
+            && metrics.external_secret_reconciles(&ns, "hangs") >= 2)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        wait_for(Duration::from_secs(30), "the healthy Secret", || async {
+            secret_value(&cluster, "healthy").await
+        })
+        .await,
+        "v-1"
+    );
+    assert!(!running.is_finished(), "the controllers still run");
+    lifecycle.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .expect("stops")
+        .unwrap()
+        .unwrap();
 }

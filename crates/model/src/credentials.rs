@@ -163,13 +163,18 @@ impl CredentialResolver for StaticCredentials {
                 selector.name
             ))
         })?;
+        // A missing credential is misconfiguration, never `NotFound` (which means "the remote
+        // secret does not exist" and may delete the target Secret).
         let data = Self::lookup(&self.secrets, selector.namespace.as_deref(), &selector.name)
             .ok_or_else(|| {
-                ProviderError::NotFound(format!("credential Secret {:?}", selector.name))
+                ProviderError::InvalidStoreConfig(format!(
+                    "credential Secret {:?} does not exist",
+                    selector.name
+                ))
             })?;
         data.get(key).cloned().ok_or_else(|| {
-            ProviderError::NotFound(format!(
-                "key {key:?} in credential Secret {:?}",
+            ProviderError::InvalidStoreConfig(format!(
+                "credential Secret {:?} has no key {key:?}",
                 selector.name
             ))
         })
@@ -181,11 +186,12 @@ impl CredentialResolver for StaticCredentials {
         namespace: Option<&str>,
         key: &str,
     ) -> Result<String, ProviderError> {
-        let data = Self::lookup(&self.config_maps, namespace, name)
-            .ok_or_else(|| ProviderError::NotFound(format!("ConfigMap {name:?}")))?;
-        data.get(key)
-            .cloned()
-            .ok_or_else(|| ProviderError::NotFound(format!("key {key:?} in ConfigMap {name:?}")))
+        let data = Self::lookup(&self.config_maps, namespace, name).ok_or_else(|| {
+            ProviderError::InvalidStoreConfig(format!("ConfigMap {name:?} does not exist"))
+        })?;
+        data.get(key).cloned().ok_or_else(|| {
+            ProviderError::InvalidStoreConfig(format!("ConfigMap {name:?} has no key {key:?}"))
+        })
     }
 
     async fn service_account_token(
@@ -252,5 +258,41 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn selector(name: &str, key: &str) -> SecretKeySelector {
+        SecretKeySelector {
+            name: name.into(),
+            namespace: Some("ns".into()),
+            key: Some(key.into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn missing_credentials_are_misconfiguration_not_missing_secrets() {
+        let mut creds = StaticCredentials::new();
+        creds.add_secret(
+            Some("ns".into()),
+            "present",
+            [("k".to_string(), SecretValue::from("v"))].into(),
+        );
+        let ok = creds.secret_value(&selector("present", "k"), None).await;
+        assert_eq!(ok.ok().as_ref().and_then(|v| v.expose_str()), Some("v"));
+        for (name, key) in [("absent", "k"), ("present", "other")] {
+            let err = creds
+                .secret_value(&selector(name, key), None)
+                .await
+                .expect_err("missing");
+            assert_eq!(
+                err.kind_label(),
+                "InvalidStoreConfig",
+                "{name}/{key}: {err}"
+            );
+        }
+        let err = creds
+            .config_map_value("absent", Some("ns"), "ca.crt")
+            .await
+            .expect_err("missing");
+        assert_eq!(err.kind_label(), "InvalidStoreConfig");
     }
 }

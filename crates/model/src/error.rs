@@ -15,7 +15,7 @@ pub enum ModelError {
     },
     /// The store names an ESO provider secretsync does not implement.
     #[error(
-        "spec.provider: provider {provider:?} is not supported by secretsync (supported: vault, aws, azurekv, fake)"
+        "spec.provider: provider {provider:?} is not supported by secretsync (supported: vault, openBao, aws, azurekv, fake)"
     )]
     UnsupportedProvider {
         /// The provider's field name.

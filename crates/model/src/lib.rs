@@ -27,7 +27,7 @@ pub mod value;
 
 pub use error::{ModelError, ProviderError};
 pub use provider::{
-    FetchRequest, FindRequest, ProviderCapabilities, ProviderFactory, SecretProvider,
-    SharedProvider, StoreContext, StoreId, Validation,
+    Backoff, FetchRequest, FindRequest, ProviderCapabilities, ProviderFactory, RetryPolicy,
+    SecretProvider, SharedProvider, StoreContext, StoreId, Validation,
 };
 pub use value::{RemoteSecret, SecretData, SecretValue};

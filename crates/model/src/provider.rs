@@ -2,13 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::error::ProviderError;
 use crate::external_secret::{FindRef, MetadataPolicy, RemoteRef, StoreKind};
 use crate::secret_store::StoreCapabilities;
-use crate::value::RemoteSecret;
+use crate::value::{RemoteSecret, SecretData};
 
 /// What to read: the part of a `remoteRef` that decides the provider call.
 ///
@@ -98,6 +99,58 @@ pub struct ProviderCapabilities {
     pub batch: bool,
 }
 
+/// How the engine retries a provider's failed reads. Providers never sleep: they report
+/// `Throttled` / `Unavailable` and the engine waits (without holding a concurrency slot) and
+/// calls again. Each provider maps its store's `retrySettings` onto this with its own defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first call (0: the first error is final).
+    pub max_retries: u32,
+    /// Wait before each retry, unless the provider asked for a longer one (`Retry-After`).
+    pub backoff: Backoff,
+}
+
+/// Waits between retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backoff {
+    /// The same wait before every retry (ESO's `retrySettings.retryInterval`).
+    Fixed(Duration),
+    /// `initial`, doubling per retry, capped at `max`.
+    Exponential {
+        /// Wait before the first retry.
+        initial: Duration,
+        /// Longest wait.
+        max: Duration,
+    },
+}
+
+impl RetryPolicy {
+    /// No retries.
+    pub const NONE: RetryPolicy = RetryPolicy {
+        max_retries: 0,
+        backoff: Backoff::Fixed(Duration::ZERO),
+    };
+
+    /// The wait before retry number `retry` (1 for the first retry).
+    pub fn delay(&self, retry: u32) -> Duration {
+        match self.backoff {
+            Backoff::Fixed(d) => d,
+            Backoff::Exponential { initial, max } => {
+                let factor = 1u32
+                    .checked_shl(retry.saturating_sub(1))
+                    .unwrap_or(u32::MAX);
+                initial.saturating_mul(factor).min(max)
+            }
+        }
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy::NONE
+    }
+}
+
 /// Result of validating a store against its provider.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Validation {
@@ -161,10 +214,31 @@ pub trait SecretProvider: Send + Sync {
         ))
     }
 
+    /// The keys of `dataFrom[].extract` with `metadataPolicy: Fetch`, for providers whose ESO
+    /// implementation names them in its own way (Azure: `<secret>_<tag>`). `metadata` is what
+    /// [`fetch`](Self::fetch) returned for `key` with `metadata: true`. `None` (the default):
+    /// the engine extracts the members of that JSON object as for any other value.
+    fn extract_metadata(
+        &self,
+        key: &str,
+        property: Option<&str>,
+        metadata: &RemoteSecret,
+    ) -> Option<Result<SecretData, ProviderError>> {
+        let _ = (key, property, metadata);
+        None
+    }
+
+    /// How the engine retries this provider's transient failures (its store's
+    /// `retrySettings`, mapped by the provider). Default: no retries.
+    fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::NONE
+    }
+
     /// Checks that the store works (reachability, authentication, access to the configured path).
     async fn validate(&self) -> Result<Validation, ProviderError>;
 
-    /// Releases sessions (e.g. revokes Vault tokens). Called on shutdown.
+    /// Releases sessions (e.g. revokes Vault tokens). Called when the provider is replaced
+    /// (store spec changed) and on shutdown; a closed provider must not open new sessions.
     async fn close(&self) {}
 }
 
@@ -193,4 +267,30 @@ pub trait ProviderFactory: Send + Sync {
         spec: &crate::secret_store::SecretStoreSpec,
         credentials: Arc<dyn crate::credentials::CredentialResolver>,
     ) -> Result<SharedProvider, ProviderError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays() {
+        let fixed = RetryPolicy {
+            max_retries: 3,
+            backoff: Backoff::Fixed(Duration::from_secs(2)),
+        };
+        assert_eq!(fixed.delay(1), Duration::from_secs(2));
+        assert_eq!(fixed.delay(3), Duration::from_secs(2));
+        let exp = RetryPolicy {
+            max_retries: 10,
+            backoff: Backoff::Exponential {
+                initial: Duration::from_millis(500),
+                max: Duration::from_secs(3),
+            },
+        };
+        let delays: Vec<u128> = (1..=5).map(|r| exp.delay(r).as_millis()).collect();
+        assert_eq!(delays, [500, 1000, 2000, 3000, 3000]);
+        assert_eq!(exp.delay(100), Duration::from_secs(3));
+        assert_eq!(RetryPolicy::default(), RetryPolicy::NONE);
+    }
 }

@@ -69,7 +69,9 @@ fn stores_parse_in_both_versions() {
                         ("kubernetes", "external-secrets")
                     );
                 }
-                ProviderConfig::Fake(_) => panic!("the ADR has no fake store"),
+                ProviderConfig::Fake(_) | ProviderConfig::OpenBao(_) => {
+                    panic!("the ADR has no fake or openBao store")
+                }
             }
         }
         assert_eq!(

@@ -10,7 +10,17 @@ use std::time::Duration;
 
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use secretsync_model::ProviderError;
+use secretsync_model::{ProviderError, RemoteSecret};
+use secretsync_provider_support::SharedClock;
+use secretsync_provider_support::retry_after::parse_retry_after;
+
+/// What one fetch produces.
+pub(crate) type FetchResult = Result<RemoteSecret, ProviderError>;
+
+/// The error a caller sees when the request it waited for was abandoned (runtime shutdown).
+pub(crate) fn dropped() -> ProviderError {
+    ProviderError::Unavailable("the request was abandoned before it completed".into())
+}
 
 /// Where a call went: used to build messages.
 #[derive(Clone, Copy, Debug)]
@@ -25,8 +35,8 @@ pub(crate) struct CallSite<'a> {
     pub region: &'a str,
     /// Whether an endpoint override is configured (changes the hint on transport errors).
     pub endpoint_override: Option<&'a str>,
-    /// Backoff hint for throttling when AWS sends no `Retry-After`.
-    pub throttle_backoff: Duration,
+    /// For `Retry-After` dates.
+    pub clock: &'a SharedClock,
 }
 
 /// How an AWS error code is treated.
@@ -170,7 +180,7 @@ pub(crate) fn from_code(
             message: format!(
                 "{service} {operation} for {subject} in region {region} was throttled ({detail})"
             ),
-            retry_after: Some(retry_after.unwrap_or(site.throttle_backoff)),
+            retry_after,
         },
         ErrorClass::Unavailable => ProviderError::Unavailable(format!(
             "{service} {operation} for {subject} in region {region} failed on the server side ({detail})"
@@ -221,9 +231,8 @@ where
     (code, message)
 }
 
-fn retry_after_header(response: &HttpResponse) -> Option<Duration> {
-    let value = response.headers().get("retry-after")?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+fn retry_after_header(response: &HttpResponse, clock: &SharedClock) -> Option<Duration> {
+    parse_retry_after(response.headers().get("retry-after")?, clock.now())
 }
 
 /// Maps an SDK error of any AWS operation.
@@ -251,7 +260,7 @@ where
                 code.as_deref(),
                 message.as_deref(),
                 Some(status),
-                retry_after_header(service_err.raw()),
+                retry_after_header(service_err.raw(), site.clock),
             )
         }
         SdkError::TimeoutError(_) => ProviderError::Unavailable(format!(
@@ -284,7 +293,7 @@ where
                     None,
                     None,
                     Some(status),
-                    retry_after_header(response.raw()),
+                    retry_after_header(response.raw(), site.clock),
                 );
             }
             ProviderError::BadResponse(format!(
@@ -310,13 +319,14 @@ mod tests {
     use super::*;
 
     fn site() -> CallSite<'static> {
+        static CLOCK: std::sync::OnceLock<SharedClock> = std::sync::OnceLock::new();
         CallSite {
             service: "Secrets Manager",
             operation: "GetSecretValue",
             subject: "secret \"db\"",
             region: "eu-west-1",
             endpoint_override: None,
-            throttle_backoff: Duration::from_secs(2),
+            clock: CLOCK.get_or_init(SharedClock::default),
         }
     }
 
@@ -357,9 +367,11 @@ mod tests {
     }
 
     #[test]
-    fn throttling_carries_a_backoff_hint() {
+    fn throttling_carries_retry_after_when_sent() {
+        // Without Retry-After the engine waits by the store's retry policy.
         let err = from_code(&site(), Some("ThrottlingException"), None, Some(400), None);
-        assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+        assert_eq!(err.retry_after(), None);
+        assert!(err.is_transient());
         let err = from_code(
             &site(),
             Some("ThrottlingException"),

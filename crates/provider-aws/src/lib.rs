@@ -45,7 +45,10 @@
 //!   `sts.amazonaws.com`, or its `eks.amazonaws.com/audience` annotation, plus the reference's
 //!   `audiences`) is exchanged with `AssumeRoleWithWebIdentity` for the role in its
 //!   `eks.amazonaws.com/role-arn` annotation.
-//! - no `auth`: the process environment. Environment keys win; otherwise IRSA
+//! - no `auth`: the process environment — the operator's own identity, so only for
+//!   ClusterSecretStores unless [`AwsOptions::ambient_identity`] allows every store (a
+//!   SecretStore without `auth` fails to build with `InvalidStoreConfig` naming
+//!   `spec.provider.aws.auth`). Environment keys win; otherwise IRSA
 //!   (`AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE`, optional `AWS_ROLE_SESSION_NAME`) is
 //!   handled by this crate so its STS call honours the endpoint override; otherwise the SDK's
 //!   default chain (profile, container/EKS Pod Identity, instance metadata).
@@ -58,9 +61,9 @@
 //!
 //! # Caching and batching
 //!
-//! - **Credentials** are cached per provider instance and renewed
-//!   [`credential_refresh_margin`](AwsOptions::credential_refresh_margin) before they expire
-//!   (at the latest at 3/4 of their lifetime); credentials without expiry are re-resolved after
+//! - **Credentials** are cached per provider instance in the shared credential cache
+//!   (`secretsync-provider-support`): renewed a quarter of their lifetime before they expire (at
+//!   most five minutes before); credentials without expiry are re-resolved after
 //!   [`static_credentials_ttl`](AwsOptions::static_credentials_ttl). One load runs at a time:
 //!   concurrent callers share its result, so a burst of reads costs one STS exchange, and a
 //!   failure is shared by the callers that waited for it rather than retried by each.
@@ -73,13 +76,24 @@
 //!   and `find` use the same path.
 //! - **Single-flight**: identical reads in flight (same key, version and metadata flag) are
 //!   made once and every caller gets the result. Values themselves are not cached here.
+//! - **Limits**: listings stop after [`ReadLimits::max_list_pages`](secretsync_provider_support::ReadLimits)
+//!   pages and `find` fails before reading when more than `max_find_results` secrets match.
+//!   (Response sizes are AWS's own; the endpoint is the process's, never a store's.)
+//!
+//! # Retries
+//!
+//! The SDK makes one attempt per call: providers never sleep. A throttled or failed call
+//! returns `Throttled` (with AWS's `Retry-After`, seconds or HTTP date) or `Unavailable`, and
+//! the engine retries under [`AwsProvider::with_retry_settings`] — ESO's mapping of the store's
+//! `retrySettings` ([`RETRY_DEFAULTS`]).
 //!
 //! # Errors
 //!
 //! `ResourceNotFoundException`/`ParameterNotFound` → `NotFound` (the message names the key and
 //! region, since a wrong region looks exactly like a missing secret); access denied, unknown or
-//! expired keys, bad signatures, KMS decryption refusals → `PermissionDenied`; throttling (any
-//! throttling code or HTTP 429) → `Throttled` with a backoff hint; 5xx, timeouts and transport
+//! expired keys, bad signatures, KMS decryption refusals → `PermissionDenied`; a missing
+//! credential Secret or key → `InvalidStoreConfig`; throttling (any throttling code or HTTP
+//! 429) → `Throttled`; 5xx, timeouts and transport
 //! failures → `Unavailable` (an unreachable regional endpoint says to check
 //! `spec.provider.aws.region`); an invalid region name is rejected by [`AwsProvider::new`].
 //! Messages never contain secret values or credentials.
@@ -87,8 +101,9 @@
 //! # Options
 //!
 //! [`AwsOptions`] holds process-level settings: the endpoint override, connect/attempt/operation
-//! timeouts, attempts and backoff (the SDK's standard retry mode), the batch window and size,
-//! credential renewal margins, the ServiceAccount token lifetime and the STS session name.
+//! timeouts, the batch window and size, the static-credential reload period, the
+//! ServiceAccount token lifetime, the STS session name, read limits, who may use the
+//! operator's identity, and the clock.
 
 mod auth;
 mod error;
@@ -96,9 +111,8 @@ mod options;
 mod parameter_store;
 mod provider;
 mod secrets_manager;
-mod single_flight;
 mod value;
 
 pub use options::AwsOptions;
-pub use provider::AwsProvider;
+pub use provider::{AwsProvider, RETRY_DEFAULTS};
 pub use secrets_manager::MAX_BATCH_SIZE;

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use secretsync_provider_support::{AmbientIdentity, ReadLimits, SharedClock};
+
 /// Settings that come from the process (flags, environment), not from the store spec.
 ///
 /// The same options usually apply to every AWS store of a process. `Default` gives the
@@ -16,22 +18,15 @@ pub struct AwsOptions {
     pub connect_timeout: Duration,
     /// Time allowed for one attempt of one API call.
     pub attempt_timeout: Duration,
-    /// Time allowed for one API call, retries included.
+    /// Time allowed for one API call. The SDK makes one attempt: retries are the engine's
+    /// (see [`AwsProvider::with_retry_settings`](crate::AwsProvider::with_retry_settings)).
     pub operation_timeout: Duration,
-    /// Attempts per API call (1 = no retries). The SDK's standard retry mode (exponential
-    /// backoff with jitter) applies between attempts. Stores' `retrySettings.maxRetries`
-    /// maps to `max_retries + 1`.
-    pub max_attempts: u32,
-    /// Delay before the first retry; later retries back off exponentially from it.
-    pub initial_backoff: Duration,
     /// How long concurrent Secrets Manager reads of the latest version are collected
     /// before they go out as one `BatchGetSecretValue` call (a full batch of
     /// [`batch_size`](Self::batch_size) ids goes out at once).
     pub batch_window: Duration,
     /// Ids per `BatchGetSecretValue` call, 1 to 20 (the AWS limit). 1 disables batching.
     pub batch_size: usize,
-    /// Temporary credentials are renewed this long before they expire.
-    pub credential_refresh_margin: Duration,
     /// How long credentials without an expiry (static keys from `secretRef`, keys from the
     /// environment) are reused before they are resolved again, so rotated keys are picked up.
     pub static_credentials_ttl: Duration,
@@ -39,8 +34,13 @@ pub struct AwsOptions {
     pub service_account_token_lifetime: Duration,
     /// Session name for `AssumeRole` / `AssumeRoleWithWebIdentity`.
     pub role_session_name: String,
-    /// Backoff hint attached to throttling errors when AWS does not send `Retry-After`.
-    pub throttle_backoff: Duration,
+    /// Caps on listing pages (`NextToken`) and `find` results.
+    pub limits: ReadLimits,
+    /// Whether SecretStores (not only ClusterSecretStores) may use the process's own AWS
+    /// credentials (a store without `auth`).
+    pub ambient_identity: AmbientIdentity,
+    /// The clock credential expiry is measured with.
+    pub clock: SharedClock,
 }
 
 impl Default for AwsOptions {
@@ -50,15 +50,14 @@ impl Default for AwsOptions {
             connect_timeout: Duration::from_secs(5),
             attempt_timeout: Duration::from_secs(15),
             operation_timeout: Duration::from_secs(45),
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(500),
             batch_window: Duration::from_millis(5),
             batch_size: crate::secrets_manager::MAX_BATCH_SIZE,
-            credential_refresh_margin: Duration::from_secs(5 * 60),
             static_credentials_ttl: Duration::from_secs(60 * 60),
             service_account_token_lifetime: Duration::from_secs(10 * 60),
             role_session_name: "secretsync".to_string(),
-            throttle_backoff: Duration::from_secs(2),
+            limits: ReadLimits::default(),
+            ambient_identity: AmbientIdentity::default(),
+            clock: SharedClock::default(),
         }
     }
 }

@@ -9,11 +9,12 @@ use aws_sdk_ssm::Client;
 use aws_sdk_ssm::types::{Parameter, ParameterStringFilter, ResourceTypeForTagging};
 use secretsync_model::{FetchRequest, FindRequest, ProviderError, RemoteSecret};
 
+use crate::error::FetchResult;
 use crate::error::{CallSite, from_sdk};
 use crate::options::AwsOptions;
 use crate::secrets_manager::find_regex;
-use crate::single_flight::{FetchResult, SingleFlight};
 use crate::value::{secret_from_string, tags_json};
+use secretsync_provider_support::SingleFlight;
 
 /// Names per `GetParameters` call allowed by AWS.
 const GET_PARAMETERS_MAX: usize = 10;
@@ -48,7 +49,7 @@ impl ParameterStoreApi {
             subject,
             region: &self.region,
             endpoint_override: self.options.endpoint_url.as_deref(),
-            throttle_backoff: self.options.throttle_backoff,
+            clock: &self.options.clock,
         }
     }
 
@@ -100,7 +101,13 @@ impl ParameterStoreApi {
         let site = self.site("GetParametersByPath", &subject);
         let mut parameters = Vec::new();
         let mut next_token = None;
+        let mut pages = 0;
         loop {
+            pages += 1;
+            self.options.limits.check_pages(
+                pages,
+                &format!("Parameter Store GetParametersByPath of {subject}"),
+            )?;
             let mut output = self
                 .client
                 .get_parameters_by_path()
@@ -127,7 +134,12 @@ impl ParameterStoreApi {
         let site = self.site("DescribeParameters", "parameters");
         let mut names = Vec::new();
         let mut next_token = None;
+        let mut pages = 0;
         loop {
+            pages += 1;
+            self.options
+                .limits
+                .check_pages(pages, "Parameter Store DescribeParameters")?;
             let mut output = self
                 .client
                 .describe_parameters()
@@ -178,7 +190,7 @@ impl ParameterStoreApi {
 /// Parameter Store for one store.
 pub(crate) struct ParameterStore {
     api: Arc<ParameterStoreApi>,
-    flights: Arc<SingleFlight<FetchRequest>>,
+    flights: SingleFlight<FetchRequest, FetchResult>,
     prefix: String,
 }
 
@@ -275,8 +287,17 @@ impl ParameterStore {
                     regex.as_ref().is_none_or(|r| r.is_match(relative))
                 })
                 .collect();
+            // Every name costs a read: bounded before any is made.
+            self.api
+                .options
+                .limits
+                .check_find_results(names.len(), "Parameter Store find")?;
             self.api.get_many(&names).await?
         };
+        self.api
+            .options
+            .limits
+            .check_find_results(parameters.len(), "Parameter Store find")?;
         let mut found = BTreeMap::new();
         for parameter in parameters {
             let Some(name) = parameter.name.clone() else {

@@ -13,8 +13,12 @@ use futures::future::join_all;
 use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::provider::{ProviderCapabilities, StoreContext, Validation};
 use secretsync_model::providers::{AwsService, AwsSpec};
-use secretsync_model::secret_store::StoreCapabilities;
-use secretsync_model::{FetchRequest, FindRequest, ProviderError, RemoteSecret, SecretProvider};
+use secretsync_model::secret_store::{RetrySettings, StoreCapabilities};
+use secretsync_model::{
+    Backoff, FetchRequest, FindRequest, ProviderError, RemoteSecret, RetryPolicy, SecretProvider,
+};
+use secretsync_provider_support::retry::{RetryDefaults, retry_policy};
+use std::time::Duration;
 
 use crate::auth::{Auth, needs_reader_namespace};
 use crate::options::AwsOptions;
@@ -34,6 +38,7 @@ pub struct AwsProvider {
     spec: AwsSpec,
     auth: Auth,
     backend: Backend,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for AwsProvider {
@@ -46,11 +51,27 @@ impl std::fmt::Debug for AwsProvider {
     }
 }
 
+/// An empty key is a mistake in the ExternalSecret, not a missing secret.
 fn empty_key() -> ProviderError {
-    ProviderError::NotFound(
+    ProviderError::Unsupported(
         "remoteRef.key is empty: expected a secret name, ARN or parameter".into(),
     )
 }
+
+/// ESO's AWS retries: without `retrySettings` the SDK's standard mode (3 attempts, exponential
+/// backoff from 1 s to 20 s); with it, `maxRetries` is the SDK's total attempts (3 when
+/// unset) and `retryInterval` a fixed delay.
+pub const RETRY_DEFAULTS: RetryDefaults = RetryDefaults {
+    without_settings: RetryPolicy {
+        max_retries: 2,
+        backoff: Backoff::Exponential {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(20),
+        },
+    },
+    max_retries_when_unset: 3,
+    max_retries_counts_attempts: true,
+};
 
 /// Checks the shape of an AWS region name (`us-east-1`, `us-gov-west-1`, `cn-north-1`, ...).
 fn validate_region(region: &str) -> Result<(), ProviderError> {
@@ -78,11 +99,8 @@ fn base_config(region: &str, options: &AwsOptions) -> SdkConfig {
                 .operation_timeout(options.operation_timeout)
                 .build(),
         )
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(options.max_attempts.max(1))
-                .with_initial_backoff(options.initial_backoff),
-        )
+        // One attempt: providers never sleep; the engine retries under the store's policy.
+        .retry_config(RetryConfig::disabled())
         // Our own cache (see `auth`) decides when credentials are renewed.
         .identity_cache(IdentityCache::no_cache());
     if let Some(url) = &options.endpoint_url {
@@ -138,7 +156,18 @@ impl AwsProvider {
             spec,
             auth,
             backend,
+            retry: RETRY_DEFAULTS.without_settings,
         })
+    }
+
+    /// Applies the store's `retrySettings` (see [`RETRY_DEFAULTS`]); the engine retries
+    /// transient failures under the resulting policy.
+    pub fn with_retry_settings(
+        mut self,
+        settings: Option<&RetrySettings>,
+    ) -> Result<Self, ProviderError> {
+        self.retry = retry_policy(settings, &RETRY_DEFAULTS)?;
+        Ok(self)
     }
 
     /// The store this provider serves.
@@ -227,6 +256,10 @@ impl SecretProvider for AwsProvider {
             Backend::SecretsManager(sm) => sm.find(request).await,
             Backend::ParameterStore(ps) => ps.find(request).await,
         }
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     async fn validate(&self) -> Result<Validation, ProviderError> {

@@ -1,8 +1,6 @@
 //! Turning SDK output into [`SecretValue`]s without leaving copies behind, and the tag JSON
 //! `metadataPolicy: Fetch` returns.
 
-use std::collections::BTreeMap;
-
 use secretsync_model::SecretValue;
 use zeroize::Zeroize;
 
@@ -22,23 +20,10 @@ pub(crate) fn secret_from_string(s: String) -> SecretValue {
     secret_from_bytes(s.into_bytes())
 }
 
-/// Tags as the JSON object ESO returns for `metadataPolicy: Fetch`: keys sorted, and `<`, `>`,
-/// `&`, U+2028 and U+2029 escaped like Go's `encoding/json`.
+/// Tags as the JSON object ESO returns for `metadataPolicy: Fetch` (Go's `json.Marshal` of a
+/// `map[string]string`: keys sorted, Go's escaping).
 pub(crate) fn tags_json<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> SecretValue {
-    let map: BTreeMap<&str, &str> = tags.into_iter().collect();
-    let json = serde_json::to_string(&map).unwrap_or_else(|_| "{}".to_string());
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    SecretValue::from(out)
+    SecretValue::from(secretsync_gojson::encode_string_map(tags))
 }
 
 #[cfg(test)]
@@ -50,6 +35,9 @@ mod tests {
         let v = tags_json([("b", "x<y"), ("a", "1&2")]);
         assert_eq!(v.expose_str(), Some(r#"{"a":"1\u00262","b":"x\u003cy"}"#));
         assert_eq!(tags_json([]).expose_str(), Some("{}"));
+        // Go writes \b and \f short and other controls as \u00XX (serde_json differs).
+        let v = tags_json([("k", "\u{8}\u{c}\u{1}")]);
+        assert_eq!(v.expose_str(), Some(r#"{"k":"\b\f\u0001"}"#));
     }
 
     #[test]

@@ -176,17 +176,15 @@ const CHILD_ENDPOINT: &str = "SECRETSYNC_TEST_AWS_ENDPOINT";
 #[ignore = "started by default_chain_uses_irsa_environment_through_the_override in a child process"]
 async fn irsa_child() {
     let endpoint = std::env::var(CHILD_ENDPOINT).expect("started by the parent test");
+    // The process's own credentials serve ClusterSecretStores (see identity_* below).
     let provider = AwsProvider::new(
-        context(),
+        cluster_context(),
         AwsSpec {
             auth: AwsAuth::default(),
             ..sm_spec()
         },
         Arc::new(StaticCredentials::new()),
-        AwsOptions {
-            max_attempts: 1,
-            ..AwsOptions::with_endpoint(endpoint)
-        },
+        AwsOptions::with_endpoint(endpoint),
     )
     .unwrap();
     let value = provider.fetch(&FetchRequest::latest("irsa")).await.unwrap();
@@ -287,4 +285,44 @@ async fn validate_checks_credentials_or_reports_unknown_for_referent_stores() {
         matches!(err, secretsync_model::ProviderError::PermissionDenied(_)),
         "{err}"
     );
+}
+
+/// #14: a store without `auth` uses the operator's own AWS credentials, so a SecretStore
+/// (written by a tenant) may not; a ClusterSecretStore may, and so may every store when the
+/// options allow it (ESO's behaviour, and the CLI's).
+#[test]
+fn the_operators_credentials_serve_cluster_stores_only() {
+    use secretsync_provider_support::AmbientIdentity;
+    let ambient = AwsSpec {
+        auth: AwsAuth::default(),
+        ..sm_spec()
+    };
+    let build = |context, options| {
+        AwsProvider::new(
+            context,
+            ambient.clone(),
+            Arc::new(StaticCredentials::new()),
+            options,
+        )
+    };
+    let err = build(context(), AwsOptions::default()).expect_err("a SecretStore may not");
+    assert!(
+        matches!(err, secretsync_model::ProviderError::InvalidStoreConfig(_)),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("SecretStore ns/aws: spec.provider.aws.auth"),
+        "{text}"
+    );
+    assert!(
+        text.contains("auth.secretRef"),
+        "the message names the field to set: {text}"
+    );
+    assert!(build(cluster_context(), AwsOptions::default()).is_ok());
+    let any = AwsOptions {
+        ambient_identity: AmbientIdentity::AnyStore,
+        ..AwsOptions::default()
+    };
+    assert!(build(context(), any).is_ok());
 }

@@ -292,10 +292,7 @@ fn stub_provider(endpoint: String) -> AwsProvider {
         context(),
         sm_spec(),
         Arc::new(static_keys("AKIAEXAMPLE000000001", "static-secret-key")),
-        AwsOptions {
-            max_attempts: 1,
-            ..AwsOptions::with_endpoint(endpoint)
-        },
+        AwsOptions::with_endpoint(endpoint),
     )
     .unwrap()
 }
@@ -315,7 +312,11 @@ async fn throttling_outages_and_garbage_map_to_distinct_errors() {
         .await
         .expect_err("throttled");
     assert!(matches!(err, ProviderError::Throttled { .. }), "{err}");
-    assert!(err.retry_after().is_some(), "backoff hint");
+    assert_eq!(
+        err.retry_after(),
+        None,
+        "no Retry-After: the retry policy decides"
+    );
     assert!(err.to_string().contains("ThrottlingException"), "{err}");
 
     let too_many = stub("429 Too Many Requests", &[JSON, ("Retry-After", "9")], "{}").await;
@@ -361,4 +362,66 @@ async fn throttling_outages_and_garbage_map_to_distinct_errors() {
     assert!(matches!(err, ProviderError::Unavailable(_)), "{err}");
     assert!(err.to_string().contains(&closed), "{err}");
     eprintln!("unreachable: {err}");
+}
+
+/// Only AWS's "no such secret" is `NotFound`; a missing credential Secret or key, an empty key
+/// and a denial are errors that leave target Secrets alone.
+#[tokio::test]
+async fn only_a_missing_remote_secret_is_not_found() {
+    let moto = moto().await;
+    create_secret(&sm_admin(&moto), "present", "v").await;
+    let with = |creds: secretsync_model::credentials::StaticCredentials| {
+        AwsProvider::new(context(), sm_spec(), Arc::new(creds), options(&moto)).unwrap()
+    };
+    let no_secret_key = {
+        let mut c = secretsync_model::credentials::StaticCredentials::new();
+        c.add_secret(
+            Some("ns".into()),
+            "aws-keys",
+            [("id".to_string(), "AKIAEXAMPLE000000001".into())].into(),
+        );
+        c
+    };
+    let cases: [(&str, AwsProvider, &str, Option<&str>); 5] = [
+        ("present", provider(&moto, sm_spec()), "present", None),
+        (
+            "missing secret",
+            provider(&moto, sm_spec()),
+            "absent",
+            Some("NotFound"),
+        ),
+        (
+            "missing credential Secret",
+            with(secretsync_model::credentials::StaticCredentials::new()),
+            "present",
+            Some("InvalidStoreConfig"),
+        ),
+        (
+            "missing credential key",
+            with(no_secret_key),
+            "present",
+            Some("InvalidStoreConfig"),
+        ),
+        (
+            "empty key",
+            provider(&moto, sm_spec()),
+            "",
+            Some("Unsupported"),
+        ),
+    ];
+    for (case, p, key, want) in cases {
+        match (want, p.fetch(&FetchRequest::latest(key)).await) {
+            (None, Ok(_)) => {}
+            (Some(kind), Err(e)) => {
+                assert_eq!(e.kind_label(), kind, "{case}: {e}");
+                if case.starts_with("missing credential") {
+                    assert!(
+                        e.to_string().contains("spec.provider.aws.auth.secretRef"),
+                        "{e}"
+                    );
+                }
+            }
+            (want, got) => panic!("{case}: expected {want:?}, got {got:?}"),
+        }
+    }
 }

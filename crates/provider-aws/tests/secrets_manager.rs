@@ -4,12 +4,14 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_secretsmanager::types::Tag;
 use common::*;
 use secretsync_model::providers::AwsSpec;
 use secretsync_model::{FetchRequest, FindRequest, ProviderError, SecretProvider};
+use secretsync_provider_aws::{AwsOptions, AwsProvider};
 
 fn tag(k: &str, v: &str) -> Tag {
     Tag::builder().key(k).value(v).build()
@@ -265,4 +267,46 @@ async fn find_reads_values_in_batches() {
     // 45 values: 20 + 20 + 5 ids.
     assert_eq!(count(&calls, "BatchGetSecretValue"), 3, "{calls:?}");
     assert_eq!(count(&calls, "GetSecretValue"), 0, "{calls:?}");
+}
+
+/// `find` is bounded: more matches than `max_find_results` fail before any value is read.
+#[tokio::test]
+async fn find_results_are_capped() {
+    use secretsync_provider_support::ReadLimits;
+    let moto = moto().await;
+    let sm = sm_admin(&moto);
+    for i in 0..3 {
+        create_secret(&sm, &format!("capped/k{i}"), "v").await;
+    }
+    let limited = AwsProvider::new(
+        context(),
+        sm_spec(),
+        Arc::new(static_keys("AKIAEXAMPLE000000001", "x")),
+        AwsOptions {
+            limits: ReadLimits {
+                max_find_results: 2,
+                ..ReadLimits::default()
+            },
+            ..options(&moto)
+        },
+    )
+    .unwrap();
+    let find = FindRequest {
+        path: Some("capped/".into()),
+        name_regexp: None,
+        tags: Default::default(),
+    };
+    moto.start_recording().await.unwrap();
+    let err = limited.find(&find).await.expect_err("three matches");
+    assert!(
+        err.to_string().contains("--provider-max-find-results"),
+        "{err}"
+    );
+    let calls = calls(&moto).await;
+    assert_eq!(
+        count(&calls, "BatchGetSecretValue") + count(&calls, "GetSecretValue"),
+        0
+    );
+    let found = provider(&moto, sm_spec()).find(&find).await.unwrap();
+    assert_eq!(found.len(), 3, "within the default limit");
 }

@@ -88,6 +88,105 @@ impl CloudEndpoints {
     }
 }
 
+/// The official domains of a cloud: its Entra authority, its Key Vault (and Managed HSM) DNS
+/// suffixes and token resources.
+struct OfficialDomains {
+    authority: &'static str,
+    vault_suffixes: &'static [&'static str],
+    resources: &'static [&'static str],
+}
+
+fn official_domains(environment: AzureEnvironmentType) -> Option<OfficialDomains> {
+    let domains = match environment {
+        AzureEnvironmentType::PublicCloud => OfficialDomains {
+            authority: "login.microsoftonline.com",
+            vault_suffixes: &[".vault.azure.net", ".managedhsm.azure.net"],
+            resources: &["https://vault.azure.net", "https://managedhsm.azure.net"],
+        },
+        AzureEnvironmentType::USGovernmentCloud => OfficialDomains {
+            authority: "login.microsoftonline.us",
+            vault_suffixes: &[".vault.usgovcloudapi.net", ".managedhsm.usgovcloudapi.net"],
+            resources: &[
+                "https://vault.usgovcloudapi.net",
+                "https://managedhsm.usgovcloudapi.net",
+            ],
+        },
+        AzureEnvironmentType::ChinaCloud => OfficialDomains {
+            authority: "login.chinacloudapi.cn",
+            vault_suffixes: &[".vault.azure.cn", ".managedhsm.azure.cn"],
+            resources: &["https://vault.azure.cn", "https://managedhsm.azure.cn"],
+        },
+        AzureEnvironmentType::GermanCloud => OfficialDomains {
+            authority: "login.microsoftonline.de",
+            vault_suffixes: &[".vault.microsoftazure.de"],
+            resources: &["https://vault.microsoftazure.de"],
+        },
+        AzureEnvironmentType::AzureStackCloud => return None,
+    };
+    Some(domains)
+}
+
+/// For stores a tenant writes (SecretStores): the vault, the authority and the token resource
+/// must belong to the chosen cloud's official domains (default port), so a tenant cannot make
+/// the operator send credentials or tokens to a host of its choosing. AzureStackCloud has no
+/// official domains, so its custom endpoints are refused for such stores.
+pub(crate) fn check_official_hosts(
+    spec: &AzureKvSpec,
+    vault: &url::Url,
+    endpoints: &CloudEndpoints,
+) -> Result<(), ProviderError> {
+    const WHY: &str = "a SecretStore may only use the official endpoints of its cloud \
+                       (an administrator can create a ClusterSecretStore, or allow any \
+                       endpoint with --allow-operator-identity-in-secret-stores)";
+    let Some(domains) = official_domains(spec.environment_type) else {
+        return Err(ProviderError::InvalidStoreConfig(format!(
+            "spec.provider.azurekv.environmentType: AzureStackCloud endpoints are not official \
+             Azure domains; {WHY}"
+        )));
+    };
+    let default_port = |u: &url::Url| u.port().is_none_or(|p| p == 443);
+    let host = vault.host_str().unwrap_or_default().to_ascii_lowercase();
+    let vault_ok = default_port(vault)
+        && domains
+            .vault_suffixes
+            .iter()
+            .any(|suffix| host.len() > suffix.len() && host.ends_with(suffix));
+    if !vault_ok {
+        return Err(ProviderError::InvalidStoreConfig(format!(
+            "spec.provider.azurekv.vaultUrl: expected a host ending in {} for {:?}, got {host:?}; {WHY}",
+            domains.vault_suffixes.join(" or "),
+            spec.environment_type
+        )));
+    }
+    let authority = url::Url::parse(&endpoints.authority_host).ok();
+    let authority_ok = authority.as_ref().is_some_and(|u| {
+        default_port(u)
+            && u.host_str()
+                .is_some_and(|h| h.eq_ignore_ascii_case(domains.authority))
+    });
+    if !authority_ok {
+        return Err(ProviderError::InvalidStoreConfig(format!(
+            "spec.provider.azurekv.customCloudConfig.activeDirectoryEndpoint: expected \
+             https://{} for {:?}, got {:?}; {WHY}",
+            domains.authority, spec.environment_type, endpoints.authority_host
+        )));
+    }
+    if !domains
+        .resources
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(&endpoints.key_vault_resource))
+    {
+        return Err(ProviderError::InvalidStoreConfig(format!(
+            "spec.provider.azurekv.customCloudConfig.keyVaultEndpoint: expected {} for {:?}, \
+             got {:?}; {WHY}",
+            domains.resources.join(" or "),
+            spec.environment_type,
+            endpoints.key_vault_resource
+        )));
+    }
+    Ok(())
+}
+
 /// Bearer tokens and client credentials travel only over TLS.
 pub(crate) fn require_https(field: &str, value: &str) -> Result<url::Url, ProviderError> {
     let parsed = url::Url::parse(value).map_err(|e| {
@@ -172,6 +271,114 @@ mod tests {
             e.token_endpoint("t1"),
             "https://login.local/t1/oauth2/v2.0/token"
         );
+    }
+
+    #[test]
+    fn secret_store_hosts_must_be_official() {
+        let check = |env, vault: &str, authority: Option<&str>, resource: Option<&str>| {
+            let mut s = spec(env);
+            s.vault_url = vault.into();
+            if authority.is_some() || resource.is_some() {
+                let base = CloudEndpoints::well_known(env);
+                s.custom_cloud_config = Some(AzureCustomCloudConfig {
+                    active_directory_endpoint: authority
+                        .map(str::to_string)
+                        .or_else(|| base.as_ref().map(|b| b.authority_host.clone()))
+                        .unwrap_or_default(),
+                    key_vault_endpoint: resource.map(str::to_string),
+                    ..Default::default()
+                });
+            }
+            let endpoints = CloudEndpoints::for_spec(&s)?;
+            let url = url::Url::parse(vault).expect("url");
+            check_official_hosts(&s, &url, &endpoints)
+        };
+        use AzureEnvironmentType::*;
+        type Case<'a> = (
+            AzureEnvironmentType,
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let cases: [Case<'_>; 11] = [
+            (PublicCloud, "https://v.vault.azure.net", None, None, None),
+            (PublicCloud, "https://V.Vault.Azure.NET/", None, None, None),
+            (
+                PublicCloud,
+                "https://hsm.managedhsm.azure.net",
+                None,
+                Some("https://managedhsm.azure.net"),
+                None,
+            ),
+            (
+                USGovernmentCloud,
+                "https://v.vault.usgovcloudapi.net",
+                None,
+                None,
+                None,
+            ),
+            (ChinaCloud, "https://v.vault.azure.cn", None, None, None),
+            (
+                PublicCloud,
+                "https://evil.example",
+                None,
+                None,
+                Some("vaultUrl"),
+            ),
+            (
+                PublicCloud,
+                "https://vault.azure.net.evil.example",
+                None,
+                None,
+                Some("vaultUrl"),
+            ),
+            (
+                PublicCloud,
+                "https://v.vault.azure.net:8443",
+                None,
+                None,
+                Some("vaultUrl"),
+            ),
+            (
+                PublicCloud,
+                "https://v.vault.usgovcloudapi.net",
+                None,
+                None,
+                Some("vaultUrl"),
+            ),
+            (
+                PublicCloud,
+                "https://v.vault.azure.net",
+                Some("https://127.0.0.1:8443"),
+                None,
+                Some("activeDirectoryEndpoint"),
+            ),
+            (
+                PublicCloud,
+                "https://v.vault.azure.net",
+                None,
+                Some("https://management.azure.com"),
+                Some("keyVaultEndpoint"),
+            ),
+        ];
+        for (env, vault, authority, resource, refused_field) in cases {
+            match (check(env, vault, authority, resource), refused_field) {
+                (Ok(()), None) => {}
+                (Err(e), Some(field)) => assert!(e.to_string().contains(field), "{vault}: {e}"),
+                (got, want) => {
+                    panic!("{vault} {authority:?} {resource:?}: {got:?}, expected {want:?}")
+                }
+            }
+        }
+        let e = check(
+            AzureStackCloud,
+            "https://v.vault.local",
+            Some("https://login.local"),
+            Some("https://vault.local"),
+        )
+        .expect_err("no official domains");
+        assert!(e.to_string().contains("AzureStackCloud"), "{e}");
     }
 
     #[test]

@@ -1,11 +1,75 @@
-//! The HTTP client (rustls, extra roots, timeouts, no redirects) and small response helpers.
+//! The HTTP client (rustls, extra roots, timeouts, no redirects) and one way to send a request:
+//! bodies read with the size cap into zeroizing buffers, `Retry-After` parsed.
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::StatusCode;
+use reqwest::header::RETRY_AFTER;
 use secretsync_model::ProviderError;
+use secretsync_provider_support::body::{BodyError, read_bounded};
+use secretsync_provider_support::retry_after::parse_retry_after;
+use serde_json::Value;
+use zeroize::Zeroizing;
 
 use crate::options::AzureOptions;
+
+/// Error bodies are read only this far (Azure's error documents are short).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// An HTTP answer: status, `Retry-After`, and the body (zeroized on drop).
+pub(crate) struct Reply {
+    /// The status.
+    pub(crate) status: StatusCode,
+    /// `Retry-After`, seconds or date.
+    pub(crate) retry_after: Option<Duration>,
+    /// The body (for error statuses: its first 64 KiB, or nothing when longer).
+    pub(crate) body: Zeroizing<Vec<u8>>,
+}
+
+impl Reply {
+    /// The body as JSON (`Null` when it is not JSON): for error documents and listings,
+    /// never for secret values (which are parsed from [`body`](Self::body) directly).
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// Sends `request`; the body of a success is read up to `options.limits.max_response_bytes`
+/// (a longer one fails the call naming the limit), an error body up to 64 KiB.
+pub(crate) async fn send(
+    request: reqwest::RequestBuilder,
+    what: &str,
+    options: &AzureOptions,
+) -> Result<Reply, ProviderError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| transport_error(what, &e))?;
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, options.clock.now()));
+    let limit = if status.is_success() {
+        options.limits.max_response_bytes
+    } else {
+        MAX_ERROR_BODY
+    };
+    let body = match read_bounded(response, limit).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) if status.is_success() => {
+            return Err(options.limits.body_too_large(what));
+        }
+        Err(BodyError::TooLarge) => Zeroizing::new(Vec::new()),
+        Err(BodyError::Transport(e)) => return Err(transport_error(what, &e)),
+    };
+    Ok(Reply {
+        status,
+        retry_after,
+        body,
+    })
+}
 
 /// Builds the provider's HTTP client.
 pub(crate) fn build_client(options: &AzureOptions) -> Result<reqwest::Client, ProviderError> {
@@ -42,12 +106,6 @@ pub(crate) fn build_client(options: &AzureOptions) -> Result<reqwest::Client, Pr
     })
 }
 
-/// `Retry-After` in seconds (HTTP dates are not used by Azure and are ignored).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    value.parse::<u64>().ok().map(Duration::from_secs)
-}
-
 /// An error and its sources, joined with `: `.
 pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut out = error.to_string();
@@ -71,19 +129,6 @@ pub(crate) fn transport_error(what: &str, error: &reqwest::Error) -> ProviderErr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_reads_seconds_only() {
-        let mut h = HeaderMap::new();
-        assert_eq!(retry_after(&h), None);
-        h.insert(RETRY_AFTER, "7".parse().expect("header"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert(
-            RETRY_AFTER,
-            "Wed, 21 Oct 2015 07:28:00 GMT".parse().expect("header"),
-        );
-        assert_eq!(retry_after(&h), None);
-    }
 
     #[test]
     fn bad_extra_roots_are_rejected_with_their_index() {

@@ -35,6 +35,14 @@
 //! - `WorkloadIdentity` without `serviceAccountRef`: the operator's own federated token file,
 //!   client and tenant id from [`AzureOptions::operator_workload_identity`].
 //!
+//! `ManagedIdentity` and `WorkloadIdentity` without `serviceAccountRef` are the operator's own
+//! identity: only ClusterSecretStores may use them unless [`AzureOptions::ambient_identity`]
+//! allows every store (ESO's behaviour). A SecretStore also has to stay within its cloud's
+//! official domains (`vaultUrl` under `.vault.azure.net`/`.managedhsm.azure.net` or the
+//! cloud's equivalents, the cloud's own authority and Key Vault resource; no AzureStackCloud),
+//! so a tenant cannot send tokens or credentials to a host it chose. Refusals are
+//! `InvalidStoreConfig` naming the field, before any request.
+//!
 //! # Clouds
 //!
 //! `environmentType` picks the Entra authority host and the Key Vault token resource:
@@ -60,16 +68,26 @@
 //! token is never sent to a vault asking for another audience). Concurrent first callers share
 //! that one challenge.
 //!
-//! One token is cached per provider instance (store + identity) and reused until a fifth of its
-//! lifetime (at most five minutes) before expiry; callers that find no fresh token wait for a
-//! single acquisition (single-flight), so N concurrent reads cost one token request. A token
-//! the vault rejects is dropped and the request retried once with a new one.
+//! One token is cached per provider instance (store + identity) in the shared credential cache
+//! (`secretsync-provider-support`): renewed a quarter of its lifetime before expiry (at most five
+//! minutes before), one acquisition for all concurrent callers, a failed acquisition shared
+//! with the callers that waited for it. A token the vault rejects is dropped and the request
+//! retried once with a new one.
 //!
-//! `429 Too Many Requests` is retried up to [`AzureOptions::max_throttle_retries`] times,
-//! waiting `Retry-After` (capped at [`AzureOptions::max_retry_after`]); if it persists the
-//! read fails with `Throttled`. `401`/`403` map to `PermissionDenied`, `404` to `NotFound`,
-//! `5xx` and transport failures to `Unavailable`; messages name the vault and the object and
-//! never contain a value, a token or a client secret.
+//! The provider never waits: `429 Too Many Requests` is `Throttled` with the vault's
+//! `Retry-After` (seconds or HTTP date), and the engine retries under
+//! [`AzureProvider::with_retry_settings`] ([`RETRY_DEFAULTS`]). Response bodies are read up to
+//! [`ReadLimits::max_response_bytes`](secretsync_provider_support::ReadLimits) into zeroizing
+//! buffers (a secret's value is taken from the body without building a JSON DOM); `find`
+//! stops after `max_list_pages` pages and fails before reading when more than
+//! `max_find_results` secrets match. `401`/`403` map to `PermissionDenied`, `404` to `NotFound`
+//! only with Key Vault's `SecretNotFound`/`KeyNotFound`/`CertificateNotFound`, `5xx` and
+//! transport failures to `Unavailable`; messages name the vault and the object and never
+//! contain a value, a token or a client secret.
+//!
+//! `dataFrom[].extract` with `metadataPolicy: Fetch` names keys as ESO does:
+//! `<secret>_<tag>` (`<secret>_<tag>_<member>` for a tag holding a JSON object of strings) and
+//! `<secret>_attribute.created` etc. ([`eso_extract_metadata`]).
 //!
 //! # Why a thin REST client on reqwest
 //!
@@ -91,7 +109,7 @@ mod vault;
 
 pub use auth::source::{ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, WORKLOAD_IDENTITY_AUDIENCE};
 pub use cloud::CloudEndpoints;
-pub use objects::{ObjectKind, ObjectRef, parse_remote_key};
+pub use objects::{ObjectKind, ObjectRef, eso_extract_metadata, parse_remote_key};
 pub use options::{AzureOptions, ManagedIdentityEndpoint, OperatorWorkloadIdentity};
-pub use provider::AzureProvider;
+pub use provider::{AzureProvider, RETRY_DEFAULTS};
 pub use vault::API_VERSION;

@@ -5,8 +5,12 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use secretsync_model::{ProviderError, RemoteSecret, SecretValue};
+use std::borrow::Cow;
+
+use secretsync_model::{ProviderError, RemoteSecret, SecretData, SecretValue};
+use serde::Deserialize;
 use serde_json::{Map, Value};
+use zeroize::Zeroize;
 
 /// Key Vault object collections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +65,8 @@ pub fn parse_remote_key(key: &str) -> Result<ObjectRef, ProviderError> {
                 "key" => ObjectKind::Key,
                 "cert" => ObjectKind::Certificate,
                 other => {
-                    return Err(ProviderError::NotFound(format!(
+                    // A mistake in the ExternalSecret, never "not found" (which may delete).
+                    return Err(ProviderError::Unsupported(format!(
                         "remote key {key:?}: unknown Azure Key Vault object type {other:?} (expected secret/, key/ or cert/)"
                     )));
                 }
@@ -70,7 +75,7 @@ pub fn parse_remote_key(key: &str) -> Result<ObjectRef, ProviderError> {
         }
     };
     if name.is_empty() {
-        return Err(ProviderError::NotFound(format!(
+        return Err(ProviderError::Unsupported(format!(
             "remote key {key:?}: expected an object name"
         )));
     }
@@ -107,17 +112,121 @@ const JWK_FIELDS: &[&str] = &[
     "y",
 ];
 
-/// The value of a secret bundle.
-pub fn secret_value(bundle: &Value, what: &str) -> Result<RemoteSecret, ProviderError> {
-    let value = bundle
-        .get("value")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ProviderError::BadResponse(format!("{what}: the response has no value")))?;
-    Ok(RemoteSecret {
-        value: SecretValue::from_str_value(value),
-        version: version_from_id(bundle.get("id").and_then(Value::as_str)),
+/// A secret bundle as read from its (zeroizing) response body: the value is borrowed from the
+/// body when it has no JSON escapes, and an unescaped copy is zeroized after use, so no
+/// unzeroized copy of the value is left behind (no `serde_json::Value` DOM holds it).
+#[derive(Deserialize)]
+struct SecretBundle<'a> {
+    #[serde(borrow, default)]
+    value: Option<Cow<'a, str>>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    tags: Option<Map<String, Value>>,
+    #[serde(default)]
+    attributes: Option<Map<String, Value>>,
+}
+
+fn parse_secret_bundle<'a>(body: &'a [u8], what: &str) -> Result<SecretBundle<'a>, ProviderError> {
+    serde_json::from_slice(body).map_err(|_| {
+        ProviderError::BadResponse(format!("{what}: the response is not a secret bundle"))
     })
 }
+
+/// The value of a secret bundle (the response body of `GET secrets/{name}`).
+pub fn secret_value(body: &[u8], what: &str) -> Result<RemoteSecret, ProviderError> {
+    let bundle = parse_secret_bundle(body, what)?;
+    let value = bundle
+        .value
+        .ok_or_else(|| ProviderError::BadResponse(format!("{what}: the response has no value")))?;
+    let secret = SecretValue::new(value.as_bytes().to_vec());
+    if let Cow::Owned(mut unescaped) = value {
+        unescaped.zeroize();
+    }
+    Ok(RemoteSecret {
+        value: secret,
+        version: version_from_id(bundle.id.as_deref()),
+    })
+}
+
+/// The metadata of a secret bundle (see [`metadata_value`]); the value is not kept.
+pub fn secret_metadata(body: &[u8], what: &str) -> Result<RemoteSecret, ProviderError> {
+    let bundle = parse_secret_bundle(body, what)?;
+    if let Some(Cow::Owned(mut unescaped)) = bundle.value {
+        unescaped.zeroize();
+    }
+    let mut view = Map::new();
+    if let Some(id) = bundle.id {
+        view.insert("id".into(), Value::String(id));
+    }
+    if let Some(tags) = bundle.tags {
+        view.insert("tags".into(), Value::Object(tags));
+    }
+    if let Some(attributes) = bundle.attributes {
+        view.insert("attributes".into(), Value::Object(attributes));
+    }
+    Ok(metadata_value(&Value::Object(view), ObjectKind::Secret))
+}
+
+/// ESO's keys for `dataFrom[].extract` of a secret with `metadataPolicy: Fetch` (ESO's
+/// `getSecretTags` + `getSecretMapProperties`): every tag becomes `<secret>_<tag>` — a tag
+/// holding a JSON object of strings becomes `<secret>_<tag>_<member>` per member — and the
+/// attributes `<secret>_attribute.created` etc. With a `property`, one key
+/// `<remote key>_<property>` holding that entry (empty when there is none).
+/// `metadata` is the provider's metadata document of the secret (`metadataPolicy: Fetch`).
+pub fn eso_extract_metadata(
+    key: &str,
+    property: Option<&str>,
+    metadata: &RemoteSecret,
+) -> Result<SecretData, ProviderError> {
+    let object = parse_remote_key(key)?;
+    if object.kind != ObjectKind::Secret {
+        return Err(ProviderError::Unsupported(format!(
+            "remote key {key:?}: dataFrom cannot read the metadata of a {} (ESO reads secrets only)",
+            object.kind.noun()
+        )));
+    }
+    let document: Map<String, Value> =
+        serde_json::from_slice(metadata.value.expose()).map_err(|_| {
+            ProviderError::BadResponse(format!("metadata of {key:?} is not a JSON object"))
+        })?;
+    let mut named = SecretData::new();
+    for (tag, value) in &document {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let prefix = format!("{}_{tag}", object.name);
+        match serde_json::from_str::<BTreeMap<String, String>>(&text) {
+            Ok(members) if !ATTRIBUTE_KEYS.contains(&tag.as_str()) => {
+                for (member, v) in members {
+                    named.insert(format!("{prefix}_{member}"), SecretValue::from(v));
+                }
+            }
+            _ => {
+                named.insert(prefix, SecretValue::from(text));
+            }
+        }
+    }
+    Ok(match property {
+        None => named,
+        Some(property) => {
+            let wanted = format!("{key}_{property}");
+            let value = named
+                .remove(&wanted)
+                .unwrap_or_else(|| SecretValue::new(Vec::new()));
+            SecretData::from([(wanted, value)])
+        }
+    })
+}
+
+/// The attribute entries ESO adds to the tags.
+const ATTRIBUTE_KEYS: [&str; 4] = [
+    "attribute.created",
+    "attribute.updated",
+    "attribute.expires",
+    "attribute.notBefore",
+];
 
 /// The JWK of a key bundle, serialized as ESO does (`json.Marshal(keyResp.Key)`).
 pub fn key_value(bundle: &Value, what: &str) -> Result<RemoteSecret, ProviderError> {
@@ -131,7 +240,12 @@ pub fn key_value(bundle: &Value, what: &str) -> Result<RemoteSecret, ProviderErr
             ordered.insert((*field).to_string(), v.clone());
         }
     }
-    let text = go_json(&Value::Object(ordered));
+    // JSON Web Key numbers cannot be NaN: encoding cannot fail.
+    let text = secretsync_gojson::encode_value_in_order(
+        &Value::Object(ordered),
+        secretsync_gojson::Options::default(),
+    )
+    .unwrap_or_default();
     Ok(RemoteSecret {
         value: SecretValue::new(text.into_bytes()),
         version: version_from_id(jwk.get("kid").and_then(Value::as_str)),
@@ -179,7 +293,8 @@ pub fn metadata_value(bundle: &Value, kind: ObjectKind) -> RemoteSecret {
             }
         }
     }
-    let text = go_json(&serde_json::to_value(&out).unwrap_or(Value::Null));
+    let text =
+        secretsync_gojson::encode_string_map(out.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let id = match kind {
         ObjectKind::Key => bundle.pointer("/key/kid"),
         _ => bundle.get("id"),
@@ -190,35 +305,15 @@ pub fn metadata_value(bundle: &Value, kind: ObjectKind) -> RemoteSecret {
     }
 }
 
-/// JSON as Go's `encoding/json` writes it: compact, with `<`, `>` and `&` escaped.
-fn go_json(value: &Value) -> String {
-    value
-        .to_string()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
-}
-
-/// Formats Unix seconds as RFC3339 in UTC (`2026-11-27T23:00:00Z`).
+/// Formats Unix seconds as RFC3339 in UTC (`2026-11-27T23:00:00Z`), as Go's `time.Time`
+/// prints for ESO; instants outside years 0–9999 are clamped to jiff's range.
 pub fn rfc3339_utc(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (proleptic Gregorian), after Howard Hinnant's algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    let t = jiff::Timestamp::from_second(secs).unwrap_or(if secs < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
+    });
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 #[cfg(test)]
@@ -307,6 +402,98 @@ mod tests {
             )
         );
         assert_eq!(m.version.as_deref(), Some("ver9"));
+    }
+
+    /// ESO's `TestAzureKeyVaultSecretManagerGetSecretMap` (providers/v1/azure/keyvault/
+    /// keyvault_test.go) cases with `MetadataPolicy: Fetch`: setSecretTags,
+    /// setSecretWithJSONTag, setSecretWithNoTags, setNestedJSONTag, badPubRSAKey,
+    /// badCertificate.
+    #[test]
+    fn extract_of_metadata_names_keys_as_eso() {
+        let extract = |key: &str, property: Option<&str>, tags: Value| {
+            let bundle = json!({"id": "https://v/secrets/test-secret/v1", "tags": tags});
+            let metadata = secret_metadata(bundle.to_string().as_bytes(), "s").expect("metadata");
+            eso_extract_metadata(key, property, &metadata).map(|data| {
+                data.into_iter()
+                    .map(|(k, v)| (k, v.expose_str().unwrap_or_default().to_string()))
+                    .collect::<BTreeMap<String, String>>()
+            })
+        };
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        // setSecretTags
+        assert_eq!(
+            extract(
+                "test-secret",
+                None,
+                json!({"tagname": "tagvalue", "tagname2": "tagvalue2"})
+            )
+            .expect("tags"),
+            map(&[
+                ("test-secret_tagname", "tagvalue"),
+                ("test-secret_tagname2", "tagvalue2")
+            ])
+        );
+        // setSecretWithJSONTag
+        assert_eq!(
+            extract(
+                "test-secret",
+                None,
+                json!({"json": r#"{"keyname":"keyvalue","x":"y"}"#})
+            )
+            .expect("json tag"),
+            map(&[
+                ("test-secret_json_keyname", "keyvalue"),
+                ("test-secret_json_x", "y")
+            ])
+        );
+        // setSecretWithNoTags
+        assert_eq!(
+            extract("test-secret", None, json!({})).expect("none"),
+            map(&[])
+        );
+        // setNestedJSONTag: not an object of strings, kept whole; the property selects it
+        let nested = r#"{"foo":"bar","nested.tag":{"foo":"bar"}}"#;
+        assert_eq!(
+            extract(
+                "test-secret",
+                Some("dev"),
+                json!({"dev": nested, "bug": "1137"})
+            )
+            .expect("property"),
+            map(&[("test-secret_dev", nested)])
+        );
+        // badPubRSAKey / badCertificate
+        for key in ["key/k", "cert/c"] {
+            let e = extract(key, None, json!({})).expect_err("not a secret");
+            assert_eq!(e.kind_label(), "Unsupported", "{e}");
+        }
+        // attributes are named like tags (ESO's getSecretTagsWithLegacySDK)
+        let bundle = json!({"id": "https://v/secrets/db/v1", "attributes": {"created": 0}});
+        let metadata = secret_metadata(bundle.to_string().as_bytes(), "s").expect("metadata");
+        let named = eso_extract_metadata("db", None, &metadata).expect("attributes");
+        assert_eq!(
+            named
+                .get("db_attribute.created")
+                .and_then(|v| v.expose_str()),
+            Some("1970-01-01T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn secret_values_come_from_the_body_without_a_dom() {
+        let body = br#"{"value":"line1\nline2","id":"https://v/secrets/s/ver3","attributes":{}}"#;
+        let v = secret_value(body, "s").expect("value");
+        assert_eq!(v.value.expose_str(), Some("line1\nline2"));
+        assert_eq!(v.version.as_deref(), Some("ver3"));
+        let v = secret_value(br#"{"value":"plain"}"#, "s").expect("value");
+        assert_eq!(v.value.expose_str(), Some("plain"));
+        assert!(secret_value(br#"{"id":"x"}"#, "s").is_err());
+        assert!(secret_value(b"not json", "s").is_err());
     }
 
     #[test]

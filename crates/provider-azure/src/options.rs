@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use secretsync_provider_support::{AmbientIdentity, ReadLimits, SharedClock};
 
 /// Process-level settings shared by every Azure store of a process.
 ///
@@ -19,18 +20,21 @@ pub struct AzureOptions {
     pub operator_workload_identity: Option<OperatorWorkloadIdentity>,
     /// Where `ManagedIdentity` stores get tokens.
     pub managed_identity: ManagedIdentityEndpoint,
-    /// Timeout of one HTTP request (token endpoint, managed identity, Key Vault).
+    /// Timeout of one HTTP request (token endpoint, managed identity, Key Vault), from
+    /// connecting until the whole body is read (a drip-feeding server cannot hold a call).
     pub request_timeout: Duration,
     /// TCP + TLS connect timeout.
     pub connect_timeout: Duration,
-    /// How many times one read is retried after `429 Too Many Requests`.
-    pub max_throttle_retries: u32,
-    /// Upper bound of one `Retry-After` wait; longer requests are capped to it.
-    pub max_retry_after: Duration,
-    /// Wait used when a `429` carries no usable `Retry-After`.
-    pub default_retry_after: Duration,
     /// How many secrets `find` reads at once.
     pub find_concurrency: usize,
+    /// Caps on response bodies, listing pages (`nextLink`) and `find` results.
+    pub limits: ReadLimits,
+    /// Whether SecretStores (not only ClusterSecretStores) may use the operator's own identity
+    /// (`ManagedIdentity`, `WorkloadIdentity` without `serviceAccountRef`) and hosts outside
+    /// the cloud's official domains.
+    pub ambient_identity: AmbientIdentity,
+    /// The clock token lifetimes are measured with.
+    pub clock: SharedClock,
 }
 
 impl Default for AzureOptions {
@@ -41,10 +45,10 @@ impl Default for AzureOptions {
             managed_identity: ManagedIdentityEndpoint::default(),
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
-            max_throttle_retries: 3,
-            max_retry_after: Duration::from_secs(30),
-            default_retry_after: Duration::from_secs(2),
             find_concurrency: 8,
+            limits: ReadLimits::default(),
+            ambient_identity: AmbientIdentity::default(),
+            clock: SharedClock::default(),
         }
     }
 }

@@ -8,17 +8,19 @@ use futures::{StreamExt, TryStreamExt};
 use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::external_secret::StoreKind;
 use secretsync_model::provider::StoreContext;
-use secretsync_model::providers::AzureKvSpec;
-use secretsync_model::secret_store::StoreCapabilities;
+use secretsync_model::providers::{AzureAuthType, AzureKvSpec};
+use secretsync_model::secret_store::{RetrySettings, StoreCapabilities};
 use secretsync_model::{
-    FetchRequest, FindRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider,
-    Validation,
+    Backoff, FetchRequest, FindRequest, ProviderCapabilities, ProviderError, RemoteSecret,
+    RetryPolicy, SecretData, SecretProvider, Validation,
 };
+use secretsync_provider_support::retry::{RetryDefaults, retry_policy};
 use serde_json::Value;
+use std::time::Duration;
 
 use crate::auth::TokenCache;
 use crate::auth::source::TokenSource;
-use crate::cloud::{CloudEndpoints, require_https};
+use crate::cloud::{CloudEndpoints, check_official_hosts, require_https};
 use crate::http_util::build_client;
 use crate::objects::{self, ObjectKind, parse_remote_key};
 use crate::options::AzureOptions;
@@ -27,11 +29,28 @@ use crate::vault::KeyVaultClient;
 /// Page size of secret listings.
 const LIST_PAGE_SIZE: u32 = 25;
 
+/// Retries as the Azure SDK's default policy (ESO's Azure provider ignores `retrySettings`;
+/// secretsync honours them): 3 retries, exponential from 800 ms to 60 s; with
+/// `retrySettings`, `maxRetries` (3 when unset) and a fixed `retryInterval`.
+pub const RETRY_DEFAULTS: RetryDefaults = RetryDefaults {
+    without_settings: RetryPolicy {
+        max_retries: 3,
+        backoff: Backoff::Exponential {
+            initial: Duration::from_millis(800),
+            max: Duration::from_secs(60),
+        },
+    },
+    max_retries_when_unset: 3,
+    max_retries_counts_attempts: false,
+};
+
 /// Azure Key Vault provider for one store and identity. Cheap to share; keeps its token.
 pub struct AzureProvider {
     context: StoreContext,
     client: KeyVaultClient,
     find_concurrency: usize,
+    limits: secretsync_provider_support::ReadLimits,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for AzureProvider {
@@ -66,6 +85,10 @@ impl AzureProvider {
             base.set_path(&path);
         }
         let cloud = CloudEndpoints::for_spec(&spec)?;
+        check_identity(&context, &spec, &options)?;
+        if options.ambient_identity.restricts(&context.store) {
+            check_official_hosts(&spec, &base, &cloud).map_err(|e| in_store(e, &context))?;
+        }
         let options = Arc::new(options);
         let http = build_client(&options)?;
         let source = TokenSource::new(
@@ -76,18 +99,36 @@ impl AzureProvider {
             options.clone(),
         )?;
         let find_concurrency = options.find_concurrency.max(1);
+        let limits = options.limits;
         let client = KeyVaultClient::new(
             http,
             base,
             cloud.key_vault_resource,
-            TokenCache::new(source),
+            TokenCache::new(source, options.clock.clone()),
             options,
         );
         Ok(AzureProvider {
             context,
             client,
             find_concurrency,
+            limits,
+            retry: RETRY_DEFAULTS.without_settings,
         })
+    }
+
+    /// Applies the store's `retrySettings` (see [`RETRY_DEFAULTS`]); the engine retries
+    /// transient failures (throttling after `Retry-After`, outages) under the policy.
+    pub fn with_retry_settings(
+        mut self,
+        settings: Option<&RetrySettings>,
+    ) -> Result<Self, ProviderError> {
+        self.retry = retry_policy(settings, &RETRY_DEFAULTS)?;
+        Ok(self)
+    }
+
+    /// Access tokens acquired so far by this provider instance.
+    pub fn token_acquisitions(&self) -> u64 {
+        self.client.tokens().acquisitions()
     }
 
     fn describe(&self, kind: ObjectKind, name: &str, version: Option<&str>) -> String {
@@ -101,21 +142,49 @@ impl AzureProvider {
         )
     }
 
-    async fn get_bundle(
-        &self,
-        kind: ObjectKind,
-        name: &str,
-        version: Option<&str>,
-    ) -> Result<(Value, String), ProviderError> {
-        let what = self.describe(kind, name, version);
-        let url = self.client.object_url(kind.collection(), name, version);
-        let bundle = self.client.get_json(url, &what).await?;
-        Ok((bundle, what))
-    }
-
     async fn secret_by_name(&self, name: String) -> Result<(String, RemoteSecret), ProviderError> {
-        let (bundle, what) = self.get_bundle(ObjectKind::Secret, &name, None).await?;
-        Ok((name, objects::secret_value(&bundle, &what)?))
+        let what = self.describe(ObjectKind::Secret, &name, None);
+        let url = self
+            .client
+            .object_url(ObjectKind::Secret.collection(), &name, None);
+        let body = self.client.get(url, &what).await?;
+        Ok((name, objects::secret_value(&body, &what)?))
+    }
+}
+
+/// `ManagedIdentity` and `WorkloadIdentity` without `serviceAccountRef` are the operator's own
+/// identity: refused for SecretStores unless the options allow it.
+fn check_identity(
+    context: &StoreContext,
+    spec: &AzureKvSpec,
+    options: &AzureOptions,
+) -> Result<(), ProviderError> {
+    let policy = options.ambient_identity;
+    match spec.auth_type {
+        AzureAuthType::ManagedIdentity => policy.check(
+            &context.store,
+            "spec.provider.azurekv.authType",
+            "ManagedIdentity uses the managed identity of the operator's node",
+            "authType ServicePrincipal with authSecretRef, or WorkloadIdentity with \
+             serviceAccountRef",
+        ),
+        AzureAuthType::WorkloadIdentity if spec.service_account_ref.is_none() => policy.check(
+            &context.store,
+            "spec.provider.azurekv.serviceAccountRef",
+            "WorkloadIdentity without serviceAccountRef uses the operator's federated token",
+            "spec.provider.azurekv.serviceAccountRef",
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Prefixes a store configuration error with the store.
+fn in_store(error: ProviderError, context: &StoreContext) -> ProviderError {
+    match error {
+        ProviderError::InvalidStoreConfig(m) => {
+            ProviderError::InvalidStoreConfig(format!("{}: {m}", context.store))
+        }
+        other => other,
     }
 }
 
@@ -143,15 +212,39 @@ impl SecretProvider for AzureProvider {
     async fn fetch(&self, request: &FetchRequest) -> Result<RemoteSecret, ProviderError> {
         let object = parse_remote_key(&request.key)?;
         let version = request.version.as_deref().filter(|v| !v.is_empty());
-        let (bundle, what) = self.get_bundle(object.kind, &object.name, version).await?;
-        if request.metadata {
-            return Ok(objects::metadata_value(&bundle, object.kind));
+        let what = self.describe(object.kind, &object.name, version);
+        let url = self
+            .client
+            .object_url(object.kind.collection(), &object.name, version);
+        let body = self.client.get(url, &what).await?;
+        match (object.kind, request.metadata) {
+            (ObjectKind::Secret, false) => objects::secret_value(&body, &what),
+            (ObjectKind::Secret, true) => objects::secret_metadata(&body, &what),
+            (kind, metadata) => {
+                // keys and certificates hold no secret value (the private parts are secrets)
+                let bundle: Value = serde_json::from_slice(&body).map_err(|e| {
+                    ProviderError::BadResponse(format!("{what}: the response is not JSON ({e})"))
+                })?;
+                match (kind, metadata) {
+                    (_, true) => Ok(objects::metadata_value(&bundle, kind)),
+                    (ObjectKind::Key, false) => objects::key_value(&bundle, &what),
+                    _ => objects::certificate_value(&bundle, &what),
+                }
+            }
         }
-        match object.kind {
-            ObjectKind::Secret => objects::secret_value(&bundle, &what),
-            ObjectKind::Key => objects::key_value(&bundle, &what),
-            ObjectKind::Certificate => objects::certificate_value(&bundle, &what),
-        }
+    }
+
+    fn extract_metadata(
+        &self,
+        key: &str,
+        property: Option<&str>,
+        metadata: &RemoteSecret,
+    ) -> Option<Result<SecretData, ProviderError>> {
+        Some(objects::eso_extract_metadata(key, property, metadata))
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     async fn find(
@@ -169,7 +262,10 @@ impl SecretProvider for AzureProvider {
         let listing = format!("secret listing of vault {}", self.client.vault_url());
         let mut names = Vec::new();
         let mut next = Some(self.client.list_url(LIST_PAGE_SIZE));
+        let mut pages = 0;
         while let Some(url) = next.take() {
+            pages += 1;
+            self.limits.check_pages(pages, &listing)?;
             let page = self.client.get_json(url, &listing).await?;
             for item in page
                 .get("value")
@@ -201,6 +297,8 @@ impl SecretProvider for AzureProvider {
                 next = Some(self.client.checked_next_link(link)?);
             }
         }
+        // Every name costs a read: bounded before any is made.
+        self.limits.check_find_results(names.len(), &listing)?;
         futures::stream::iter(names.into_iter().map(|n| self.secret_by_name(n)))
             .buffer_unordered(self.find_concurrency)
             .try_collect::<BTreeMap<String, RemoteSecret>>()

@@ -1,5 +1,6 @@
 //! A thin Key Vault REST client: the challenge handshake, bearer tokens from the
-//! [`TokenCache`], bounded `429` retries and error mapping.
+//! [`TokenCache`], bounded bodies and error mapping. It never waits: a throttled call is
+//! `Throttled` with the vault's `Retry-After`, and the engine decides when to call again.
 
 use std::sync::Arc;
 
@@ -9,9 +10,10 @@ use secrecy::ExposeSecret;
 use secretsync_model::ProviderError;
 use serde_json::Value;
 use url::Url;
+use zeroize::Zeroizing;
 
 use crate::auth::TokenCache;
-use crate::http_util::{retry_after, transport_error};
+use crate::http_util::{send, transport_error};
 use crate::options::AzureOptions;
 
 /// The Key Vault data-plane API version used.
@@ -84,8 +86,20 @@ fn kv_error_detail(status: StatusCode, body: &Value) -> (String, bool) {
 }
 
 /// Maps a Key Vault error response for `what` (e.g. `secret "db" in vault https://…`).
-pub(crate) fn map_error(status: StatusCode, body: &Value, what: &str) -> ProviderError {
+/// Only Key Vault's own "no such object" (`SecretNotFound`, `KeyNotFound`,
+/// `CertificateNotFound`) is `NotFound`; a 404 without it (a wrong `vaultUrl` path, a proxy)
+/// is not evidence that the secret is gone.
+pub(crate) fn map_error(
+    status: StatusCode,
+    body: &Value,
+    retry_after: Option<std::time::Duration>,
+    what: &str,
+) -> ProviderError {
     let (detail, disabled) = kv_error_detail(status, body);
+    let object_missing = body
+        .pointer("/error/code")
+        .and_then(Value::as_str)
+        .is_some_and(|c| matches!(c, "SecretNotFound" | "KeyNotFound" | "CertificateNotFound"));
     match status.as_u16() {
         401 => ProviderError::PermissionDenied(format!(
             "{what}: the vault rejected the access token ({detail})"
@@ -96,10 +110,15 @@ pub(crate) fn map_error(status: StatusCode, body: &Value, what: &str) -> Provide
         403 => ProviderError::PermissionDenied(format!(
             "{what}: access denied; grant the identity get/list permission on the vault ({detail})"
         )),
-        404 => ProviderError::NotFound(format!("{what} does not exist ({detail})")),
+        404 if object_missing => {
+            ProviderError::NotFound(format!("{what} does not exist ({detail})"))
+        }
+        404 => ProviderError::BadResponse(format!(
+            "{what}: HTTP 404 without a Key Vault error ({detail}); check vaultUrl"
+        )),
         429 => ProviderError::Throttled {
-            message: format!("{what}: the vault kept throttling ({detail})"),
-            retry_after: None,
+            message: format!("{what}: the vault is throttling ({detail})"),
+            retry_after,
         },
         500..=599 => ProviderError::Unavailable(format!("{what}: {detail}")),
         _ => ProviderError::BadResponse(format!("{what}: {detail}")),
@@ -220,54 +239,46 @@ impl KeyVaultClient {
             .map(|_| ())
     }
 
-    /// GETs a JSON document with a bearer token; retries once after a rejected token and up
-    /// to `max_throttle_retries` times after `429`, honouring `Retry-After`.
-    pub(crate) async fn get_json(&self, url: Url, what: &str) -> Result<Value, ProviderError> {
+    /// GETs a document with a bearer token (the body in a zeroizing buffer, at most the
+    /// response size cap); retries once, at once, after a rejected token.
+    pub(crate) async fn get(
+        &self,
+        url: Url,
+        what: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, ProviderError> {
         self.ensure_challenge(&url, what).await?;
-        let mut throttled = 0u32;
         let mut token_retried = false;
         loop {
             let token = self.tokens.token().await?;
-            let response = self
+            let request = self
                 .http
                 .get(url.clone())
-                .bearer_auth(token.secret.expose_secret())
-                .send()
-                .await
-                .map_err(|e| transport_error(what, &e))?;
-            let status = response.status();
-            if status.is_success() {
-                return response.json::<Value>().await.map_err(|e| {
-                    ProviderError::BadResponse(format!("{what}: the response is not JSON ({e})"))
-                });
+                .bearer_auth(token.value.expose_secret());
+            let reply = send(request, what, &self.options).await?;
+            if reply.status.is_success() {
+                return Ok(reply.body);
             }
-            let wait = retry_after(response.headers());
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            match status {
-                StatusCode::UNAUTHORIZED if !token_retried => {
-                    token_retried = true;
-                    self.tokens.invalidate(token.generation);
-                }
-                StatusCode::TOO_MANY_REQUESTS if throttled < self.options.max_throttle_retries => {
-                    throttled += 1;
-                    let delay = wait
-                        .unwrap_or(self.options.default_retry_after)
-                        .min(self.options.max_retry_after);
-                    tracing::info!(vault = %self.base, attempt = throttled, delay_ms = delay.as_millis() as u64, "Key Vault throttled the request; waiting");
-                    tokio::time::sleep(delay).await;
-                }
-                StatusCode::TOO_MANY_REQUESTS => {
-                    let (detail, _) = kv_error_detail(status, &body);
-                    return Err(ProviderError::Throttled {
-                        message: format!(
-                            "{what}: still throttled after {throttled} retries ({detail})"
-                        ),
-                        retry_after: wait,
-                    });
-                }
-                _ => return Err(map_error(status, &body, what)),
+            if reply.status == StatusCode::UNAUTHORIZED && !token_retried {
+                token_retried = true;
+                self.tokens.invalidate(token.generation);
+                continue;
             }
+            return Err(map_error(
+                reply.status,
+                &reply.json(),
+                reply.retry_after,
+                what,
+            ));
         }
+    }
+
+    /// [`get`](Self::get) of a JSON document holding no secret value (listings, keys,
+    /// certificates).
+    pub(crate) async fn get_json(&self, url: Url, what: &str) -> Result<Value, ProviderError> {
+        let body = self.get(url, what).await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            ProviderError::BadResponse(format!("{what}: the response is not JSON ({e})"))
+        })
     }
 }
 
@@ -298,6 +309,7 @@ mod tests {
         let e = map_error(
             StatusCode::NOT_FOUND,
             &body,
+            None,
             "secret \"db\" in vault https://v/",
         );
         assert_eq!(e.kind_label(), "NotFound");
@@ -306,16 +318,41 @@ mod tests {
             "{e}"
         );
         let forbidden = json!({"error": {"code": "Forbidden", "message": "no get permission", "innererror": {"code": "AccessDenied"}}});
-        let e = map_error(StatusCode::FORBIDDEN, &forbidden, "secret \"db\"");
+        let e = map_error(StatusCode::FORBIDDEN, &forbidden, None, "secret \"db\"");
         assert_eq!(e.kind_label(), "PermissionDenied");
         assert!(e.to_string().contains("access denied"), "{e}");
         let disabled = json!({"error": {"code": "Forbidden", "message": "Operation get is not allowed on a disabled secret.", "innererror": {"code": "SecretDisabled"}}});
-        let e = map_error(StatusCode::FORBIDDEN, &disabled, "secret \"db\"");
+        let e = map_error(StatusCode::FORBIDDEN, &disabled, None, "secret \"db\"");
         assert!(e.to_string().contains("is disabled"), "{e}");
         assert_eq!(
-            map_error(StatusCode::UNAUTHORIZED, &Value::Null, "x").kind_label(),
+            map_error(StatusCode::UNAUTHORIZED, &Value::Null, None, "x").kind_label(),
             "PermissionDenied"
         );
-        assert!(map_error(StatusCode::SERVICE_UNAVAILABLE, &Value::Null, "x").is_transient());
+        assert!(map_error(StatusCode::SERVICE_UNAVAILABLE, &Value::Null, None, "x").is_transient());
+    }
+
+    #[test]
+    fn only_key_vaults_own_not_found_is_not_found() {
+        let code = |c: &str| json!({"error": {"code": c, "message": "m"}});
+        let wait = Some(std::time::Duration::from_secs(4));
+        let cases = [
+            (404, code("SecretNotFound"), "NotFound"),
+            (404, code("KeyNotFound"), "NotFound"),
+            (404, code("CertificateNotFound"), "NotFound"),
+            (404, Value::Null, "BadResponse"),
+            (404, code("NotFound"), "BadResponse"),
+            (401, Value::Null, "PermissionDenied"),
+            (403, code("Forbidden"), "PermissionDenied"),
+            (429, code("Throttled"), "Throttled"),
+            (500, Value::Null, "Unavailable"),
+            (400, code("BadParameter"), "BadResponse"),
+        ];
+        for (status, body, kind) in cases {
+            let status = StatusCode::from_u16(status).expect("status");
+            let e = map_error(status, &body, wait, "secret \"db\"");
+            assert_eq!(e.kind_label(), kind, "{status} {body}: {e}");
+        }
+        let throttled = map_error(StatusCode::TOO_MANY_REQUESTS, &Value::Null, wait, "x");
+        assert_eq!(throttled.retry_after(), wait);
     }
 }

@@ -4,7 +4,8 @@
 //! `key`, a `value` (or the deprecated `valueMap`, served as a JSON object) and an optional
 //! `version`; a request matches the entry with the same key and version (no version matches
 //! entries without one). `find` matches keys against `name.regexp`. Every call is counted, so
-//! tests can assert how many reads reached the provider.
+//! tests can assert how many reads reached the provider. `validationResult` decides what
+//! validation reports, as in ESO: 0 (or absent) Ready, 1 Unknown, anything else an error.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +22,7 @@ use secretsync_model::{
 pub struct FakeProvider {
     store: StoreId,
     entries: BTreeMap<(String, Option<String>), SecretValue>,
+    validation_result: Option<u8>,
     calls: AtomicU64,
 }
 
@@ -40,6 +42,7 @@ impl FakeProvider {
         FakeProvider {
             store,
             entries,
+            validation_result: spec.validation_result,
             calls: AtomicU64::new(0),
         }
     }
@@ -120,8 +123,20 @@ impl SecretProvider for FakeProvider {
             .collect())
     }
 
+    /// ESO's fake `Validate`: `validationResult` 0 (or absent) Ready, 1 Unknown, otherwise an
+    /// error ("unable to validate").
     async fn validate(&self) -> Result<Validation, ProviderError> {
-        Ok(Validation::Ready)
+        match self.validation_result {
+            None | Some(0) => Ok(Validation::Ready),
+            Some(1) => Ok(Validation::Unknown(format!(
+                "{}: unable to validate (spec.provider.fake.validationResult: 1, Unknown)",
+                self.store
+            ))),
+            Some(other) => Err(ProviderError::InvalidStoreConfig(format!(
+                "{}: unable to validate (spec.provider.fake.validationResult: {other})",
+                self.store
+            ))),
+        }
     }
 }
 
@@ -186,6 +201,30 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("canary-7f3a"));
+    }
+
+    /// ESO's fake provider: `Validate()` returns the configured `ValidationResult` (0 Ready,
+    /// 1 Unknown, 2 Error) with "unable to validate" unless it is Ready.
+    #[tokio::test]
+    async fn validation_result_is_honoured() {
+        let with = |result: Option<u8>| {
+            let spec = FakeSpec {
+                validation_result: result,
+                ..FakeSpec::default()
+            };
+            FakeProvider::new(provider().store.clone(), &spec)
+        };
+        assert_eq!(with(None).validate().await, Ok(Validation::Ready));
+        assert_eq!(with(Some(0)).validate().await, Ok(Validation::Ready));
+        assert!(matches!(
+            with(Some(1)).validate().await,
+            Ok(Validation::Unknown(m)) if m.contains("unable to validate")
+        ));
+        let err = with(Some(2)).validate().await.expect_err("Error");
+        assert!(err.to_string().contains("unable to validate"), "{err}");
+        let parsed: FakeSpec =
+            serde_json::from_value(serde_json::json!({"data": [], "validationResult": 2})).unwrap();
+        assert_eq!(parsed.validation_result, Some(2), "ESO's field name");
     }
 
     #[tokio::test]

@@ -108,6 +108,8 @@ pub(crate) enum AuthMethod {
 pub(crate) struct Login {
     /// The token.
     pub token: SecretString,
+    /// The token's accessor (identifies it without granting anything), when Vault sent one.
+    pub accessor: Option<String>,
     /// Lease duration; `None` for tokens that do not expire or whose TTL is unknown.
     pub ttl: Option<Duration>,
     /// Whether `renew-self` may extend it.
@@ -283,6 +285,7 @@ impl AuthMethod {
     ) -> Result<Login, ProviderError> {
         let static_token = |token: SecretString| Login {
             token,
+            accessor: None,
             ttl: None,
             renewable: false,
             revocable: false,
@@ -382,6 +385,13 @@ async fn post_login(
                 status.as_u16()
             ))
         }
+        // Never "not found": that would read as a missing remote secret.
+        Failure::Status { status, errors, .. } if status.as_u16() == 404 => {
+            ProviderError::InvalidStoreConfig(format!(
+                "{context} failed: HTTP 404: {errors} (no auth method is mounted at {path}; \
+                 check the store's mount path and auth namespace)"
+            ))
+        }
         other => other.into_provider_error(&context),
     })?;
     parse_login(&response.body, &context)
@@ -396,6 +406,8 @@ pub(crate) fn parse_login(body: &[u8], context: &str) -> Result<Login, ProviderE
     #[derive(Deserialize)]
     struct Auth {
         client_token: String,
+        #[serde(default)]
+        accessor: Option<String>,
         #[serde(default)]
         lease_duration: u64,
         #[serde(default)]
@@ -414,6 +426,7 @@ pub(crate) fn parse_login(body: &[u8], context: &str) -> Result<Login, ProviderE
     }
     Ok(Login {
         token: SecretString::from(auth.client_token),
+        accessor: auth.accessor.filter(|a| !a.is_empty()),
         ttl: (auth.lease_duration > 0).then(|| Duration::from_secs(auth.lease_duration)),
         renewable: auth.renewable,
         revocable: true,

@@ -8,6 +8,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use secretsync_model::ProviderError;
+use secretsync_provider_support::body::{BodyError, read_bounded};
+use secretsync_provider_support::retry_after::parse_retry_after;
+use secretsync_provider_support::{ReadLimits, SharedClock};
 use url::Url;
 use zeroize::Zeroizing;
 
@@ -15,6 +18,8 @@ const NAMESPACE_HEADER: &str = "x-vault-namespace";
 const TOKEN_HEADER: &str = "x-vault-token";
 const INDEX_HEADER: &str = "x-vault-index";
 const INCONSISTENT_HEADER: &str = "x-vault-inconsistent";
+/// Error bodies are read only this far (Vault's `errors` are short).
+const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// TLS and header settings the HTTP client is built from.
 pub(crate) struct HttpSettings {
@@ -34,6 +39,10 @@ pub(crate) struct HttpSettings {
     pub request_timeout: Duration,
     /// Connect timeout.
     pub connect_timeout: Duration,
+    /// Response size cap.
+    pub limits: ReadLimits,
+    /// For `Retry-After` dates.
+    pub clock: SharedClock,
 }
 
 /// The HTTP side of one provider instance.
@@ -43,6 +52,8 @@ pub(crate) struct VaultHttp {
     headers: HeaderMap,
     read_your_writes: bool,
     last_index: Mutex<Option<HeaderValue>>,
+    limits: ReadLimits,
+    clock: SharedClock,
 }
 
 /// One API call.
@@ -93,6 +104,11 @@ pub(crate) enum Failure {
         /// `Retry-After`, for 429.
         retry_after: Option<Duration>,
     },
+    /// The response body was larger than the cap.
+    TooLarge {
+        /// The cap.
+        limits: ReadLimits,
+    },
     /// No usable answer: connection refused, timeout, TLS failure.
     Transport {
         /// Description without URL query or body.
@@ -107,13 +123,25 @@ impl Failure {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Failure::Status { status, .. } => Some(*status),
-            Failure::Transport { .. } => None,
+            Failure::Transport { .. } | Failure::TooLarge { .. } => None,
         }
     }
 
     /// Converts to the model error; `what` names the store, the operation, key and path.
+    ///
+    /// Only a KV answer of 404 means "this secret does not exist" (`NotFound`); a 404 naming
+    /// no handler for the route is a mount that does not exist (a store misconfiguration).
     pub fn into_provider_error(self, what: &str) -> ProviderError {
         match self {
+            Failure::TooLarge { limits } => limits.body_too_large(what),
+            Failure::Status { status, errors, .. }
+                if status == StatusCode::NOT_FOUND && is_routing_error(&errors) =>
+            {
+                ProviderError::InvalidStoreConfig(format!(
+                    "{what}: HTTP 404: {errors} (no secrets engine or namespace there; check \
+                     the store's path and namespace)"
+                ))
+            }
             Failure::Transport { message, tls: true } => ProviderError::InvalidStoreConfig(
                 format!("{what}: TLS handshake failed ({message}); check caBundle/caProvider"),
             ),
@@ -174,6 +202,8 @@ impl VaultHttp {
             headers: settings.headers,
             read_your_writes: settings.read_your_writes,
             last_index: Mutex::new(None),
+            limits: settings.limits,
+            clock: settings.clock,
         })
     }
 
@@ -245,15 +275,26 @@ impl VaultHttp {
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = Zeroizing::new(response.bytes().await.map_err(transport_failure)?.to_vec());
+            .and_then(|v| parse_retry_after(v, self.clock.now()));
         if status.is_success() {
+            let body = read_bounded(response, self.limits.max_response_bytes)
+                .await
+                .map_err(|e| match e {
+                    BodyError::TooLarge => Failure::TooLarge {
+                        limits: self.limits,
+                    },
+                    BodyError::Transport(e) => transport_failure(e),
+                })?;
             Ok(Response { body })
         } else {
+            let errors = match read_bounded(response, MAX_ERROR_BODY).await {
+                Ok(body) => vault_errors(&body),
+                Err(BodyError::TooLarge) => String::new(),
+                Err(BodyError::Transport(e)) => return Err(transport_failure(e)),
+            };
             Err(Failure::Status {
                 status,
-                errors: vault_errors(&body),
+                errors,
                 retry_after,
             })
         }
@@ -320,6 +361,11 @@ fn transport_failure(error: reqwest::Error) -> Failure {
     }
 }
 
+/// A 404 about the route (no mount there, no such namespace), not about a secret.
+fn is_routing_error(errors: &str) -> bool {
+    errors.contains("no handler for route") || errors.contains("namespace not found")
+}
+
 /// Vault's `{"errors": [...]}` joined, single-line, bounded.
 fn vault_errors(body: &[u8]) -> String {
     #[derive(serde::Deserialize)]
@@ -335,7 +381,7 @@ fn vault_errors(body: &[u8]) -> String {
         .iter()
         .flat_map(|e| e.split('\n'))
         .map(|l| l.trim().trim_start_matches("* ").trim())
-        .filter(|l| !l.is_empty() && !l.ends_with("errors occurred:"))
+        .filter(|l| !l.is_empty() && !l.ends_with("occurred:"))
         .collect::<Vec<_>>()
         .join("; ");
     let mut bounded: String = joined.chars().take(300).collect();
@@ -355,6 +401,10 @@ mod tests {
             br#"{"errors":["2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"]}"#;
         assert_eq!(vault_errors(body), "permission denied; invalid token");
         assert_eq!(vault_errors(br#"{"errors":[]}"#), "");
+        assert_eq!(
+            vault_errors(br#"{"errors":["1 error occurred:\n\t* permission denied\n\n"]}"#),
+            "permission denied"
+        );
         assert_eq!(vault_errors(b"not json"), "");
     }
 
@@ -366,6 +416,16 @@ mod tests {
             retry_after: Some(Duration::from_secs(3)),
         };
         assert_eq!(f(404).into_provider_error("x").kind_label(), "NotFound");
+        let no_mount = Failure::Status {
+            status: StatusCode::NOT_FOUND,
+            errors: "no handler for route \"kv9/data/a\". route entry not found.".into(),
+            retry_after: None,
+        };
+        assert_eq!(
+            no_mount.into_provider_error("x").kind_label(),
+            "InvalidStoreConfig",
+            "a missing mount is misconfiguration, not a missing secret"
+        );
         assert_eq!(
             f(403).into_provider_error("x").kind_label(),
             "PermissionDenied"

@@ -152,10 +152,19 @@ impl Inner {
     }
 
     /// Recursive LIST below `search` (`""` or ending in `/`); names relative to the mount.
+    /// Bounded: at most `max_list_pages` LIST calls and `max_list_depth` folder levels below
+    /// `search`.
     async fn list(&self, search: String) -> Result<Vec<String>, ProviderError> {
+        let limits = self.options.limits;
+        let listing = format!("{}: find below {search:?}", self.what);
+        let base_depth = search.matches('/').count();
         let mut found = Vec::new();
         let mut pending = vec![search];
+        let mut calls = 0usize;
         while let Some(folder) = pending.pop() {
+            calls += 1;
+            limits.check_pages(calls, &listing)?;
+            limits.check_depth(folder.matches('/').count() - base_depth, &listing)?;
             let path = self.layout.list_path(&folder).ok_or_else(|| {
                 ProviderError::InvalidStoreConfig(format!(
                     "{}: find needs spec.provider.vault.path (the KV mount)",
@@ -232,6 +241,10 @@ impl Inner {
         if let Some(re) = &matcher {
             candidates.retain(|name| re.is_match(name));
         }
+        // Every candidate costs a read (two with tags): bounded before any is made.
+        self.options
+            .limits
+            .check_find_results(candidates.len(), &self.what)?;
         let use_tags = matcher.is_none();
         let concurrency = self.options.find_concurrency;
         let results: Vec<Option<(String, RemoteSecret)>> = futures::stream::iter(candidates)

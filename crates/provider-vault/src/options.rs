@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use secretsync_provider_support::{AmbientIdentity, ReadLimits, SharedClock};
 
 /// Where Kubernetes mounts a pod's own ServiceAccount token.
 pub const DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH: &str =
@@ -12,11 +13,12 @@ pub const DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH: &str =
 /// Environment variable read by [`VaultOptions::with_environment_token`].
 pub const TOKEN_ENVIRONMENT_VARIABLE: &str = "VAULT_TOKEN";
 
-/// Settings that apply to every Vault store of a process: timeouts, extra trust anchors and the
-/// CLI-only token from the environment.
+/// Settings that apply to every Vault store of a process: timeouts, limits, extra trust
+/// anchors, who may use the operator's identity, and the CLI-only token from the environment.
 #[derive(Clone, Debug)]
 pub struct VaultOptions {
-    /// Time limit for one HTTP request (connect + response).
+    /// Time limit for one HTTP request, from connecting until the whole body is read (a
+    /// drip-feeding server cannot hold a call longer).
     pub request_timeout: Duration,
     /// Time limit for establishing a TCP/TLS connection.
     pub connect_timeout: Duration,
@@ -31,6 +33,13 @@ pub struct VaultOptions {
     pub service_account_token_path: PathBuf,
     /// How many remote secrets `find` reads at once.
     pub find_concurrency: usize,
+    /// Caps on response bodies, `find` results, LIST calls and LIST depth.
+    pub limits: ReadLimits,
+    /// Whether SecretStores (not only ClusterSecretStores) may use the pod's own token
+    /// (kubernetes auth without `serviceAccountRef`/`secretRef`) or `environment_token`.
+    pub ambient_identity: AmbientIdentity,
+    /// The clock token lifetimes are measured with.
+    pub clock: SharedClock,
 }
 
 impl Default for VaultOptions {
@@ -42,6 +51,9 @@ impl Default for VaultOptions {
             environment_token: None,
             service_account_token_path: PathBuf::from(DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH),
             find_concurrency: 8,
+            limits: ReadLimits::default(),
+            ambient_identity: AmbientIdentity::default(),
+            clock: SharedClock::default(),
         }
     }
 }

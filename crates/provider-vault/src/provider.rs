@@ -11,9 +11,11 @@ use secretsync_model::external_secret::StoreKind;
 use secretsync_model::provider::{
     FetchRequest, FindRequest, ProviderCapabilities, SecretProvider, StoreContext, Validation,
 };
-use secretsync_model::providers::VaultSpec;
-use secretsync_model::secret_store::StoreCapabilities;
-use secretsync_model::{ProviderError, RemoteSecret};
+use secretsync_model::providers::{OpenBaoSpec, VaultSpec};
+use secretsync_model::secret_store::{RetrySettings, StoreCapabilities};
+use secretsync_model::{Backoff, ProviderError, RemoteSecret, RetryPolicy};
+use secretsync_provider_support::retry::{RetryDefaults, retry_policy};
+use std::time::Duration;
 use tokio::sync::OnceCell;
 use url::Url;
 
@@ -25,6 +27,22 @@ use crate::session::Sessions;
 use crate::tls;
 
 const FIELD: &str = "spec.provider.vault";
+const OPENBAO_FIELD: &str = "spec.provider.openBao";
+
+/// ESO's Vault client retries: without `retrySettings` the Vault API client's defaults (2
+/// retries, 1 to 1.5 s apart); with `retrySettings` but no `maxRetries`, none (ESO then relies
+/// on reconciliation); `retryInterval` is a fixed wait.
+pub const RETRY_DEFAULTS: RetryDefaults = RetryDefaults {
+    without_settings: RetryPolicy {
+        max_retries: 2,
+        backoff: Backoff::Exponential {
+            initial: Duration::from_secs(1),
+            max: Duration::from_millis(1500),
+        },
+    },
+    max_retries_when_unset: 0,
+    max_retries_counts_attempts: false,
+};
 
 /// A Vault/OpenBao KV provider for one store and credential identity.
 ///
@@ -32,6 +50,7 @@ const FIELD: &str = "spec.provider.vault";
 #[derive(Clone)]
 pub struct VaultProvider {
     inner: Arc<Inner>,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for VaultProvider {
@@ -48,6 +67,8 @@ impl std::fmt::Debug for VaultProvider {
 pub(crate) struct Inner {
     /// `Vault <kind> <ns>/<name>`, the prefix of every message.
     pub what: String,
+    /// `spec.provider.vault` or `spec.provider.openBao`.
+    pub field: &'static str,
     pub context: StoreContext,
     pub spec: VaultSpec,
     pub server: Url,
@@ -77,28 +98,60 @@ impl VaultProvider {
         credentials: Arc<dyn CredentialResolver>,
         options: VaultOptions,
     ) -> Result<Self, ProviderError> {
-        let what = format!("Vault {}", context.store);
+        Self::build(context, spec, FIELD, credentials, options)
+    }
+
+    /// A provider for ESO's `openBao` block (ESO v2.7): the same client, with the block's
+    /// defaults (mount `kv`) and its field names in messages.
+    pub fn new_openbao(
+        context: StoreContext,
+        spec: &OpenBaoSpec,
+        credentials: Arc<dyn CredentialResolver>,
+        options: VaultOptions,
+    ) -> Result<Self, ProviderError> {
+        Self::build(
+            context,
+            spec.to_vault_spec(),
+            OPENBAO_FIELD,
+            credentials,
+            options,
+        )
+    }
+
+    fn build(
+        context: StoreContext,
+        spec: VaultSpec,
+        field: &'static str,
+        credentials: Arc<dyn CredentialResolver>,
+        options: VaultOptions,
+    ) -> Result<Self, ProviderError> {
+        let what = if field == OPENBAO_FIELD {
+            format!("OpenBao {}", context.store)
+        } else {
+            format!("Vault {}", context.store)
+        };
         let server = Url::parse(spec.server.trim()).ok().filter(|u| {
             matches!(u.scheme(), "http" | "https") && !u.cannot_be_a_base() && u.host().is_some()
         });
         let Some(server) = server else {
             return Err(ProviderError::InvalidStoreConfig(format!(
-                "{what}: {FIELD}.server: expected an http(s) URL such as https://vault.example:8200, got {:?}",
+                "{what}: {field}.server: expected an http(s) URL such as https://vault.example:8200, got {:?}",
                 spec.server
             )));
         };
-        let auth = AuthMethod::from_spec(spec.auth.as_ref(), &options, FIELD)
+        let auth = AuthMethod::from_spec(spec.auth.as_ref(), &options, field)
             .map_err(|e| prefix_error(e, &what))?;
+        check_identity(&auth, &context, &options, field)?;
         let headers = header_map(
             &spec.headers,
             spec.read_your_writes && spec.forward_inconsistent,
         )
-        .map_err(|e| ProviderError::InvalidStoreConfig(format!("{what}: {FIELD}.{e}")))?;
+        .map_err(|e| ProviderError::InvalidStoreConfig(format!("{what}: {field}.{e}")))?;
         let ca_bundle_pem = spec
             .ca_bundle
             .as_deref()
             .filter(|b| !b.trim().is_empty())
-            .map(|b| tls::decode_ca_bundle(b, FIELD))
+            .map(|b| tls::decode_ca_bundle(b, field))
             .transpose()
             .map_err(|e| prefix_error(e, &what))?;
         if options.find_concurrency == 0 {
@@ -109,19 +162,38 @@ impl VaultProvider {
         Ok(VaultProvider {
             inner: Arc::new(Inner {
                 what,
+                field,
                 layout: KvLayout::new(spec.path.as_deref(), spec.version),
                 context,
                 server,
                 auth,
-                options,
                 credentials,
                 headers,
                 ca_bundle_pem,
                 http: OnceCell::new(),
-                sessions: Sessions::default(),
+                sessions: Sessions::new(options.clock.clone()),
+                options,
                 spec,
             }),
+            retry: RETRY_DEFAULTS.without_settings,
         })
+    }
+
+    /// Applies the store's `retrySettings` (see [`RETRY_DEFAULTS`]); the engine retries
+    /// transient failures under the resulting policy.
+    pub fn with_retry_settings(
+        mut self,
+        settings: Option<&RetrySettings>,
+    ) -> Result<Self, ProviderError> {
+        self.retry = retry_policy(settings, &RETRY_DEFAULTS)
+            .map_err(|e| prefix_error(e, &self.inner.what))?;
+        Ok(self)
+    }
+
+    /// The accessor of the token in use (not a credential: it identifies the token for
+    /// `lookup-accessor`/`revoke-accessor` by someone allowed to), for tests and audits.
+    pub fn token_accessor(&self) -> Option<String> {
+        self.inner.sessions.accessor()
     }
 
     /// Number of login calls this instance made (token reuse metric).
@@ -132,6 +204,35 @@ impl VaultProvider {
     /// Number of token renewals this instance made.
     pub fn renewal_count(&self) -> u64 {
         self.inner.sessions.renewals()
+    }
+}
+
+/// The pod's own ServiceAccount token and the CLI's environment token are the operator's (or
+/// user's) identity: refused for SecretStores unless the options allow it.
+fn check_identity(
+    auth: &AuthMethod,
+    context: &StoreContext,
+    options: &VaultOptions,
+    field: &str,
+) -> Result<(), ProviderError> {
+    match auth {
+        AuthMethod::Kubernetes {
+            jwt: JwtSource::File(_),
+            ..
+        } => options.ambient_identity.check(
+            &context.store,
+            &format!("{field}.auth.kubernetes"),
+            "kubernetes auth without serviceAccountRef or secretRef presents the operator's own \
+             ServiceAccount token",
+            &format!("{field}.auth.kubernetes.serviceAccountRef or .secretRef"),
+        ),
+        AuthMethod::Environment(_) => options.ambient_identity.check(
+            &context.store,
+            &format!("{field}.auth"),
+            "a store without auth uses the token from the environment",
+            &format!("an auth method in {field}.auth"),
+        ),
+        _ => Ok(()),
     }
 }
 
@@ -170,9 +271,13 @@ impl Inner {
                     only_roots.push(pem.clone());
                 }
                 let store_ns = self.context.store.namespace.as_deref();
-                if let Some(pem) =
-                    tls::ca_provider_pem(&self.spec, store_ns, self.credentials.as_ref(), FIELD)
-                        .await?
+                if let Some(pem) = tls::ca_provider_pem(
+                    &self.spec,
+                    store_ns,
+                    self.credentials.as_ref(),
+                    self.field,
+                )
+                .await?
                 {
                     only_roots.push(pem);
                 }
@@ -193,6 +298,8 @@ impl Inner {
                     read_your_writes: self.spec.read_your_writes,
                     request_timeout: self.options.request_timeout,
                     connect_timeout: self.options.connect_timeout,
+                    limits: self.options.limits,
+                    clock: self.options.clock.clone(),
                 })
                 .map_err(|m| ProviderError::InvalidStoreConfig(format!("{}: {m}", self.what)))?;
                 Ok(Arc::new(http))
@@ -219,7 +326,7 @@ impl Inner {
             namespace: self.namespace(),
             body: None,
         };
-        match http.send(call(&session.token)).await {
+        match http.send(call(&session.value.token)).await {
             Ok(r) => Ok(r),
             Err(f) if f.status() == Some(StatusCode::FORBIDDEN) => {
                 if self.token_is_valid(&session).await? {
@@ -227,7 +334,7 @@ impl Inner {
                 }
                 self.invalidate(session.generation);
                 let session = self.session().await?;
-                http.send(call(&session.token))
+                http.send(call(&session.value.token))
                     .await
                     .map_err(|f| f.into_provider_error(what))
             }
@@ -295,6 +402,10 @@ impl SecretProvider for VaultProvider {
         request: &FindRequest,
     ) -> Result<BTreeMap<String, RemoteSecret>, ProviderError> {
         self.inner.find(request).await
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     async fn validate(&self) -> Result<Validation, ProviderError> {

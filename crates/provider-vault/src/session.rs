@@ -1,13 +1,17 @@
-//! Token lifecycle: one token per provider instance, obtained by a single-flight login,
-//! renewed at 2/3 of its TTL, replaced after expiry or rejection, revoked on close.
+//! Token lifecycle: one token per provider instance in the shared
+//! [`CredentialCache`](secretsync_provider_support::CredentialCache) (one login however many
+//! callers, a failed login shared with them, renewal by the shared rule), renewed with
+//! `renew-self` while Vault allows, replaced by a new login otherwise — the replaced token is
+//! revoked — and revoked on close.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use reqwest::Method;
 use secrecy::SecretString;
 use secretsync_model::ProviderError;
+use secretsync_provider_support::{Cached, CredentialCache, Issued, Lifetime, SharedClock};
 use zeroize::Zeroizing;
 
 use crate::auth::{Login, parse_login};
@@ -17,74 +21,47 @@ use crate::provider::Inner;
 /// Tokens closer than this to expiry are not renewed but replaced (at most 1/10 of the TTL).
 const EXPIRY_MARGIN: Duration = Duration::from_secs(5);
 
-/// The token in use and what is known about its lease.
-pub(crate) struct Session {
+/// A Vault token and what is known about its lease.
+pub(crate) struct VaultToken {
     /// The token.
     pub token: SecretString,
-    /// Increases with every new token; lets callers invalidate only the token they used.
-    pub generation: u64,
+    /// Its accessor, if Vault sent one.
+    pub accessor: Option<String>,
+    /// The TTL granted at login (the renewal increment).
     ttl: Option<Duration>,
-    renew_at: Option<Instant>,
-    expires_at: Option<Instant>,
     renewable: bool,
     revocable: bool,
 }
 
-impl Session {
-    fn new(login: Login, generation: u64) -> Self {
-        let now = Instant::now();
-        Session {
-            token: login.token,
-            generation,
-            ttl: login.ttl,
-            renew_at: login.ttl.map(|ttl| now + ttl * 2 / 3),
-            expires_at: login.ttl.map(|ttl| now + ttl),
-            renewable: login.renewable,
-            revocable: login.revocable,
-        }
-    }
-
-    fn is_fresh(&self) -> bool {
-        self.renew_at.is_none_or(|at| Instant::now() < at)
-    }
-}
-
-impl std::fmt::Debug for Session {
+impl std::fmt::Debug for VaultToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
+        f.debug_struct("VaultToken")
             .field("token", &"[REDACTED]")
-            .field("generation", &self.generation)
             .field("ttl", &self.ttl)
             .field("renewable", &self.renewable)
             .finish_non_exhaustive()
     }
 }
 
+/// The cached token with its generation and lease times.
+pub(crate) type Session = Cached<VaultToken>;
+
 /// Shared token state of a provider instance.
-#[derive(Default)]
 pub(crate) struct Sessions {
-    current: Mutex<Option<Arc<Session>>>,
-    gate: tokio::sync::Mutex<()>,
-    /// The last failed refresh, shared with callers that waited for it (single flight for
-    /// failures too: during an outage N waiting callers cost one login attempt, not N).
-    last_failure: Mutex<Option<(Instant, ProviderError)>>,
-    generation: AtomicU64,
+    cache: CredentialCache<VaultToken>,
+    closed: AtomicBool,
     logins: AtomicU64,
     renewals: AtomicU64,
 }
 
 impl Sessions {
-    fn current(&self) -> Option<Arc<Session>> {
-        self.current.lock().ok().and_then(|g| g.clone())
-    }
-
-    fn fresh(&self) -> Option<Arc<Session>> {
-        self.current().filter(|s| s.is_fresh())
-    }
-
-    fn store(&self, session: Option<Arc<Session>>) {
-        if let Ok(mut guard) = self.current.lock() {
-            *guard = session;
+    /// Empty state reading `clock`.
+    pub fn new(clock: SharedClock) -> Self {
+        Sessions {
+            cache: CredentialCache::new(clock),
+            closed: AtomicBool::new(false),
+            logins: AtomicU64::new(0),
+            renewals: AtomicU64::new(0),
         }
     }
 
@@ -97,52 +74,55 @@ impl Sessions {
     pub fn renewals(&self) -> u64 {
         self.renewals.load(Ordering::Relaxed)
     }
+
+    /// The accessor of the current token.
+    pub fn accessor(&self) -> Option<String> {
+        self.cache.current().and_then(|s| s.value.accessor.clone())
+    }
+}
+
+fn lifetime(now: std::time::SystemTime, ttl: Option<Duration>) -> Lifetime {
+    match ttl {
+        Some(ttl) => Lifetime::ExpiresAt(now + ttl),
+        None => Lifetime::Unlimited,
+    }
 }
 
 impl Inner {
     /// The current token, logging in (once, whatever the number of callers) when needed.
     pub(crate) async fn session(&self) -> Result<Arc<Session>, ProviderError> {
-        if let Some(s) = self.sessions.fresh() {
-            return Ok(s);
+        if self.sessions.closed.load(Ordering::Acquire) {
+            return Err(self.closed_error());
         }
-        let arrived = Instant::now();
-        let _gate = self.sessions.gate.lock().await;
-        if let Some(s) = self.sessions.fresh() {
-            return Ok(s);
-        }
-        if let Some((at, error)) = self
-            .sessions
-            .last_failure
-            .lock()
-            .ok()
-            .and_then(|g| g.clone())
-            && at >= arrived
-        {
-            return Err(error);
-        }
-        let result = self.refresh().await;
-        if let Err(error) = &result
-            && let Ok(mut guard) = self.sessions.last_failure.lock()
-        {
-            *guard = Some((Instant::now(), error.clone()));
-        }
-        result
+        self.sessions
+            .cache
+            .get(|previous| self.refresh(previous))
+            .await
     }
 
-    /// Renews or replaces the token; called under the gate.
-    async fn refresh(&self) -> Result<Arc<Session>, ProviderError> {
+    fn closed_error(&self) -> ProviderError {
+        ProviderError::Unavailable(format!(
+            "{}: this provider was closed (its store changed or the operator is stopping)",
+            self.what
+        ))
+    }
+
+    /// Renews `previous` if Vault allows, else logs in again and revokes `previous`.
+    async fn refresh(
+        &self,
+        previous: Option<Arc<Session>>,
+    ) -> Result<Issued<VaultToken>, ProviderError> {
         let http = self.http().await?;
-        if let Some(current) = self.sessions.current()
-            && current.renewable
-            && let (Some(expires_at), Some(ttl)) = (current.expires_at, current.ttl)
-            && Instant::now() + EXPIRY_MARGIN.min(ttl / 10) < expires_at
+        let clock = self.sessions.cache.clock();
+        if let Some(current) = &previous
+            && current.value.renewable
+            && let Some(ttl) = current.value.ttl
+            && current.is_valid_at(clock.now() + EXPIRY_MARGIN.min(ttl / 10))
         {
-            match self.renew(&http, &current).await {
-                Ok(session) => {
+            match self.renew(&http, current).await {
+                Ok(renewed) => {
                     self.sessions.renewals.fetch_add(1, Ordering::Relaxed);
-                    let session = Arc::new(session);
-                    self.sessions.store(Some(session.clone()));
-                    return Ok(session);
+                    return Ok(renewed);
                 }
                 Err(error) => {
                     tracing::debug!(store = %self.what, error = %error, "token renewal failed; logging in again");
@@ -162,50 +142,72 @@ impl Inner {
             self.sessions.logins.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(store = %self.what, method = %self.auth.describe(), "logged in to Vault");
         }
-        let generation = self.sessions.generation.fetch_add(1, Ordering::Relaxed) + 1;
-        let session = Arc::new(Session::new(login, generation));
-        self.sessions.store(Some(session.clone()));
-        Ok(session)
+        let Login {
+            token,
+            accessor,
+            ttl,
+            renewable,
+            revocable,
+        } = login;
+        let fresh = VaultToken {
+            token,
+            accessor,
+            ttl,
+            renewable,
+            revocable,
+        };
+        // The token this login replaces is no longer used by anyone: revoke it so it does not
+        // stay valid until its TTL runs out.
+        if let Some(old) = previous {
+            self.revoke_token(&http, &old.value).await;
+        }
+        if self.sessions.closed.load(Ordering::Acquire) {
+            // Closed while logging in: the new token must not outlive the provider.
+            self.revoke_token(&http, &fresh).await;
+            return Err(self.closed_error());
+        }
+        Ok(Issued {
+            value: fresh,
+            lifetime: lifetime(clock.now(), ttl),
+        })
     }
 
     /// Drops the token of `generation` (if it is still current) so the next call logs in.
     pub(crate) fn invalidate(&self, generation: u64) {
-        if let Ok(mut guard) = self.sessions.current.lock()
-            && guard.as_ref().is_some_and(|s| s.generation == generation)
-        {
-            *guard = None;
-        }
+        self.sessions.cache.invalidate(generation);
     }
 
-    async fn renew(&self, http: &VaultHttp, current: &Session) -> Result<Session, ProviderError> {
-        let increment = current.ttl.map(|t| t.as_secs()).unwrap_or_default();
+    async fn renew(
+        &self,
+        http: &VaultHttp,
+        current: &Session,
+    ) -> Result<Issued<VaultToken>, ProviderError> {
+        let token = &current.value;
+        let increment = token.ttl.map(|t| t.as_secs()).unwrap_or_default();
         let mut call = Call::new(Method::POST, "auth/token/renew-self");
-        call.token = Some(&current.token);
+        call.token = Some(&token.token);
         call.namespace = self.login_namespace();
         call.body = Some(Zeroizing::new(
             format!(r#"{{"increment":"{increment}s"}}"#).into_bytes(),
         ));
         let what = format!("{}: renewing token", self.what);
-        let response = http
-            .send(call)
-            .await
-            .map_err(|f| f.into_provider_error(&what))?;
+        let response = http.send(call).await.map_err(|f| auth_error(f, &what))?;
         let renewed = parse_login(&response.body, &what)?;
-        let now = Instant::now();
         // A renewal that grants less than the original TTL hit the max TTL: use the token
-        // until 2/3 of what is left, then log in again instead of renewing.
-        let at_max_ttl = match (renewed.ttl, current.ttl) {
+        // until the renewal rule says so, then log in again instead of renewing.
+        let at_max_ttl = match (renewed.ttl, token.ttl) {
             (Some(new), Some(old)) => new < old,
             _ => false,
         };
-        Ok(Session {
-            token: current.token.clone(),
-            generation: current.generation,
-            ttl: current.ttl,
-            renew_at: renewed.ttl.map(|ttl| now + ttl * 2 / 3),
-            expires_at: renewed.ttl.map(|ttl| now + ttl),
-            renewable: renewed.renewable && !at_max_ttl,
-            revocable: current.revocable,
+        Ok(Issued {
+            value: VaultToken {
+                token: token.token.clone(),
+                accessor: token.accessor.clone(),
+                ttl: token.ttl,
+                renewable: renewed.renewable && !at_max_ttl,
+                revocable: token.revocable,
+            },
+            lifetime: lifetime(self.sessions.cache.clock().now(), renewed.ttl),
         })
     }
 
@@ -214,36 +216,50 @@ impl Inner {
     pub(crate) async fn token_is_valid(&self, session: &Session) -> Result<bool, ProviderError> {
         let http = self.http().await?;
         let mut call = Call::new(Method::GET, "auth/token/lookup-self");
-        call.token = Some(&session.token);
+        call.token = Some(&session.value.token);
         call.namespace = self.login_namespace();
         match http.send(call).await {
             Ok(_) => Ok(true),
             Err(Failure::Status { status, .. }) if matches!(status.as_u16(), 401 | 403) => {
                 Ok(false)
             }
-            Err(f) => Err(f.into_provider_error(&format!("{}: looking up token", self.what))),
+            Err(f) => Err(auth_error(f, &format!("{}: looking up token", self.what))),
         }
     }
 
-    /// Revokes the token if the provider created it.
-    pub(crate) async fn revoke(&self) {
-        let _gate = self.sessions.gate.lock().await;
-        let Some(session) = self.sessions.current() else {
-            return;
-        };
-        self.sessions.store(None);
-        if !session.revocable {
+    /// Revokes `token` if the provider created it; failures are logged, not returned.
+    async fn revoke_token(&self, http: &VaultHttp, token: &VaultToken) {
+        if !token.revocable {
             return;
         }
-        let Ok(http) = self.http().await else {
-            return;
-        };
         let mut call = Call::new(Method::POST, "auth/token/revoke-self");
-        call.token = Some(&session.token);
+        call.token = Some(&token.token);
         call.namespace = self.login_namespace();
         if let Err(f) = http.send(call).await {
             let error = f.into_provider_error(&format!("{}: revoking token", self.what));
             tracing::warn!(store = %self.what, error = %error, "could not revoke Vault token");
         }
+    }
+
+    /// Closes the provider: no new logins, and the current token is revoked.
+    pub(crate) async fn revoke(&self) {
+        self.sessions.closed.store(true, Ordering::Release);
+        let Some(session) = self.sessions.cache.take() else {
+            return;
+        };
+        let Ok(http) = self.http().await else {
+            return;
+        };
+        self.revoke_token(&http, &session.value).await;
+    }
+}
+
+/// Token endpoints never answer "not found" for a secret: a 404 there is misconfiguration.
+fn auth_error(failure: Failure, what: &str) -> ProviderError {
+    match failure {
+        Failure::Status { status, errors, .. } if status.as_u16() == 404 => {
+            ProviderError::InvalidStoreConfig(format!("{what}: HTTP 404: {errors}"))
+        }
+        other => other.into_provider_error(what),
     }
 }

@@ -10,6 +10,7 @@ use secretsync_model::ProviderError;
 use secretsync_model::meta::{CaProvider, CaProviderKind};
 use secretsync_model::provider::{FetchRequest, SecretProvider, Validation};
 use secretsync_model::providers::{VaultAppRole, VaultAuth, VaultCertAuth, VaultUserPassAuth};
+use secretsync_provider_support::AmbientIdentity;
 use secretsync_provider_vault::{VaultOptions, VaultProvider};
 use serde_json::json;
 use support::*;
@@ -323,7 +324,34 @@ async fn environment_token_only_when_enabled() {
         environment_token: Some(bao.root_token().into()),
         ..VaultOptions::default()
     };
-    let p = VaultProvider::new(context("env"), s, Arc::new(credentials(&[])), options)
+    // The environment's token is the operator's (or CLI user's) identity: ClusterSecretStores
+    // only, unless the options allow every store (the CLI does).
+    let err = VaultProvider::new(
+        context("env"),
+        s.clone(),
+        Arc::new(credentials(&[])),
+        options.clone(),
+    )
+    .expect_err("a SecretStore may not use the environment's token");
+    assert!(matches!(err, ProviderError::InvalidStoreConfig(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("SecretStore team/env: spec.provider.vault.auth"),
+        "{err}"
+    );
+    let p = VaultProvider::new(
+        cluster_context("env"),
+        s.clone(),
+        Arc::new(credentials(&[])),
+        options.clone(),
+    )
+    .expect("provider");
+    assert_reads(&p).await;
+    let any_store = VaultOptions {
+        ambient_identity: AmbientIdentity::AnyStore,
+        ..options
+    };
+    let p = VaultProvider::new(context("env"), s, Arc::new(credentials(&[])), any_store)
         .expect("provider");
     assert_reads(&p).await;
 }

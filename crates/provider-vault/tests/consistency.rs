@@ -11,6 +11,7 @@ use secretsync_model::ProviderError;
 use secretsync_model::external_secret::StoreKind;
 use secretsync_model::provider::{FetchRequest, SecretProvider, StoreContext, StoreId, Validation};
 use secretsync_model::providers::{VaultAuth, VaultSpec};
+use secretsync_provider_support::ManualClock;
 use secretsync_provider_vault::{VaultOptions, VaultProvider};
 use support::{credentials, secret_ref};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,7 +20,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 type Seen = Arc<Mutex<Vec<String>>>;
 
 /// Serves: `/v1/kv/data/ok` → 200 with `X-Vault-Index: idx-<n>`, `/v1/kv/data/slow` → 429
-/// (Retry-After 7), anything else → 503.
+/// (Retry-After 7), `POST /v1/auth/capped/login` → a renewable 1 h token `tok-<n>`,
+/// `renew-self` → 30 min (a renewal capped by the max TTL), `revoke-self` → 204, anything
+/// else → 503.
 async fn scripted_server() -> (String, Seen) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -64,6 +67,19 @@ async fn scripted_server() -> (String, Seen) {
                                 format!("X-Vault-Index: idx-{count}\r\n"),
                                 r#"{"data":{"data":{"a":"b"},"metadata":{"version":1}}}"#,
                             )
+                        } else if head.starts_with("post /v1/auth/capped/login") {
+                            let body = format!(
+                                r#"{{"auth":{{"client_token":"tok-{count}","accessor":"acc-{count}","lease_duration":3600,"renewable":true}}}}"#
+                            );
+                            ("200 OK", String::new(), &*Box::leak(body.into_boxed_str()))
+                        } else if head.starts_with("post /v1/auth/token/renew-self") {
+                            (
+                                "200 OK",
+                                String::new(),
+                                r#"{"auth":{"client_token":"renewed","lease_duration":1800,"renewable":true}}"#,
+                            )
+                        } else if head.starts_with("post /v1/auth/token/revoke-self") {
+                            ("204 No Content", String::new(), "")
                         } else if head.starts_with("get /v1/kv/data/slow") {
                             (
                                 "429 Too Many Requests",
@@ -248,4 +264,66 @@ async fn referent_cluster_store_validates_as_unknown_without_io() {
     )
     .expect("provider");
     assert!(matches!(p.validate().await, Ok(Validation::Unknown(_))));
+}
+
+/// A renewal granting less than the TTL asked for hit the max TTL: the next refresh is a new
+/// login (not a renewal), and the replaced token is revoked. Time is the injected clock.
+#[tokio::test]
+async fn a_renewal_capped_by_the_max_ttl_is_followed_by_a_login() {
+    let (addr, seen) = scripted_server().await;
+    let spec = VaultSpec {
+        server: addr,
+        path: Some("kv".into()),
+        auth: Some(VaultAuth {
+            user_pass: Some(secretsync_model::providers::VaultUserPassAuth {
+                path: "capped".into(),
+                username: String::new(),
+                secret_ref: secret_ref("t", Some("password")),
+            }),
+            ..VaultAuth::default()
+        }),
+        ..VaultSpec::default()
+    };
+    let clock = ManualClock::new();
+    let p = VaultProvider::new(
+        support::context("capped"),
+        spec,
+        Arc::new(credentials(&[("t", &[("password", "pw")])])),
+        VaultOptions {
+            clock: clock.shared(),
+            ..VaultOptions::default()
+        },
+    )
+    .expect("provider");
+    let heads = || seen.lock().expect("lock").clone();
+    let count = |prefix: &str| heads().iter().filter(|h| h.starts_with(prefix)).count();
+
+    p.fetch(&FetchRequest::latest("ok")).await.expect("read");
+    assert_eq!((p.login_count(), p.renewal_count()), (1, 0));
+    clock.advance(Duration::from_secs(56 * 60));
+    p.fetch(&FetchRequest::latest("ok")).await.expect("renewed");
+    assert_eq!((p.login_count(), p.renewal_count()), (1, 1));
+    // 30 minutes granted: due again 25 minutes later (5 minutes before expiry)
+    clock.advance(Duration::from_secs(24 * 60));
+    p.fetch(&FetchRequest::latest("ok")).await.expect("fresh");
+    assert_eq!(count("post /v1/auth/token/renew-self"), 1);
+    clock.advance(Duration::from_secs(2 * 60));
+    p.fetch(&FetchRequest::latest("ok"))
+        .await
+        .expect("new login");
+    assert_eq!(
+        (p.login_count(), p.renewal_count()),
+        (2, 1),
+        "no second renewal"
+    );
+    let revokes: Vec<String> = heads()
+        .into_iter()
+        .filter(|h| h.starts_with("post /v1/auth/token/revoke-self"))
+        .collect();
+    assert_eq!(revokes.len(), 1, "the replaced token is revoked");
+    let first_token = p.token_accessor().map(|a| a.replace("acc", "tok"));
+    assert!(
+        !revokes[0].contains(first_token.as_deref().unwrap_or("none")),
+        "the revoked token is the old one, not the new one"
+    );
 }

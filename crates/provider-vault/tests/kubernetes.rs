@@ -184,11 +184,9 @@ fn provider_with(
     (provider, creds)
 }
 
-#[tokio::test]
-async fn kubernetes_auth_uses_token_request_and_token_review() {
-    let api = kube_api().await;
-    let bao = Bao::start().await;
-    seed(&bao).await;
+/// Enables kubernetes auth at `auth/kubernetes` against the API double, with role `sync` for
+/// ServiceAccount `team/sync` (audience `vault`).
+async fn configure_kubernetes_auth(bao: &Bao, api: &KubeApiServer) {
     bao.api(
         "POST",
         "sys/auth/kubernetes",
@@ -217,6 +215,14 @@ async fn kubernetes_auth_uses_token_request_and_token_review() {
         })),
     )
     .await;
+}
+
+#[tokio::test]
+async fn kubernetes_auth_uses_token_request_and_token_review() {
+    let api = kube_api().await;
+    let bao = Bao::start().await;
+    seed(&bao).await;
+    configure_kubernetes_auth(&bao, &api).await;
     let auth = |account: ServiceAccountSelector| VaultAuth {
         kubernetes: Some(VaultKubernetesAuth {
             mount_path: "kubernetes".into(),
@@ -374,4 +380,58 @@ async fn jwt_auth_with_service_account_tokens_checked_against_jwks() {
     p.fetch(&FetchRequest::latest("app"))
         .await
         .expect("read with secretRef");
+}
+
+/// #14: kubernetes auth with neither `serviceAccountRef` nor `secretRef` presents the operator
+/// pod's own token. A SecretStore (written by a tenant) must not make the operator do that; a
+/// ClusterSecretStore (written by an administrator) works as before.
+#[tokio::test]
+async fn the_pods_own_token_serves_cluster_stores_only() {
+    let api = kube_api().await;
+    let bao = Bao::start().await;
+    seed(&bao).await;
+    configure_kubernetes_auth(&bao, &api).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, mint_sync_token(&api).await).expect("token file");
+    let options = VaultOptions {
+        service_account_token_path: token_file,
+        ..VaultOptions::default()
+    };
+    let spec = spec(
+        &bao,
+        "kv2",
+        true,
+        VaultAuth {
+            kubernetes: Some(VaultKubernetesAuth {
+                mount_path: "kubernetes".into(),
+                service_account_ref: None,
+                secret_ref: None,
+                role: "sync".into(),
+            }),
+            ..VaultAuth::default()
+        },
+    );
+    let creds: Arc<dyn CredentialResolver> = RecordingCredentials::new(&api, "pod");
+
+    let err = VaultProvider::new(context("pod"), spec.clone(), creds.clone(), options.clone())
+        .expect_err("a SecretStore may not present the operator's token");
+    assert!(matches!(err, ProviderError::InvalidStoreConfig(_)), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("SecretStore team/pod"), "{text}");
+    assert!(
+        text.contains("spec.provider.vault.auth.kubernetes.serviceAccountRef or .secretRef"),
+        "the message names the field to set: {text}"
+    );
+    assert_eq!(
+        bao.audit_requests("auth/kubernetes/login"),
+        0,
+        "nothing was sent"
+    );
+
+    let p = VaultProvider::new(cluster_context("pod"), spec, creds, options)
+        .expect("a ClusterSecretStore may");
+    let got = p.fetch(&FetchRequest::latest("app")).await.expect("read");
+    assert_eq!(json(&got.value), json!({"from": "kube"}));
+    assert_eq!(bao.audit_requests("auth/kubernetes/login"), 1);
 }

@@ -11,13 +11,24 @@ use futures::StreamExt;
 use secretsync_model::ProviderError;
 use secretsync_model::provider::{FetchRequest, SecretProvider};
 use secretsync_model::providers::{VaultAppRole, VaultAuth, VaultUserPassAuth};
-use secretsync_provider_vault::VaultProvider;
+use secretsync_provider_support::ManualClock;
+use secretsync_provider_vault::{VaultOptions, VaultProvider};
 use serde_json::json;
 use support::*;
 
 const APPROLE_LOGIN: &str = "auth/approle/login";
 
 async fn approle_provider(bao: &Bao, name: &str, ttl: &str, max_ttl: &str) -> VaultProvider {
+    approle_provider_with(bao, name, ttl, max_ttl, VaultOptions::default()).await
+}
+
+async fn approle_provider_with(
+    bao: &Bao,
+    name: &str,
+    ttl: &str,
+    max_ttl: &str,
+    options: VaultOptions,
+) -> VaultProvider {
     bao.put_policy("reader", &read_policy("kv2")).await;
     let _ = bao
         .try_api(
@@ -53,11 +64,26 @@ async fn approle_provider(bao: &Bao, name: &str, ttl: &str, max_ttl: &str) -> Va
         }),
         ..VaultAuth::default()
     };
-    provider(
+    provider_with_options(
         name,
         spec(bao, "kv2", true, auth),
         credentials(&[("approle", &[("secret-id", secret_id.as_str())])]),
+        options,
     )
+}
+
+/// Whether OpenBao still knows the token with this accessor.
+async fn accessor_is_valid(bao: &Bao, accessor: &str) -> bool {
+    let (status, _) = bao
+        .try_api(
+            None,
+            &bao.root_token(),
+            "POST",
+            "auth/token/lookup-accessor",
+            Some(json!({"accessor": accessor})),
+        )
+        .await;
+    status < 300
 }
 
 /// Revokes every non-root token (as an operator would), via their accessors.
@@ -182,43 +208,63 @@ async fn policy_denial_does_not_trigger_logins() {
 }
 
 #[tokio::test]
-async fn tokens_are_renewed_at_two_thirds_and_replaced_after_max_ttl() {
+async fn tokens_are_renewed_by_the_shared_rule_and_replaced_tokens_are_revoked() {
     let bao = Bao::start().await;
     bao.enable_kv("kv2", 2).await;
     bao.put_v2("kv2", "r", json!({"a": "b"})).await;
-    // ttl 9 s: renewal due after 6 s; max ttl 14 s: the renewal is capped (5 s left), so the
-    // token is replaced by a login instead of renewed again
-    let p = approle_provider(&bao, "renew", "9s", "14s").await;
+    // Time is the provider's injected clock: with a 1 h TTL the renewal rule (a quarter of the
+    // lifetime before expiry, at most 5 minutes) makes the token due after 55 minutes.
+    let clock = ManualClock::new();
+    let options = VaultOptions {
+        clock: clock.shared(),
+        ..VaultOptions::default()
+    };
+    let p = approle_provider_with(&bao, "renew", "1h", "4h", options).await;
     p.fetch(&FetchRequest::latest("r")).await.expect("first");
     assert_eq!((p.login_count(), p.renewal_count()), (1, 0));
-    tokio::time::sleep(Duration::from_millis(6500)).await;
+    let first = p.token_accessor().expect("login returns an accessor");
+
+    clock.advance(Duration::from_secs(54 * 60));
+    p.fetch(&FetchRequest::latest("r"))
+        .await
+        .expect("still fresh");
+    assert_eq!((p.login_count(), p.renewal_count()), (1, 0));
+
+    clock.advance(Duration::from_secs(2 * 60));
     p.fetch(&FetchRequest::latest("r")).await.expect("renewed");
     assert_eq!((p.login_count(), p.renewal_count()), (1, 1));
     assert_eq!(bao.audit_requests("auth/token/renew-self"), 1);
-    tokio::time::sleep(Duration::from_millis(5500)).await;
-    p.fetch(&FetchRequest::latest("r"))
-        .await
-        .expect("after max ttl");
+    assert_eq!(p.token_accessor().as_deref(), Some(first.as_str()));
+
+    // Idle past the token's expiry (by the provider's clock): a new login instead of a
+    // renewal, and the replaced token is revoked at once rather than left to expire.
+    clock.advance(Duration::from_secs(2 * 3600));
+    p.fetch(&FetchRequest::latest("r")).await.expect("re-login");
     assert_eq!((p.login_count(), p.renewal_count()), (2, 1));
     assert_eq!(bao.audit_requests(APPROLE_LOGIN), 2);
+    let second = p.token_accessor().expect("accessor");
+    assert_ne!(second, first);
+    assert!(
+        !accessor_is_valid(&bao, &first).await,
+        "the replaced token is revoked"
+    );
+    assert!(accessor_is_valid(&bao, &second).await);
+
+    // close revokes the token in use; a closed provider logs in no more
+    p.close().await;
+    assert!(!accessor_is_valid(&bao, &second).await, "revoked on close");
+    let err = p
+        .fetch(&FetchRequest::latest("r"))
+        .await
+        .expect_err("closed");
+    assert!(err.to_string().contains("closed"), "{err}");
+    assert_eq!(p.login_count(), 2);
 }
 
 async fn seed_userpass(bao: &Bao) {
     bao.enable_kv("kv2", 2).await;
     bao.put_v2("kv2", "svc", json!({"up": "yes"})).await;
-    bao.put_policy("reader", &read_policy("kv2")).await;
-    bao.api(
-        "POST",
-        "sys/auth/userpass",
-        Some(json!({"type": "userpass"})),
-    )
-    .await;
-    bao.api(
-        "POST",
-        "auth/userpass/users/sync",
-        Some(json!({"password": "pw", "token_policies": ["reader"]})),
-    )
-    .await;
+    userpass_user_sync(bao).await;
 }
 
 #[tokio::test]

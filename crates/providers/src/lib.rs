@@ -51,10 +51,14 @@ use secretsync_provider_aws::{AwsOptions, AwsProvider};
 use secretsync_provider_azure::{AzureOptions, AzureProvider};
 #[cfg(feature = "fake")]
 use secretsync_provider_fake::FakeProvider;
+pub use secretsync_provider_support::{AmbientIdentity, ReadLimits};
 #[cfg(feature = "vault")]
 use secretsync_provider_vault::{VaultOptions, VaultProvider};
 
 /// Process-level options of every provider.
+///
+/// `ambient_identity` and `limits` apply to every provider: [`AllProviders`] copies them into
+/// each provider's options when it builds one (the per-provider copies are ignored).
 #[derive(Clone, Debug, Default)]
 pub struct ProviderOptions {
     /// AWS options (endpoint override for emulators such as moto).
@@ -66,6 +70,14 @@ pub struct ProviderOptions {
     /// Vault / OpenBao options.
     #[cfg(feature = "vault")]
     pub vault: VaultOptions,
+    /// Who may use the operator's own identity (its ServiceAccount token, federated token
+    /// file, managed identity, ambient AWS credentials, `VAULT_TOKEN`) and Azure hosts outside
+    /// the official domains: ClusterSecretStores only (default), or every store as ESO does.
+    /// The operator sets it from `--allow-operator-identity-in-secret-stores`; the one-shot
+    /// CLI, whose identity is the user's own, allows it.
+    pub ambient_identity: AmbientIdentity,
+    /// Caps on response bodies, `find` results, listing pages and Vault LIST depth.
+    pub limits: ReadLimits,
 }
 
 /// A problem with the process environment that configures the providers.
@@ -92,6 +104,8 @@ impl ProviderOptions {
             azure: AzureOptions::from_lookup(&lookup).map_err(OptionsError)?,
             #[cfg(feature = "vault")]
             vault: VaultOptions::default(),
+            ambient_identity: AmbientIdentity::default(),
+            limits: ReadLimits::default(),
         })
     }
 
@@ -142,42 +156,59 @@ impl ProviderFactory for AllProviders {
             .provider
             .config()
             .map_err(|e| ProviderError::InvalidStoreConfig(format!("{}: {e}", context.store)))?;
-        match config {
+        #[cfg(any(feature = "vault", feature = "aws", feature = "azure"))]
+        let retry = spec.retry_settings.as_ref();
+        #[cfg(any(feature = "vault", feature = "aws", feature = "azure"))]
+        let identity = self.options.ambient_identity;
+        #[cfg(any(feature = "vault", feature = "aws", feature = "azure"))]
+        let limits = self.options.limits;
+        #[cfg(feature = "vault")]
+        let vault_options = || VaultOptions {
+            ambient_identity: identity,
+            limits,
+            ..self.options.vault.clone()
+        };
+        let provider: SharedProvider = match config {
             #[cfg(feature = "fake")]
-            ProviderConfig::Fake(fake) => {
-                Ok(Arc::new(FakeProvider::new(context.store.clone(), fake)))
-            }
+            ProviderConfig::Fake(fake) => Arc::new(FakeProvider::new(context.store.clone(), fake)),
             #[cfg(feature = "aws")]
             ProviderConfig::Aws(aws) => {
-                let mut options = self.options.aws.clone();
-                // ESO's retrySettings.maxRetries counts retries; the SDK counts attempts.
-                if let Some(retries) = spec.retry_settings.as_ref().and_then(|r| r.max_retries) {
-                    options.max_attempts = u32::try_from(retries).unwrap_or(0).saturating_add(1);
-                }
-                Ok(Arc::new(AwsProvider::new(
-                    context.clone(),
-                    aws.clone(),
-                    credentials,
-                    options,
-                )?))
+                let options = AwsOptions {
+                    ambient_identity: identity,
+                    limits,
+                    ..self.options.aws.clone()
+                };
+                Arc::new(
+                    AwsProvider::new(context.clone(), aws.clone(), credentials, options)?
+                        .with_retry_settings(retry)?,
+                )
             }
             #[cfg(feature = "vault")]
-            ProviderConfig::Vault(vault) => Ok(Arc::new(VaultProvider::new(
-                context.clone(),
-                vault.clone(),
-                credentials,
-                self.options.vault.clone(),
-            )?)),
+            ProviderConfig::Vault(vault) => Arc::new(
+                VaultProvider::new(context.clone(), vault.clone(), credentials, vault_options())?
+                    .with_retry_settings(retry)?,
+            ),
+            #[cfg(feature = "vault")]
+            ProviderConfig::OpenBao(bao) => Arc::new(
+                VaultProvider::new_openbao(context.clone(), bao, credentials, vault_options())?
+                    .with_retry_settings(retry)?,
+            ),
             #[cfg(feature = "azure")]
-            ProviderConfig::AzureKv(azure) => Ok(Arc::new(AzureProvider::new(
-                context.clone(),
-                azure.clone(),
-                credentials,
-                self.options.azure.clone(),
-            )?)),
+            ProviderConfig::AzureKv(azure) => {
+                let options = AzureOptions {
+                    ambient_identity: identity,
+                    limits,
+                    ..self.options.azure.clone()
+                };
+                Arc::new(
+                    AzureProvider::new(context.clone(), azure.clone(), credentials, options)?
+                        .with_retry_settings(retry)?,
+                )
+            }
             #[allow(unreachable_patterns)]
-            other => Err(not_compiled_in(context, other.name())),
-        }
+            other => return Err(not_compiled_in(context, other.name())),
+        };
+        Ok(provider)
     }
 }
 
@@ -186,6 +217,7 @@ impl ProviderFactory for AllProviders {
 fn not_compiled_in(context: &StoreContext, provider: &str) -> ProviderError {
     let feature = match provider {
         "azurekv" => "azure",
+        "openBao" => "vault",
         other => other,
     };
     ProviderError::Unsupported(format!(
@@ -264,6 +296,128 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    /// An OpenBao store needs the vault feature.
+    #[cfg(not(feature = "vault"))]
+    #[tokio::test]
+    async fn openbao_needs_the_vault_feature() {
+        let bao = serde_json::json!({"openBao": {"server": "http://127.0.0.1:8200",
+            "auth": {"tokenSecretRef": {"name": "t"}}}});
+        let err = build(bao).await.err().expect("must fail");
+        assert!(err.to_string().contains("cargo feature \"vault\""), "{err}");
+    }
+
+    #[cfg(all(
+        feature = "vault",
+        feature = "aws",
+        feature = "azure",
+        feature = "fake"
+    ))]
+    /// ESO's `retrySettings` reach every provider's retry policy, mapped by the provider.
+    #[tokio::test]
+    async fn retry_settings_are_mapped_by_each_provider() {
+        let with_retries = |provider: serde_json::Value| {
+            serde_json::json!({
+                "provider": provider,
+                "retrySettings": {"maxRetries": 4, "retryInterval": "3s"}
+            })
+        };
+        let vault = serde_json::json!({"vault": {"server": "http://127.0.0.1:8200", "path": "secret",
+            "auth": {"tokenSecretRef": {"name": "t"}}}});
+        let bao = serde_json::json!({"openBao": {"server": "http://127.0.0.1:8200",
+            "auth": {"tokenSecretRef": {"name": "t"}}}});
+        let aws = serde_json::json!({"aws": {"service": "SecretsManager", "region": "us-east-1"}});
+        let azure = serde_json::json!({"azurekv": {"vaultUrl": "https://v.vault.azure.net", "authType": "ManagedIdentity"}});
+        let fixed = |max_retries| secretsync_model::RetryPolicy {
+            max_retries,
+            backoff: secretsync_model::Backoff::Fixed(std::time::Duration::from_secs(3)),
+        };
+        // (provider, policy with the settings): AWS counts attempts as ESO passes them to the SDK
+        for (provider, want) in [
+            (vault, fixed(4)),
+            (bao, fixed(4)),
+            (aws, fixed(3)),
+            (azure, fixed(4)),
+        ] {
+            let spec: SecretStoreSpec =
+                serde_json::from_value(with_retries(provider.clone())).unwrap();
+            let built = AllProviders::default()
+                .build(&context(), &spec, Arc::new(StaticCredentials::new()))
+                .await
+                .unwrap_or_else(|e| panic!("{provider}: {e}"));
+            assert_eq!(built.retry_policy(), want, "{provider}");
+        }
+        let fake: SecretStoreSpec =
+            serde_json::from_value(with_retries(serde_json::json!({"fake": {"data": []}})))
+                .unwrap();
+        let built = AllProviders::default()
+            .build(&context(), &fake, Arc::new(StaticCredentials::new()))
+            .await
+            .unwrap();
+        assert_eq!(
+            built.retry_policy(),
+            secretsync_model::RetryPolicy::NONE,
+            "nothing to retry"
+        );
+        let bad: SecretStoreSpec = serde_json::from_value(serde_json::json!({
+            "provider": {"aws": {"service": "SecretsManager", "region": "us-east-1"}},
+            "retrySettings": {"retryInterval": "soon"}
+        }))
+        .unwrap();
+        let err = AllProviders::default()
+            .build(&context(), &bad, Arc::new(StaticCredentials::new()))
+            .await
+            .err()
+            .expect("bad interval");
+        assert!(
+            err.to_string().contains("spec.retrySettings.retryInterval"),
+            "{err}"
+        );
+    }
+
+    #[cfg(all(feature = "vault", feature = "aws", feature = "azure"))]
+    /// One option decides for every provider whether SecretStores may use the operator's
+    /// identity.
+    #[tokio::test]
+    async fn the_identity_option_applies_to_every_provider() {
+        let secret_store = StoreContext {
+            store: StoreId {
+                kind: StoreKind::SecretStore,
+                namespace: Some("team".into()),
+                name: "s".into(),
+            },
+            reader_namespace: Some("team".into()),
+        };
+        let ambient = [
+            serde_json::json!({"vault": {"server": "http://127.0.0.1:8200", "path": "secret",
+                "auth": {"kubernetes": {"role": "r"}}}}),
+            serde_json::json!({"aws": {"service": "SecretsManager", "region": "us-east-1"}}),
+            serde_json::json!({"azurekv": {"vaultUrl": "https://v.vault.azure.net", "authType": "ManagedIdentity"}}),
+        ];
+        for provider in ambient {
+            let spec: SecretStoreSpec =
+                serde_json::from_value(serde_json::json!({ "provider": provider })).unwrap();
+            let refused = AllProviders::default()
+                .build(&secret_store, &spec, Arc::new(StaticCredentials::new()))
+                .await
+                .err()
+                .unwrap_or_else(|| panic!("{provider}: refused by default"));
+            assert!(
+                matches!(refused, ProviderError::InvalidStoreConfig(_)),
+                "{refused}"
+            );
+            let allowed = AllProviders::new(ProviderOptions {
+                ambient_identity: AmbientIdentity::AnyStore,
+                ..ProviderOptions::default()
+            });
+            if let Err(e) = allowed
+                .build(&secret_store, &spec, Arc::new(StaticCredentials::new()))
+                .await
+            {
+                panic!("{provider}: allowed by the option: {e}");
+            }
+        }
     }
 
     #[tokio::test]

@@ -43,6 +43,7 @@ impl TemplateError {
     }
 
     pub(crate) fn exec(name: &str, line: usize, col: usize, at: &str, message: String) -> Self {
+        let at = shorten(at, MAX_EXPRESSION_BYTES);
         let rendered =
             format!("template: {name}:{line}:{col}: executing \"{name}\" at <{at}>: {message}");
         TemplateError {
@@ -66,6 +67,21 @@ impl TemplateError {
             rendered,
         }
     }
+}
+
+/// Longest template expression quoted in an error (`at <…>`).
+const MAX_EXPRESSION_BYTES: usize = 200;
+
+/// `s` cut to at most `max` bytes on a character boundary, with `…` when cut.
+fn shorten(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max {
+        return s.into();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end]).into()
 }
 
 /// Line (1-based) and column (1-based, bytes) of byte offset `pos` in `src`.

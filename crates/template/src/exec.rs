@@ -3,17 +3,10 @@
 
 use crate::Template;
 use crate::ast::{Arg, Branch, Command, Node, Number, Pipe};
+use crate::budget::Budget;
 use crate::error::{TemplateError, line_col};
-use crate::funcs::{self, P};
+use crate::funcs::{self, Imp, P};
 use crate::value::Value;
-
-/// Maximum depth of `{{template}}` recursion (Go: 100000).
-const MAX_TEMPLATE_DEPTH: usize = 100;
-/// Maximum size of one rendered output (Kubernetes Secrets are limited to 1 MiB).
-pub const MAX_OUTPUT_BYTES: usize = 16 << 20;
-/// Maximum number of evaluation steps (nodes walked + commands evaluated) per render, so
-/// that nested loops cannot stall the controller.
-pub const MAX_STEPS: u64 = 10_000_000;
 
 enum Flow {
     Normal,
@@ -29,19 +22,23 @@ type R<T> = Result<T, Box<TemplateError>>;
 pub(crate) struct State<'t> {
     tmpl: &'t Template,
     out: &'t mut Vec<u8>,
+    budget: &'t mut Budget,
     vars: Vec<(&'t str, Value)>,
-    depth: usize,
-    steps: u64,
+    /// `{{template}}` calls in progress.
+    calls: usize,
+    /// Nested bodies, parenthesized pipelines and calls in progress (bounds the stack).
+    nesting: usize,
 }
 
 impl<'t> State<'t> {
-    pub(crate) fn new(tmpl: &'t Template, out: &'t mut Vec<u8>) -> Self {
+    pub(crate) fn new(tmpl: &'t Template, out: &'t mut Vec<u8>, budget: &'t mut Budget) -> Self {
         State {
             tmpl,
             out,
+            budget,
             vars: Vec::with_capacity(8),
-            depth: 0,
-            steps: 0,
+            calls: 0,
+            nesting: 0,
         }
     }
 
@@ -65,15 +62,40 @@ impl<'t> State<'t> {
         self.err_at(cmd.pos, cmd.end, e.0)
     }
 
+    fn plain_err(&self, message: String) -> Box<TemplateError> {
+        Box::new(TemplateError::exec_plain(&self.tmpl.name, message))
+    }
+
+    fn output_error(&self) -> Box<TemplateError> {
+        let limit = self.budget.limits().max_output_bytes;
+        self.plain_err(format!("output exceeds the limit of {limit} bytes"))
+    }
+
     fn write(&mut self, s: &[u8]) -> R<()> {
-        if self.out.len() + s.len() > MAX_OUTPUT_BYTES {
-            return Err(Box::new(TemplateError::exec_plain(
-                &self.tmpl.name,
-                format!("output exceeds the limit of {MAX_OUTPUT_BYTES} bytes"),
-            )));
+        let limit = self.budget.limits().max_output_bytes;
+        if self.out.len().saturating_add(s.len()) > limit {
+            return Err(self.output_error());
         }
         self.out.extend_from_slice(s);
         Ok(())
+    }
+
+    /// Enters a nested body, pipeline or call; fails past the nesting limit.
+    fn enter(&mut self, pos: usize) -> R<()> {
+        let limit = self.budget.limits().max_exec_depth;
+        if self.nesting >= limit {
+            return Err(self.err_at(
+                pos,
+                pos,
+                format!("execution nests deeper than the limit of {limit} levels"),
+            ));
+        }
+        self.nesting += 1;
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.nesting -= 1;
     }
 
     fn walk_list(&mut self, dot: &Value, list: &'t [Node]) -> R<Flow> {
@@ -87,14 +109,7 @@ impl<'t> State<'t> {
     }
 
     fn step(&mut self) -> R<()> {
-        self.steps += 1;
-        if self.steps > MAX_STEPS {
-            return Err(Box::new(TemplateError::exec_plain(
-                &self.tmpl.name,
-                format!("template execution exceeded {MAX_STEPS} steps"),
-            )));
-        }
-        Ok(())
+        self.budget.step(1).map_err(|m| self.plain_err(m))
     }
 
     fn walk(&mut self, dot: &Value, node: &'t Node) -> R<Flow> {
@@ -109,14 +124,24 @@ impl<'t> State<'t> {
                     } else if let Value::String(s) = &v {
                         self.write(s.as_bytes())?;
                     } else {
-                        let s = v.to_go_bytes();
-                        self.write(&s)?;
+                        let limit = self.budget.limits().max_output_bytes;
+                        let mut out = std::mem::take(self.out);
+                        let r = v.write_go(&mut crate::budget::Bounded::new(&mut out, limit));
+                        *self.out = out;
+                        r.map_err(|_| self.output_error())?;
                     }
                 }
             }
-            Node::If(b) => return self.walk_if_with(dot, b, false),
-            Node::With(b) => return self.walk_if_with(dot, b, true),
-            Node::Range(b) => return self.walk_range(dot, b),
+            Node::If(b) | Node::With(b) | Node::Range(b) => {
+                self.enter(b.pipe.pos)?;
+                let r = match node {
+                    Node::If(b) => self.walk_if_with(dot, b, false),
+                    Node::With(b) => self.walk_if_with(dot, b, true),
+                    _ => self.walk_range(dot, b),
+                };
+                self.leave();
+                return r;
+            }
             Node::Template { pos, name, pipe } => {
                 let list = match self.tmpl.defines.get(name) {
                     Some(l) => Some(l.as_slice()),
@@ -134,18 +159,21 @@ impl<'t> State<'t> {
                     Some(p) => self.eval_pipeline(dot, p)?,
                     None => Value::Nil,
                 };
-                if self.depth >= MAX_TEMPLATE_DEPTH {
+                let max = self.budget.limits().max_template_depth;
+                if self.calls >= max {
                     return Err(self.err_at(
                         *pos,
                         *pos,
-                        format!("exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"),
+                        format!("exceeded maximum template depth ({max})"),
                     ));
                 }
-                self.depth += 1;
+                self.enter(*pos)?;
+                self.calls += 1;
                 let saved = std::mem::replace(&mut self.vars, vec![("$", new_dot.clone())]);
                 let r = self.walk_list(&new_dot, list);
                 self.vars = saved;
-                self.depth -= 1;
+                self.calls -= 1;
+                self.leave();
                 r?;
             }
             Node::Break => return Ok(Flow::Break),
@@ -175,20 +203,11 @@ impl<'t> State<'t> {
     fn walk_range(&mut self, dot: &Value, b: &'t Branch) -> R<Flow> {
         let mark = self.vars.len();
         let val = self.eval_pipeline(dot, &b.pipe)?;
-        let items: Vec<(Value, Value)> = match &val {
-            Value::List(l) => l
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (Value::Int(i as i64), v.clone()))
-                .collect(),
-            Value::Map(m) | Value::StrMap(m) => m
-                .iter()
-                .map(|(k, v)| (Value::from(k.as_str()), v.clone()))
-                .collect(),
-            Value::Int(n) | Value::Int64(n) => {
-                (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
-            }
-            Value::Nil => Vec::new(),
+        let count = match &val {
+            Value::List(l) => l.len() as u64,
+            Value::Map(m) | Value::StrMap(m) => m.len() as u64,
+            Value::Int(n) | Value::Int64(n) => u64::try_from(*n).unwrap_or(0),
+            Value::Nil => 0,
             other => {
                 let pos = b.pipe.pos;
                 return Err(self.err_at(
@@ -202,47 +221,62 @@ impl<'t> State<'t> {
             }
         };
         let mut flow = Flow::Normal;
-        if items.is_empty() {
+        if count == 0 {
             if let Some(e) = &b.else_list {
                 flow = self.walk_list(dot, e)?;
             }
         } else {
-            for (index, elem) in items {
-                self.step()?;
-                let ndecl = b.pipe.decl.len();
-                if ndecl > 0 {
-                    if b.pipe.is_assign {
-                        let v = if ndecl > 1 {
-                            index.clone()
-                        } else {
-                            elem.clone()
-                        };
-                        self.set_var(&b.pipe.decl[0], v);
-                    } else {
-                        self.set_top_var(1, elem.clone());
-                    }
-                }
-                if ndecl > 1 {
-                    if b.pipe.is_assign {
-                        self.set_var(&b.pipe.decl[1], elem.clone());
-                    } else {
-                        self.set_top_var(2, index);
-                    }
-                }
-                let inner = self.vars.len();
-                let r = self.walk_list(&elem, &b.list)?;
-                self.vars.truncate(inner);
-                if let Flow::Break = r {
+            // Elements are produced one at a time: `range 1000000000` allocates nothing and
+            // stops at the step limit.
+            let mut keys = match &val {
+                Value::Map(m) | Value::StrMap(m) => Some(m.iter()),
+                _ => None,
+            };
+            for i in 0..count {
+                let (index, elem) = match (&val, keys.as_mut()) {
+                    (_, Some(it)) => match it.next() {
+                        Some((k, v)) => (Value::from(k.as_str()), v.clone()),
+                        None => break,
+                    },
+                    (Value::List(l), None) => (Value::Int(i as i64), l[i as usize].clone()),
+                    _ => (Value::Int(i as i64), Value::Int(i as i64)),
+                };
+                if self.range_body(b, index, elem)? {
                     break;
                 }
             }
         }
         self.vars.truncate(mark);
-        if let Flow::Normal = flow {
-            Ok(Flow::Normal)
-        } else {
-            Ok(flow)
+        Ok(flow)
+    }
+
+    /// One iteration of `range`; true on `{{break}}`.
+    fn range_body(&mut self, b: &'t Branch, index: Value, elem: Value) -> R<bool> {
+        self.step()?;
+        let ndecl = b.pipe.decl.len();
+        if ndecl > 0 {
+            if b.pipe.is_assign {
+                let v = if ndecl > 1 {
+                    index.clone()
+                } else {
+                    elem.clone()
+                };
+                self.set_var(&b.pipe.decl[0], v);
+            } else {
+                self.set_top_var(1, elem.clone());
+            }
         }
+        if ndecl > 1 {
+            if b.pipe.is_assign {
+                self.set_var(&b.pipe.decl[1], elem.clone());
+            } else {
+                self.set_top_var(2, index);
+            }
+        }
+        let inner = self.vars.len();
+        let r = self.walk_list(&elem, &b.list)?;
+        self.vars.truncate(inner);
+        Ok(matches!(r, Flow::Break))
     }
 
     fn set_top_var(&mut self, n: usize, v: Value) {
@@ -281,6 +315,14 @@ impl<'t> State<'t> {
         Ok(value)
     }
 
+    /// A parenthesized pipeline.
+    fn eval_nested(&mut self, dot: &Value, pipe: &'t Pipe) -> R<Value> {
+        self.enter(pipe.pos)?;
+        let r = self.eval_pipeline(dot, pipe);
+        self.leave();
+        r
+    }
+
     fn eval_command(&mut self, dot: &Value, cmd: &'t Command, fin: Option<Value>) -> R<Value> {
         self.step()?;
         let has_args = cmd.args.len() > 1 || fin.is_some();
@@ -302,7 +344,7 @@ impl<'t> State<'t> {
                 if has_args {
                     Err(ExecErr("can't give argument to non-function".into()))
                 } else {
-                    return self.eval_pipeline(dot, p);
+                    return self.eval_nested(dot, p);
                 }
             }
             Arg::Variable { name, fields } => {
@@ -430,7 +472,11 @@ impl<'t> State<'t> {
             let p = param(args.len());
             argv.push(validate(f, p).map_err(|e| self.cmd_err(cmd, e))?);
         }
-        let result = (def.imp)(&argv).map_err(|e| {
+        let outcome = match def.imp {
+            Imp::Plain(imp) => imp(&argv),
+            Imp::Metered(imp) => imp(self.budget, &argv),
+        };
+        let result = outcome.and_then(|r| self.admit(r, &argv)).map_err(|e| {
             // `fail` carries a message chosen by the template author; it is only shown when it
             // is a string literal of the template, since a computed message may hold data.
             let msg = if def.name == "fail" && !matches!(args.first(), Some(Arg::String(_))) {
@@ -452,6 +498,40 @@ impl<'t> State<'t> {
             }
         }
         Ok(result)
+    }
+
+    /// Checks a function result against the limits and counts what it allocated: strings
+    /// and the slots of lists and maps that are not shared with an argument.
+    fn admit(&mut self, v: Value, args: &[Value]) -> Result<Value, String> {
+        let limits = self.budget.limits();
+        let fresh = |v: &Value| !args.iter().any(|a| a.shares_storage(v));
+        let bytes = match &v {
+            Value::String(s) => {
+                if s.len() > limits.max_string_bytes {
+                    return Err(self.budget.string_error());
+                }
+                if fresh(&v) { s.len() as u64 } else { 0 }
+            }
+            Value::List(_) | Value::Map(_) | Value::StrMap(_) => {
+                self.budget.check_len(v.collection_len() as u128)?;
+                if v.depth() > limits.max_value_depth {
+                    return Err(format!(
+                        "values would nest deeper than the limit of {} levels",
+                        limits.max_value_depth
+                    ));
+                }
+                match (&v, fresh(&v)) {
+                    (_, false) => 0,
+                    (Value::List(l), true) => crate::budget::list_bytes(l.len()),
+                    (_, true) => v.as_map().map_or(0, |m| {
+                        crate::budget::map_bytes(m.len(), m.keys().map(String::len).sum())
+                    }),
+                }
+            }
+            _ => 0,
+        };
+        self.budget.allocate(bytes)?;
+        Ok(v)
     }
 
     fn eval_arg(&mut self, dot: &Value, ty: P, arg: &'t Arg, cmd: &'t Command) -> R<Value> {
@@ -478,7 +558,7 @@ impl<'t> State<'t> {
                         .map_err(|e| self.cmd_err(cmd, e))?
                 }
             }
-            Arg::Pipe(p) => self.eval_pipeline(dot, p)?,
+            Arg::Pipe(p) => self.eval_nested(dot, p)?,
             Arg::Func { id, name } => self.eval_function(dot, *id, name, cmd, &[], None)?,
             Arg::Chain { node, fields } => {
                 let recv = self.eval_arg(dot, P::Any, node, cmd)?;
@@ -553,9 +633,9 @@ fn replace_path(root: &Value, path: &[String], new: &Value) -> Option<Value> {
         Value::Map(m) => {
             let child = m.get(first.as_str())?;
             let updated = replace_path(child, rest, new)?;
-            let mut copy = (**m).clone();
+            let mut copy = m.clone();
             copy.insert(first.clone(), updated);
-            Some(Value::Map(std::sync::Arc::new(copy)))
+            Some(Value::Map(copy))
         }
         _ => None,
     }

@@ -23,6 +23,7 @@
 //! move it into their own zeroizing holder.
 
 mod ast;
+mod budget;
 mod error;
 mod exec;
 pub mod funcs;
@@ -36,9 +37,10 @@ mod yaml;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+pub use budget::{Budget, Limits, cost};
 pub use error::{ErrorKind, TemplateError};
-pub use exec::{MAX_OUTPUT_BYTES, MAX_STEPS};
-pub use value::{Map, Str, Value, format_float_g};
+pub use parser::{MAX_PARSE_DEPTH, MAX_SOURCE_BYTES};
+pub use value::{Children, Dict, List, Map, Shared, Str, Value, format_float_g};
 
 /// Parse options: the action delimiters (ESO's `--template-left-delimiter` /
 /// `--template-right-delimiter`). Empty strings mean the defaults `{{` and `}}`.
@@ -63,7 +65,8 @@ impl Default for ParseOptions {
 #[derive(Debug, Clone)]
 pub struct Template {
     pub(crate) name: String,
-    pub(crate) source: Arc<String>,
+    /// Wiped when the last copy of the template goes (sources may embed data).
+    pub(crate) source: Arc<zeroize::Zeroizing<String>>,
     pub(crate) root: Arc<Vec<ast::Node>>,
     pub(crate) defines: Arc<HashMap<String, Vec<ast::Node>>>,
 }
@@ -77,7 +80,7 @@ impl Template {
         let parsed = parser::parse(name, source, opts)?;
         Ok(Template {
             name: name.to_string(),
-            source: Arc::new(source.to_string()),
+            source: Arc::new(zeroize::Zeroizing::new(source.to_string())),
             root: Arc::new(parsed.root),
             defines: Arc::new(parsed.defines),
         })
@@ -88,15 +91,41 @@ impl Template {
         &self.name
     }
 
-    /// Render against ESO's context (a `map[string]string` of the provider data).
-    /// The output is bytes, exactly what ESO writes into `Secret.data`.
+    /// Render against ESO's context (a `map[string]string` of the provider data) with
+    /// [`Limits::default`]. The output is bytes, exactly what ESO writes into `Secret.data`.
     pub fn render(&self, ctx: &Context) -> Result<Vec<u8>, TemplateError> {
-        self.render_value(ctx.as_value())
+        self.render_with(ctx, &mut Budget::default())
+    }
+
+    /// Render, counting against `budget` (which several renders may share, like all the
+    /// templates of one ExternalSecret).
+    pub fn render_with(
+        &self,
+        ctx: &Context,
+        budget: &mut Budget,
+    ) -> Result<Vec<u8>, TemplateError> {
+        let mut out = Vec::new();
+        match self.render_into(ctx.as_value(), &mut out, budget) {
+            Ok(()) => Ok(out),
+            Err(e) => {
+                zeroize::Zeroize::zeroize(&mut out);
+                Err(e)
+            }
+        }
     }
 
     /// Render and require UTF-8 output (for labels, annotations and other text targets).
     pub fn render_string(&self, ctx: &Context) -> Result<String, TemplateError> {
-        let bytes = self.render(ctx)?;
+        self.render_string_with(ctx, &mut Budget::default())
+    }
+
+    /// [`Template::render_string`] counting against `budget`.
+    pub fn render_string_with(
+        &self,
+        ctx: &Context,
+        budget: &mut Budget,
+    ) -> Result<String, TemplateError> {
+        let bytes = self.render_with(ctx, budget)?;
         String::from_utf8(bytes).map_err(|e| {
             let mut b = e.into_bytes();
             zeroize::Zeroize::zeroize(&mut b);
@@ -107,13 +136,18 @@ impl Template {
     /// Render with an arbitrary value as `.` (e.g. a map built by the caller).
     pub fn render_value(&self, data: Value) -> Result<Vec<u8>, TemplateError> {
         let mut out = Vec::new();
-        self.render_into(data, &mut out)?;
+        self.render_into(data, &mut out, &mut Budget::default())?;
         Ok(out)
     }
 
     /// Render into `out` (appending). On error `out` may hold partial output, like Go.
-    pub fn render_into(&self, data: Value, out: &mut Vec<u8>) -> Result<(), TemplateError> {
-        let mut st = exec::State::new(self, out);
+    pub fn render_into(
+        &self,
+        data: Value,
+        out: &mut Vec<u8>,
+        budget: &mut Budget,
+    ) -> Result<(), TemplateError> {
+        let mut st = exec::State::new(self, out, budget);
         st.run(&self.root, data)
     }
 }
@@ -124,7 +158,7 @@ impl Template {
 /// it are dropped.
 #[derive(Clone, Default)]
 pub struct Context {
-    map: Arc<Map>,
+    map: Dict,
 }
 
 impl std::fmt::Debug for Context {
@@ -143,13 +177,15 @@ impl Context {
 
     /// Insert (or replace) a key.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Str>) {
-        Arc::make_mut(&mut self.map).insert(key.into(), Value::String(value.into()));
+        self.map.insert(key.into(), Value::String(value.into()));
     }
 
     /// Build from a `BTreeMap<String, Value>`; non-string values are kept as they are
     /// (useful for tests and non-ESO callers).
     pub fn from_values(map: BTreeMap<String, Value>) -> Self {
-        Context { map: Arc::new(map) }
+        Context {
+            map: Dict::new(map),
+        }
     }
 
     /// The context as a template value.

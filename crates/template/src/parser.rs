@@ -11,7 +11,10 @@ use crate::literal::{parse_number, unquote};
 
 /// Maximum nesting of control structures / parentheses (Go allows 10000; we stay well
 /// below what a native stack can take).
-const MAX_DEPTH: usize = 200;
+pub const MAX_PARSE_DEPTH: usize = 200;
+
+/// Largest template source accepted (Kubernetes objects are limited to about 1.5 MiB).
+pub const MAX_SOURCE_BYTES: usize = 1 << 20;
 
 /// Parsed templates: the main body plus `define`d/`block` templates.
 pub(crate) struct Parsed {
@@ -40,6 +43,13 @@ type PResult<T> = Result<T, TemplateError>;
 
 /// Parse `src` into trees.
 pub(crate) fn parse(name: &str, src: &str, opts: &ParseOptions) -> PResult<Parsed> {
+    if src.len() > MAX_SOURCE_BYTES {
+        return Err(TemplateError::parse(
+            name,
+            1,
+            format!("the template is longer than the limit of {MAX_SOURCE_BYTES} bytes"),
+        ));
+    }
     let toks = lex(src, opts).map_err(|e| {
         let (line, _) = line_col(src, e.pos);
         TemplateError::parse(name, line, e.message)
@@ -152,10 +162,10 @@ impl<'a> Parser<'a> {
 
     fn enter(&mut self, pos: usize) -> PResult<()> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth > MAX_PARSE_DEPTH {
             return self.err(
                 pos,
-                format!("template nesting exceeds the maximum depth of {MAX_DEPTH}"),
+                format!("template nesting exceeds the maximum depth of {MAX_PARSE_DEPTH}"),
             );
         }
         Ok(())
@@ -547,6 +557,15 @@ impl<'a> Parser<'a> {
         Ok(Some(match t.kind {
             Tok::Identifier => match funcs::lookup(text) {
                 Some((id, name)) => Arg::Func { id, name },
+                None if funcs::missing_feature(text).is_some() => {
+                    let feature = funcs::missing_feature(text).unwrap_or_default();
+                    return self.err(
+                        t.start,
+                        format!(
+                            "function {text:?} needs the secretsync-template feature {feature:?}, which this build leaves out"
+                        ),
+                    );
+                }
                 None if funcs::is_unsupported(text) => {
                     return self.err(
                         t.start,

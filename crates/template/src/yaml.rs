@@ -4,20 +4,29 @@
 //! would otherwise read as another type, single quotes for strings plain style
 //! cannot carry.
 
-use crate::value::{Value, format_float_json};
+use crate::budget::TooLarge;
+use crate::value::{Value, format_float_g};
 
-/// Render like ESO's `toYaml` (trailing newline trimmed).
-pub(crate) fn to_yaml(v: &Value) -> String {
+/// Render like ESO's `toYaml` (trailing newline trimmed), failing past `limit` bytes.
+pub(crate) fn to_yaml(v: &Value, limit: usize) -> Result<String, TooLarge> {
     let mut out = String::new();
     match v {
-        Value::Map(m) | Value::StrMap(m) if !m.is_empty() => write_map(&mut out, v, 0),
-        Value::List(l) if !l.is_empty() => write_list(&mut out, v, 0),
+        Value::Map(m) | Value::StrMap(m) if !m.is_empty() => write_map(&mut out, v, 0, limit)?,
+        Value::List(l) if !l.is_empty() => write_list(&mut out, v, 0, limit)?,
         other => {
-            out.push_str(&scalar(other, 0));
+            out.push_str(&scalar(other, 0, limit)?);
             out.push('\n');
         }
     }
-    out.strip_suffix('\n').map(str::to_string).unwrap_or(out)
+    check(&out, limit)?;
+    Ok(out.strip_suffix('\n').map(str::to_string).unwrap_or(out))
+}
+
+fn check(out: &str, limit: usize) -> Result<(), TooLarge> {
+    if out.len() > limit {
+        return Err(TooLarge);
+    }
+    Ok(())
 }
 
 fn pad(out: &mut String, n: usize) {
@@ -34,74 +43,95 @@ fn is_block(v: &Value) -> bool {
     }
 }
 
-fn write_map(out: &mut String, v: &Value, indent: usize) {
-    let Some(m) = v.as_map() else { return };
+fn write_map(out: &mut String, v: &Value, indent: usize, limit: usize) -> Result<(), TooLarge> {
+    let Some(m) = v.as_map() else { return Ok(()) };
     let mut first = true;
     for (k, val) in m {
+        check(out, limit)?;
         if !first {
             pad(out, indent);
         }
         first = false;
-        out.push_str(&string_scalar(k, indent));
+        out.push_str(&string_scalar(k, indent, limit)?);
         out.push(':');
         match val {
             Value::Map(_) | Value::StrMap(_) if is_block(val) => {
                 out.push('\n');
                 pad(out, indent + 2);
-                write_map(out, val, indent + 2);
+                write_map(out, val, indent + 2, limit)?;
             }
             Value::List(_) if is_block(val) => {
                 out.push('\n');
                 pad(out, indent);
-                write_list(out, val, indent);
+                write_list(out, val, indent, limit)?;
             }
             _ => {
                 out.push(' ');
-                out.push_str(&scalar(val, indent + 2));
+                out.push_str(&scalar(val, indent + 2, limit)?);
                 out.push('\n');
             }
         }
     }
+    Ok(())
 }
 
-fn write_list(out: &mut String, v: &Value, indent: usize) {
-    let Value::List(l) = v else { return };
+fn write_list(out: &mut String, v: &Value, indent: usize, limit: usize) -> Result<(), TooLarge> {
+    let Value::List(l) = v else { return Ok(()) };
     let mut first = true;
     for item in l.iter() {
+        check(out, limit)?;
         if !first {
             pad(out, indent);
         }
         first = false;
         out.push_str("- ");
         match item {
-            Value::Map(_) | Value::StrMap(_) if is_block(item) => write_map(out, item, indent + 2),
-            Value::List(_) if is_block(item) => write_list(out, item, indent + 2),
+            Value::Map(_) | Value::StrMap(_) if is_block(item) => {
+                write_map(out, item, indent + 2, limit)?
+            }
+            Value::List(_) if is_block(item) => write_list(out, item, indent + 2, limit)?,
             _ => {
-                out.push_str(&scalar(item, indent + 2));
+                out.push_str(&scalar(item, indent + 2, limit)?);
                 out.push('\n');
             }
         }
     }
+    Ok(())
 }
 
-fn scalar(v: &Value, indent: usize) -> String {
-    match v {
+fn scalar(v: &Value, indent: usize, limit: usize) -> Result<String, TooLarge> {
+    Ok(match v {
         Value::Nil => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) | Value::Int64(i) => i.to_string(),
-        Value::Float(f) => format_float_json(*f),
-        Value::String(s) => string_scalar(&s.to_str_lossy(), indent),
+        Value::Float(f) => {
+            secretsync_gojson::format_float(*f).unwrap_or_else(|| format_float_g(*f))
+        }
+        Value::String(s) => string_scalar(&s.to_str_lossy(), indent, limit)?,
         Value::List(_) => "[]".into(),
         Value::Map(_) | Value::StrMap(_) => "{}".into(),
         // sigs.k8s.io/yaml goes through JSON: a time is its RFC 3339 string
         Value::Time(t) => string_scalar(
             &crate::gotime::format(t, "2006-01-02T15:04:05.999999999Z07:00"),
             indent,
-        ),
-    }
+            limit,
+        )?,
+    })
 }
 
-fn string_scalar(s: &str, indent: usize) -> String {
+fn string_scalar(s: &str, indent: usize, limit: usize) -> Result<String, TooLarge> {
+    // Every line of a block scalar is indented: check the size before building it.
+    let lines = memchr::memchr_iter(b'\n', s.as_bytes()).count();
+    if s.len()
+        .saturating_add(lines.saturating_mul(indent.max(2) + 1))
+        > limit
+    {
+        return Err(TooLarge);
+    }
+    Ok(string_scalar_unchecked(s, indent))
+}
+
+fn string_scalar_unchecked(s: &str, indent: usize) -> String {
     if s.contains('\n') && s.chars().all(|c| c == '\n' || !c.is_control() || c == '\t') {
         return literal(s, indent);
     }

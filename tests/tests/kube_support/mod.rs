@@ -8,24 +8,15 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::api::events::v1::Event as CoreEvent;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use secretsync_engine::{Engine, EngineConfig};
-use secretsync_model::credentials::CredentialResolver;
-use secretsync_model::provider::{ProviderFactory, StoreContext};
-use secretsync_model::secret_store::SecretStoreSpec;
-use secretsync_model::{
-    FetchRequest, FindRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider,
-    SharedProvider, Validation,
-};
-use secretsync_provider_fake::FakeProvider;
+use secretsync_model::provider::ProviderFactory;
 use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 
 /// Captured tracing output of the whole test binary.
@@ -310,7 +301,19 @@ async fn install_crds(client: &kube::Client) {
             api.create(&PostParams::default(), &crd)
                 .await
                 .expect("create crd");
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            wait_for(
+                Duration::from_secs(60),
+                "the CRD to be established",
+                || async {
+                    let crd = api.get_opt(&name).await.ok()??;
+                    crd.status?
+                        .conditions?
+                        .iter()
+                        .any(|c| c.type_ == "Established" && c.status == "True")
+                        .then_some(())
+                },
+            )
+            .await;
         }
     }
 }
@@ -333,89 +336,26 @@ where
     }
 }
 
-/// Builds fake providers that can be switched into an outage, counting every provider call.
-#[derive(Clone, Default)]
-pub struct TestFactory {
-    /// When true every fetch fails with `Unavailable`.
-    pub outage: Arc<AtomicBool>,
-    /// Provider calls (fetch, find, validate) made so far.
-    pub calls: Arc<AtomicU64>,
-    /// Reads only (fetch, find): what syncs cost, without the stores' validation.
-    pub reads: Arc<AtomicU64>,
-}
-
-#[async_trait]
-impl ProviderFactory for TestFactory {
-    async fn build(
-        &self,
-        context: &StoreContext,
-        spec: &SecretStoreSpec,
-        _credentials: Arc<dyn CredentialResolver>,
-    ) -> Result<SharedProvider, ProviderError> {
-        let fake = spec.provider.fake.as_ref().ok_or_else(|| {
-            ProviderError::InvalidStoreConfig(
-                "only the fake provider is built in these tests".into(),
-            )
-        })?;
-        Ok(Arc::new(FlakyProvider {
-            inner: FakeProvider::new(context.store.clone(), fake),
-            outage: self.outage.clone(),
-            calls: self.calls.clone(),
-            reads: self.reads.clone(),
-        }))
-    }
-}
-
-struct FlakyProvider {
-    inner: FakeProvider,
-    outage: Arc<AtomicBool>,
-    calls: Arc<AtomicU64>,
-    reads: Arc<AtomicU64>,
-}
-
-impl FlakyProvider {
-    fn gate(&self) -> Result<(), ProviderError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.outage.load(Ordering::SeqCst) {
-            return Err(ProviderError::Unavailable("injected outage (503)".into()));
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl SecretProvider for FlakyProvider {
-    fn capabilities(&self) -> ProviderCapabilities {
-        self.inner.capabilities()
-    }
-    async fn fetch(&self, request: &FetchRequest) -> Result<RemoteSecret, ProviderError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        self.gate()?;
-        self.inner.fetch(request).await
-    }
-    async fn find(
-        &self,
-        request: &FindRequest,
-    ) -> Result<BTreeMap<String, RemoteSecret>, ProviderError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        self.gate()?;
-        self.inner.find(request).await
-    }
-    async fn validate(&self) -> Result<Validation, ProviderError> {
-        self.gate()?;
-        self.inner.validate().await
-    }
-}
+pub use secretsync_testkit::providers::TestFactory;
 
 /// A running operator with the fake-provider [`TestFactory`]; aborted on drop.
 pub struct Operator {
     _controllers: Controllers,
     /// The provider factory (outage switch, call counter).
     pub factory: TestFactory,
+    /// The controllers' metrics (reconcile counts prove a reconcile happened).
+    pub metrics: secretsync_kube::Metrics,
+}
+
+impl Operator {
+    /// Completed reconciles of ExternalSecret `namespace/name`.
+    pub fn reconciles(&self, namespace: &str, name: &str) -> u64 {
+        self.metrics.external_secret_reconciles(namespace, name)
+    }
 }
 
 /// The controllers of [`secretsync_kube::run`] running as a task; aborted on drop.
-pub struct Controllers(tokio::task::JoinHandle<()>);
+pub struct Controllers(tokio::task::JoinHandle<()>, secretsync_kube::Metrics);
 
 impl Drop for Controllers {
     fn drop(&mut self) {
@@ -442,6 +382,7 @@ pub fn start_operator(env: &TestEnv, config: secretsync_kube::Config) -> Operato
     let factory = TestFactory::default();
     let controllers = start_controllers(env, config, Arc::new(factory.clone()));
     Operator {
+        metrics: controllers.1.clone(),
         _controllers: controllers,
         factory,
     }
@@ -455,19 +396,16 @@ pub fn start_controllers(
 ) -> Controllers {
     let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
     let client = env.client.clone();
-    Controllers(tokio::spawn(async move {
-        if let Err(e) = secretsync_kube::run(
-            client,
-            config,
-            engine,
-            factory,
-            secretsync_kube::Metrics::default(),
-        )
-        .await
-        {
-            panic!("operator failed: {e}");
-        }
-    }))
+    let metrics = secretsync_kube::Metrics::default();
+    let running = metrics.clone();
+    Controllers(
+        tokio::spawn(async move {
+            if let Err(e) = secretsync_kube::run(client, config, engine, factory, running).await {
+                panic!("operator failed: {e}");
+            }
+        }),
+        metrics,
+    )
 }
 
 /// The Ready condition (status, reason, message) of an ExternalSecret.

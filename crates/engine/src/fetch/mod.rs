@@ -4,6 +4,10 @@
 //! Identical reads (same store context, key, version and metadata flag, or the same `find`)
 //! that are in flight, or that completed successfully less than
 //! [`FetchConfig::coalesce_window`] ago, are served from that one provider call.
+//!
+//! Providers never sleep: a throttled or unavailable read comes back as an error and this layer
+//! retries it under the provider's [`RetryPolicy`](secretsync_model::RetryPolicy) (the store's
+//! `retrySettings`), waiting without holding a concurrency slot.
 
 mod limits;
 mod observe;
@@ -42,6 +46,10 @@ pub struct FetchConfig {
     pub throttle_pause: Duration,
     /// Longest pause honoured from a `Retry-After` (default 60 s).
     pub max_throttle_pause: Duration,
+    /// Longest wait before a retry inside one read (default 10 s). A provider asking for a
+    /// longer one gets no retry now: the error goes back to the caller, whose scheduler backs
+    /// off (a sync is not held open for minutes).
+    pub max_retry_wait: Duration,
 }
 
 impl Default for FetchConfig {
@@ -52,6 +60,7 @@ impl Default for FetchConfig {
             rate_limit: None,
             throttle_pause: Duration::from_secs(1),
             max_throttle_pause: Duration::from_secs(60),
+            max_retry_wait: Duration::from_secs(10),
         }
     }
 }
@@ -71,6 +80,8 @@ pub struct FetchStats {
     pub throttled: u64,
     /// Providers built (first use or spec change).
     pub providers_built: u64,
+    /// Provider calls repeated under a provider's retry policy.
+    pub retries: u64,
 }
 
 #[derive(Default)]
@@ -81,6 +92,7 @@ struct Counters {
     provider_errors: AtomicU64,
     throttled: AtomicU64,
     providers_built: AtomicU64,
+    retries: AtomicU64,
 }
 
 /// What a read returns.
@@ -142,6 +154,17 @@ impl StoreHandle {
         self.provider.capabilities()
     }
 
+    /// The provider's own naming of `dataFrom[].extract` with `metadataPolicy: Fetch`, if it
+    /// has one (see [`SecretProvider::extract_metadata`](secretsync_model::SecretProvider::extract_metadata)).
+    pub fn extract_metadata(
+        &self,
+        key: &str,
+        property: Option<&str>,
+        metadata: &RemoteSecret,
+    ) -> Option<Result<secretsync_model::SecretData, ProviderError>> {
+        self.provider.extract_metadata(key, property, metadata)
+    }
+
     fn labels_of(&self, op: &ReadOp) -> CallLabels {
         match op {
             ReadOp::Fetch(_) => self.fetch_labels,
@@ -155,14 +178,16 @@ pub struct FetchLayer {
     factory: Arc<dyn ProviderFactory>,
     config: FetchConfig,
     providers: Mutex<HashMap<StoreContext, Arc<ProviderEntry>>>,
-    build_lock: tokio::sync::Mutex<()>,
+    /// One build at a time per store context (never one lock for all: a slow build of one
+    /// tenant's provider must not hold up the others).
+    build_locks: Mutex<HashMap<StoreContext, Arc<tokio::sync::Mutex<()>>>>,
     reads: Mutex<ReadTable>,
     counters: Arc<Counters>,
     next_generation: AtomicU64,
     observer: Option<Arc<dyn FetchObserver>>,
 }
 
-type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<crate::scheduler::StableHasher>>;
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<crate::stable_hash::StableHasher>>;
 
 struct ReadTable {
     entries: FastMap<ReadKey, SharedRead>,
@@ -176,7 +201,7 @@ impl FetchLayer {
             factory,
             config,
             providers: Mutex::new(HashMap::new()),
-            build_lock: tokio::sync::Mutex::new(()),
+            build_locks: Mutex::new(HashMap::new()),
             reads: Mutex::new(ReadTable {
                 entries: FastMap::default(),
                 last_purge: Instant::now(),
@@ -198,7 +223,8 @@ impl FetchLayer {
         &self.config
     }
 
-    /// The provider for `context`, built on first use and rebuilt when `spec` changed.
+    /// The provider for `context`, built on first use and rebuilt when `spec` changed (the
+    /// replaced provider is closed, so its sessions are revoked).
     pub async fn provider(
         &self,
         context: &StoreContext,
@@ -208,7 +234,11 @@ impl FetchLayer {
         if let Some(handle) = self.cached_provider(context, spec) {
             return Ok(handle);
         }
-        let _guard = self.build_lock.lock().await;
+        let build_lock = lock(&self.build_locks)
+            .entry(context.clone())
+            .or_default()
+            .clone();
+        let _guard = build_lock.lock().await;
         if let Some(handle) = self.cached_provider(context, spec) {
             return Ok(handle);
         }
@@ -229,7 +259,12 @@ impl FetchLayer {
             find_labels: call_labels(spec, ReadKind::Find),
         });
         let handle = handle_of(&entry);
-        lock(&self.providers).insert(context.clone(), entry);
+        let replaced = lock(&self.providers).insert(context.clone(), entry);
+        if let Some(old) = replaced {
+            // Reads still running on the old provider keep their handle; new ones use the new
+            // provider. Closing revokes the old sessions (Vault tokens) instead of leaking them.
+            tokio::spawn(async move { old.provider.close().await });
+        }
         Ok(handle)
     }
 
@@ -333,37 +368,58 @@ impl FetchLayer {
         let stats = self.counters.clone();
         let observer = self.observer.clone();
         async move {
-            let result = {
-                let _permit = store.gate.enter().await;
-                stats.provider_calls.fetch_add(1, Ordering::Relaxed);
-                let started = Instant::now();
-                let result = match &op {
-                    ReadOp::Fetch(r) => store.provider.fetch(r).await.map(ReadValue::One),
-                    ReadOp::Find(r) => store.provider.find(r).await.map(ReadValue::Many),
+            let policy = store.provider.retry_policy();
+            let mut retry = 0u32;
+            let result = loop {
+                let result = {
+                    let _permit = store.gate.enter().await;
+                    stats.provider_calls.fetch_add(1, Ordering::Relaxed);
+                    let started = Instant::now();
+                    let result = match &op {
+                        ReadOp::Fetch(r) => store.provider.fetch(r).await.map(ReadValue::One),
+                        ReadOp::Find(r) => store.provider.find(r).await.map(ReadValue::Many),
+                    };
+                    if let Some(observer) = &observer {
+                        observer.provider_call(&ProviderCall {
+                            labels: store.labels_of(&op),
+                            status: if result.is_ok() {
+                                CallStatus::Success
+                            } else {
+                                CallStatus::Error
+                            },
+                            elapsed: started.elapsed(),
+                        });
+                    }
+                    result
                 };
-                if let Some(observer) = &observer {
-                    observer.provider_call(&ProviderCall {
-                        labels: store.labels_of(&op),
-                        status: if result.is_ok() {
-                            CallStatus::Success
-                        } else {
-                            CallStatus::Error
-                        },
-                        elapsed: started.elapsed(),
-                    });
-                }
-                result
-            };
-            if let Err(e) = &result {
+                let Err(e) = &result else {
+                    break result;
+                };
                 stats.provider_errors.fetch_add(1, Ordering::Relaxed);
+                let mut wait = None;
                 if let ProviderError::Throttled { retry_after, .. } = e {
                     stats.throttled.fetch_add(1, Ordering::Relaxed);
                     let delay = retry_after
                         .unwrap_or(config.throttle_pause)
                         .min(config.max_throttle_pause);
+                    // Every call to this store waits the pause out in the gate, this retry too.
                     store.gate.pause(delay);
+                    wait = Some(delay);
                 }
-            }
+                if !e.is_transient() || retry >= policy.max_retries {
+                    break result;
+                }
+                retry += 1;
+                let wait = wait.unwrap_or_else(|| policy.delay(retry));
+                if wait > config.max_retry_wait {
+                    break result;
+                }
+                stats.retries.fetch_add(1, Ordering::Relaxed);
+                if !matches!(e, ProviderError::Throttled { .. }) {
+                    // No concurrency slot is held while waiting.
+                    tokio::time::sleep(wait).await;
+                }
+            };
             (result.map(Arc::new), Instant::now())
         }
         .boxed()
@@ -380,6 +436,7 @@ impl FetchLayer {
             provider_errors: c.provider_errors.load(Ordering::Relaxed),
             throttled: c.throttled.load(Ordering::Relaxed),
             providers_built: c.providers_built.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
         }
     }
 

@@ -10,8 +10,7 @@
 
 use std::time::Duration;
 
-use secretsync_model::providers::AwsService;
-use secretsync_model::secret_store::{ProviderConfig, SecretStoreSpec};
+use secretsync_model::secret_store::SecretStoreSpec;
 
 /// Receives fetch-layer events. Implementations must be cheap and must not block.
 pub trait FetchObserver: Send + Sync {
@@ -69,18 +68,15 @@ pub enum ReadKind {
     Find,
 }
 
-/// ESO's labels for a read of `kind` through a store configured by `spec`.
+/// ESO's labels for a read of `kind` through a store configured by `spec` (the provider
+/// config's own [`metric_labels`](secretsync_model::secret_store::ProviderConfig::metric_labels),
+/// so a new provider needs no change here).
 pub fn call_labels(spec: &SecretStoreSpec, kind: ReadKind) -> CallLabels {
     let (provider, fetch, find) = match spec.provider.config() {
-        Ok(ProviderConfig::Vault(_)) => ("HashiCorp/Vault", "ReadSecretData", "ListSecrets"),
-        Ok(ProviderConfig::Aws(aws)) => match aws.service {
-            AwsService::SecretsManager => ("AWS/SecretsManager", "GetSecretValue", "ListSecrets"),
-            AwsService::ParameterStore => {
-                ("AWS/ParameterStore", "GetParameter", "DescribeParameters")
-            }
-        },
-        Ok(ProviderConfig::AzureKv(_)) => ("Azure/KeyVault", "GetSecret", "GetSecrets"),
-        Ok(ProviderConfig::Fake(_)) => ("Fake", "GetSecret", "GetAllSecrets"),
+        Ok(config) => {
+            let l = config.metric_labels();
+            (l.provider, l.fetch_call, l.find_call)
+        }
         Err(_) => ("Unknown", "GetSecret", "GetAllSecrets"),
     };
     CallLabels {
@@ -119,5 +115,9 @@ mod tests {
         );
         let kv = spec("provider: {azurekv: {vaultUrl: 'https://kv.vault.azure.net'}}");
         assert_eq!(call_labels(&kv, ReadKind::Fetch).call, "GetSecret");
+        let bao = spec("provider: {openBao: {server: 'https://bao'}}");
+        assert_eq!(call_labels(&bao, ReadKind::Find).provider, "OpenBao");
+        let none = spec("provider: {gcpsm: {}}");
+        assert_eq!(call_labels(&none, ReadKind::Fetch).provider, "Unknown");
     }
 }

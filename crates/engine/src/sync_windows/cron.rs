@@ -261,19 +261,21 @@ struct Civil {
 }
 
 impl Civil {
-    fn of(t: i64) -> Civil {
-        let days = t.div_euclid(86_400);
-        let secs = t.rem_euclid(86_400);
-        let (year, month, day) = civil_from_days(days);
-        Civil {
-            year,
-            month,
-            day,
-            hour: (secs / 3600) as u32,
-            minute: ((secs % 3600) / 60) as u32,
-            // 1970-01-01 was a Thursday (4).
-            weekday: (days + 4).rem_euclid(7) as u32,
-        }
+    /// The UTC civil time of `t` (seconds since the epoch); `None` outside jiff's range
+    /// (years -9999 to 9999).
+    fn of(t: i64) -> Option<Civil> {
+        let dt = jiff::Timestamp::from_second(t)
+            .ok()?
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .datetime();
+        Some(Civil {
+            year: i64::from(dt.year()),
+            month: u32::from(dt.month().unsigned_abs()),
+            day: u32::from(dt.day().unsigned_abs()),
+            hour: u32::from(dt.hour().unsigned_abs()),
+            minute: u32::from(dt.minute().unsigned_abs()),
+            weekday: u32::from(dt.weekday().to_sunday_zero_offset().unsigned_abs()),
+        })
     }
 }
 
@@ -290,9 +292,9 @@ impl Fields {
 
     fn next_at_or_after(&self, t: i64) -> Option<i64> {
         let mut m = t.div_euclid(60) * 60 + if t.rem_euclid(60) == 0 { 0 } else { 60 };
-        let limit = Civil::of(t).year + SEARCH_YEARS;
+        let limit = Civil::of(t)?.year + SEARCH_YEARS;
         loop {
-            let c = Civil::of(m);
+            let c = Civil::of(m)?;
             if c.year > limit {
                 return None;
             }
@@ -302,7 +304,7 @@ impl Fields {
                 } else {
                     (c.year, c.month + 1)
                 };
-                m = days_from_civil(y, mo, 1) * 86_400;
+                m = days_from_civil(y, mo, 1)? * 86_400;
             } else if !self.day_matches(&c) {
                 m = (m.div_euclid(86_400) + 1) * 86_400;
             } else if self.hours & (1 << c.hour) == 0 {
@@ -317,14 +319,14 @@ impl Fields {
 
     fn latest_at_or_before(&self, t: i64) -> Option<i64> {
         let mut m = t.div_euclid(60) * 60;
-        let limit = Civil::of(t).year - SEARCH_YEARS;
+        let limit = Civil::of(t)?.year - SEARCH_YEARS;
         loop {
-            let c = Civil::of(m);
+            let c = Civil::of(m)?;
             if c.year < limit {
                 return None;
             }
             if self.months & (1 << c.month) == 0 {
-                m = days_from_civil(c.year, c.month, 1) * 86_400 - 60;
+                m = days_from_civil(c.year, c.month, 1)? * 86_400 - 60;
             } else if !self.day_matches(&c) {
                 m = m.div_euclid(86_400) * 86_400 - 60;
             } else if self.hours & (1 << c.hour) == 0 {
@@ -338,29 +340,16 @@ impl Fields {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The proleptic Gregorian date of a day number (inverse of [`days_from_civil`]).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// Days since 1970-01-01 of a proleptic Gregorian date; `None` outside jiff's range.
+pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> Option<i64> {
+    let date = jiff::civil::Date::new(
+        i16::try_from(year).ok()?,
+        i8::try_from(month).ok()?,
+        i8::try_from(day).ok()?,
+    )
+    .ok()?;
+    let epoch = jiff::civil::date(1970, 1, 1);
+    Some(i64::from((date - epoch).get_days()))
 }
 
 #[cfg(test)]
@@ -369,7 +358,7 @@ mod tests {
 
     /// Seconds since the epoch of a UTC civil time.
     pub(crate) fn at(year: i64, month: u32, day: u32, hour: i64, minute: i64) -> i64 {
-        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60
+        days_from_civil(year, month, day).unwrap() * 86_400 + hour * 3600 + minute * 60
     }
 
     fn next(expr: &str, t: i64) -> Option<i64> {
@@ -381,15 +370,19 @@ mod tests {
     }
 
     #[test]
-    fn civil_round_trips() {
-        for days in [-800_000, -1, 0, 1, 59, 11_016, 19_000, 2_932_896] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
-        }
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
+    fn civil_dates_and_weekdays() {
+        assert_eq!(days_from_civil(1970, 1, 1), Some(0));
+        assert_eq!(days_from_civil(2024, 2, 29), Some(19_782));
+        assert_eq!(days_from_civil(2023, 2, 29), None);
+        assert_eq!(days_from_civil(99_999, 1, 1), None);
+        let c = Civil::of(at(2024, 2, 29, 13, 7)).unwrap();
+        assert_eq!(
+            (c.year, c.month, c.day, c.hour, c.minute),
+            (2024, 2, 29, 13, 7)
+        );
         // 2026-06-01 is a Monday.
-        assert_eq!(Civil::of(at(2026, 6, 1, 0, 0)).weekday, 1);
+        assert_eq!(Civil::of(at(2026, 6, 1, 0, 0)).unwrap().weekday, 1);
+        assert!(Civil::of(i64::MAX).is_none());
     }
 
     #[test]

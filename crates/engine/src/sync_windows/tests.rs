@@ -3,13 +3,7 @@ use secretsync_model::external_secret::SyncWindow;
 
 /// A UTC instant, to the second.
 fn utc(year: i32, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> SystemTime {
-    // Days since the epoch via the same civil algorithm the tests of `cron` check.
-    let y = i64::from(if month <= 2 { year - 1 } else { year });
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let days = super::cron::days_from_civil(i64::from(year), month, day).unwrap();
     let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
     UNIX_EPOCH + Duration::from_secs(secs as u64)
 }

@@ -9,14 +9,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use secretsync_engine::MemoryEnvironment;
-use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::external_secret::{ExternalSecret, StoreKind};
-use secretsync_model::provider::{ProviderFactory, StoreContext};
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{
     FetchRequest, FindRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider,
-    SecretValue, SharedProvider, Validation,
+    SecretValue, Validation,
 };
+use secretsync_testkit::providers::TestFactory;
 
 /// Remote data: (key, version) -> value; metadata: key -> JSON.
 #[derive(Default)]
@@ -111,7 +110,8 @@ impl SecretProvider for MemoryProvider {
     }
 }
 
-/// Builds a [`MemoryProvider`] for every store, all sharing one remote and one call counter.
+/// An in-memory remote shared by every store: its [`MemoryProvider`] served through the shared
+/// test factory (`secretsync_testkit::providers::TestFactory`, which counts builds).
 #[derive(Clone, Default)]
 pub struct MemoryFactory {
     pub remote: Arc<Mutex<Remote>>,
@@ -119,7 +119,6 @@ pub struct MemoryFactory {
     pub builds: Arc<AtomicU64>,
     pub delay: Option<Duration>,
 }
-
 impl MemoryFactory {
     pub fn with_values<'a>(values: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let f = MemoryFactory::default();
@@ -155,22 +154,16 @@ impl MemoryFactory {
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
     }
-}
 
-#[async_trait]
-impl ProviderFactory for MemoryFactory {
-    async fn build(
-        &self,
-        _context: &StoreContext,
-        _spec: &SecretStoreSpec,
-        _credentials: Arc<dyn CredentialResolver>,
-    ) -> Result<SharedProvider, ProviderError> {
-        self.builds.fetch_add(1, Ordering::SeqCst);
-        Ok(Arc::new(MemoryProvider {
+    /// The provider factory: every store gets a [`MemoryProvider`] over this remote.
+    pub fn factory(&self) -> TestFactory {
+        let mut factory = TestFactory::serving(Arc::new(MemoryProvider {
             remote: self.remote.clone(),
             calls: self.calls.clone(),
             delay: self.delay,
-        }))
+        }));
+        factory.builds = self.builds.clone();
+        factory
     }
 }
 
@@ -193,7 +186,7 @@ pub fn env_with<'a>(
                     env.with_secret_store(namespace.clone(), r.name.clone(), spec.clone())
                 }
                 StoreKind::ClusterSecretStore => {
-                    env.with_cluster_secret_store(r.name, spec.clone())
+                    env.with_cluster_secret_store(r.name.clone(), spec.clone())
                 }
             };
         }

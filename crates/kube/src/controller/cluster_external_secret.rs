@@ -7,7 +7,7 @@
 //! ClusterExternalSecret is reported in `status.failedNamespaces`. Children in namespaces no
 //! longer selected are deleted. Any Namespace change re-evaluates every ClusterExternalSecret.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +26,7 @@ use secretsync_model::cluster_external_secret::{
     NamespaceFailure,
 };
 use secretsync_model::duration::parse_go_duration;
-use secretsync_model::external_secret::ExternalSecret;
+use secretsync_model::external_secret::{ExternalSecret, labels};
 use secretsync_model::meta::ConditionStatus;
 use serde_json::json;
 
@@ -53,6 +53,25 @@ fn selected(ces: &ClusterExternalSecret, ns: &Namespace) -> Result<bool, String>
         }
     }
     Ok(false)
+}
+
+/// The children's annotations: `externalSecretMetadata.annotations`, with the
+/// ClusterExternalSecret's `external-secrets.io/force-sync` mirrored (set to its value, or
+/// removed when it has none), as ESO's controller does.
+pub fn child_annotations(
+    ces: &ClusterExternalSecret,
+    template: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut out = template.clone();
+    match ces.annotations().get(labels::FORCE_SYNC) {
+        Some(value) => {
+            out.insert(labels::FORCE_SYNC.to_string(), value.clone());
+        }
+        None => {
+            out.remove(labels::FORCE_SYNC);
+        }
+    }
+    out
 }
 
 fn owned_by(es: &ExternalSecret, ces: &ClusterExternalSecret) -> bool {
@@ -137,7 +156,7 @@ async fn reconcile(
                 "name": es_name,
                 "namespace": ns_name,
                 "labels": metadata.labels,
-                "annotations": metadata.annotations,
+                "annotations": child_annotations(&ces, &metadata.annotations),
                 "ownerReferences": [{
                     "apiVersion": "external-secrets.io/v1",
                     "kind": "ClusterExternalSecret",
@@ -278,4 +297,41 @@ pub(crate) fn run(
         .run(reconcile, error_policy, ctx.clone())
         .for_each(|_| futures::future::ready(()))
         .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ces(annotations: serde_json::Value) -> ClusterExternalSecret {
+        serde_json::from_value(json!({
+            "apiVersion": "external-secrets.io/v1", "kind": "ClusterExternalSecret",
+            "metadata": {"name": "c", "annotations": annotations},
+            "spec": {"externalSecretSpec": {}}
+        }))
+        .expect("ClusterExternalSecret")
+    }
+
+    #[test]
+    fn force_sync_is_mirrored_to_the_children_as_eso_does() {
+        // ESO clusterexternalsecret_controller_test.go: "Should propagate the force-sync
+        // annotation" and "Should prune the force-sync annotation".
+        let template = BTreeMap::from([
+            ("team".to_string(), "a".to_string()),
+            (labels::FORCE_SYNC.to_string(), "stale".to_string()),
+        ]);
+        let with = child_annotations(&ces(json!({labels::FORCE_SYNC: "true"})), &template);
+        assert_eq!(
+            with.get(labels::FORCE_SYNC).map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(with.get("team").map(String::as_str), Some("a"));
+        let without = child_annotations(&ces(json!({"other": "x"})), &template);
+        assert!(!without.contains_key(labels::FORCE_SYNC), "pruned");
+        assert!(
+            !without.contains_key("other"),
+            "only force-sync is mirrored"
+        );
+        assert_eq!(without.len(), 1);
+    }
 }

@@ -1,40 +1,45 @@
-//! The ExternalSecret reconciler.
+//! The ExternalSecret reconciler: a thin shell performing what the pure decisions say.
 //!
 //! 1. Deletion: run `deletionPolicy: Delete` cleanup behind the finalizer, then release it.
-//! 2. Decide whether a refresh is due (ESO's `shouldRefresh`). When it is not, and the last
-//!    rendered Secret of this spec is cached, the target is checked and repaired from that cache
-//!    without a provider call (drift repair). Otherwise the engine syncs.
-//! 3. A failed sync never touches the Secret: status `Ready=False`, event `UpdateFailed`,
-//!    retry with exponential backoff.
-//! 4. Write through the [`Writer`](crate::writer::Writer); status only when changed; requeue at
-//!    the next refresh, early by a deterministic per-object lead ([`super::priority::refresh_lead`]).
+//! 2. [`decide_refresh`]: ESO's `shouldRefresh` (the engine's
+//!    [`secretsync_engine::refresh::should_refresh`]), then the cached render (drift repair
+//!    without a provider read), then the intact-target shortcut (ESO's `isSecretValid`, keyed).
+//! 3. Sync through the engine; a failed sync never touches the Secret.
+//! 4. Write through the [`Writer`](crate::writer::Writer) ([`crate::writer::plan_write`]
+//!    decides), then [`report`] decides the status, the event and the next reconcile.
 //!
-//! Every reconcile first takes a slot of the [`SyncGate`](super::priority::SyncGate)
-//! (`concurrency` slots): first syncs overtake waiting refreshes.
+//! Every reconcile first takes a slot of the [`SyncGate`](super::priority::SyncGate): first
+//! syncs overtake waiting refreshes, namespaces share slots fairly. Each admitted reconcile runs
+//! under `Config::reconcile_timeout` and a panic inside it is caught: either becomes this
+//! object's sync error (`Ready=False`, retried with backoff), never a stuck slot or a process exit.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
+use futures::FutureExt;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
-use secretsync_engine::{DesiredSecret, KeyState, SyncResult};
-use secretsync_model::duration::parse_go_duration;
+use secretsync_engine::refresh::{self, RefreshInputs};
+use secretsync_engine::{KeyState, SyncResult};
 use secretsync_model::external_secret::{
-    DeletionPolicy, ExternalSecret, RefreshPolicy, labels, reasons,
+    DeletionPolicy, ExternalSecret, KeyOutcomeStatus, labels, reasons,
 };
 use serde_json::json;
 
-use super::priority::{SyncClass, refresh_lead};
+use super::decide::{Next, RefreshDecision, RefreshFacts, Report, Step, decide_refresh, report};
+use super::priority::SyncClass;
 use super::{Context, ReconcileError};
-use crate::drift;
 use crate::metrics::eso::ObjectKind;
-use crate::status::{Readiness, next_status, write_status};
-use crate::writer::{WriteError, WriteOutcome};
+use crate::status::{next_status, write_status};
+use crate::writer::WriteOutcome;
 
 const CONTROLLER: &str = "externalsecret";
+
+/// The shortest requeue after a completed reconcile.
+const MIN_REQUEUE: Duration = Duration::from_millis(50);
 
 /// Reconciles one ExternalSecret.
 pub async fn reconcile(
@@ -43,24 +48,41 @@ pub async fn reconcile(
 ) -> Result<Action, ReconcileError> {
     // Small future while waiting for a slot; the reconcile itself is boxed once admitted.
     // On shutdown a reconcile still waiting gives up: only those holding a slot finish.
-    // Retries after a failure queue as refreshes (as in the engine's Scheduler), so broken
-    // ExternalSecrets cannot starve refreshes.
+    // Retries after a failure queue as refreshes, so broken ExternalSecrets cannot starve
+    // first syncs.
+    let (ns, name) = key_of(&es);
     let class = match sync_class(&es) {
         SyncClass::First
-            if es.meta().deletion_timestamp.is_none() && ctx.is_failing(&key_of(&es)) =>
+            if es.meta().deletion_timestamp.is_none()
+                && ctx.is_failing(&(ns.clone(), name.clone())) =>
         {
             SyncClass::Refresh
         }
         class => class,
     };
-    let _permit = tokio::select! {
+    let waiting = ctx
+        .metrics
+        .sync_waiting
+        .get_or_create(&crate::metrics::ClassLabels {
+            class: match class {
+                SyncClass::First => "first",
+                SyncClass::Refresh => "refresh",
+            }
+            .to_string(),
+        })
+        .clone();
+    waiting.inc();
+    let permit = tokio::select! {
         biased;
-        () = ctx.shutdown.cancelled() => return Ok(Action::await_change()),
-        permit = ctx.gate.acquire(class) => permit,
+        () = ctx.shutdown.cancelled() => None,
+        permit = ctx.gate.acquire(class, &ns) => Some(permit),
+    };
+    waiting.dec();
+    let Some(_permit) = permit else {
+        return Ok(Action::await_change());
     };
     let started = Instant::now();
-    let result = Box::pin(reconcile_inner(&es, &ctx)).await;
-    let (ns, name) = key_of(&es);
+    let result = guarded(&es, &ctx).await;
     if es.meta().deletion_timestamp.is_some() {
         ctx.metrics.forget(ObjectKind::ExternalSecret, &ns, &name);
     } else {
@@ -73,11 +95,42 @@ pub async fn reconcile(
     result
 }
 
+/// Runs the reconcile under the deadline, catching panics: either becomes the object's sync
+/// error, retried with backoff.
+async fn guarded(es: &ExternalSecret, ctx: &Context) -> Result<Action, ReconcileError> {
+    let deadline = ctx.config.reconcile_timeout;
+    let work = std::panic::AssertUnwindSafe(Box::pin(reconcile_inner(es, ctx))).catch_unwind();
+    let message = match tokio::time::timeout(deadline, work).await {
+        Ok(Ok(result)) => return result,
+        Ok(Err(_panic)) => {
+            tracing::error!(namespace = %es.namespace().unwrap_or_default(), name = %es.name_any(), "the reconcile panicked; reported as a sync error");
+            "internal error: the reconcile of this ExternalSecret panicked (a bug in secretsync; \
+             see the operator log); retrying with backoff"
+                .to_string()
+        }
+        Err(_elapsed) => {
+            tracing::warn!(namespace = %es.namespace().unwrap_or_default(), name = %es.name_any(), ?deadline, "reconcile deadline exceeded");
+            format!(
+                "the reconcile did not finish within its deadline of {deadline:?} (operator flag \
+                 --reconcile-timeout); retrying with backoff"
+            )
+        }
+    };
+    if es.meta().deletion_timestamp.is_some() {
+        return Ok(Action::requeue(
+            ctx.config
+                .backoff()
+                .delay(ctx.note_failure(&key_of(es)), None),
+        ));
+    }
+    finish(es, ctx, &Step::Aborted { message }, None, None, None).await
+}
+
 /// Requeue after a reconcile error that was not handled inside the reconciler (API failures).
 pub fn error_policy(es: Arc<ExternalSecret>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
     let failures = ctx.note_failure(&key_of(&es));
     tracing::warn!(namespace = %es.namespace().unwrap_or_default(), name = %es.name_any(), error = %error, "reconcile failed");
-    Action::requeue(ctx.config.backoff(failures))
+    Action::requeue(ctx.config.backoff().delay(failures, None))
 }
 
 /// First syncs (never synced, spec/labels/annotations changed since the last sync, or being
@@ -89,8 +142,7 @@ pub fn sync_class(es: &ExternalSecret) -> SyncClass {
     let Some(status) = es.status.as_ref() else {
         return SyncClass::First;
     };
-    let generation = es.metadata.generation.unwrap_or(0);
-    let current = drift::synced_resource_version(generation, es.labels(), es.annotations());
+    let current = refresh::current_resource_version(es);
     if status.refresh_time.is_none()
         || status.synced_resource_version.as_deref() != Some(current.as_str())
     {
@@ -102,6 +154,14 @@ pub fn sync_class(es: &ExternalSecret) -> SyncClass {
 
 pub(super) fn key_of(es: &ExternalSecret) -> (String, String) {
     (es.namespace().unwrap_or_default(), es.name_any())
+}
+
+/// The refresh inputs of `es` now, with its deterministic lead.
+fn refresh_inputs(es: &ExternalSecret, ctx: &Context, now: SystemTime) -> RefreshInputs {
+    let (ns, name) = key_of(es);
+    let interval = refresh::refresh_interval(es);
+    let lead = refresh::refresh_lead(&format!("{ns}/{name}"), interval, ctx.config.refresh_jitter);
+    RefreshInputs::of(es, now, lead)
 }
 
 async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, ReconcileError> {
@@ -145,30 +205,27 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
     }
 
     let now = Timestamp::now();
-    let generation = es.metadata.generation.unwrap_or(0);
-    let synced_version = drift::synced_resource_version(generation, es.labels(), es.annotations());
-    let forced = ctx.take_forced(&(ns.clone(), name.clone()));
-    let due = forced || should_refresh(es, &synced_version, now, ctx.config.refresh_jitter);
-    let cached = if due {
-        None
-    } else {
-        ctx.cached(&(ns.clone(), name.clone()), es, &synced_version)
+    let inputs = refresh_inputs(es, ctx, SystemTime::from(now));
+    let synced_version = inputs.current_resource_version.clone();
+    let key = (ns.clone(), name.clone());
+    let cached = ctx.cached(&key, es, &synced_version);
+    let facts = RefreshFacts {
+        forced: ctx.take_forced(&key),
+        due: refresh::should_refresh(&inputs),
+        cached: cached.is_some(),
+        last_sync_succeeded: last_sync_succeeded(es),
     };
-    // Not due and nothing cached (first reconcile after a restart or a failover): when the last
-    // sync succeeded and the target is provably as we wrote it, there is nothing to do until
-    // the next refresh, so no provider is called (ESO's `isSecretValid` shortcut, made keyed).
-    if !due && cached.is_none() && last_sync_succeeded(es) && ctx.writer.is_intact(es).await? {
+    let decision = decide_refresh(facts);
+    if decision == RefreshDecision::SkipIfIntact && ctx.writer.is_intact(es).await? {
         set_ready_metric(ctx, es, true);
-        let last = es
-            .status
-            .as_ref()
-            .and_then(|s| s.refresh_time.as_ref().map(|t| t.0));
-        return Ok(next_refresh(es, last, ctx));
+        return Ok(next_refresh(&inputs));
     }
 
-    let (result, keys, refreshed) = match cached {
-        Some(desired) => (Ok(SyncResult::Write(desired)), None, None),
-        None => {
+    let (result, keys, refreshed) = match (decision, cached) {
+        (RefreshDecision::RepairFromCache, Some(desired)) => {
+            (Ok(SyncResult::Write(desired)), None, None)
+        }
+        _ => {
             let outcome = ctx.syncer.sync(es, &ctx.environment).await;
             for k in &outcome.keys {
                 if let KeyState::Missing { reason } = &k.state {
@@ -188,144 +245,146 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
 
     let result = match result {
         Err(e) => {
-            // A failed fetch never touches the Secret.
-            let failures = ctx.note_failure(&(ns.clone(), name.clone()));
             ctx.metrics
                 .external_secret_failed(&ns, &name, e.kind_label());
-            ctx.event(
-                es,
-                EventType::Warning,
-                reasons::UPDATE_FAILED,
-                e.to_string(),
-            )
-            .await;
-            let status = next_status(es, &Readiness::error(e.to_string()), None, None, keys);
-            write_status(&api, es, &status).await?;
-            set_ready_metric(ctx, es, false);
-            let delay = e
-                .retry_after()
-                .unwrap_or_default()
-                .max(ctx.config.backoff(failures));
-            return Ok(Action::requeue(delay));
+            let step = Step::FetchFailed {
+                message: e.to_string(),
+                retry_after: e.retry_after(),
+            };
+            return finish(es, ctx, &step, None, keys, Some(&inputs)).await;
         }
         Ok(r) => r,
     };
 
-    let readiness = match &result {
-        SyncResult::Write(desired) => match ctx.writer.write(es, desired).await {
-            Ok(outcome) => {
-                ctx.remember(&(ns.clone(), name.clone()), es, &synced_version, desired);
-                write_event(ctx, es, desired, outcome).await;
-                match outcome {
-                    WriteOutcome::Missing => Readiness {
-                        ready: true,
-                        reason: reasons::SECRET_MISSING,
-                        message: format!(
-                            "Secret {ns}/{} does not exist and creationPolicy is Merge",
-                            desired.name
-                        ),
-                    },
-                    _ => Readiness::synced("secret synced"),
+    let write_error;
+    let target;
+    let step = match &result {
+        SyncResult::Write(desired) => {
+            target = format!("{}/{}", desired.namespace, desired.name);
+            match ctx.writer.write(es, desired).await {
+                Ok(outcome) => {
+                    ctx.remember(&key, es, &synced_version, desired);
+                    Step::Wrote {
+                        outcome,
+                        target: &target,
+                    }
+                }
+                Err(e) => {
+                    write_error = e;
+                    Step::WriteFailed(&write_error)
                 }
             }
-            Err(e) => return write_failed(es, ctx, &api, e, keys).await,
-        },
+        }
         SyncResult::Delete {
-            name: target,
+            name: secret,
             namespace,
-        } => match ctx.writer.delete_owned(es, namespace, target).await {
-            Ok(outcome) => {
-                if outcome == WriteOutcome::Deleted {
-                    ctx.metrics
-                        .secret_writes
-                        .get_or_create(&crate::metrics::Metrics::controller(CONTROLLER))
-                        .inc();
-                    ctx.event(es, EventType::Normal, reasons::DELETED, format!("Secret {namespace}/{target} deleted: the provider returned no data (deletionPolicy Delete)")).await;
+        } => {
+            target = format!("{namespace}/{secret}");
+            match ctx.writer.delete_owned(es, namespace, secret).await {
+                Ok(outcome) => {
+                    ctx.forget(&key);
+                    Step::Deleted {
+                        outcome,
+                        target: &target,
+                    }
                 }
-                ctx.forget(&(ns.clone(), name.clone()));
-                Readiness {
-                    ready: false,
-                    reason: reasons::SECRET_DELETED,
-                    message:
-                        "the provider returned no data; Secret deleted (deletionPolicy Delete)"
-                            .to_string(),
+                Err(e) => {
+                    write_error = e;
+                    Step::WriteFailed(&write_error)
                 }
             }
-            Err(e) => return write_failed(es, ctx, &api, e, keys).await,
-        },
-        SyncResult::Retain { .. } => Readiness::synced(
-            "the provider returned no data; Secret retained (deletionPolicy Retain)",
-        ),
+        }
+        SyncResult::Retain { .. } => Step::Retained,
     };
-    ctx.clear_failures(&(ns.clone(), name.clone()));
-    let refreshed_version = refreshed.map(|_| synced_version.clone());
-    let status = next_status(es, &readiness, refreshed, refreshed_version, keys);
+    if matches!(step, Step::WriteFailed(_)) {
+        ctx.metrics
+            .external_secret_failed(&ns, &name, "WriteFailed");
+    }
+    let synced = refreshed.map(|t| (t, synced_version.clone()));
+    finish(es, ctx, &step, synced, keys, Some(&inputs)).await
+}
+
+/// Performs a step's [`report`]: event, status (only when changed), metrics, next reconcile.
+/// `synced` is the (start, syncedResourceVersion) of a provider read that succeeded.
+async fn finish(
+    es: &ExternalSecret,
+    ctx: &Context,
+    step: &Step<'_>,
+    synced: Option<(Timestamp, String)>,
+    keys: Option<Vec<KeyOutcomeStatus>>,
+    inputs: Option<&RefreshInputs>,
+) -> Result<Action, ReconcileError> {
+    let Report {
+        readiness,
+        event,
+        next,
+        wrote,
+    } = report(step);
+    let (ns, name) = key_of(es);
+    if wrote {
+        ctx.metrics
+            .secret_writes
+            .get_or_create(&crate::metrics::Metrics::controller(CONTROLLER))
+            .inc();
+    }
+    if let Some(e) = event {
+        let type_ = if e.warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        };
+        ctx.event(es, type_, e.reason, e.note).await;
+    }
+    let succeeded = next == Next::Refresh;
+    let (refreshed, synced_version) = match synced.filter(|_| succeeded) {
+        Some((t, v)) => (Some(t), Some(v)),
+        None => (None, None),
+    };
+    let status = next_status(
+        es,
+        &readiness,
+        refreshed,
+        synced_version,
+        keys,
+        Timestamp::now(),
+    );
+    let api: Api<ExternalSecret> = Api::namespaced(ctx.client.clone(), &ns);
     write_status(&api, es, &status).await?;
     set_ready_metric(ctx, es, readiness.ready);
-    let last_refresh = refreshed.or_else(|| {
-        es.status
-            .as_ref()
-            .and_then(|s| s.refresh_time.as_ref().map(|t| t.0))
-    });
-    Ok(next_refresh(es, last_refresh, ctx))
-}
-
-async fn write_failed(
-    es: &ExternalSecret,
-    ctx: &Context,
-    api: &Api<ExternalSecret>,
-    error: WriteError,
-    keys: Option<Vec<secretsync_model::external_secret::KeyOutcomeStatus>>,
-) -> Result<Action, ReconcileError> {
-    let (ns, name) = key_of(es);
-    ctx.metrics
-        .external_secret_failed(&ns, &name, "WriteFailed");
-    ctx.event(
-        es,
-        EventType::Warning,
-        reasons::UPDATE_FAILED,
-        error.to_string(),
-    )
-    .await;
-    let status = next_status(es, &Readiness::error(error.to_string()), None, None, keys);
-    write_status(api, es, &status).await?;
-    set_ready_metric(ctx, es, false);
-    if !error.is_retryable() {
-        return Ok(Action::await_change());
+    match next {
+        Next::Refresh => {
+            ctx.clear_failures(&(ns, name));
+            let mut after = match inputs {
+                Some(i) => i.clone(),
+                None => refresh_inputs(es, ctx, SystemTime::now()),
+            };
+            after.refresh_time = refreshed.map(SystemTime::from).or(after.refresh_time);
+            after.now = SystemTime::now();
+            Ok(next_refresh(&after))
+        }
+        Next::Backoff { retry_after } => {
+            let failures = ctx.note_failure(&(ns, name));
+            Ok(Action::requeue(
+                ctx.config.backoff().delay(failures, retry_after),
+            ))
+        }
+        Next::AwaitChange => Ok(Action::await_change()),
     }
-    let failures = ctx.note_failure(&key_of(es));
-    Ok(Action::requeue(ctx.config.backoff(failures)))
 }
 
-async fn write_event(
-    ctx: &Context,
-    es: &ExternalSecret,
-    desired: &DesiredSecret,
-    outcome: WriteOutcome,
-) {
-    let (reason, verb) = match outcome {
-        WriteOutcome::Created => (reasons::CREATED, "created"),
-        WriteOutcome::Updated => (reasons::UPDATED, "updated"),
-        _ => return,
-    };
-    ctx.metrics
-        .secret_writes
-        .get_or_create(&crate::metrics::Metrics::controller(CONTROLLER))
-        .inc();
-    ctx.event(
-        es,
-        EventType::Normal,
-        reason,
-        format!("Secret {}/{} {verb}", desired.namespace, desired.name),
-    )
-    .await;
+/// The requeue for the next periodic refresh (the engine's [`refresh::next_refresh_in`]).
+fn next_refresh(inputs: &RefreshInputs) -> Action {
+    match refresh::next_refresh_in(inputs) {
+        Some(delay) => Action::requeue(delay.max(MIN_REQUEUE)),
+        None => Action::await_change(),
+    }
 }
 
 /// True when the status says the last sync wrote the target successfully.
 fn last_sync_succeeded(es: &ExternalSecret) -> bool {
     es.status.as_ref().is_some_and(|s| {
         s.conditions.iter().any(|c| {
-            c.type_ == "Ready"
+            c.type_ == reasons::READY
                 && c.status == secretsync_model::meta::ConditionStatus::True
                 && c.reason.as_deref() == Some(reasons::SECRET_SYNCED)
         })
@@ -355,78 +414,4 @@ async fn cleanup(es: &ExternalSecret, ctx: &Context) -> Result<(), ReconcileErro
         .await;
     }
     Ok(())
-}
-
-/// The refresh interval of an ExternalSecret (`None`: never refresh periodically).
-pub fn refresh_interval(es: &ExternalSecret) -> Option<Duration> {
-    let raw = es.spec.refresh_interval.as_deref().unwrap_or("1h");
-    parse_go_duration(raw).ok().filter(|d| !d.is_zero())
-}
-
-/// ESO's `shouldRefresh`.
-/// `tolerance` (the refresh jitter) lets a refresh scheduled early by the jitter count as due.
-/// `spec.syncWindows` gates only the periodic path (interval elapsed), as ESO's PR #6452: the
-/// first sync and spec/label/annotation changes (force-sync) are never held back.
-pub fn should_refresh(
-    es: &ExternalSecret,
-    synced_version: &str,
-    now: Timestamp,
-    tolerance: f64,
-) -> bool {
-    let status = es.status.clone().unwrap_or_default();
-    let synced = status.synced_resource_version.as_deref();
-    match es.spec.effective_refresh_policy() {
-        RefreshPolicy::CreatedOnce => synced.is_none() || status.refresh_time.is_none(),
-        RefreshPolicy::OnChange => synced != Some(synced_version),
-        RefreshPolicy::Periodic => {
-            if synced != Some(synced_version) {
-                return true;
-            }
-            let Some(interval) = refresh_interval(es) else {
-                return false;
-            };
-            match status.refresh_time {
-                None => true,
-                Some(t) if t.0 > now => true,
-                Some(t) => {
-                    elapsed(t.0, now) >= interval.mul_f64(1.0 - tolerance.clamp(0.0, 0.5))
-                        && secretsync_engine::sync_windows::periodic_refresh_allowed(
-                            &es.spec,
-                            std::time::SystemTime::from(now),
-                        )
-                }
-            }
-        }
-    }
-}
-
-fn elapsed(from: Timestamp, to: Timestamp) -> Duration {
-    let nanos = to.as_nanosecond() - from.as_nanosecond();
-    Duration::from_nanos(nanos.max(0) as u64)
-}
-
-fn next_refresh(es: &ExternalSecret, last: Option<Timestamp>, ctx: &Context) -> Action {
-    if es.spec.effective_refresh_policy() != RefreshPolicy::Periodic {
-        return Action::await_change();
-    }
-    let Some(interval) = refresh_interval(es) else {
-        return Action::await_change();
-    };
-    let since = last
-        .map(|t| elapsed(t, Timestamp::now()))
-        .unwrap_or_default();
-    let remaining = interval.saturating_sub(since);
-    let (ns, name) = key_of(es);
-    let early = refresh_lead(&ns, &name, interval, ctx.config.refresh_jitter);
-    let delay = remaining
-        .mul_f64(1.0 - early)
-        .max(Duration::from_millis(50));
-    // spec.syncWindows: a refresh that would fall outside the windows waits for the next
-    // instant they allow (never earlier than the interval); if they never will, requeue as usual.
-    let now = std::time::SystemTime::now();
-    let delay =
-        secretsync_engine::sync_windows::next_periodic_refresh_allowed(&es.spec, now + delay)
-            .and_then(|open| open.duration_since(now).ok())
-            .map_or(delay, |wait| wait.max(delay));
-    Action::requeue(delay)
 }

@@ -1,8 +1,10 @@
 //! The controllers: ExternalSecret, SecretStore / ClusterSecretStore, ClusterExternalSecret.
 
 pub mod cluster_external_secret;
+pub mod decide;
 pub mod external_secret;
 pub mod priority;
+mod render_cache;
 pub mod store;
 mod triggers;
 
@@ -56,8 +58,8 @@ pub trait SecretSyncer: Send + Sync {
 /// Errors that end a reconcile early (API failures); retried with backoff.
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
-    /// A Kubernetes API call failed.
-    #[error("kubernetes API: {0}")]
+    /// A Kubernetes API call failed (the API server's text is sanitized).
+    #[error("kubernetes API: {}", crate::sanitize::api_error(.0))]
     Kube(#[from] kube::Error),
     /// Writing the target Secret failed.
     #[error(transparent)]
@@ -74,14 +76,7 @@ impl ReconcileError {
     }
 }
 
-/// The last Secret rendered for an ExternalSecret spec, for drift repair without a provider call.
-pub(crate) struct CachedRender {
-    uid: Option<String>,
-    synced_version: String,
-    desired: DesiredSecret,
-}
-
-type Key = (String, String);
+use render_cache::{CachedRender, Key, RenderCache};
 
 /// State shared by the reconcilers.
 pub struct Context {
@@ -97,7 +92,7 @@ pub struct Context {
     /// Cancelled on graceful shutdown: reconciles still waiting for a gate slot give up.
     pub(crate) shutdown: crate::lifecycle::CancellationToken,
     recorder: Recorder,
-    renders: Mutex<HashMap<Key, CachedRender>>,
+    renders: Mutex<RenderCache>,
     failures: Mutex<HashMap<Key, u32>>,
     forced: Mutex<HashSet<Key>>,
 }
@@ -121,6 +116,7 @@ impl Context {
         )
         .with_flood_gate(config.flood_gate);
         let gate = priority::SyncGate::new(usize::from(config.concurrency.max(1)));
+        let renders = Mutex::new(RenderCache::new(config.render_cache_capacity));
         let recorder = Recorder::new(
             client.clone(),
             kube::runtime::events::Reporter {
@@ -140,7 +136,7 @@ impl Context {
             gate,
             shutdown,
             recorder,
-            renders: Mutex::default(),
+            renders,
             failures: Mutex::default(),
             forced: Mutex::default(),
         }
@@ -179,11 +175,7 @@ impl Context {
         es: &ExternalSecret,
         synced_version: &str,
     ) -> Option<DesiredSecret> {
-        let renders = Self::lock(&self.renders);
-        renders
-            .get(key)
-            .filter(|c| c.uid == es.metadata.uid && c.synced_version == synced_version)
-            .map(|c| c.desired.clone())
+        Self::lock(&self.renders).get(key, es.metadata.uid.as_deref(), synced_version)
     }
 
     pub(crate) fn remember(

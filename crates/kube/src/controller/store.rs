@@ -106,7 +106,10 @@ fn next_validation(
         ctx.clear_failures(&key);
         interval
     } else {
-        ctx.config.backoff(ctx.note_failure(&key)).min(interval)
+        ctx.config
+            .backoff()
+            .delay(ctx.note_failure(&key), None)
+            .min(interval)
     }
 }
 
@@ -232,7 +235,7 @@ where
 
 fn error_policy<K: Resource>(_: Arc<K>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
     tracing::warn!(error = %error, "store reconcile failed");
-    Action::requeue(ctx.config.backoff(3))
+    Action::requeue(ctx.config.backoff().delay(3, None))
 }
 
 /// The SecretStore controller, stopping gracefully on `shutdown`; its cache joins `lists`.

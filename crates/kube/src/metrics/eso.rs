@@ -90,6 +90,13 @@ impl EsoFamilies {
         f.last_duration_seconds = seconds;
     }
 
+    /// Completed reconciles of one ExternalSecret.
+    pub fn reconcile_count(&self, namespace: &str, name: &str) -> u64 {
+        lock(&self.reconciles)
+            .get(&(namespace.to_string(), name.to_string()))
+            .map_or(0, |f| f.calls)
+    }
+
     /// Records one failed ExternalSecret sync (provider, template or write error).
     pub fn failed(&self, namespace: &str, name: &str) {
         lock(&self.reconciles)

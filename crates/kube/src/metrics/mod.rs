@@ -48,6 +48,13 @@ pub struct ProviderCallLabels {
 /// Tells whether an object still exists (backed by a controller's reflector store).
 type Liveness = Box<dyn Fn(&eso::ObjectKey) -> Option<bool> + Send + Sync>;
 
+/// Labels of per-class gauges.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClassLabels {
+    /// `first` or `refresh`.
+    pub class: String,
+}
+
 /// All controller and fetch-layer metrics. Cloning shares the families.
 #[derive(Clone)]
 pub struct Metrics {
@@ -65,6 +72,8 @@ pub struct Metrics {
     pub provider_call_duration: Family<ProviderCallLabels, Histogram>,
     /// Reads served by an identical read in flight or within the coalescing window.
     pub reads_coalesced: Family<ProviderCallLabels, Counter>,
+    /// ExternalSecret reconciles waiting for a sync slot, per class (`first`, `refresh`).
+    pub sync_waiting: Family<ClassLabels, Gauge>,
     /// ESO's families under ESO's names.
     pub eso: Arc<eso::EsoFamilies>,
     liveness: Arc<Mutex<Vec<Liveness>>>,
@@ -84,6 +93,7 @@ impl Default for Metrics {
                 Histogram::new(exponential_buckets(0.0005, 2.0, 16))
             }),
             reads_coalesced: Family::default(),
+            sync_waiting: Family::default(),
             eso: Arc::default(),
             liveness: Arc::default(),
         }
@@ -150,6 +160,25 @@ impl Metrics {
             "Reads served by an identical in-flight or recent read, per ESO provider and call name",
             self.reads_coalesced.clone(),
         );
+        sub.register(
+            "sync_waiting",
+            "ExternalSecret reconciles waiting for a sync slot, per class (first, refresh)",
+            self.sync_waiting.clone(),
+        );
+    }
+
+    /// Completed reconciles of one ExternalSecret so far (ESO's `externalsecret_sync_calls_total`).
+    pub fn external_secret_reconciles(&self, namespace: &str, name: &str) -> u64 {
+        self.eso.reconcile_count(namespace, name)
+    }
+
+    /// Reconciles waiting for a sync slot in `class` (`first` or `refresh`).
+    pub fn waiting_for_slot(&self, class: &str) -> i64 {
+        self.sync_waiting
+            .get_or_create(&ClassLabels {
+                class: class.to_string(),
+            })
+            .get()
     }
 
     /// Appends ESO's families in the text format, after dropping series of deleted objects.

@@ -2,9 +2,8 @@
 //! counting fake-provider factory and a syncer that records (and can slow down) every sync.
 #![allow(dead_code, clippy::unwrap_used, missing_docs)]
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,15 +12,8 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use secretsync_engine::{Engine, EngineConfig, SyncEnvironment, SyncOutcome};
 use secretsync_kube::SecretSyncer;
-use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::external_secret::ExternalSecret;
-use secretsync_model::provider::{ProviderFactory, StoreContext};
-use secretsync_model::secret_store::SecretStoreSpec;
-use secretsync_model::{
-    FetchRequest, FindRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider,
-    SharedProvider, Validation,
-};
-use secretsync_provider_fake::FakeProvider;
+use secretsync_model::provider::ProviderFactory;
 use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 
 pub fn crd_dir() -> PathBuf {
@@ -161,65 +153,8 @@ pub fn external_secret(
     })
 }
 
-/// Fake providers counting reads, with a switch that makes `validate` fail.
-#[derive(Clone, Default)]
-pub struct CountingFactory {
-    /// When true, `validate` fails (the store turns `Ready=False`).
-    pub invalid: Arc<AtomicBool>,
-    /// `fetch`/`find` calls.
-    pub reads: Arc<AtomicU64>,
-}
-
-#[async_trait]
-impl ProviderFactory for CountingFactory {
-    async fn build(
-        &self,
-        context: &StoreContext,
-        spec: &SecretStoreSpec,
-        _credentials: Arc<dyn CredentialResolver>,
-    ) -> Result<SharedProvider, ProviderError> {
-        let fake = spec
-            .provider
-            .fake
-            .as_ref()
-            .ok_or_else(|| ProviderError::InvalidStoreConfig("fake stores only".into()))?;
-        Ok(Arc::new(CountingProvider {
-            inner: FakeProvider::new(context.store.clone(), fake),
-            factory: self.clone(),
-        }))
-    }
-}
-
-struct CountingProvider {
-    inner: FakeProvider,
-    factory: CountingFactory,
-}
-
-#[async_trait]
-impl SecretProvider for CountingProvider {
-    fn capabilities(&self) -> ProviderCapabilities {
-        self.inner.capabilities()
-    }
-    async fn fetch(&self, request: &FetchRequest) -> Result<RemoteSecret, ProviderError> {
-        self.factory.reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.fetch(request).await
-    }
-    async fn find(
-        &self,
-        request: &FindRequest,
-    ) -> Result<BTreeMap<String, RemoteSecret>, ProviderError> {
-        self.factory.reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.find(request).await
-    }
-    async fn validate(&self) -> Result<Validation, ProviderError> {
-        if self.factory.invalid.load(Ordering::SeqCst) {
-            return Err(ProviderError::Unavailable(
-                "injected validation failure".into(),
-            ));
-        }
-        self.inner.validate().await
-    }
-}
+/// The shared test factory (fake providers from the store spec, counted, switchable).
+pub use secretsync_testkit::providers::TestFactory as CountingFactory;
 
 /// One engine sync as seen by [`RecordingSyncer`].
 #[derive(Clone, Debug)]

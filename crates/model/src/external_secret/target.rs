@@ -148,8 +148,11 @@ pub struct TemplateFrom {
     pub values_decoding_strategy: Option<DecodingStrategy>,
 }
 
-/// Where templateFrom output goes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// Where templateFrom output goes. ESO's field is a string matched case-insensitively
+/// (`strings.EqualFold`, `strings.ToLower` in its template engine): `data`, `LABELS` and
+/// `Annotations` all work, and empty means `Data`. Written back as `Data`, `Annotations`,
+/// `Labels`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub enum TemplateTarget {
     /// Secret data.
     #[default]
@@ -158,6 +161,48 @@ pub enum TemplateTarget {
     Annotations,
     /// Secret labels.
     Labels,
+}
+
+impl TemplateTarget {
+    /// Parses ESO's value, ignoring case; empty is `Data`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.to_ascii_lowercase().as_str() {
+            "" | "data" => Some(TemplateTarget::Data),
+            "annotations" => Some(TemplateTarget::Annotations),
+            "labels" => Some(TemplateTarget::Labels),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TemplateTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        TemplateTarget::parse(&value).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "templateFrom target {value:?}: expected Data, Annotations or Labels (any case)"
+            ))
+        })
+    }
+}
+
+impl JsonSchema for TemplateTarget {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TemplateTarget".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            // Admission keeps other values out (they would not deserialize).
+            "pattern": "^(?i:data|annotations|labels)?$",
+            "description": "Where the rendered output goes: Data, Annotations or Labels, matched case-insensitively as ESO does."
+        })
+    }
 }
 
 /// Reference to a ConfigMap or Secret holding templates.

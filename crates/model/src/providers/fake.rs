@@ -12,6 +12,9 @@ pub struct FakeSpec {
     /// The entries.
     #[serde(default)]
     pub data: Vec<FakeData>,
+    /// What validation reports (ESO's `ValidationResult`): 0 Ready, 1 Unknown, 2 Error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_result: Option<u8>,
 }
 
 /// One fake entry. The value is plain text in the store manifest: use it only for

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
-use crate::providers::{AwsSpec, AzureKvSpec, FakeSpec, VaultSpec};
+use crate::providers::{AwsService, AwsSpec, AzureKvSpec, FakeSpec, OpenBaoSpec, VaultSpec};
 
 /// The provider block of a store. Known providers are typed; any other ESO provider
 /// (gcpsm, onepassword, ...) is kept verbatim in `other` so it can be reported as unsupported.
@@ -24,6 +24,9 @@ pub struct SecretStoreProvider {
     /// Static data, for tests and examples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fake: Option<FakeSpec>,
+    /// OpenBao (ESO's `openBao` block), served by the Vault provider.
+    #[serde(default, rename = "openBao", skip_serializing_if = "Option::is_none")]
+    pub open_bao: Option<OpenBaoSpec>,
     /// Any other provider block, kept as written.
     #[serde(flatten)]
     #[schemars(skip)]
@@ -41,6 +44,20 @@ pub enum ProviderConfig<'a> {
     AzureKv(&'a AzureKvSpec),
     /// `fake`.
     Fake(&'a FakeSpec),
+    /// `openBao`.
+    OpenBao(&'a OpenBaoSpec),
+}
+
+/// ESO's metric labels for reads through one provider
+/// (`externalsecret_provider_api_calls_count{provider,call}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProviderMetricLabels {
+    /// ESO's provider label, e.g. `AWS/SecretsManager`.
+    pub provider: &'static str,
+    /// ESO's call label of a single read, e.g. `GetSecretValue`.
+    pub fetch_call: &'static str,
+    /// ESO's call label of a listing (`find`), e.g. `ListSecrets`.
+    pub find_call: &'static str,
 }
 
 impl ProviderConfig<'_> {
@@ -51,6 +68,31 @@ impl ProviderConfig<'_> {
             ProviderConfig::Aws(_) => "aws",
             ProviderConfig::AzureKv(_) => "azurekv",
             ProviderConfig::Fake(_) => "fake",
+            ProviderConfig::OpenBao(_) => "openBao",
+        }
+    }
+
+    /// ESO's metric labels for this provider (ESO's `runtime/constants`; ESO's OpenBao and fake
+    /// providers record no calls, so their labels are the interface method names).
+    pub fn metric_labels(&self) -> ProviderMetricLabels {
+        let (provider, fetch_call, find_call) = match self {
+            ProviderConfig::Vault(_) => ("HashiCorp/Vault", "ReadSecretData", "ListSecrets"),
+            ProviderConfig::Aws(aws) => match aws.service {
+                AwsService::SecretsManager => {
+                    ("AWS/SecretsManager", "GetSecretValue", "ListSecrets")
+                }
+                AwsService::ParameterStore => {
+                    ("AWS/ParameterStore", "GetParameter", "DescribeParameters")
+                }
+            },
+            ProviderConfig::AzureKv(_) => ("Azure/KeyVault", "GetSecret", "GetSecrets"),
+            ProviderConfig::Fake(_) => ("Fake", "GetSecret", "GetAllSecrets"),
+            ProviderConfig::OpenBao(_) => ("OpenBao", "GetSecret", "GetAllSecrets"),
+        };
+        ProviderMetricLabels {
+            provider,
+            fetch_call,
+            find_call,
         }
     }
 }
@@ -63,6 +105,7 @@ impl SecretStoreProvider {
             self.aws.as_ref().map(|_| "aws"),
             self.azurekv.as_ref().map(|_| "azurekv"),
             self.fake.as_ref().map(|_| "fake"),
+            self.open_bao.as_ref().map(|_| "openBao"),
         ]
         .into_iter()
         .flatten()
@@ -103,6 +146,9 @@ impl SecretStoreProvider {
         if let Some(v) = &self.fake {
             return Ok(ProviderConfig::Fake(v));
         }
+        if let Some(v) = &self.open_bao {
+            return Ok(ProviderConfig::OpenBao(v));
+        }
         Err(ModelError::UnsupportedProvider {
             provider: names[0].clone(),
         })
@@ -129,6 +175,7 @@ impl<'de> Deserialize<'de> for SecretStoreProvider {
                         "aws" => out.aws = map.next_value()?,
                         "azurekv" => out.azurekv = map.next_value()?,
                         "fake" => out.fake = map.next_value()?,
+                        "openBao" => out.open_bao = map.next_value()?,
                         _ => {
                             let value: serde_json::Value = map.next_value()?;
                             out.other.insert(key, value);

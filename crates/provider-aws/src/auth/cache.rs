@@ -1,123 +1,57 @@
-//! Credentials cached per provider instance, renewed shortly before they expire, with one
-//! load in flight at a time (concurrent callers share its result, errors included).
+//! The store's credentials in the shared
+//! [`CredentialCache`](secretsync_provider_support::CredentialCache): one load for all
+//! concurrent callers (a failure too), renewed by the shared rule; credentials without an
+//! expiry (static keys) are loaded again after `static_credentials_ttl`.
 
-use std::sync::Mutex as SyncMutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{self, ProvideCredentials, error::CredentialsError, future};
 use secretsync_model::ProviderError;
-use std::sync::Arc;
+use secretsync_provider_support::{CredentialCache, Issued, Lifetime, SharedClock};
 
 use super::chain::CredentialChain;
 
-/// When credentials expiring at `expiry` (obtained at `now`) are renewed: `margin` before
-/// expiry, but no later than 3/4 into their lifetime so a margin longer than the lifetime does
-/// not force a load per call; credentials without expiry are kept for `static_ttl`.
-fn renew_at(
-    expiry: Option<SystemTime>,
-    now: SystemTime,
-    margin: Duration,
-    static_ttl: Duration,
-) -> SystemTime {
-    match expiry {
-        Some(expiry) => {
-            let lifetime = expiry.duration_since(now).unwrap_or_default();
-            let margin = margin.min(lifetime / 4);
-            expiry.checked_sub(margin).unwrap_or(now)
-        }
-        None => now + static_ttl,
+/// The lifetime of loaded credentials: their expiry, else a reload period.
+fn lifetime(credentials: &Credentials, static_ttl: Duration) -> Lifetime {
+    match credentials.expiry() {
+        Some(at) => Lifetime::ExpiresAt(at),
+        None => Lifetime::ReloadAfter(static_ttl),
     }
 }
 
-/// When cached credentials stop being used.
-#[derive(Clone, Debug)]
-struct Cached {
-    credentials: Credentials,
-    /// Renew at or after this time.
-    renew_at: SystemTime,
-}
-
-#[derive(Default)]
-struct LoadState {
-    /// The last failed load and when it finished; callers that were waiting while it ran
-    /// get the same error instead of starting another load.
-    last_failure: Option<(Instant, ProviderError)>,
-}
-
-/// Caches the credentials a [`CredentialChain`] produces.
-pub(crate) struct CredentialCache {
+/// Cached credentials of one provider instance.
+pub(crate) struct CachedCredentials {
     chain: CredentialChain,
-    refresh_margin: Duration,
     static_ttl: Duration,
-    current: SyncMutex<Option<Cached>>,
-    loading: tokio::sync::Mutex<LoadState>,
+    cache: CredentialCache<Credentials>,
 }
 
-impl CredentialCache {
+impl CachedCredentials {
     /// Wraps a chain.
-    pub(crate) fn new(
-        chain: CredentialChain,
-        refresh_margin: Duration,
-        static_ttl: Duration,
-    ) -> Self {
-        CredentialCache {
+    pub(crate) fn new(chain: CredentialChain, static_ttl: Duration, clock: SharedClock) -> Self {
+        CachedCredentials {
             chain,
-            refresh_margin,
             static_ttl,
-            current: SyncMutex::new(None),
-            loading: tokio::sync::Mutex::new(LoadState::default()),
+            cache: CredentialCache::new(clock),
         }
     }
 
-    fn fresh(&self) -> Option<Credentials> {
-        let guard = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        guard
-            .as_ref()
-            .filter(|c| SystemTime::now() < c.renew_at)
-            .map(|c| c.credentials.clone())
-    }
-
-    fn renew_time(&self, credentials: &Credentials) -> SystemTime {
-        renew_at(
-            credentials.expiry(),
-            SystemTime::now(),
-            self.refresh_margin,
-            self.static_ttl,
-        )
-    }
-
-    /// Current credentials, loading them when missing or about to expire.
+    /// Current credentials, loading them when missing or due for renewal.
     pub(crate) async fn get(&self) -> Result<Credentials, ProviderError> {
-        if let Some(c) = self.fresh() {
-            return Ok(c);
-        }
-        let waiting_since = Instant::now();
-        let mut state = self.loading.lock().await;
-        // Another caller may have loaded (or failed to load) while we waited.
-        if let Some(c) = self.fresh() {
-            return Ok(c);
-        }
-        if let Some((finished, err)) = &state.last_failure
-            && *finished >= waiting_since
-        {
-            return Err(err.clone());
-        }
-        match self.chain.load().await {
-            Ok(credentials) => {
-                let renew_at = self.renew_time(&credentials);
-                *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(Cached {
-                    credentials: credentials.clone(),
-                    renew_at,
-                });
-                state.last_failure = None;
-                Ok(credentials)
-            }
-            Err(err) => {
-                state.last_failure = Some((Instant::now(), err.clone()));
-                Err(err)
-            }
-        }
+        let cached = self
+            .cache
+            .get(|_| async {
+                let credentials = self.chain.load().await?;
+                let lifetime = lifetime(&credentials, self.static_ttl);
+                Ok(Issued {
+                    value: credentials,
+                    lifetime,
+                })
+            })
+            .await?;
+        Ok(cached.value.clone())
     }
 
     /// The chain (for validation calls).
@@ -128,7 +62,7 @@ impl CredentialCache {
 
 /// The SDK-facing credentials provider: hands out the cached credentials.
 #[derive(Clone)]
-pub(crate) struct CachedCredentialsProvider(pub(crate) Arc<CredentialCache>);
+pub(crate) struct CachedCredentialsProvider(pub(crate) Arc<CachedCredentials>);
 
 impl std::fmt::Debug for CachedCredentialsProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -151,27 +85,21 @@ impl ProvideCredentials for CachedCredentialsProvider {
 
 #[cfg(test)]
 mod tests {
-    use super::renew_at;
-    use std::time::{Duration, SystemTime};
-
-    const MIN: Duration = Duration::from_secs(60);
+    use super::*;
+    use std::time::SystemTime;
 
     #[test]
-    fn renewal_times() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        // One-hour STS credentials: renewed five minutes before expiry.
+    fn temporary_credentials_expire_static_ones_are_reloaded() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let temporary = Credentials::new("a", "s", Some("t".into()), Some(at), "test");
         assert_eq!(
-            renew_at(Some(now + 60 * MIN), now, 5 * MIN, 60 * MIN),
-            now + 55 * MIN
+            lifetime(&temporary, Duration::from_secs(60)),
+            Lifetime::ExpiresAt(at)
         );
-        // Fifteen-minute credentials: 3/4 of the lifetime at the latest.
+        let keys = Credentials::new("a", "s", None, None, "test");
         assert_eq!(
-            renew_at(Some(now + 8 * MIN), now, 5 * MIN, 60 * MIN),
-            now + 6 * MIN
+            lifetime(&keys, Duration::from_secs(60)),
+            Lifetime::ReloadAfter(Duration::from_secs(60))
         );
-        // Already expired: renew now.
-        assert_eq!(renew_at(Some(now - MIN), now, 5 * MIN, 60 * MIN), now - MIN);
-        // Static keys: kept for the static TTL.
-        assert_eq!(renew_at(None, now, 5 * MIN, 60 * MIN), now + 60 * MIN);
     }
 }

@@ -15,8 +15,8 @@ use secretsync_model::external_secret::StoreKind;
 use secretsync_model::provider::StoreContext;
 use secretsync_model::providers::{AwsAuth, AwsSessionTagsPolicy, AwsSpec};
 
+use cache::CachedCredentials;
 pub(crate) use cache::CachedCredentialsProvider;
-use cache::CredentialCache;
 use chain::{CredentialChain, Source};
 use sts::{RoleStep, Sts};
 
@@ -28,7 +28,7 @@ const RESERVED_TAG_KEYS: [&str; 3] = ["esoNamespace", "esoStoreName", "esoStoreK
 /// The store's credentials.
 #[derive(Clone)]
 pub(crate) struct Auth {
-    cache: Arc<CredentialCache>,
+    cache: Arc<CachedCredentials>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -151,9 +151,18 @@ impl Auth {
                 }
                 Source::ServiceAccount { resolver, account }
             }
-            (None, None) => Source::Environment {
-                default_chain: tokio::sync::OnceCell::new(),
-            },
+            (None, None) => {
+                options.ambient_identity.check(
+                    &context.store,
+                    "spec.provider.aws.auth",
+                    "a store without auth uses the operator's own AWS credentials \
+                     (environment, IRSA, pod identity, instance profile)",
+                    "spec.provider.aws.auth.secretRef or spec.provider.aws.auth.jwt.serviceAccountRef",
+                )?;
+                Source::Environment {
+                    default_chain: tokio::sync::OnceCell::new(),
+                }
+            }
         };
 
         let mut roles: Vec<RoleStep> = spec
@@ -189,10 +198,10 @@ impl Auth {
             options: options.clone(),
         };
         Ok(Auth {
-            cache: Arc::new(CredentialCache::new(
+            cache: Arc::new(CachedCredentials::new(
                 chain,
-                options.credential_refresh_margin,
                 options.static_credentials_ttl,
+                options.clock.clone(),
             )),
         })
     }

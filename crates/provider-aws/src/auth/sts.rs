@@ -86,7 +86,7 @@ impl Sts {
             subject,
             region: &self.region,
             endpoint_override: self.options.endpoint_url.as_deref(),
-            throttle_backoff: self.options.throttle_backoff,
+            clock: &self.options.clock,
         }
     }
 

@@ -10,9 +10,9 @@ use aws_sdk_secretsmanager::types::{
 use secretsync_model::{ProviderError, RemoteSecret};
 use zeroize::Zeroize;
 
+use crate::error::FetchResult;
 use crate::error::{CallSite, error_code_of, from_code, from_sdk};
 use crate::options::AwsOptions;
-use crate::single_flight::FetchResult;
 use crate::value::{secret_from_bytes, secret_from_string, tags_json};
 
 /// How a whole `BatchGetSecretValue` call failed.
@@ -86,7 +86,7 @@ impl SecretsManagerApi {
             subject,
             region: &self.region,
             endpoint_override: self.options.endpoint_url.as_deref(),
-            throttle_backoff: self.options.throttle_backoff,
+            clock: &self.options.clock,
         }
     }
 
@@ -139,7 +139,12 @@ impl SecretsManagerApi {
         let site = self.site("BatchGetSecretValue", &batch_subject);
         let mut found: HashMap<&str, FetchResult> = HashMap::with_capacity(ids.len());
         let mut next_token: Option<String> = None;
+        let mut pages = 0;
         loop {
+            pages += 1;
+            if let Err(e) = self.options.limits.check_pages(pages, &batch_subject) {
+                return Err(BatchFailure::Failed(e));
+            }
             let result = self
                 .client
                 .batch_get_secret_value()
@@ -253,7 +258,12 @@ impl SecretsManagerApi {
         let site = self.site("ListSecrets", &subject);
         let mut entries = Vec::new();
         let mut next_token: Option<String> = None;
+        let mut pages = 0;
         loop {
+            pages += 1;
+            self.options
+                .limits
+                .check_pages(pages, &format!("Secrets Manager ListSecrets of {subject}"))?;
             let mut output = self
                 .client
                 .list_secrets()

@@ -20,7 +20,7 @@ use futures::future::join_all;
 use tokio::sync::oneshot;
 
 use super::api::{BatchFailure, SecretsManagerApi};
-use crate::single_flight::{FetchResult, dropped};
+use crate::error::{FetchResult, dropped};
 
 #[derive(Default)]
 struct State {

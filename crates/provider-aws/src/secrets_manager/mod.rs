@@ -10,9 +10,10 @@ use futures::future::join_all;
 use regex::Regex;
 use secretsync_model::{FetchRequest, FindRequest, ProviderError, RemoteSecret};
 
-use crate::single_flight::{FetchResult, SingleFlight};
+use crate::error::{FetchResult, dropped};
 pub(crate) use api::SecretsManagerApi;
 use batch::Batcher;
+use secretsync_provider_support::SingleFlight;
 
 /// Ids per `BatchGetSecretValue` call allowed by AWS.
 pub const MAX_BATCH_SIZE: usize = 20;
@@ -24,7 +25,7 @@ const CURRENT_STAGE: &str = "AWSCURRENT";
 pub(crate) struct SecretsManager {
     api: Arc<SecretsManagerApi>,
     batcher: Arc<Batcher>,
-    flights: Arc<SingleFlight<FetchRequest>>,
+    flights: SingleFlight<FetchRequest, FetchResult>,
     prefix: String,
 }
 
@@ -86,9 +87,7 @@ impl SecretsManager {
             };
             async move {
                 match receiver {
-                    Some(rx) => rx
-                        .await
-                        .unwrap_or_else(|_| Err(crate::single_flight::dropped())),
+                    Some(rx) => rx.await.unwrap_or_else(|_| Err(dropped())),
                     None => self.fetch(r).await,
                 }
             }
@@ -163,11 +162,17 @@ impl SecretsManager {
                 regex.as_ref().is_none_or(|r| r.is_match(relative))
             })
             .collect();
+        // Every name costs a read: bounded before any is made.
+        self.api
+            .options
+            .limits
+            .check_find_results(names.len(), "Secrets Manager find")?;
         let receivers = self.batcher.enqueue_many(names.clone());
-        let values = join_all(receivers.into_iter().map(|rx| async move {
-            rx.await
-                .unwrap_or_else(|_| Err(crate::single_flight::dropped()))
-        }))
+        let values = join_all(
+            receivers
+                .into_iter()
+                .map(|rx| async move { rx.await.unwrap_or_else(|_| Err(dropped())) }),
+        )
         .await;
         let mut found = BTreeMap::new();
         for (name, value) in names.into_iter().zip(values) {

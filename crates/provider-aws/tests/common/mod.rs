@@ -83,11 +83,21 @@ pub fn context() -> StoreContext {
     }
 }
 
-/// Options pointing every call at moto, without retries (tests want the first answer).
+/// Options pointing every call at moto (the provider makes one attempt; retries are the
+/// engine's).
 pub fn options(moto: &Moto) -> AwsOptions {
-    AwsOptions {
-        max_attempts: 1,
-        ..AwsOptions::with_endpoint(moto.endpoint())
+    AwsOptions::with_endpoint(moto.endpoint())
+}
+
+/// Context of a ClusterSecretStore `aws` read from namespace `ns`.
+pub fn cluster_context() -> StoreContext {
+    StoreContext {
+        store: StoreId {
+            kind: StoreKind::ClusterSecretStore,
+            namespace: None,
+            name: "aws".into(),
+        },
+        reader_namespace: Some("ns".into()),
     }
 }
 

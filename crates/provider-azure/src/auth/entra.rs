@@ -1,14 +1,16 @@
 //! The Entra ID v2.0 token endpoint (`client_credentials` grant) for client secrets, certificate
 //! assertions and federated (workload identity) assertions.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
 use secretsync_model::ProviderError;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{IssuedToken, seconds_field, short_description};
-use crate::http_util::{retry_after, transport_error};
+use crate::http_util::{Reply, send};
+use crate::options::AzureOptions;
 
 /// `client_assertion_type` of JWT bearer assertions.
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -34,6 +36,7 @@ pub(crate) struct TokenRequestLabel<'a> {
 /// Posts a `client_credentials` request and returns the access token.
 pub(crate) async fn client_credentials(
     http: &reqwest::Client,
+    options: &AzureOptions,
     token_endpoint: &str,
     scope: &str,
     proof: ClientProof<'_>,
@@ -55,44 +58,60 @@ pub(crate) async fn client_credentials(
         "Entra ID token request ({} of client {:?} in tenant {:?} at {token_endpoint})",
         label.credential, label.client_id, label.tenant_id
     );
-    let response = http
-        .post(token_endpoint)
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| transport_error(&what, &e))?;
-    let status = response.status();
-    let wait = retry_after(response.headers());
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if status.is_success() {
-        return parse_token(&body, &what);
-    }
-    Err(token_error(status, &body, wait, &what))
+    let reply = send(http.post(token_endpoint).form(&form), &what, options).await?;
+    token_from_reply(&reply, options, &what)
 }
 
-/// Reads `{access_token, expires_in}` of a token response.
-pub(crate) fn parse_token(body: &Value, what: &str) -> Result<IssuedToken, ProviderError> {
-    let token = body
-        .get("access_token")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
+/// The token of an issuer's answer, or the error it stands for.
+pub(crate) fn token_from_reply(
+    reply: &Reply,
+    options: &AzureOptions,
+    what: &str,
+) -> Result<IssuedToken, ProviderError> {
+    if reply.status.is_success() {
+        return parse_token(&reply.body, options.clock.now(), what);
+    }
+    Err(token_error(
+        reply.status,
+        &reply.json(),
+        reply.retry_after,
+        what,
+    ))
+}
+
+/// Reads `{access_token, expires_in}` (or `expires_on`, Unix seconds) of a token response.
+/// The token goes straight from the (zeroizing) body into a `SecretString`.
+pub(crate) fn parse_token(
+    body: &[u8],
+    now: SystemTime,
+    what: &str,
+) -> Result<IssuedToken, ProviderError> {
+    #[derive(Deserialize)]
+    struct TokenResponse {
+        access_token: Option<SecretString>,
+        expires_in: Option<Value>,
+        expires_on: Option<Value>,
+    }
+    let response: TokenResponse = serde_json::from_slice(body).map_err(|_| {
+        ProviderError::BadResponse(format!("{what}: the token response is not JSON"))
+    })?;
+    let token = response
+        .access_token
+        .filter(|t| !t.expose_secret().is_empty())
         .ok_or_else(|| {
             ProviderError::BadResponse(format!("{what}: no access_token in the response"))
         })?;
-    let expires_in = seconds_field(body.get("expires_in"))
+    let expires_in = seconds_field(response.expires_in.as_ref())
         .or_else(|| {
-            let on = seconds_field(body.get("expires_on"))?;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .ok()?
-                .as_secs();
+            let on = seconds_field(response.expires_on.as_ref())?;
+            let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
             Some(on.saturating_sub(now))
         })
         .ok_or_else(|| {
             ProviderError::BadResponse(format!("{what}: no expires_in in the response"))
         })?;
     Ok(IssuedToken {
-        secret: SecretString::from(token.to_string()),
+        secret: token,
         expires_in: Duration::from_secs(expires_in),
     })
 }
@@ -132,21 +151,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn token_responses_parse_with_numeric_or_string_lifetimes() {
-        let t = parse_token(
-            &serde_json::json!({"access_token": "abc", "expires_in": 60}),
-            "t",
-        )
-        .expect("token");
+    fn token_responses_parse_with_numeric_string_or_absolute_lifetimes() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_000);
+        let parse = |v: Value| parse_token(v.to_string().as_bytes(), now, "t");
+        let t = parse(serde_json::json!({"access_token": "abc", "expires_in": 60})).expect("token");
         assert_eq!(t.secret.expose_secret(), "abc");
         assert_eq!(t.expires_in, Duration::from_secs(60));
-        let t = parse_token(
-            &serde_json::json!({"access_token": "abc", "expires_in": "120"}),
-            "t",
-        )
-        .expect("token");
+        let t =
+            parse(serde_json::json!({"access_token": "abc", "expires_in": "120"})).expect("token");
         assert_eq!(t.expires_in, Duration::from_secs(120));
-        assert!(parse_token(&serde_json::json!({"expires_in": 1}), "t").is_err());
+        let t =
+            parse(serde_json::json!({"access_token": "abc", "expires_on": "1300"})).expect("token");
+        assert_eq!(
+            t.expires_in,
+            Duration::from_secs(300),
+            "expires_on against the clock"
+        );
+        assert!(parse(serde_json::json!({"expires_in": 1})).is_err());
+        assert!(parse(serde_json::json!({"access_token": "", "expires_in": 1})).is_err());
+        assert!(parse_token(b"<html>", now, "t").is_err());
     }
 
     #[test]

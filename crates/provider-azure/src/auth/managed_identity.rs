@@ -2,17 +2,17 @@
 
 use secrecy::ExposeSecret;
 use secretsync_model::ProviderError;
-use serde_json::Value;
 
 use super::IssuedToken;
-use super::entra::{parse_token, token_error};
-use crate::http_util::{retry_after, transport_error};
-use crate::options::ManagedIdentityEndpoint;
+use super::entra::token_from_reply;
+use crate::http_util::send;
+use crate::options::{AzureOptions, ManagedIdentityEndpoint};
 
 /// Requests a token for `resource` for the system-assigned identity (`client_id: None`) or a
 /// user-assigned one.
 pub(crate) async fn acquire(
     http: &reqwest::Client,
+    options: &AzureOptions,
     endpoint: &ManagedIdentityEndpoint,
     resource: &str,
     client_id: Option<&str>,
@@ -47,15 +47,6 @@ pub(crate) async fn acquire(
         }
     };
     let what = format!("managed identity token request for {identity} at {url}");
-    let response = request
-        .send()
-        .await
-        .map_err(|e| transport_error(&what, &e))?;
-    let status = response.status();
-    let wait = retry_after(response.headers());
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if status.is_success() {
-        return parse_token(&body, &what);
-    }
-    Err(token_error(status, &body, wait, &what))
+    let reply = send(request, &what, options).await?;
+    token_from_reply(&reply, options, &what)
 }

@@ -1,22 +1,20 @@
 //! Access tokens for Key Vault: where they come from ([`source`]) and how they are cached
-//! ([`TokenCache`]: per provider instance, refreshed shortly before expiry, single-flight).
+//! ([`TokenCache`]: the shared credential cache — one acquisition for all concurrent callers, a
+//! failure shared with them, renewal by the shared rule).
 
 pub(crate) mod certificate;
 pub(crate) mod entra;
 pub(crate) mod managed_identity;
 pub(crate) mod source;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::SecretString;
 use secretsync_model::ProviderError;
+use secretsync_provider_support::{Cached, CredentialCache, Issued, Lifetime, SharedClock};
 
 use source::TokenSource;
-
-/// The longest a token is refreshed before it expires.
-const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
 /// A token as an issuer returned it.
 pub(crate) struct IssuedToken {
@@ -26,46 +24,21 @@ pub(crate) struct IssuedToken {
     pub(crate) expires_in: Duration,
 }
 
-/// A cached token.
-pub(crate) struct AccessToken {
-    /// The bearer token.
-    pub(crate) secret: SecretString,
-    /// Identifies this token for [`TokenCache::invalidate`].
-    pub(crate) generation: u64,
-    refresh_at: Instant,
-}
+/// A cached bearer token with its generation.
+pub(crate) type AccessToken = Cached<SecretString>;
 
-impl std::fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessToken")
-            .field("generation", &self.generation)
-            .finish_non_exhaustive()
-    }
-}
-
-/// When to refresh a token of this lifetime: a fifth of its lifetime before expiry, at most
-/// [`MAX_REFRESH_MARGIN`] (so one-hour tokens are renewed five minutes early).
-pub(crate) fn refresh_margin(lifetime: Duration) -> Duration {
-    (lifetime / 5).min(MAX_REFRESH_MARGIN)
-}
-
-/// Caches one token per provider instance. Concurrent callers that find no fresh token wait
-/// for a single acquisition instead of each asking the issuer.
+/// One token per provider instance.
 pub(crate) struct TokenCache {
     source: TokenSource,
-    current: RwLock<Option<Arc<AccessToken>>>,
-    refresh: tokio::sync::Mutex<()>,
-    generation: AtomicU64,
+    cache: CredentialCache<SecretString>,
 }
 
 impl TokenCache {
     /// A cache in front of `source`.
-    pub(crate) fn new(source: TokenSource) -> Self {
+    pub(crate) fn new(source: TokenSource, clock: SharedClock) -> Self {
         TokenCache {
             source,
-            current: RwLock::new(None),
-            refresh: tokio::sync::Mutex::new(()),
-            generation: AtomicU64::new(0),
+            cache: CredentialCache::new(clock),
         }
     }
 
@@ -74,46 +47,32 @@ impl TokenCache {
         &self.source
     }
 
-    fn fresh(&self) -> Option<Arc<AccessToken>> {
-        let guard = self.current.read().unwrap_or_else(|p| p.into_inner());
-        guard
-            .as_ref()
-            .filter(|t| Instant::now() < t.refresh_at)
-            .cloned()
-    }
-
     /// A fresh token, acquiring one if needed (once, however many callers wait).
     pub(crate) async fn token(&self) -> Result<Arc<AccessToken>, ProviderError> {
-        if let Some(t) = self.fresh() {
-            return Ok(t);
-        }
-        let _single_flight = self.refresh.lock().await;
-        if let Some(t) = self.fresh() {
-            return Ok(t);
-        }
-        let received = Instant::now();
-        let issued = self.source.acquire().await?;
-        let lifetime = issued.expires_in;
-        let token = Arc::new(AccessToken {
-            secret: issued.secret,
-            generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
-            refresh_at: received + lifetime.saturating_sub(refresh_margin(lifetime)),
-        });
-        tracing::debug!(
-            source = %self.source.describe(),
-            lifetime_secs = lifetime.as_secs(),
-            "acquired a Key Vault access token"
-        );
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
-        Ok(token)
+        self.cache
+            .get(|_| async {
+                let issued = self.source.acquire().await?;
+                tracing::debug!(
+                    source = %self.source.describe(),
+                    lifetime_secs = issued.expires_in.as_secs(),
+                    "acquired a Key Vault access token"
+                );
+                Ok(Issued {
+                    value: issued.secret,
+                    lifetime: Lifetime::ExpiresAt(self.cache.clock().now() + issued.expires_in),
+                })
+            })
+            .await
     }
 
     /// Drops the cached token if it is still `generation` (the vault rejected it).
     pub(crate) fn invalidate(&self, generation: u64) {
-        let mut guard = self.current.write().unwrap_or_else(|p| p.into_inner());
-        if guard.as_ref().is_some_and(|t| t.generation == generation) {
-            *guard = None;
-        }
+        self.cache.invalidate(generation);
+    }
+
+    /// Tokens acquired so far.
+    pub(crate) fn acquisitions(&self) -> u64 {
+        self.cache.loads()
     }
 }
 
@@ -135,19 +94,6 @@ pub(crate) fn short_description(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn refresh_margin_is_a_fifth_capped_at_five_minutes() {
-        assert_eq!(
-            refresh_margin(Duration::from_secs(3600)),
-            Duration::from_secs(300)
-        );
-        assert_eq!(
-            refresh_margin(Duration::from_secs(10)),
-            Duration::from_secs(2)
-        );
-        assert_eq!(refresh_margin(Duration::ZERO), Duration::ZERO);
-    }
 
     #[test]
     fn lifetimes_parse_from_numbers_and_strings() {

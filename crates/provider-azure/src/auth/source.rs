@@ -262,6 +262,7 @@ impl TokenSource {
                         };
                         client_credentials(
                             &self.http,
+                            &self.options,
                             &endpoint,
                             &scope,
                             ClientProof::Secret(&secret),
@@ -284,6 +285,7 @@ impl TokenSource {
                         };
                         client_credentials(
                             &self.http,
+                            &self.options,
                             &endpoint,
                             &scope,
                             ClientProof::Assertion(&assertion),
@@ -296,6 +298,7 @@ impl TokenSource {
             Method::ManagedIdentity { client_id } => {
                 managed_identity::acquire(
                     &self.http,
+                    &self.options,
                     &self.options.managed_identity,
                     &self.cloud.key_vault_resource,
                     client_id.as_deref(),
@@ -342,6 +345,7 @@ impl TokenSource {
                 };
                 client_credentials(
                     &self.http,
+                    &self.options,
                     &endpoint,
                     &scope,
                     ClientProof::Assertion(&assertion),
@@ -367,6 +371,7 @@ impl TokenSource {
                 };
                 client_credentials(
                     &self.http,
+                    &self.options,
                     &endpoint,
                     &scope,
                     ClientProof::Assertion(&assertion),

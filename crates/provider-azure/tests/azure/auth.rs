@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use secretsync_model::providers::{AzureAuthType, AzureKvAuth};
 use secretsync_model::{FetchRequest, SecretProvider};
-use secretsync_provider_azure::{ManagedIdentityEndpoint, OperatorWorkloadIdentity};
+use secretsync_provider_azure::{AzureOptions, ManagedIdentityEndpoint, OperatorWorkloadIdentity};
+use secretsync_provider_support::ManualClock;
 use secretsync_testkit::azure::{
     ClientCertificate, ManagedIdentity, SecretOptions, TestIssuer, TrustedIssuerKeys, grant,
 };
@@ -207,8 +208,8 @@ async fn operator_workload_identity_reads_its_token_file() {
 }
 
 #[tokio::test]
-async fn tokens_are_refreshed_at_expiry_without_a_new_challenge() {
-    let d = double_with_lifetime(Duration::from_secs(4));
+async fn tokens_are_refreshed_by_the_shared_rule_without_a_new_challenge() {
+    let d = double();
     d.add_client_secret(d.tenant_id(), SP_CLIENT, "sp-secret-1");
     d.set_secret("rotating", "v1", SecretOptions::default())
         .expect("seed");
@@ -217,28 +218,43 @@ async fn tokens_are_refreshed_at_expiry_without_a_new_challenge() {
         "azure-sp",
         &[("client-id", SP_CLIENT), ("client-secret", "sp-secret-1")],
     );
-    let p = provider(service_principal_secret_spec(&d), creds, options(&d));
+    // One-hour tokens, the provider's clock injected: due 5 minutes before expiry.
+    let clock = ManualClock::new();
+    let o = AzureOptions {
+        clock: clock.shared(),
+        ..options(&d)
+    };
+    let p = provider(service_principal_secret_spec(&d), creds, o);
     for _ in 0..3 {
         p.fetch(&FetchRequest::latest("rotating"))
             .await
             .expect("read");
     }
     assert_eq!(d.token_requests().total(), 1, "reused while fresh");
-    tokio::time::sleep(Duration::from_millis(4_300)).await;
+    clock.advance(Duration::from_secs(54 * 60));
+    p.fetch(&FetchRequest::latest("rotating"))
+        .await
+        .expect("read");
+    assert_eq!(
+        d.token_requests().total(),
+        1,
+        "still fresh after 54 minutes"
+    );
+    clock.advance(Duration::from_secs(2 * 60));
     let got = p
         .fetch(&FetchRequest::latest("rotating"))
         .await
-        .expect("read after expiry");
+        .expect("read after the renewal time");
     assert_eq!(got.value.expose_str(), Some("v1"));
     assert_eq!(
         d.token_requests().total(),
         2,
-        "refreshed once the token expired"
+        "refreshed once the renewal time passed"
     );
     assert_eq!(
         d.vault_requests().unauthorized,
         1,
-        "no expired token was sent: refreshed before use"
+        "one challenge for the provider's life"
     );
 }
 

@@ -3,5 +3,6 @@
 
 mod auth;
 mod common;
+mod identity;
 mod reads;
 mod workload;

@@ -81,13 +81,29 @@ pub fn root_token_auth(bao: &Bao) -> (VaultAuth, StaticCredentials) {
 
 /// Builds a provider.
 pub fn provider(name: &str, spec: VaultSpec, creds: StaticCredentials) -> VaultProvider {
-    VaultProvider::new(
-        context(name),
-        spec,
-        Arc::new(creds),
-        VaultOptions::default(),
-    )
-    .expect("valid store")
+    provider_with_options(name, spec, creds, VaultOptions::default())
+}
+
+/// Builds a provider with the given options.
+pub fn provider_with_options(
+    name: &str,
+    spec: VaultSpec,
+    creds: StaticCredentials,
+    options: VaultOptions,
+) -> VaultProvider {
+    VaultProvider::new(context(name), spec, Arc::new(creds), options).expect("valid store")
+}
+
+/// A ClusterSecretStore context `<name>` read from namespace [`NS`].
+pub fn cluster_context(name: &str) -> StoreContext {
+    StoreContext {
+        store: StoreId {
+            kind: StoreKind::ClusterSecretStore,
+            namespace: None,
+            name: name.into(),
+        },
+        reader_namespace: Some(NS.into()),
+    }
 }
 
 /// Sets up AppRole `name` with `policy` at mount `approle`; returns (role_id, secret_id).
@@ -150,4 +166,21 @@ pub fn read_policy(mount: &str) -> String {
 /// The fetched value as a JSON object.
 pub fn json(value: &SecretValue) -> serde_json::Value {
     serde_json::from_slice(value.expose()).expect("JSON value")
+}
+
+/// Enables `userpass` and creates user `sync` (password `pw`, policy `reader` on `kv2`).
+pub async fn userpass_user_sync(bao: &Bao) {
+    bao.put_policy("reader", &read_policy("kv2")).await;
+    bao.api(
+        "POST",
+        "sys/auth/userpass",
+        Some(serde_json::json!({"type": "userpass"})),
+    )
+    .await;
+    bao.api(
+        "POST",
+        "auth/userpass/users/sync",
+        Some(serde_json::json!({"password": "pw", "token_policies": ["reader"]})),
+    )
+    .await;
 }

@@ -3,7 +3,8 @@
 
 use std::cmp::Ordering;
 
-use super::{FuncDef, P, f};
+use super::{FuncDef, P, f, m};
+use crate::budget::{Bounded, Budget};
 use crate::value::Value;
 
 pub(crate) const FUNCS: &[FuncDef] = &[
@@ -33,18 +34,18 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("ge", &[P::Any, P::Any], None, |a| {
         cmp(a, |o| o != Ordering::Less)
     }),
-    f("html", &[], Some(P::Any), |a| {
-        Ok(Value::from(html_escape(&String::from_utf8_lossy(
-            &eval_args(a),
-        ))))
+    // The escapes grow their input at most sixfold (`<` → `\u003C`).
+    m("html", &[], Some(P::Any), |b, a| {
+        let text = eval_args(b, a, 6)?;
+        Ok(Value::from(html_escape(&String::from_utf8_lossy(&text))))
     }),
-    f("js", &[], Some(P::Any), |a| {
-        Ok(Value::from(js_escape(&String::from_utf8_lossy(
-            &eval_args(a),
-        ))))
+    m("js", &[], Some(P::Any), |b, a| {
+        let text = eval_args(b, a, 6)?;
+        Ok(Value::from(js_escape(&String::from_utf8_lossy(&text))))
     }),
-    f("urlquery", &[], Some(P::Any), |a| {
-        Ok(Value::from(query_escape(&eval_args(a))))
+    m("urlquery", &[], Some(P::Any), |b, a| {
+        let text = eval_args(b, a, 3)?;
+        Ok(Value::from(query_escape(&text)))
     }),
     f("call", &[P::Any], Some(P::Any), |_| {
         Err("call of non-function (templates have no function values here)".into())
@@ -187,12 +188,17 @@ fn cmp(a: &[Value], pred: fn(Ordering) -> bool) -> Result<Value, String> {
     Ok(Value::Bool(pred(o)))
 }
 
-/// Go's `evalArgs`: a single string argument as is, otherwise `fmt.Sprint(args...)`.
-fn eval_args(a: &[Value]) -> Vec<u8> {
-    if let [Value::String(s)] = a {
-        return s.as_bytes().to_vec();
-    }
-    super::fmt::sprint(a)
+/// Go's `evalArgs`: a single string argument as is, otherwise `fmt.Sprint(args...)`; small
+/// enough that escaping it (growing it up to `growth` times) stays within the string limit.
+fn eval_args(budget: &Budget, a: &[Value], growth: usize) -> Result<Vec<u8>, String> {
+    let limit = budget.limits().max_string_bytes / growth;
+    let mut out = Vec::new();
+    let r = match a {
+        [Value::String(s)] => Bounded::new(&mut out, limit).push(s.as_bytes()),
+        _ => super::fmt::sprint(&mut Bounded::new(&mut out, limit), a),
+    };
+    r.map_err(|_| budget.string_error())?;
+    Ok(out)
 }
 
 /// Go's `template.HTMLEscapeString`.

@@ -1,14 +1,8 @@
 //! Byte-string helpers with Go `strings` semantics (Go strings are byte strings).
 
-/// Position of `needle` in `hay`.
+/// Position of `needle` in `hay` (linear time).
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    if needle.len() > hay.len() {
-        return None;
-    }
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// Byte offsets where each UTF-8 "rune" starts (an invalid byte counts as one rune).

@@ -1,7 +1,7 @@
 //! Type conversion (`atoi`, `int`, `int64`, `float64`, `toDecimal`) and reflection
 //! (`typeOf`, `typeIs`, `kindOf`, `kindIs`), following spf13/cast as sprig uses it.
 
-use super::{FuncDef, P, arg_str, f};
+use super::{FuncDef, P, arg_str, f, m};
 use crate::value::Value;
 
 pub(crate) const FUNCS: &[FuncDef] = &[
@@ -16,7 +16,7 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         Ok(Value::Float(to_float64(&a[0])))
     }),
     f("toDecimal", &[P::Any], None, |a| {
-        let s = a[0].to_go_string();
+        let s = a[0].to_go_string_small();
         let s = s.as_str();
         Ok(Value::Int64(parse_go_int(s, 8).unwrap_or(0)))
     }),
@@ -38,8 +38,8 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         Ok(Value::Bool(t == name || t.strip_prefix('*') == Some(name)))
     }),
     // reflect.DeepEqual: same Go type and equal contents (int and int64 differ, like Go).
-    f("deepEqual", &[P::Any, P::Any], None, |a| {
-        Ok(Value::Bool(a[0] == a[1]))
+    m("deepEqual", &[P::Any, P::Any], None, |b, a| {
+        Ok(Value::Bool(super::collections::deep_eq(b, &a[0], &a[1])?))
     }),
 ];
 

@@ -30,9 +30,10 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
 use x509_cert::time::{Time, Validity};
 
-use super::keys::{PrivKey, pem};
+use super::keys::{PrivKey, parse_cost, pem, tlv};
 use super::pem::decode;
-use super::{FuncDef, P, arg_bytes, arg_int, arg_str, f};
+use super::{FuncDef, P, arg_bytes, arg_int, arg_str, m};
+use crate::budget::cost;
 use crate::value::{Map, Value};
 
 const CN_S_I: &[P] = &[P::Str, P::Int];
@@ -41,62 +42,81 @@ const CERT_ARGS: &[P] = &[P::Str, P::List, P::List, P::Int];
 pub(crate) const FUNCS: &[FuncDef] = &[
     // sprig returns problems as the result text ("Unknown type X"); sprig's DSA keys are
     // not supported and fail instead.
-    f("genPrivateKey", &[P::Str], None, |a| {
+    m("genPrivateKey", &[P::Str], None, |b, a| {
         let typ = arg_str(a, 0);
-        if typ == "dsa" {
-            return Err("genPrivateKey: DSA keys are not supported by secretsync".to_string());
+        match &*typ {
+            "dsa" => {
+                return Err("genPrivateKey: DSA keys are not supported by secretsync".to_string());
+            }
+            "" | "rsa" => b.charge(cost::rsa_keygen(4096))?,
+            _ => b.charge(cost::EC_KEY)?,
         }
         match PrivKey::generate(&typ) {
             Ok(k) => k.to_sprig_pem().map(Value::from),
             Err(msg) => Ok(Value::from(msg)),
         }
     }),
-    f("buildCustomCert", &[P::Str, P::Str], None, |a| {
+    m("buildCustomCert", &[P::Str, P::Str], None, |b, a| {
+        b.charge(parse_cost(arg_bytes(a, 1).len()))?;
         build_custom_cert(arg_bytes(a, 0), arg_bytes(a, 1))
     }),
-    f("genCA", CN_S_I, None, |a| {
+    m("genCA", CN_S_I, None, |b, a| {
+        b.charge(cost::rsa_keygen(2048) + cost::rsa_private_op(2048))?;
         let key = PrivKey::generate_rsa(2048)?;
         gen_ca(&arg_str(a, 0), arg_int(a, 1), &key)
     }),
-    f("genCAWithKey", &[P::Str, P::Int, P::Str], None, |a| {
+    m("genCAWithKey", &[P::Str, P::Int, P::Str], None, |b, a| {
+        b.charge(2 * parse_cost(arg_bytes(a, 2).len()))?;
         let key = PrivKey::from_sprig_pem(arg_bytes(a, 2))
             .map_err(|e| format!("parsing private key: {e}"))?;
         gen_ca(&arg_str(a, 0), arg_int(a, 1), &key)
     }),
-    f("genSelfSignedCert", CERT_ARGS, None, |a| {
+    m("genSelfSignedCert", CERT_ARGS, None, |b, a| {
+        b.charge(cost::rsa_keygen(2048) + cost::rsa_private_op(2048))?;
         let key = PrivKey::generate_rsa(2048)?;
         gen_self_signed(a, &key)
     }),
-    f(
+    m(
         "genSelfSignedCertWithKey",
         &[P::Str, P::List, P::List, P::Int, P::Str],
         None,
-        |a| {
+        |b, a| {
+            b.charge(2 * parse_cost(arg_bytes(a, 4).len()))?;
             let key = PrivKey::from_sprig_pem(arg_bytes(a, 4))
                 .map_err(|e| format!("parsing private key: {e}"))?;
             gen_self_signed(a, &key)
         },
     ),
-    f(
+    m(
         "genSignedCert",
         &[P::Str, P::List, P::List, P::Int, P::Any],
         None,
-        |a| {
+        |b, a| {
+            b.charge(cost::rsa_keygen(2048) + 2 * parse_cost(ca_key_len(&a[4])))?;
             let key = PrivKey::generate_rsa(2048)?;
             gen_signed(a, &key)
         },
     ),
-    f(
+    m(
         "genSignedCertWithKey",
         &[P::Str, P::List, P::List, P::Int, P::Any, P::Str],
         None,
-        |a| {
+        |b, a| {
+            b.charge(parse_cost(arg_bytes(a, 5).len()) + 2 * parse_cost(ca_key_len(&a[4])))?;
             let key = PrivKey::from_sprig_pem(arg_bytes(a, 5))
                 .map_err(|e| format!("parsing private key: {e}"))?;
             gen_signed(a, &key)
         },
     ),
 ];
+
+/// Length of the `Key` of a CA object (what signing with it parses).
+fn ca_key_len(ca: &Value) -> usize {
+    ca.as_map()
+        .and_then(|m| m.get("Key"))
+        .and_then(Value::as_bytes)
+        .map_or(0, <[u8]>::len)
+}
 
 /// sprig's `certificate{Cert, Key}` as a template value.
 fn cert_object(cert: Vec<u8>, key: Vec<u8>) -> Value {
@@ -133,20 +153,6 @@ struct Template {
 /// Go `pkix.Name{CommonName: cn}`: no attribute for an empty name; PrintableString when
 /// the value allows it, UTF8String otherwise (encoding/asn1's choice).
 fn common_name(cn: &str) -> Result<Name, String> {
-    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        let n = content.len();
-        if n < 0x80 {
-            out.push(n as u8);
-        } else {
-            let bytes = n.to_be_bytes();
-            let skip = bytes.iter().take_while(|b| **b == 0).count();
-            out.push(0x80 | (bytes.len() - skip) as u8);
-            out.extend_from_slice(&bytes[skip..]);
-        }
-        out.extend_from_slice(content);
-        out
-    }
     let printable = cn
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b" '()+,-./:=?*".contains(&b));

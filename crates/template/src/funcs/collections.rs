@@ -3,10 +3,9 @@
 //! Values are immutable: `set`, `unset`, `merge` and `mergeOverwrite` return the updated
 //! dict, and the executor writes it back to the variable it came from (Go mutates in place).
 
-use std::sync::Arc;
-
-use super::{FuncDef, P, arg_int, arg_str, f, str_list, to_int64};
-use crate::value::{Map, Value};
+use super::{FuncDef, P, arg_int, arg_str, f, m, str_list, to_int64};
+use crate::budget::Budget;
+use crate::value::{Dict, List, Map, Value};
 
 pub(crate) const FUNCS: &[FuncDef] = &[
     f("list", &[], Some(P::Any), |a| Ok(Value::list(a.to_vec()))),
@@ -81,29 +80,26 @@ pub(crate) const FUNCS: &[FuncDef] = &[
             Some(l.iter().filter(|v| !empty(v)).cloned().collect())
         })
     }),
-    f("uniq", &[P::Any], None, |a| {
-        sub_list(a, "uniq", |l| Some(uniq(l)))
-    }),
-    f("mustUniq", &[P::Any], None, |a| {
-        sub_list(a, "uniq", |l| Some(uniq(l)))
-    }),
-    f("without", &[P::Any], Some(P::Any), without),
-    f("mustWithout", &[P::Any], Some(P::Any), without),
-    f("has", &[P::Any, P::Any], None, has),
-    f("mustHas", &[P::Any, P::Any], None, has),
+    m("uniq", &[P::Any], None, uniq),
+    m("mustUniq", &[P::Any], None, uniq),
+    m("without", &[P::Any], Some(P::Any), without),
+    m("mustWithout", &[P::Any], Some(P::Any), without),
+    m("has", &[P::Any, P::Any], None, has),
+    m("mustHas", &[P::Any, P::Any], None, has),
     f("slice", &[P::Any], Some(P::Any), slice),
     f("mustSlice", &[P::Any], Some(P::Any), slice),
-    f("concat", &[], Some(P::Any), concat),
+    m("concat", &[], Some(P::Any), concat),
     f("chunk", &[P::Int, P::Any], None, chunk),
     f("mustChunk", &[P::Int, P::Any], None, chunk),
-    f("until", &[P::Int], None, |a| {
-        until_step(0, arg_int(a, 0), if arg_int(a, 0) < 0 { -1 } else { 1 })
+    m("until", &[P::Int], None, |b, a| {
+        let n = arg_int(a, 0);
+        int_list(until_step(b, 0, n, if n < 0 { -1 } else { 1 })?)
     }),
-    f("untilStep", &[P::Int, P::Int, P::Int], None, |a| {
-        until_step(arg_int(a, 0), arg_int(a, 1), arg_int(a, 2))
+    m("untilStep", &[P::Int, P::Int, P::Int], None, |b, a| {
+        int_list(until_step(b, arg_int(a, 0), arg_int(a, 1), arg_int(a, 2))?)
     }),
     // dicts
-    f("dict", &[], Some(P::Any), dict),
+    m("dict", &[], Some(P::Any), dict),
     f("get", &[P::Map, P::Str], None, |a| {
         Ok(map_of(&a[0])
             .get(&*arg_str(a, 1))
@@ -132,7 +128,8 @@ pub(crate) const FUNCS: &[FuncDef] = &[
                 .collect(),
         ))
     }),
-    f("keys", &[], Some(P::Map), |a| {
+    m("keys", &[], Some(P::Map), |b, a| {
+        b.check_len(a.iter().map(|d| map_of(d).len() as u128).sum())?;
         Ok(str_list(a.iter().flat_map(|d| {
             map_of(d).keys().cloned().collect::<Vec<_>>()
         })))
@@ -168,15 +165,17 @@ pub(crate) const FUNCS: &[FuncDef] = &[
                 .collect::<Map>(),
         ))
     }),
-    f("merge", &[P::Map], Some(P::Map), |a| merge_all(a, false)),
-    f("mustMerge", &[P::Map], Some(P::Map), |a| {
-        merge_all(a, false)
+    m("merge", &[P::Map], Some(P::Map), |b, a| {
+        merge_all(b, a, false)
     }),
-    f("mergeOverwrite", &[P::Map], Some(P::Map), |a| {
-        merge_all(a, true)
+    m("mustMerge", &[P::Map], Some(P::Map), |b, a| {
+        merge_all(b, a, false)
     }),
-    f("mustMergeOverwrite", &[P::Map], Some(P::Map), |a| {
-        merge_all(a, true)
+    m("mergeOverwrite", &[P::Map], Some(P::Map), |b, a| {
+        merge_all(b, a, true)
+    }),
+    m("mustMergeOverwrite", &[P::Map], Some(P::Map), |b, a| {
+        merge_all(b, a, true)
     }),
     f("deepCopy", &[P::Any], None, |a| Ok(a[0].clone())),
     f("mustDeepCopy", &[P::Any], None, |a| Ok(a[0].clone())),
@@ -236,27 +235,81 @@ fn sub_list(
     Ok(op(l).map(Value::list).unwrap_or_default())
 }
 
-fn uniq(l: &[Value]) -> Vec<Value> {
+/// `reflect.DeepEqual`, counting every pair of elements compared as an evaluation step
+/// (values share their parts, so their logical size can be far larger than their memory).
+pub(crate) fn deep_eq(budget: &mut Budget, a: &Value, b: &Value) -> Result<bool, String> {
+    budget.step(1)?;
+    Ok(match (a, b) {
+        (Value::List(x), Value::List(y)) => {
+            if List::ptr_eq(x, y) {
+                return Ok(true);
+            }
+            if x.len() != y.len() {
+                return Ok(false);
+            }
+            for (p, q) in x.iter().zip(y.iter()) {
+                if !deep_eq(budget, p, q)? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        (Value::Map(x), Value::Map(y)) | (Value::StrMap(x), Value::StrMap(y)) => {
+            if Dict::ptr_eq(x, y) {
+                return Ok(true);
+            }
+            if x.len() != y.len() {
+                return Ok(false);
+            }
+            for ((kp, p), (kq, q)) in x.iter().zip(y.iter()) {
+                if kp != kq || !deep_eq(budget, p, q)? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        (Value::List(_) | Value::Map(_) | Value::StrMap(_), _)
+        | (_, Value::List(_) | Value::Map(_) | Value::StrMap(_)) => false,
+        (x, y) => x == y,
+    })
+}
+
+/// Whether `list` holds a value deeply equal to `v`.
+fn contains(budget: &mut Budget, list: &[Value], v: &Value) -> Result<bool, String> {
+    for x in list {
+        if deep_eq(budget, x, v)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn uniq(budget: &mut Budget, a: &[Value]) -> Result<Value, String> {
+    let l = list_of(&a[0], "uniq")?;
     let mut out: Vec<Value> = Vec::new();
-    for v in l {
-        if !out.contains(v) {
+    for v in l.iter() {
+        if !contains(budget, &out, v)? {
             out.push(v.clone());
         }
     }
-    out
+    Ok(Value::list(out))
 }
 
-fn without(a: &[Value]) -> Result<Value, String> {
+fn without(budget: &mut Budget, a: &[Value]) -> Result<Value, String> {
     let l = list_of(&a[0], "without")?;
-    Ok(Value::list(
-        l.iter().filter(|v| !a[1..].contains(v)).cloned().collect(),
-    ))
+    let mut out = Vec::new();
+    for v in l.iter() {
+        if !contains(budget, &a[1..], v)? {
+            out.push(v.clone());
+        }
+    }
+    Ok(Value::list(out))
 }
 
-fn has(a: &[Value]) -> Result<Value, String> {
+fn has(budget: &mut Budget, a: &[Value]) -> Result<Value, String> {
     match &a[1] {
         Value::Nil => Ok(Value::Bool(false)),
-        Value::List(l) => Ok(Value::Bool(l.contains(&a[0]))),
+        Value::List(l) => Ok(Value::Bool(contains(budget, l, &a[0])?)),
         v => Err(format!("Cannot find has on type {}", v.kind_name())),
     }
 }
@@ -284,7 +337,8 @@ fn slice(a: &[Value]) -> Result<Value, String> {
     Ok(Value::list(l[start as usize..end as usize].to_vec()))
 }
 
-fn concat(a: &[Value]) -> Result<Value, String> {
+fn concat(budget: &mut Budget, a: &[Value]) -> Result<Value, String> {
+    budget.check_len(a.iter().map(|v| v.collection_len() as u128).sum())?;
     let mut out = Vec::new();
     for v in a {
         match v {
@@ -309,65 +363,76 @@ fn chunk(a: &[Value]) -> Result<Value, String> {
     ))
 }
 
-const MAX_RANGE: i64 = 10_000_000;
-
-fn until_step(start: i64, stop: i64, step: i64) -> Result<Value, String> {
-    let mut v = Vec::new();
-    if step == 0 {
-        return Ok(Value::list(v));
-    }
-    let count = ((stop - start) / step).max(0);
-    if count > MAX_RANGE {
-        return Err(format!("sequence longer than {MAX_RANGE} elements"));
-    }
-    let mut i = start;
-    if step > 0 {
-        while i < stop {
-            v.push(Value::Int(i));
-            i += step;
-        }
+/// sprig's `untilStep`: `start`, `start+step`, … up to `stop` (exclusive); empty when the
+/// step points away from `stop`. The length is computed first and checked against the limit.
+pub(crate) fn until_step(
+    budget: &Budget,
+    start: i64,
+    stop: i64,
+    step: i64,
+) -> Result<Vec<i64>, String> {
+    let (start, stop, step) = (i128::from(start), i128::from(stop), i128::from(step));
+    let count = if (stop < start && step < 0) || (stop > start && step > 0) {
+        (stop - start + step - step.signum()) / step
     } else {
-        while i > stop {
-            v.push(Value::Int(i));
-            i += step;
-        }
-    }
-    Ok(Value::list(v))
+        0
+    };
+    budget.check_len(count as u128)?;
+    Ok((0..count).map(|k| (start + k * step) as i64).collect())
 }
 
-fn dict(a: &[Value]) -> Result<Value, String> {
+fn int_list(v: Vec<i64>) -> Result<Value, String> {
+    Ok(Value::list(v.into_iter().map(Value::Int).collect()))
+}
+
+fn dict(budget: &mut Budget, a: &[Value]) -> Result<Value, String> {
     let mut m = Map::new();
     for pair in a.chunks(2) {
-        let k = String::from_utf8_lossy(&super::strings::strval(&pair[0])).into_owned();
+        let k = String::from_utf8_lossy(&super::strings::strval(budget, &pair[0])?).into_owned();
         let v = pair.get(1).cloned().unwrap_or_else(|| Value::from(""));
         m.insert(k, v);
     }
     Ok(Value::from(m))
 }
 
-fn merge_into(dst: &mut Map, src: &Map, overwrite: bool) {
+/// mergo's merge of `src` into `dst`; every key visited is an evaluation step.
+fn merge_into(
+    budget: &mut Budget,
+    dst: &mut Map,
+    src: &Map,
+    overwrite: bool,
+) -> Result<(), String> {
     for (k, sv) in src {
+        budget.step(1)?;
         match dst.get_mut(k) {
             None => {
                 dst.insert(k.clone(), sv.clone());
             }
             Some(dv) => {
                 if let (Value::Map(dm), Value::Map(sm)) = (&*dv, sv) {
+                    // Copying a map costs more than visiting a key, and allocates: a merge of
+                    // maps that share their parts copies every path through them.
+                    budget.step(8 + dm.len() as u64)?;
+                    budget.allocate(crate::budget::map_bytes(
+                        dm.len(),
+                        dm.keys().map(String::len).sum(),
+                    ))?;
                     let mut merged = (**dm).clone();
-                    merge_into(&mut merged, sm, overwrite);
-                    *dv = Value::Map(Arc::new(merged));
+                    merge_into(budget, &mut merged, sm, overwrite)?;
+                    *dv = Value::from(merged);
                 } else if (overwrite && !empty(sv)) || (!overwrite && empty(dv)) {
                     *dv = sv.clone();
                 }
             }
         }
     }
+    Ok(())
 }
 
-fn merge_all(a: &[Value], overwrite: bool) -> Result<Value, String> {
+fn merge_all(budget: &mut Budget, a: &[Value], overwrite: bool) -> Result<Value, String> {
     let mut dst = map_of(&a[0]).clone();
     for src in &a[1..] {
-        merge_into(&mut dst, map_of(src), overwrite);
+        merge_into(budget, &mut dst, map_of(src), overwrite)?;
     }
     Ok(Value::from(dst))
 }
@@ -387,7 +452,7 @@ fn dig(a: &[Value]) -> Result<Value, String> {
     };
     let default = a[a.len() - 2].clone();
     let keys = &a[..a.len() - 2];
-    let mut cur: Arc<Map> = dict;
+    let mut cur: Dict = dict;
     for (i, k) in keys.iter().enumerate() {
         let Value::String(k) = k else {
             return Err(format!("dig: keys must be strings, got {}", k.type_name()));

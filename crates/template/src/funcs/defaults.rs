@@ -1,9 +1,11 @@
 //! sprig "defaults" functions: default, empty, coalesce, all, any, ternary, fail, JSON.
 
-use std::fmt::Write as _;
+use secretsync_gojson as gojson;
 
-use super::{FuncDef, P, arg_str, f};
-use crate::value::{Map, Value, format_float_json};
+use super::decode::{Counter, ValueSeed};
+use super::{FuncDef, P, arg_bytes, arg_str, f, m};
+use crate::budget::Budget;
+use crate::value::Value;
 
 pub(crate) const FUNCS: &[FuncDef] = &[
     f("default", &[P::Any], Some(P::Any), |a| {
@@ -32,153 +34,108 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         })
     }),
     f("fail", &[P::Str], None, |a| Err(arg_str(a, 0).into_owned())),
-    f("toJson", &[P::Any], None, |a| {
-        Ok(Value::from(to_json(&a[0], true, false).unwrap_or_default()))
-    }),
-    f("mustToJson", &[P::Any], None, |a| {
-        to_json(&a[0], true, false).map(Value::from)
-    }),
-    f("toPrettyJson", &[P::Any], None, |a| {
-        Ok(Value::from(to_json(&a[0], true, true).unwrap_or_default()))
-    }),
-    f("mustToPrettyJson", &[P::Any], None, |a| {
-        to_json(&a[0], true, true).map(Value::from)
-    }),
-    f("toRawJson", &[P::Any], None, |a| {
+    m("toJson", &[P::Any], None, |b, a| {
         Ok(Value::from(
-            to_json(&a[0], false, false).unwrap_or_default(),
+            to_json(b, &a[0], true, false)?.unwrap_or_default(),
         ))
     }),
-    f("mustToRawJson", &[P::Any], None, |a| {
-        to_json(&a[0], false, false).map(Value::from)
+    m("mustToJson", &[P::Any], None, |b, a| {
+        to_json(b, &a[0], true, false)?.map(Value::from)
     }),
-    f("fromJson", &[P::Str], None, |a| {
-        Ok(from_json(&arg_str(a, 0)).unwrap_or_default())
+    m("toPrettyJson", &[P::Any], None, |b, a| {
+        Ok(Value::from(
+            to_json(b, &a[0], true, true)?.unwrap_or_default(),
+        ))
     }),
-    f("mustFromJson", &[P::Str], None, |a| {
-        from_json(&arg_str(a, 0))
+    m("mustToPrettyJson", &[P::Any], None, |b, a| {
+        to_json(b, &a[0], true, true)?.map(Value::from)
+    }),
+    m("toRawJson", &[P::Any], None, |b, a| {
+        Ok(Value::from(
+            to_json(b, &a[0], false, false)?.unwrap_or_default(),
+        ))
+    }),
+    m("mustToRawJson", &[P::Any], None, |b, a| {
+        to_json(b, &a[0], false, false)?.map(Value::from)
+    }),
+    m("fromJson", &[P::Str], None, |b, a| {
+        Ok(from_json(b, arg_bytes(a, 0))?.unwrap_or_default())
+    }),
+    m("mustFromJson", &[P::Str], None, |b, a| {
+        from_json(b, arg_bytes(a, 0))?
     }),
 ];
 
 /// Go `encoding/json` marshalling (sorted map keys, HTML escaping optional,
-/// `MarshalIndent(v, "", "  ")` when pretty).
-pub(crate) fn to_json(v: &Value, escape_html: bool, pretty: bool) -> Result<String, String> {
-    let mut out = String::new();
-    write_json(&mut out, v, escape_html, pretty.then_some(0))?;
-    Ok(out)
-}
-
-fn newline(out: &mut String, indent: Option<usize>) {
-    if let Some(n) = indent {
-        out.push('\n');
-        for _ in 0..n {
-            out.push_str("  ");
-        }
+/// `MarshalIndent(v, "", "  ")` when pretty), within the string limit. The outer `Err` is
+/// the size limit, the inner one Go's own encoding error.
+pub(crate) fn to_json(
+    budget: &Budget,
+    v: &Value,
+    escape_html: bool,
+    pretty: bool,
+) -> Result<Result<Vec<u8>, String>, String> {
+    let mut out = Vec::new();
+    let limit = budget.limits().max_string_bytes;
+    let options = gojson::Options {
+        escape_html,
+        pretty,
+    };
+    match write_json(&mut gojson::Encoder::new(&mut out, options, limit), v) {
+        Ok(()) => Ok(Ok(out)),
+        Err(gojson::Error::TooLarge) => Err(budget.string_error()),
+        Err(e) => Ok(Err(e.to_string())),
     }
 }
 
-fn write_json(
-    out: &mut String,
-    v: &Value,
-    html: bool,
-    indent: Option<usize>,
-) -> Result<(), String> {
+fn write_json(enc: &mut gojson::Encoder<'_>, v: &Value) -> Result<(), gojson::Error> {
     match v {
-        Value::Nil => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) | Value::Int64(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Value::Float(f) => {
-            if !f.is_finite() {
-                return Err("json: unsupported value: non-finite float".into());
-            }
-            out.push_str(&format_float_json(*f));
-        }
-        Value::String(s) => json_string(out, &s.to_str_lossy(), html),
+        Value::Nil => enc.null(),
+        Value::Bool(b) => enc.bool(*b),
+        Value::Int(i) | Value::Int64(i) => enc.int(*i),
+        Value::Float(f) => enc.float(*f),
+        Value::String(s) => enc.string(s.as_bytes()),
         // time.Time.MarshalJSON: RFC 3339 with nanoseconds
-        Value::Time(t) => json_string(
-            out,
-            &crate::gotime::format(t, "2006-01-02T15:04:05.999999999Z07:00"),
-            html,
-        ),
+        Value::Time(t) => {
+            enc.string(crate::gotime::format(t, "2006-01-02T15:04:05.999999999Z07:00").as_bytes())
+        }
         Value::List(l) => {
-            if l.is_empty() {
-                out.push_str("[]");
-                return Ok(());
+            enc.begin_array()?;
+            for e in l.iter() {
+                enc.element()?;
+                write_json(enc, e)?;
             }
-            out.push('[');
-            for (i, e) in l.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(out, indent.map(|n| n + 1));
-                write_json(out, e, html, indent.map(|n| n + 1))?;
-            }
-            newline(out, indent);
-            out.push(']');
+            enc.end_array()
         }
         Value::Map(m) | Value::StrMap(m) => {
-            if m.is_empty() {
-                out.push_str("{}");
-                return Ok(());
+            enc.begin_object()?;
+            for (k, e) in m.iter() {
+                enc.key(k.as_bytes())?;
+                write_json(enc, e)?;
             }
-            out.push('{');
-            for (i, (k, e)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(out, indent.map(|n| n + 1));
-                json_string(out, k, html);
-                out.push(':');
-                if indent.is_some() {
-                    out.push(' ');
-                }
-                write_json(out, e, html, indent.map(|n| n + 1))?;
-            }
-            newline(out, indent);
-            out.push('}');
+            enc.end_object()
         }
     }
-    Ok(())
 }
 
-/// Go's JSON string encoding.
-pub(crate) fn json_string(out: &mut String, s: &str, html: bool) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' if html => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
+/// Go `json.Unmarshal` into `interface{}`: numbers become float64. The outer `Err` is a
+/// render limit; the inner one Go's decoding error (which `fromJson` turns into "").
+pub(crate) fn from_json(budget: &mut Budget, s: &[u8]) -> Result<Result<Value, String>, String> {
+    let counter = Counter::new(budget);
+    let mut de = serde_json::Deserializer::from_slice(s);
+    let parsed = serde::de::DeserializeSeed::deserialize(ValueSeed { counter: &counter }, &mut de)
+        .and_then(|v| de.end().map(|()| v));
+    if let Some(limit) = counter.finish(budget) {
+        return Err(limit);
     }
-    out.push('"');
-}
-
-/// Go `json.Unmarshal` into `interface{}`: numbers become float64.
-pub(crate) fn from_json(s: &str) -> Result<Value, String> {
-    let v: serde_json::Value = serde_json::from_str(s).map_err(|e| {
+    Ok(parsed.map_err(|e| {
         format!(
             "invalid JSON at line {} column {}: {}",
             e.line(),
             e.column(),
             json_error_class(&e)
         )
-    })?;
-    Ok(json_to_value(v))
+    }))
 }
 
 fn json_error_class(e: &serde_json::Error) -> &'static str {
@@ -187,20 +144,5 @@ fn json_error_class(e: &serde_json::Error) -> &'static str {
         serde_json::error::Category::Syntax => "syntax error",
         serde_json::error::Category::Data => "data error",
         serde_json::error::Category::Eof => "unexpected end of JSON input",
-    }
-}
-
-pub(crate) fn json_to_value(v: serde_json::Value) -> Value {
-    match v {
-        serde_json::Value::Null => Value::Nil,
-        serde_json::Value::Bool(b) => Value::Bool(b),
-        serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
-        serde_json::Value::String(s) => Value::from(s),
-        serde_json::Value::Array(a) => Value::list(a.into_iter().map(json_to_value).collect()),
-        serde_json::Value::Object(o) => Value::from(
-            o.into_iter()
-                .map(|(k, v)| (k, json_to_value(v)))
-                .collect::<Map>(),
-        ),
     }
 }

@@ -5,7 +5,9 @@ use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
 use sha1::Digest as _;
 
-use super::{FuncDef, P, arg_bytes, arg_int, arg_str, f};
+use super::decode::{Counter, ValueSeed};
+use super::{FuncDef, P, arg_bytes, arg_int, arg_str, f, m};
+use crate::budget::{Budget, cost};
 use crate::value::{Map, Value};
 
 pub(crate) const FUNCS: &[FuncDef] = &[
@@ -36,24 +38,29 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("uuidv4", &[], None, |_| {
         Ok(Value::from(uuid::Uuid::new_v4().to_string()))
     }),
-    f("bcrypt", &[P::Str], None, |a| {
+    m("bcrypt", &[P::Str], None, |b, a| {
+        b.charge(cost::BCRYPT)?;
         Ok(Value::from(bcrypt_hash(arg_bytes(a, 0))))
     }),
-    f("htpasswd", &[P::Str, P::Str, P::Str], None, htpasswd),
-    f("randBytes", &[P::Int], None, |a| {
+    m("htpasswd", &[P::Str, P::Str, P::Str], None, htpasswd),
+    m("randBytes", &[P::Int], None, |b, a| {
         let n = arg_int(a, 0);
-        if !(0..=1 << 20).contains(&n) {
+        if n < 0 {
             return Err("count out of range".into());
         }
-        let mut buf = vec![0u8; n as usize];
+        b.check_string((n as u128).div_ceil(3) * 4)?;
+        let mut buf = zeroize::Zeroizing::new(vec![0u8; n as usize]);
         rand::rng().fill_bytes(&mut buf);
-        Ok(Value::from(STANDARD.encode(&buf)))
+        Ok(Value::from(STANDARD.encode(&*buf)))
     }),
-    f("toYaml", &[P::Any], None, |a| {
-        Ok(Value::from(super::super::yaml::to_yaml(&a[0])))
+    m("toYaml", &[P::Any], None, |b, a| {
+        let limit = b.limits().max_string_bytes;
+        crate::yaml::to_yaml(&a[0], limit)
+            .map(Value::from)
+            .map_err(|_| b.string_error())
     }),
-    f("fromYaml", &[P::Str], None, |a| {
-        Ok(from_yaml(&arg_str(a, 0)))
+    m("fromYaml", &[P::Str], None, |b, a| {
+        from_yaml(b, &arg_str(a, 0))
     }),
 ];
 
@@ -71,7 +78,7 @@ fn bcrypt_hash(pw: &[u8]) -> String {
 }
 
 /// sprig v3.3 `htpasswd user password algorithm` ("sha" → `{SHA}`, otherwise bcrypt).
-fn htpasswd(a: &[Value]) -> Result<Value, String> {
+fn htpasswd(budget: &mut Budget, a: &[Value]) -> Result<Value, String> {
     let user = arg_bytes(a, 0);
     let mut out = Vec::new();
     if user.contains(&b':') {
@@ -89,6 +96,7 @@ fn htpasswd(a: &[Value]) -> Result<Value, String> {
                 .as_bytes(),
         );
     } else {
+        budget.charge(cost::BCRYPT)?;
         out.extend_from_slice(bcrypt_hash(arg_bytes(a, 1)).as_bytes());
     }
     Ok(Value::from(out))
@@ -201,51 +209,32 @@ fn b32dec_inner(bytes: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// ESO's `fromYaml`: a map; on error the map holds the message under "Error".
-fn from_yaml(s: &str) -> Value {
-    match serde_yaml::from_str::<serde_yaml::Value>(s) {
-        Ok(serde_yaml::Value::Mapping(m)) => yaml_to_value(serde_yaml::Value::Mapping(m)),
-        Ok(serde_yaml::Value::Null) => Value::from(Map::new()),
-        Ok(_) => {
-            let mut m = Map::new();
-            m.insert("Error".into(), Value::from("error unmarshaling JSON: json: cannot unmarshal non-object into Go value of type map[string]interface {}"));
-            Value::from(m)
-        }
+/// ESO's `fromYaml`: a map; on error the map holds the message under "Error". A render
+/// limit reached while decoding is an error of the call.
+fn from_yaml(budget: &mut Budget, s: &str) -> Result<Value, String> {
+    let counter = Counter::new(budget);
+    let parsed = serde_yaml::Deserializer::from_str(s)
+        .next()
+        .map(|doc| serde::de::DeserializeSeed::deserialize(ValueSeed { counter: &counter }, doc))
+        .unwrap_or(Ok(Value::Nil));
+    if let Some(limit) = counter.finish(budget) {
+        return Err(limit);
+    }
+    let error = |message: String| {
+        let mut m = Map::new();
+        m.insert("Error".into(), Value::from(message));
+        Value::from(m)
+    };
+    Ok(match parsed {
+        Ok(v @ Value::Map(_)) => v,
+        Ok(Value::Nil) => Value::from(Map::new()),
+        Ok(_) => error("error unmarshaling JSON: json: cannot unmarshal non-object into Go value of type map[string]interface {}".into()),
         Err(e) => {
-            let mut m = Map::new();
             let loc = e
                 .location()
                 .map(|l| format!(" line {}", l.line()))
                 .unwrap_or_default();
-            m.insert(
-                "Error".into(),
-                Value::from(format!(
-                    "error converting YAML to JSON: yaml:{loc} invalid YAML"
-                )),
-            );
-            Value::from(m)
+            error(format!("error converting YAML to JSON: yaml:{loc} invalid YAML"))
         }
-    }
-}
-
-fn yaml_to_value(v: serde_yaml::Value) -> Value {
-    match v {
-        serde_yaml::Value::Null => Value::Nil,
-        serde_yaml::Value::Bool(b) => Value::Bool(b),
-        serde_yaml::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
-        serde_yaml::Value::String(s) => Value::from(s),
-        serde_yaml::Value::Sequence(s) => Value::list(s.into_iter().map(yaml_to_value).collect()),
-        serde_yaml::Value::Mapping(m) => Value::from(
-            m.into_iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        serde_yaml::Value::String(s) => s,
-                        other => yaml_to_value(other).to_go_string(),
-                    };
-                    (key, yaml_to_value(v))
-                })
-                .collect::<Map>(),
-        ),
-        serde_yaml::Value::Tagged(t) => yaml_to_value(t.value),
-    }
+    })
 }

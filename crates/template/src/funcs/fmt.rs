@@ -2,42 +2,53 @@
 
 use std::fmt::Write as _;
 
-use super::{FuncDef, P, f};
+use super::{FuncDef, P, m};
+use crate::budget::{Bounded, Budget, TooLarge};
 use crate::value::{Value, format_exp, format_fixed, format_float_g, shortest_digits};
 
 pub(crate) const FUNCS: &[FuncDef] = &[
-    f("print", &[], Some(P::Any), |a| Ok(Value::from(sprint(a)))),
-    f("println", &[], Some(P::Any), |a| {
-        Ok(Value::from(sprintln(a)))
+    m("print", &[], Some(P::Any), |b, a| {
+        printed(b, |out| sprint(out, a))
     }),
-    f("printf", &[P::Str], Some(P::Any), |a| {
-        Ok(Value::from(sprintf(&super::arg_str(a, 0), &a[1..])))
+    m("println", &[], Some(P::Any), |b, a| {
+        printed(b, |out| sprintln(out, a))
+    }),
+    m("printf", &[P::Str], Some(P::Any), |b, a| {
+        let format = super::arg_str(a, 0);
+        printed(b, |out| sprintf(out, &format, &a[1..]))
     }),
 ];
 
-/// `fmt.Sprint`: spaces between operands when neither side is a string.
-pub(crate) fn sprint(a: &[Value]) -> Vec<u8> {
+/// Runs a printing function into a string bounded by the budget's string limit.
+pub(crate) fn printed(
+    budget: &Budget,
+    f: impl FnOnce(&mut Bounded<'_>) -> Result<(), TooLarge>,
+) -> Result<Value, String> {
     let mut out = Vec::new();
+    f(&mut budget.writer(&mut out)).map_err(|_| budget.string_error())?;
+    Ok(Value::from(out))
+}
+
+/// `fmt.Sprint`: spaces between operands when neither side is a string.
+pub(crate) fn sprint(out: &mut Bounded<'_>, a: &[Value]) -> Result<(), TooLarge> {
     for (i, v) in a.iter().enumerate() {
         if i > 0 && !matches!(v, Value::String(_)) && !matches!(a[i - 1], Value::String(_)) {
-            out.push(b' ');
+            out.push(b" ")?;
         }
-        v.write_go(&mut out);
+        v.write_go(out)?;
     }
-    out
+    Ok(())
 }
 
 /// `fmt.Sprintln`: always spaces, trailing newline.
-pub(crate) fn sprintln(a: &[Value]) -> Vec<u8> {
-    let mut out = Vec::new();
+pub(crate) fn sprintln(out: &mut Bounded<'_>, a: &[Value]) -> Result<(), TooLarge> {
     for (i, v) in a.iter().enumerate() {
         if i > 0 {
-            out.push(b' ');
+            out.push(b" ")?;
         }
-        v.write_go(&mut out);
+        v.write_go(out)?;
     }
-    out.push(b'\n');
-    out
+    out.push(b"\n")
 }
 
 /// Go's `strconv.Quote` (invalid UTF-8 bytes become `\xNN`).
@@ -116,9 +127,36 @@ struct Spec {
     prec: Option<usize>,
 }
 
+/// Go's `fmt` refuses widths and precisions beyond a million (`tooLarge`).
+const FMT_MAX: i64 = 1_000_000;
+
+/// Go's `parsenum`: digits at `i`; `None` for a number Go considers too large (the rest of
+/// the format is then consumed and `%!(NOVERB)` printed).
+fn parse_num(b: &[u8], mut i: usize) -> (Option<usize>, usize, bool) {
+    let start = i;
+    let mut n: i64 = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        if n > FMT_MAX {
+            return (None, b.len(), true);
+        }
+        n = n * 10 + i64::from(b[i] - b'0');
+        i += 1;
+    }
+    ((i > start).then_some(n as usize), i, false)
+}
+
+/// Go's `intFromArg`: an `int`/`int64` argument within Go's width limits.
+fn int_from_arg(args: &[Value], argi: &mut usize) -> Option<i64> {
+    let v = args.get(*argi)?;
+    *argi += 1;
+    match v {
+        Value::Int(n) | Value::Int64(n) if (-FMT_MAX..=FMT_MAX).contains(n) => Some(*n),
+        _ => None,
+    }
+}
+
 /// `fmt.Sprintf` for the verbs templates use: v s q d x X o b c t T e E f F g G %.
-pub(crate) fn sprintf(format: &str, args: &[Value]) -> Vec<u8> {
-    let mut out: Vec<u8> = Vec::new();
+pub(crate) fn sprintf(out: &mut Bounded<'_>, format: &str, args: &[Value]) -> Result<(), TooLarge> {
     let mut argi = 0;
     let b = format.as_bytes();
     let mut i = 0;
@@ -127,7 +165,7 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> Vec<u8> {
         while i < b.len() && b[i] != b'%' {
             i += 1;
         }
-        out.extend_from_slice(&b[start..i]);
+        out.push(&b[start..i])?;
         if i >= b.len() {
             break;
         }
@@ -146,72 +184,76 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> Vec<u8> {
         }
         if i < b.len() && b[i] == b'*' {
             i += 1;
-            if let Some(Value::Int(n)) = args.get(argi) {
-                spec.width = Some(n.unsigned_abs() as usize);
-                spec.minus |= *n < 0;
+            match int_from_arg(args, &mut argi) {
+                Some(n) => {
+                    spec.width = Some(n.unsigned_abs() as usize);
+                    if n < 0 {
+                        spec.minus = true;
+                        spec.zero = false;
+                    }
+                }
+                None => out.push(b"%!(BADWIDTH)")?,
             }
-            argi += 1;
         } else {
-            let s = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i > s {
-                spec.width = format[s..i].parse().ok();
-            }
+            let (n, next, _) = parse_num(b, i);
+            spec.width = n;
+            i = next;
         }
-        if i < b.len() && b[i] == b'.' {
+        if i + 1 < b.len() && b[i] == b'.' {
             i += 1;
-            if i < b.len() && b[i] == b'*' {
+            if b[i] == b'*' {
                 i += 1;
-                if let Some(Value::Int(n)) = args.get(argi) {
-                    spec.prec = Some(n.unsigned_abs() as usize);
+                match int_from_arg(args, &mut argi) {
+                    Some(n) if n >= 0 => spec.prec = Some(n as usize),
+                    _ => out.push(b"%!(BADPREC)")?,
                 }
-                argi += 1;
             } else {
-                let s = i;
-                while i < b.len() && b[i].is_ascii_digit() {
-                    i += 1;
-                }
-                spec.prec = Some(format[s..i].parse().unwrap_or(0));
+                let (n, next, _) = parse_num(b, i);
+                spec.prec = Some(n.unwrap_or(0));
+                i = next;
             }
         }
-        let Some(verb) = format[i..].chars().next() else {
-            out.extend_from_slice(b"%!(NOVERB)");
+        let Some(verb) = format.get(i..).and_then(|r| r.chars().next()) else {
+            out.push(b"%!(NOVERB)")?;
             break;
         };
         i += verb.len_utf8();
         if verb == '%' {
-            out.push(b'%');
+            out.push(b"%")?;
             continue;
         }
         let Some(arg) = args.get(argi) else {
-            out.extend_from_slice(format!("%!{verb}(MISSING)").as_bytes());
+            out.push(format!("%!{verb}(MISSING)").as_bytes())?;
             continue;
         };
         argi += 1;
-        format_one(&mut out, verb, spec, arg);
+        format_one(out, verb, spec, arg)?;
     }
     if argi < args.len() {
-        out.extend_from_slice(b"%!(EXTRA ");
+        out.push(b"%!(EXTRA ")?;
         for (k, a) in args[argi..].iter().enumerate() {
             if k > 0 {
-                out.extend_from_slice(b", ");
+                out.push(b", ")?;
             }
             if let Value::Nil = a {
-                out.extend_from_slice(b"<nil>");
+                out.push(b"<nil>")?;
             } else {
-                out.extend_from_slice(a.type_name().as_bytes());
-                out.push(b'=');
-                a.write_go(&mut out);
+                out.push(a.type_name().as_bytes())?;
+                out.push(b"=")?;
+                a.write_go(out)?;
             }
         }
-        out.push(b')');
+        out.push(b")")?;
     }
-    out
+    Ok(())
 }
 
-fn pad(out: &mut Vec<u8>, s: impl AsRef<[u8]>, spec: Spec, numeric: bool) {
+fn pad(
+    out: &mut Bounded<'_>,
+    s: impl AsRef<[u8]>,
+    spec: Spec,
+    numeric: bool,
+) -> Result<(), TooLarge> {
     let s = s.as_ref();
     let n = s
         .utf8_chunks()
@@ -219,40 +261,53 @@ fn pad(out: &mut Vec<u8>, s: impl AsRef<[u8]>, spec: Spec, numeric: bool) {
         .sum::<usize>();
     let w = spec.width.unwrap_or(0);
     if n >= w {
-        out.extend_from_slice(s);
+        out.push(s)
     } else if spec.minus {
-        out.extend_from_slice(s);
-        out.extend(std::iter::repeat_n(b' ', w - n));
+        out.push(s)?;
+        out.repeat(b' ', w - n)
     } else if spec.zero && numeric {
         let (sign, digits) = if s.starts_with(b"-") || s.starts_with(b"+") {
             s.split_at(1)
         } else {
             (&s[..0], s)
         };
-        out.extend_from_slice(sign);
-        out.extend(std::iter::repeat_n(b'0', w - n));
-        out.extend_from_slice(digits);
+        out.push(sign)?;
+        out.repeat(b'0', w - n)?;
+        out.push(digits)
     } else {
-        out.extend(std::iter::repeat_n(b' ', w - n));
-        out.extend_from_slice(s);
+        out.repeat(b' ', w - n)?;
+        out.push(s)
     }
 }
 
-fn bad_verb(out: &mut Vec<u8>, verb: char, arg: &Value) {
+fn bad_verb(out: &mut Bounded<'_>, verb: char, arg: &Value) -> Result<(), TooLarge> {
     if let Value::Nil = arg {
-        out.extend_from_slice(format!("%!{verb}(<nil>)").as_bytes());
-        return;
+        return out.push(format!("%!{verb}(<nil>)").as_bytes());
     }
-    out.extend_from_slice(format!("%!{verb}({}=", arg.type_name()).as_bytes());
-    arg.write_go(out);
-    out.push(b')');
+    out.push(format!("%!{verb}({}=", arg.type_name()).as_bytes())?;
+    arg.write_go(out)?;
+    out.push(b")")
 }
 
-fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
+/// Formats `inner` into a scratch buffer no larger than what `out` can still take.
+fn scratch(
+    out: &Bounded<'_>,
+    inner: impl FnOnce(&mut Bounded<'_>) -> Result<(), TooLarge>,
+) -> Result<Vec<u8>, TooLarge> {
+    let mut s = Vec::new();
+    inner(&mut Bounded::new(&mut s, out.remaining()))?;
+    Ok(s)
+}
+
+fn format_one(out: &mut Bounded<'_>, verb: char, spec: Spec, arg: &Value) -> Result<(), TooLarge> {
+    let unpadded = Spec {
+        width: None,
+        ..spec
+    };
     match (verb, arg) {
         // fmt.Stringer: the verbs that print strings use time.Time's String method
         ('s' | 'v' | 'q' | 'x' | 'X', Value::Time(t)) => {
-            format_one(out, verb, spec, &Value::from(t.go_string()));
+            format_one(out, verb, spec, &Value::from(t.go_string()))
         }
         ('T', a) => pad(out, a.type_name(), spec, false),
         ('v', Value::Float(x)) if spec.prec.is_none() => {
@@ -266,7 +321,10 @@ fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
             spec,
             true,
         ),
-        ('v', a) => pad(out, a.to_go_bytes(), spec, false),
+        ('v', a) => {
+            let s = scratch(out, |o| a.write_go(o))?;
+            pad(out, s, spec, false)
+        }
         ('s', Value::String(s)) => match spec.prec {
             Some(p) => pad(
                 out,
@@ -277,56 +335,37 @@ fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
             None => pad(out, s.as_bytes(), spec, false),
         },
         ('s' | 'd' | 'q' | 'x' | 'X', Value::List(l)) => {
-            let mut s = vec![b'['];
-            for (k, v) in l.iter().enumerate() {
-                if k > 0 {
-                    s.push(b' ');
+            let s = scratch(out, |o| {
+                o.push(b"[")?;
+                for (k, v) in l.iter().enumerate() {
+                    if k > 0 {
+                        o.push(b" ")?;
+                    }
+                    format_one(o, verb, unpadded, v)?;
                 }
-                format_one(
-                    &mut s,
-                    verb,
-                    Spec {
-                        width: None,
-                        ..spec
-                    },
-                    v,
-                );
-            }
-            s.push(b']');
-            pad(out, &s, spec, false);
+                o.push(b"]")
+            })?;
+            pad(out, &s, spec, false)
         }
         ('s' | 'd' | 'q' | 'x' | 'X', Value::Map(m) | Value::StrMap(m)) => {
-            let mut s = b"map[".to_vec();
-            for (k, (key, v)) in m.iter().enumerate() {
-                if k > 0 {
-                    s.push(b' ');
+            let s = scratch(out, |o| {
+                o.push(b"map[")?;
+                for (k, (key, v)) in m.iter().enumerate() {
+                    if k > 0 {
+                        o.push(b" ")?;
+                    }
+                    format_one(o, verb, unpadded, &Value::from(key.as_str()))?;
+                    o.push(b":")?;
+                    format_one(o, verb, unpadded, v)?;
                 }
-                format_one(
-                    &mut s,
-                    verb,
-                    Spec {
-                        width: None,
-                        ..spec
-                    },
-                    &Value::from(key.as_str()),
-                );
-                s.push(b':');
-                format_one(
-                    &mut s,
-                    verb,
-                    Spec {
-                        width: None,
-                        ..spec
-                    },
-                    v,
-                );
-            }
-            s.push(b']');
-            pad(out, &s, spec, false);
+                o.push(b"]")
+            })?;
+            pad(out, &s, spec, false)
         }
         ('q', Value::String(s)) => pad(out, go_quote(s.as_bytes()), spec, false),
         ('x' | 'X', Value::String(s)) => {
-            let mut h = String::new();
+            out.reserve(s.len().saturating_mul(2))?;
+            let mut h = String::with_capacity(s.len() * 2);
             for &byte in s.as_bytes() {
                 if verb == 'x' {
                     let _ = write!(h, "{byte:02x}");
@@ -334,7 +373,7 @@ fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
                     let _ = write!(h, "{byte:02X}");
                 }
             }
-            pad(out, &h, spec, false);
+            pad(out, &h, spec, false)
         }
         ('t', Value::Bool(b)) => pad(out, if *b { "true" } else { "false" }, spec, false),
         ('d' | 'x' | 'X' | 'o' | 'b' | 'c' | 'q' | 'U', Value::Int(n) | Value::Int64(n)) => {
@@ -347,18 +386,24 @@ fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
                 'o' => format!("{}{mag:o}", if spec.sharp { "0" } else { "" }),
                 'b' => format!("{mag:b}"),
                 'c' => {
-                    let c = char::from_u32(n as u32).unwrap_or('\u{FFFD}');
+                    let c = u32::try_from(n)
+                        .ok()
+                        .and_then(char::from_u32)
+                        .unwrap_or('\u{FFFD}');
                     return pad(out, c.to_string(), spec, false);
                 }
                 'q' => {
-                    let c = char::from_u32(n as u32).unwrap_or('\u{FFFD}');
+                    let c = u32::try_from(n)
+                        .ok()
+                        .and_then(char::from_u32)
+                        .unwrap_or('\u{FFFD}');
                     let mut s = String::from("'");
                     quote_char(&mut s, c, '\'');
                     s.push('\'');
                     return pad(out, &s, spec, false);
                 }
                 _ => {
-                    return pad(out, format!("U+{:04X}", n), spec, false);
+                    return pad(out, format!("U+{:04X}", n as u64), spec, false);
                 }
             };
             let sign = if n < 0 {
@@ -370,11 +415,11 @@ fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
             } else {
                 ""
             };
-            pad(out, format!("{sign}{body}"), spec, true);
+            pad(out, format!("{sign}{body}"), spec, true)
         }
         ('e' | 'E' | 'f' | 'F' | 'g' | 'G', Value::Float(x)) => {
             let s = format_float(*x, verb, spec.prec);
-            pad(out, with_sign(s, spec), spec, true);
+            pad(out, with_sign(s, spec), spec, true)
         }
         _ => bad_verb(out, verb, arg),
     }

@@ -12,27 +12,34 @@ use rsa::BoxedUint;
 use serde_json::Value as Json;
 use zeroize::Zeroizing;
 
-use super::keys::{PrivKey, pem};
+use super::keys::{PrivKey, parse_cost, pem};
 use super::pem::decode;
-use super::{FuncDef, P, arg_bytes, arg_str, f};
+use super::{FuncDef, P, arg_bytes, arg_str, f, m};
 use crate::value::Value;
 
 pub(crate) const FUNCS: &[FuncDef] = &[
     f("jwkPublicKeyPem", &[P::Str], None, |a| {
         jwk_public_pem(arg_bytes(a, 0)).map(Value::from)
     }),
-    f("jwkPrivateKeyPem", &[P::Str], None, |a| {
+    m("jwkPrivateKeyPem", &[P::Str], None, |b, a| {
+        b.charge(parse_cost(arg_bytes(a, 0).len()))?;
         jwk_private_pem(arg_bytes(a, 0)).map(Value::from)
     }),
-    f("rsaDecrypt", &[P::Str, P::Str, P::Str, P::Str], None, |a| {
-        rsa_decrypt(
-            &arg_str(a, 0),
-            &arg_str(a, 1),
-            arg_bytes(a, 2),
-            arg_bytes(a, 3),
-        )
-        .map(Value::from)
-    }),
+    m(
+        "rsaDecrypt",
+        &[P::Str, P::Str, P::Str, P::Str],
+        None,
+        |b, a| {
+            b.charge(2 * parse_cost(arg_bytes(a, 3).len()))?;
+            rsa_decrypt(
+                &arg_str(a, 0),
+                &arg_str(a, 1),
+                arg_bytes(a, 2),
+                arg_bytes(a, 3),
+            )
+            .map(Value::from)
+        },
+    ),
 ];
 
 /// A parsed JWK: a public key (SPKI DER) or a private key.
@@ -129,19 +136,19 @@ fn parse_jwk(input: &[u8]) -> Result<Jwk, String> {
                 // P-521 public keys only (no P-521 arithmetic here): the point is not
                 // checked against the curve, Go writes it as given.
                 "P-521" if d.is_none() && x.len() == 66 && y.len() == 66 => {
-                    let alg = super::pkcs12_enc::tlv(
+                    let alg = super::keys::tlv(
                         0x30,
                         &[
-                            super::pkcs12_enc::tlv(0x06, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]),
-                            super::pkcs12_enc::tlv(0x06, &[0x2b, 0x81, 0x04, 0x00, 0x23]),
+                            super::keys::tlv(0x06, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]),
+                            super::keys::tlv(0x06, &[0x2b, 0x81, 0x04, 0x00, 0x23]),
                         ]
                         .concat(),
                     );
                     let mut bits = vec![0x00];
                     bits.extend_from_slice(&point);
-                    let spki = super::pkcs12_enc::tlv(
+                    let spki = super::keys::tlv(
                         0x30,
-                        &[alg, super::pkcs12_enc::tlv(0x03, &bits)].concat(),
+                        &[alg, super::keys::tlv(0x03, &bits)].concat(),
                     );
                     Ok(Jwk::Public(spki))
                 }

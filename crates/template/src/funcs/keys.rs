@@ -10,6 +10,7 @@ use rsa::pkcs1::{DecodeRsaPrivateKey as _, EncodeRsaPrivateKey as _};
 use rsa::rand_core::UnwrapErr;
 
 use super::pem::{Block, decode, encode};
+use crate::budget::cost;
 
 /// The operating system's CSPRNG.
 pub(crate) fn rng() -> UnwrapErr<SysRng> {
@@ -37,6 +38,29 @@ const OID_P256: der::oid::ObjectIdentifier =
 const OID_P384: der::oid::ObjectIdentifier = der::oid::ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const OID_ED25519: der::oid::ObjectIdentifier =
     der::oid::ObjectIdentifier::new_unwrap("1.3.101.112");
+
+/// Cost of parsing (and validating) a private key from `encoded_len` bytes of PEM, DER or
+/// JWK: RSA validation grows with the cube of the modulus, which is at most a few bits per
+/// encoded byte.
+pub(crate) fn parse_cost(encoded_len: usize) -> u64 {
+    cost::rsa_private_op(encoded_len.saturating_mul(3))
+}
+
+/// A DER TLV.
+pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let n = content.len();
+    if n < 0x80 {
+        out.push(n as u8);
+    } else {
+        let bytes = n.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(content);
+    out
+}
 
 /// PEM-encode one block.
 pub(crate) fn pem(typ: &str, der: &[u8]) -> Vec<u8> {

@@ -2,7 +2,9 @@
 
 use rand::Rng;
 
-use super::{FuncDef, P, arg_int, f, to_float64, to_int64};
+use super::collections::until_step;
+use super::{FuncDef, P, arg_int, f, m, to_float64, to_int64};
+use crate::budget::Budget;
 use crate::value::{Value, shortest_digits};
 
 pub(crate) const FUNCS: &[FuncDef] = &[
@@ -87,7 +89,7 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         }
         Ok(Value::Float(dec_op(&a[0], &a[1..], Op::Div)))
     }),
-    f("seq", &[], Some(P::Int), seq),
+    m("seq", &[], Some(P::Int), seq),
 ];
 
 fn round(a: &[Value]) -> Result<Value, String> {
@@ -225,32 +227,21 @@ fn dec_op(first: &Value, rest: &[Value], op: Op) -> f64 {
     acc.map_or(fallback, Dec::to_f64)
 }
 
-fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
-    let mut v = Vec::new();
-    if step == 0 || ((stop - start) / step) > 10_000_000 {
-        return v;
-    }
-    let mut i = start;
-    while (step > 0 && i < stop) || (step < 0 && i > stop) {
-        v.push(i);
-        i += step;
-    }
-    v
-}
-
-fn seq(a: &[Value]) -> Result<Value, String> {
+/// sprig's `seq` (GNU seq): numbers separated by spaces.
+fn seq(budget: &mut Budget, a: &[Value]) -> Result<Value, String> {
     let p: Vec<i64> = a
         .iter()
         .map(|v| if let Value::Int(i) = v { *i } else { 0 })
         .collect();
+    // Go's `end+increment` wraps around like here.
     let v = match p.as_slice() {
         [end] => {
             let inc = if *end < 1 { -1 } else { 1 };
-            until_step(1, end + inc, inc)
+            until_step(budget, 1, end.wrapping_add(inc), inc)?
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            until_step(*start, end + step, step)
+            until_step(budget, *start, end.wrapping_add(step), step)?
         }
         [start, step, end] => {
             let mut inc = 1;
@@ -260,11 +251,17 @@ fn seq(a: &[Value]) -> Result<Value, String> {
                     return Ok(Value::from(""));
                 }
             }
-            until_step(*start, end + inc, *step)
+            until_step(budget, *start, end.wrapping_add(inc), *step)?
         }
         _ => Vec::new(),
     };
-    Ok(Value::from(
-        v.iter().map(i64::to_string).collect::<Vec<_>>().join(" "),
-    ))
+    super::fmt::printed(budget, |out| {
+        for (i, n) in v.iter().enumerate() {
+            if i > 0 {
+                out.push(b" ")?;
+            }
+            out.push(n.to_string().as_bytes())?;
+        }
+        Ok(())
+    })
 }

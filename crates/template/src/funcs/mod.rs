@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use crate::budget::Budget;
 use crate::value::Value;
 
 mod builtins;
@@ -16,6 +17,7 @@ mod cast;
 mod certgen;
 mod collections;
 mod dates;
+mod decode;
 mod defaults;
 mod encoding;
 mod fmt;
@@ -23,6 +25,9 @@ mod jwk;
 mod keys;
 mod math;
 mod pem;
+#[cfg(feature = "pkcs12")]
+mod pkcs12_dec;
+#[cfg(feature = "pkcs12")]
 mod pkcs12_enc;
 mod regexp;
 mod semver;
@@ -89,12 +94,26 @@ impl P {
 /// types. Error messages must never contain argument values.
 pub(crate) type FuncImpl = fn(&[Value]) -> Result<Value, String>;
 
+/// A function that asks the render's [`Budget`] before allocating or working: it may
+/// produce far more than its input (`repeat`, `until`, `printf` widths), print whole values
+/// (`toJson`, `join`), compare them (`uniq`) or run expensive code (bcrypt, key generation).
+pub(crate) type MeteredImpl = fn(&mut Budget, &[Value]) -> Result<Value, String>;
+
+/// How a function runs.
+#[derive(Clone, Copy)]
+pub(crate) enum Imp {
+    /// Output at most a small multiple of the input; checked after it returns.
+    Plain(FuncImpl),
+    /// Checks sizes and charges its cost against the budget itself.
+    Metered(MeteredImpl),
+}
+
 /// One function of the table.
 pub(crate) struct FuncDef {
     pub name: &'static str,
     pub params: &'static [P],
     pub variadic: Option<P>,
-    pub imp: FuncImpl,
+    pub imp: Imp,
 }
 
 /// Shorthand constructor used by the function modules.
@@ -108,7 +127,22 @@ pub(crate) const fn f(
         name,
         params,
         variadic,
-        imp,
+        imp: Imp::Plain(imp),
+    }
+}
+
+/// Constructor for a function that uses the render's budget (see [`MeteredImpl`]).
+pub(crate) const fn m(
+    name: &'static str,
+    params: &'static [P],
+    variadic: Option<P>,
+    imp: MeteredImpl,
+) -> FuncDef {
+    FuncDef {
+        name,
+        params,
+        variadic,
+        imp: Imp::Metered(imp),
     }
 }
 
@@ -116,7 +150,7 @@ pub(crate) const fn f(
 pub(crate) type FuncId = u16;
 
 static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
-    let groups: [&'static [FuncDef]; 19] = [
+    let groups: &[&'static [FuncDef]] = &[
         builtins::FUNCS,
         strings::FUNCS,
         collections::FUNCS,
@@ -132,13 +166,16 @@ static TABLE: LazyLock<Vec<&'static FuncDef>> = LazyLock::new(|| {
         symmetric::FUNCS,
         certgen::FUNCS,
         dates::FUNCS,
+        #[cfg(feature = "pkcs12")]
+        pkcs12_dec::FUNCS,
+        #[cfg(feature = "pkcs12")]
         pkcs12_enc::FUNCS,
         jwk::FUNCS,
         semver::FUNCS,
         url::FUNCS,
     ];
     let mut v: Vec<&'static FuncDef> = Vec::new();
-    for g in groups {
+    for g in groups.iter().copied() {
         for d in g {
             // Later groups never shadow earlier ones; sprig's `slice` replaces Go's builtin,
             // which is why the builtin module does not define it.
@@ -178,6 +215,32 @@ pub const REMOVED: &[&str] = &["env", "expandenv", "getHostByName"];
 /// Whether `name` is an ESO function secretsync does not implement.
 pub fn is_unsupported(name: &str) -> bool {
     UNSUPPORTED.contains(&name)
+}
+
+/// Functions behind a cargo feature of this crate, with the feature's name. They build on
+/// pre-release crates (PKCS#12, CMS), so an embedder may leave them out.
+pub const GATED: &[(&str, &str)] = &[
+    ("pkcs12key", "pkcs12"),
+    ("pkcs12keyPass", "pkcs12"),
+    ("pkcs12cert", "pkcs12"),
+    ("pkcs12certPass", "pkcs12"),
+    ("pemToPkcs12", "pkcs12"),
+    ("pemToPkcs12Pass", "pkcs12"),
+    ("fullPemToPkcs12", "pkcs12"),
+    ("fullPemToPkcs12Pass", "pkcs12"),
+    ("pemTruststoreToPKCS12", "pkcs12"),
+    ("pemTruststoreToPKCS12Pass", "pkcs12"),
+];
+
+/// The cargo feature `name` needs, when that feature is not enabled in this build.
+pub fn missing_feature(name: &str) -> Option<&'static str> {
+    if is_supported(name) {
+        return None;
+    }
+    GATED
+        .iter()
+        .find(|(f, _)| *f == name)
+        .map(|(_, feature)| *feature)
 }
 
 /// Whether `name` is a function secretsync implements.

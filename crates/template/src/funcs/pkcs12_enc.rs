@@ -15,34 +15,58 @@ use hmac::Mac as _;
 use sha1::Digest as _;
 use x509_cert::Certificate;
 
-use super::keys::PrivKey;
+use super::keys::{PrivKey, parse_cost, tlv};
 use super::pem::decode;
-use super::{FuncDef, P, arg_bytes, arg_str, f};
+use super::{FuncDef, P, arg_bytes, arg_str, m};
+use crate::budget::{Budget, cost};
 use crate::value::Value;
 
 pub(crate) const FUNCS: &[FuncDef] = &[
-    f("pemToPkcs12", &[P::Str, P::Str], None, |a| {
+    m("pemToPkcs12", &[P::Str, P::Str], None, |b, a| {
+        charge_archive(b, arg_bytes(a, 1))?;
         pem_to_pkcs12(arg_bytes(a, 0), arg_bytes(a, 1), "", false)
     }),
-    f("pemToPkcs12Pass", &[P::Str, P::Str, P::Str], None, |a| {
-        pem_to_pkcs12(arg_bytes(a, 0), arg_bytes(a, 1), &arg_str(a, 2), false)
-    }),
-    f("fullPemToPkcs12", &[P::Str, P::Str], None, |a| {
+    m(
+        "pemToPkcs12Pass",
+        &[P::Str, P::Str, P::Str],
+        None,
+        |b, a| {
+            charge_archive(b, arg_bytes(a, 1))?;
+            pem_to_pkcs12(arg_bytes(a, 0), arg_bytes(a, 1), &arg_str(a, 2), false)
+        },
+    ),
+    m("fullPemToPkcs12", &[P::Str, P::Str], None, |b, a| {
+        charge_archive(b, arg_bytes(a, 1))?;
         pem_to_pkcs12(arg_bytes(a, 0), arg_bytes(a, 1), "", true)
     }),
-    f(
+    m(
         "fullPemToPkcs12Pass",
         &[P::Str, P::Str, P::Str],
         None,
-        |a| pem_to_pkcs12(arg_bytes(a, 0), arg_bytes(a, 1), &arg_str(a, 2), true),
+        |b, a| {
+            charge_archive(b, arg_bytes(a, 1))?;
+            pem_to_pkcs12(arg_bytes(a, 0), arg_bytes(a, 1), &arg_str(a, 2), true)
+        },
     ),
-    f("pemTruststoreToPKCS12", &[P::Str], None, |a| {
+    m("pemTruststoreToPKCS12", &[P::Str], None, |b, a| {
+        charge_archive(b, b"")?;
         truststore(arg_bytes(a, 0), "")
     }),
-    f("pemTruststoreToPKCS12Pass", &[P::Str, P::Str], None, |a| {
-        truststore(arg_bytes(a, 0), &arg_str(a, 1))
-    }),
+    m(
+        "pemTruststoreToPKCS12Pass",
+        &[P::Str, P::Str],
+        None,
+        |b, a| {
+            charge_archive(b, b"")?;
+            truststore(arg_bytes(a, 0), &arg_str(a, 1))
+        },
+    ),
 ];
+
+/// An archive costs three key derivations (two encryptions and the MAC) plus parsing `key`.
+fn charge_archive(budget: &mut Budget, key: &[u8]) -> Result<(), String> {
+    budget.charge(3 * cost::kdf(u64::from(ITERATIONS)) + parse_cost(key.len()))
+}
 
 const ITERATIONS: u32 = 2048;
 const OID_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
@@ -62,22 +86,6 @@ const OID_JAVA_TRUST: &[u8] = &[
 ];
 /// anyExtendedKeyUsage (2.5.29.37.0).
 const OID_ANY_EKU: &[u8] = &[0x55, 0x1d, 0x25, 0x00];
-
-/// A DER TLV.
-pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let n = content.len();
-    if n < 0x80 {
-        out.push(n as u8);
-    } else {
-        let bytes = n.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
-}
 
 fn seq(parts: &[&[u8]]) -> Vec<u8> {
     tlv(0x30, &parts.concat())

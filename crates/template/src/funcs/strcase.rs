@@ -3,7 +3,7 @@
 //! runtime/template/v2/sprig/functions.go), `wrap`, `wrapWith` and
 //! `abbrevboth` (Masterminds/goutils `WrapCustom` / `AbbreviateFull`).
 
-use super::{FuncDef, P, arg_bytes, arg_int, arg_str, f};
+use super::{FuncDef, P, arg_bytes, arg_int, arg_str, f, m};
 use crate::value::Value;
 
 pub(crate) const FUNCS: &[FuncDef] = &[
@@ -24,13 +24,13 @@ pub(crate) const FUNCS: &[FuncDef] = &[
             false,
         )))
     }),
-    f("wrapWith", &[P::Int, P::Str, P::Str], None, |a| {
-        Ok(Value::from(wrap_custom(
-            arg_bytes(a, 2),
-            arg_int(a, 0),
-            arg_bytes(a, 1),
-            true,
-        )))
+    m("wrapWith", &[P::Int, P::Str, P::Str], None, |b, a| {
+        let (s, width, newline) = (arg_bytes(a, 2), arg_int(a, 0), arg_bytes(a, 1));
+        // At most one separator per `width` bytes of input.
+        let width = u128::try_from(width.max(1)).unwrap_or(1);
+        let lines = s.len() as u128 / width + 1;
+        b.check_string(s.len() as u128 + lines * newline.len().max(1) as u128)?;
+        Ok(Value::from(wrap_custom(s, arg_int(a, 0), newline, true)))
     }),
     f("abbrevboth", &[P::Int, P::Int, P::Str], None, |a| {
         Ok(Value::from(abbrevboth(

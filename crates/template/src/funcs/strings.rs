@@ -4,8 +4,9 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 
 use super::bytes::{find, replace_all, split_n};
-use super::{FuncDef, P, arg_bytes, arg_int, arg_str, f, str_list};
-use crate::value::{Map, Value};
+use super::{FuncDef, P, arg_bytes, arg_int, arg_str, f, m, str_list};
+use crate::budget::{Bounded, Budget};
+use crate::value::{Dict, Map, Value};
 
 const S: &[P] = &[P::Str];
 const SS: &[P] = &[P::Str, P::Str];
@@ -30,7 +31,7 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("title", S, None, |a| s(title(&arg_str(a, 0)))),
     f("untitle", S, None, |a| s(untitle(&arg_str(a, 0)))),
     f("substr", &[P::Int, P::Int, P::Str], None, substr),
-    f("repeat", &[P::Int, P::Str], None, repeat),
+    m("repeat", &[P::Int, P::Str], None, repeat),
     f("trimall", SS, None, |a| {
         s(go_trim(&arg_str(a, 1), &arg_str(a, 0)))
     }),
@@ -49,21 +50,26 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     }),
     f("nospace", S, None, |a| b(nospace(arg_bytes(a, 0)))),
     f("initials", S, None, |a| s(initials(arg_bytes(a, 0)))),
-    f("randAlphaNum", &[P::Int], None, |a| {
+    m("randAlphaNum", &[P::Int], None, |b, a| {
         rand_from(
+            b,
             a,
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
         )
     }),
-    f("randAlpha", &[P::Int], None, |a| {
-        rand_from(a, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    m("randAlpha", &[P::Int], None, |b, a| {
+        rand_from(
+            b,
+            a,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+        )
     }),
-    f("randNumeric", &[P::Int], None, |a| {
-        rand_from(a, b"0123456789")
+    m("randNumeric", &[P::Int], None, |b, a| {
+        rand_from(b, a, b"0123456789")
     }),
-    f("randAscii", &[P::Int], None, |a| {
+    m("randAscii", &[P::Int], None, |b, a| {
         let printable: Vec<u8> = (32u8..=126).collect();
-        rand_from(a, &printable)
+        rand_from(b, a, &printable)
     }),
     f("swapcase", S, None, |a| s(swapcase(&arg_str(a, 0)))),
     f("shuffle", S, None, |a| {
@@ -82,23 +88,19 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("hasSuffix", SS, None, |a| {
         Ok(Value::Bool(arg_bytes(a, 1).ends_with(arg_bytes(a, 0))))
     }),
-    f("quote", &[], Some(P::Any), quote),
-    f("squote", &[], Some(P::Any), squote),
-    f("cat", &[], Some(P::Any), cat),
-    f("indent", &[P::Int, P::Str], None, |a| {
-        b(indent(arg_int(a, 0), arg_bytes(a, 1)))
+    m("quote", &[], Some(P::Any), quote),
+    m("squote", &[], Some(P::Any), squote),
+    m("cat", &[], Some(P::Any), cat),
+    m("indent", &[P::Int, P::Str], None, |bu, a| {
+        b(indent(bu, arg_int(a, 0), arg_bytes(a, 1), false)?)
     }),
-    f("nindent", &[P::Int, P::Str], None, |a| {
-        let mut out = vec![b'\n'];
-        out.extend(indent(arg_int(a, 0), arg_bytes(a, 1)));
-        b(out)
+    m("nindent", &[P::Int, P::Str], None, |bu, a| {
+        b(indent(bu, arg_int(a, 0), arg_bytes(a, 1), true)?)
     }),
-    f("replace", SSS, None, |a| {
-        b(replace_all(
-            arg_bytes(a, 2),
-            arg_bytes(a, 0),
-            arg_bytes(a, 1),
-        ))
+    m("replace", SSS, None, |bu, a| {
+        let (s, old, new) = (arg_bytes(a, 2), arg_bytes(a, 0), arg_bytes(a, 1));
+        bu.check_string(replaced_len(s, old, new))?;
+        b(replace_all(s, old, new))
     }),
     f("plural", &[P::Str, P::Str, P::Int], None, |a| {
         b(if arg_int(a, 2) == 1 {
@@ -107,27 +109,34 @@ pub(crate) const FUNCS: &[FuncDef] = &[
             arg_bytes(a, 1)
         })
     }),
-    f("toString", &[P::Any], None, |a| b(strval(&a[0]))),
-    f("split", SS, None, |a| {
-        Ok(split_map(split_n(arg_bytes(a, 1), arg_bytes(a, 0), -1)))
+    m("toString", &[P::Any], None, |bu, a| b(strval(bu, &a[0])?)),
+    m("split", SS, None, |bu, a| {
+        let (s, sep) = (arg_bytes(a, 1), arg_bytes(a, 0));
+        bu.check_len(split_count(s, sep, -1))?;
+        Ok(split_map(split_n(s, sep, -1)))
     }),
-    f("splitList", SS, None, |a| {
-        Ok(str_list(split_n(arg_bytes(a, 1), arg_bytes(a, 0), -1)))
+    m("splitList", SS, None, |bu, a| {
+        let (s, sep) = (arg_bytes(a, 1), arg_bytes(a, 0));
+        bu.check_len(split_count(s, sep, -1))?;
+        Ok(str_list(split_n(s, sep, -1)))
     }),
-    f("splitn", &[P::Str, P::Int, P::Str], None, |a| {
-        Ok(split_map(split_n(
-            arg_bytes(a, 2),
-            arg_bytes(a, 0),
-            arg_int(a, 1),
-        )))
+    m("splitn", &[P::Str, P::Int, P::Str], None, |bu, a| {
+        let (s, sep, n) = (arg_bytes(a, 2), arg_bytes(a, 0), arg_int(a, 1));
+        bu.check_len(split_count(s, sep, n))?;
+        Ok(split_map(split_n(s, sep, n)))
     }),
-    f("toStrings", &[P::Any], None, |a| {
-        Ok(str_list(strslice(&a[0])))
+    m("toStrings", &[P::Any], None, |bu, a| {
+        Ok(str_list(strslice(bu, &a[0])?))
     }),
-    f("join", &[P::Str, P::Any], None, |a| {
-        b(strslice(&a[1]).join(arg_bytes(a, 0)))
+    m("join", &[P::Str, P::Any], None, |bu, a| {
+        let parts = strslice(bu, &a[1])?;
+        let sep = arg_bytes(a, 0);
+        let total: u128 = parts.iter().map(|p| p.len() as u128).sum::<u128>()
+            + (sep.len() as u128) * (parts.len().saturating_sub(1) as u128);
+        bu.check_string(total)?;
+        b(parts.join(sep))
     }),
-    f("sortAlpha", &[P::Any], None, sort_alpha),
+    m("sortAlpha", &[P::Any], None, sort_alpha),
     f("abbrev", &[P::Int, P::Str], None, abbrev),
     f("trunc", &[P::Int, P::Str], None, trunc),
     // path
@@ -162,25 +171,32 @@ fn map_chars(s: &str, f: impl Fn(char) -> char) -> String {
     s.chars().map(f).collect()
 }
 
-/// Go's `fmt.Sprintf("%v")`-based `strval`.
-pub(crate) fn strval(v: &Value) -> Vec<u8> {
-    match v {
-        Value::String(s) => s.as_bytes().to_vec(),
-        v => v.to_go_bytes(),
-    }
+/// Go's `fmt.Sprintf("%v")`-based `strval`, within the string limit.
+pub(crate) fn strval(budget: &Budget, v: &Value) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    v.write_go(&mut budget.writer(&mut out))
+        .map_err(|_| budget.string_error())?;
+    Ok(out)
 }
 
 /// sprig's `strslice`: list → strings of non-nil elements; nil → []; scalar → [strval].
-pub(crate) fn strslice(v: &Value) -> Vec<Vec<u8>> {
-    match v {
-        Value::List(l) => l
-            .iter()
-            .filter(|x| !matches!(x, Value::Nil))
-            .map(strval)
-            .collect(),
+/// All the strings together stay within the string limit.
+pub(crate) fn strslice(budget: &Budget, v: &Value) -> Result<Vec<Vec<u8>>, String> {
+    let items: Vec<&Value> = match v {
+        Value::List(l) => l.iter().filter(|x| !matches!(x, Value::Nil)).collect(),
         Value::Nil => Vec::new(),
-        v => vec![strval(v)],
+        v => vec![v],
+    };
+    let mut left = budget.limits().max_string_bytes;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let mut s = Vec::new();
+        item.write_go(&mut Bounded::new(&mut s, left))
+            .map_err(|_| budget.string_error())?;
+        left -= s.len();
+        out.push(s);
     }
+    Ok(out)
 }
 
 fn is_separator(c: char) -> bool {
@@ -328,27 +344,21 @@ fn abbrev(a: &[Value]) -> Result<Value, String> {
     Ok(Value::from(out))
 }
 
-const MAX_REPEAT_BYTES: usize = 16 << 20;
-
-fn repeat(a: &[Value]) -> Result<Value, String> {
+fn repeat(budget: &mut Budget, a: &[Value]) -> Result<Value, String> {
     let (n, st) = (arg_int(a, 0), arg_bytes(a, 1));
-    if n < 0 {
+    let Ok(n) = usize::try_from(n) else {
         return Err("strings: negative Repeat count".into());
-    }
-    if (n as u128) * (st.len() as u128) > MAX_REPEAT_BYTES as u128 {
-        return Err(format!("repeat result exceeds {MAX_REPEAT_BYTES} bytes"));
-    }
-    Ok(Value::from(st.repeat(n as usize)))
+    };
+    budget.check_string(n as u128 * st.len() as u128)?;
+    Ok(Value::from(st.repeat(n)))
 }
 
-fn rand_from(a: &[Value], alphabet: &[u8]) -> Result<Value, String> {
+fn rand_from(budget: &mut Budget, a: &[Value], alphabet: &[u8]) -> Result<Value, String> {
     let n = arg_int(a, 0);
     if n < 0 {
         return Err("count must be non-negative".into());
     }
-    if n as usize > MAX_REPEAT_BYTES {
-        return Err("count too large".into());
-    }
+    budget.check_string(n as u128)?;
     let mut rng = rand::rng();
     let out: String = (0..n)
         .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
@@ -356,45 +366,88 @@ fn rand_from(a: &[Value], alphabet: &[u8]) -> Result<Value, String> {
     Ok(Value::from(out))
 }
 
-fn quote(a: &[Value]) -> Result<Value, String> {
-    let parts: Vec<String> = a
-        .iter()
-        .filter(|v| !matches!(v, Value::Nil))
-        .map(|v| super::fmt::go_quote(&strval(v)))
-        .collect();
-    Ok(Value::from(parts.join(" ")))
+fn quote(budget: &mut Budget, a: &[Value]) -> Result<Value, String> {
+    // Quoting grows a string at most tenfold (`\U0010ffff` for a 4-byte rune).
+    let mut out = Vec::new();
+    for (i, v) in a.iter().filter(|v| !matches!(v, Value::Nil)).enumerate() {
+        let s = strval(budget, v)?;
+        budget.check_string((out.len() + s.len() * 10 + 3) as u128)?;
+        if i > 0 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(super::fmt::go_quote(&s).as_bytes());
+    }
+    Ok(Value::from(out))
 }
 
-fn squote(a: &[Value]) -> Result<Value, String> {
-    let parts: Vec<Vec<u8>> = a
-        .iter()
-        .filter(|v| !matches!(v, Value::Nil))
-        .map(|v| {
-            let mut q = vec![b'\''];
-            v.write_go(&mut q);
-            q.push(b'\'');
-            q
-        })
-        .collect();
-    Ok(Value::from(parts.join(&b' ')))
+fn squote(budget: &mut Budget, a: &[Value]) -> Result<Value, String> {
+    super::fmt::printed(budget, |out| {
+        for (i, v) in a.iter().filter(|v| !matches!(v, Value::Nil)).enumerate() {
+            out.push(if i > 0 { b" '" } else { b"'" })?;
+            v.write_go(out)?;
+            out.push(b"'")?;
+        }
+        Ok(())
+    })
 }
 
-fn cat(a: &[Value]) -> Result<Value, String> {
-    let parts: Vec<Vec<u8>> = a
-        .iter()
-        .filter(|v| !matches!(v, Value::Nil))
-        .map(Value::to_go_bytes)
-        .collect();
-    Ok(Value::from(parts.join(&b' ')))
+fn cat(budget: &mut Budget, a: &[Value]) -> Result<Value, String> {
+    super::fmt::printed(budget, |out| {
+        for (i, v) in a.iter().filter(|v| !matches!(v, Value::Nil)).enumerate() {
+            if i > 0 {
+                out.push(b" ")?;
+            }
+            v.write_go(out)?;
+        }
+        Ok(())
+    })
 }
 
-fn indent(n: i64, v: &[u8]) -> Vec<u8> {
-    let pad = vec![b' '; n.clamp(0, 1 << 16) as usize];
+/// sprig's `indent`/`nindent`: `n` spaces before every line (a negative count is none).
+fn indent(budget: &Budget, n: i64, v: &[u8], leading_newline: bool) -> Result<Vec<u8>, String> {
+    let n = u128::try_from(n).unwrap_or(0);
+    let lines = memchr::memchr_iter(b'\n', v).count() as u128 + 1;
+    budget.check_string(v.len() as u128 + lines * n + u128::from(leading_newline))?;
+    let pad = vec![b' '; n as usize];
     let mut nl_pad = vec![b'\n'];
     nl_pad.extend_from_slice(&pad);
-    let mut out = pad;
+    let mut out = Vec::new();
+    if leading_newline {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(&pad);
     out.extend(replace_all(v, b"\n", &nl_pad));
-    out
+    Ok(out)
+}
+
+/// Length of `strings.Replace(s, old, new, -1)`, computed without building it.
+fn replaced_len(s: &[u8], old: &[u8], new: &[u8]) -> u128 {
+    let count = if old.is_empty() {
+        // Go inserts `new` before every rune and at the end.
+        s.utf8_chunks()
+            .map(|c| c.valid().chars().count() + c.invalid().len())
+            .sum::<usize>()
+            + 1
+    } else {
+        memchr::memmem::find_iter(s, old).count()
+    } as u128;
+    s.len() as u128 - count.min(s.len() as u128) * old.len() as u128 + count * new.len() as u128
+}
+
+/// How many parts `strings.SplitN(s, sep, n)` produces, computed without building them.
+fn split_count(s: &[u8], sep: &[u8], n: i64) -> u128 {
+    let all = if sep.is_empty() {
+        s.utf8_chunks()
+            .map(|c| c.valid().chars().count() + c.invalid().len())
+            .sum::<usize>()
+    } else {
+        memchr::memmem::find_iter(s, sep).count() + 1
+    } as u128;
+    match u128::try_from(n) {
+        Ok(0) => 0,
+        Ok(n) => all.min(n),
+        Err(_) => all,
+    }
 }
 
 fn split_map(parts: Vec<Vec<u8>>) -> Value {
@@ -403,17 +456,17 @@ fn split_map(parts: Vec<Vec<u8>>) -> Value {
         .enumerate()
         .map(|(i, p)| (format!("_{i}"), Value::from(p)))
         .collect();
-    Value::StrMap(std::sync::Arc::new(m))
+    Value::StrMap(Dict::new(m))
 }
 
-fn sort_alpha(a: &[Value]) -> Result<Value, String> {
+fn sort_alpha(budget: &mut Budget, a: &[Value]) -> Result<Value, String> {
     match &a[0] {
         Value::List(_) => {
-            let mut v = strslice(&a[0]);
+            let mut v = strslice(budget, &a[0])?;
             v.sort();
             Ok(str_list(v))
         }
-        v => Ok(str_list(vec![strval(v)])),
+        v => Ok(str_list(vec![strval(budget, v)?])),
     }
 }
 

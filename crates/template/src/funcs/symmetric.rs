@@ -8,7 +8,8 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::Mac as _;
 use zeroize::Zeroizing;
 
-use super::{FuncDef, P, arg_bytes, arg_str, f};
+use super::{FuncDef, P, arg_bytes, arg_str, f, m};
+use crate::budget::cost;
 use crate::value::Value;
 
 pub(crate) const FUNCS: &[FuncDef] = &[
@@ -19,11 +20,12 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         decrypt_aes(arg_bytes(a, 0), arg_bytes(a, 1)).map(Value::from)
     }),
     // Go's parameter is uint32; templates pass int literals, which convert.
-    f(
+    m(
         "derivePassword",
         &[P::Int, P::Str, P::Str, P::Str, P::Str],
         None,
-        |a| {
+        |b, a| {
+            b.charge(cost::SCRYPT)?;
             let counter = super::arg_int(a, 0);
             let counter = u32::try_from(counter)
                 .map_err(|_| "derivePassword: counter must be a uint32".to_string())?;

@@ -1,7 +1,6 @@
-//! ESO's PKCS#12 and certificate helpers: `pkcs12key[Pass]`, `pkcs12cert[Pass]`,
-//! `filterCertChain`, `certSANs`. PKCS#12 decoding follows go-pkcs12's `DecodeChain`
-//! (one key bag; the certificate bag with attributes is the leaf, the others are CAs),
-//! chain ordering follows ESO's `fetchCertChains` (AuthorityKeyId → SubjectKeyId links).
+//! ESO's certificate helpers: `filterCertChain`, `certSANs`, and the chain ordering the
+//! PKCS#12 readers share, following ESO's `fetchCertChains` (AuthorityKeyId → SubjectKeyId
+//! links).
 
 use der::Decode as _;
 use der::oid::AssociatedOid as _;
@@ -9,24 +8,14 @@ use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, SubjectAltName, SubjectKeyIdentifier};
 
-use super::pem::{Block, decode, encode, trim_junk};
-use super::{FuncDef, P, arg_bytes, arg_str, f, str_list};
+use super::keys::pem;
+use super::pem::{decode, trim_junk};
+use super::{FuncDef, P, arg_bytes, arg_str, f, m, str_list};
+use crate::budget::Budget;
 use crate::value::Value;
 
 pub(crate) const FUNCS: &[FuncDef] = &[
-    f("pkcs12key", &[P::Str], None, |a| {
-        pkcs12_key("", arg_bytes(a, 0))
-    }),
-    f("pkcs12keyPass", &[P::Str, P::Str], None, |a| {
-        pkcs12_key(&arg_str(a, 0), arg_bytes(a, 1))
-    }),
-    f("pkcs12cert", &[P::Str], None, |a| {
-        pkcs12_cert("", arg_bytes(a, 0))
-    }),
-    f("pkcs12certPass", &[P::Str, P::Str], None, |a| {
-        pkcs12_cert(&arg_str(a, 0), arg_bytes(a, 1))
-    }),
-    f(
+    m(
         "filterCertChain",
         &[P::Str, P::Str],
         None,
@@ -35,82 +24,12 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     f("certSANs", &[P::Str], None, cert_sans),
 ];
 
-const CERTIFICATE: &str = "CERTIFICATE";
-
-fn pem(typ: &str, der: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    encode(
-        &mut out,
-        &Block {
-            typ: typ.to_string(),
-            headers: Vec::new(),
-            bytes: der.to_vec(),
-        },
-    );
-    out
-}
-
-/// go-pkcs12 `DecodeChain`: (PKCS#8 key DER, leaf DER, CA DERs).
-type Decoded = (Vec<u8>, Vec<u8>, Vec<Vec<u8>>);
-
-fn decode_chain(pass: &str, input: &[u8], what: &str) -> Result<Decoded, String> {
-    let archive = p12_keystore::Pkcs12Archive::from_pkcs12(input, pass).map_err(|_| {
-        format!("unable to decode pkcs12{what} with password: invalid archive or wrong password")
-    })?;
-    let key = match archive.keys.as_slice() {
-        [k] => k.key.as_der().to_vec(),
-        [] => {
-            return Err(format!(
-                "unable to decode pkcs12{what} with password: pkcs12: private key missing"
-            ));
-        }
-        _ => {
-            return Err(format!(
-                "unable to decode pkcs12{what} with password: pkcs12: expected exactly one key bag"
-            ));
-        }
-    };
-    let mut leaf = None;
-    let mut cas = Vec::new();
-    for bag in &archive.certs {
-        if bag.local_key_id.is_some() || bag.friendly_name.is_some() {
-            leaf = Some(bag.cert.as_der().to_vec());
-        } else {
-            cas.push(bag.cert.as_der().to_vec());
-        }
-    }
-    let leaf = leaf.ok_or_else(|| {
-        format!("unable to decode pkcs12{what} with password: pkcs12: certificate missing")
-    })?;
-    Ok((key, leaf, cas))
-}
-
-fn pkcs12_key(pass: &str, input: &[u8]) -> Result<Value, String> {
-    let (key, _, _) = decode_chain(pass, input, "")?;
-    Ok(Value::from(pem("PRIVATE KEY", &key)))
-}
-
-fn pkcs12_cert(pass: &str, input: &[u8]) -> Result<Value, String> {
-    let (_, leaf, cas) = decode_chain(pass, input, " certificate")?;
-    let mut unordered = pem(CERTIFICATE, &leaf);
-    for ca in &cas {
-        unordered.extend(pem(CERTIFICATE, ca));
-    }
-    // ESO orders the chain when it can and falls back to the unordered PEM.
-    match ordered_chain(&unordered) {
-        Ok(chain) => Ok(Value::from(
-            chain
-                .iter()
-                .flat_map(|c| pem(CERTIFICATE, &c.der))
-                .collect::<Vec<u8>>(),
-        )),
-        Err(_) => Ok(Value::from(unordered)),
-    }
-}
+/// The PEM type of certificates.
+pub(crate) const CERTIFICATE: &str = "CERTIFICATE";
 
 /// The fields of a parsed certificate the chain functions need.
-struct Cert {
-    der: Vec<u8>,
+pub(crate) struct Cert {
+    pub(crate) der: Vec<u8>,
     ski: Option<Vec<u8>>,
     aki: Option<Vec<u8>>,
     parsed: Certificate,
@@ -147,8 +66,9 @@ fn same(a: &Option<Vec<u8>>, b: &Option<Vec<u8>>) -> bool {
     a.as_deref().unwrap_or_default() == b.as_deref().unwrap_or_default()
 }
 
-/// ESO's `fetchX509CertChains`: leaf first, then its issuers.
-fn ordered_chain(pem_data: &[u8]) -> Result<Vec<Cert>, String> {
+/// ESO's `fetchX509CertChains`: leaf first, then its issuers. Linking compares every pair,
+/// so the pairs are counted as evaluation steps.
+pub(crate) fn ordered_chain(budget: &mut Budget, pem_data: &[u8]) -> Result<Vec<Cert>, String> {
     let mut certs = Vec::new();
     let mut data = pem_data;
     loop {
@@ -158,6 +78,7 @@ fn ordered_chain(pem_data: &[u8]) -> Result<Vec<Cert>, String> {
         certs.push(parse_cert(&block.bytes)?);
     }
     let n = certs.len();
+    budget.step((n as u64).saturating_mul(n as u64))?;
     let mut parent: Vec<Option<usize>> = vec![None; n];
     let mut is_parent = vec![false; n];
     for i in 0..n {
@@ -192,9 +113,9 @@ fn is_root(c: &Cert) -> bool {
     c.aki.is_none() || same(&c.aki, &c.ski)
 }
 
-fn filter_cert_chain(a: &[Value]) -> Result<Value, String> {
+fn filter_cert_chain(budget: &mut Budget, a: &[Value]) -> Result<Value, String> {
     let kind = arg_str(a, 0);
-    let ordered = ordered_chain(arg_bytes(a, 1))?;
+    let ordered = ordered_chain(budget, arg_bytes(a, 1))?;
     let Some(first) = ordered.first() else {
         return Err("no leaf certificate found".into());
     };

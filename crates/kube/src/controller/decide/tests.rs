@@ -1,0 +1,226 @@
+use std::time::Duration;
+
+use super::*;
+use crate::writer::Conflict;
+
+#[test]
+fn refresh_decision_table() {
+    use RefreshDecision::*;
+    // (forced, due, cached, last sync succeeded) -> decision
+    let cases = [
+        ((true, false, true, true), Sync),
+        ((false, true, true, true), Sync),
+        ((false, true, false, false), Sync),
+        ((false, false, true, true), RepairFromCache),
+        ((false, false, true, false), RepairFromCache),
+        ((false, false, false, true), SkipIfIntact),
+        ((false, false, false, false), Sync),
+    ];
+    for ((forced, due, cached, last_sync_succeeded), expected) in cases {
+        let facts = RefreshFacts {
+            forced,
+            due,
+            cached,
+            last_sync_succeeded,
+        };
+        assert_eq!(decide_refresh(facts), expected, "{facts:?}");
+    }
+}
+
+fn conflict(c: Conflict) -> WriteError {
+    WriteError::Conflict {
+        namespace: "ns".into(),
+        name: "app".into(),
+        conflict: c,
+    }
+}
+
+#[test]
+fn report_table() {
+    let api = WriteError::Kube {
+        namespace: "ns".into(),
+        name: "app".into(),
+        action: "apply",
+        source: Box::new(kube::Error::Api(Box::new(kube::core::Status {
+            code: 500,
+            ..Default::default()
+        }))),
+    };
+    let not_owned = conflict(Conflict::NotOwned);
+    let immutable = conflict(Conflict::Immutable);
+    let t = "ns/app";
+    // (step, ready, reason, message contains, event reason (warning?), next, wrote)
+    type Case<'a> = (
+        Step<'a>,
+        bool,
+        &'a str,
+        &'a str,
+        Option<(&'a str, bool)>,
+        Next,
+        bool,
+    );
+    let cases: Vec<Case<'_>> = vec![
+        (
+            Step::Wrote {
+                outcome: WriteOutcome::Created,
+                target: t,
+            },
+            true,
+            "SecretSynced",
+            "secret synced",
+            Some(("Created", false)),
+            Next::Refresh,
+            true,
+        ),
+        (
+            Step::Wrote {
+                outcome: WriteOutcome::Updated,
+                target: t,
+            },
+            true,
+            "SecretSynced",
+            "secret synced",
+            Some(("Updated", false)),
+            Next::Refresh,
+            true,
+        ),
+        (
+            Step::Wrote {
+                outcome: WriteOutcome::Unchanged,
+                target: t,
+            },
+            true,
+            "SecretSynced",
+            "secret synced",
+            None,
+            Next::Refresh,
+            false,
+        ),
+        (
+            Step::Wrote {
+                outcome: WriteOutcome::Skipped,
+                target: t,
+            },
+            true,
+            "SecretSynced",
+            "secret synced",
+            None,
+            Next::Refresh,
+            false,
+        ),
+        (
+            Step::Wrote {
+                outcome: WriteOutcome::Missing,
+                target: t,
+            },
+            true,
+            "SecretMissing",
+            "ns/app does not exist and creationPolicy is Merge",
+            None,
+            Next::Refresh,
+            false,
+        ),
+        (
+            Step::Deleted {
+                outcome: WriteOutcome::Deleted,
+                target: t,
+            },
+            false,
+            "SecretDeleted",
+            "deletionPolicy Delete",
+            Some(("Deleted", false)),
+            Next::Refresh,
+            true,
+        ),
+        (
+            Step::Deleted {
+                outcome: WriteOutcome::Skipped,
+                target: t,
+            },
+            false,
+            "SecretDeleted",
+            "deletionPolicy Delete",
+            None,
+            Next::Refresh,
+            false,
+        ),
+        (
+            Step::Retained,
+            true,
+            "SecretSynced",
+            "retained (deletionPolicy Retain)",
+            None,
+            Next::Refresh,
+            false,
+        ),
+        (
+            Step::FetchFailed {
+                message: "store x: unavailable".into(),
+                retry_after: Some(Duration::from_secs(9)),
+            },
+            false,
+            "SecretSyncedError",
+            "unavailable",
+            Some(("UpdateFailed", true)),
+            Next::Backoff {
+                retry_after: Some(Duration::from_secs(9)),
+            },
+            false,
+        ),
+        (
+            Step::WriteFailed(&api),
+            false,
+            "SecretSyncedError",
+            "API error Failure (500)",
+            Some(("UpdateFailed", true)),
+            Next::Backoff { retry_after: None },
+            false,
+        ),
+        (
+            Step::WriteFailed(&not_owned),
+            false,
+            "SecretSyncedError",
+            "conflict: Secret ns/app already exists and is not owned by this ExternalSecret",
+            Some(("UpdateFailed", true)),
+            Next::AwaitChange,
+            false,
+        ),
+        (
+            Step::WriteFailed(&immutable),
+            false,
+            "SecretSyncedError",
+            "immutable",
+            Some(("UpdateFailed", true)),
+            Next::AwaitChange,
+            false,
+        ),
+        (
+            Step::Aborted {
+                message: "deadline".into(),
+            },
+            false,
+            "SecretSyncedError",
+            "deadline",
+            Some(("UpdateFailed", true)),
+            Next::Backoff { retry_after: None },
+            false,
+        ),
+    ];
+    for (step, ready, reason, message, event, next, wrote) in cases {
+        let r = report(&step);
+        assert_eq!(r.readiness.ready, ready, "{step:?}");
+        assert_eq!(r.readiness.reason, reason, "{step:?}");
+        assert!(
+            r.readiness.message.contains(message),
+            "{step:?}: {}",
+            r.readiness.message
+        );
+        assert_eq!(
+            r.event.as_ref().map(|e| (e.reason, e.warning)),
+            event,
+            "{step:?}"
+        );
+        assert_eq!(r.next, next, "{step:?}");
+        assert_eq!(r.wrote, wrote, "{step:?}");
+    }
+}

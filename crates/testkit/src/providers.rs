@@ -1,0 +1,147 @@
+//! The one provider factory for tests: counts every provider call and can fail on demand.
+//!
+//! - [`TestFactory::default`] builds the fake provider (`secretsync-provider-fake`) from each
+//!   store's `spec.provider.fake` (other providers are refused with `InvalidStoreConfig`);
+//! - [`TestFactory::serving`] hands every store the same provider (an in-memory or recording
+//!   provider of the test's own), still counted and switchable.
+//!
+//! Switches: `outage` makes fetch, find and validate fail with `Unavailable`; `invalid` makes
+//! validate fail (the store turns `Ready=False`). Counters: `calls` (fetch, find, validate),
+//! `reads` (fetch, find: what syncs cost), `builds` (providers built).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use secretsync_model::credentials::CredentialResolver;
+use secretsync_model::provider::{ProviderFactory, StoreContext};
+use secretsync_model::secret_store::SecretStoreSpec;
+use secretsync_model::{
+    FetchRequest, FindRequest, ProviderCapabilities, ProviderError, RemoteSecret, RetryPolicy,
+    SecretData, SecretProvider, SharedProvider, Validation,
+};
+use secretsync_provider_fake::FakeProvider;
+
+/// Builds counted, switchable providers (see the module docs). Clones share switches and
+/// counters.
+#[derive(Clone, Default)]
+pub struct TestFactory {
+    /// When true, fetch, find and validate fail with `Unavailable` (an outage).
+    pub outage: Arc<AtomicBool>,
+    /// When true, validate fails (the store turns `Ready=False`); reads still work.
+    pub invalid: Arc<AtomicBool>,
+    /// Provider calls made (fetch, find, validate).
+    pub calls: Arc<AtomicU64>,
+    /// Reads made (fetch, find).
+    pub reads: Arc<AtomicU64>,
+    /// Providers built.
+    pub builds: Arc<AtomicU64>,
+    serving: Option<SharedProvider>,
+}
+
+impl TestFactory {
+    /// Every store gets `provider` (counted and switchable like the fake ones).
+    pub fn serving(provider: SharedProvider) -> Self {
+        TestFactory {
+            serving: Some(provider),
+            ..TestFactory::default()
+        }
+    }
+
+    /// Reads made so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::SeqCst)
+    }
+
+    /// Calls made so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl ProviderFactory for TestFactory {
+    async fn build(
+        &self,
+        context: &StoreContext,
+        spec: &SecretStoreSpec,
+        _credentials: Arc<dyn CredentialResolver>,
+    ) -> Result<SharedProvider, ProviderError> {
+        let inner: SharedProvider = match &self.serving {
+            Some(p) => p.clone(),
+            None => {
+                let fake = spec.provider.fake.as_ref().ok_or_else(|| {
+                    ProviderError::InvalidStoreConfig(
+                        "only the fake provider is built in these tests".into(),
+                    )
+                })?;
+                Arc::new(FakeProvider::new(context.store.clone(), fake))
+            }
+        };
+        self.builds.fetch_add(1, Ordering::SeqCst);
+        Ok(Arc::new(Counted {
+            inner,
+            factory: self.clone(),
+        }))
+    }
+}
+
+struct Counted {
+    inner: SharedProvider,
+    factory: TestFactory,
+}
+
+impl Counted {
+    fn call(&self, read: bool) -> Result<(), ProviderError> {
+        self.factory.calls.fetch_add(1, Ordering::SeqCst);
+        if read {
+            self.factory.reads.fetch_add(1, Ordering::SeqCst);
+        }
+        if self.factory.outage.load(Ordering::SeqCst) {
+            return Err(ProviderError::Unavailable("injected outage (503)".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SecretProvider for Counted {
+    fn capabilities(&self) -> ProviderCapabilities {
+        self.inner.capabilities()
+    }
+    async fn fetch(&self, request: &FetchRequest) -> Result<RemoteSecret, ProviderError> {
+        self.call(true)?;
+        self.inner.fetch(request).await
+    }
+    async fn find(
+        &self,
+        request: &FindRequest,
+    ) -> Result<BTreeMap<String, RemoteSecret>, ProviderError> {
+        self.call(true)?;
+        self.inner.find(request).await
+    }
+    async fn validate(&self) -> Result<Validation, ProviderError> {
+        self.call(false)?;
+        if self.factory.invalid.load(Ordering::SeqCst) {
+            return Err(ProviderError::Unavailable(
+                "injected validation failure".into(),
+            ));
+        }
+        self.inner.validate().await
+    }
+    fn extract_metadata(
+        &self,
+        key: &str,
+        property: Option<&str>,
+        metadata: &RemoteSecret,
+    ) -> Option<Result<SecretData, ProviderError>> {
+        self.inner.extract_metadata(key, property, metadata)
+    }
+    fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retry_policy()
+    }
+    async fn close(&self) {
+        self.inner.close().await;
+    }
+}
