@@ -10,6 +10,7 @@
 //!   (store lookup, ClusterSecretStore conditions, controller class).
 //! - [`controller`]: ExternalSecret, SecretStore/ClusterSecretStore and ClusterExternalSecret
 //!   controllers; [`run_with`] starts them all until a graceful shutdown, [`run`] forever.
+//! - [`events`]: events.k8s.io/v1 Events, one per distinct message (ESO's recorder semantics).
 //! - [`lifecycle`]: the shutdown token and the readiness signal of [`run_with`].
 //! - [`leader`]: leader election on a coordination.k8s.io Lease (client-go's algorithm).
 //! - [`rate_limit`]: a client-side QPS/burst token bucket for the Kubernetes client (tower layer).
@@ -23,6 +24,7 @@ pub mod controller;
 pub mod credentials;
 pub mod drift;
 pub mod environment;
+pub mod events;
 pub mod leader;
 pub mod lifecycle;
 pub mod metrics;

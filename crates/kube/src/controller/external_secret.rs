@@ -30,16 +30,21 @@ use secretsync_model::external_secret::{
 use serde_json::json;
 
 use super::decide::{Next, RefreshDecision, RefreshFacts, Report, Step, decide_refresh, report};
+use super::own_writes::Seen;
 use super::priority::SyncClass;
 use super::{Context, ReconcileError};
 use crate::metrics::eso::ObjectKind;
-use crate::status::{next_status, write_status};
+use crate::status::{StatusWrite, next_status, write_status};
 use crate::writer::WriteOutcome;
 
 const CONTROLLER: &str = "externalsecret";
 
 /// The shortest requeue after a completed reconcile.
 const MIN_REQUEUE: Duration = Duration::from_millis(50);
+
+/// The retry of a reconcile handed a version older than our own last status write (the
+/// watch cache catches up within milliseconds; no request is sent meanwhile).
+const STALE_RETRY: Duration = Duration::from_millis(100);
 
 /// Reconciles one ExternalSecret.
 pub async fn reconcile(
@@ -51,11 +56,18 @@ pub async fn reconcile(
     // Retries after a failure queue as refreshes, so broken ExternalSecrets cannot starve
     // first syncs.
     let (ns, name) = key_of(&es);
+    let key = (ns.clone(), name.clone());
+    if ctx
+        .status_writes
+        .check(&key, es.metadata.resource_version.as_deref())
+        == Seen::Superseded
+    {
+        // Our own status write has not reached the cache yet: judged on this version the
+        // object would look unsynced (a first sync again). Wait for the cache instead.
+        return Ok(Action::requeue(STALE_RETRY));
+    }
     let class = match sync_class(&es) {
-        SyncClass::First
-            if es.meta().deletion_timestamp.is_none()
-                && ctx.is_failing(&(ns.clone(), name.clone())) =>
-        {
+        SyncClass::First if es.meta().deletion_timestamp.is_none() && ctx.is_failing(&key) => {
             SyncClass::Refresh
         }
         class => class,
@@ -349,7 +361,13 @@ async fn finish(
         Timestamp::now(),
     );
     let api: Api<ExternalSecret> = Api::namespaced(ctx.client.clone(), &ns);
-    write_status(&api, es, &status).await?;
+    if let StatusWrite::Written { resource_version } = write_status(&api, es, &status).await? {
+        ctx.status_writes.record(
+            &(ns.clone(), name.clone()),
+            es.metadata.resource_version.as_deref(),
+            resource_version.as_deref(),
+        );
+    }
     set_ready_metric(ctx, es, readiness.ready);
     match next {
         Next::Refresh => {

@@ -3,6 +3,7 @@
 pub mod cluster_external_secret;
 pub mod decide;
 pub mod external_secret;
+mod own_writes;
 pub mod priority;
 mod render_cache;
 pub mod store;
@@ -12,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use secretsync_engine::{DesiredSecret, SyncEnvironment, SyncOutcome};
 use secretsync_model::external_secret::ExternalSecret;
@@ -91,10 +92,12 @@ pub struct Context {
     pub(crate) gate: priority::SyncGate,
     /// Cancelled on graceful shutdown: reconciles still waiting for a gate slot give up.
     pub(crate) shutdown: crate::lifecycle::CancellationToken,
-    recorder: Recorder,
+    recorder: crate::events::EventRecorder,
     renders: Mutex<RenderCache>,
     failures: Mutex<HashMap<Key, u32>>,
     forced: Mutex<HashSet<Key>>,
+    /// Versions our own status writes replaced (see [`own_writes`]).
+    pub(crate) status_writes: own_writes::OwnStatusWrites,
 }
 
 impl Context {
@@ -117,13 +120,7 @@ impl Context {
         .with_flood_gate(config.flood_gate);
         let gate = priority::SyncGate::new(usize::from(config.concurrency.max(1)));
         let renders = Mutex::new(RenderCache::new(config.render_cache_capacity));
-        let recorder = Recorder::new(
-            client.clone(),
-            kube::runtime::events::Reporter {
-                controller: "external-secrets".to_string(),
-                instance: None,
-            },
-        );
+        let recorder = crate::events::EventRecorder::new(client.clone(), "external-secrets");
         Context {
             client,
             config,
@@ -139,6 +136,7 @@ impl Context {
             renders,
             failures: Mutex::default(),
             forced: Mutex::default(),
+            status_writes: own_writes::OwnStatusWrites::default(),
         }
     }
 
@@ -198,6 +196,7 @@ impl Context {
     pub(crate) fn forget(&self, key: &Key) {
         Self::lock(&self.renders).remove(key);
         Self::lock(&self.failures).remove(key);
+        self.status_writes.forget(key);
     }
 
     /// Publishes an event on an ExternalSecret; failures are logged, not fatal.
@@ -208,14 +207,11 @@ impl Context {
         reason: &str,
         note: String,
     ) {
-        let event = Event {
-            type_,
-            reason: reason.to_string(),
-            note: Some(note),
-            action: "Reconcile".to_string(),
-            secondary: None,
-        };
-        if let Err(e) = self.recorder.publish(&event, &es.object_ref(&())).await {
+        let published = self
+            .recorder
+            .publish(&es.object_ref(&()), type_, reason, "Reconcile", &note)
+            .await;
+        if let Err(e) = published {
             tracing::debug!(name = %es.name_any(), error = %e, "publishing event failed");
         }
     }

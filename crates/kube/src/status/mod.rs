@@ -87,14 +87,26 @@ pub fn next_status(
     }
 }
 
-/// Writes `status` if it differs from the object's; returns whether a request was sent.
+/// What [`write_status`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusWrite {
+    /// The status was already as desired: no request was sent.
+    Unchanged,
+    /// The status was patched; the object now has this `resourceVersion` (if the server said).
+    Written {
+        /// The `resourceVersion` the patch produced.
+        resource_version: Option<String>,
+    },
+}
+
+/// Writes `status` if it differs from the object's.
 pub async fn write_status(
     api: &Api<ExternalSecret>,
     es: &ExternalSecret,
     status: &ExternalSecretStatus,
-) -> Result<bool, kube::Error> {
+) -> Result<StatusWrite, kube::Error> {
     if es.status.as_ref() == Some(status) {
-        return Ok(false);
+        return Ok(StatusWrite::Unchanged);
     }
     let mut value = serde_json::to_value(status).map_err(kube::Error::SerdeError)?;
     // Merge patch: fields that became empty must be removed explicitly.
@@ -110,13 +122,16 @@ pub async fn write_status(
             map.entry(field).or_insert(Value::Null);
         }
     }
-    api.patch_status(
-        &es.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(json!({ "status": value })),
-    )
-    .await?;
-    Ok(true)
+    let written = api
+        .patch_status(
+            &es.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": value })),
+        )
+        .await?;
+    Ok(StatusWrite::Written {
+        resource_version: written.metadata.resource_version,
+    })
 }
 
 /// The Ready condition of an ExternalSecret, if any.

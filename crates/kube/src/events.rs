@@ -1,0 +1,252 @@
+//! Events (events.k8s.io/v1) on the objects the controllers reconcile, one event per distinct
+//! message.
+//!
+//! kube-runtime's `Recorder` keys an event series on (type, reason, action, regarding) without
+//! the note: a second `UpdateFailed` with a new message (a conflict after a store that was not
+//! ready yet) only bumped the first event's `series.count`, and the new message never reached
+//! `kubectl describe`. ESO records through client-go's `record.EventRecorder`, whose correlator
+//! keeps events with different messages apart; so does this recorder: the note is part of the
+//! key, a repeat of the same note within [`SERIES_TTL`] patches the event's `series`, and the
+//! cache of recent events is bounded ([`CAPACITY`], least recently used first).
+
+use std::sync::Mutex;
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::events::v1::{Event as K8sEvent, EventSeries};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::events::EventType;
+use secretsync_engine::lru::Lru;
+
+/// How long a published event stays the one a repeat is counted on (client-go's and
+/// kube-runtime's series window).
+pub const SERIES_TTL: SignedDuration = SignedDuration::from_mins(6);
+
+/// Recent events remembered for series counting.
+pub const CAPACITY: usize = 4096;
+
+/// What makes two events the same series.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct SeriesKey {
+    regarding: (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ),
+    warning: bool,
+    reason: String,
+    action: String,
+    note: String,
+}
+
+/// The last publication of a series.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Published {
+    /// The Event object's name.
+    pub name: String,
+    /// How often it was observed.
+    pub count: i32,
+    /// When it was last observed.
+    pub last: Timestamp,
+}
+
+/// What publishing an event does.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Publication {
+    /// Create a new Event object.
+    Create,
+    /// Patch the series of the existing Event `name` to `count`.
+    Repeat {
+        /// The Event object's name.
+        name: String,
+        /// The new series count.
+        count: i32,
+    },
+}
+
+/// Create, or count a repeat of the event last published as `previous`.
+pub(crate) fn publication(previous: Option<&Published>, now: Timestamp) -> Publication {
+    match previous {
+        Some(p) if p.last + SERIES_TTL > now => Publication::Repeat {
+            name: p.name.clone(),
+            count: p.count.saturating_add(1),
+        },
+        _ => Publication::Create,
+    }
+}
+
+/// Publishes events as `reporting_controller`; failures are returned to the caller.
+pub struct EventRecorder {
+    client: kube::Client,
+    reporting_controller: String,
+    recent: Mutex<Lru<SeriesKey, Published>>,
+}
+
+impl EventRecorder {
+    /// A recorder reporting as `reporting_controller` (also its reporting instance).
+    pub fn new(client: kube::Client, reporting_controller: &str) -> Self {
+        EventRecorder {
+            client,
+            reporting_controller: reporting_controller.to_string(),
+            recent: Mutex::new(Lru::new(CAPACITY)),
+        }
+    }
+
+    fn recent(&self) -> std::sync::MutexGuard<'_, Lru<SeriesKey, Published>> {
+        self.recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Publishes an event about `regarding` in its namespace (`default` for cluster objects).
+    pub async fn publish(
+        &self,
+        regarding: &ObjectReference,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: &str,
+    ) -> Result<(), kube::Error> {
+        let key = SeriesKey {
+            regarding: (
+                regarding.api_version.clone(),
+                regarding.kind.clone(),
+                regarding.namespace.clone(),
+                regarding.uid.clone().or_else(|| regarding.name.clone()),
+            ),
+            warning: type_ == EventType::Warning,
+            reason: reason.to_string(),
+            action: action.to_string(),
+            note: note.to_string(),
+        };
+        let now = Timestamp::now();
+        let previous = self.recent().get(&key).cloned();
+        let namespace = regarding.namespace.as_deref().unwrap_or("default");
+        let api: Api<K8sEvent> = Api::namespaced(self.client.clone(), namespace);
+        let published = match publication(previous.as_ref(), now) {
+            Publication::Repeat { name, count } => {
+                let patch = serde_json::json!({
+                    "series": EventSeries { count, last_observed_time: MicroTime(now) }
+                });
+                match api
+                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                {
+                    Ok(_) => Some(Published {
+                        name,
+                        count,
+                        last: now,
+                    }),
+                    // Gone (the API server's event TTL): start a new one.
+                    Err(kube::Error::Api(e)) if e.code == 404 => None,
+                    Err(e) => return Err(e),
+                }
+            }
+            Publication::Create => None,
+        };
+        let published = match published {
+            Some(p) => p,
+            None => {
+                let event = self.event(regarding, type_, reason, action, note, now);
+                let name = event.metadata.name.clone().unwrap_or_default();
+                api.create(&PostParams::default(), &event).await?;
+                Published {
+                    name,
+                    count: 1,
+                    last: now,
+                }
+            }
+        };
+        self.recent().insert(key, published);
+        Ok(())
+    }
+
+    fn event(
+        &self,
+        regarding: &ObjectReference,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> K8sEvent {
+        let object = regarding
+            .name
+            .as_deref()
+            .unwrap_or(&self.reporting_controller);
+        K8sEvent {
+            metadata: ObjectMeta {
+                name: Some(format!("{object}.{:x}", now.as_nanosecond())),
+                namespace: regarding.namespace.clone(),
+                ..Default::default()
+            },
+            action: Some(action.to_string()),
+            reason: Some(reason.to_string()),
+            note: Some(note.to_string()),
+            event_time: Some(MicroTime(now)),
+            regarding: Some(regarding.clone()),
+            reporting_controller: Some(self.reporting_controller.clone()),
+            reporting_instance: Some(self.reporting_controller.clone()),
+            type_: Some(
+                match type_ {
+                    EventType::Normal => "Normal",
+                    EventType::Warning => "Warning",
+                }
+                .to_string(),
+            ),
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeats_within_the_window_extend_the_series() {
+        let t0 = Timestamp::UNIX_EPOCH + SignedDuration::from_hours(1);
+        let seen = |count, last| Published {
+            name: "web.1".into(),
+            count,
+            last,
+        };
+        let cases = [
+            (None, t0, Publication::Create),
+            (
+                Some(seen(1, t0)),
+                t0 + SignedDuration::from_secs(1),
+                Publication::Repeat {
+                    name: "web.1".into(),
+                    count: 2,
+                },
+            ),
+            (
+                Some(seen(7, t0)),
+                t0 + SERIES_TTL - SignedDuration::from_secs(1),
+                Publication::Repeat {
+                    name: "web.1".into(),
+                    count: 8,
+                },
+            ),
+            (Some(seen(7, t0)), t0 + SERIES_TTL, Publication::Create),
+            (
+                Some(seen(i32::MAX, t0)),
+                t0,
+                Publication::Repeat {
+                    name: "web.1".into(),
+                    count: i32::MAX,
+                },
+            ),
+        ];
+        for (previous, now, expected) in cases {
+            assert_eq!(
+                publication(previous.as_ref(), now),
+                expected,
+                "{previous:?}"
+            );
+        }
+    }
+}
