@@ -247,6 +247,41 @@ pub async fn exercise(peer: &Peer) {
 
     check_and_canary(peer, dir.path(), &stores).await;
     diff_and_sync(peer, &files).await;
+    namespaced_store_uses_the_users_identity(peer, dir.path()).await;
+}
+
+/// The same store as a namespaced SecretStore: the one-shot CLI runs as its user, so the
+/// user's identity (`VAULT_TOKEN`, the AWS chain, Azure's federated token and a non-official
+/// host) serves it too (the operator allows that only for ClusterSecretStores by default).
+async fn namespaced_store_uses_the_users_identity(peer: &Peer, dir: &Path) {
+    let mut documents = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(&peer.stores) {
+        let mut object: serde_json::Value =
+            serde::Deserialize::deserialize(document).expect("store YAML");
+        if object["kind"] == "ClusterSecretStore" {
+            object["kind"] = "SecretStore".into();
+            object["metadata"]["namespace"] = "apps".into();
+        }
+        documents.push(serde_yaml::to_string(&object).expect("YAML"));
+    }
+    let stores = write(dir, "namespaced-stores.yaml", &documents.join("---\n"));
+    let apps = write(
+        dir,
+        "namespaced-apps.yaml",
+        &external_secrets(&peer.store).replace("kind: ClusterSecretStore", "kind: SecretStore"),
+    );
+    let r = peer
+        .run(
+            &["render", "-o", "json", "-l", "kind=text"],
+            &[&stores, &apps],
+        )
+        .await;
+    assert_eq!(r.code, 0, "render through a SecretStore: {}", r.stderr);
+    let list: serde_json::Value = serde_json::from_slice(&r.stdout).expect("JSON");
+    let password = list["items"][0]["data"]["password"]
+        .as_str()
+        .map(|v| STANDARD.decode(v).expect("b64"));
+    assert_eq!(password.as_deref(), Some(TRICKY.as_bytes()));
 }
 
 /// `check`: every key present → 0; a missing key → 1 naming file, object, field and key; the
