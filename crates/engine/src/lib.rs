@@ -69,3 +69,8 @@ pub use memory::MemoryEnvironment;
 pub use outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
 pub use render_pool::{RenderPool, RenderPoolError};
 pub use secretsync_template::Limits as TemplateLimits;
+
+/// The example of `docs/engine.md`, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/engine.md")]
+pub struct EngineGuideExample;
