@@ -19,12 +19,60 @@ use secretsync_model::{ProviderError, SecretValue};
 use crate::inputs::Job;
 use crate::select::Selection;
 
-/// Builds a client from `--kubeconfig` (and `--context`), else the usual places (`KUBECONFIG`,
-/// `~/.kube/config`, in-cluster). Nothing is sent to the server here.
+/// How long the API server has to answer the first request.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A client from `--kubeconfig` (and `--context`), else the usual places (`KUBECONFIG`,
+/// `~/.kube/config`, in-cluster), once the API server has answered a first request
+/// (`/version`): an unreachable or refusing cluster is reported here, naming the server and
+/// the cause, instead of as an obscure error in the middle of the run.
 pub async fn client(
     kubeconfig: Option<&Path>,
     context: Option<&str>,
-) -> Result<kube::Client, String> {
+) -> Result<kube::Client, NoClient> {
+    let unconfigured = |reason| NoClient {
+        reason,
+        unavailable: false,
+    };
+    let config = config(kubeconfig, context).await.map_err(unconfigured)?;
+    let server = config.cluster_url.to_string();
+    let client = kube::Client::try_from(config)
+        .map_err(|e| unconfigured(format!("building the Kubernetes client: {e}")))?;
+    let reason = match tokio::time::timeout(PROBE_TIMEOUT, client.apiserver_version()).await {
+        Ok(Ok(_)) => return Ok(client),
+        Ok(Err(e)) => unreachable_message(&server, e),
+        Err(_) => format!(
+            "the Kubernetes API server {server} did not answer within {} s",
+            PROBE_TIMEOUT.as_secs()
+        ),
+    };
+    Err(NoClient {
+        reason,
+        unavailable: true,
+    })
+}
+
+/// Why there is no cluster to ask.
+#[derive(Clone, Debug)]
+pub struct NoClient {
+    /// What went wrong, naming the configuration or the server.
+    pub reason: String,
+    /// A cluster is configured but its API server is unreachable or refuses us (an outage,
+    /// exit code 3), rather than no usable configuration.
+    pub unavailable: bool,
+}
+
+/// Why the API server at `server` could not be used: the API's refusal (value-free), or the
+/// transport error with its causes (e.g. `Connection refused`).
+fn unreachable_message(server: &str, error: kube::Error) -> String {
+    let cause = match error {
+        kube::Error::Api(_) => secretsync_kube::sanitize::api_error(&error),
+        other => format!("{:#}", anyhow::Error::from(other)),
+    };
+    format!("the Kubernetes API server {server} is unreachable or refuses us: {cause}")
+}
+
+async fn config(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<kube::Config, String> {
     let options = KubeConfigOptions {
         context: context.map(str::to_string),
         ..Default::default()
@@ -46,7 +94,7 @@ pub async fn client(
             )
         })?,
     };
-    kube::Client::try_from(config).map_err(|e| format!("building the Kubernetes client: {e}"))
+    Ok(config)
 }
 
 /// The ExternalSecrets of the cluster that `selection` selects (`--from-cluster`).
@@ -74,16 +122,28 @@ pub async fn external_secrets(
 }
 
 /// The environment behind the files when no cluster is reachable: every question is answered
-/// with what is missing and why no cluster could be asked.
+/// with what is missing and why no cluster could be asked (an outage when a configured cluster
+/// is unreachable, else invalid input).
 pub struct NoCluster {
     reason: Arc<str>,
+    unavailable: bool,
 }
 
 impl NoCluster {
-    /// `reason`: why there is no cluster (e.g. no kubeconfig).
-    pub fn new(reason: impl Into<String>) -> Self {
+    /// Stands in for the cluster `why` says is missing.
+    pub fn new(why: NoClient) -> Self {
         NoCluster {
-            reason: reason.into().into(),
+            reason: why.reason.into(),
+            unavailable: why.unavailable,
+        }
+    }
+
+    fn error(&self, what: &str) -> EnvironmentError {
+        let message = self.missing(what);
+        if self.unavailable {
+            EnvironmentError::unavailable(message)
+        } else {
+            EnvironmentError::not_found(message)
         }
     }
 
@@ -110,13 +170,14 @@ impl SyncEnvironment for NoCluster {
                 format!("ClusterSecretStore {}", reference.name)
             }
         };
-        Err(EnvironmentError::not_found(self.missing(&what)))
+        Err(self.error(&what))
     }
 
     fn credentials(&self, context: &StoreContext) -> Arc<dyn CredentialResolver> {
         Arc::new(NoClusterCredentials {
             context: context.clone(),
             reason: self.reason.clone(),
+            unavailable: self.unavailable,
         })
     }
 
@@ -126,15 +187,14 @@ impl SyncEnvironment for NoCluster {
         namespace: &str,
         name: &str,
     ) -> Result<BTreeMap<String, SecretValue>, EnvironmentError> {
-        Err(EnvironmentError::not_found(
-            self.missing(&format!("{kind} {namespace}/{name}")),
-        ))
+        Err(self.error(&format!("{kind} {namespace}/{name}")))
     }
 }
 
 struct NoClusterCredentials {
     context: StoreContext,
     reason: Arc<str>,
+    unavailable: bool,
 }
 
 impl NoClusterCredentials {
@@ -148,10 +208,15 @@ impl NoClusterCredentials {
         } else {
             ""
         };
-        ProviderError::InvalidStoreConfig(format!(
+        let message = format!(
             "{}: {what} is not in the given files, and no cluster is reachable to read it from ({}){hint}",
             self.context.store, self.reason
-        ))
+        );
+        if self.unavailable {
+            ProviderError::Unavailable(message)
+        } else {
+            ProviderError::InvalidStoreConfig(message)
+        }
     }
 }
 

@@ -88,13 +88,13 @@ impl Session {
                     Arc::new(CredentialIndex::default()),
                 )),
             ),
-            Err(reason) if need == ClusterNeed::Required => {
+            Err(why) if need == ClusterNeed::Required => {
                 return Err(Failure::new(
                     Class::Unavailable,
-                    format!("this command needs a cluster: {reason}"),
+                    format!("this command needs a cluster: {}", why.reason),
                 ));
             }
-            Err(reason) => (None, Arc::new(NoCluster::new(reason))),
+            Err(why) => (None, Arc::new(NoCluster::new(why))),
         };
         let from_files = inputs
             .environment

@@ -325,3 +325,65 @@ fn missing_files_mixed_documents_and_unreachable_stores_have_their_exit_codes() 
         "{stderr}"
     );
 }
+
+#[test]
+fn a_configured_cluster_that_is_unreachable_is_named_with_the_cause() {
+    // A port nobody listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let server = format!("https://127.0.0.1:{port}/");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: '{server}'}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\ncurrent-context: c\n"
+        ),
+    )
+    .expect("kubeconfig");
+    let unreachable = format!("the Kubernetes API server {server} is unreachable or refuses us");
+    let run = |args: &[&str], file: &Path| {
+        let out = secretsync()
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("-f")
+            .arg(file)
+            .output()
+            .expect("run");
+        (out.status.code(), text(&out.stderr), out.stdout)
+    };
+    let quickstart = repo_root().join("examples/quickstart");
+
+    // sync needs the cluster: 3, naming the server and the cause.
+    let (code, stderr, _) = run(&["sync"], &quickstart);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: this command needs a cluster: {unreachable}"
+        )) && stderr.contains("Connection refused"),
+        "{stderr}"
+    );
+
+    // render with everything in the files does not need it.
+    let (code, stderr, stdout) = run(&["render"], &quickstart);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(text(&stdout).contains("name: azure-credentials"));
+
+    // A store the files lack: what is missing, and why the cluster could not be asked (3, an
+    // outage, not bad input).
+    let (_dir, path) = manifest(
+        "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: app, namespace: apps}\nspec:\n  secretStoreRef: {name: vault}\n  data: [{secretKey: a, remoteRef: {key: db}}]\n",
+    );
+    let (code, stderr, _) = run(&["render"], &path);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("ExternalSecret apps/app: spec.data[0]")
+            && stderr.contains(&format!(
+                "SecretStore apps/vault is not in the given files, and no cluster is reachable to read it from ({unreachable}"
+            )),
+        "{stderr}"
+    );
+}
