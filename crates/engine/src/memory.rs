@@ -19,7 +19,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use secretsync_model::credentials::{CredentialResolver, StaticCredentials, reference_namespace};
+use secretsync_model::credentials::{
+    CredentialResolver, StaticCredentials, reference_key, reference_namespace,
+};
 use secretsync_model::external_secret::{SecretStoreRef, StoreKind};
 use secretsync_model::manifest::Resource;
 use secretsync_model::meta::{SecretKeySelector, ServiceAccountSelector};
@@ -346,17 +348,7 @@ impl CredentialResolver for MemoryCredentials {
             &selector.name,
             selector.namespace.as_deref(),
         )?;
-        let key = selector
-            .key
-            .as_deref()
-            .filter(|k| !k.is_empty())
-            .or(default_key)
-            .ok_or_else(|| {
-                ProviderError::InvalidStoreConfig(format!(
-                    "{}: secret reference {:?} names no key",
-                    self.context.store, selector.name
-                ))
-            })?;
+        let key = reference_key(&self.context, selector, default_key)?;
         let what = format!("credential Secret {namespace}/{}", selector.name);
         match (
             self.objects.secret(&namespace, &selector.name),

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
 use kube::api::{Api, PostParams};
-use secretsync_model::credentials::{CredentialResolver, reference_namespace};
+use secretsync_model::credentials::{CredentialResolver, reference_key, reference_namespace};
 use secretsync_model::meta::{SecretKeySelector, ServiceAccountSelector};
 use secretsync_model::provider::StoreContext;
 use secretsync_model::{ProviderError, SecretValue, StoreId};
@@ -140,17 +140,7 @@ impl CredentialResolver for KubeCredentials {
         default_key: Option<&str>,
     ) -> Result<SecretValue, ProviderError> {
         let ns = self.namespace_for("Secret", &selector.name, selector.namespace.as_deref())?;
-        let key = selector
-            .key
-            .as_deref()
-            .filter(|k| !k.is_empty())
-            .or(default_key)
-            .ok_or_else(|| {
-                ProviderError::InvalidStoreConfig(format!(
-                    "{}: secret reference {:?} names no key",
-                    self.context.store, selector.name
-                ))
-            })?;
+        let key = reference_key(&self.context, selector, default_key)?;
         self.index.record(&ns, &selector.name, &self.context.store);
         let api: Api<Secret> = Api::namespaced(self.client.clone(), &ns);
         let what = format!("credential Secret {ns}/{}", selector.name);

@@ -52,6 +52,26 @@ pub fn reference_namespace(
     }
 }
 
+/// The key a Secret reference reads: the selector's own (when not empty), else `default_key`
+/// (e.g. Vault's `token`); neither is an error naming the store and the reference.
+pub fn reference_key<'a>(
+    context: &StoreContext,
+    selector: &'a SecretKeySelector,
+    default_key: Option<&'a str>,
+) -> Result<&'a str, ProviderError> {
+    selector
+        .key
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .or(default_key)
+        .ok_or_else(|| {
+            ProviderError::InvalidStoreConfig(format!(
+                "{}: secret reference {:?} names no key",
+                context.store, selector.name
+            ))
+        })
+}
+
 /// Resolves the credential references found in store specs.
 #[async_trait]
 pub trait CredentialResolver: Send + Sync {
