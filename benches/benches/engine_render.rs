@@ -8,17 +8,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use criterion::{Criterion, criterion_group, criterion_main};
-use secretsync_engine::{
-    Engine, EngineConfig, EnvironmentError, FetchConfig, ResolvedStore, SyncEnvironment,
-    SyncResult, TemplateSourceKind,
-};
-use secretsync_model::credentials::{CredentialResolver, StaticCredentials};
-use secretsync_model::external_secret::{ExternalSecret, SecretStoreRef};
-use secretsync_model::provider::StoreContext;
+use secretsync_engine::{Engine, EngineConfig, FetchConfig, MemoryEnvironment, SyncResult};
+use secretsync_model::external_secret::ExternalSecret;
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{
-    FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider, SecretValue,
-    StoreId, Validation,
+    FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider, Validation,
 };
 use secretsync_testkit::providers::TestFactory;
 
@@ -42,35 +36,11 @@ impl SecretProvider for InMemory {
     }
 }
 
-struct Env(Arc<SecretStoreSpec>);
-
-#[async_trait]
-impl SyncEnvironment for Env {
-    async fn store(
-        &self,
-        namespace: &str,
-        reference: &SecretStoreRef,
-    ) -> Result<ResolvedStore, EnvironmentError> {
-        Ok(ResolvedStore {
-            id: StoreId {
-                kind: reference.kind,
-                namespace: Some(namespace.to_string()),
-                name: reference.name.clone(),
-            },
-            spec: self.0.clone(),
-        })
-    }
-    fn credentials(&self, _: &StoreContext) -> Arc<dyn CredentialResolver> {
-        Arc::new(StaticCredentials::new())
-    }
-    async fn template_source(
-        &self,
-        _: TemplateSourceKind,
-        _: &str,
-        _: &str,
-    ) -> Result<BTreeMap<String, SecretValue>, EnvironmentError> {
-        Ok(BTreeMap::new())
-    }
+/// Every namespace's SecretStore `vault` (the factory ignores the spec).
+fn environment() -> MemoryEnvironment {
+    (0..10).fold(MemoryEnvironment::new(), |env, ns| {
+        env.with_secret_store(format!("team-{ns}"), "vault", SecretStoreSpec::default())
+    })
 }
 
 fn objects() -> Vec<ExternalSecret> {
@@ -126,7 +96,7 @@ fn bench_render(c: &mut Criterion) {
         .expect("runtime");
     let objects = objects();
     let provider = Arc::new(InMemory(remote()));
-    let env = Env(Arc::new(SecretStoreSpec::default()));
+    let env = environment();
     for (label, window) in [
         (
             "engine_sync_5keys_template_coalesced",

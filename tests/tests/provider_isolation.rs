@@ -2,21 +2,12 @@
 //! operator's memory or stall other stores. One test per binary, so the process's peak RSS
 //! (`VmHWM`) is this test's own.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use secretsync_engine::{
-    Engine, EngineConfig, EnvironmentError, ResolvedStore, SyncEnvironment, SyncResult,
-    TemplateSourceKind,
-};
-use secretsync_model::StoreId;
-use secretsync_model::credentials::{CredentialResolver, StaticCredentials};
-use secretsync_model::external_secret::{ExternalSecret, SecretStoreRef, StoreKind};
-use secretsync_model::provider::StoreContext;
+use secretsync_engine::{Engine, EngineConfig, MemoryEnvironment, SyncResult};
+use secretsync_model::external_secret::ExternalSecret;
 use secretsync_model::secret_store::SecretStoreSpec;
-use secretsync_model::value::SecretValue;
 use secretsync_providers::{AllProviders, ProviderOptions};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -70,48 +61,6 @@ async fn hostile_server() -> String {
     addr
 }
 
-/// Stores by name (SecretStores of the reading namespace), credentials from memory.
-struct Env {
-    stores: BTreeMap<String, Arc<SecretStoreSpec>>,
-    credentials: Arc<StaticCredentials>,
-}
-
-#[async_trait]
-impl SyncEnvironment for Env {
-    async fn store(
-        &self,
-        namespace: &str,
-        reference: &SecretStoreRef,
-    ) -> Result<ResolvedStore, EnvironmentError> {
-        let spec = self
-            .stores
-            .get(&reference.name)
-            .cloned()
-            .ok_or_else(|| EnvironmentError::not_found(format!("store {}", reference.name)))?;
-        Ok(ResolvedStore {
-            id: StoreId {
-                kind: StoreKind::SecretStore,
-                namespace: Some(namespace.to_string()),
-                name: reference.name.clone(),
-            },
-            spec,
-        })
-    }
-
-    fn credentials(&self, _context: &StoreContext) -> Arc<dyn CredentialResolver> {
-        self.credentials.clone()
-    }
-
-    async fn template_source(
-        &self,
-        kind: TemplateSourceKind,
-        _namespace: &str,
-        name: &str,
-    ) -> Result<BTreeMap<String, SecretValue>, EnvironmentError> {
-        Err(EnvironmentError::not_found(format!("{kind} {name}")))
-    }
-}
-
 fn external_secret(namespace: &str, store: &str, key: &str) -> ExternalSecret {
     serde_json::from_value(json!({
         "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
@@ -145,19 +94,10 @@ async fn a_hostile_endpoint_gets_bounded_memory_a_clear_error_and_stalls_nobody(
     let other: SecretStoreSpec = serde_json::from_value(json!({"provider": {"fake": {
         "data": [{"key": "app", "value": "fine"}]}}}))
     .expect("other store");
-    let mut credentials = StaticCredentials::new();
-    credentials.add_secret(
-        Some("evil".into()),
-        "vault-token",
-        [("token".to_string(), SecretValue::from("t"))].into(),
-    );
-    let env = Env {
-        stores: BTreeMap::from([
-            ("tenant".to_string(), Arc::new(tenant)),
-            ("other".to_string(), Arc::new(other)),
-        ]),
-        credentials: Arc::new(credentials),
-    };
+    let env = MemoryEnvironment::new()
+        .with_secret_store("evil", "tenant", tenant)
+        .with_secret_store("good", "other", other)
+        .with_secret("evil", "vault-token", [("token", "t")]);
     let mut options = ProviderOptions::default();
     options.vault.request_timeout = Duration::from_secs(3);
     let engine = Engine::new(

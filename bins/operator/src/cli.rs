@@ -18,7 +18,9 @@ pub struct Args {
     /// Concurrent reconciles per controller.
     #[arg(long, env = "SECRETSYNC_CONCURRENCY", default_value_t = 4)]
     pub concurrency: u16,
-    /// Watch only this namespace (namespace-scoped install); unset watches all namespaces.
+    /// Watch only this namespace (namespace-scoped install, RBAC of a Role in that namespace);
+    /// unset watches all namespaces. Implies `--no-cluster-resources`: cluster-scoped kinds
+    /// cannot be watched with a Role.
     #[arg(long, env = "SECRETSYNC_NAMESPACE")]
     pub namespace: Option<String>,
     /// Serve only stores whose `spec.controller` is this class; unset serves stores without a class.
@@ -102,7 +104,8 @@ pub struct Args {
         default_missing_value = "true"
     )]
     pub enable_flood_gate: bool,
-    /// Do not run the ClusterSecretStore / ClusterExternalSecret controllers (namespace-scoped installs).
+    /// Do not run the ClusterSecretStore / ClusterExternalSecret controllers nor accept
+    /// ClusterSecretStore references (always so with `--namespace`).
     #[arg(long, env = "SECRETSYNC_NO_CLUSTER_RESOURCES")]
     pub no_cluster_resources: bool,
     /// Deadline of one ExternalSecret reconcile once it holds a sync slot (e.g. `2m`); past it
@@ -254,6 +257,13 @@ pub fn default_lease_name(class: Option<&str>, namespace: Option<&str>) -> Strin
     name
 }
 
+/// Whether the cluster-scoped kinds (ClusterSecretStore, ClusterExternalSecret) are served:
+/// not in a namespace-scoped install, whose Role cannot grant watching them (a 403 would keep
+/// `/readyz` at 503), nor with `--no-cluster-resources`.
+pub fn cluster_resources(namespace: Option<&str>, no_cluster_resources: bool) -> bool {
+    namespace.is_none() && !no_cluster_resources
+}
+
 fn default_identity() -> String {
     let host = std::env::var("HOSTNAME")
         .ok()
@@ -367,7 +377,7 @@ impl Args {
             renew_deadline,
             retry_period,
         });
-        let cluster = !self.no_cluster_resources;
+        let cluster = cluster_resources(self.namespace.as_deref(), self.no_cluster_resources);
         let controllers = secretsync_kube::Config {
             namespace: self.namespace,
             controller_class: self.controller_class,
@@ -519,6 +529,24 @@ mod tests {
         assert_eq!(parse_duration("x", "2m")?, Duration::from_secs(120));
         assert_eq!(parse_duration("x", "7")?, Duration::from_secs(7));
         Ok(())
+    }
+
+    #[test]
+    fn cluster_kinds_only_without_a_namespace_scope() {
+        for (namespace, no_cluster, expected) in [
+            (None, false, true),
+            (None, true, false),
+            (Some("apps"), false, false),
+            (Some("apps"), true, false),
+        ] {
+            assert_eq!(
+                cluster_resources(namespace, no_cluster),
+                expected,
+                "{namespace:?} {no_cluster}"
+            );
+        }
+        let scoped = args(&["--namespace=apps"]).validate().expect("valid");
+        assert!(!scoped.controllers.cluster_stores && !scoped.controllers.cluster_external_secrets);
     }
 
     #[test]

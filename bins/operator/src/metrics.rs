@@ -6,7 +6,8 @@
 //! (`externalsecret_sync_calls_total`, `externalsecret_sync_calls_error`,
 //! `externalsecret_status_condition`, `externalsecret_reconcile_duration`,
 //! `externalsecret_provider_api_calls_count`, `*_status_condition` of stores). The engine reports
-//! provider calls to it through its `FetchObserver` hook. This module adds the engine's overall
+//! provider calls to it through its `FetchObserver` hook, and controller-runtime's
+//! `controller_runtime_*` / `workqueue_*` families. This module adds the engine's overall
 //! fetch totals and the leader gauge.
 //!
 //! Labels are bounded: controller names, error kinds, ESO provider/call names and the names of
@@ -39,6 +40,7 @@ impl MetricsSource {
 
     /// The exposition in Prometheus text format 0.0.4.
     pub fn render(&self, leading: bool) -> String {
+        self.controllers.before_scrape();
         let mut text = String::new();
         if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
             text.clear();

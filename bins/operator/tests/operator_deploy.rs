@@ -9,33 +9,8 @@
 
 mod support;
 
+use support::overlay::{assert_flags_accepted, documents};
 use support::{Cluster, repo_root};
-
-fn documents(yaml: &str) -> Vec<serde_yaml::Value> {
-    serde_yaml::Deserializer::from_str(yaml)
-        .map(|d| serde::Deserialize::deserialize(d).unwrap())
-        .filter(|v: &serde_yaml::Value| !v.is_null())
-        .collect()
-}
-
-fn check_flags(deployment: &serde_yaml::Value) {
-    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-        .as_sequence()
-        .unwrap();
-    assert!(!args.is_empty());
-    for arg in args {
-        let flag = arg.as_str().unwrap();
-        let out = std::process::Command::new(support::operator_bin())
-            .args([flag, "--help"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{flag} is not accepted by secretsync-operator: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
 
 #[test]
 fn every_overlay_applies_with_kubectl() {
@@ -48,11 +23,8 @@ fn every_overlay_applies_with_kubectl() {
             .into_owned();
         let built = cluster.kubectl_ok(&["kustomize", &dir]);
         let docs = documents(&built);
-        let deployment = docs
-            .iter()
-            .find(|d| d["kind"] == "Deployment")
-            .expect("a Deployment");
-        check_flags(deployment);
+        let deployment = support::overlay::deployment(&docs);
+        assert_flags_accepted(&docs);
         if overlay == "ha" {
             let args = format!(
                 "{:?}",

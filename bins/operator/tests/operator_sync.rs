@@ -1,12 +1,14 @@
 //! End-to-end: the operator binary syncs the ADR's ExternalSecret and reports ESO metrics.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+#[path = "support/promql.rs"]
+mod promql;
 mod support;
 
 use std::time::Duration;
 
 use base64::Engine as _;
-use support::{Cluster, Operator, family_sum, sample, wait_for};
+use support::{Cluster, Operator, family_sum, repo_root, sample, wait_for};
 
 const CANARY: &str = "canary-5f1c2e7a-never-in-metrics";
 
@@ -110,6 +112,23 @@ fn adr_external_secret_is_synced_and_metrics_match_the_workload() {
         &store,
         "broken",
         "no-such-key",
+    ));
+    // A SecretStore and a ClusterExternalSecret, so every controller has reconciled something.
+    cluster.apply(&format!(
+        "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {{name: local, namespace: {ns}}}\n\
+         spec: {{provider: {{fake: {{data: [{{key: k, value: v}}]}}}}}}\n"
+    ));
+    let ces = format!("fan-out-{:08x}", support::rand_u32());
+    cluster.cleanup.push(vec![
+        "delete".into(),
+        "clusterexternalsecret".into(),
+        ces.clone(),
+    ]);
+    cluster.apply(&format!(
+        "apiVersion: external-secrets.io/v1\nkind: ClusterExternalSecret\nmetadata: {{name: {ces}}}\n\
+         spec:\n  namespaceSelectors: [{{matchLabels: {{kubernetes.io/metadata.name: {ns}}}}}]\n  \
+         externalSecretSpec:\n    secretStoreRef: {{name: local, kind: SecretStore}}\n    \
+         target: {{name: fanned}}\n    data: [{{secretKey: k, remoteRef: {{key: k}}}}]\n"
     ));
 
     let mut op = Operator::start(
@@ -238,6 +257,7 @@ fn adr_external_secret_is_synced_and_metrics_match_the_workload() {
     assert_eq!(sample(&text, "secretsync_leader"), Some(1.0));
     assert!(!text.contains(CANARY), "secret value leaked into /metrics");
     assert!(op.ready(), "/readyz");
+    dashboards_and_alerts_find_their_series(&cluster, &op, &ces);
 
     // A deleted ExternalSecret leaves no stale series behind.
     cluster.kubectl_ok(&["delete", "externalsecret", "-n", &ns, "broken"]);
@@ -326,4 +346,177 @@ fn missing_crds_fail_with_a_clear_message() {
         stderr.contains("is the external-secrets.io CRD installed"),
         "{stderr}"
     );
+}
+
+/// Every query of the shipped dashboard and alerts selects series of this scrape; every query of
+/// ESO's dashboard names only families the operator exports (except its webhook's: there is no
+/// webhook) and selects series (except the webhook's and PushSecret's: no such controller);
+/// `controller_runtime_reconcile_total` counts the reconciles performed.
+fn dashboards_and_alerts_find_their_series(cluster: &Cluster, op: &Operator, ces: &str) {
+    // The series of all four controllers, the ClusterExternalSecret's included.
+    let text = wait_for(
+        Duration::from_secs(30),
+        "every controller's figures",
+        || {
+            let text = op.metrics()?;
+            let performed = |c: &str| {
+                family_sum_where(
+                    &text,
+                    "controller_runtime_reconcile_total",
+                    &format!("controller=\"{c}\""),
+                )
+            };
+            let es_reconciles = performed("externalsecret");
+            (["secretstore", "clustersecretstore", "clusterexternalsecret"]
+                .iter()
+                .all(|c| performed(c) >= 1.0)
+                && text.contains(&format!(
+                    "clusterexternalsecret_reconcile_duration{{name=\"{ces}\"}}"
+                ))
+                && es_reconciles >= 1.0
+                && es_reconciles
+                    == family_sum(&text, "externalsecret_sync_calls_total").unwrap_or(-1.0))
+            .then_some(text)
+        },
+    );
+    let series = promql::parse_scrape(&text);
+    // The Service Prometheus scrapes: the chart's, installed as ESO users name the release.
+    let rendered = cluster.helm_ok(&[
+        "template",
+        "external-secrets",
+        &repo_root().join("deploy/helm/secretsync").to_string_lossy(),
+        "--show-only",
+        "templates/service.yaml",
+    ]);
+    let service: serde_yaml::Value = serde_yaml::from_str(&rendered).unwrap();
+    let service = service["metadata"]["name"].as_str().unwrap().to_string();
+    let target = [("service", service.as_str()), ("job", service.as_str())];
+
+    let check = |origin: &str, query: &str, vars: &[(&str, &str)]| -> Vec<(String, bool)> {
+        let expanded = promql::expand_grafana(query, vars);
+        let selectors =
+            promql::selectors(&expanded).unwrap_or_else(|e| panic!("{origin}: {e} in {expanded}"));
+        assert!(!selectors.is_empty(), "{origin}: no selector in {expanded}");
+        selectors
+            .iter()
+            .map(|s| {
+                (
+                    s.metric.clone(),
+                    !promql::select(s, &series, &target).is_empty(),
+                )
+            })
+            .collect()
+    };
+
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("deploy/monitoring/grafana-dashboard.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let default_service = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "service")
+        .unwrap()["query"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let vars = [("service", default_service.as_str()), ("controller", ".*")];
+    let mut queries = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let query = target["expr"].as_str().unwrap();
+            for (metric, found) in check(panel["title"].as_str().unwrap(), query, &vars) {
+                assert!(
+                    found,
+                    "dashboard panel {}: no series for {metric} in {query}\n{text}",
+                    panel["title"]
+                );
+            }
+            queries += 1;
+        }
+    }
+    assert!(queries >= 20, "{queries}");
+    // The kustomize Service matches the default too.
+    assert!(
+        regex::Regex::new(&format!("^(?:{default_service})$"))
+            .unwrap()
+            .is_match("secretsync-metrics")
+    );
+
+    let rules: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo_root().join("deploy/monitoring/prometheus-rules.yaml"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut alerts = 0;
+    for group in rules["spec"]["groups"].as_sequence().unwrap() {
+        for rule in group["rules"].as_sequence().unwrap() {
+            let expr = rule["expr"].as_str().unwrap();
+            for (metric, found) in check(rule["alert"].as_str().unwrap(), expr, &[]) {
+                assert!(
+                    found,
+                    "alert {:?}: no series for {metric} in {expr}",
+                    rule["alert"]
+                );
+            }
+            alerts += 1;
+        }
+    }
+    assert!(alerts >= 8, "{alerts}");
+
+    // ESO's dashboard, unchanged ($controller takes each of its values in turn).
+    let eso = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/eso_dashboard_queries.txt"),
+    )
+    .unwrap();
+    let body: String = eso
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let webhook = [
+        "controller_runtime_webhook_requests_total",
+        "controller_runtime_webhook_latency_seconds_bucket",
+        "controller_runtime_webhook_requests_in_flight",
+    ];
+    let mut empty = std::collections::BTreeSet::new();
+    let mut eso_queries = 0;
+    for query in body.split("\n---\n") {
+        eso_queries += 1;
+        for controller in [
+            "externalsecret",
+            "secretstore",
+            "clustersecretstore",
+            "clusterexternalsecret",
+        ] {
+            for (metric, found) in check("ESO dashboard", query, &[("controller", controller)]) {
+                let exported = series.iter().any(|s| s.metric == metric);
+                assert!(
+                    exported || webhook.contains(&metric.as_str()),
+                    "ESO dashboard: {metric} is not exported ({query})"
+                );
+                if !found {
+                    empty.insert((metric, query.contains("pushsecret")));
+                }
+            }
+        }
+    }
+    assert_eq!(eso_queries, 26);
+    for (metric, pushsecret) in &empty {
+        assert!(
+            webhook.contains(&metric.as_str()) || *pushsecret,
+            "ESO dashboard: {metric} selects nothing outside the webhook and PushSecret panels"
+        );
+    }
+}
+
+/// Sum of the samples of `family` whose labels contain `label` (e.g. `controller="x"`).
+fn family_sum_where(text: &str, family: &str, label: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{family}{{")) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }

@@ -1,33 +1,66 @@
-//! Reading manifest files and indexing what they contain.
+//! Reading manifest files: ExternalSecrets become jobs, stores, Secrets and ConfigMaps go into
+//! the engine's [`MemoryEnvironment`]; every bad document is one failure naming the file, the
+//! document, the object and the field. Valid documents of a file are used even when others in
+//! it are not.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use secretsync_model::credentials::StaticCredentials;
-use secretsync_model::external_secret::{ExternalSecret, StoreKind};
-use secretsync_model::manifest::{Document, Resource, parse_documents};
-use secretsync_model::secret_store::SecretStoreSpec;
-use secretsync_model::{SecretValue, StoreId};
+use secretsync_engine::MemoryEnvironment;
+use secretsync_engine::memory::DEFAULT_NAMESPACE;
+use secretsync_model::external_secret::ExternalSecret;
+use secretsync_model::manifest::{Resource, parse_documents};
 
-/// Namespace used for namespaced objects that do not name one (as kubectl does).
-pub const DEFAULT_NAMESPACE: &str = "default";
+use crate::exit::{Class, Failure};
 
-/// Everything read from the manifest files.
-#[derive(Default)]
-pub struct Inputs {
-    /// ExternalSecrets with where they came from (`file: document N`).
-    pub external_secrets: Vec<(String, ExternalSecret)>,
-    /// Stores by identity.
-    pub stores: BTreeMap<StoreId, SecretStoreSpec>,
-    /// Secrets and ConfigMaps, usable as credentials and template sources.
-    pub credentials: StaticCredentials,
-    /// Secret data by (namespace, name), for `templateFrom.secret`.
-    pub secrets: BTreeMap<(String, String), BTreeMap<String, SecretValue>>,
-    /// ConfigMap data by (namespace, name), for `templateFrom.configMap`.
-    pub config_maps: BTreeMap<(String, String), BTreeMap<String, String>>,
+/// One ExternalSecret to work on and where it came from.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// `file: document N`, or `cluster` for `--from-cluster`.
+    pub origin: String,
+    /// The ExternalSecret (namespace always set).
+    pub es: ExternalSecret,
 }
 
-/// Lists the manifest files under the given paths (directories recursively, sorted).
+impl Job {
+    /// A job for `es`, defaulting its namespace as `kubectl` does.
+    pub fn new(origin: impl Into<String>, mut es: ExternalSecret) -> Self {
+        es.metadata
+            .namespace
+            .get_or_insert_with(|| DEFAULT_NAMESPACE.to_string());
+        Job {
+            origin: origin.into(),
+            es,
+        }
+    }
+
+    /// `namespace/name` of the ExternalSecret.
+    pub fn object(&self) -> String {
+        format!(
+            "{}/{}",
+            self.es.metadata.namespace.as_deref().unwrap_or_default(),
+            self.es.metadata.name.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// `origin (ExternalSecret namespace/name)`, the prefix of every message about this job.
+    pub fn label(&self) -> String {
+        format!("{} (ExternalSecret {})", self.origin, self.object())
+    }
+}
+
+/// Everything read from the files.
+#[derive(Default)]
+pub struct Inputs {
+    /// The ExternalSecrets, in file and document order.
+    pub jobs: Vec<Job>,
+    /// Stores, Secrets and ConfigMaps of the files.
+    pub environment: MemoryEnvironment,
+    /// One failure per unreadable file or bad document.
+    pub failures: Vec<Failure>,
+}
+
+/// Lists the manifest files under the given paths (directories recursively, sorted; files
+/// named `*.yaml`, `*.yml` or `*.json`).
 pub fn manifest_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for p in paths {
@@ -61,104 +94,47 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads and indexes every document; returns the inputs and one message per bad document.
-pub fn load(paths: &[PathBuf]) -> (Inputs, Vec<String>) {
+/// Reads and indexes every document of the given files and directories.
+pub fn load(paths: &[PathBuf]) -> Inputs {
     let mut inputs = Inputs::default();
-    let mut errors = Vec::new();
     let files = match manifest_files(paths) {
         Ok(f) => f,
-        Err(e) => return (inputs, vec![e]),
+        Err(e) => {
+            inputs.failures.push(Failure::new(Class::Invalid, e));
+            return inputs;
+        }
     };
     for file in files {
         let name = file.display().to_string();
         let text = match std::fs::read_to_string(&file) {
             Ok(t) => t,
             Err(e) => {
-                errors.push(format!("{name}: {e}"));
+                inputs
+                    .failures
+                    .push(Failure::new(Class::Invalid, format!("{name}: {e}")));
                 continue;
             }
         };
         for doc in parse_documents(&name, &text) {
-            match doc {
-                Ok(doc) => inputs.add(doc),
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
-    }
-    (inputs, errors)
-}
-
-impl Inputs {
-    fn add(&mut self, doc: Document) {
-        let origin = format!("{}: document {}", doc.source, doc.index);
-        match doc.resource {
-            Resource::ExternalSecret(mut es) => {
-                es.metadata
-                    .namespace
-                    .get_or_insert_with(|| DEFAULT_NAMESPACE.to_string());
-                self.external_secrets.push((origin, *es));
-            }
-            Resource::SecretStore(s) => {
-                let id = StoreId {
-                    kind: StoreKind::SecretStore,
-                    namespace: Some(
-                        s.metadata
-                            .namespace
-                            .clone()
-                            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string()),
-                    ),
-                    name: s.metadata.name.clone().unwrap_or_default(),
-                };
-                self.stores.insert(id, s.spec);
-            }
-            Resource::ClusterSecretStore(s) => {
-                let id = StoreId {
-                    kind: StoreKind::ClusterSecretStore,
-                    namespace: None,
-                    name: s.metadata.name.clone().unwrap_or_default(),
-                };
-                self.stores.insert(id, s.spec.store);
-            }
-            Resource::ClusterExternalSecret(_) => {
-                tracing::warn!(
-                    "{origin}: ClusterExternalSecret needs a cluster to select namespaces; skipped by render"
-                );
-            }
-            Resource::Secret(s) => {
-                let namespace = s
-                    .metadata
-                    .namespace
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
-                let name = s.metadata.name.clone().unwrap_or_default();
-                let mut data: BTreeMap<String, SecretValue> = s
-                    .data
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| (k, SecretValue::new(v.0)))
-                    .collect();
-                for (k, v) in s.string_data.unwrap_or_default() {
-                    data.insert(k, SecretValue::from(v));
+            let doc = match doc {
+                Ok(doc) => doc,
+                Err(e) => {
+                    inputs
+                        .failures
+                        .push(Failure::new(Class::Invalid, e.to_string()));
+                    continue;
                 }
-                self.credentials
-                    .add_secret(Some(namespace.clone()), name.clone(), data.clone());
-                self.secrets.insert((namespace, name), data);
-            }
-            Resource::ConfigMap(c) => {
-                let namespace = c
-                    .metadata
-                    .namespace
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
-                let name = c.metadata.name.clone().unwrap_or_default();
-                let data = c.data.unwrap_or_default();
-                self.credentials.add_config_map(
-                    Some(namespace.clone()),
-                    name.clone(),
-                    data.clone(),
-                );
-                self.config_maps.insert((namespace, name), data);
+            };
+            let origin = format!("{}: document {}", doc.source, doc.index);
+            match inputs.environment.insert(doc.resource) {
+                Some(Resource::ExternalSecret(es)) => inputs.jobs.push(Job::new(origin, *es)),
+                Some(other) => tracing::warn!(
+                    "{origin}: {} needs a cluster to select namespaces; skipped",
+                    other.describe()
+                ),
+                None => {}
             }
         }
     }
+    inputs
 }

@@ -1,12 +1,7 @@
-//! `secretsync`: render or sync ExternalSecrets once, without an operator.
-
-mod cli;
-mod crds;
-mod inputs;
-mod output;
-mod render;
+//! `secretsync`: render, sync, diff or check ExternalSecrets once, without an operator.
 
 use clap::Parser;
+use secretsync_cli::cli;
 
 fn main() -> std::process::ExitCode {
     let args = cli::Args::parse();
@@ -15,7 +10,7 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(2)
         }
     }
 }

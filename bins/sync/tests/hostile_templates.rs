@@ -1,8 +1,8 @@
 //! Issue #14 through the CLI: every template of the hostile corpus
 //! (crates/template/tests/hostile/corpus.json), each in its own ExternalSecret of one
-//! manifest, through `secretsync render`: the process never panics or aborts, exits 1 with
-//! one clear line per failing ExternalSecret (naming it, the field and the limit, never a
-//! value), renders the others, and its peak resident memory stays bounded.
+//! manifest, through `secretsync render`: the process never panics or aborts, exits 2 (invalid
+//! input, docs/ci.md) with one clear line per failing ExternalSecret (naming it, the field and
+//! the limit, never a value), renders the others, and its peak resident memory stays bounded.
 
 use std::io::Read as _;
 
@@ -99,7 +99,7 @@ fn the_hostile_corpus_fails_cleanly_with_bounded_memory() {
 
     assert_eq!(
         status.code(),
-        Some(1),
+        Some(2),
         "exit status {status:?}; stderr: {stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -118,7 +118,7 @@ fn the_hostile_corpus_fails_cleanly_with_bounded_memory() {
     for case in &cases {
         let line = stderr
             .lines()
-            .find(|l| l.contains(&format!("ExternalSecret/{})", case.name)));
+            .find(|l| l.contains(&format!("ExternalSecret tenant/{}:", case.name)));
         match (&case.error, line) {
             (Some(fragment), Some(line)) => {
                 if !line.contains(fragment.as_str())

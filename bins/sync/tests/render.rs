@@ -7,7 +7,11 @@ use std::process::{Command, Output};
 const CANARY: &str = "canary-9d1e6c0f-never-print-me";
 
 fn secretsync() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_secretsync"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_secretsync"));
+    // No cluster: whatever the machine has configured.
+    cmd.env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("KUBERNETES_SERVICE_HOST");
+    cmd
 }
 
 fn repo_root() -> PathBuf {
@@ -123,10 +127,10 @@ fn bad_input_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
                 "  secretStoreRef: {name: nowhere, kind: ClusterSecretStore}\n  data:\n    - secretKey: a\n      remoteRef: {key: db}\n",
             ),
             vec![
-                "ExternalSecret/broken",
+                "ExternalSecret team/broken",
                 "spec.data[0]",
-                "nowhere",
-                "not found",
+                "ClusterSecretStore nowhere",
+                "is not in the given files, and no cluster is reachable",
             ],
         ),
         (
@@ -137,7 +141,7 @@ fn bad_input_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
                     "  secretStoreRef: {name: gcp, kind: ClusterSecretStore}\n  data:\n    - secretKey: a\n      remoteRef: {key: db}\n"
                 )
             ),
-            vec!["ExternalSecret/broken", "gcpsm", "not supported"],
+            vec!["ExternalSecret team/broken", "gcpsm", "not supported"],
         ),
         (
             "missing required field",
@@ -201,9 +205,10 @@ fn bad_input_fails_with_one_clear_line() {
         let (_dir, path) = manifest(&content);
         let out = render(&[&path]);
         let stderr = text(&out.stderr);
-        assert!(
-            !out.status.success(),
-            "{name}: expected failure, got success; stderr: {stderr}"
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{name}: expected exit code 2 (invalid input); stderr: {stderr}"
         );
         let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
         assert_eq!(
@@ -245,10 +250,9 @@ fn errors_and_logs_never_contain_secret_values() {
         .output()
         .expect("run");
     let stderr = text(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "missing keys must fail the render: {stderr}"
-    );
+    // A missing remote key alone is exit code 1; a property missing from an existing value
+    // fails the sync as in ESO and counts as invalid input (2), which wins.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("nosuchproperty") || stderr.contains("nosuchkey"),
         "errors name the keys: {stderr}"
@@ -260,5 +264,126 @@ fn errors_and_logs_never_contain_secret_values() {
     assert!(
         !text(&out.stdout).contains(CANARY),
         "values are base64 in the output, never raw"
+    );
+}
+
+#[test]
+fn missing_files_mixed_documents_and_unreachable_stores_have_their_exit_codes() {
+    // A missing file: 2, naming it.
+    let out = secretsync()
+        .args(["check", "-f", "/nonexistent/manifests.yaml"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("/nonexistent/manifests.yaml: no such file or directory"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Valid and invalid documents in one file: the valid ones are still rendered, exit 2.
+    let (_dir, path) = manifest(&format!(
+        "{FAKE_STORE}---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: good, namespace: apps}}\nspec:\n  secretStoreRef: {{name: fake, kind: ClusterSecretStore}}\n  data: [{{secretKey: user, remoteRef: {{key: db, property: user}}}}]\n---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: bad, namespace: apps}}\nspec:\n  secretStoreRef: {{name: fake, kind: ClusterSecretStore}}\n  data: [{{secretKey: user}}]\n"
+    ));
+    let out = render(&[&path]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("name: good"),
+        "the valid document is rendered"
+    );
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    for part in [
+        "input.yaml: document 2",
+        "ExternalSecret/bad",
+        "spec.data[0]",
+        "missing field `remoteRef`",
+    ] {
+        assert!(
+            errors[0].contains(part),
+            "{part:?} missing from {}",
+            errors[0]
+        );
+    }
+
+    // A store nobody listens for: 3, naming the file, the object, the field and the store.
+    let (_dir, path) = manifest(
+        "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: vault}\nspec:\n  provider:\n    vault: {server: 'http://127.0.0.1:1', path: secret}\n---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: app, namespace: apps}\nspec:\n  secretStoreRef: {name: vault, kind: ClusterSecretStore}\n  data: [{secretKey: a, remoteRef: {key: db}}]\n",
+    );
+    let out = secretsync()
+        .env("VAULT_TOKEN", "t")
+        .args(["check", "-f"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("input.yaml: document 1: ExternalSecret apps/app: spec.data[0]")
+            && stderr.contains("ClusterSecretStore vault"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_configured_cluster_that_is_unreachable_is_named_with_the_cause() {
+    // A port nobody listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let server = format!("https://127.0.0.1:{port}/");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: '{server}'}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\ncurrent-context: c\n"
+        ),
+    )
+    .expect("kubeconfig");
+    let unreachable = format!("the Kubernetes API server {server} is unreachable or refuses us");
+    let run = |args: &[&str], file: &Path| {
+        let out = secretsync()
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("-f")
+            .arg(file)
+            .output()
+            .expect("run");
+        (out.status.code(), text(&out.stderr), out.stdout)
+    };
+    let quickstart = repo_root().join("examples/quickstart");
+
+    // sync needs the cluster: 3, naming the server and the cause.
+    let (code, stderr, _) = run(&["sync"], &quickstart);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: this command needs a cluster: {unreachable}"
+        )) && stderr.contains("Connection refused"),
+        "{stderr}"
+    );
+
+    // render with everything in the files does not need it.
+    let (code, stderr, stdout) = run(&["render"], &quickstart);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(text(&stdout).contains("name: azure-credentials"));
+
+    // A store the files lack: what is missing, and why the cluster could not be asked (3, an
+    // outage, not bad input).
+    let (_dir, path) = manifest(
+        "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: app, namespace: apps}\nspec:\n  secretStoreRef: {name: vault}\n  data: [{secretKey: a, remoteRef: {key: db}}]\n",
+    );
+    let (code, stderr, _) = run(&["render"], &path);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("ExternalSecret apps/app: spec.data[0]")
+            && stderr.contains(&format!(
+                "SecretStore apps/vault is not in the given files, and no cluster is reachable to read it from ({unreachable}"
+            )),
+        "{stderr}"
     );
 }

@@ -13,7 +13,7 @@ use secretsync_model::{FetchRequest, FindRequest};
 use secretsync_template::ParseOptions;
 
 use crate::env::{SyncEnvironment, TemplateSourceKind};
-use crate::error::EngineError;
+use crate::error::{EngineError, StoreFailure};
 use crate::fetch::{FetchConfig, FetchLayer, FetchStats, ReadValue, StoreHandle};
 use crate::outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
 use crate::pipeline::{process_data_value, process_extract, process_extracted, process_find};
@@ -305,17 +305,18 @@ impl SyncCtx<'_> {
         location: &str,
     ) -> Result<StoreHandle, EngineError> {
         let store_label = format!("{} {}", reference.kind, reference.name);
-        let store_error = |message: String| EngineError::Store {
+        let store_error = |message: String, cause: StoreFailure| EngineError::Store {
             object: self.object.to_string(),
             location: location.to_string(),
             store: store_label.clone(),
             message,
+            cause,
         };
         let resolved = self
             .env
             .store(self.namespace, reference)
             .await
-            .map_err(|e| store_error(e.message))?;
+            .map_err(|e| store_error(e.message.clone(), StoreFailure::of(&e)))?;
         let context = StoreContext {
             store: resolved.id.clone(),
             reader_namespace: Some(self.namespace.to_string()),
@@ -324,7 +325,12 @@ impl SyncCtx<'_> {
             .fetch
             .provider(&context, &resolved.spec, || self.env.credentials(&context))
             .await
-            .map_err(|e| store_error(format!("building the provider failed: {e}")))
+            .map_err(|e| {
+                store_error(
+                    format!("building the provider failed: {e}"),
+                    StoreFailure::Provider(e),
+                )
+            })
     }
 
     async fn run_entry(&self, es: &ExternalSecret, entry: &Entry<'_>) -> EntryResult {
@@ -688,12 +694,14 @@ fn relocate(e: EngineError, location: &str) -> EngineError {
             object,
             store,
             message,
+            cause,
             ..
         } => EngineError::Store {
             object,
             location: location.to_string(),
             store,
             message,
+            cause,
         },
         other => other,
     }

@@ -27,6 +27,8 @@ pub enum EngineError {
         store: String,
         /// What went wrong.
         message: String,
+        /// Why, as data (hosts choose exit codes and retries from it).
+        cause: StoreFailure,
     },
     /// The provider failed to read a remote value.
     #[error("ExternalSecret {object}: {location}: {request} from {store}: {error}")]
@@ -82,6 +84,32 @@ pub enum EngineError {
         /// What is not supported.
         message: String,
     },
+}
+
+/// Why a store could not be used ([`EngineError::Store`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreFailure {
+    /// The host does not know the store.
+    NotFound,
+    /// The host refused it (ClusterSecretStore conditions, controller class, flood gate).
+    Refused,
+    /// The host could not be asked (e.g. the cluster did not answer).
+    Unavailable,
+    /// Building the provider failed.
+    Provider(ProviderError),
+}
+
+impl StoreFailure {
+    /// The cause of an environment error.
+    pub fn of(error: &EnvironmentError) -> Self {
+        if error.not_found {
+            StoreFailure::NotFound
+        } else if error.unavailable {
+            StoreFailure::Unavailable
+        } else {
+            StoreFailure::Refused
+        }
+    }
 }
 
 fn join_problems(problems: &[ModelError]) -> String {
@@ -144,6 +172,9 @@ pub struct EnvironmentError {
     pub message: String,
     /// Whether the object does not exist (as opposed to a transient failure).
     pub not_found: bool,
+    /// Whether the host could not be asked at all (e.g. its API did not answer): retrying may
+    /// help, the input is not at fault.
+    pub unavailable: bool,
 }
 
 impl EnvironmentError {
@@ -152,14 +183,25 @@ impl EnvironmentError {
         EnvironmentError {
             message: message.into(),
             not_found: true,
+            unavailable: false,
         }
     }
 
-    /// Any other failure.
+    /// The host could not answer (its API is unreachable or failing).
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        EnvironmentError {
+            message: message.into(),
+            not_found: false,
+            unavailable: true,
+        }
+    }
+
+    /// Any other failure (the object exists but may not be used, or is invalid).
     pub fn other(message: impl Into<String>) -> Self {
         EnvironmentError {
             message: message.into(),
             not_found: false,
+            unavailable: false,
         }
     }
 }

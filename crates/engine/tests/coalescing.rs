@@ -6,8 +6,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{MemoryEnv, MemoryFactory, es};
+use common::{MemoryFactory, env_for, env_with, es};
 use futures::future::join_all;
+use secretsync_engine::MemoryEnvironment;
 use secretsync_engine::fetch::{CallLabels, CallStatus, ProviderCall};
 use secretsync_engine::{Engine, EngineConfig, FetchConfig, FetchObserver, SyncResult};
 use secretsync_model::external_secret::ExternalSecret;
@@ -42,7 +43,7 @@ fn factory() -> MemoryFactory {
     f
 }
 
-async fn cycle(engine: &Engine, env: &MemoryEnv, objects: &[ExternalSecret]) {
+async fn cycle(engine: &Engine, env: &MemoryEnvironment, objects: &[ExternalSecret]) {
     let outcomes = join_all(objects.iter().map(|o| engine.sync(o, env))).await;
     for (i, o) in outcomes.iter().enumerate() {
         match &o.result {
@@ -61,8 +62,8 @@ async fn cycle(engine: &Engine, env: &MemoryEnv, objects: &[ExternalSecret]) {
 async fn ten_thousand_objects_one_thousand_keys_one_thousand_reads_per_cycle() {
     let factory = factory();
     let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
-    let env = MemoryEnv::default();
     let objects = objects();
+    let env = env_for(&objects);
 
     cycle(&engine, &env, &objects).await;
     assert_eq!(factory.calls(), KEYS as u64, "first cycle");
@@ -90,8 +91,8 @@ async fn in_flight_reads_coalesce_without_a_window() {
         ..Default::default()
     };
     let engine = Engine::new(Arc::new(factory.factory()), config);
-    let env = MemoryEnv::default();
     let objects = objects();
+    let env = env_for(&objects);
     cycle(&engine, &env, &objects).await;
     assert_eq!(factory.calls(), KEYS as u64);
     // Without a window, the next cycle reads again.
@@ -103,13 +104,15 @@ async fn in_flight_reads_coalesce_without_a_window() {
 async fn provider_is_built_once_and_rebuilt_on_spec_change() {
     let factory = factory();
     let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
-    let mut env = MemoryEnv::default();
     let objects = objects();
+    let env = env_for(&objects);
     cycle(&engine, &env, &objects[..100]).await;
     assert_eq!(factory.builds.load(std::sync::atomic::Ordering::SeqCst), 1);
-    let mut spec = (*env.spec).clone();
-    spec.controller = Some("other".into());
-    env.spec = Arc::new(spec);
+    let spec = secretsync_model::secret_store::SecretStoreSpec {
+        controller: Some("other".into()),
+        ..Default::default()
+    };
+    let env = env_with(&objects, &spec);
     cycle(&engine, &env, &objects[..100]).await;
     assert_eq!(factory.builds.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
@@ -118,8 +121,9 @@ async fn provider_is_built_once_and_rebuilt_on_spec_change() {
 async fn purge_forgets_values_after_the_window() {
     let factory = factory();
     let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
-    let env = MemoryEnv::default();
-    cycle(&engine, &env, &objects()[..10]).await;
+    let objects = objects();
+    let env = env_for(&objects);
+    cycle(&engine, &env, &objects[..10]).await;
     assert_eq!(engine.fetch_layer().cached_reads(), 10);
     engine.fetch_layer().purge();
     assert_eq!(
@@ -155,8 +159,9 @@ async fn observer_sees_each_provider_call_and_each_coalesced_read() {
     let observer = Arc::new(CountingObserver::default());
     let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default())
         .with_observer(observer.clone());
-    let env = MemoryEnv::default();
-    cycle(&engine, &env, &objects()).await;
+    let objects = objects();
+    let env = env_for(&objects);
+    cycle(&engine, &env, &objects).await;
     let calls = observer.calls.lock().unwrap().clone();
     assert_eq!(calls.len() as u64, factory.calls());
     assert_eq!(calls.len(), KEYS);

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{MemoryEnv, es};
+use common::{env_for, es};
 use futures::future::join_all;
 use secretsync_engine::{Engine, EngineConfig, FetchConfig, RateLimit};
 use secretsync_model::{
@@ -88,8 +88,8 @@ async fn token_bucket_spaces_calls() {
         ..Default::default()
     };
     let engine = Engine::new(Arc::new(TestFactory::serving(rec.clone())), config);
-    let env = MemoryEnv::default();
     let objs = objects(12);
+    let env = env_for(&objs);
     join_all(objs.iter().map(|o| engine.sync(o, &env))).await;
     let calls = rec.calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 12);
@@ -112,8 +112,8 @@ async fn concurrency_cap_per_store() {
         ..Default::default()
     };
     let engine = Engine::new(Arc::new(TestFactory::serving(rec.clone())), config);
-    let env = MemoryEnv::default();
     let objs = objects(20);
+    let env = env_for(&objs);
     join_all(objs.iter().map(|o| engine.sync(o, &env))).await;
     assert_eq!(rec.max_in_flight.load(Ordering::SeqCst), 3);
 }
@@ -125,8 +125,8 @@ async fn retry_after_pauses_the_store() {
         Arc::new(TestFactory::serving(rec.clone())),
         EngineConfig::default(),
     );
-    let env = MemoryEnv::default();
     let objs = objects(2);
+    let env = env_for(&objs);
     let first = engine.sync(&objs[0], &env).await;
     let err = first.result.unwrap_err();
     assert!(err.is_transient());

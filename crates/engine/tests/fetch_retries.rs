@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{MemoryEnv, es};
+use common::{env_with, es};
+use secretsync_engine::MemoryEnvironment;
 use secretsync_engine::{Engine, EngineConfig, FetchConfig};
 use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::external_secret::ExternalSecret;
@@ -75,6 +76,12 @@ fn object(name: &str, store: &str) -> ExternalSecret {
     ))
 }
 
+/// Stores `s`, `slow` and `fast` in namespace `ns` (the test factories ignore their spec).
+fn env() -> MemoryEnvironment {
+    let objects = ["s", "slow", "fast"].map(|store| object("x", store));
+    env_with(&objects, &SecretStoreSpec::default())
+}
+
 fn unavailable() -> ProviderError {
     ProviderError::Unavailable("down".into())
 }
@@ -92,7 +99,7 @@ async fn transient_errors_are_retried_under_the_provider_policy() {
         EngineConfig::default(),
     );
     let started = Instant::now();
-    let outcome = engine.sync(&object("a", "s"), &MemoryEnv::default()).await;
+    let outcome = engine.sync(&object("a", "s"), &env()).await;
     assert!(outcome.result.is_ok(), "{:?}", outcome.result.err());
     assert_eq!(p.calls.load(Ordering::SeqCst), 3);
     assert_eq!(
@@ -108,7 +115,7 @@ async fn transient_errors_are_retried_under_the_provider_policy() {
         Arc::new(TestFactory::serving(p.clone())),
         EngineConfig::default(),
     );
-    let outcome = engine.sync(&object("a", "s"), &MemoryEnv::default()).await;
+    let outcome = engine.sync(&object("a", "s"), &env()).await;
     assert!(outcome.result.unwrap_err().is_transient());
     assert_eq!(p.calls.load(Ordering::SeqCst), 3);
 }
@@ -125,7 +132,7 @@ async fn definitive_errors_and_no_policy_are_not_retried() {
             Arc::new(TestFactory::serving(p.clone())),
             EngineConfig::default(),
         );
-        let outcome = engine.sync(&object("a", "s"), &MemoryEnv::default()).await;
+        let outcome = engine.sync(&object("a", "s"), &env()).await;
         assert!(outcome.result.is_err(), "{error}");
         assert_eq!(p.calls.load(Ordering::SeqCst), 1, "{error}");
     }
@@ -143,7 +150,7 @@ async fn throttling_waits_for_retry_after_unless_it_is_too_long() {
         EngineConfig::default(),
     );
     let started = Instant::now();
-    let outcome = engine.sync(&object("a", "s"), &MemoryEnv::default()).await;
+    let outcome = engine.sync(&object("a", "s"), &env()).await;
     assert!(outcome.result.is_ok());
     assert_eq!(
         started.elapsed(),
@@ -157,7 +164,7 @@ async fn throttling_waits_for_retry_after_unless_it_is_too_long() {
         Arc::new(TestFactory::serving(p.clone())),
         EngineConfig::default(),
     );
-    let outcome = engine.sync(&object("a", "s"), &MemoryEnv::default()).await;
+    let outcome = engine.sync(&object("a", "s"), &env()).await;
     let err = outcome.result.unwrap_err();
     assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
     assert_eq!(p.calls.load(Ordering::SeqCst), 1);
@@ -178,7 +185,7 @@ async fn waiting_for_a_retry_holds_no_concurrency_slot() {
         ..Default::default()
     };
     let engine = Engine::new(Arc::new(TestFactory::serving(p.clone())), config);
-    let env = MemoryEnv::default();
+    let env = env();
     let (a, b) = (object("a", "s"), object("b", "s"));
     let first = engine.sync(&a, &env);
     let second = async {
@@ -228,7 +235,7 @@ async fn a_slow_provider_build_does_not_hold_up_other_stores() {
         provider: flaky(0, unavailable(), RetryPolicy::NONE),
     };
     let engine = Engine::new(Arc::new(factory), EngineConfig::default());
-    let env = MemoryEnv::default();
+    let env = env();
     let (slow, fast) = (object("a", "slow"), object("b", "fast"));
     let slow_sync = engine.sync(&slow, &env);
     let fast_then_release = async {
@@ -256,15 +263,13 @@ async fn a_replaced_provider_is_closed() {
         EngineConfig::default(),
     );
     let object = object("a", "s");
-    let before = MemoryEnv::default();
+    let before = env();
     assert!(engine.sync(&object, &before).await.result.is_ok());
     assert_eq!(p.closed.load(Ordering::SeqCst), 0);
-    let changed = MemoryEnv {
-        spec: Arc::new(
-            serde_yaml::from_str("provider: {fake: {data: [{key: x, value: y}]}}").unwrap(),
-        ),
-        ..MemoryEnv::default()
-    };
+    let changed = env_with(
+        [&object],
+        &serde_yaml::from_str("provider: {fake: {data: [{key: x, value: y}]}}").unwrap(),
+    );
     assert!(engine.sync(&object, &changed).await.result.is_ok());
     assert_eq!(engine.fetch_stats().providers_built, 2);
     // The close runs on its own task.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use common::{MemoryEnv, MemoryFactory};
+use common::{MemoryFactory, env_for};
 use secretsync_engine::templates::TemplateCache;
 use secretsync_engine::{Engine, EngineConfig, SyncResult};
 use secretsync_model::external_secret::{ExternalSecret, Rewrite};
@@ -148,11 +148,14 @@ async fn run_case(file: &str, case: &Case) -> Result<(), String> {
         es.metadata.namespace = Some("default".into());
     }
     let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
-    let env = MemoryEnv {
-        config_maps: case.config_maps.clone(),
-        secrets: case.secrets.clone(),
-        ..Default::default()
-    };
+    let namespace = es.metadata.namespace.clone().unwrap_or_default();
+    let mut env = env_for([&es]);
+    for (name, data) in &case.config_maps {
+        env = env.with_config_map(namespace.clone(), name.clone(), data.clone());
+    }
+    for (name, data) in &case.secrets {
+        env = env.with_secret(namespace.clone(), name.clone(), data.clone());
+    }
     let outcome = engine.sync(&es, &env).await;
     let result = match outcome.result {
         Ok(SyncResult::Write(d)) => Ok((bytes_of(&d.data), Some(d))),

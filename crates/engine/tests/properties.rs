@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
-use common::{MemoryEnv, MemoryFactory};
+use common::{MemoryFactory, env_for};
 use proptest::prelude::*;
 use secretsync_engine::templates::TemplateCache;
 use secretsync_engine::values::{convert_key, decode, extract_map, lookup_property};
@@ -132,7 +132,7 @@ fn sync_once(remote: &BTreeMap<String, String>, es: &ExternalSecret) -> String {
             f.set(k, v);
         }
         let engine = Engine::new(Arc::new(f.factory()), EngineConfig::default());
-        let out = engine.sync(es, &MemoryEnv::default()).await;
+        let out = engine.sync(es, &env_for([es])).await;
         match out.result {
             Ok(r) => format!(
                 "{:?}",

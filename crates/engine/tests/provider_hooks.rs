@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use common::{MemoryEnv, es};
+use common::{env_for, es};
 use secretsync_engine::{Engine, EngineConfig, SyncResult};
 use secretsync_model::{
     FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretData, SecretProvider,
@@ -55,7 +55,7 @@ async fn keys(policy: &str) -> Vec<String> {
     let object = es(&format!(
         "metadata: {{name: e, namespace: ns}}\nspec:\n  secretStoreRef: {{name: s}}\n  dataFrom: [{{extract: {{key: db, metadataPolicy: {policy}}}}}]\n"
     ));
-    match engine.sync(&object, &MemoryEnv::default()).await.result {
+    match engine.sync(&object, &env_for([&object])).await.result {
         Ok(SyncResult::Write(desired)) => desired.data.keys().cloned().collect(),
         other => panic!("expected a write, got {other:?}"),
     }

@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{MemoryEnv, MemoryFactory, es, strings};
+use common::{MemoryFactory, env_for, es, strings};
 use secretsync_engine::{Engine, EngineConfig, EngineError, KeyState, SyncResult};
 
 fn engine(factory: &MemoryFactory) -> Engine {
@@ -43,7 +43,7 @@ spec:
     - secretKey: whole
       remoteRef: {key: plain}
 "#);
-    let outcome = engine.sync(&es, &MemoryEnv::default()).await;
+    let outcome = engine.sync(&es, &env_for([&es])).await;
     let SyncResult::Write(desired) = outcome.result.expect("sync succeeds") else {
         panic!("expected a write")
     };
@@ -81,7 +81,7 @@ spec:
     - secretKey: c
       remoteRef: {key: gone}
 "#);
-    let outcome = engine.sync(&es, &MemoryEnv::default()).await;
+    let outcome = engine.sync(&es, &env_for([&es])).await;
     let err = outcome.result.expect_err("must fail");
     let text = err.to_string();
     assert!(text.contains("team/app"), "{text}");
@@ -116,7 +116,7 @@ spec:
     - secretKey: "bad/key"
       remoteRef: {key: db}
 "#);
-    let outcome = engine.sync(&es, &MemoryEnv::default()).await;
+    let outcome = engine.sync(&es, &env_for([&es])).await;
     match outcome.result {
         Err(EngineError::InvalidSpec { problems, .. }) => {
             assert!(problems[0].to_string().contains("spec.data[0].secretKey"))

@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{MemoryEnv, MemoryFactory, es, strings};
+use common::{MemoryFactory, env_for, es, strings};
 use secretsync_engine::{Engine, EngineConfig, EngineError, KeyState, SyncResult};
 
 fn engine(factory: &MemoryFactory) -> Engine {
@@ -32,7 +32,7 @@ spec:
     - extract: {key: first}
     - extract: {key: second}
 "#);
-    let out = engine(&f).sync(&e, &MemoryEnv::default()).await;
+    let out = engine(&f).sync(&e, &env_for([&e])).await;
     let SyncResult::Write(d) = out.result.unwrap() else {
         panic!()
     };
@@ -69,7 +69,10 @@ spec:
 async fn retain_with_a_missing_key_is_an_error_reported_per_key() {
     let f = MemoryFactory::with_values([("present", "v")]);
     let out = engine(&f)
-        .sync(&missing_es("Retain", true), &MemoryEnv::default())
+        .sync(
+            &missing_es("Retain", true),
+            &env_for([&missing_es("Retain", true)]),
+        )
         .await;
     let err = out.result.unwrap_err();
     assert!(err.is_not_found(), "{err}");
@@ -81,7 +84,10 @@ async fn retain_with_a_missing_key_is_an_error_reported_per_key() {
 async fn merge_policy_skips_missing_keys_and_says_so() {
     let f = MemoryFactory::with_values([("present", "v")]);
     let out = engine(&f)
-        .sync(&missing_es("Merge", true), &MemoryEnv::default())
+        .sync(
+            &missing_es("Merge", true),
+            &env_for([&missing_es("Merge", true)]),
+        )
         .await;
     assert!(out.is_partial());
     let SyncResult::Write(d) = out.result.as_ref().unwrap() else {
@@ -102,7 +108,7 @@ async fn merge_policy_skips_missing_keys_and_says_so() {
 async fn no_data_outcomes_follow_deletion_policy() {
     let f = MemoryFactory::default();
     let e = engine(&f);
-    let env = MemoryEnv::default();
+    let env = env_for([&missing_es("Delete", false)]);
     let out = e.sync(&missing_es("Delete", false), &env).await;
     assert_eq!(
         out.result.unwrap(),
@@ -136,10 +142,11 @@ spec:
 #[tokio::test]
 async fn per_entry_store_refs_and_missing_stores() {
     let f = MemoryFactory::with_values([("k", "v")]);
-    let env = MemoryEnv {
-        missing_stores: vec!["broken".into()],
-        ..Default::default()
-    };
+    let spec = secretsync_model::secret_store::SecretStoreSpec::default();
+    // "broken" is not held: only the other two stores are.
+    let env = secretsync_engine::MemoryEnvironment::new()
+        .with_secret_store("ns", "default-store", spec.clone())
+        .with_cluster_secret_store("other", spec);
     let e = es(r#"
 metadata: {name: st, namespace: ns}
 spec:
@@ -153,25 +160,21 @@ spec:
       remoteRef: {key: k}
       sourceRef: {storeRef: {name: broken}}
 "#);
-    let out = engine(&f)
-        .sync(
-            &e,
-            &MemoryEnv {
-                missing_stores: vec![],
-                ..Default::default()
-            },
-        )
-        .await;
+    let out = engine(&f).sync(&e, &env_for([&e])).await;
     assert!(out.result.is_ok());
     // Two stores, two providers; the same key is read once per store.
     assert_eq!(f.builds.load(std::sync::atomic::Ordering::SeqCst), 3);
     let out = engine(&f).sync(&e, &env).await;
     match out.result.unwrap_err() {
         EngineError::Store {
-            location, store, ..
+            location,
+            store,
+            cause,
+            ..
         } => {
             assert_eq!(location, "spec.data[2]");
             assert_eq!(store, "SecretStore broken");
+            assert_eq!(cause, secretsync_engine::StoreFailure::NotFound);
         }
         other => panic!("{other:?}"),
     }
@@ -192,7 +195,7 @@ spec:
     - {secretKey: owner, remoteRef: {key: k, metadataPolicy: Fetch, property: owner}}
     - {secretKey: nul, remoteRef: {key: nul}}
 "#);
-    let out = engine(&f).sync(&e, &MemoryEnv::default()).await;
+    let out = engine(&f).sync(&e, &env_for([&e])).await;
     let SyncResult::Write(d) = out.result.unwrap() else {
         panic!()
     };
@@ -214,7 +217,7 @@ spec:
     - {secretKey: nul, remoteRef: {key: nul, nullBytePolicy: Fail}}
 "#);
     let err = engine(&f)
-        .sync(&fail, &MemoryEnv::default())
+        .sync(&fail, &env_for([&fail]))
         .await
         .result
         .unwrap_err();
@@ -231,7 +234,7 @@ spec:
     - sourceRef: {generatorRef: {kind: Password, name: pw}}
 "#);
     match engine(&f)
-        .sync(&e, &MemoryEnv::default())
+        .sync(&e, &env_for([&e]))
         .await
         .result
         .unwrap_err()
@@ -247,7 +250,7 @@ spec:
   data: [{secretKey: a, remoteRef: {key: k}}]
 "#);
     let err = engine(&f)
-        .sync(&e, &MemoryEnv::default())
+        .sync(&e, &env_for([&e]))
         .await
         .result
         .unwrap_err();
@@ -260,7 +263,6 @@ async fn values_never_reach_errors_or_debug_output() {
         "k",
         &*format!(r#"{{"p": "{CANARY}", "bad/key": "{CANARY}"}}"#),
     )]);
-    let env = MemoryEnv::default();
     // A template error, a property error, a decode error and an invalid key, all with the canary around.
     let e = es(r#"
 metadata: {name: h, namespace: ns}
@@ -272,6 +274,7 @@ spec:
   data:
     - {secretKey: p, remoteRef: {key: k, property: p}}
 "#);
+    let env = env_for([&e]);
     let out = engine(&f).sync(&e, &env).await;
     let text = format!(
         "{:?} {}",
@@ -328,15 +331,7 @@ spec:
   secretStoreRef: {name: s}
   dataFrom: [{extract: {key: k}}]
 "#);
-    let a = engine(&f)
-        .sync(&e, &MemoryEnv::default())
-        .await
-        .result
-        .unwrap();
-    let b = engine(&f)
-        .sync(&e, &MemoryEnv::default())
-        .await
-        .result
-        .unwrap();
+    let a = engine(&f).sync(&e, &env_for([&e])).await.result.unwrap();
+    let b = engine(&f).sync(&e, &env_for([&e])).await.result.unwrap();
     assert_eq!(a, b);
 }

@@ -5,37 +5,35 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use common::{MemoryEnv, MemoryFactory, es, strings};
+use common::{MemoryFactory, env_for, es, strings};
+use secretsync_engine::MemoryEnvironment;
 use secretsync_engine::{DesiredSecret, Engine, EngineConfig, SyncResult};
+use secretsync_model::external_secret::ExternalSecret;
 
 const CANARY: &str = "canary-5d1e0-secret";
 
-fn env() -> MemoryEnv {
-    MemoryEnv {
-        config_maps: BTreeMap::from([(
-            "tpl".to_string(),
-            BTreeMap::from([
+fn env(es: &ExternalSecret) -> MemoryEnvironment {
+    env_for([es])
+        .with_config_map(
+            "ns",
+            "tpl",
+            [
                 // Renders to base64 of the remote value.
-                ("encoded".to_string(), "{{ .token | b64enc }}".to_string()),
+                ("encoded", "{{ .token | b64enc }}"),
                 // Renders the remote value as stored (already base64url).
-                ("raw".to_string(), "{{ .urlsafe }}".to_string()),
-            ]),
-        )]),
-        secrets: BTreeMap::from([(
-            "tpl-secret".to_string(),
-            BTreeMap::from([("label".to_string(), "{{ .token | b64enc }}".to_string())]),
-        )]),
-        ..Default::default()
-    }
+                ("raw", "{{ .urlsafe }}"),
+            ],
+        )
+        .with_secret("ns", "tpl-secret", [("label", "{{ .token | b64enc }}")])
 }
 
 async fn sync(yaml: &str) -> Result<DesiredSecret, String> {
     let f = MemoryFactory::with_values([("/token", "hello world"), ("/urlsafe", "_-8=")]);
     let engine = Engine::new(Arc::new(f.factory()), EngineConfig::default());
-    match engine.sync(&es(yaml), &env()).await.result {
+    let es = es(yaml);
+    match engine.sync(&es, &env(&es)).await.result {
         Ok(SyncResult::Write(d)) => Ok(d),
         Ok(other) => Err(format!("no write: {other:?}")),
         Err(e) => Err(e.to_string()),
@@ -127,8 +125,9 @@ async fn a_value_that_does_not_decode_is_an_error_naming_the_entry_not_the_value
         - literal: "k: {{ .token }}"
           valuesDecodingStrategy: Base64"#,
     );
+    let object = es(&yaml);
     let e = engine
-        .sync(&es(&yaml), &env())
+        .sync(&object, &env(&object))
         .await
         .result
         .expect_err("not base64")

@@ -1,10 +1,8 @@
 //! [`CredentialResolver`] backed by the cluster, with ESO's namespace rules.
 //!
-//! - A `SecretStore` never leaves its own namespace: a reference naming another namespace is
-//!   refused.
-//! - A `ClusterSecretStore` reference may name a namespace; without one, the namespace of the
-//!   ExternalSecret reading through the store is used ("referent" authentication). Without a
-//!   reader (store validation) such a reference cannot be resolved.
+//! The rules (a `SecretStore` never leaves its own namespace; a `ClusterSecretStore` reference
+//! without a namespace resolves in the reading ExternalSecret's namespace) are
+//! [`secretsync_model::credentials::reference_namespace`], shared with in-memory hosts.
 //!
 //! Every Secret read is recorded in a [`CredentialIndex`], so the controller can requeue exactly
 //! the ExternalSecrets whose stores use a credential Secret that changed.
@@ -17,8 +15,7 @@ use async_trait::async_trait;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
 use kube::api::{Api, PostParams};
-use secretsync_model::credentials::CredentialResolver;
-use secretsync_model::external_secret::StoreKind;
+use secretsync_model::credentials::{CredentialResolver, reference_key, reference_namespace};
 use secretsync_model::meta::{SecretKeySelector, ServiceAccountSelector};
 use secretsync_model::provider::StoreContext;
 use secretsync_model::{ProviderError, SecretValue, StoreId};
@@ -108,33 +105,15 @@ impl KubeCredentials {
         }
     }
 
-    /// The namespace a reference resolves to under ESO's rules.
+    /// The namespace a reference resolves to under ESO's rules
+    /// ([`secretsync_model::credentials::reference_namespace`]).
     pub fn namespace_for(
         &self,
         kind: &str,
         name: &str,
         requested: Option<&str>,
     ) -> Result<String, ProviderError> {
-        let store = &self.context.store;
-        match store.kind {
-            StoreKind::SecretStore => {
-                let own = store.namespace.clone().unwrap_or_default();
-                match requested {
-                    Some(ns) if !ns.is_empty() && ns != own => Err(ProviderError::InvalidStoreConfig(format!(
-                        "{store}: {kind} reference {name:?} names namespace {ns:?}; a SecretStore may only read from its own namespace {own:?}"
-                    ))),
-                    _ => Ok(own),
-                }
-            }
-            StoreKind::ClusterSecretStore => match requested.filter(|n| !n.is_empty()) {
-                Some(ns) => Ok(ns.to_string()),
-                None => self.context.reader_namespace.clone().ok_or_else(|| {
-                    ProviderError::InvalidStoreConfig(format!(
-                        "{store}: {kind} reference {name:?} names no namespace and there is no reading ExternalSecret to take it from"
-                    ))
-                }),
-            },
-        }
+        reference_namespace(&self.context, kind, name, requested)
     }
 }
 
@@ -161,17 +140,7 @@ impl CredentialResolver for KubeCredentials {
         default_key: Option<&str>,
     ) -> Result<SecretValue, ProviderError> {
         let ns = self.namespace_for("Secret", &selector.name, selector.namespace.as_deref())?;
-        let key = selector
-            .key
-            .as_deref()
-            .filter(|k| !k.is_empty())
-            .or(default_key)
-            .ok_or_else(|| {
-                ProviderError::InvalidStoreConfig(format!(
-                    "{}: secret reference {:?} names no key",
-                    self.context.store, selector.name
-                ))
-            })?;
+        let key = reference_key(&self.context, selector, default_key)?;
         self.index.record(&ns, &selector.name, &self.context.store);
         let api: Api<Secret> = Api::namespaced(self.client.clone(), &ns);
         let what = format!("credential Secret {ns}/{}", selector.name);

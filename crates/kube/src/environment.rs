@@ -7,16 +7,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use kube::api::Api;
-use kube::core::{Selector, SelectorExt};
-use regex::Regex;
 use secretsync_engine::{EnvironmentError, ResolvedStore, SyncEnvironment, TemplateSourceKind};
 use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::external_secret::{SecretStoreRef, StoreKind};
 use secretsync_model::meta::ConditionStatus;
 use secretsync_model::provider::StoreContext;
 use secretsync_model::secret_store::{
-    ClusterSecretStore, ClusterSecretStoreCondition, SecretStore, SecretStoreSpec,
-    SecretStoreStatus,
+    ClusterSecretStore, SecretStore, SecretStoreSpec, SecretStoreStatus, conditions_admit,
 };
 use secretsync_model::{SecretValue, StoreId};
 
@@ -144,7 +141,10 @@ impl KubeEnvironment {
             kube::Error::Api(s) if s.code == 404 => {
                 EnvironmentError::not_found(format!("{what} not found"))
             }
-            other => EnvironmentError::other(format!("{what}: {other}")),
+            kube::Error::Api(s) if s.code < 500 && s.code != 429 => {
+                EnvironmentError::other(format!("{what}: {}", s.message))
+            }
+            other => EnvironmentError::unavailable(format!("{what}: {other}")),
         }
     }
 }
@@ -209,38 +209,6 @@ pub fn flood_gate_refusal(
             reference.kind, reference.name
         )),
     }
-}
-
-/// Whether a ClusterSecretStore's `conditions` admit a namespace with these labels. No
-/// conditions admit every namespace; several conditions are ORed.
-pub fn conditions_admit(
-    conditions: &[ClusterSecretStoreCondition],
-    namespace: &str,
-    labels: &BTreeMap<String, String>,
-) -> Result<bool, String> {
-    if conditions.is_empty() {
-        return Ok(true);
-    }
-    for (i, c) in conditions.iter().enumerate() {
-        if c.namespaces.iter().any(|n| n == namespace) {
-            return Ok(true);
-        }
-        for (j, r) in c.namespace_regexes.iter().enumerate() {
-            let re = Regex::new(r)
-                .map_err(|e| format!("spec.conditions[{i}].namespaceRegexes[{j}]: {e}"))?;
-            if re.is_match(namespace) {
-                return Ok(true);
-            }
-        }
-        if let Some(sel) = &c.namespace_selector {
-            let selector = Selector::try_from(sel.clone())
-                .map_err(|e| format!("spec.conditions[{i}].namespaceSelector: {e}"))?;
-            if selector.matches(labels) {
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
 }
 
 #[async_trait]
@@ -383,34 +351,6 @@ mod tests {
     }
 
     use super::*;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-
-    #[test]
-    fn conditions_are_ored_and_empty_admits_all() {
-        let labels = BTreeMap::from([("team".to_string(), "a".to_string())]);
-        assert_eq!(conditions_admit(&[], "x", &labels), Ok(true));
-        let by_name = ClusterSecretStoreCondition {
-            namespaces: vec!["prod".into()],
-            ..Default::default()
-        };
-        let by_regex = ClusterSecretStoreCondition {
-            namespace_regexes: vec!["^team-.*$".into()],
-            ..Default::default()
-        };
-        let by_label = ClusterSecretStoreCondition {
-            namespace_selector: Some(LabelSelector {
-                match_labels: Some(BTreeMap::from([("team".to_string(), "b".to_string())])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let all = [by_name, by_regex, by_label];
-        assert_eq!(conditions_admit(&all, "prod", &labels), Ok(true));
-        assert_eq!(conditions_admit(&all, "team-x", &labels), Ok(true));
-        assert_eq!(conditions_admit(&all, "other", &labels), Ok(false));
-        let b = BTreeMap::from([("team".to_string(), "b".to_string())]);
-        assert_eq!(conditions_admit(&all, "other", &b), Ok(true));
-    }
 
     #[test]
     fn class_filter_follows_eso() {

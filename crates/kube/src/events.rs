@@ -1,92 +1,106 @@
-//! Events on ExternalSecrets (events.k8s.io/v1, reporter `external-secrets`), one request each:
-//! the first occurrence of an (object, type, reason, note) creates an Event, a repeat within
-//! [`SERIES_WINDOW`] patches that Event's series count (as client-go's and kube-runtime's
-//! recorders do). What is remembered about recent events is small and bounded (a hash, the
-//! Event's name, a count: at most [`RECENT_CAPACITY`] of them), unlike kube-runtime's recorder,
-//! which keeps every whole Event for six minutes and scans them all on each publish.
+//! Events (events.k8s.io/v1) on the objects the controllers reconcile, one event per distinct
+//! message.
+//!
+//! kube-runtime's `Recorder` keys an event series on (type, reason, action, regarding) without
+//! the note: a second `UpdateFailed` with a new message (a conflict after a store that was not
+//! ready yet) only bumped the first event's `series.count`, and the new message never reached
+//! `kubectl describe`. ESO records through client-go's `record.EventRecorder`, whose correlator
+//! keeps events with different messages apart; so does this recorder: the note is part of the
+//! key, a repeat of the same note within [`SERIES_TTL`] patches the event's `series`, and the
+//! cache of recent events is bounded ([`CAPACITY`], least recently used first).
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use k8s_openapi::api::events::v1::{Event, EventSeries};
+use k8s_openapi::api::events::v1::{Event as K8sEvent, EventSeries};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
-use k8s_openapi::jiff::Timestamp;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use serde_json::json;
+use kube::runtime::events::EventType;
+use secretsync_engine::lru::Lru;
 
-/// Repeats within this window are counted on the first Event (client-go: 6 min).
-pub const SERIES_WINDOW: Duration = Duration::from_secs(6 * 60);
-/// At most this many recent events are remembered for series.
-pub const RECENT_CAPACITY: usize = 4096;
+/// How long a published event stays the one a repeat is counted on (client-go's and
+/// kube-runtime's series window).
+pub const SERIES_TTL: SignedDuration = SignedDuration::from_mins(6);
 
-/// Normal or Warning.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EventType {
-    /// Nothing to worry about.
-    Normal,
-    /// Something is not working.
-    Warning,
+/// Recent events remembered for series counting.
+pub const CAPACITY: usize = 4096;
+
+/// What makes two events the same series.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct SeriesKey {
+    regarding: (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ),
+    warning: bool,
+    reason: String,
+    action: String,
+    note: String,
 }
 
-struct Seen {
-    name: String,
-    count: i32,
-    at: Instant,
+/// The last publication of a series.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Published {
+    /// The Event object's name.
+    pub name: String,
+    /// How often it was observed.
+    pub count: i32,
+    /// When it was last observed.
+    pub last: Timestamp,
 }
 
-#[derive(Default)]
-struct Recent {
-    by_key: HashMap<u64, Seen>,
-    order: VecDeque<(u64, Instant)>,
+/// What publishing an event does.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Publication {
+    /// Create a new Event object.
+    Create,
+    /// Patch the series of the existing Event `name` to `count`.
+    Repeat {
+        /// The Event object's name.
+        name: String,
+        /// The new series count.
+        count: i32,
+    },
 }
 
-impl Recent {
-    fn forget_old(&mut self, now: Instant) {
-        while let Some((key, at)) = self.order.front().copied() {
-            if self.order.len() <= RECENT_CAPACITY && now.duration_since(at) < SERIES_WINDOW {
-                break;
-            }
-            self.order.pop_front();
-            if self.by_key.get(&key).is_some_and(|s| s.at == at) {
-                self.by_key.remove(&key);
-            }
-        }
+/// Create, or count a repeat of the event last published as `previous`.
+pub(crate) fn publication(previous: Option<&Published>, now: Timestamp) -> Publication {
+    match previous {
+        Some(p) if p.last + SERIES_TTL > now => Publication::Repeat {
+            name: p.name.clone(),
+            count: p.count.saturating_add(1),
+        },
+        _ => Publication::Create,
     }
 }
 
-/// Publishes events (see the module docs).
-pub struct EventPublisher {
+/// Publishes events as `reporting_controller`; failures are returned to the caller.
+pub struct EventRecorder {
     client: kube::Client,
-    controller: String,
-    instance: String,
-    recent: Mutex<Recent>,
+    reporting_controller: String,
+    recent: Mutex<Lru<SeriesKey, Published>>,
 }
 
-impl EventPublisher {
-    /// A publisher reporting as `controller` (instance: the host name, else `controller`).
-    pub fn new(client: kube::Client, controller: &str) -> Self {
-        let instance = std::env::var("HOSTNAME")
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| controller.to_string());
-        EventPublisher {
+impl EventRecorder {
+    /// A recorder reporting as `reporting_controller` (also its reporting instance).
+    pub fn new(client: kube::Client, reporting_controller: &str) -> Self {
+        EventRecorder {
             client,
-            controller: controller.to_string(),
-            instance,
-            recent: Mutex::default(),
+            reporting_controller: reporting_controller.to_string(),
+            recent: Mutex::new(Lru::new(CAPACITY)),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Recent> {
+    fn recent(&self) -> std::sync::MutexGuard<'_, Lru<SeriesKey, Published>> {
         self.recent
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Publishes an event about `regarding` (its namespace holds the Event).
+    /// Publishes an event about `regarding` in its namespace (`default` for cluster objects).
     pub async fn publish(
         &self,
         regarding: &ObjectReference,
@@ -95,56 +109,77 @@ impl EventPublisher {
         action: &str,
         note: &str,
     ) -> Result<(), kube::Error> {
-        let namespace = regarding
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        let key = {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            (
-                &regarding.uid,
-                &regarding.name,
-                &namespace,
-                type_,
-                reason,
-                action,
-                note,
-            )
-                .hash(&mut h);
-            h.finish()
+        let key = SeriesKey {
+            regarding: (
+                regarding.api_version.clone(),
+                regarding.kind.clone(),
+                regarding.namespace.clone(),
+                regarding.uid.clone().or_else(|| regarding.name.clone()),
+            ),
+            warning: type_ == EventType::Warning,
+            reason: reason.to_string(),
+            action: action.to_string(),
+            note: note.to_string(),
         };
-        let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
         let now = Timestamp::now();
-        let repeat = {
-            let mut recent = self.lock();
-            recent.forget_old(Instant::now());
-            recent.by_key.get_mut(&key).map(|seen| {
-                seen.count = seen.count.saturating_add(1);
-                (seen.name.clone(), seen.count)
-            })
+        let previous = self.recent().get(&key).cloned();
+        let namespace = regarding.namespace.as_deref().unwrap_or("default");
+        let api: Api<K8sEvent> = Api::namespaced(self.client.clone(), namespace);
+        let published = match publication(previous.as_ref(), now) {
+            Publication::Repeat { name, count } => {
+                let patch = serde_json::json!({
+                    "series": EventSeries { count, last_observed_time: MicroTime(now) }
+                });
+                match api
+                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                {
+                    Ok(_) => Some(Published {
+                        name,
+                        count,
+                        last: now,
+                    }),
+                    // Gone (the API server's event TTL): start a new one.
+                    Err(kube::Error::Api(e)) if e.code == 404 => None,
+                    Err(e) => return Err(e),
+                }
+            }
+            Publication::Create => None,
         };
-        if let Some((name, count)) = repeat {
-            let series = EventSeries {
-                count,
-                last_observed_time: MicroTime(now),
-            };
-            api.patch(
-                &name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({ "series": series })),
-            )
-            .await?;
-            return Ok(());
-        }
-        let name = format!(
-            "{}.{:x}",
-            regarding.name.as_deref().unwrap_or(&self.controller),
-            now.as_nanosecond()
-        );
-        let event = Event {
+        let published = match published {
+            Some(p) => p,
+            None => {
+                let event = self.event(regarding, type_, reason, action, note, now);
+                let name = event.metadata.name.clone().unwrap_or_default();
+                api.create(&PostParams::default(), &event).await?;
+                Published {
+                    name,
+                    count: 1,
+                    last: now,
+                }
+            }
+        };
+        self.recent().insert(key, published);
+        Ok(())
+    }
+
+    fn event(
+        &self,
+        regarding: &ObjectReference,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> K8sEvent {
+        let object = regarding
+            .name
+            .as_deref()
+            .unwrap_or(&self.reporting_controller);
+        K8sEvent {
             metadata: ObjectMeta {
-                name: Some(name.clone()),
-                namespace: Some(namespace),
+                name: Some(format!("{object}.{:x}", now.as_nanosecond())),
+                namespace: regarding.namespace.clone(),
                 ..Default::default()
             },
             action: Some(action.to_string()),
@@ -152,8 +187,8 @@ impl EventPublisher {
             note: Some(note.to_string()),
             event_time: Some(MicroTime(now)),
             regarding: Some(regarding.clone()),
-            reporting_controller: Some(self.controller.clone()),
-            reporting_instance: Some(self.instance.clone()),
+            reporting_controller: Some(self.reporting_controller.clone()),
+            reporting_instance: Some(self.reporting_controller.clone()),
             type_: Some(
                 match type_ {
                     EventType::Normal => "Normal",
@@ -162,19 +197,7 @@ impl EventPublisher {
                 .to_string(),
             ),
             ..Default::default()
-        };
-        api.create(&PostParams::default(), &event).await?;
-        let at = Instant::now();
-        let mut recent = self.lock();
-        recent.by_key.insert(key, Seen { name, count: 1, at });
-        recent.order.push_back((key, at));
-        recent.forget_old(at);
-        Ok(())
-    }
-
-    /// Number of remembered recent events.
-    pub fn remembered(&self) -> usize {
-        self.lock().by_key.len()
+        }
     }
 }
 
@@ -182,40 +205,48 @@ impl EventPublisher {
 mod tests {
     use super::*;
 
-    fn seen(recent: &mut Recent, key: u64, at: Instant) {
-        recent.by_key.insert(
-            key,
-            Seen {
-                name: format!("e{key}"),
-                count: 1,
-                at,
-            },
-        );
-        recent.order.push_back((key, at));
-    }
-
     #[test]
-    fn recent_events_are_bounded_in_time_and_number() {
-        let t0 = Instant::now();
-        let mut recent = Recent::default();
-        for key in 0..(RECENT_CAPACITY as u64 + 10) {
-            seen(&mut recent, key, t0);
+    fn repeats_within_the_window_extend_the_series() {
+        let t0 = Timestamp::UNIX_EPOCH + SignedDuration::from_hours(1);
+        let seen = |count, last| Published {
+            name: "web.1".into(),
+            count,
+            last,
+        };
+        let cases = [
+            (None, t0, Publication::Create),
+            (
+                Some(seen(1, t0)),
+                t0 + SignedDuration::from_secs(1),
+                Publication::Repeat {
+                    name: "web.1".into(),
+                    count: 2,
+                },
+            ),
+            (
+                Some(seen(7, t0)),
+                t0 + SERIES_TTL - SignedDuration::from_secs(1),
+                Publication::Repeat {
+                    name: "web.1".into(),
+                    count: 8,
+                },
+            ),
+            (Some(seen(7, t0)), t0 + SERIES_TTL, Publication::Create),
+            (
+                Some(seen(i32::MAX, t0)),
+                t0,
+                Publication::Repeat {
+                    name: "web.1".into(),
+                    count: i32::MAX,
+                },
+            ),
+        ];
+        for (previous, now, expected) in cases {
+            assert_eq!(
+                publication(previous.as_ref(), now),
+                expected,
+                "{previous:?}"
+            );
         }
-        recent.forget_old(t0);
-        assert_eq!(recent.by_key.len(), RECENT_CAPACITY, "oldest dropped");
-        assert!(!recent.by_key.contains_key(&0));
-        assert!(recent.by_key.contains_key(&(RECENT_CAPACITY as u64 + 9)));
-        recent.forget_old(t0 + SERIES_WINDOW - Duration::from_secs(1));
-        assert_eq!(recent.by_key.len(), RECENT_CAPACITY, "still in the window");
-        recent.forget_old(t0 + SERIES_WINDOW);
-        assert!(
-            recent.by_key.is_empty() && recent.order.is_empty(),
-            "window over"
-        );
-        // A key seen again keeps its newer entry when the older one expires.
-        seen(&mut recent, 1, t0);
-        seen(&mut recent, 1, t0 + SERIES_WINDOW);
-        recent.forget_old(t0 + SERIES_WINDOW);
-        assert!(recent.by_key.contains_key(&1));
     }
 }

@@ -12,7 +12,7 @@
 //!   (store lookup, ClusterSecretStore conditions, controller class).
 //! - [`controller`]: ExternalSecret, SecretStore/ClusterSecretStore and ClusterExternalSecret
 //!   controllers; [`run_with`] starts them all until a graceful shutdown, [`run`] forever.
-//! - [`events`]: Events on ExternalSecrets, one request each, series for repeats, bounded memory.
+//! - [`events`]: events.k8s.io/v1 Events, one per distinct message (ESO's recorder semantics).
 //! - [`lifecycle`]: the shutdown token and the readiness signal of [`run_with`].
 //! - [`leader`]: leader election on a coordination.k8s.io Lease (client-go's algorithm).
 //! - [`flow_control`]: the API server's flow control honoured (429/503/504 retried after

@@ -1,10 +1,11 @@
 //! CustomResourceDefinitions, served as `v1` (storage) and `v1beta1`, as generated YAML.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, JSONSchemaProps,
+    CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray, ValidationRule,
 };
 use kube_core::CustomResourceExt;
 
+use crate::admission;
 use crate::cluster_external_secret::ClusterExternalSecret;
 use crate::external_secret::ExternalSecret;
 use crate::secret_store::{ClusterSecretStore, SecretStore};
@@ -19,13 +20,65 @@ pub const SERVED_VERSIONS: [&str; 2] = ["v1", "v1beta1"];
 /// All CRDs, each with both served versions.
 pub fn all() -> Vec<CustomResourceDefinition> {
     vec![
-        with_v1beta1(conditions_by_type(ExternalSecret::crd())),
+        with_v1beta1(conditions_by_type(with_admission_rules(
+            ExternalSecret::crd(),
+            &["spec"],
+        ))),
         with_v1beta1(conditions_by_type(fix_store_schema(SecretStore::crd()))),
         with_v1beta1(conditions_by_type(fix_store_schema(
             ClusterSecretStore::crd(),
         ))),
-        with_v1beta1(conditions_by_type(ClusterExternalSecret::crd())),
+        with_v1beta1(conditions_by_type(with_admission_rules(
+            ClusterExternalSecret::crd(),
+            &["spec", "externalSecretSpec"],
+        ))),
     ]
+}
+
+/// The schema node at `path` below `node` (`[]` steps into array items).
+fn node_at<'a>(node: &'a mut JSONSchemaProps, path: &[&str]) -> Option<&'a mut JSONSchemaProps> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(node);
+    };
+    let child = if *first == "[]" {
+        match node.items.as_mut()? {
+            JSONSchemaPropsOrArray::Schema(s) => s.as_mut(),
+            JSONSchemaPropsOrArray::Schemas(_) => return None,
+        }
+    } else {
+        node.properties.as_mut()?.get_mut(*first)?
+    };
+    node_at(child, rest)
+}
+
+/// Places ESO's webhook rules ([`admission::RULES`]) as `x-kubernetes-validations` in the
+/// ExternalSecret spec schema found at `spec_path`.
+fn with_admission_rules(
+    mut crd: CustomResourceDefinition,
+    spec_path: &[&str],
+) -> CustomResourceDefinition {
+    for version in &mut crd.spec.versions {
+        let Some(root) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        else {
+            continue;
+        };
+        for rule in admission::RULES {
+            let path: Vec<&str> = spec_path.iter().chain(rule.scope.path()).copied().collect();
+            let node = node_at(root, &path)
+                .unwrap_or_else(|| panic!("admission rule scope {path:?} is not in the schema"));
+            node.x_kubernetes_validations
+                .get_or_insert_with(Vec::new)
+                .push(ValidationRule {
+                    rule: rule.rule.into(),
+                    message: Some(rule.message.into()),
+                    ..Default::default()
+                });
+        }
+    }
+    crd
 }
 
 /// `status.conditions` is a list keyed by `type`, so server-side apply merges conditions by
@@ -124,6 +177,23 @@ mod tests {
                 "{}",
                 file_name(&crd)
             );
+        }
+    }
+
+    #[test]
+    fn admission_rules_are_placed_in_both_external_secret_schemas() {
+        for crd in [&all()[0], &all()[3]] {
+            let json = serde_json::to_string(crd).unwrap_or_default();
+            for rule in admission::RULES {
+                let message = serde_json::to_string(rule.message).unwrap_or_default();
+                assert_eq!(
+                    json.matches(&message).count(),
+                    2,
+                    "{}: {} once per served version",
+                    file_name(crd),
+                    rule.message
+                );
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! How providers obtain credentials without knowing about Kubernetes.
 //!
 //! The `kube` crate implements [`CredentialResolver`] with ESO's namespace rules (TokenRequest,
-//! Secret reads); the CLI uses [`StaticCredentials`] built from Secrets given on the command line.
+//! Secret reads); in-memory hosts hold Secrets and ConfigMaps in [`StaticCredentials`] and apply
+//! the same rules through [`reference_namespace`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,8 +10,67 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::error::ProviderError;
+use crate::external_secret::StoreKind;
 use crate::meta::{SecretKeySelector, ServiceAccountSelector};
+use crate::provider::StoreContext;
 use crate::value::SecretValue;
+
+/// The namespace a credential reference (`kind` `name`, naming namespace `requested`) made by
+/// the store of `context` resolves to, under ESO's rules:
+///
+/// - a `SecretStore` never leaves its own namespace: a reference naming another namespace is
+///   refused;
+/// - a `ClusterSecretStore` reference may name a namespace; without one, the namespace of the
+///   ExternalSecret reading through the store is used ("referent" authentication), and without
+///   a reader (store validation) the reference cannot be resolved.
+pub fn reference_namespace(
+    context: &StoreContext,
+    kind: &str,
+    name: &str,
+    requested: Option<&str>,
+) -> Result<String, ProviderError> {
+    let store = &context.store;
+    let requested = requested.filter(|n| !n.is_empty());
+    match store.kind {
+        StoreKind::SecretStore => {
+            let own = store.namespace.clone().unwrap_or_default();
+            match requested {
+                Some(ns) if ns != own => Err(ProviderError::InvalidStoreConfig(format!(
+                    "{store}: {kind} reference {name:?} names namespace {ns:?}; a SecretStore may only read from its own namespace {own:?}"
+                ))),
+                _ => Ok(own),
+            }
+        }
+        StoreKind::ClusterSecretStore => match requested {
+            Some(ns) => Ok(ns.to_string()),
+            None => context.reader_namespace.clone().ok_or_else(|| {
+                ProviderError::InvalidStoreConfig(format!(
+                    "{store}: {kind} reference {name:?} names no namespace and there is no reading ExternalSecret to take it from"
+                ))
+            }),
+        },
+    }
+}
+
+/// The key a Secret reference reads: the selector's own (when not empty), else `default_key`
+/// (e.g. Vault's `token`); neither is an error naming the store and the reference.
+pub fn reference_key<'a>(
+    context: &StoreContext,
+    selector: &'a SecretKeySelector,
+    default_key: Option<&'a str>,
+) -> Result<&'a str, ProviderError> {
+    selector
+        .key
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .or(default_key)
+        .ok_or_else(|| {
+            ProviderError::InvalidStoreConfig(format!(
+                "{}: secret reference {:?} names no key",
+                context.store, selector.name
+            ))
+        })
+}
 
 /// Resolves the credential references found in store specs.
 #[async_trait]
@@ -76,6 +136,18 @@ impl StaticCredentials {
         data: BTreeMap<String, String>,
     ) {
         self.config_maps.insert((namespace, name.into()), data);
+    }
+
+    /// The data of Secret `namespace/name`, looked up exactly.
+    pub fn secret(&self, namespace: &str, name: &str) -> Option<&BTreeMap<String, SecretValue>> {
+        self.secrets
+            .get(&(Some(namespace.to_string()), name.to_string()))
+    }
+
+    /// The data of ConfigMap `namespace/name`, looked up exactly.
+    pub fn config_map(&self, namespace: &str, name: &str) -> Option<&BTreeMap<String, String>> {
+        self.config_maps
+            .get(&(Some(namespace.to_string()), name.to_string()))
     }
 
     fn lookup<'a, V>(
@@ -168,6 +240,45 @@ impl CredentialResolver for StaticCredentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::StoreId;
+
+    fn context(kind: StoreKind, reader: Option<&str>) -> StoreContext {
+        StoreContext {
+            store: StoreId {
+                kind,
+                namespace: (kind == StoreKind::SecretStore).then(|| "own".to_string()),
+                name: "s".into(),
+            },
+            reader_namespace: reader.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn reference_namespace_follows_eso() {
+        use StoreKind::{ClusterSecretStore as Css, SecretStore as Ss};
+        // (store kind, reader, requested namespace, expected namespace or error)
+        let cases = [
+            (Ss, Some("own"), None, Ok("own")),
+            (Ss, Some("own"), Some(""), Ok("own")),
+            (Ss, Some("own"), Some("own"), Ok("own")),
+            (Ss, Some("own"), Some("other"), Err(())),
+            (Css, Some("team"), None, Ok("team")),
+            (Css, Some("team"), Some("shared"), Ok("shared")),
+            (Css, None, Some("shared"), Ok("shared")),
+            (Css, None, None, Err(())),
+        ];
+        for (kind, reader, requested, expected) in cases {
+            let expected: Result<&str, ()> = expected;
+            let got = reference_namespace(&context(kind, reader), "Secret", "creds", requested);
+            match expected {
+                Ok(ns) => assert_eq!(got.ok().as_deref(), Some(ns), "{kind} {requested:?}"),
+                Err(()) => {
+                    let err = got.expect_err("must be refused");
+                    assert!(err.to_string().contains("\"creds\""), "{err}");
+                }
+            }
+        }
+    }
 
     fn selector(name: &str, key: &str) -> SecretKeySelector {
         SecretKeySelector {

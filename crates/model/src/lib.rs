@@ -6,11 +6,13 @@
 //! - [`provider`]: the [`SecretProvider`](provider::SecretProvider) trait backends implement.
 //! - [`credentials`]: how providers resolve credential references without Kubernetes.
 //! - [`value`]: zeroizing, redacted secret values.
-//! - [`manifest`], [`validate`], [`crd`], [`duration`]: reading, checking and publishing resources.
+//! - [`manifest`], [`validate`], [`crd`], [`duration`]: reading, checking and publishing resources;
+//!   [`admission`]: ESO's webhook rules as CEL validations in the CRDs.
 
 // kube-derive's repeated `printcolumn(...)` attributes trip this lint.
 #![allow(clippy::duplicated_attributes)]
 
+pub mod admission;
 pub mod cluster_external_secret;
 pub mod crd;
 pub mod credentials;

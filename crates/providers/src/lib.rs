@@ -1,19 +1,58 @@
 //! Every provider secretsync ships, behind one [`ProviderFactory`].
 //!
 //! The binaries (CLI, operator, bootstrapper) build an [`AllProviders`] from their environment
-//! once and hand it to the engine. Embedders that want a single backend can depend on that
-//! provider crate alone and write their own factory.
+//! once and hand it to the engine.
+//!
+//! Each backend is a cargo feature (`vault`, `aws`, `azure`, `fake`; all on by default). An
+//! embedder that turns some off links none of their crates; a store using a backend that is not
+//! compiled in fails with [`ProviderError::Unsupported`] naming the feature.
+//!
+//! ```
+//! # #[cfg(feature = "fake")]
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use secretsync_model::credentials::StaticCredentials;
+//! use secretsync_model::provider::{ProviderFactory, StoreContext, StoreId};
+//! use secretsync_model::secret_store::SecretStoreSpec;
+//! use secretsync_model::external_secret::StoreKind;
+//! use secretsync_model::FetchRequest;
+//! use secretsync_providers::{AllProviders, ProviderOptions};
+//!
+//! let factory = AllProviders::new(ProviderOptions::from_lookup(|_| None).unwrap());
+//! let spec: SecretStoreSpec = serde_json::from_value(serde_json::json!({
+//!     "provider": {"fake": {"data": [{"key": "db", "value": "s3cr3t"}]}}
+//! })).unwrap();
+//! let context = StoreContext {
+//!     store: StoreId { kind: StoreKind::ClusterSecretStore, namespace: None, name: "fake".into() },
+//!     reader_namespace: Some("apps".into()),
+//! };
+//! let provider = factory.build(&context, &spec, Arc::new(StaticCredentials::new())).await.unwrap();
+//! let secret = provider.fetch(&FetchRequest::latest("db")).await.unwrap();
+//! assert_eq!(secret.value.expose_str(), Some("s3cr3t"));
+//! # });
+//! ```
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use secretsync_model::credentials::CredentialResolver;
-use secretsync_model::secret_store::{ProviderConfig, SecretStoreSpec};
+#[cfg(any(
+    feature = "vault",
+    feature = "aws",
+    feature = "azure",
+    feature = "fake"
+))]
+use secretsync_model::secret_store::ProviderConfig;
+use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{ProviderError, ProviderFactory, SharedProvider, StoreContext};
+#[cfg(feature = "aws")]
 use secretsync_provider_aws::{AwsOptions, AwsProvider};
+#[cfg(feature = "azure")]
 use secretsync_provider_azure::{AzureOptions, AzureProvider};
+#[cfg(feature = "fake")]
 use secretsync_provider_fake::FakeProvider;
 pub use secretsync_provider_support::{AmbientIdentity, ReadLimits};
+#[cfg(feature = "vault")]
 use secretsync_provider_vault::{VaultOptions, VaultProvider};
 
 /// Process-level options of every provider.
@@ -23,10 +62,13 @@ use secretsync_provider_vault::{VaultOptions, VaultProvider};
 #[derive(Clone, Debug, Default)]
 pub struct ProviderOptions {
     /// AWS options (endpoint override for emulators such as moto).
+    #[cfg(feature = "aws")]
     pub aws: AwsOptions,
     /// Azure Key Vault options.
+    #[cfg(feature = "azure")]
     pub azure: AzureOptions,
     /// Vault / OpenBao options.
+    #[cfg(feature = "vault")]
     pub vault: VaultOptions,
     /// Who may use the operator's own identity (its ServiceAccount token, federated token
     /// file, managed identity, ambient AWS credentials, `VAULT_TOKEN`) and Azure hosts outside
@@ -47,13 +89,20 @@ impl ProviderOptions {
     /// Reads the standard environment variables of each provider through `lookup`
     /// (e.g. `AZURE_FEDERATED_TOKEN_FILE`, `IDENTITY_ENDPOINT`), and
     /// `SECRETSYNC_AWS_ENDPOINT_URL` (an endpoint for every AWS call, STS included).
+    #[cfg_attr(
+        not(all(feature = "aws", feature = "azure")),
+        allow(unused_variables, clippy::unnecessary_wraps)
+    )]
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, OptionsError> {
         Ok(ProviderOptions {
+            #[cfg(feature = "aws")]
             aws: match lookup("SECRETSYNC_AWS_ENDPOINT_URL").filter(|v| !v.is_empty()) {
                 Some(url) => AwsOptions::with_endpoint(url),
                 None => AwsOptions::default(),
             },
+            #[cfg(feature = "azure")]
             azure: AzureOptions::from_lookup(&lookup).map_err(OptionsError)?,
+            #[cfg(feature = "vault")]
             vault: VaultOptions::default(),
             ambient_identity: AmbientIdentity::default(),
             limits: ReadLimits::default(),
@@ -67,6 +116,7 @@ impl ProviderOptions {
 
     /// Lets Vault stores without an `auth` block use `VAULT_TOKEN` (for the CLI in CI; the
     /// operator never does this).
+    #[cfg(feature = "vault")]
     pub fn with_vault_environment_token(mut self) -> Self {
         self.vault = self.vault.with_environment_token();
         self
@@ -76,6 +126,10 @@ impl ProviderOptions {
 /// A factory dispatching on the store's provider block.
 #[derive(Clone, Debug, Default)]
 pub struct AllProviders {
+    #[cfg_attr(
+        not(any(feature = "vault", feature = "aws", feature = "azure")),
+        allow(dead_code)
+    )]
     options: ProviderOptions,
 }
 
@@ -88,6 +142,10 @@ impl AllProviders {
 
 #[async_trait]
 impl ProviderFactory for AllProviders {
+    #[cfg_attr(
+        not(any(feature = "vault", feature = "aws", feature = "azure")),
+        allow(unused_variables)
+    )]
     async fn build(
         &self,
         context: &StoreContext,
@@ -98,16 +156,22 @@ impl ProviderFactory for AllProviders {
             .provider
             .config()
             .map_err(|e| ProviderError::InvalidStoreConfig(format!("{}: {e}", context.store)))?;
+        #[cfg(any(feature = "vault", feature = "aws", feature = "azure"))]
         let retry = spec.retry_settings.as_ref();
+        #[cfg(any(feature = "vault", feature = "aws", feature = "azure"))]
         let identity = self.options.ambient_identity;
+        #[cfg(any(feature = "vault", feature = "aws", feature = "azure"))]
         let limits = self.options.limits;
+        #[cfg(feature = "vault")]
         let vault_options = || VaultOptions {
             ambient_identity: identity,
             limits,
             ..self.options.vault.clone()
         };
         let provider: SharedProvider = match config {
+            #[cfg(feature = "fake")]
             ProviderConfig::Fake(fake) => Arc::new(FakeProvider::new(context.store.clone(), fake)),
+            #[cfg(feature = "aws")]
             ProviderConfig::Aws(aws) => {
                 let options = AwsOptions {
                     ambient_identity: identity,
@@ -119,14 +183,17 @@ impl ProviderFactory for AllProviders {
                         .with_retry_settings(retry)?,
                 )
             }
+            #[cfg(feature = "vault")]
             ProviderConfig::Vault(vault) => Arc::new(
                 VaultProvider::new(context.clone(), vault.clone(), credentials, vault_options())?
                     .with_retry_settings(retry)?,
             ),
+            #[cfg(feature = "vault")]
             ProviderConfig::OpenBao(bao) => Arc::new(
                 VaultProvider::new_openbao(context.clone(), bao, credentials, vault_options())?
                     .with_retry_settings(retry)?,
             ),
+            #[cfg(feature = "azure")]
             ProviderConfig::AzureKv(azure) => {
                 let options = AzureOptions {
                     ambient_identity: identity,
@@ -138,9 +205,25 @@ impl ProviderFactory for AllProviders {
                         .with_retry_settings(retry)?,
                 )
             }
+            #[allow(unreachable_patterns)]
+            other => return Err(not_compiled_in(context, other.name())),
         };
         Ok(provider)
     }
+}
+
+/// The error for a store whose backend was left out of this build.
+#[allow(dead_code)]
+fn not_compiled_in(context: &StoreContext, provider: &str) -> ProviderError {
+    let feature = match provider {
+        "azurekv" => "azure",
+        "openBao" => "vault",
+        other => other,
+    };
+    ProviderError::Unsupported(format!(
+        "{}: provider {provider:?} is not compiled into this program (cargo feature {feature:?} of secretsync-providers)",
+        context.store
+    ))
 }
 
 #[cfg(test)]
@@ -169,6 +252,12 @@ mod tests {
             .await
     }
 
+    #[cfg(all(
+        feature = "vault",
+        feature = "aws",
+        feature = "azure",
+        feature = "fake"
+    ))]
     #[tokio::test]
     async fn builds_known_providers() {
         assert!(
@@ -192,6 +281,39 @@ mod tests {
         }
     }
 
+    /// Built by `scripts/test` with `--no-default-features --features vault`.
+    #[cfg(not(feature = "aws"))]
+    #[tokio::test]
+    async fn a_backend_left_out_is_reported_with_its_feature() {
+        let err =
+            build(serde_json::json!({"aws": {"service": "SecretsManager", "region": "us-east-1"}}))
+                .await
+                .err()
+                .expect("must fail");
+        assert!(
+            err.to_string().contains(
+                "provider \"aws\" is not compiled into this program (cargo feature \"aws\""
+            ),
+            "{err}"
+        );
+    }
+
+    /// An OpenBao store needs the vault feature.
+    #[cfg(not(feature = "vault"))]
+    #[tokio::test]
+    async fn openbao_needs_the_vault_feature() {
+        let bao = serde_json::json!({"openBao": {"server": "http://127.0.0.1:8200",
+            "auth": {"tokenSecretRef": {"name": "t"}}}});
+        let err = build(bao).await.err().expect("must fail");
+        assert!(err.to_string().contains("cargo feature \"vault\""), "{err}");
+    }
+
+    #[cfg(all(
+        feature = "vault",
+        feature = "aws",
+        feature = "azure",
+        feature = "fake"
+    ))]
     /// ESO's `retrySettings` reach every provider's retry policy, mapped by the provider.
     #[tokio::test]
     async fn retry_settings_are_mapped_by_each_provider() {
@@ -254,6 +376,7 @@ mod tests {
         );
     }
 
+    #[cfg(all(feature = "vault", feature = "aws", feature = "azure"))]
     /// One option decides for every provider whether SecretStores may use the operator's
     /// identity.
     #[tokio::test]

@@ -348,11 +348,10 @@ async fn token_request_and_review() -> TestResult {
         .create(&PostParams::default(), &review(vec!["other".into()]))
         .await?;
     assert_ne!(wrong.status.and_then(|s| s.authenticated), Some(true));
-    // Issued tokens authenticate callers; deleting the SA invalidates them.
+    // Issued tokens authenticate callers (discovery is open to every authenticated user;
+    // resources need RBAC, see kube_api_rbac.rs); deleting the SA invalidates them.
     let as_sa = server.client_with_token(&token)?;
-    Api::<ConfigMap>::namespaced(as_sa.clone(), "default")
-        .list(&ListParams::default())
-        .await?;
+    as_sa.list_api_groups().await?;
     sas.delete("app", &DeleteParams::default()).await?;
     let gone = reviews
         .create(&PostParams::default(), &review(vec!["vault".into()]))

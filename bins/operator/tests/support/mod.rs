@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 
+pub mod overlay;
+
 /// Repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -25,25 +27,33 @@ pub fn operator_bin() -> &'static str {
 
 /// `kubectl`: `$SECRETSYNC_KUBECTL`, `<peers>/bin/kubectl`, else `kubectl` on PATH; fails clearly.
 pub fn kubectl_path() -> PathBuf {
-    if let Ok(p) = std::env::var("SECRETSYNC_KUBECTL") {
+    tool_path("SECRETSYNC_KUBECTL", "kubectl")
+}
+
+/// `helm`: `$SECRETSYNC_HELM`, `<peers>/bin/helm`, else `helm` on PATH; fails clearly.
+pub fn helm_path() -> PathBuf {
+    tool_path("SECRETSYNC_HELM", "helm")
+}
+
+fn tool_path(env: &str, name: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(env) {
         return PathBuf::from(p);
     }
     let peers = std::env::var("SECRETSYNC_PEERS_DIR")
         .map_or_else(|_| repo_root().join(".peers"), PathBuf::from);
-    let local = peers.join("bin/kubectl");
+    let local = peers.join("bin").join(name);
     if local.exists() {
         return local;
     }
     let on_path = std::env::var_os("PATH")
         .map(|p| {
             std::env::split_paths(&p)
-                .map(|d| d.join("kubectl"))
+                .map(|d| d.join(name))
                 .find(|k| k.exists())
         })
         .unwrap_or_default();
-    on_path.unwrap_or_else(|| {
-        panic!("kubectl not found: run `scripts/peers install` (or set SECRETSYNC_KUBECTL)")
-    })
+    on_path
+        .unwrap_or_else(|| panic!("{name} not found: run `scripts/peers install` (or set {env})"))
 }
 
 /// Where the tests run.
@@ -64,8 +74,15 @@ impl Cluster {
     /// Like [`Cluster::start`], but the CRD files whose name contains `missing` are not applied
     /// (the double only: a real cluster keeps its CRDs).
     pub fn start_without(missing: Option<&str>) -> Cluster {
+        let cluster = Self::start_bare();
+        Self::install_crds(&cluster, missing);
+        cluster
+    }
+
+    /// The API double without CRDs, or a real cluster (which keeps its CRDs).
+    pub fn start_bare() -> Cluster {
         let dir = tempfile::tempdir().unwrap();
-        let cluster = if let Ok(path) = std::env::var("SECRETSYNC_TEST_KUBECONFIG") {
+        if let Ok(path) = std::env::var("SECRETSYNC_TEST_KUBECONFIG") {
             Cluster {
                 double: None,
                 kubeconfig: PathBuf::from(path),
@@ -83,7 +100,10 @@ impl Cluster {
                 _dir: dir,
                 cleanup: Vec::new(),
             }
-        };
+        }
+    }
+
+    fn install_crds(cluster: &Cluster, missing: Option<&str>) {
         match missing {
             // The CRDs go in the way users install them: client-side `kubectl apply -k`.
             None => {
@@ -103,7 +123,6 @@ impl Cluster {
                 }
             }
         }
-        cluster
     }
 
     pub fn is_double(&self) -> bool {
@@ -152,6 +171,23 @@ impl Cluster {
         assert!(
             out.status.success(),
             "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `helm --kubeconfig <cluster> args...`; panics with helm's stderr on failure.
+    pub fn helm_ok(&self, args: &[&str]) -> String {
+        let out = Command::new(helm_path())
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running helm");
+        assert!(
+            out.status.success(),
+            "helm {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -231,14 +267,20 @@ pub struct Operator {
 impl Operator {
     /// Starts the binary with the cluster's kubeconfig; metrics and probes on one free port.
     pub fn start(cluster: &Cluster, args: &[String]) -> Operator {
+        Self::start_as(&cluster.kubeconfig, args, &[])
+    }
+
+    /// Starts the binary with `kubeconfig` (e.g. a ServiceAccount's) and extra environment.
+    pub fn start_as(kubeconfig: &Path, args: &[String], env: &[(&str, &str)]) -> Operator {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("operator.log");
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let child = Command::new(operator_bin())
-            .env("KUBECONFIG", &cluster.kubeconfig)
+            .env("KUBECONFIG", kubeconfig)
             .env_remove("POD_NAME")
             .env_remove("POD_NAMESPACE")
+            .envs(env.iter().copied())
             .arg(format!("--metrics-addr={addr}"))
             .arg(format!("--health-addr={addr}"))
             .arg("--log-level=info,secretsync_kube=debug")

@@ -6,6 +6,8 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
+use crate::token_bucket::TokenBucket;
+
 /// A provider quota: sustained requests per second and burst size.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateLimit {
@@ -15,16 +17,10 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
-struct Bucket {
-    tokens: f64,
-    last: Instant,
-}
-
 /// The gate every provider call of one store passes.
 pub(crate) struct StoreGate {
     semaphore: Semaphore,
-    rate: Option<RateLimit>,
-    bucket: Mutex<Bucket>,
+    bucket: Option<TokenBucket>,
     paused_until: Mutex<Option<Instant>>,
 }
 
@@ -32,11 +28,7 @@ impl StoreGate {
     pub(crate) fn new(max_concurrent: usize, rate: Option<RateLimit>) -> Self {
         StoreGate {
             semaphore: Semaphore::new(max_concurrent.max(1)),
-            rate,
-            bucket: Mutex::new(Bucket {
-                tokens: rate.map(|r| f64::from(r.burst.max(1))).unwrap_or(0.0),
-                last: Instant::now(),
-            }),
+            bucket: rate.map(|r| TokenBucket::new(r.per_second, r.burst)),
             paused_until: Mutex::new(None),
         }
     }
@@ -50,28 +42,8 @@ impl StoreGate {
                 _ => break,
             }
         }
-        if let Some(rate) = self.rate {
-            loop {
-                let wait = {
-                    let mut b = lock(&self.bucket);
-                    let now = Instant::now();
-                    let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
-                    b.tokens =
-                        (b.tokens + elapsed * rate.per_second).min(f64::from(rate.burst.max(1)));
-                    b.last = now;
-                    if b.tokens >= 1.0 {
-                        b.tokens -= 1.0;
-                        None
-                    } else {
-                        let missing = 1.0 - b.tokens;
-                        Some(Duration::from_secs_f64(missing / rate.per_second.max(1e-9)))
-                    }
-                };
-                match wait {
-                    None => break,
-                    Some(d) => tokio::time::sleep(d).await,
-                }
-            }
+        if let Some(bucket) = &self.bucket {
+            bucket.take().await;
         }
         // The semaphore is never closed.
         match self.semaphore.acquire().await {

@@ -1,4 +1,5 @@
-//! Test doubles: a counting in-memory provider, its factory and a host environment.
+//! Test doubles: a counting in-memory provider and its factory; hosts are the engine's
+//! `MemoryEnvironment` holding the stores the ExternalSecrets reference.
 #![allow(dead_code, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -7,14 +8,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use secretsync_engine::{EnvironmentError, ResolvedStore, SyncEnvironment, TemplateSourceKind};
-use secretsync_model::credentials::{CredentialResolver, StaticCredentials};
-use secretsync_model::external_secret::{ExternalSecret, SecretStoreRef, StoreKind};
-use secretsync_model::provider::StoreContext;
+use secretsync_engine::MemoryEnvironment;
+use secretsync_model::external_secret::{ExternalSecret, StoreKind};
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{
     FetchRequest, FindRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider,
-    SecretValue, StoreId, Validation,
+    SecretValue, Validation,
 };
 use secretsync_testkit::providers::TestFactory;
 
@@ -168,60 +167,36 @@ impl MemoryFactory {
     }
 }
 
-/// A host with every store resolving to the same fake spec, and in-memory template sources.
-#[derive(Default)]
-pub struct MemoryEnv {
-    pub spec: Arc<SecretStoreSpec>,
-    pub config_maps: BTreeMap<String, BTreeMap<String, String>>,
-    pub secrets: BTreeMap<String, BTreeMap<String, String>>,
-    pub missing_stores: Vec<String>,
+/// A [`MemoryEnvironment`] holding every store the given ExternalSecrets reference, each with
+/// `spec` (the test factories ignore it).
+pub fn env_with<'a>(
+    objects: impl IntoIterator<Item = &'a ExternalSecret>,
+    spec: &SecretStoreSpec,
+) -> MemoryEnvironment {
+    let mut env = MemoryEnvironment::new();
+    for es in objects {
+        let namespace = es
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        for r in es.spec.store_refs() {
+            env = match r.kind {
+                StoreKind::SecretStore => {
+                    env.with_secret_store(namespace.clone(), r.name.clone(), spec.clone())
+                }
+                StoreKind::ClusterSecretStore => {
+                    env.with_cluster_secret_store(r.name.clone(), spec.clone())
+                }
+            };
+        }
+    }
+    env
 }
 
-#[async_trait]
-impl SyncEnvironment for MemoryEnv {
-    async fn store(
-        &self,
-        namespace: &str,
-        reference: &SecretStoreRef,
-    ) -> Result<ResolvedStore, EnvironmentError> {
-        if self.missing_stores.contains(&reference.name) {
-            return Err(EnvironmentError::not_found(format!(
-                "{} {:?} not found",
-                reference.kind, reference.name
-            )));
-        }
-        Ok(ResolvedStore {
-            id: StoreId {
-                kind: reference.kind,
-                namespace: (reference.kind == StoreKind::SecretStore)
-                    .then(|| namespace.to_string()),
-                name: reference.name.clone(),
-            },
-            spec: self.spec.clone(),
-        })
-    }
-
-    fn credentials(&self, _context: &StoreContext) -> Arc<dyn CredentialResolver> {
-        Arc::new(StaticCredentials::new())
-    }
-
-    async fn template_source(
-        &self,
-        kind: TemplateSourceKind,
-        _namespace: &str,
-        name: &str,
-    ) -> Result<BTreeMap<String, SecretValue>, EnvironmentError> {
-        let map = match kind {
-            TemplateSourceKind::ConfigMap => self.config_maps.get(name),
-            TemplateSourceKind::Secret => self.secrets.get(name),
-        };
-        map.map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), SecretValue::from(v.as_str())))
-                .collect()
-        })
-        .ok_or_else(|| EnvironmentError::not_found(format!("{kind} {name:?} not found")))
-    }
+/// [`env_with`] a default spec.
+pub fn env_for<'a>(objects: impl IntoIterator<Item = &'a ExternalSecret>) -> MemoryEnvironment {
+    env_with(objects, &SecretStoreSpec::default())
 }
 
 /// Parses an ExternalSecret from YAML.

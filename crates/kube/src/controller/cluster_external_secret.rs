@@ -33,6 +33,7 @@ use serde_json::json;
 use super::{Context, ReconcileError};
 use crate::lifecycle::{CancellationToken, InitialLists};
 use crate::metrics::eso::ObjectKind;
+use crate::metrics::runtime::ReconcileResult;
 
 fn selected(ces: &ClusterExternalSecret, ns: &Namespace) -> Result<bool, String> {
     let name = ns.name_any();
@@ -80,10 +81,37 @@ fn owned_by(es: &ExternalSecret, ces: &ClusterExternalSecret) -> bool {
         .any(|o| o.controller == Some(true) && Some(&o.uid) == ces.meta().uid.as_ref())
 }
 
+/// One measured reconcile: controller-runtime's figures and ESO's
+/// `clusterexternalsecret_reconcile_duration`.
 async fn reconcile(
     ces: Arc<ClusterExternalSecret>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
+    let working = ctx.metrics.runtime.queued(CONTROLLER).start();
+    let started = std::time::Instant::now();
+    let result = provision(&ces, &ctx).await;
+    if ces.meta().deletion_timestamp.is_some() {
+        ctx.metrics
+            .forget(ObjectKind::ClusterExternalSecret, "", &ces.name_any());
+    } else {
+        ctx.metrics.object_reconciled(
+            ObjectKind::ClusterExternalSecret,
+            "",
+            &ces.name_any(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    working.finish(match &result {
+        Ok(action) => ReconcileResult::of(false, action),
+        Err(_) => ReconcileResult::error,
+    });
+    result
+}
+
+const CONTROLLER: &str = "clusterexternalsecret";
+
+/// Provisions the ExternalSecrets of the selected namespaces and reports the status.
+async fn provision(ces: &ClusterExternalSecret, ctx: &Context) -> Result<Action, ReconcileError> {
     let es_name = ces
         .spec
         .external_secret_name
@@ -126,7 +154,7 @@ async fn reconcile(
         {
             continue;
         }
-        match selected(&ces, ns) {
+        match selected(ces, ns) {
             Ok(true) => {}
             Ok(false) => continue,
             Err(message) => {
@@ -139,7 +167,7 @@ async fn reconcile(
         }
         let api: Api<ExternalSecret> = Api::namespaced(ctx.client.clone(), &ns_name);
         if let Some(existing) = api.get_opt(&es_name).await?
-            && !owned_by(&existing, &ces)
+            && !owned_by(&existing, ces)
         {
             failed.push(NamespaceFailure {
                 namespace: ns_name,
@@ -156,7 +184,7 @@ async fn reconcile(
                 "name": es_name,
                 "namespace": ns_name,
                 "labels": metadata.labels,
-                "annotations": child_annotations(&ces, &metadata.annotations),
+                "annotations": child_annotations(ces, &metadata.annotations),
                 "ownerReferences": [{
                     "apiVersion": "external-secrets.io/v1",
                     "kind": "ClusterExternalSecret",
@@ -194,7 +222,7 @@ async fn reconcile(
     for ns in previous.iter().filter(|n| !provisioned.contains(*n)) {
         let api: Api<ExternalSecret> = Api::namespaced(ctx.client.clone(), ns);
         if let Some(existing) = api.get_opt(&es_name).await?
-            && owned_by(&existing, &ces)
+            && owned_by(&existing, ces)
         {
             let _ = api.delete(&es_name, &DeleteParams::default()).await;
         }

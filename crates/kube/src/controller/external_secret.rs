@@ -16,11 +16,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::events::EventType;
 use futures::FutureExt;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use secretsync_engine::refresh::{self, RefreshInputs};
 use secretsync_engine::{KeyState, SyncResult};
@@ -34,6 +34,7 @@ use super::own_writes::Seen;
 use super::priority::SyncClass;
 use super::{Context, ReconcileError};
 use crate::metrics::eso::ObjectKind;
+use crate::metrics::runtime::ReconcileResult;
 use crate::status::{StatusWrite, next_status, write_status};
 use crate::writer::WriteOutcome;
 
@@ -91,6 +92,7 @@ pub async fn reconcile(
         })
         .clone();
     waiting.inc();
+    let queued = ctx.metrics.runtime.queued(CONTROLLER);
     let permit = tokio::select! {
         biased;
         () = ctx.shutdown.cancelled() => None,
@@ -103,8 +105,16 @@ pub async fn reconcile(
     let Some(_permit) = permit else {
         return Ok(Action::await_change());
     };
+    let working = queued.start();
+    let failures_before = ctx.failure_count(&key);
     let started = Instant::now();
     let result = guarded(&es, &ctx).await;
+    // ESO returns its sync errors to controller-runtime: a reconcile that failed (and backs
+    // off) counts as `result="error"` whatever it returned.
+    working.finish(match &result {
+        Ok(action) => ReconcileResult::of(ctx.failure_count(&key) > failures_before, action),
+        Err(_) => ReconcileResult::error,
+    });
     if es.meta().deletion_timestamp.is_some() {
         ctx.metrics.forget(ObjectKind::ExternalSecret, &ns, &name);
     } else {

@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use secretsync_engine::{DesiredSecret, SyncEnvironment, SyncOutcome};
 use secretsync_model::external_secret::ExternalSecret;
@@ -22,8 +23,6 @@ use crate::cache::Caches;
 use crate::config::Config;
 use crate::credentials::CredentialIndex;
 use crate::environment::KubeEnvironment;
-use crate::events::EventPublisher;
-use crate::events::EventType;
 use crate::metrics::Metrics;
 use crate::writer::{WriteError, Writer};
 
@@ -95,7 +94,7 @@ pub struct Context {
     pub(crate) gate: priority::SyncGate,
     /// Cancelled on graceful shutdown: reconciles still waiting for a gate slot give up.
     pub(crate) shutdown: crate::lifecycle::CancellationToken,
-    events: EventPublisher,
+    recorder: crate::events::EventRecorder,
     renders: Mutex<RenderCache>,
     failures: Mutex<HashMap<Key, u32>>,
     forced: Mutex<HashSet<Key>>,
@@ -127,7 +126,7 @@ impl Context {
         .with_caches(caches.clone());
         let gate = priority::SyncGate::new(usize::from(config.concurrency.max(1)));
         let renders = Mutex::new(RenderCache::new(config.render_cache_capacity));
-        let events = EventPublisher::new(client.clone(), "external-secrets");
+        let recorder = crate::events::EventRecorder::new(client.clone(), "external-secrets");
         Context {
             client,
             config,
@@ -140,7 +139,7 @@ impl Context {
             caches,
             gate,
             shutdown,
-            events,
+            recorder,
             renders,
             failures: Mutex::default(),
             forced: Mutex::default(),
@@ -190,6 +189,11 @@ impl Context {
         let n = f.entry(key.clone()).or_default();
         *n = n.saturating_add(1);
         *n
+    }
+
+    /// Consecutive failures of `key` so far (0 once it succeeded).
+    pub(crate) fn failure_count(&self, key: &Key) -> u32 {
+        Self::lock(&self.failures).get(key).copied().unwrap_or(0)
     }
 
     pub(crate) fn is_failing(&self, key: &Key) -> bool {
@@ -248,12 +252,12 @@ impl Context {
         reason: &str,
         note: String,
     ) {
-        if let Err(e) = self
-            .events
+        let published = self
+            .recorder
             .publish(&es.object_ref(&()), type_, reason, "Reconcile", &note)
-            .await
-        {
-            tracing::debug!(name = %es.name_any(), error = %crate::sanitize::api_error(&e), "publishing event failed");
+            .await;
+        if let Err(e) = published {
+            tracing::debug!(name = %es.name_any(), error = %e, "publishing event failed");
         }
     }
 }

@@ -31,6 +31,7 @@ use crate::credentials::KubeCredentials;
 use crate::environment::serves_class;
 use crate::lifecycle::{CancellationToken, InitialLists};
 use crate::metrics::eso::ObjectKind;
+use crate::metrics::runtime::ReconcileResult;
 
 /// The outcome of validating a store: Ready, reason, message, capabilities.
 pub async fn validate_store(
@@ -191,8 +192,9 @@ async fn reconcile_cluster_store(
     reconcile_store(&ctx, api, id, &store.spec.store, store.status.as_ref()).await
 }
 
-/// Both store kinds: controller class, validation, status (patched only when changed), the
-/// `*_status_condition` metric, and the next validation.
+/// One measured store reconcile: controller-runtime's reconcile and workqueue figures (a failed
+/// validation is `result="error"`, as ESO returns it to controller-runtime) and ESO's
+/// `*_reconcile_duration`.
 async fn reconcile_store<K>(
     ctx: &Context,
     api: Api<K>,
@@ -203,13 +205,45 @@ async fn reconcile_store<K>(
 where
     K: Clone + std::fmt::Debug + serde::de::DeserializeOwned,
 {
+    let (controller, kind) = match id.kind {
+        StoreKind::SecretStore => ("secretstore", ObjectKind::SecretStore),
+        StoreKind::ClusterSecretStore => ("clustersecretstore", ObjectKind::ClusterSecretStore),
+    };
+    let working = ctx.metrics.runtime.queued(controller).start();
+    let started = std::time::Instant::now();
+    let outcome = validate_and_report(ctx, api, &id, spec, current).await;
+    let namespace = match id.kind {
+        StoreKind::SecretStore => id.namespace.clone().unwrap_or_default(),
+        StoreKind::ClusterSecretStore => String::new(),
+    };
+    ctx.metrics
+        .object_reconciled(kind, &namespace, &id.name, started.elapsed().as_secs_f64());
+    working.finish(match &outcome {
+        Ok((action, ready)) => ReconcileResult::of(!ready, action),
+        Err(_) => ReconcileResult::error,
+    });
+    outcome.map(|(action, _)| action)
+}
+
+/// Both store kinds: controller class, validation, status (patched only when changed), the
+/// `*_status_condition` metric, and the next validation; with whether the store is ready.
+async fn validate_and_report<K>(
+    ctx: &Context,
+    api: Api<K>,
+    id: &StoreId,
+    spec: &SecretStoreSpec,
+    current: Option<&SecretStoreStatus>,
+) -> Result<(Action, bool), ReconcileError>
+where
+    K: Clone + std::fmt::Debug + serde::de::DeserializeOwned,
+{
     if !serves_class(
         ctx.config.controller_class.as_deref(),
         spec.controller.as_deref(),
     ) {
-        return Ok(Action::await_change());
+        return Ok((Action::await_change(), true));
     }
-    let status = next_status(current, validate_store(ctx, &id, spec).await);
+    let status = next_status(current, validate_store(ctx, id, spec).await);
     let ready = is_ready(&status);
     let (kind, namespace) = match id.kind {
         StoreKind::SecretStore => (ObjectKind::SecretStore, id.namespace.clone()),
@@ -227,12 +261,8 @@ where
     }
     // The failure key cannot collide with an ExternalSecret's: namespaces contain no `/`.
     let failure_key = (format!("{}/{namespace}", id.kind), id.name.clone());
-    Ok(Action::requeue(next_validation(
-        ctx,
-        failure_key,
-        ready,
-        spec,
-    )))
+    let next = Action::requeue(next_validation(ctx, failure_key, ready, spec));
+    Ok((next, ready))
 }
 
 fn error_policy<K: Resource>(_: Arc<K>, error: &ReconcileError, ctx: Arc<Context>) -> Action {

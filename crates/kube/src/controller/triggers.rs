@@ -296,6 +296,10 @@ pub(crate) fn run_all(
         )
         .for_each(|_| futures::future::ready(()));
 
+    let slots = ctx.config.concurrency.max(1);
+    let runtime = &ctx.metrics.runtime;
+    runtime.start_controller("externalsecret", slots);
+    runtime.start_controller("secretstore", slots);
     let mut loops: Vec<BoxFuture<'static, ()>> = vec![es_loop.boxed()];
     let CacheWriters {
         secret_stores,
@@ -309,6 +313,7 @@ pub(crate) fn run_all(
         secret_stores,
     ));
     if ctx.config.cluster_stores {
+        runtime.start_controller("clustersecretstore", slots);
         loops.push(super::store::run_cluster_secret_stores(
             ctx.clone(),
             &mut lists,
@@ -333,6 +338,7 @@ pub(crate) fn run_all(
         );
     }
     if ctx.config.cluster_external_secrets {
+        runtime.start_controller("clusterexternalsecret", slots);
         loops.push(super::cluster_external_secret::run(
             ctx.clone(),
             &mut lists,

@@ -8,7 +8,8 @@
 //! |---|---|---|
 //! | `externalsecret_sync_calls_total` | counter | name, namespace |
 //! | `externalsecret_sync_calls_error` | counter | name, namespace |
-//! | `externalsecret_reconcile_duration` | gauge (seconds) | name, namespace |
+//! | `externalsecret_reconcile_duration`, `secretstore_reconcile_duration` | gauge (nanoseconds, as ESO: `float64(time.Since(start))`) | name, namespace |
+//! | `clustersecretstore_reconcile_duration`, `clusterexternalsecret_reconcile_duration` | gauge (nanoseconds) | name |
 //! | `externalsecret_status_condition` | gauge | name, namespace, condition, status |
 //! | `secretstore_status_condition` | gauge | name, namespace, condition, status |
 //! | `clustersecretstore_status_condition` | gauge | name, condition, status |
@@ -64,7 +65,6 @@ pub type ObjectKey = (ObjectKind, String, String);
 struct ReconcileFigures {
     calls: u64,
     errors: u64,
-    last_duration_seconds: f64,
 }
 
 /// The ESO families (see the module docs).
@@ -72,6 +72,7 @@ struct ReconcileFigures {
 pub struct EsoFamilies {
     reconciles: Mutex<BTreeMap<(String, String), ReconcileFigures>>,
     conditions: Mutex<BTreeMap<ObjectKey, bool>>,
+    durations: Mutex<BTreeMap<ObjectKey, f64>>,
     provider_calls: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
 }
 
@@ -80,14 +81,25 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl EsoFamilies {
-    /// Records one ExternalSecret reconcile.
+    /// Records one ExternalSecret reconcile that took `seconds`.
     pub fn reconciled(&self, namespace: &str, name: &str, seconds: f64) {
-        let mut r = lock(&self.reconciles);
-        let f = r
+        lock(&self.reconciles)
             .entry((namespace.to_string(), name.to_string()))
-            .or_default();
-        f.calls += 1;
-        f.last_duration_seconds = seconds;
+            .or_default()
+            .calls += 1;
+        self.took(
+            (
+                ObjectKind::ExternalSecret,
+                namespace.to_string(),
+                name.to_string(),
+            ),
+            seconds,
+        );
+    }
+
+    /// Records how long the last reconcile of any object took (`*_reconcile_duration`).
+    pub fn took(&self, key: ObjectKey, seconds: f64) {
+        lock(&self.durations).insert(key, seconds * 1e9);
     }
 
     /// Completed reconciles of one ExternalSecret.
@@ -120,6 +132,7 @@ impl EsoFamilies {
     /// Drops every series of a deleted object.
     pub fn forget(&self, key: &ObjectKey) {
         lock(&self.conditions).remove(key);
+        lock(&self.durations).remove(key);
         if key.0 == ObjectKind::ExternalSecret {
             lock(&self.reconciles).remove(&(key.1.clone(), key.2.clone()));
         }
@@ -128,6 +141,7 @@ impl EsoFamilies {
     /// Drops the series of every object for which `alive` answers false.
     pub fn retain(&self, alive: impl Fn(&ObjectKey) -> bool) {
         lock(&self.conditions).retain(|k, _| alive(k));
+        lock(&self.durations).retain(|k, _| alive(k));
         lock(&self.reconciles)
             .retain(|(ns, name), _| alive(&(ObjectKind::ExternalSecret, ns.clone(), name.clone())));
     }
@@ -175,19 +189,20 @@ impl EsoFamilies {
                 f.errors as f64,
             );
         }
-        header(
-            out,
-            "externalsecret_reconcile_duration",
-            "gauge",
-            "Duration of the last ExternalSecret reconcile in seconds.",
-        );
-        for ((ns, name), f) in &reconciles {
-            sample(
+        let durations = lock(&self.durations).clone();
+        for kind in ObjectKind::ALL {
+            let family = format!("{}_reconcile_duration", kind.prefix());
+            header(
                 out,
-                "externalsecret_reconcile_duration",
-                &[("name", name), ("namespace", ns)],
-                f.last_duration_seconds,
+                &family,
+                "gauge",
+                "The duration of the last reconcile in nanoseconds (ESO name and unit).",
             );
+            for ((k, ns, name), nanos) in &durations {
+                if *k == kind {
+                    sample(out, &family, &object_labels(kind, ns, name), *nanos);
+                }
+            }
         }
 
         let conditions = lock(&self.conditions).clone();
@@ -204,10 +219,7 @@ impl EsoFamilies {
                     continue;
                 }
                 for (status, value) in [("True", *ready), ("False", !*ready)] {
-                    let mut labels = vec![("name", name.as_str())];
-                    if kind.namespaced() {
-                        labels.push(("namespace", ns.as_str()));
-                    }
+                    let mut labels = object_labels(kind, ns, name);
                     labels.push(("condition", "Ready"));
                     labels.push(("status", status));
                     sample(out, &family, &labels, f64::from(u8::from(value)));
@@ -230,6 +242,15 @@ impl EsoFamilies {
             );
         }
     }
+}
+
+/// `name` (and `namespace` for namespaced kinds).
+fn object_labels<'a>(kind: ObjectKind, ns: &'a str, name: &'a str) -> Vec<(&'static str, &'a str)> {
+    let mut labels = vec![("name", name)];
+    if kind.namespaced() {
+        labels.push(("namespace", ns));
+    }
+    labels
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -294,7 +315,7 @@ mod tests {
         for line in [
             "externalsecret_sync_calls_total{name=\"a\",namespace=\"ns\"} 2",
             "externalsecret_sync_calls_error{name=\"a\",namespace=\"ns\"} 1",
-            "externalsecret_reconcile_duration{name=\"a\",namespace=\"ns\"} 0.25",
+            "externalsecret_reconcile_duration{name=\"a\",namespace=\"ns\"} 250000000",
             "externalsecret_status_condition{name=\"a\",namespace=\"ns\",condition=\"Ready\",status=\"False\"} 1",
             "externalsecret_status_condition{name=\"a\",namespace=\"ns\",condition=\"Ready\",status=\"True\"} 0",
             "clustersecretstore_status_condition{name=\"vault\",condition=\"Ready\",status=\"True\"} 1",

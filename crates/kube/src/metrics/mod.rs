@@ -4,12 +4,15 @@
 //!   reconcile counters and latency histograms per controller, provider-call latency per
 //!   provider and call, coalesced reads.
 //! - ESO's own names ([`eso`]) are written by [`Metrics::encode_eso`], so ESO dashboards work.
+//! - controller-runtime's `controller_runtime_*` and `workqueue_*` families ([`runtime`]), which
+//!   ESO's dashboard and alerts query.
 //!
 //! Labels are bounded: controller names, error kinds, ESO provider/call names and the names of
 //! existing objects (as ESO does); series of deleted objects are dropped. No value read from a
 //! provider is ever a label.
 
 pub mod eso;
+pub mod runtime;
 
 use std::sync::{Arc, Mutex};
 
@@ -76,6 +79,8 @@ pub struct Metrics {
     pub sync_waiting: Family<ClassLabels, Gauge>,
     /// ESO's families under ESO's names.
     pub eso: Arc<eso::EsoFamilies>,
+    /// controller-runtime's families.
+    pub runtime: runtime::RuntimeFamilies,
     liveness: Arc<Mutex<Vec<Liveness>>>,
 }
 
@@ -95,6 +100,7 @@ impl Default for Metrics {
             reads_coalesced: Family::default(),
             sync_waiting: Family::default(),
             eso: Arc::default(),
+            runtime: runtime::RuntimeFamilies::default(),
             liveness: Arc::default(),
         }
     }
@@ -126,8 +132,10 @@ impl secretsync_engine::FetchObserver for Metrics {
 }
 
 impl Metrics {
-    /// Registers every family under the `secretsync` prefix.
+    /// Registers controller-runtime's families under their names and every other family
+    /// under the `secretsync` prefix.
     pub fn register(&self, registry: &mut Registry) {
+        self.runtime.register(registry);
         let sub = registry.sub_registry_with_prefix("secretsync");
         sub.register("sync_calls", "Reconciles started", self.sync_calls.clone());
         sub.register(
@@ -181,6 +189,11 @@ impl Metrics {
             .get()
     }
 
+    /// Sets the gauges measured at scrape time; call before encoding the registry.
+    pub fn before_scrape(&self) {
+        self.runtime.refresh();
+    }
+
     /// Appends ESO's families in the text format, after dropping series of deleted objects.
     pub fn encode_eso(&self, out: &mut String) {
         self.prune_deleted();
@@ -219,6 +232,19 @@ impl Metrics {
             .get_or_create(&labels)
             .observe(seconds);
         self.eso.reconciled(namespace, name, seconds);
+    }
+
+    /// Records how long the last reconcile of a store or ClusterExternalSecret took
+    /// (ESO's `*_reconcile_duration`).
+    pub(crate) fn object_reconciled(
+        &self,
+        kind: eso::ObjectKind,
+        namespace: &str,
+        name: &str,
+        seconds: f64,
+    ) {
+        self.eso
+            .took((kind, namespace.to_string(), name.to_string()), seconds);
     }
 
     /// Records a failed ExternalSecret sync with a short error kind.

@@ -1,6 +1,6 @@
 //! Harness for the controller tests: the Kubernetes API double with the project's CRDs, a
 //! counting fake-provider factory and a syncer that records (and can slow down) every sync.
-#![allow(dead_code, clippy::unwrap_used, missing_docs)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used, missing_docs)]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -11,7 +11,9 @@ use super::SecretStoreRef;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExternalSecretData {
-    /// The key in the Kubernetes Secret (`^[-._a-zA-Z0-9]+$`, at most 253 characters).
+    /// The key in the Kubernetes Secret (`^[-._a-zA-Z0-9]+$`, at most 253 characters; the
+    /// CRD schema says so as ESO's does, so the API server rejects other keys at apply time).
+    #[schemars(regex(pattern = r"^[-._a-zA-Z0-9]+$"), length(min = 1, max = 253))]
     pub secret_key: String,
     /// The remote value to read.
     pub remote_ref: RemoteRef,

@@ -212,6 +212,27 @@ impl ExternalSecretSpec {
     pub fn effective_refresh_policy(&self) -> RefreshPolicy {
         self.refresh_policy.unwrap_or_default()
     }
+
+    /// Every store this spec reads from: `secretStoreRef`, then each entry's
+    /// `sourceRef.storeRef` (`data[]`, then `dataFrom[]`), without repeats.
+    pub fn store_refs(&self) -> Vec<&SecretStoreRef> {
+        let entries = self
+            .data
+            .iter()
+            .filter_map(|d| d.source_ref.as_ref().and_then(|s| s.store_ref.as_ref()))
+            .chain(
+                self.data_from
+                    .iter()
+                    .filter_map(|d| d.source_ref.as_ref().and_then(|s| s.store_ref.as_ref())),
+            );
+        let mut out: Vec<&SecretStoreRef> = Vec::new();
+        for r in self.secret_store_ref.iter().chain(entries) {
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        out
+    }
 }
 
 impl ExternalSecret {

@@ -1,8 +1,10 @@
 //! `SecretStore` and `ClusterSecretStore` (`external-secrets.io`, served as v1 and v1beta1).
 
+mod conditions;
 mod provider;
 mod status;
 
+pub use conditions::{conditions_admit, conditions_need_labels};
 pub use provider::*;
 pub use status::*;
 

@@ -167,4 +167,42 @@ expect_eq "$(k get widget w1 -n "$NS" -o jsonpath='{.metadata.generation}')" "2"
 k delete widget w1 -n "$NS"
 if k get widget w1 -n "$NS" >/dev/null 2>&1; then fail "w1 still exists"; fi
 
+step "RBAC: a ServiceAccount token gets what its Role grants and 403 otherwise"
+k create serviceaccount rbac-reader -n "$NS"
+TOKEN="$(k create token rbac-reader -n "$NS" --duration=10m)"
+ks() { "$KUBECTL" --kubeconfig="$KC" --token="$TOKEN" "$@"; }
+if out=$(ks get secrets -n "$NS" 2>&1); then fail "expected Forbidden, got: $out"; fi
+echo "$out" | grep -qF "Error from server (Forbidden): secrets is forbidden: User \"system:serviceaccount:$NS:rbac-reader\" cannot list resource \"secrets\" in API group \"\" in the namespace \"$NS\"" \
+  || fail "forbidden message: $out"
+expect_eq "$(ks auth can-i list secrets -n "$NS" 2>/dev/null || true)" "no" "can-i before the binding"
+cat <<EOF | k apply -n "$NS" -f -
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: secret-reader
+rules:
+  - apiGroups: [""]
+    resources: ["secrets"]
+    verbs: ["get", "list"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: secret-reader
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: secret-reader
+subjects:
+  - kind: ServiceAccount
+    name: rbac-reader
+    namespace: $NS
+EOF
+# a real API server's RBAC cache catches up within moments
+for _ in $(seq 1 30); do ks get secrets -n "$NS" >/dev/null 2>&1 && break; sleep 1; done
+ks get secrets -n "$NS" >/dev/null || fail "list after the RoleBinding"
+expect_eq "$(ks auth can-i list secrets -n "$NS")" "yes" "can-i after the binding"
+expect_eq "$(ks auth can-i delete secrets -n "$NS" 2>/dev/null || true)" "no" "can-i for a verb not granted"
+if out=$(ks get secrets -n default 2>&1); then fail "the Role granted another namespace: $out"; fi
+
 echo "kubectl fidelity suite: OK"

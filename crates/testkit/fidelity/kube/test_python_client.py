@@ -159,3 +159,43 @@ def test_token_request_and_review(api_client, core):
         core.create_namespaced_service_account_token("reviewed", NS, client.AuthenticationV1TokenRequest(
             spec=client.V1TokenRequestSpec(audiences=["fidelity"], expiration_seconds=60)))
     assert short.value.status == 422
+
+
+def test_rbac_forbidden_then_granted(api_client, core):
+    core.create_namespaced_service_account(NS, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="limited")))
+    tr = core.create_namespaced_service_account_token("limited", NS, client.AuthenticationV1TokenRequest(
+        spec=client.V1TokenRequestSpec(expiration_seconds=600)))
+    admin_cfg = api_client.configuration
+    cfg = client.Configuration(host=admin_cfg.host, api_key={"authorization": "Bearer " + tr.status.token})
+    cfg.ssl_ca_cert = admin_cfg.ssl_ca_cert
+    limited = client.CoreV1Api(client.ApiClient(cfg))
+    with pytest.raises(ApiException) as denied:
+        limited.list_namespaced_secret(NS)
+    assert denied.value.status == 403
+    body = json.loads(denied.value.body)
+    assert body["kind"] == "Status" and body["reason"] == "Forbidden"
+    assert body["message"] == (
+        f'secrets is forbidden: User "system:serviceaccount:{NS}:limited" cannot list resource "secrets" '
+        f'in API group "" in the namespace "{NS}"')
+    assert body["details"]["kind"] == "secrets"
+    rbac = client.RbacAuthorizationV1Api(api_client)
+    rbac.create_namespaced_role(NS, client.V1Role(
+        metadata=client.V1ObjectMeta(name="secret-lister"),
+        rules=[client.V1PolicyRule(api_groups=[""], resources=["secrets"], verbs=["list"])]))
+    rbac.create_namespaced_role_binding(NS, client.V1RoleBinding(
+        metadata=client.V1ObjectMeta(name="secret-lister"),
+        role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role", name="secret-lister"),
+        subjects=[client.RbacV1Subject(kind="ServiceAccount", name="limited", namespace=NS)]))
+    # a real API server's RBAC cache catches up within moments
+    deadline = time.time() + 30
+    while True:
+        try:
+            limited.list_namespaced_secret(NS)
+            break
+        except ApiException as e:
+            if e.status != 403 or time.time() > deadline:
+                raise
+            time.sleep(0.2)
+    with pytest.raises(ApiException) as other_ns:
+        limited.list_namespaced_secret("default")
+    assert other_ns.value.status == 403

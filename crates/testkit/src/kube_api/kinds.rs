@@ -90,7 +90,10 @@ pub fn prepare(
                     )));
                 }
                 super::schema::apply_defaults(obj, schema);
-                let violations = super::schema::validate(obj, schema);
+                let mut violations = super::schema::validate(obj, schema);
+                if violations.is_empty() {
+                    violations = super::cel::validate(obj, schema);
+                }
                 if !violations.is_empty() {
                     let causes = violations
                         .into_iter()

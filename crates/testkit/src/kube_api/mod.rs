@@ -9,6 +9,7 @@
 //! implemented.
 
 mod auth;
+mod cel;
 mod crud;
 mod http;
 mod kinds;
@@ -17,7 +18,9 @@ mod objects;
 mod openapi;
 mod patch;
 mod protobuf;
+mod rbac;
 mod registry;
+mod reviews;
 mod schema;
 mod selectors;
 mod server;
@@ -229,6 +232,14 @@ impl KubeApiServer {
             let obj = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
             let _ = objects::create(&mut state, &ns_rt, None, obj, &ctx, None);
         }
+        for (resource, obj) in rbac::bootstrap_objects() {
+            let rt = state
+                .registry
+                .by_plural("rbac.authorization.k8s.io", resource)
+                .ok_or_else(|| KubeApiError::Crypto(format!("{resource} type missing")))?;
+            objects::create(&mut state, &rt, None, obj, &ctx, None)
+                .map_err(|e| KubeApiError::Crypto(e.message))?;
+        }
         if let Some(dir) = &options.crd_dir {
             load_crds(&mut state, dir)?;
         }
@@ -336,6 +347,34 @@ impl KubeApiServer {
         config.auth_info.token = Some(SecretString::from(token.to_string()));
         config.default_namespace = "default".into();
         kube::Client::try_from(config).map_err(|e| KubeApiError::Client(e.to_string()))
+    }
+
+    /// A one-hour token (API audience) for the existing ServiceAccount `namespace/name`, as a
+    /// TokenRequest would issue it; `None` when the ServiceAccount does not exist. Requests made
+    /// with it are authorized by RBAC.
+    pub fn service_account_token(&self, namespace: &str, name: &str) -> Option<String> {
+        let uid = {
+            let state = self.shared.lock();
+            let sa = state.store.get(&store::ObjKey {
+                group: String::new(),
+                resource: "serviceaccounts".into(),
+                namespace: namespace.into(),
+                name: name.into(),
+            })?;
+            sa["metadata"]["uid"].as_str()?.to_string()
+        };
+        let audience = self.shared.tokens.api_audience().to_string();
+        self.shared
+            .tokens
+            .issue(
+                namespace,
+                name,
+                &uid,
+                &[audience],
+                tokens::DEFAULT_EXPIRATION_SECONDS,
+            )
+            .ok()
+            .map(|(token, _)| token)
     }
 
     /// Every request handled so far (since the last [`KubeApiServer::reset_counters`]).

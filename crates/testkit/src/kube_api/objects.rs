@@ -102,6 +102,26 @@ fn after_commit(state: &mut State, rt: &ResourceType, obj: &Value, removed: bool
     }
 }
 
+/// What is wrong with `name` for type `rt`: namespaces take DNS labels, RBAC objects path
+/// segments (`system:auth-delegator`), everything else DNS subdomains.
+fn name_problem(rt: &ResourceType, name: &str) -> Option<String> {
+    if rt.group == "rbac.authorization.k8s.io" {
+        return match name {
+            "." | ".." => Some(format!("may not be '{name}'")),
+            _ => ["/", "%"]
+                .iter()
+                .find(|c| name.contains(*c))
+                .map(|c| format!("may not contain '{c}'")),
+        };
+    }
+    let ok = if rt.special == Special::Namespace {
+        super::util::is_dns1123_label(name)
+    } else {
+        super::util::is_dns1123_subdomain(name)
+    };
+    (!ok).then(|| "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".to_string())
+}
+
 /// Creates an object. `managers` are precomputed by server-side apply; otherwise an Update
 /// manager is recorded.
 pub fn create(
@@ -153,21 +173,14 @@ pub fn create(
             }
         }
     }
-    let name_ok = if rt.special == Special::Namespace {
-        super::util::is_dns1123_label(&name)
-    } else {
-        super::util::is_dns1123_subdomain(&name)
-    };
-    if !name_ok {
+    if let Some(problem) = name_problem(rt, &name) {
         return Err(ApiError::invalid(
             &rt.group,
             &rt.kind,
             &name,
             vec![super::status::Cause {
                 reason: "FieldValueInvalid",
-                message: format!(
-                    "Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-                ),
+                message: format!("Invalid value: {name:?}: {problem}"),
                 field: "metadata.name".into(),
             }],
         ));

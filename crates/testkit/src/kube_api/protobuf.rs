@@ -1,5 +1,6 @@
 //! Decoding of the Kubernetes protobuf envelope for the few built-in types kubectl sends as
-//! protobuf (`kubectl create namespace|configmap|secret|serviceaccount|token`). Responses are
+//! protobuf (`kubectl create namespace|configmap|secret|serviceaccount|token`, `kubectl auth
+//! can-i`, Helm's DeleteOptions). Responses are
 //! always JSON, which kubectl accepts.
 
 use serde_json::{Map, Value, json};
@@ -144,6 +145,47 @@ fn strings_message(b: &[u8], field_no: u64, name: &str) -> Option<Value> {
     Some(Value::Object(m))
 }
 
+/// A message of string fields only, by field number.
+fn string_fields(b: &[u8], names: &[(u64, &str)]) -> Option<Value> {
+    let mut m = Map::new();
+    for (n, w) in fields(b)? {
+        if let (Some((_, name)), Wire::Bytes(v)) = (names.iter().find(|(f, _)| *f == n), w) {
+            m.insert((*name).into(), text(v));
+        }
+    }
+    Some(Value::Object(m))
+}
+
+/// `SelfSubjectAccessReviewSpec`: resource (1) or non-resource (2) attributes.
+fn access_review_spec(b: &[u8]) -> Option<Value> {
+    let mut spec = Map::new();
+    for (n, w) in fields(b)? {
+        match (n, w) {
+            (1, Wire::Bytes(r)) => drop(spec.insert(
+                "resourceAttributes".into(),
+                string_fields(
+                    r,
+                    &[
+                        (1, "namespace"),
+                        (2, "verb"),
+                        (3, "group"),
+                        (4, "version"),
+                        (5, "resource"),
+                        (6, "subresource"),
+                        (7, "name"),
+                    ],
+                )?,
+            )),
+            (2, Wire::Bytes(r)) => drop(spec.insert(
+                "nonResourceAttributes".into(),
+                string_fields(r, &[(1, "path"), (2, "verb")])?,
+            )),
+            _ => {}
+        }
+    }
+    Some(Value::Object(spec))
+}
+
 fn body_for(kind: &str, raw: &[u8]) -> Option<Value> {
     let mut o = Map::new();
     for (n, w) in fields(raw)? {
@@ -153,6 +195,10 @@ fn body_for(kind: &str, raw: &[u8]) -> Option<Value> {
                 o.insert("immutable".into(), json!(v != 0));
             } else if let (Wire::Varint(v), "ServiceAccount", 4) = (w, kind, n) {
                 o.insert("automountServiceAccountToken".into(), json!(v != 0));
+            } else if let (Wire::Varint(v), "DeleteOptions", 1) = (w, kind, n) {
+                o.insert("gracePeriodSeconds".into(), json!(v));
+            } else if let (Wire::Varint(v), "DeleteOptions", 3) = (w, kind, n) {
+                o.insert("orphanDependents".into(), json!(v != 0));
             }
             continue;
         };
@@ -173,6 +219,9 @@ fn body_for(kind: &str, raw: &[u8]) -> Option<Value> {
                 }
                 push(&mut o, "imagePullSecrets", Value::Object(r));
             }
+            ("DeleteOptions", 4) => drop(o.insert("propagationPolicy".into(), text(b))),
+            ("DeleteOptions", 5) => push(&mut o, "dryRun", text(b)),
+            ("SelfSubjectAccessReview", 2) => drop(o.insert("spec".into(), access_review_spec(b)?)),
             ("TokenRequest", 2) => {
                 let mut spec = Map::new();
                 for (sn, sw) in fields(b)? {
@@ -219,10 +268,16 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
     }
     if !matches!(
         kind.as_str(),
-        "Namespace" | "ConfigMap" | "Secret" | "ServiceAccount" | "TokenRequest"
+        "Namespace"
+            | "ConfigMap"
+            | "Secret"
+            | "ServiceAccount"
+            | "TokenRequest"
+            | "SelfSubjectAccessReview"
+            | "DeleteOptions"
     ) {
         return Err(format!(
-            "protobuf request bodies are only supported for Namespace, ConfigMap, Secret, ServiceAccount and TokenRequest (got {kind:?}); send JSON"
+            "protobuf request bodies are only supported for Namespace, ConfigMap, Secret, ServiceAccount, TokenRequest, SelfSubjectAccessReview and DeleteOptions (got {kind:?}); send JSON"
         ));
     }
     let mut obj = body_for(&kind, raw).ok_or_else(|| format!("malformed protobuf {kind}"))?;

@@ -231,6 +231,14 @@ impl Registry {
         let rbac = "rbac.authorization.k8s.io";
         for t in [
             ResourceType::builtin("", "v1", "services", "Service", true, &["svc"]),
+            ResourceType::builtin(
+                "networking.k8s.io",
+                "v1",
+                "networkpolicies",
+                "NetworkPolicy",
+                true,
+                &["netpol"],
+            ),
             deploy,
             pdb,
             ResourceType::builtin(rbac, "v1", "clusterroles", "ClusterRole", false, &[]),

@@ -57,7 +57,8 @@ pub fn prune(value: &mut Value, schema: &Value, root: bool) -> Vec<String> {
     pruned
 }
 
-fn join(prefix: &str, k: &str) -> String {
+/// `prefix.k` (or `k` at the root).
+pub fn join(prefix: &str, k: &str) -> String {
     if prefix.is_empty() {
         k.to_string()
     } else {
@@ -150,7 +151,8 @@ mod tests {
 /// One schema violation: `(field path, cause reason, message)`.
 pub type Violation = (String, &'static str, String);
 
-fn type_name(v: &Value) -> &'static str {
+/// The OpenAPI type name of a JSON value.
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
@@ -162,8 +164,8 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// Checks `type`, `required`, `enum` and `nullable` like the apiserver's OpenAPI validation
-/// (not formats, patterns, bounds or CEL rules).
+/// Checks `type`, `required`, `enum`, `nullable`, `pattern`, `minLength` and `maxLength` like
+/// the apiserver's OpenAPI validation (not formats, numeric bounds or CEL rules).
 pub fn validate(value: &Value, schema: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
     validate_at(value, schema, "", true, &mut out);
@@ -220,6 +222,9 @@ fn validate_at(value: &Value, schema: &Value, path: &str, root: bool, out: &mut 
             ),
         ));
     }
+    if let Value::String(text) = value {
+        string_bounds(text, schema, path, out);
+    }
     match value {
         Value::Object(m) => {
             for req in schema
@@ -256,6 +261,46 @@ fn validate_at(value: &Value, schema: &Value, path: &str, root: bool, out: &mut 
     }
 }
 
+/// `pattern`, `minLength` and `maxLength` (in characters, as the API server counts them), with
+/// the API server's messages.
+fn string_bounds(text: &str, schema: &Value, path: &str, out: &mut Vec<Violation>) {
+    let chars = text.chars().count() as u64;
+    if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+        && chars > max
+    {
+        out.push((
+            path.into(),
+            "FieldValueTooLong",
+            format!("Too long: may not be more than {max} bytes"),
+        ));
+    }
+    if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+        && chars < min
+    {
+        out.push((
+            path.into(),
+            "FieldValueInvalid",
+            format!(
+                "Invalid value: {}: {path} in body should be at least {min} chars long",
+                Value::String(text.into())
+            ),
+        ));
+    }
+    if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
+        // An unparsable pattern is the CRD's problem; the real server refuses such CRDs.
+        if regex::Regex::new(pattern).is_ok_and(|re| !re.is_match(text)) {
+            out.push((
+                path.into(),
+                "FieldValueInvalid",
+                format!(
+                    "Invalid value: {}: {path} in body should match '{pattern}'",
+                    Value::String(text.into())
+                ),
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod validation_tests {
     use super::*;
@@ -280,5 +325,32 @@ mod validation_tests {
             "Invalid value: \"string\": spec.size in body must be of type integer: \"string\""
         );
         assert_eq!(v[2].1, "FieldValueNotSupported");
+    }
+
+    #[test]
+    fn reports_pattern_and_length_violations() {
+        let schema = json!({"type":"object","properties":{"k":{"type":"string",
+            "pattern":"^[-._a-zA-Z0-9]+$","minLength":1,"maxLength":5}}});
+        #[rustfmt::skip]
+        let cases = [
+            (json!({"k": "ok.1"}), vec![]),
+            (json!({"k": "bad/"}), vec![("FieldValueInvalid", "Invalid value: \"bad/\": k in body should match '^[-._a-zA-Z0-9]+$'")]),
+            (json!({"k": "toolong"}), vec![("FieldValueTooLong", "Too long: may not be more than 5 bytes")]),
+            (json!({"k": ""}), vec![
+                ("FieldValueInvalid", "Invalid value: \"\": k in body should be at least 1 chars long"),
+                ("FieldValueInvalid", "Invalid value: \"\": k in body should match '^[-._a-zA-Z0-9]+$'"),
+            ]),
+        ];
+        for (value, expected) in cases {
+            let got: Vec<(&str, String)> = validate(&value, &schema)
+                .into_iter()
+                .map(|(_, r, m)| (r, m))
+                .collect();
+            let expected: Vec<(&str, String)> = expected
+                .into_iter()
+                .map(|(r, m)| (r, m.to_string()))
+                .collect();
+            assert_eq!(got, expected, "{value}");
+        }
     }
 }

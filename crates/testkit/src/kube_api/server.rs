@@ -4,6 +4,7 @@ use super::Shared;
 use super::auth::{self, Caller};
 use super::crud::{self, Target};
 use super::http::{Body, Req, RequestRecord, error_response, json_response, text_response};
+use super::rbac::{self, User};
 use super::status::ApiError;
 use bytes::Bytes;
 use http::{Method, Request, Response};
@@ -150,6 +151,21 @@ fn route(shared: &Arc<Shared>, req: &Req, record: &mut RequestRecord) -> Respons
     if !req.body.is_empty() && content_type.contains("cbor") {
         return error_response(&ApiError::unsupported_media_type(content_type));
     }
+    let user = match &caller {
+        Caller::ServiceAccount { namespace, name } => Some(User::service_account(namespace, name)),
+        Caller::Admin | Caller::Anonymous => None,
+    };
+    if let Some(user) = &user
+        && !is_resource_path(&seg)
+    {
+        let attrs = rbac::Request::NonResource {
+            verb: req.method.as_str().to_ascii_lowercase(),
+            path: format!("/{}", req.segments.join("/")),
+        };
+        if let Err(e) = authorize(shared, user, &attrs) {
+            return error_response(&e);
+        }
+    }
     match seg.as_slice() {
         ["version"] => json_response(
             200,
@@ -192,11 +208,42 @@ fn route(shared: &Arc<Shared>, req: &Req, record: &mut RequestRecord) -> Respons
             record.verb = "create".into();
             record.group = "authentication.k8s.io".into();
             record.resource = "tokenreviews".into();
-            match auth::token_review(shared, req) {
+            let attrs =
+                rbac::Request::resource("create", &record.group, "tokenreviews", "", "", "");
+            match authorize_opt(shared, user.as_ref(), &attrs)
+                .and_then(|()| auth::token_review(shared, req))
+            {
                 Ok((code, v)) => json_response(code, &v),
                 Err(e) => error_response(&e),
             }
         }
+        [
+            "apis",
+            "authorization.k8s.io",
+            "v1",
+            plural @ ("selfsubjectaccessreviews" | "subjectaccessreviews"),
+        ] if req.method == Method::POST => {
+            record.verb = "create".into();
+            record.group = "authorization.k8s.io".into();
+            record.resource = plural.to_string();
+            let attrs = rbac::Request::resource("create", &record.group, plural, "", "", "");
+            match authorize_opt(shared, user.as_ref(), &attrs)
+                .and_then(|()| super::reviews::access_review(shared, req, plural, user.as_ref()))
+            {
+                Ok((code, v)) => json_response(code, &v),
+                Err(e) => error_response(&e),
+            }
+        }
+        ["apis", "authorization.k8s.io", "v1"] => json_response(
+            200,
+            &json!({
+            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "authorization.k8s.io/v1",
+            "resources": [
+                {"name": "selfsubjectaccessreviews", "singularName": "selfsubjectaccessreview", "namespaced": false,
+                    "kind": "SelfSubjectAccessReview", "verbs": ["create"]},
+                {"name": "subjectaccessreviews", "singularName": "subjectaccessreview", "namespaced": false,
+                    "kind": "SubjectAccessReview", "verbs": ["create"]}]}),
+        ),
         ["apis", group, version] => {
             let doc = resource_list(shared, group, version);
             if doc["resources"].as_array().is_some_and(|r| r.is_empty()) {
@@ -205,11 +252,41 @@ fn route(shared: &Arc<Shared>, req: &Req, record: &mut RequestRecord) -> Respons
                 json_response(200, &doc)
             }
         }
-        ["api", "v1", rest @ ..] => resource_request(shared, req, record, "", "v1", rest),
+        ["api", "v1", rest @ ..] => {
+            resource_request(shared, req, record, user.as_ref(), "", "v1", rest)
+        }
         ["apis", group, version, rest @ ..] => {
-            resource_request(shared, req, record, group, version, rest)
+            resource_request(shared, req, record, user.as_ref(), group, version, rest)
         }
         _ => error_response(&ApiError::path_not_found()),
+    }
+}
+
+/// True for paths under `/api/v1/` and `/apis/<group>/<version>/` (everything else is a
+/// non-resource URL for authorization).
+fn is_resource_path(seg: &[&str]) -> bool {
+    matches!(seg, ["api", "v1", _, ..] | ["apis", _, _, _, ..])
+}
+
+/// RBAC check of a service-account caller; 403 with the API server's message when denied.
+fn authorize(shared: &Shared, user: &User, attrs: &rbac::Request) -> Result<(), ApiError> {
+    let policy = rbac::Policy::from_store(&shared.lock().store);
+    if policy.allows(user, attrs) {
+        Ok(())
+    } else {
+        Err(attrs.forbidden(user))
+    }
+}
+
+/// [`authorize`] for service-account callers; the admin is unrestricted.
+fn authorize_opt(
+    shared: &Shared,
+    user: Option<&User>,
+    attrs: &rbac::Request,
+) -> Result<(), ApiError> {
+    match user {
+        Some(user) => authorize(shared, user, attrs),
+        None => Ok(()),
     }
 }
 
@@ -217,6 +294,7 @@ fn resource_request(
     shared: &Arc<Shared>,
     req: &Req,
     record: &mut RequestRecord,
+    user: Option<&User>,
     group: &str,
     version: &str,
     rest: &[&str],
@@ -256,6 +334,17 @@ fn resource_request(
     record.name = t.name.clone().unwrap_or_default();
     record.subresource = t.subresource.clone().unwrap_or_default();
     record.verb = t.verb(req).into();
+    let attrs = rbac::Request::resource(
+        &record.verb,
+        group,
+        plural,
+        &record.subresource,
+        &record.namespace,
+        &record.name,
+    );
+    if let Err(e) = authorize_opt(shared, user, &attrs) {
+        return error_response(&e);
+    }
     if record.verb == "watch" {
         return super::watch::handle(shared.clone(), req, &t);
     }
@@ -273,9 +362,9 @@ fn groups(shared: &Shared) -> BTreeMap<String, Vec<String>> {
             }
         }
     }
-    out.entry("authentication.k8s.io".into())
-        .or_default()
-        .push("v1".into());
+    for builtin in ["authentication.k8s.io", "authorization.k8s.io"] {
+        out.entry(builtin.into()).or_default().push("v1".into());
+    }
     out
 }
 

@@ -119,7 +119,10 @@ pub(crate) struct Applied {
     labels: BTreeMap<String, String>,
     annotations: BTreeMap<String, String>,
     data_keys: BTreeSet<String>,
+    /// The type is left out of the fingerprint and of the comparison (Merge, CreateOrMerge).
     merge_mode: bool,
+    /// The body sets the type (every write but a merge into an existing Secret).
+    sets_type: bool,
     fingerprint: String,
 }
 
@@ -140,12 +143,19 @@ pub fn plan_write(
         if policy == CreationPolicy::Merge {
             return WritePlan::Missing;
         }
-        // A created Secret gets its type; CreateOrMerge's fingerprint is the merge-mode one it
-        // is compared with from then on (the type is not managed after the creation).
-        let applied = applied(es, desired, merge_mode(policy), key, eso_data_hash);
+        // A CreateOrMerge Secret is judged in merge mode on every later refresh: fingerprint it
+        // that way from the start, though the create sets its type.
+        let mut applied = applied(
+            es,
+            desired,
+            policy == CreationPolicy::CreateOrMerge,
+            key,
+            eso_data_hash,
+        );
+        applied.sets_type = true;
         return WritePlan::Write {
             action: WriteAction::Create,
-            body: body(es, desired, &applied, true),
+            body: body(es, desired, &applied),
         };
     };
     let ours = is_controlled_by(live, es);
@@ -183,7 +193,7 @@ pub fn plan_write(
     };
     WritePlan::Write {
         action,
-        body: body(es, desired, &applied, !merge_mode),
+        body: body(es, desired, &applied),
     }
 }
 
@@ -296,6 +306,7 @@ fn applied(
         annotations,
         data_keys: desired.data.keys().cloned().collect(),
         merge_mode,
+        sets_type: !merge_mode,
         fingerprint,
     }
 }
@@ -339,7 +350,7 @@ pub fn merge_mode(policy: CreationPolicy) -> bool {
     )
 }
 
-fn body(es: &ExternalSecret, desired: &DesiredSecret, applied: &Applied, with_type: bool) -> Value {
+fn body(es: &ExternalSecret, desired: &DesiredSecret, applied: &Applied) -> Value {
     let data: serde_json::Map<String, Value> = desired
         .data
         .iter()
@@ -370,7 +381,7 @@ fn body(es: &ExternalSecret, desired: &DesiredSecret, applied: &Applied, with_ty
         "metadata": metadata,
         "data": data,
     });
-    if with_type {
+    if applied.sets_type {
         body["type"] = json!(desired.type_);
     }
     if desired.immutable {

@@ -74,6 +74,12 @@ fn plan_write_table() {
             WritePlan::Unchanged,
         ),
         (
+            "CreateOrMerge, as created: unchanged",
+            CreateOrMerge,
+            Some(as_written(CreateOrMerge, v)),
+            WritePlan::Unchanged,
+        ),
+        (
             "Owner, data edited: apply",
             Owner,
             Some(edited(as_written(Owner, v), |s| {

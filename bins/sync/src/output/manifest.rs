@@ -1,4 +1,4 @@
-//! Printing desired Secrets as Kubernetes manifests.
+//! Desired Secrets as `v1/Secret` objects (YAML stream or JSON list).
 
 use std::collections::BTreeMap;
 
@@ -29,12 +29,24 @@ pub fn to_secret(desired: &DesiredSecret) -> Secret {
     }
 }
 
-/// Renders Secrets as one YAML stream (`---` separated).
-pub fn to_yaml_stream(secrets: &[Secret]) -> Result<String, serde_yaml::Error> {
+/// Secrets as one YAML stream (`---` separated).
+pub fn to_yaml_stream(secrets: &[DesiredSecret]) -> Result<String, String> {
     let mut out = String::new();
     for s in secrets {
         out.push_str("---\n");
-        out.push_str(&serde_yaml::to_string(s)?);
+        out.push_str(
+            &serde_yaml::to_string(&to_secret(s))
+                .map_err(|e| format!("Secret {}/{}: {e}", s.namespace, s.name))?,
+        );
     }
     Ok(out)
+}
+
+/// Secrets as a `v1/List` in JSON.
+pub fn to_json_list(secrets: &[DesiredSecret]) -> Result<String, String> {
+    let items: Vec<Secret> = secrets.iter().map(to_secret).collect();
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+    let mut text = serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?;
+    text.push('\n');
+    Ok(text)
 }
