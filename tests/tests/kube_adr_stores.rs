@@ -124,7 +124,7 @@ async fn adr_stores_sync_validate_propagate_and_repair_against_real_backends() {
     let isolation = Isolation::new(&env);
 
     // Backends and the ServiceAccount the ADR's stores authenticate as.
-    let cluster = ClusterAccess::of(&env).await;
+    let cluster = cluster_access(&env).await;
     let peers = Peers::start(&cluster).await;
     create_service_account(&mut env, peers.azure.tenant_id()).await;
     let v1 = |backend: &str| credentials(&format!("{backend}-v1"));

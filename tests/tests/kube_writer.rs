@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 use kube_support::*;
 use secretsync_engine::DesiredSecret;
+use secretsync_kube::cache::ManagedSecrets;
 use secretsync_kube::drift::DriftKey;
 use secretsync_kube::writer::{Conflict, WriteError, WriteOutcome, Writer};
 use secretsync_model::SecretValue;
@@ -48,7 +49,12 @@ async fn external_secret(env: &TestEnv, name: &str) -> ExternalSecret {
 async fn writer_semantics() {
     let env = TestEnv::start("writer").await;
     let ns = env.namespace.clone();
-    let writer = Writer::new(env.client.clone(), Arc::new(DriftKey::generate()), true);
+    let writer = Writer::new(
+        env.client.clone(),
+        Arc::new(DriftKey::generate()),
+        true,
+        Arc::new(ManagedSecrets::default()),
+    );
     let es = external_secret(&env, "one").await;
     let other = external_secret(&env, "two").await;
 

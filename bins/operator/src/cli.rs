@@ -82,11 +82,13 @@ pub struct Args {
     /// Log as JSON lines.
     #[arg(long, env = "SECRETSYNC_LOG_JSON")]
     pub log_json: bool,
-    /// Sustained Kubernetes API requests per second (token bucket refill rate).
-    #[arg(long, env = "SECRETSYNC_KUBE_API_QPS", default_value_t = 20.0)]
+    /// Sustained Kubernetes API requests per second (token bucket refill rate). High enough for
+    /// a first sync at the API server's speed (≤ 3 requests per ExternalSecret); the server's
+    /// flow control (429 + Retry-After) slows the whole client down when it is busy.
+    #[arg(long, env = "SECRETSYNC_KUBE_API_QPS", default_value_t = 1000.0)]
     pub kube_api_qps: f64,
     /// Kubernetes API request burst (token bucket size).
-    #[arg(long, env = "SECRETSYNC_KUBE_API_BURST", default_value_t = 30)]
+    #[arg(long, env = "SECRETSYNC_KUBE_API_BURST", default_value_t = 1000)]
     pub kube_api_burst: u32,
     /// Refreshes are scheduled up to this fraction of `refreshInterval` early (0 to 0.5).
     #[arg(long, env = "SECRETSYNC_REFRESH_JITTER", default_value_t = 0.1)]

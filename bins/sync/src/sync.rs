@@ -62,6 +62,8 @@ pub async fn run(source: &Source, key_secret: &DriftKeySecret, quiet: bool) -> E
         client.clone(),
         Arc::new(key),
         secretsync_kube::Config::default().eso_data_hash,
+        // No watch here: a cache that never lists makes every write read its target first.
+        Arc::new(secretsync_kube::cache::ManagedSecrets::default()),
     );
     let progress = Progress::new(session.jobs.len(), quiet);
     let reports = run::for_each(&session.jobs, session.concurrency, &progress, |job| {

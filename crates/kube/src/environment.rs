@@ -17,6 +17,7 @@ use secretsync_model::secret_store::{
 };
 use secretsync_model::{SecretValue, StoreId};
 
+use crate::cache::{Caches, Lookup};
 use crate::credentials::{CredentialIndex, KubeCredentials};
 
 /// The cluster as seen by the engine.
@@ -26,6 +27,7 @@ pub struct KubeEnvironment {
     controller_class: Option<String>,
     index: Arc<CredentialIndex>,
     flood_gate: bool,
+    caches: Option<Caches>,
 }
 
 impl KubeEnvironment {
@@ -41,7 +43,15 @@ impl KubeEnvironment {
             controller_class,
             index,
             flood_gate: false,
+            caches: None,
         }
+    }
+
+    /// Reads stores and namespaces from these watch-backed caches; the API server is asked only
+    /// when a cache has not listed yet.
+    pub fn with_caches(mut self, caches: Caches) -> Self {
+        self.caches = Some(caches);
+        self
     }
 
     /// Turns ESO's flood gate on or off: with it on, [`SyncEnvironment::store`] refuses a store
@@ -64,23 +74,66 @@ impl KubeEnvironment {
         reference: Option<&SecretStoreRef>,
     ) -> bool {
         let Some(r) = reference else { return true };
-        let class = match r.kind {
-            StoreKind::SecretStore => {
-                Api::<SecretStore>::namespaced(self.client.clone(), namespace)
-                    .get_opt(&r.name)
-                    .await
-                    .ok()
-                    .flatten()
-                    .and_then(|s| s.spec.controller)
-            }
-            StoreKind::ClusterSecretStore => Api::<ClusterSecretStore>::all(self.client.clone())
-                .get_opt(&r.name)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|s| s.spec.store.controller),
+        let class = match self.store_object(namespace, r).await {
+            Ok(Some(store)) => store.spec.controller,
+            Ok(None) | Err(_) => None,
         };
         self.serves_class(class.as_deref())
+    }
+
+    /// The store a reference names: from the cache, or from the API server when the cache has
+    /// not listed. `None` when it does not exist.
+    async fn store_object(
+        &self,
+        namespace: &str,
+        reference: &SecretStoreRef,
+    ) -> Result<Option<StoreObject>, kube::Error> {
+        let cached = match (&self.caches, reference.kind) {
+            (None, _) => Lookup::Unknown,
+            (Some(c), StoreKind::SecretStore) => match c.secret_store(namespace, &reference.name) {
+                Lookup::Found(s) => Lookup::Found(StoreObject::of_namespaced(&s)),
+                Lookup::Absent => Lookup::Absent,
+                Lookup::Unknown => Lookup::Unknown,
+            },
+            (Some(c), StoreKind::ClusterSecretStore) => match c.cluster_store(&reference.name) {
+                Lookup::Found(s) => Lookup::Found(StoreObject::of_cluster(&s)),
+                Lookup::Absent => Lookup::Absent,
+                Lookup::Unknown => Lookup::Unknown,
+            },
+        };
+        match cached {
+            Lookup::Found(store) => Ok(Some(store)),
+            Lookup::Absent => Ok(None),
+            Lookup::Unknown => Ok(match reference.kind {
+                StoreKind::SecretStore => {
+                    Api::<SecretStore>::namespaced(self.client.clone(), namespace)
+                        .get_opt(&reference.name)
+                        .await?
+                        .map(|s| StoreObject::of_namespaced(&s))
+                }
+                StoreKind::ClusterSecretStore => {
+                    Api::<ClusterSecretStore>::all(self.client.clone())
+                        .get_opt(&reference.name)
+                        .await?
+                        .map(|s| StoreObject::of_cluster(&s))
+                }
+            }),
+        }
+    }
+
+    /// The labels of Namespace `name`: from the cache, or the API server when it has not listed.
+    async fn namespace_labels(
+        &self,
+        name: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, kube::Error> {
+        match self.caches.as_ref().map(|c| c.namespace(name)) {
+            Some(Lookup::Found(ns)) => Ok(Some(ns.metadata.labels.clone().unwrap_or_default())),
+            Some(Lookup::Absent) => Ok(None),
+            Some(Lookup::Unknown) | None => Ok(Api::<Namespace>::all(self.client.clone())
+                .get_opt(name)
+                .await?
+                .map(|ns| ns.metadata.labels.unwrap_or_default())),
+        }
     }
 
     fn kube_err(what: &str, e: kube::Error) -> EnvironmentError {
@@ -96,6 +149,28 @@ impl KubeEnvironment {
     }
 }
 
+/// The parts of a SecretStore or ClusterSecretStore a sync needs.
+struct StoreObject {
+    spec: SecretStoreSpec,
+    status: Option<SecretStoreStatus>,
+}
+
+impl StoreObject {
+    fn of_namespaced(store: &SecretStore) -> Self {
+        StoreObject {
+            spec: store.spec.clone(),
+            status: store.status.clone(),
+        }
+    }
+
+    fn of_cluster(store: &ClusterSecretStore) -> Self {
+        StoreObject {
+            spec: store.spec.store.clone(),
+            status: store.status.clone(),
+        }
+    }
+}
+
 /// ESO's class filter: an unset class on either side matches the default controller.
 pub fn serves_class(ours: Option<&str>, store: Option<&str>) -> bool {
     let ours = ours.filter(|c| !c.is_empty()).unwrap_or("default");
@@ -103,6 +178,14 @@ pub fn serves_class(ours: Option<&str>, store: Option<&str>) -> bool {
         None => true,
         Some(c) => c == ours,
     }
+}
+
+/// True while a store has not been validated at all (no `Ready` condition yet, e.g. just
+/// after the operator started): the flood gate would refuse it, but there is nothing to report
+/// yet — the store controller is about to decide, and a store turning Ready requeues its
+/// ExternalSecrets.
+pub fn awaiting_validation(status: Option<&SecretStoreStatus>) -> bool {
+    !status.is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready"))
 }
 
 /// ESO's flood gate: `Some(message)` when the store's `Ready` condition is not `True`.
@@ -135,60 +218,44 @@ impl SyncEnvironment for KubeEnvironment {
         namespace: &str,
         reference: &SecretStoreRef,
     ) -> Result<ResolvedStore, EnvironmentError> {
-        let (id, spec, status): (StoreId, SecretStoreSpec, Option<SecretStoreStatus>) =
-            match reference.kind {
-                StoreKind::SecretStore => {
-                    let api: Api<SecretStore> = Api::namespaced(self.client.clone(), namespace);
-                    let what = format!("SecretStore {namespace}/{}", reference.name);
-                    let store = api
-                        .get(&reference.name)
+        let kind = match reference.kind {
+            StoreKind::SecretStore => format!("SecretStore {namespace}/{}", reference.name),
+            StoreKind::ClusterSecretStore => format!("ClusterSecretStore {}", reference.name),
+        };
+        let StoreObject { spec, status } = self
+            .store_object(namespace, reference)
+            .await
+            .map_err(|e| Self::kube_err(&kind, e))?
+            .ok_or_else(|| EnvironmentError::not_found(format!("{kind} not found")))?;
+        let id = match reference.kind {
+            StoreKind::SecretStore => StoreId {
+                kind: StoreKind::SecretStore,
+                namespace: Some(namespace.to_string()),
+                name: reference.name.clone(),
+            },
+            StoreKind::ClusterSecretStore => {
+                if !spec.conditions.is_empty() {
+                    let what = format!("Namespace {namespace}");
+                    let labels = self
+                        .namespace_labels(namespace)
                         .await
-                        .map_err(|e| Self::kube_err(&what, e))?;
-                    (
-                        StoreId {
-                            kind: StoreKind::SecretStore,
-                            namespace: Some(namespace.to_string()),
-                            name: reference.name.clone(),
-                        },
-                        store.spec,
-                        store.status,
-                    )
-                }
-                StoreKind::ClusterSecretStore => {
-                    let api: Api<ClusterSecretStore> = Api::all(self.client.clone());
-                    let what = format!("ClusterSecretStore {}", reference.name);
-                    let store = api
-                        .get(&reference.name)
-                        .await
-                        .map_err(|e| Self::kube_err(&what, e))?;
-                    let spec = store.spec.store;
-                    let status = store.status;
-                    if !spec.conditions.is_empty() {
-                        let ns_api: Api<Namespace> = Api::all(self.client.clone());
-                        let ns = ns_api
-                            .get(namespace)
-                            .await
-                            .map_err(|e| Self::kube_err(&format!("Namespace {namespace}"), e))?;
-                        let labels = ns.metadata.labels.unwrap_or_default();
-                        let admitted = conditions_admit(&spec.conditions, namespace, &labels)
-                            .map_err(|m| EnvironmentError::other(format!("{what}: {m}")))?;
-                        if !admitted {
-                            return Err(EnvironmentError::other(format!(
-                                "{what} does not admit namespace {namespace:?}: no entry of spec.conditions (namespaces, namespaceRegexes, namespaceSelector) matches it"
-                            )));
-                        }
+                        .map_err(|e| Self::kube_err(&what, e))?
+                        .ok_or_else(|| EnvironmentError::not_found(format!("{what} not found")))?;
+                    let admitted = conditions_admit(&spec.conditions, namespace, &labels)
+                        .map_err(|m| EnvironmentError::other(format!("{kind}: {m}")))?;
+                    if !admitted {
+                        return Err(EnvironmentError::other(format!(
+                            "{kind} does not admit namespace {namespace:?}: no entry of spec.conditions (namespaces, namespaceRegexes, namespaceSelector) matches it"
+                        )));
                     }
-                    (
-                        StoreId {
-                            kind: StoreKind::ClusterSecretStore,
-                            namespace: None,
-                            name: reference.name.clone(),
-                        },
-                        spec,
-                        status,
-                    )
                 }
-            };
+                StoreId {
+                    kind: StoreKind::ClusterSecretStore,
+                    namespace: None,
+                    name: reference.name.clone(),
+                }
+            }
+        };
         if !self.serves_class(spec.controller.as_deref()) {
             return Err(EnvironmentError::other(format!(
                 "{id} belongs to controller class {:?}, not ours ({:?})",
@@ -252,6 +319,37 @@ impl SyncEnvironment for KubeEnvironment {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn awaiting_validation_table() {
+        use secretsync_model::meta::ConditionStatus;
+        let with = |type_: &str, status: ConditionStatus| {
+            let mut s = SecretStoreStatus::default();
+            s.conditions
+                .push(secretsync_model::secret_store::SecretStoreCondition {
+                    type_: type_.to_string(),
+                    status,
+                    reason: None,
+                    message: None,
+                    last_transition_time: None,
+                });
+            s
+        };
+        let cases = [
+            (None, true),
+            (Some(SecretStoreStatus::default()), true),
+            (Some(with("Other", ConditionStatus::True)), true),
+            (Some(with("Ready", ConditionStatus::True)), false),
+            (Some(with("Ready", ConditionStatus::False)), false),
+        ];
+        for (status, expected) in cases {
+            assert_eq!(
+                super::awaiting_validation(status.as_ref()),
+                expected,
+                "{status:?}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

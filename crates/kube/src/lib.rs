@@ -6,6 +6,8 @@
 //! - [`drift`]: keyed HMAC fingerprint of everything we own on a Secret.
 //! - [`status`]: ExternalSecret status (ESO reasons, `observedGeneration`, `keys`).
 //! - [`credentials`]: the model's `CredentialResolver` over Secrets, ConfigMaps and ServiceAccounts with ESO's namespace rules.
+//! - [`cache`]: watch-backed caches (stores, namespaces, managed-Secret metadata) the
+//!   reconciles read instead of the API server.
 //! - [`environment`]: the engine's `SyncEnvironment`
 //!   (store lookup, ClusterSecretStore conditions, controller class).
 //! - [`controller`]: ExternalSecret, SecretStore/ClusterSecretStore and ClusterExternalSecret
@@ -13,18 +15,22 @@
 //! - [`events`]: events.k8s.io/v1 Events, one per distinct message (ESO's recorder semantics).
 //! - [`lifecycle`]: the shutdown token and the readiness signal of [`run_with`].
 //! - [`leader`]: leader election on a coordination.k8s.io Lease (client-go's algorithm).
+//! - [`flow_control`]: the API server's flow control honoured (429/503/504 retried after
+//!   `Retry-After` or a backoff, never hot; a 429 pauses the whole client).
 //! - [`rate_limit`]: a client-side QPS/burst token bucket for the Kubernetes client (tower layer).
 //! - [`metrics`]: prometheus-client families for the operator binary to register.
 //! - [`sanitize`]: API-server error text without echoed values, for status, events and logs.
 //!
 //! See `docs/kube.md` for the policies, drift detection, status fields and memory design.
 
+pub mod cache;
 pub mod config;
 pub mod controller;
 pub mod credentials;
 pub mod drift;
 pub mod environment;
 pub mod events;
+pub mod flow_control;
 pub mod leader;
 pub mod lifecycle;
 pub mod metrics;
@@ -101,7 +107,13 @@ pub async fn run_with(
         &config.drift_key_secret,
     )
     .await?;
-    let writer = writer::Writer::new(client.clone(), Arc::new(key), config.eso_data_hash);
+    let (caches, cache_writers) = cache::Caches::new();
+    let writer = writer::Writer::new(
+        client.clone(),
+        Arc::new(key),
+        config.eso_data_hash,
+        caches.targets.clone(),
+    );
     let ctx = Arc::new(controller::Context::new(
         client,
         config,
@@ -110,8 +122,9 @@ pub async fn run_with(
         writer,
         metrics,
         lifecycle.shutdown.clone(),
+        caches,
     ));
-    controller::run_all(ctx, lifecycle.clone()).await;
+    controller::run_all(ctx, cache_writers, lifecycle.clone()).await;
     lifecycle.ready.set(false);
     Ok(())
 }

@@ -14,12 +14,14 @@ use std::time::Duration;
 use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 
-/// The shared bucket.
+/// The shared bucket. It can also be paused ([`TokenBucket::pause_for`]): the API server's
+/// `429` stops every request of the client for its `Retry-After` ([`crate::flow_control`]).
 #[derive(Debug)]
 pub struct TokenBucket {
     qps: f64,
     burst: f64,
     state: Mutex<(f64, Instant)>,
+    paused_until: Mutex<Option<Instant>>,
 }
 
 impl TokenBucket {
@@ -30,16 +32,37 @@ impl TokenBucket {
             qps,
             burst,
             state: Mutex::new((burst, Instant::now())),
+            paused_until: Mutex::new(None),
         })
+    }
+
+    /// Holds every request back for `delay` from now (or longer, if already paused longer).
+    pub fn pause_for(&self, delay: Duration) {
+        let until = Instant::now() + delay;
+        let mut paused = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
+        }
     }
 
     /// Takes a token, or says how long to wait until one is available.
     pub fn try_take(&self) -> Result<(), Duration> {
+        let now = Instant::now();
+        if let Some(until) = *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            && until > now
+        {
+            return Err(until - now);
+        }
         let mut state = self
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = Instant::now();
         let (tokens, last) = *state;
         let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.qps).min(self.burst);
         if tokens >= 1.0 {
@@ -61,9 +84,12 @@ pub struct RateLimitLayer {
 impl RateLimitLayer {
     /// `qps` requests per second sustained, `burst` at once.
     pub fn new(qps: f64, burst: u32) -> Self {
-        RateLimitLayer {
-            bucket: TokenBucket::new(qps, burst),
-        }
+        Self::with_bucket(TokenBucket::new(qps, burst))
+    }
+
+    /// A layer drawing from `bucket` (shared with the flow control, which pauses it).
+    pub fn with_bucket(bucket: Arc<TokenBucket>) -> Self {
+        RateLimitLayer { bucket }
     }
 }
 

@@ -309,6 +309,75 @@ async fn server_side_apply_managers_conflicts_force_and_removal() -> TestResult 
     Ok(())
 }
 
+#[tokio::test]
+async fn writes_may_set_managed_fields_like_the_apiserver() -> TestResult {
+    // decodeLiveOrNew: managedFields sent in a write replace the stored ones (client-go's
+    // csaupgrade moves a create's Update ownership to Apply this way); an apply then prunes.
+    let (_server, client) = server().await?;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let pp = PostParams {
+        field_manager: Some("me".into()),
+        ..PostParams::default()
+    };
+    let cm: ConfigMap =
+        serde_json::from_value(json!({"metadata":{"name":"upgrade"},"data":{"a":"1","b":"2"}}))?;
+    let created = api.create(&pp, &cm).await?;
+    let mf = created.metadata.managed_fields.clone().unwrap_or_default();
+    assert_eq!(mf.len(), 1);
+    assert_eq!(mf[0].operation.as_deref(), Some("Update"));
+    // Dropping "b" from an apply does not prune it while the Update entry owns it.
+    let only_a = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"upgrade"},"data":{"a":"1"}});
+    let kept = api
+        .patch("upgrade", &PatchParams::apply("me"), &Patch::Apply(&only_a))
+        .await?;
+    assert!(
+        kept.data.unwrap_or_default().contains_key("b"),
+        "co-owned by the Update entry"
+    );
+    // Move everything "me" owns to its Apply entry (resourceVersion as precondition).
+    let mut entries = kept.metadata.managed_fields.clone().unwrap_or_default();
+    entries.retain(|e| e.operation.as_deref() == Some("Apply"));
+    entries[0].fields_v1 = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::FieldsV1(
+        json!({"f:data": {"f:a": {}, "f:b": {}}}),
+    ));
+    let stale = api
+        .patch(
+            "upgrade",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"metadata": {"resourceVersion": "1", "managedFields": entries}})),
+        )
+        .await
+        .expect_err("stale resourceVersion");
+    assert_eq!(api_code(&stale), Some((409, "Conflict".into())));
+    let upgraded = api
+        .patch(
+            "upgrade",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"metadata": {
+                "resourceVersion": kept.metadata.resource_version, "managedFields": entries}})),
+        )
+        .await?;
+    let mf = upgraded.metadata.managed_fields.clone().unwrap_or_default();
+    assert_eq!(mf.len(), 1, "{mf:?}");
+    assert_eq!(mf[0].operation.as_deref(), Some("Apply"));
+    let pruned = api
+        .patch("upgrade", &PatchParams::apply("me"), &Patch::Apply(&only_a))
+        .await?;
+    let data = pruned.data.unwrap_or_default();
+    assert!(!data.contains_key("b"), "pruned now");
+    assert_eq!(data.get("a").map(String::as_str), Some("1"), "{data:?}");
+    // An empty list resets them.
+    let reset = api
+        .patch(
+            "upgrade",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"metadata": {"managedFields": [{}]}})),
+        )
+        .await?;
+    assert!(reset.metadata.managed_fields.unwrap_or_default().is_empty());
+    Ok(())
+}
+
 #[test]
 fn works_from_sync_tests_and_holds_many_large_secrets() -> TestResult {
     let s = KubeApiServer::start_blocking(KubeApiOptions::default())?;

@@ -15,14 +15,14 @@ use std::path::PathBuf;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use base64::Engine as _;
 use secretsync_provider_aws::AwsOptions;
 use secretsync_provider_azure::{ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, AzureOptions};
 use secretsync_providers::ProviderOptions;
 use secretsync_testkit::azure::{
     AzureDouble, AzureDoubleOptions, SecretOptions, TrustedIssuerKeys,
 };
-use secretsync_testkit::peers::{Bao, Moto};
+use secretsync_testkit::cluster::ClusterAccess;
+use secretsync_testkit::peers::{Bao, KubernetesAuth, Moto};
 use serde_json::{Value, json};
 
 use crate::kube_support::TestEnv;
@@ -38,83 +38,22 @@ pub const AWS_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/external-secrets"
 /// The AWS region of the ADR's store.
 pub const AWS_REGION: &str = "us-east-1";
 
-/// How the peers reach the Kubernetes API (the double or a real cluster).
-pub struct ClusterAccess {
-    /// API server URL, e.g. `https://127.0.0.1:6443`.
-    pub url: String,
-    /// PEM CA of the API server.
-    pub ca_pem: String,
-    /// ServiceAccount token issuer (`/.well-known/openid-configuration`).
-    pub issuer: String,
-    /// The issuer's keys (`/openid/v1/jwks`).
-    pub jwks: Value,
-}
-
-impl ClusterAccess {
-    /// Reads the API address and CA from the double, or from `SECRETSYNC_TEST_KUBECONFIG`.
-    pub async fn of(env: &TestEnv) -> ClusterAccess {
-        let (url, ca_pem) = match &env.server {
-            Some(server) => (server.url().to_string(), server.ca_pem().to_string()),
-            None => real_cluster_endpoint().await,
-        };
-        let discovery = get_json(&env.client, "/.well-known/openid-configuration").await;
-        let issuer = discovery["issuer"]
-            .as_str()
-            .expect("the API server's openid-configuration names an issuer")
-            .to_string();
-        let jwks = get_json(&env.client, "/openid/v1/jwks").await;
-        ClusterAccess {
-            url,
-            ca_pem,
-            issuer,
-            jwks,
+/// How the peers reach the Kubernetes API: the double's address and CA, or those of
+/// `SECRETSYNC_TEST_KUBECONFIG`, and the cluster's token issuer.
+pub async fn cluster_access(env: &TestEnv) -> ClusterAccess {
+    let (url, ca_pem) = match &env.server {
+        Some(server) => (server.url().to_string(), server.ca_pem().to_string()),
+        None => {
+            let path =
+                std::env::var("SECRETSYNC_TEST_KUBECONFIG").expect("SECRETSYNC_TEST_KUBECONFIG");
+            ClusterAccess::endpoint_of_kubeconfig(&path)
+                .await
+                .unwrap_or_else(|e| panic!("SECRETSYNC_TEST_KUBECONFIG: {e}"))
         }
-    }
-}
-
-async fn real_cluster_endpoint() -> (String, String) {
-    let path = std::env::var("SECRETSYNC_TEST_KUBECONFIG").expect("SECRETSYNC_TEST_KUBECONFIG");
-    let kubeconfig = kube::config::Kubeconfig::read_from(&path)
-        .unwrap_or_else(|e| panic!("SECRETSYNC_TEST_KUBECONFIG={path}: {e}"));
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+    };
+    ClusterAccess::discover(&env.client, &url, &ca_pem)
         .await
-        .unwrap_or_else(|e| panic!("SECRETSYNC_TEST_KUBECONFIG={path}: {e}"));
-    let ders = config.root_cert.unwrap_or_else(|| {
-        panic!(
-            "SECRETSYNC_TEST_KUBECONFIG={path}: the cluster entry has no certificate-authority; \
-             OpenBao needs the API server's CA for the Kubernetes auth method"
-        )
-    });
-    let pem: String = ders.iter().map(|der| pem_certificate(der)).collect();
-    (
-        config
-            .cluster_url
-            .to_string()
-            .trim_end_matches('/')
-            .to_string(),
-        pem,
-    )
-}
-
-fn pem_certificate(der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-        out.push('\n');
-    }
-    out.push_str("-----END CERTIFICATE-----\n");
-    out
-}
-
-async fn get_json(client: &kube::Client, path: &str) -> Value {
-    let request = http::Request::get(path)
-        .body(Vec::new())
-        .expect("GET request");
-    client
-        .request::<Value>(request)
-        .await
-        .unwrap_or_else(|e| panic!("GET {path} on the API server: {e}"))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Creates ServiceAccount `external-secrets/external-secrets` with the Azure workload identity
@@ -257,37 +196,16 @@ impl Peers {
 }
 
 async fn configure_bao(bao: &Bao, cluster: &ClusterAccess) {
-    let call = |path: &'static str, body: Value| async move {
-        bao.sys_request(reqwest::Method::POST, path, Some(body))
-            .await
-            .unwrap_or_else(|e| panic!("configuring OpenBao ({path}): {e}"));
-    };
-    call("sys/auth/kubernetes", json!({"type": "kubernetes"})).await;
-    // No reviewer JWT: OpenBao reviews each login token with the token itself.
-    call(
-        "auth/kubernetes/config",
-        json!({
-            "kubernetes_host": cluster.url,
-            "kubernetes_ca_cert": cluster.ca_pem,
-            "disable_local_ca_jwt": true,
-        }),
-    )
-    .await;
-    call(
-        "sys/policies/acl/external-secrets",
-        json!({"policy": "path \"secret/data/*\" { capabilities = [\"read\"] }\npath \"secret/metadata/*\" { capabilities = [\"read\", \"list\"] }"}),
-    )
-    .await;
-    call(
-        "auth/kubernetes/role/external-secrets",
-        json!({
-            "bound_service_account_names": [SERVICE_ACCOUNT],
-            "bound_service_account_namespaces": [SERVICE_ACCOUNT],
-            "token_policies": ["external-secrets"],
-            "token_ttl": "1h",
-        }),
-    )
-    .await;
+    bao.enable_kubernetes_auth(&KubernetesAuth {
+        mount: "kubernetes".into(),
+        role: "external-secrets".into(),
+        service_account: SERVICE_ACCOUNT.into(),
+        service_account_namespace: SERVICE_ACCOUNT.into(),
+        api_server_url: cluster.url.clone(),
+        api_server_ca_pem: cluster.ca_pem.clone(),
+    })
+    .await
+    .unwrap_or_else(|e| panic!("configuring OpenBao's Kubernetes auth: {e}"));
 }
 
 /// Admin SDK config for seeding moto (its IAM checks are off, any keys sign).

@@ -47,6 +47,9 @@ const MIN_REQUEUE: Duration = Duration::from_millis(50);
 /// watch cache catches up within milliseconds; no request is sent meanwhile).
 const STALE_RETRY: Duration = Duration::from_millis(100);
 
+/// The retry of a reconcile whose store has not been validated yet (no request is sent).
+const VALIDATION_RETRY: Duration = Duration::from_secs(1);
+
 /// Reconciles one ExternalSecret.
 pub async fn reconcile(
     es: Arc<ExternalSecret>,
@@ -66,6 +69,10 @@ pub async fn reconcile(
         // Our own status write has not reached the cache yet: judged on this version the
         // object would look unsynced (a first sync again). Wait for the cache instead.
         return Ok(Action::requeue(STALE_RETRY));
+    }
+    if es.meta().deletion_timestamp.is_none() && ctx.store_awaiting_validation(&es) {
+        // Requeued as soon as the store turns Ready; the retry covers a failed validation.
+        return Ok(Action::requeue(VALIDATION_RETRY));
     }
     let class = match sync_class(&es) {
         SyncClass::First if es.meta().deletion_timestamp.is_none() && ctx.is_failing(&key) => {
@@ -89,7 +96,10 @@ pub async fn reconcile(
     let permit = tokio::select! {
         biased;
         () = ctx.shutdown.cancelled() => None,
-        permit = ctx.gate.acquire(class, &ns) => Some(permit),
+        permit = async {
+            ctx.caches_ready().await;
+            ctx.gate.acquire(class, &ns).await
+        } => Some(permit),
     };
     waiting.dec();
     let Some(_permit) = permit else {

@@ -19,13 +19,14 @@ use secretsync_engine::{DesiredSecret, SyncEnvironment, SyncOutcome};
 use secretsync_model::external_secret::ExternalSecret;
 use secretsync_model::provider::ProviderFactory;
 
+use crate::cache::Caches;
 use crate::config::Config;
 use crate::credentials::CredentialIndex;
 use crate::environment::KubeEnvironment;
 use crate::metrics::Metrics;
 use crate::writer::{WriteError, Writer};
 
-pub use triggers::run_all;
+pub(crate) use triggers::run_all;
 
 /// Lets the metrics drop the series of `kind` objects that are no longer in `reader`
 /// (deleted objects trigger no reconcile, so their series would otherwise go stale).
@@ -89,6 +90,7 @@ pub struct Context {
     pub(crate) writer: Writer,
     pub(crate) metrics: Metrics,
     pub(crate) index: Arc<CredentialIndex>,
+    pub(crate) caches: Caches,
     pub(crate) gate: priority::SyncGate,
     /// Cancelled on graceful shutdown: reconciles still waiting for a gate slot give up.
     pub(crate) shutdown: crate::lifecycle::CancellationToken,
@@ -98,10 +100,12 @@ pub struct Context {
     forced: Mutex<HashSet<Key>>,
     /// Versions our own status writes replaced (see [`own_writes`]).
     pub(crate) status_writes: own_writes::OwnStatusWrites,
+    warm: tokio::sync::OnceCell<()>,
 }
 
 impl Context {
     /// Builds the shared state.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         client: kube::Client,
         config: Config,
@@ -110,6 +114,7 @@ impl Context {
         writer: Writer,
         metrics: Metrics,
         shutdown: crate::lifecycle::CancellationToken,
+        caches: Caches,
     ) -> Self {
         let index = Arc::new(CredentialIndex::default());
         let environment = KubeEnvironment::new(
@@ -117,7 +122,8 @@ impl Context {
             config.controller_class.clone(),
             index.clone(),
         )
-        .with_flood_gate(config.flood_gate);
+        .with_flood_gate(config.flood_gate)
+        .with_caches(caches.clone());
         let gate = priority::SyncGate::new(usize::from(config.concurrency.max(1)));
         let renders = Mutex::new(RenderCache::new(config.render_cache_capacity));
         let recorder = crate::events::EventRecorder::new(client.clone(), "external-secrets");
@@ -130,6 +136,7 @@ impl Context {
             writer,
             metrics,
             index,
+            caches,
             gate,
             shutdown,
             recorder,
@@ -137,7 +144,40 @@ impl Context {
             failures: Mutex::default(),
             forced: Mutex::default(),
             status_writes: own_writes::OwnStatusWrites::default(),
+            warm: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Resolves once the managed-Secret cache has listed (before that, an absent target cannot
+    /// be told from an unlisted one and every write would read first). The store and namespace
+    /// caches are not waited for: until they list, lookups fall back to the API server.
+    pub(crate) async fn caches_ready(&self) {
+        self.warm
+            .get_or_init(|| self.caches.targets.wait_listed())
+            .await;
+    }
+
+    /// True when the flood gate is on and a store `es` uses is cached but not validated yet
+    /// ([`crate::environment::awaiting_validation`]): the reconcile waits quietly instead of
+    /// reporting a refusal that the store controller is about to lift.
+    pub(crate) fn store_awaiting_validation(&self, es: &ExternalSecret) -> bool {
+        use crate::cache::Lookup;
+        use crate::environment::awaiting_validation;
+        use secretsync_model::external_secret::StoreKind;
+        if !self.config.flood_gate {
+            return false;
+        }
+        let ns = es.namespace().unwrap_or_default();
+        triggers::store_refs(es).iter().any(|r| match r.kind {
+            StoreKind::SecretStore => matches!(
+                self.caches.secret_store(&ns, &r.name),
+                Lookup::Found(s) if awaiting_validation(s.status.as_ref())
+            ),
+            StoreKind::ClusterSecretStore => matches!(
+                self.caches.cluster_store(&r.name),
+                Lookup::Found(s) if awaiting_validation(s.status.as_ref())
+            ),
+        })
     }
 
     fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -11,7 +11,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{self, Action, Controller};
-use kube::runtime::watcher;
+use kube::runtime::reflector::reflector;
+use kube::runtime::reflector::store::Writer;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 use secretsync_model::duration::parse_go_duration;
 use secretsync_model::external_secret::StoreKind;
@@ -268,20 +270,27 @@ fn error_policy<K: Resource>(_: Arc<K>, error: &ReconcileError, ctx: Arc<Context
     Action::requeue(ctx.config.backoff().delay(3, None))
 }
 
-/// The SecretStore controller, stopping gracefully on `shutdown`; its cache joins `lists`.
+/// The SecretStore controller, stopping gracefully on `shutdown`; its cache (filled through
+/// `cache`, read by the ExternalSecret reconciles) joins `lists`.
 pub(crate) fn run_secret_stores(
     ctx: Arc<Context>,
     lists: &mut InitialLists,
     shutdown: CancellationToken,
+    cache: Writer<SecretStore>,
 ) -> BoxFuture<'static, ()> {
     let api: Api<SecretStore> = match &ctx.config.namespace {
         Some(ns) => Api::namespaced(ctx.client.clone(), ns),
         None => Api::all(ctx.client.clone()),
     };
-    let controller = Controller::new(api, watcher::Config::default());
-    track_liveness(&ctx, ObjectKind::SecretStore, controller.store());
-    lists.store(controller.store());
-    controller
+    let reader = ctx.caches.secret_store_reader();
+    let stream = reflector(
+        cache,
+        watcher(api, watcher::Config::default()).default_backoff(),
+    )
+    .applied_objects();
+    track_liveness(&ctx, ObjectKind::SecretStore, reader.clone());
+    lists.store(reader.clone());
+    Controller::for_stream(stream, reader)
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(reconcile_secret_store, error_policy, ctx.clone())
@@ -289,17 +298,24 @@ pub(crate) fn run_secret_stores(
         .boxed()
 }
 
-/// The ClusterSecretStore controller, stopping gracefully on `shutdown`; its cache joins `lists`.
+/// The ClusterSecretStore controller, stopping gracefully on `shutdown`; its cache (filled
+/// through `cache`) joins `lists`.
 pub(crate) fn run_cluster_secret_stores(
     ctx: Arc<Context>,
     lists: &mut InitialLists,
     shutdown: CancellationToken,
+    cache: Writer<ClusterSecretStore>,
 ) -> BoxFuture<'static, ()> {
     let api: Api<ClusterSecretStore> = Api::all(ctx.client.clone());
-    let controller = Controller::new(api, watcher::Config::default());
-    track_liveness(&ctx, ObjectKind::ClusterSecretStore, controller.store());
-    lists.store(controller.store());
-    controller
+    let reader = ctx.caches.cluster_store_reader();
+    let stream = reflector(
+        cache,
+        watcher(api, watcher::Config::default()).default_backoff(),
+    )
+    .applied_objects();
+    track_liveness(&ctx, ObjectKind::ClusterSecretStore, reader.clone());
+    lists.store(reader.clone());
+    Controller::for_stream(stream, reader)
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(reconcile_cluster_store, error_policy, ctx.clone())

@@ -3,7 +3,10 @@
 //! - ExternalSecrets: reflector with `managedFields` stripped; only changes of generation,
 //!   labels, annotations, finalizers or deletion trigger a reconcile (our own status writes do not).
 //! - Managed Secrets: metadata-only watch filtered by `reconcile.external-secrets.io/managed=true`,
-//!   no cache; an event requeues the ExternalSecrets targeting that Secret (drift repair).
+//!   feeding the compact [`ManagedSecrets`](crate::cache::ManagedSecrets) cache; an event
+//!   requeues the ExternalSecrets targeting that Secret ([`TargetIndex`](crate::cache::TargetIndex),
+//!   drift repair), unless it echoes the writer's own write.
+//! - Namespaces (metadata) and the stores' own watches fill the [`Caches`](crate::cache::Caches).
 //! - Stores: a spec change (generation) forces a refresh of exactly the ExternalSecrets using it;
 //!   a store turning `Ready` requeues them (they may wait at the flood gate), without forcing.
 //! - Credential Secrets: metadata-only watch without cache; Secrets a store read (recorded by the
@@ -16,8 +19,8 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-use futures::{FutureExt, StreamExt, future::BoxFuture};
-use k8s_openapi::api::core::v1::Secret;
+use futures::{FutureExt, StreamExt, TryStreamExt, future::BoxFuture};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
@@ -30,6 +33,7 @@ use secretsync_model::meta::ConditionStatus;
 use secretsync_model::secret_store::{ClusterSecretStore, SecretStore, SecretStoreStatus};
 
 use super::{Context, external_secret};
+use crate::cache::CacheWriters;
 use crate::lifecycle::{InitialLists, Lifecycle};
 use crate::metrics::eso::ObjectKind;
 
@@ -147,7 +151,11 @@ where
 /// Runs every enabled controller until `lifecycle.shutdown` is cancelled and the reconciles in
 /// flight have finished (or the returned future is dropped); sets `lifecycle.ready` once every
 /// watch has listed.
-pub fn run_all(ctx: Arc<Context>, lifecycle: Lifecycle) -> BoxFuture<'static, ()> {
+pub(crate) fn run_all(
+    ctx: Arc<Context>,
+    caches: CacheWriters,
+    lifecycle: Lifecycle,
+) -> BoxFuture<'static, ()> {
     let client = ctx.client.clone();
     let ns = ctx.config.namespace.clone();
     let shutdown = lifecycle.shutdown.clone();
@@ -156,6 +164,7 @@ pub fn run_all(ctx: Arc<Context>, lifecycle: Lifecycle) -> BoxFuture<'static, ()
     let (reader, writer) = reflector::store();
     super::track_liveness(&ctx, ObjectKind::ExternalSecret, reader.clone());
     lists.store(reader.clone());
+    let by_target = ctx.caches.by_target.clone();
     let es_stream = reflector(
         writer,
         watcher(
@@ -165,30 +174,38 @@ pub fn run_all(ctx: Arc<Context>, lifecycle: Lifecycle) -> BoxFuture<'static, ()
         .default_backoff()
         .modify(|es: &mut ExternalSecret| {
             es.managed_fields_mut().clear();
-        }),
+        })
+        .inspect_ok(move |event| by_target.apply(event)),
     )
     .applied_objects()
     .predicate_filter(es_hash, Default::default());
 
+    // Managed Secrets: the metadata cache the writer reads, and drift triggers. An event that
+    // only echoes the writer's own write (the version it recorded) triggers nothing.
+    let targets = ctx.caches.targets.clone();
     let secrets = lists
         .watch(
             watcher(
                 scoped::<PartialObjectMeta<Secret>>(&client, ns.as_deref()),
                 watcher::Config::default().labels(&format!("{}=true", labels::MANAGED)),
             )
-            .default_backoff(),
+            .default_backoff()
+            .inspect_ok(move |event| targets.apply(event)),
         )
         .touched_objects();
-    let secret_reader = reader.clone();
+    let secret_caches = ctx.caches.clone();
     let secret_mapper = move |secret: PartialObjectMeta<Secret>| {
-        let sns = secret.namespace();
+        let sns = secret.namespace().unwrap_or_default();
         let sname = secret.name_any();
-        secret_reader
-            .state()
-            .iter()
-            .filter(|es| es.namespace() == sns && es.target_name() == sname)
-            .map(|es| ObjectRef::from_obj(es.as_ref()))
-            .collect::<Vec<_>>()
+        let rv = secret
+            .metadata
+            .resource_version
+            .as_deref()
+            .unwrap_or_default();
+        if secret_caches.targets.is_verified_version(&sns, &sname, rv) {
+            return Vec::new();
+        }
+        secret_caches.by_target.targeting(&sns, &sname)
     };
 
     let mapper = Arc::new(StoreMapper {
@@ -284,10 +301,16 @@ pub fn run_all(ctx: Arc<Context>, lifecycle: Lifecycle) -> BoxFuture<'static, ()
     runtime.start_controller("externalsecret", slots);
     runtime.start_controller("secretstore", slots);
     let mut loops: Vec<BoxFuture<'static, ()>> = vec![es_loop.boxed()];
+    let CacheWriters {
+        secret_stores,
+        cluster_stores,
+        namespaces,
+    } = caches;
     loops.push(super::store::run_secret_stores(
         ctx.clone(),
         &mut lists,
         shutdown.clone(),
+        secret_stores,
     ));
     if ctx.config.cluster_stores {
         runtime.start_controller("clustersecretstore", slots);
@@ -295,7 +318,24 @@ pub fn run_all(ctx: Arc<Context>, lifecycle: Lifecycle) -> BoxFuture<'static, ()
             ctx.clone(),
             &mut lists,
             shutdown.clone(),
+            cluster_stores,
         ));
+        // Namespace labels for ClusterSecretStore conditions (metadata only).
+        loops.push(
+            lists
+                .watch(reflector(
+                    namespaces,
+                    watcher(
+                        Api::<PartialObjectMeta<Namespace>>::all(client.clone()),
+                        watcher::Config::default(),
+                    )
+                    .default_backoff()
+                    .modify(|ns| ns.managed_fields_mut().clear()),
+                ))
+                .take_until(shutdown.clone().cancelled_owned())
+                .for_each(|_| futures::future::ready(()))
+                .boxed(),
+        );
     }
     if ctx.config.cluster_external_secrets {
         runtime.start_controller("clusterexternalsecret", slots);

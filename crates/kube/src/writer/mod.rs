@@ -13,16 +13,21 @@
 //!   re-created.
 
 pub mod plan;
+mod requests;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::Api;
 use kube::{Resource, ResourceExt};
 use secretsync_engine::DesiredSecret;
 use secretsync_engine::refresh;
-use secretsync_model::external_secret::{ExternalSecret, labels};
+use secretsync_model::external_secret::{CreationPolicy, ExternalSecret};
 
+use crate::cache::{Lookup, ManagedSecrets, TargetMeta, Verified};
 use crate::drift::DriftKey;
-pub use plan::{Conflict, WriteAction, WritePlan, is_controlled_by, plan_write};
+pub use plan::{
+    Conflict, WriteAction, WritePlan, desired_fingerprint, is_controlled_by, ownership_conflict,
+    plan_write,
+};
 
 /// The field manager of an ExternalSecret's writes (ESO's naming).
 pub fn field_manager(es_name: &str) -> String {
@@ -58,6 +63,17 @@ pub enum WriteError {
         name: String,
         /// Why.
         conflict: Conflict,
+    },
+    /// The Secret was absent, then someone else created it while this write was replanned
+    /// (retried).
+    #[error(
+        "Secret {namespace}/{name} was created by someone else while this ExternalSecret was creating it; retrying"
+    )]
+    Raced {
+        /// Namespace.
+        namespace: String,
+        /// Secret name.
+        name: String,
     },
     /// The API call failed (the API server's text is sanitized: no echoed values).
     #[error("Secret {namespace}/{name}: {action}: {}", crate::sanitize::api_error(.source))]
@@ -95,26 +111,34 @@ fn conflict_message(namespace: &str, name: &str, conflict: &Conflict) -> String 
 impl WriteError {
     /// Whether retrying can help (ESO does not retry ownership and immutability errors).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, WriteError::Kube { .. })
+        matches!(self, WriteError::Kube { .. } | WriteError::Raced { .. })
     }
 }
 
-/// Applies desired Secrets.
+/// Writes desired Secrets, consulting the managed-Secret cache before the API server.
 #[derive(Clone)]
 pub struct Writer {
     client: kube::Client,
     key: std::sync::Arc<DriftKey>,
     eso_data_hash: bool,
+    targets: std::sync::Arc<ManagedSecrets>,
 }
 
 impl Writer {
-    /// A writer using `key` for drift fingerprints; `eso_data_hash` also writes ESO's unkeyed
-    /// `data-hash` annotation (compatibility with tools that read it).
-    pub fn new(client: kube::Client, key: std::sync::Arc<DriftKey>, eso_data_hash: bool) -> Self {
+    /// A writer using `key` for drift fingerprints and `targets` (the managed-Secret cache) to
+    /// avoid reads; `eso_data_hash` also writes ESO's unkeyed `data-hash` annotation
+    /// (compatibility with tools that read it).
+    pub fn new(
+        client: kube::Client,
+        key: std::sync::Arc<DriftKey>,
+        eso_data_hash: bool,
+        targets: std::sync::Arc<ManagedSecrets>,
+    ) -> Self {
         Writer {
             client,
             key,
             eso_data_hash,
+            targets,
         }
     }
 
@@ -122,7 +146,7 @@ impl Writer {
         Api::namespaced(self.client.clone(), namespace)
     }
 
-    /// The live Secret `namespace/name`, if it exists.
+    /// The live Secret `namespace/name`, if it exists (a GET).
     pub async fn live(&self, namespace: &str, name: &str) -> Result<Option<Secret>, WriteError> {
         self.api(namespace)
             .get_opt(name)
@@ -130,20 +154,89 @@ impl Writer {
             .map_err(|e| kube_error(namespace, name, "read", e))
     }
 
+    /// The cached metadata of `namespace/name`; [`Lookup::Unknown`] until the watch listed.
+    fn cached(&self, namespace: &str, name: &str) -> Lookup<TargetMeta> {
+        match self.targets.get(namespace, name) {
+            Some(meta) => Lookup::Found(meta),
+            None if self.targets.is_listed() => Lookup::Absent,
+            None => Lookup::Unknown,
+        }
+    }
+
     /// Creates, updates or leaves the target Secret so it matches `desired`
-    /// ([`plan_write`] decides).
+    /// ([`plan_write`] decides). Without a read when the cache can tell: an absent target is
+    /// created with a create-only request (a conflict, 409, means it exists after all: then it
+    /// is read and planned for); a target still at the version this writer last wrote or
+    /// verified with the desired fingerprint is unchanged; ownership conflicts come from the
+    /// cached controller.
     pub async fn write(
         &self,
         es: &ExternalSecret,
         desired: &DesiredSecret,
     ) -> Result<WriteOutcome, WriteError> {
         let (ns, name) = (desired.namespace.as_str(), desired.name.as_str());
-        let live = self.live(ns, name).await?;
+        let policy = desired.creation_policy;
+        if policy == CreationPolicy::None {
+            return Ok(WriteOutcome::Skipped);
+        }
+        let live = match self.cached(ns, name) {
+            Lookup::Found(meta) => {
+                if let Some(conflict) = ownership_conflict(es, policy, meta.controller.as_ref()) {
+                    return Err(WriteError::Conflict {
+                        namespace: ns.to_string(),
+                        name: name.to_string(),
+                        conflict,
+                    });
+                }
+                let fingerprint = desired_fingerprint(es, desired, &self.key, self.eso_data_hash);
+                if self
+                    .targets
+                    .verified_current(ns, name)
+                    .is_some_and(|v| v.fingerprint == fingerprint)
+                {
+                    return Ok(WriteOutcome::Unchanged);
+                }
+                self.live(ns, name).await?
+            }
+            // Merge never creates: whether an unmanaged Secret exists must be read.
+            Lookup::Absent if policy != CreationPolicy::Merge => None,
+            Lookup::Absent | Lookup::Unknown => self.live(ns, name).await?,
+        };
+        match self.perform(es, desired, live).await? {
+            Performed::Done(outcome) => Ok(outcome),
+            Performed::ExistsAfterAll => {
+                let live = self.live(ns, name).await?;
+                match self.perform(es, desired, live).await? {
+                    Performed::Done(outcome) => Ok(outcome),
+                    Performed::ExistsAfterAll => Err(WriteError::Raced {
+                        namespace: ns.to_string(),
+                        name: name.to_string(),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Plans against `live` and sends what the plan says.
+    async fn perform(
+        &self,
+        es: &ExternalSecret,
+        desired: &DesiredSecret,
+        live: Option<Secret>,
+    ) -> Result<Performed, WriteError> {
+        let (ns, name) = (desired.namespace.as_str(), desired.name.as_str());
         let plan = plan_write(es, desired, live.as_ref(), &self.key, self.eso_data_hash);
         let (action, body) = match plan {
-            WritePlan::Skip => return Ok(WriteOutcome::Skipped),
-            WritePlan::Missing => return Ok(WriteOutcome::Missing),
-            WritePlan::Unchanged => return Ok(WriteOutcome::Unchanged),
+            WritePlan::Skip => return Ok(Performed::Done(WriteOutcome::Skipped)),
+            WritePlan::Missing => return Ok(Performed::Done(WriteOutcome::Missing)),
+            WritePlan::Unchanged => {
+                if let Some(live) = &live {
+                    let fingerprint =
+                        desired_fingerprint(es, desired, &self.key, self.eso_data_hash);
+                    self.remember(live, fingerprint);
+                }
+                return Ok(Performed::Done(WriteOutcome::Unchanged));
+            }
             WritePlan::Conflict(conflict) => {
                 return Err(WriteError::Conflict {
                     namespace: ns.to_string(),
@@ -153,93 +246,160 @@ impl Writer {
             }
             WritePlan::Write { action, body } => (action, body),
         };
-        let api = self.api(ns);
-        if action == WriteAction::Recreate {
-            api.delete(name, &DeleteParams::default())
-                .await
-                .map_err(|e| kube_error(ns, name, "delete to change type", e))?;
-        }
-        let params = PatchParams::apply(&field_manager(&es.name_any())).force();
-        api.patch(name, &params, &Patch::Apply(body))
-            .await
-            .map_err(|e| kube_error(ns, name, "apply", e))?;
+        let fingerprint = desired_fingerprint(es, desired, &self.key, self.eso_data_hash);
+        let manager = field_manager(&es.name_any());
+        let written = match (action, &live) {
+            (WriteAction::Create, _) => match self.create(ns, name, &manager, body).await? {
+                Some(created) => created,
+                None => return Ok(Performed::ExistsAfterAll),
+            },
+            (WriteAction::Recreate, Some(live)) => {
+                self.delete_exactly(
+                    ns,
+                    name,
+                    live.metadata.uid.as_deref(),
+                    "delete to change type",
+                )
+                .await?;
+                match self.create(ns, name, &manager, body).await? {
+                    Some(created) => created,
+                    None => return Ok(Performed::ExistsAfterAll),
+                }
+            }
+            (_, live) => {
+                if let Some(live) = live {
+                    self.upgrade_ownership(live, &manager, &body).await;
+                }
+                self.apply(ns, name, &manager, body).await?
+            }
+        };
+        self.remember(&written, fingerprint);
         match action {
-            WriteAction::Apply | WriteAction::Recreate => Ok(WriteOutcome::Updated),
+            WriteAction::Apply | WriteAction::Recreate => {
+                Ok(Performed::Done(WriteOutcome::Updated))
+            }
             WriteAction::Create => {
-                if desired.creation_policy
-                    == secretsync_model::external_secret::CreationPolicy::Owner
-                {
+                if desired.creation_policy == CreationPolicy::Owner {
                     self.cleanup_old_targets(es, ns, name).await?;
                 }
-                Ok(WriteOutcome::Created)
+                Ok(Performed::Done(WriteOutcome::Created))
             }
         }
     }
 
-    /// True when the target Secret is provably as last written for `es` ([`plan::target_intact`]:
-    /// secretsync's keyed fingerprint, or ESO's `isSecretValid` on a Secret ESO wrote).
-    pub async fn is_intact(&self, es: &ExternalSecret) -> Result<bool, WriteError> {
-        let ns = es.namespace().unwrap_or_default();
-        let live = self.live(&ns, &es.target_name()).await?;
-        Ok(plan::target_intact(es, live.as_ref(), &self.key))
+    /// Records that `secret` (as just written or read) carries content matching `fingerprint`.
+    fn remember(&self, secret: &Secret, fingerprint: String) {
+        let (Some(uid), Some(rv)) = (&secret.metadata.uid, &secret.metadata.resource_version)
+        else {
+            return;
+        };
+        self.targets.verify(
+            &secret.namespace().unwrap_or_default(),
+            &secret.name_any(),
+            Verified {
+                uid: uid.clone(),
+                resource_version: rv.clone(),
+                fingerprint,
+            },
+        );
     }
 
-    /// Deletes the Secret if `es` is its controller (deletionPolicy Delete).
+    /// True when the target Secret is provably as last written for `es` ([`plan::target_intact`]:
+    /// secretsync's keyed fingerprint, or ESO's `isSecretValid` on a Secret ESO wrote). Without
+    /// a read when the cache can tell: a target that is not a managed Secret is not intact; one
+    /// still at a version this writer verified is.
+    pub async fn is_intact(&self, es: &ExternalSecret) -> Result<bool, WriteError> {
+        let ns = es.namespace().unwrap_or_default();
+        let name = es.target_name();
+        match self.cached(&ns, &name) {
+            Lookup::Absent => return Ok(false),
+            Lookup::Found(meta) => {
+                let owner_ok = es.spec.target.creation_policy != CreationPolicy::Owner
+                    || meta
+                        .controller
+                        .as_ref()
+                        .is_some_and(|c| Some(&c.uid) == es.metadata.uid.as_ref());
+                if !owner_ok {
+                    return Ok(false);
+                }
+                if self.targets.verified_current(&ns, &name).is_some() {
+                    return Ok(plan::target_intact_policy(es));
+                }
+            }
+            Lookup::Unknown => {}
+        }
+        let live = self.live(&ns, &name).await?;
+        let intact = plan::target_intact(es, live.as_ref(), &self.key);
+        if intact && let Some(live) = &live {
+            self.remember(live, plan::stored_fingerprint(live));
+        }
+        Ok(intact)
+    }
+
+    /// Deletes the Secret if `es` is its controller (deletionPolicy Delete). The cache tells
+    /// whether it does; the delete carries the cached uid as a precondition, so a Secret
+    /// re-created meanwhile by someone else is never deleted.
     pub async fn delete_owned(
         &self,
         es: &ExternalSecret,
         namespace: &str,
         name: &str,
     ) -> Result<WriteOutcome, WriteError> {
-        let live = self.live(namespace, name).await?;
-        if !plan::may_delete(es, live.as_ref()) {
+        let uid = match self.cached(namespace, name) {
+            Lookup::Absent => return Ok(WriteOutcome::Skipped),
+            Lookup::Found(meta) => meta
+                .controller
+                .filter(|c| Some(&c.uid) == es.metadata.uid.as_ref())
+                .map(|_| meta.uid),
+            Lookup::Unknown => self
+                .live(namespace, name)
+                .await?
+                .filter(|live| plan::may_delete(es, Some(live)))
+                .and_then(|live| live.metadata.uid),
+        };
+        let Some(uid) = uid else {
             return Ok(WriteOutcome::Skipped);
-        }
-        match self
-            .api(namespace)
-            .delete(name, &DeleteParams::default())
-            .await
+        };
+        if self
+            .delete_exactly(namespace, name, Some(&uid), "delete")
+            .await?
         {
-            Ok(_) => Ok(WriteOutcome::Deleted),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(WriteOutcome::Skipped),
-            Err(e) => Err(kube_error(namespace, name, "delete", e)),
+            Ok(WriteOutcome::Deleted)
+        } else {
+            Ok(WriteOutcome::Skipped)
         }
     }
 
-    /// ESO's orphan cleanup: Secrets this ExternalSecret created under an older target name.
+    /// ESO's orphan cleanup: Secrets this ExternalSecret created under an older target name
+    /// (from the cache's `created-by` index; no LIST).
     async fn cleanup_old_targets(
         &self,
         es: &ExternalSecret,
         namespace: &str,
         keep: &str,
     ) -> Result<(), WriteError> {
-        let selector = format!(
-            "{}={},{}=true",
-            labels::CREATED_BY,
-            refresh::created_by(namespace, &es.name_any()),
-            labels::MANAGED
-        );
-        let api = self.api(namespace);
-        let list = api
-            .list_metadata(&ListParams::default().labels(&selector))
-            .await
-            .map_err(|e| kube_error(namespace, keep, "list old targets", e))?;
-        for old in list.items {
-            let old_name = old.name_any();
-            let owned = old
-                .owner_references()
-                .iter()
-                .any(|o| o.controller == Some(true) && Some(&o.uid) == es.meta().uid.as_ref());
+        let creator = refresh::created_by(namespace, &es.name_any());
+        for (old_name, meta) in self.targets.created_by(namespace, &creator) {
+            let owned = meta
+                .controller
+                .as_ref()
+                .is_some_and(|c| Some(&c.uid) == es.meta().uid.as_ref());
             if old_name != keep && owned {
                 tracing::info!(namespace, secret = %old_name, "deleting old target of renamed ExternalSecret");
-                match api.delete(&old_name, &DeleteParams::default()).await {
-                    Ok(_) | Err(kube::Error::Api(_)) => {}
-                    Err(e) => return Err(kube_error(namespace, &old_name, "delete old target", e)),
-                }
+                self.delete_exactly(namespace, &old_name, Some(&meta.uid), "delete old target")
+                    .await?;
             }
         }
         Ok(())
     }
+}
+
+/// What [`Writer::perform`] ended with.
+enum Performed {
+    /// Done.
+    Done(WriteOutcome),
+    /// A create-only request found the Secret existing: read it and plan again.
+    ExistsAfterAll,
 }
 
 fn kube_error(

@@ -131,6 +131,10 @@ pub struct RequestRecord {
     pub name: String,
     /// Response status code.
     pub code: u16,
+    /// The `User-Agent` header (empty when absent: kube-rs sends none).
+    pub user_agent: String,
+    /// The `Content-Type` header (tells a server-side apply from other patches).
+    pub content_type: String,
 }
 
 impl RequestRecord {
@@ -140,5 +144,107 @@ impl RequestRecord {
             self.verb.as_str(),
             "create" | "update" | "patch" | "delete" | "deletecollection"
         )
+    }
+
+    /// The verb as a real API server's `apiserver_request_total` reports it: `GET`, `LIST`,
+    /// `WATCH`, `POST`, `PUT`, `PATCH`, `APPLY` (a server-side apply patch), `DELETE`,
+    /// `DELETECOLLECTION`; non-resource requests keep their HTTP method.
+    pub fn metric_verb(&self) -> String {
+        match self.verb.as_str() {
+            "create" => "POST".into(),
+            "update" => "PUT".into(),
+            "patch" if self.content_type.contains("apply-patch") => "APPLY".into(),
+            "nonresource" => self.method.clone(),
+            verb => verb.to_ascii_uppercase(),
+        }
+    }
+
+    /// `<metric verb> <resource>[/<subresource>]`, e.g. `APPLY secrets` or
+    /// `PATCH externalsecrets/status`; `<METHOD> <path>` for non-resource requests.
+    pub fn kind(&self) -> String {
+        match (self.resource.is_empty(), self.subresource.is_empty()) {
+            (true, _) => format!("{} {}", self.method, self.path),
+            (false, true) => format!("{} {}", self.metric_verb(), self.resource),
+            (false, false) => format!(
+                "{} {}/{}",
+                self.metric_verb(),
+                self.resource,
+                self.subresource
+            ),
+        }
+    }
+}
+
+/// How many requests of each [`RequestRecord::kind`] `records` hold.
+pub fn count_by_kind<'a>(
+    records: impl IntoIterator<Item = &'a RequestRecord>,
+) -> std::collections::BTreeMap<String, u64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for record in records {
+        *counts.entry(record.kind()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(method: &str, verb: &str, resource: &str, sub: &str, ct: &str) -> RequestRecord {
+        RequestRecord {
+            method: method.into(),
+            path: "/version".into(),
+            verb: verb.into(),
+            group: String::new(),
+            resource: resource.into(),
+            subresource: sub.into(),
+            namespace: String::new(),
+            name: String::new(),
+            code: 200,
+            user_agent: String::new(),
+            content_type: ct.into(),
+        }
+    }
+
+    #[test]
+    fn kinds_use_the_api_servers_metric_verbs() {
+        let apply = "application/apply-patch+yaml";
+        let merge = "application/merge-patch+json";
+        let table = [
+            (
+                record("GET", "get", "secretstores", "", ""),
+                "GET secretstores",
+            ),
+            (record("GET", "list", "secrets", "", ""), "LIST secrets"),
+            (record("GET", "watch", "secrets", "", ""), "WATCH secrets"),
+            (
+                record("POST", "create", "events", "", "application/json"),
+                "POST events",
+            ),
+            (
+                record("PUT", "update", "leases", "", "application/json"),
+                "PUT leases",
+            ),
+            (
+                record("PATCH", "patch", "secrets", "", apply),
+                "APPLY secrets",
+            ),
+            (
+                record("PATCH", "patch", "externalsecrets", "status", merge),
+                "PATCH externalsecrets/status",
+            ),
+            (
+                record("DELETE", "delete", "secrets", "", ""),
+                "DELETE secrets",
+            ),
+            (record("GET", "nonresource", "", "", ""), "GET /version"),
+        ];
+        for (r, kind) in &table {
+            assert_eq!(r.kind(), *kind, "{r:?}");
+        }
+        let counts = count_by_kind(table.iter().map(|(r, _)| r).chain([&table[0].0]));
+        assert_eq!(counts.get("GET secretstores"), Some(&2));
+        assert_eq!(counts.get("APPLY secrets"), Some(&1));
+        assert_eq!(counts.len(), table.len());
     }
 }

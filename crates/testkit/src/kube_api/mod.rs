@@ -34,7 +34,7 @@ mod util;
 mod validation;
 mod watch;
 
-pub use http::RequestRecord;
+pub use http::{RequestRecord, count_by_kind};
 pub use validation::MAX_SECRET_SIZE;
 
 use base64::Engine;

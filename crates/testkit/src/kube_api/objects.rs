@@ -85,9 +85,17 @@ fn after_commit(state: &mut State, rt: &ResourceType, obj: &Value, removed: bool
         }
     }
     let meta = &obj["metadata"];
+    // A live object whose owners all exist gives the garbage collector nothing to do: the
+    // sweep (a pass over every object) runs only when it can change something.
+    let orphaned = meta["ownerReferences"].as_array().is_some_and(|refs| {
+        !refs.is_empty()
+            && refs
+                .iter()
+                .all(|r| !r["uid"].as_str().is_some_and(|u| state.store.has_uid(u)))
+    });
     if removed
         || meta.get("deletionTimestamp").is_some()
-        || meta.get("ownerReferences").is_some()
+        || orphaned
         || rt.special == Special::Namespace
     {
         state.lifecycle_dirty = true;
@@ -297,6 +305,19 @@ pub fn update(
         )));
     }
     let scope = ctx.scope(rt);
+    // Like the apiserver's decodeLiveOrNew: a write to the main resource may set managedFields
+    // (an empty list resets them); without any, or on a subresource, the live ones are kept.
+    let requested_managers = match new["metadata"].get("managedFields") {
+        _ if scope == Scope::Status => None,
+        Some(Value::Array(entries))
+            if entries.is_empty()
+                || (entries.len() == 1 && entries[0].as_object().is_some_and(Map::is_empty)) =>
+        {
+            Some(Vec::new())
+        }
+        Some(Value::Array(_)) => Some(ssa::decode_managers(&new)).filter(|m| !m.is_empty()),
+        _ => None,
+    };
     match scope {
         Scope::MainResource => match old.get("status") {
             Some(s) => new["status"] = s.clone(),
@@ -360,7 +381,7 @@ pub fn update(
         None => ssa::update(
             old,
             &new,
-            ssa::decode_managers(old),
+            requested_managers.unwrap_or_else(|| ssa::decode_managers(old)),
             &ctx.writer(rt),
             scope,
             rt,

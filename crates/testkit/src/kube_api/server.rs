@@ -108,6 +108,8 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
         namespace: String::new(),
         name: String::new(),
         code: 0,
+        user_agent: req.header("user-agent").to_string(),
+        content_type: req.header("content-type").to_string(),
     };
     let response = route(&shared, &req, &mut record);
     record.code = response.status().as_u16();

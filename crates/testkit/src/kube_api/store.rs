@@ -3,7 +3,7 @@
 
 use super::selectors::Selector;
 use serde_json::Value;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -95,6 +95,12 @@ pub struct Store {
     /// resourceVersion of the newest change that fell out of the history.
     compacted: u64,
     watchers: Vec<Watcher>,
+    /// How many stored objects carry each `metadata.uid`.
+    uids: HashMap<String, usize>,
+}
+
+fn uid_of(obj: &Value) -> Option<&str> {
+    obj.get("metadata")?.get("uid")?.as_str()
 }
 
 impl Store {
@@ -107,6 +113,7 @@ impl Store {
             history_limit: history_limit.max(1),
             compacted: 1,
             watchers: Vec::new(),
+            uids: HashMap::new(),
         }
     }
 
@@ -123,6 +130,28 @@ impl Store {
     /// Reads one object.
     pub fn get(&self, key: &ObjKey) -> Option<Arc<Value>> {
         self.objects.get(key).cloned()
+    }
+
+    /// Whether a stored object has `metadata.uid` = `uid`.
+    pub fn has_uid(&self, uid: &str) -> bool {
+        self.uids.contains_key(uid)
+    }
+
+    fn index_uid(&mut self, obj: &Value) {
+        if let Some(uid) = uid_of(obj) {
+            *self.uids.entry(uid.to_string()).or_insert(0) += 1;
+        }
+    }
+
+    fn unindex_uid(&mut self, obj: &Value) {
+        if let Some(uid) = uid_of(obj)
+            && let Some(n) = self.uids.get_mut(uid)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.uids.remove(uid);
+            }
+        }
     }
 
     /// Iterates one resource's objects (optionally in one namespace), in key order.
@@ -180,6 +209,10 @@ impl Store {
         super::util::metadata_mut(&mut obj).insert("resourceVersion".into(), rv.to_string().into());
         let after = Arc::new(obj);
         let before = self.objects.insert(key.clone(), after.clone());
+        if let Some(b) = &before {
+            self.unindex_uid(b);
+        }
+        self.index_uid(&after);
         let kind = if before.is_some() {
             "MODIFIED"
         } else {
@@ -208,6 +241,7 @@ impl Store {
         final_state: Option<Value>,
     ) -> Option<Arc<Value>> {
         let before = self.objects.remove(key)?;
+        self.unindex_uid(&before);
         let rv = self.next_rv();
         let mut last = final_state.unwrap_or_else(|| (*before).clone());
         super::util::metadata_mut(&mut last)

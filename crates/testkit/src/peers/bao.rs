@@ -30,6 +30,23 @@ struct Tls {
 /// OpenBao 2 refuses `PUT sys/audit/...` unless the config allows it; tests want the API.
 const ALLOW_API_AUDIT: &str = "unsafe_allow_api_audit_creation = true\n";
 
+/// The Kubernetes auth method set up by [`Bao::enable_kubernetes_auth`].
+#[derive(Debug, Clone)]
+pub struct KubernetesAuth {
+    /// Mount path under `auth/` (ESO's default is `kubernetes`).
+    pub mount: String,
+    /// Role name.
+    pub role: String,
+    /// The ServiceAccount the role is bound to.
+    pub service_account: String,
+    /// Its namespace.
+    pub service_account_namespace: String,
+    /// API server OpenBao sends TokenReviews to.
+    pub api_server_url: String,
+    /// PEM CA of that API server.
+    pub api_server_ca_pem: String,
+}
+
 /// A running (or stopped) OpenBao dev server, stopped on drop.
 #[derive(Debug)]
 pub struct Bao {
@@ -241,6 +258,48 @@ impl Bao {
             request: request_name,
             detail: format!("answer is not JSON: {err}"),
         })
+    }
+
+    /// Enables the Kubernetes auth method at `auth/<mount>` reviewing login tokens against the
+    /// API server in `auth` (with each login token itself: no reviewer JWT), and a role that
+    /// may read every KV v2 secret of the stock `secret/` mount.
+    pub async fn enable_kubernetes_auth(&self, auth: &KubernetesAuth) -> Result<(), PeerError> {
+        let post = |path: String, body: serde_json::Value| async move {
+            self.sys_request(reqwest::Method::POST, &path, Some(body))
+                .await
+                .map(drop)
+        };
+        let mount = &auth.mount;
+        post(
+            format!("sys/auth/{mount}"),
+            serde_json::json!({"type": "kubernetes"}),
+        )
+        .await?;
+        post(
+            format!("auth/{mount}/config"),
+            serde_json::json!({
+                "kubernetes_host": auth.api_server_url,
+                "kubernetes_ca_cert": auth.api_server_ca_pem,
+                "disable_local_ca_jwt": true,
+            }),
+        )
+        .await?;
+        let policy = format!("{}-read", auth.role);
+        post(
+            format!("sys/policies/acl/{policy}"),
+            serde_json::json!({"policy": "path \"secret/data/*\" { capabilities = [\"read\"] }\npath \"secret/metadata/*\" { capabilities = [\"read\", \"list\"] }"}),
+        )
+        .await?;
+        post(
+            format!("auth/{mount}/role/{}", auth.role),
+            serde_json::json!({
+                "bound_service_account_names": [auth.service_account],
+                "bound_service_account_namespaces": [auth.service_account_namespace],
+                "token_policies": [policy],
+                "token_ttl": "1h",
+            }),
+        )
+        .await
     }
 
     /// Enables the `file` audit device and returns the log path (one JSON object per request

@@ -12,7 +12,7 @@ pub mod paths;
 mod postgres;
 mod process;
 
-pub use bao::Bao;
+pub use bao::{Bao, KubernetesAuth};
 pub use error::PeerError;
 pub use moto::{AwsCall, Moto, parse_recording};
 pub use postgres::Postgres;

@@ -1,6 +1,7 @@
 //! The write plan: what to send, given the live Secret, the desired Secret and the policies.
-//! Plain data in, plain data out: no client, no clock. How the live Secret was obtained (a GET
-//! today, a cache later) does not matter here.
+//! Plain data in, plain data out: no client, no clock. How the live Secret was obtained (a GET,
+//! or nothing because the managed-Secret cache shows no such Secret) does not matter here;
+//! [`metadata`] holds the decisions taken from cached metadata alone.
 //!
 //! | live Secret | creationPolicy | plan |
 //! |---|---|---|
@@ -25,7 +26,11 @@ use secretsync_engine::refresh::{self, ObservedSecret};
 use secretsync_model::external_secret::{CreationPolicy, ExternalSecret, labels};
 use serde_json::{Value, json};
 
+use crate::cache::ControllerRef;
 use crate::drift::{self, DriftKey, HMAC_ANNOTATION};
+
+pub mod metadata;
+pub use metadata::{desired_fingerprint, ownership_conflict, ownership_upgrade, upgrade_needed};
 
 /// How the Secret is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,25 +159,12 @@ pub fn plan_write(
         };
     };
     let ours = is_controlled_by(live, es);
-    if let Some(owner) = live
-        .owner_references()
-        .iter()
-        .find(|o| o.controller == Some(true))
-        .filter(|_| !ours)
-        && (policy == CreationPolicy::Owner || is_external_secret(&owner.api_version, &owner.kind))
+    if let Some(conflict) =
+        ownership_conflict(es, policy, ControllerRef::of(&live.metadata).as_ref())
     {
-        return WritePlan::Conflict(Conflict::ControlledByOther {
-            kind: owner.kind.clone(),
-            name: owner.name.clone(),
-        });
+        return WritePlan::Conflict(conflict);
     }
-    if policy == CreationPolicy::Owner && !ours {
-        return WritePlan::Conflict(Conflict::NotOwned);
-    }
-    let merge_mode = matches!(
-        policy,
-        CreationPolicy::Merge | CreationPolicy::CreateOrMerge
-    );
+    let merge_mode = merge_mode(policy);
     let applied = applied(es, desired, merge_mode, key, eso_data_hash);
     if live_matches(key, live, &applied) {
         return WritePlan::Unchanged;
@@ -220,7 +212,7 @@ pub fn may_delete(es: &ExternalSecret, live: Option<&Secret>) -> bool {
 ///   `data-hash` matching the data.
 pub fn target_intact(es: &ExternalSecret, live: Option<&Secret>, key: &DriftKey) -> bool {
     let policy = es.spec.target.creation_policy;
-    if !matches!(policy, CreationPolicy::Owner | CreationPolicy::Orphan) {
+    if !target_intact_policy(es) {
         return false;
     }
     let Some(live) = live else {
@@ -250,16 +242,36 @@ pub fn target_intact(es: &ExternalSecret, live: Option<&Secret>, key: &DriftKey)
     }
 }
 
+/// Whether `es`'s creation policy lets [`target_intact`] judge its target (Owner, Orphan).
+pub fn target_intact_policy(es: &ExternalSecret) -> bool {
+    matches!(
+        es.spec.target.creation_policy,
+        CreationPolicy::Owner | CreationPolicy::Orphan
+    )
+}
+
+/// The fingerprint a Secret carries: secretsync's `secretsync.io/hmac`, else ESO's
+/// `data-hash` (prefixed `eso:`, so it never equals one of ours).
+pub fn stored_fingerprint(secret: &Secret) -> String {
+    match secret.annotations().get(HMAC_ANNOTATION) {
+        Some(f) => f.clone(),
+        None => format!(
+            "eso:{}",
+            secret
+                .annotations()
+                .get(labels::DATA_HASH)
+                .map(String::as_str)
+                .unwrap_or_default()
+        ),
+    }
+}
+
 /// Whether `es` (by uid) is the controller owner of `secret`.
 pub fn is_controlled_by(secret: &Secret, es: &ExternalSecret) -> bool {
     secret
         .owner_references()
         .iter()
         .any(|o| o.controller == Some(true) && Some(&o.uid) == es.meta().uid.as_ref())
-}
-
-fn is_external_secret(api_version: &str, kind: &str) -> bool {
-    kind == "ExternalSecret" && api_version.starts_with("external-secrets.io/")
 }
 
 fn applied(
@@ -328,6 +340,14 @@ fn restrict(
         .filter(|(k, _)| wanted.contains_key(*k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+/// Whether `policy` writes only its keys into a Secret others may own (Merge, CreateOrMerge).
+pub fn merge_mode(policy: CreationPolicy) -> bool {
+    matches!(
+        policy,
+        CreationPolicy::Merge | CreationPolicy::CreateOrMerge
+    )
 }
 
 fn body(es: &ExternalSecret, desired: &DesiredSecret, applied: &Applied) -> Value {

@@ -143,6 +143,26 @@ impl FieldSet {
         out
     }
 
+    /// `self` without the members that are containers of something `owned` still holds
+    /// (structured-merge-diff's prune adds those containers back: a map created by an update,
+    /// `.`, is not removed while an applier owns one of its keys).
+    pub fn sparing_containers_of(&self, owned: &FieldSet) -> FieldSet {
+        let mut out = FieldSet {
+            member: self.member && owned.children.values().all(FieldSet::is_empty),
+            children: BTreeMap::new(),
+        };
+        for (k, v) in &self.children {
+            let spared = match owned.children.get(k) {
+                Some(o) => v.sparing_containers_of(o),
+                None => v.clone(),
+            };
+            if !spared.is_empty() {
+                out.children.insert(k.clone(), spared);
+            }
+        }
+        out
+    }
+
     /// Members in both sets.
     pub fn intersection(&self, other: &FieldSet) -> FieldSet {
         let mut out = FieldSet {

@@ -307,7 +307,9 @@ pub fn apply(
         .iter()
         .filter(|m| !m.same_identity(&me))
         .fold(applied.clone(), |acc, m| acc.union(&m.fields));
-    let dropped = last.difference(&owned_by_anyone);
+    let dropped = last
+        .difference(&owned_by_anyone)
+        .sparing_containers_of(&owned_by_anyone);
     if !dropped.is_empty() {
         remove_paths(&mut merged, &dropped, types);
     }
@@ -449,6 +451,37 @@ mod tests {
             &a.object,
             &second,
             a.managers,
+            &writer("one"),
+            Scope::Whole,
+            false,
+            &Plain,
+        )
+        .expect("apply");
+        assert_eq!(b.object["data"], json!({"a":"1"}));
+    }
+
+    #[test]
+    fn a_container_owned_as_such_stays_while_keys_in_it_are_applied() {
+        // The last applied set owns `data` itself (`.`, e.g. moved over from the create's
+        // Update entry): dropping `b` prunes `b`, not the map that still holds `a`.
+        let live = json!({"metadata":{"name":"c"},"data":{"a":"1","b":"2"}});
+        let mut last = FieldSet::default();
+        last.insert(&fieldset::field_path(&["data"]));
+        last.insert(&fieldset::field_path(&["data", "a"]));
+        last.insert(&fieldset::field_path(&["data", "b"]));
+        let mine = Manager {
+            manager: "one".into(),
+            operation: "Apply".into(),
+            api_version: "v1".into(),
+            subresource: String::new(),
+            time: String::new(),
+            fields: last,
+        };
+        let config = json!({"metadata":{"name":"c"},"data":{"a":"1"}});
+        let b = apply(
+            &live,
+            &config,
+            vec![mine],
             &writer("one"),
             Scope::Whole,
             false,

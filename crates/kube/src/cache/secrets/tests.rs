@@ -1,0 +1,125 @@
+use super::*;
+
+fn meta(name: &str, uid: &str, rv: &str, created_by: Option<&str>) -> PartialObjectMeta<Secret> {
+    let mut labels = serde_json::Map::new();
+    labels.insert(labels::MANAGED.into(), "true".into());
+    if let Some(c) = created_by {
+        labels.insert(labels::CREATED_BY.into(), c.into());
+    }
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": "ns", "uid": uid, "resourceVersion": rv,
+                     "labels": labels,
+                     "ownerReferences": [
+                        {"apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "u-x"},
+                        {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                         "name": "app", "uid": "u-es", "controller": true}]}
+    }))
+    .expect("metadata")
+}
+
+fn verified(uid: &str, rv: &str) -> Verified {
+    Verified {
+        uid: uid.into(),
+        resource_version: rv.into(),
+        fingerprint: "v1:f".into(),
+    }
+}
+
+#[test]
+fn keeps_identity_controller_and_created_by_only() {
+    let cache = ManagedSecrets::default();
+    assert!(!cache.is_listed());
+    cache.apply(&watcher::Event::Init);
+    cache.apply(&watcher::Event::InitApply(meta("a", "u1", "1", Some("h"))));
+    assert!(
+        cache.get("ns", "a").is_none(),
+        "not swapped in before the list completes"
+    );
+    cache.apply(&watcher::Event::InitDone);
+    assert!(cache.is_listed());
+    let a = cache.get("ns", "a").expect("cached");
+    assert_eq!(a.uid, "u1");
+    assert_eq!(a.resource_version, "1");
+    let controller = a.controller.expect("controller");
+    assert_eq!(
+        (controller.kind.as_str(), controller.uid.as_str()),
+        ("ExternalSecret", "u-es")
+    );
+    assert_eq!(a.created_by.as_deref(), Some("h"));
+    assert!(cache.get("other", "a").is_none());
+}
+
+#[test]
+fn created_by_index_follows_changes() {
+    let cache = ManagedSecrets::default();
+    cache.apply(&watcher::Event::Apply(meta("a", "u1", "1", Some("h"))));
+    cache.apply(&watcher::Event::Apply(meta("b", "u2", "2", Some("h"))));
+    let mut names: Vec<String> = cache
+        .created_by("ns", "h")
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a", "b"]);
+    cache.apply(&watcher::Event::Apply(meta("b", "u2", "3", None)));
+    assert_eq!(cache.created_by("ns", "h").len(), 1, "label removed");
+    cache.apply(&watcher::Event::Delete(meta("a", "u1", "4", Some("h"))));
+    assert!(cache.created_by("ns", "h").is_empty());
+    assert!(cache.created_by("other", "h").is_empty());
+    // A re-list rebuilds the index.
+    cache.apply(&watcher::Event::Init);
+    cache.apply(&watcher::Event::InitApply(meta("c", "u3", "5", Some("h"))));
+    cache.apply(&watcher::Event::InitDone);
+    assert_eq!(cache.created_by("ns", "h").len(), 1);
+    assert_eq!(cache.len(), 1);
+}
+
+#[test]
+fn a_verification_holds_while_the_watch_shows_the_same_version() {
+    let cache = ManagedSecrets::default();
+    cache.verify("ns", "a", verified("u1", "1"));
+    assert!(
+        cache.verified_current("ns", "a").is_none(),
+        "not yet seen by the watch: unknown"
+    );
+    assert!(
+        cache.is_verified_version("ns", "a", "1"),
+        "its own write's echo"
+    );
+    cache.apply(&watcher::Event::Apply(meta("a", "u1", "1", None)));
+    assert_eq!(cache.verified_current("ns", "a"), Some(verified("u1", "1")));
+    cache.apply(&watcher::Event::Apply(meta("a", "u1", "2", None)));
+    assert!(cache.verified_current("ns", "a").is_none(), "edited since");
+    assert!(!cache.is_verified_version("ns", "a", "2"));
+    cache.verify("ns", "a", verified("u1", "2"));
+    assert!(cache.verified_current("ns", "a").is_some());
+    // The deletion of an older incarnation does not drop what was verified about the new one.
+    cache.apply(&watcher::Event::Delete(meta("a", "u0", "3", None)));
+    assert!(cache.is_verified_version("ns", "a", "2"));
+    cache.apply(&watcher::Event::Apply(meta("a", "u1", "2", None)));
+    cache.apply(&watcher::Event::Delete(meta("a", "u1", "4", None)));
+    assert!(cache.verified_current("ns", "a").is_none());
+    assert!(
+        !cache.is_verified_version("ns", "a", "2"),
+        "deleted: forgotten"
+    );
+}
+
+#[test]
+fn a_relist_forgets_verifications_of_secrets_gone_meanwhile() {
+    let cache = ManagedSecrets::default();
+    cache.apply(&watcher::Event::Apply(meta("a", "u1", "1", None)));
+    cache.apply(&watcher::Event::Apply(meta("b", "u2", "1", None)));
+    cache.verify("ns", "a", verified("u1", "1"));
+    cache.verify("ns", "b", verified("u2", "1"));
+    // b was deleted and re-created while the watch was down.
+    cache.apply(&watcher::Event::Init);
+    cache.apply(&watcher::Event::InitApply(meta("a", "u1", "1", None)));
+    cache.apply(&watcher::Event::InitApply(meta("b", "u9", "7", None)));
+    cache.apply(&watcher::Event::InitDone);
+    assert!(cache.verified_current("ns", "a").is_some());
+    assert!(!cache.is_verified_version("ns", "b", "1"));
+    cache.forget("ns", "a");
+    assert!(cache.verified_current("ns", "a").is_none());
+}
