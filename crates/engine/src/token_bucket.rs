@@ -14,6 +14,8 @@ pub struct TokenBucket {
     burst: f64,
     /// (tokens, when they were counted).
     state: Mutex<(f64, Instant)>,
+    /// No token is handed out before this instant (the server asked us to back off).
+    paused_until: Mutex<Option<Instant>>,
 }
 
 impl TokenBucket {
@@ -24,16 +26,29 @@ impl TokenBucket {
             per_second,
             burst,
             state: Mutex::new((burst, Instant::now())),
+            paused_until: Mutex::new(None),
+        }
+    }
+
+    /// Holds every token back for `delay` from now (or longer, if already paused longer): a
+    /// server's `Retry-After` slows every caller sharing the bucket, not just the one told.
+    pub fn pause_for(&self, delay: Duration) {
+        let until = Instant::now() + delay;
+        let mut paused = lock(&self.paused_until);
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
         }
     }
 
     /// Takes a token, or says how long to wait until one is available.
     pub fn try_take(&self) -> Result<(), Duration> {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
+        if let Some(until) = *lock(&self.paused_until)
+            && until > now
+        {
+            return Err(until - now);
+        }
+        let mut state = lock(&self.state);
         let (tokens, last) = *state;
         let elapsed = now.saturating_duration_since(last).as_secs_f64();
         let tokens = (tokens + elapsed * self.per_second).min(self.burst);
@@ -54,6 +69,10 @@ impl TokenBucket {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -86,6 +105,16 @@ mod tests {
         let start = Instant::now();
         bucket.take().await;
         assert_eq!(start.elapsed(), Duration::from_millis(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_tokens_back_and_only_lengthens() {
+        let bucket = TokenBucket::new(100.0, 10);
+        bucket.pause_for(Duration::from_secs(2));
+        bucket.pause_for(Duration::from_secs(1));
+        assert_eq!(bucket.try_take(), Err(Duration::from_secs(2)));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(bucket.try_take(), Ok(()));
     }
 
     #[test]

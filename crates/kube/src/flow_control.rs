@@ -105,7 +105,7 @@ pub type ClientLayer = tower::ServiceBuilder<
 /// `ClientBuilder::with_layer`: the QPS/burst token bucket and, outside it, the retry of
 /// refused requests, which pauses that same bucket on `429` (every retry draws a token again).
 pub fn client_layer(qps: f64, burst: u32, settings: RetrySettings) -> ClientLayer {
-    let bucket = TokenBucket::new(qps, burst);
+    let bucket = Arc::new(TokenBucket::new(qps, burst));
     tower::ServiceBuilder::new()
         .layer(tower::retry::RetryLayer::new(FlowControlPolicy::new(
             settings,
@@ -226,7 +226,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_refusal_pauses_the_whole_client_and_retries_are_bounded() {
-        let bucket = TokenBucket::new(1000.0, 10);
+        let bucket = Arc::new(TokenBucket::new(1000.0, 10));
         let mut policy = FlowControlPolicy::new(RetrySettings::default(), bucket.clone());
         let mut request = Request::new(Body::empty());
         let refused = || -> Result<Response<()>, BoxError> {

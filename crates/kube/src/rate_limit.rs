@@ -7,73 +7,16 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 use tower::{Layer, Service};
 
-/// The shared bucket. It can also be paused ([`TokenBucket::pause_for`]): the API server's
-/// `429` stops every request of the client for its `Retry-After` ([`crate::flow_control`]).
-#[derive(Debug)]
-pub struct TokenBucket {
-    qps: f64,
-    burst: f64,
-    state: Mutex<(f64, Instant)>,
-    paused_until: Mutex<Option<Instant>>,
-}
-
-impl TokenBucket {
-    /// A full bucket.
-    pub fn new(qps: f64, burst: u32) -> Arc<Self> {
-        let burst = f64::from(burst.max(1));
-        Arc::new(TokenBucket {
-            qps,
-            burst,
-            state: Mutex::new((burst, Instant::now())),
-            paused_until: Mutex::new(None),
-        })
-    }
-
-    /// Holds every request back for `delay` from now (or longer, if already paused longer).
-    pub fn pause_for(&self, delay: Duration) {
-        let until = Instant::now() + delay;
-        let mut paused = self
-            .paused_until
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if paused.is_none_or(|p| p < until) {
-            *paused = Some(until);
-        }
-    }
-
-    /// Takes a token, or says how long to wait until one is available.
-    pub fn try_take(&self) -> Result<(), Duration> {
-        let now = Instant::now();
-        if let Some(until) = *self
-            .paused_until
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            && until > now
-        {
-            return Err(until - now);
-        }
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (tokens, last) = *state;
-        let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.qps).min(self.burst);
-        if tokens >= 1.0 {
-            *state = (tokens - 1.0, now);
-            Ok(())
-        } else {
-            *state = (tokens, now);
-            Err(Duration::from_secs_f64((1.0 - tokens) / self.qps))
-        }
-    }
-}
+/// The shared bucket: the engine's [`secretsync_engine::TokenBucket`] (one implementation for
+/// every client-side limit). It can be paused: the API server's `429` stops every request of
+/// the client for its `Retry-After` ([`crate::flow_control`]).
+pub use secretsync_engine::TokenBucket;
 
 /// Layer adding [`RateLimited`].
 #[derive(Clone, Debug)]
@@ -84,7 +27,7 @@ pub struct RateLimitLayer {
 impl RateLimitLayer {
     /// `qps` requests per second sustained, `burst` at once.
     pub fn new(qps: f64, burst: u32) -> Self {
-        Self::with_bucket(TokenBucket::new(qps, burst))
+        Self::with_bucket(Arc::new(TokenBucket::new(qps, burst)))
     }
 
     /// A layer drawing from `bucket` (shared with the flow control, which pauses it).
@@ -147,6 +90,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+    use tokio::time::Instant;
     use tower::ServiceExt;
 
     #[tokio::test(start_paused = true)]

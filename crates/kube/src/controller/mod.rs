@@ -158,8 +158,10 @@ impl Context {
     }
 
     /// True when the flood gate is on and a store `es` uses is cached but not validated yet
-    /// ([`crate::environment::awaiting_validation`]): the reconcile waits quietly instead of
-    /// reporting a refusal that the store controller is about to lift.
+    /// ([`crate::environment::awaiting_validation`]), or its cache has not listed yet (at
+    /// start-up the ExternalSecret watch may list before the store watches): the reconcile
+    /// waits quietly instead of reporting a refusal that the store controller is about to lift.
+    /// A ClusterSecretStore counts as unlisted only when its watch runs (`cluster_stores`).
     pub(crate) fn store_awaiting_validation(&self, es: &ExternalSecret) -> bool {
         use crate::cache::Lookup;
         use crate::environment::awaiting_validation;
@@ -169,14 +171,16 @@ impl Context {
         }
         let ns = es.namespace().unwrap_or_default();
         triggers::store_refs(es).iter().any(|r| match r.kind {
-            StoreKind::SecretStore => matches!(
-                self.caches.secret_store(&ns, &r.name),
-                Lookup::Found(s) if awaiting_validation(s.status.as_ref())
-            ),
-            StoreKind::ClusterSecretStore => matches!(
-                self.caches.cluster_store(&r.name),
-                Lookup::Found(s) if awaiting_validation(s.status.as_ref())
-            ),
+            StoreKind::SecretStore => match self.caches.secret_store(&ns, &r.name) {
+                Lookup::Found(s) => awaiting_validation(s.status.as_ref()),
+                Lookup::Unknown => true,
+                Lookup::Absent => false,
+            },
+            StoreKind::ClusterSecretStore => match self.caches.cluster_store(&r.name) {
+                Lookup::Found(s) => awaiting_validation(s.status.as_ref()),
+                Lookup::Unknown => self.config.cluster_stores,
+                Lookup::Absent => false,
+            },
         })
     }
 
