@@ -36,6 +36,8 @@ pub struct Config {
     pub cluster_stores: bool,
     /// Run the ClusterExternalSecret controller.
     pub cluster_external_secrets: bool,
+    /// Run the PushSecret controller (and, with `cluster_external_secrets`, ClusterPushSecret).
+    pub push_secrets: bool,
     /// Watch (metadata only) credential Secrets read by stores, to requeue their users.
     pub watch_credential_secrets: bool,
     /// ClusterExternalSecret namespace re-scan interval when `refreshTime` is unset (ESO: 1 h).
@@ -67,6 +69,7 @@ impl Default for Config {
             flood_gate: true,
             cluster_stores: true,
             cluster_external_secrets: true,
+            push_secrets: true,
             watch_credential_secrets: true,
             cluster_external_secret_interval: Duration::from_secs(3600),
             reconcile_timeout: Duration::from_secs(120),

@@ -5,6 +5,7 @@ pub mod decide;
 pub mod external_secret;
 mod own_writes;
 pub mod priority;
+pub mod push_secret;
 mod render_cache;
 pub mod store;
 mod triggers;
@@ -101,6 +102,8 @@ pub struct Context {
     /// Versions our own status writes replaced (see [`own_writes`]).
     pub(crate) status_writes: own_writes::OwnStatusWrites,
     warm: tokio::sync::OnceCell<()>,
+    /// Parsed `template.data` of PushSecrets.
+    push_templates: secretsync_engine::templates::TemplateCache,
 }
 
 impl Context {
@@ -145,6 +148,10 @@ impl Context {
             forced: Mutex::default(),
             status_writes: own_writes::OwnStatusWrites::default(),
             warm: tokio::sync::OnceCell::new(),
+            push_templates: secretsync_engine::templates::TemplateCache::new(
+                Default::default(),
+                256,
+            ),
         }
     }
 
@@ -256,12 +263,29 @@ impl Context {
         reason: &str,
         note: String,
     ) {
+        self.event_on(&es.object_ref(&()), type_, reason, note)
+            .await;
+    }
+
+    /// Publishes an event on any object; failures are logged, not fatal.
+    pub(crate) async fn event_on(
+        &self,
+        regarding: &k8s_openapi::api::core::v1::ObjectReference,
+        type_: EventType,
+        reason: &str,
+        note: String,
+    ) {
         let published = self
             .recorder
-            .publish(&es.object_ref(&()), type_, reason, "Reconcile", &note)
+            .publish(regarding, type_, reason, "Reconcile", &note)
             .await;
         if let Err(e) = published {
-            tracing::debug!(name = %es.name_any(), error = %e, "publishing event failed");
+            tracing::debug!(name = ?regarding.name, error = %e, "publishing event failed");
         }
+    }
+
+    /// The template cache of PushSecret `template.data`.
+    pub(crate) fn push_templates(&self) -> &secretsync_engine::templates::TemplateCache {
+        &self.push_templates
     }
 }

@@ -345,6 +345,14 @@ pub(crate) fn run_all(
             shutdown.clone(),
         ));
     }
+    if ctx.config.push_secrets {
+        runtime.start_controller("pushsecret", slots);
+        loops.push(super::push_secret::run(
+            ctx.clone(),
+            &mut lists,
+            shutdown.clone(),
+        ));
+    }
     tracing::debug!(watches = lists.len(), "controllers starting");
     let controllers = futures::future::join_all(loops).map(|_| ());
     // The readiness future never resolves on its own after setting `ready`, so `select` ends

@@ -14,6 +14,8 @@
 //! | `secretstore_status_condition` | gauge | name, namespace, condition, status |
 //! | `clustersecretstore_status_condition` | gauge | name, condition, status |
 //! | `clusterexternalsecret_status_condition` | gauge | name, condition, status |
+//! | `pushsecret_status_condition`, `pushsecret_reconcile_duration` (nanoseconds) | gauge | name, namespace (+ condition, status) |
+//! | `clusterpushsecret_status_condition`, `clusterpushsecret_reconcile_duration` (nanoseconds) | gauge | name (+ condition, status) |
 //! | `externalsecret_provider_api_calls_count` | counter | provider, call, status |
 //!
 //! Per-object series exist only while the object does: they are dropped when it is deleted.
@@ -33,14 +35,20 @@ pub enum ObjectKind {
     ClusterSecretStore,
     /// `ClusterExternalSecret`.
     ClusterExternalSecret,
+    /// `PushSecret`.
+    PushSecret,
+    /// `ClusterPushSecret`.
+    ClusterPushSecret,
 }
 
 impl ObjectKind {
-    const ALL: [ObjectKind; 4] = [
+    const ALL: [ObjectKind; 6] = [
         ObjectKind::ExternalSecret,
         ObjectKind::SecretStore,
         ObjectKind::ClusterSecretStore,
         ObjectKind::ClusterExternalSecret,
+        ObjectKind::PushSecret,
+        ObjectKind::ClusterPushSecret,
     ];
 
     fn prefix(self) -> &'static str {
@@ -49,11 +57,16 @@ impl ObjectKind {
             ObjectKind::SecretStore => "secretstore",
             ObjectKind::ClusterSecretStore => "clustersecretstore",
             ObjectKind::ClusterExternalSecret => "clusterexternalsecret",
+            ObjectKind::PushSecret => "pushsecret",
+            ObjectKind::ClusterPushSecret => "clusterpushsecret",
         }
     }
 
     fn namespaced(self) -> bool {
-        matches!(self, ObjectKind::ExternalSecret | ObjectKind::SecretStore)
+        matches!(
+            self,
+            ObjectKind::ExternalSecret | ObjectKind::SecretStore | ObjectKind::PushSecret
+        )
     }
 }
 

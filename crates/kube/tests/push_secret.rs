@@ -1,0 +1,393 @@
+//! The PushSecret controller against the Kubernetes API double and a real OpenBao: create with
+//! ESO's marker, update on change, out-of-band edits restored, unmanaged remotes refused,
+//! `IfNotExists`, `deletionPolicy` Delete / None, a round trip through an ExternalSecret, and
+//! no value in status, events or errors.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, ListParams};
+use reqwest::Method;
+use secretsync_engine::{Engine, EngineConfig};
+use secretsync_kube::{Lifecycle, Metrics};
+use secretsync_model::external_secret::ExternalSecret;
+use secretsync_model::push_secret::PushSecret;
+use secretsync_model::secret_store::SecretStore;
+use secretsync_providers::{AllProviders, ProviderOptions};
+use secretsync_testkit::peers::Bao;
+use serde_json::{Value, json};
+use support::{Cluster, config, crd_dir, wait_for};
+
+const CANARY: &str = "canary-5d1e-never-print";
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn kv(bao: &Bao, key: &str) -> Option<Value> {
+    bao.sys_request(Method::GET, &format!("secret/data/{key}"), None)
+        .await
+        .ok()
+        .map(|v| v["data"]["data"].clone())
+}
+
+async fn kv_meta(bao: &Bao, key: &str) -> Option<Value> {
+    bao.sys_request(Method::GET, &format!("secret/metadata/{key}"), None)
+        .await
+        .ok()
+        .map(|v| v["data"].clone())
+}
+
+async fn put(bao: &Bao, key: &str, data: Value) {
+    bao.sys_request(
+        Method::POST,
+        &format!("secret/data/{key}"),
+        Some(json!({ "data": data })),
+    )
+    .await
+    .unwrap();
+}
+
+fn push_secret(name: &str, ns: &str, policy: &str, deletion: &str, data: Value) -> Value {
+    json!({
+        "apiVersion": "external-secrets.io/v1alpha1",
+        "kind": "PushSecret",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "refreshInterval": "1s",
+            "updatePolicy": policy,
+            "deletionPolicy": deletion,
+            "secretStoreRefs": [{"name": "vault", "kind": "SecretStore"}],
+            "selector": {"secret": {"name": "src"}},
+            "data": data,
+        }
+    })
+}
+
+fn entry(secret_key: Option<&str>, remote_key: &str, property: Option<&str>) -> Value {
+    let mut m = json!({"remoteRef": {"remoteKey": remote_key}});
+    if let Some(k) = secret_key {
+        m["secretKey"] = json!(k);
+    }
+    if let Some(p) = property {
+        m["remoteRef"]["property"] = json!(p);
+    }
+    json!({ "match": m })
+}
+
+/// (status, reason, message) of a PushSecret's Ready condition.
+async fn ready(cluster: &Cluster, name: &str) -> Option<(String, String, String)> {
+    let ps = Api::<PushSecret>::namespaced(cluster.client.clone(), &cluster.namespace)
+        .get_opt(name)
+        .await
+        .unwrap()?;
+    let c = ps
+        .status?
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Ready")?;
+    Some((
+        serde_json::to_value(c.status)
+            .unwrap()
+            .as_str()?
+            .to_string(),
+        c.reason.unwrap_or_default(),
+        c.message.unwrap_or_default(),
+    ))
+}
+
+async fn source(cluster: &Cluster, data: &[(&str, &str)]) {
+    let data: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    cluster
+        .apply::<Secret>(
+            Some(&cluster.namespace),
+            json!({"apiVersion": "v1", "kind": "Secret",
+                   "metadata": {"name": "src", "namespace": cluster.namespace},
+                   "stringData": data}),
+        )
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_secret_lifecycle_against_openbao() {
+    let bao = Bao::start().await.expect("OpenBao");
+    let cluster = Cluster::start(crd_dir()).await;
+    let ns = cluster.namespace.clone();
+    let token = bao.root_token();
+    let token = secrecy::ExposeSecret::expose_secret(token).to_string();
+    cluster
+        .apply::<Secret>(
+            Some(&ns),
+            json!({"apiVersion": "v1", "kind": "Secret",
+                   "metadata": {"name": "vault-token", "namespace": ns},
+                   "stringData": {"token": token}}),
+        )
+        .await;
+    cluster
+        .apply::<SecretStore>(
+            Some(&ns),
+            json!({"apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+                   "metadata": {"name": "vault", "namespace": ns},
+                   "spec": {"provider": {"vault": {
+                       "server": bao.addr(), "path": "secret", "version": "v2",
+                       "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}}}}}}),
+        )
+        .await;
+    source(
+        &cluster,
+        &[("user", "admin"), ("password", CANARY), ("url", "a<b>&c")],
+    )
+    .await;
+    put(&bao, "theirs", json!({"token": "original"})).await;
+    put(&bao, "exists", json!({"v": "original"})).await;
+
+    let factory = Arc::new(AllProviders::new(
+        ProviderOptions::from_lookup(|_| None).unwrap(),
+    ));
+    let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
+    let lifecycle = Lifecycle::default();
+    let metrics = Metrics::default();
+    let running = tokio::spawn(secretsync_kube::run_with(
+        cluster.client.clone(),
+        config(&ns),
+        engine,
+        factory,
+        metrics.clone(),
+        lifecycle.clone(),
+    ));
+
+    // create: a property and the whole Secret, with ESO's marker
+    cluster
+        .apply::<PushSecret>(
+            Some(&ns),
+            push_secret(
+                "push",
+                &ns,
+                "Replace",
+                "Delete",
+                json!([
+                    entry(Some("password"), "app/db", Some("password")),
+                    entry(None, "app/all", None)
+                ]),
+            ),
+        )
+        .await;
+    let (status, reason, _) = wait_for(WAIT, "PushSecret Ready", || async {
+        ready(&cluster, "push").await.filter(|r| r.0 == "True")
+    })
+    .await;
+    assert_eq!((status.as_str(), reason.as_str()), ("True", "Synced"));
+    assert_eq!(kv(&bao, "app/db").await, Some(json!({"password": CANARY})));
+    assert_eq!(
+        kv(&bao, "app/all").await,
+        Some(json!({"user": "admin", "password": CANARY, "url": "a<b>&c"}))
+    );
+    assert_eq!(
+        kv_meta(&bao, "app/db").await.unwrap()["custom_metadata"],
+        json!({"managed-by": "external-secrets"})
+    );
+    let ps = Api::<PushSecret>::namespaced(cluster.client.clone(), &ns)
+        .get("push")
+        .await
+        .unwrap();
+    let status = ps.status.clone().unwrap();
+    let synced: Vec<&String> = status.synced_push_secrets["SecretStore/vault"]
+        .keys()
+        .collect();
+    assert_eq!(synced, ["app/all", "app/db/password"]);
+    assert!(
+        status
+            .synced_resource_version
+            .as_deref()
+            .unwrap()
+            .starts_with("1-")
+    );
+    assert!(
+        ps.finalizers()
+            .contains(&"pushsecret.externalsecrets.io/finalizer".to_string())
+    );
+    assert!(!serde_json::to_string(&status).unwrap().contains(CANARY));
+    let mut scrape = String::new();
+    metrics.encode_eso(&mut scrape);
+    assert!(
+        scrape.contains(r#"pushsecret_status_condition{name="push",namespace="apps",condition="Ready",status="True"} 1"#),
+        "{scrape}"
+    );
+    assert!(scrape.contains("pushsecret_reconcile_duration"), "{scrape}");
+    assert!(!scrape.contains(CANARY));
+
+    // update on change of the source Secret
+    source(
+        &cluster,
+        &[
+            ("user", "admin"),
+            ("password", "rotated"),
+            ("url", "a<b>&c"),
+        ],
+    )
+    .await;
+    wait_for(WAIT, "the rotated password in Vault", || async {
+        (kv(&bao, "app/db").await == Some(json!({"password": "rotated"}))).then_some(())
+    })
+    .await;
+
+    // an out-of-band edit is restored on the next refresh
+    put(&bao, "app/db", json!({"password": "mallory", "extra": "x"})).await;
+    wait_for(WAIT, "the edited value restored", || async {
+        (kv(&bao, "app/db").await.map(|v| v["password"].clone()) == Some(json!("rotated")))
+            .then_some(())
+    })
+    .await;
+
+    // round trip: an ExternalSecret reading the pushed object back gives the same bytes
+    source(
+        &cluster,
+        &[("user", "admin"), ("password", CANARY), ("url", "a<b>&c")],
+    )
+    .await;
+    wait_for(WAIT, "the canary back in Vault", || async {
+        (kv(&bao, "app/all").await.map(|v| v["password"].clone()) == Some(json!(CANARY)))
+            .then_some(())
+    })
+    .await;
+    cluster
+        .apply::<ExternalSecret>(
+            Some(&ns),
+            json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                   "metadata": {"name": "back", "namespace": ns},
+                   "spec": {"refreshInterval": "1h",
+                            "secretStoreRef": {"name": "vault", "kind": "SecretStore"},
+                            "target": {"name": "back"},
+                            "dataFrom": [{"extract": {"key": "app/all"}}]}}),
+        )
+        .await;
+    let back = wait_for(WAIT, "the read-back Secret", || async {
+        cluster.secret("back").await.and_then(|s| s.data)
+    })
+    .await;
+    let src = cluster.secret("src").await.unwrap().data.unwrap();
+    assert_eq!(back, src, "byte-identical round trip");
+
+    // a remote not managed by secretsync or ESO is never overwritten; IfNotExists leaves
+    // existing remotes alone and reports them synced
+    cluster
+        .apply::<PushSecret>(
+            Some(&ns),
+            push_secret(
+                "intruder",
+                &ns,
+                "Replace",
+                "Delete",
+                json!([entry(Some("password"), "theirs", Some("token"))]),
+            ),
+        )
+        .await;
+    cluster
+        .apply::<PushSecret>(
+            Some(&ns),
+            push_secret(
+                "gentle",
+                &ns,
+                "IfNotExists",
+                "None",
+                json!([
+                    entry(Some("password"), "exists", Some("v")),
+                    entry(Some("user"), "fresh", Some("user"))
+                ]),
+            ),
+        )
+        .await;
+    let (_, reason, message) = wait_for(WAIT, "the intruder refused", || async {
+        ready(&cluster, "intruder").await.filter(|r| r.0 == "False")
+    })
+    .await;
+    assert_eq!(reason, "Errored");
+    assert!(message.contains("not managed"), "{message}");
+    assert!(!message.contains(CANARY), "{message}");
+    let (_, _, message) = wait_for(WAIT, "IfNotExists synced", || async {
+        ready(&cluster, "gentle").await.filter(|r| r.0 == "True")
+    })
+    .await;
+    assert!(
+        message.contains("Existing secrets in providers unchanged"),
+        "{message}"
+    );
+    assert_eq!(kv(&bao, "theirs").await, Some(json!({"token": "original"})));
+    assert_eq!(kv(&bao, "exists").await, Some(json!({"v": "original"})));
+    assert_eq!(kv(&bao, "fresh").await, Some(json!({"user": "admin"})));
+
+    // removing an entry with deletionPolicy Delete deletes exactly that remote key
+    cluster
+        .apply::<PushSecret>(
+            Some(&ns),
+            push_secret(
+                "push",
+                &ns,
+                "Replace",
+                "Delete",
+                json!([entry(Some("password"), "app/db", Some("password"))]),
+            ),
+        )
+        .await;
+    wait_for(WAIT, "app/all deleted", || async {
+        kv_meta(&bao, "app/all").await.is_none().then_some(())
+    })
+    .await;
+    assert!(kv(&bao, "app/db").await.is_some());
+
+    // deleting the PushSecrets: Delete removes what it pushed, None keeps it, unmanaged stays
+    let api = Api::<PushSecret>::namespaced(cluster.client.clone(), &ns);
+    for name in ["push", "gentle", "intruder"] {
+        api.delete(name, &DeleteParams::default()).await.unwrap();
+    }
+    wait_for(WAIT, "the PushSecrets gone", || async {
+        api.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    // Delete: the pushed property is removed; the member someone else added stays
+    assert_eq!(kv(&bao, "app/db").await, Some(json!({"extra": "x"})));
+    assert_eq!(
+        kv(&bao, "fresh").await,
+        Some(json!({"user": "admin"})),
+        "None: kept"
+    );
+    assert_eq!(kv(&bao, "exists").await, Some(json!({"v": "original"})));
+    assert_eq!(kv(&bao, "theirs").await, Some(json!({"token": "original"})));
+
+    // canary: no value in events, statuses or metrics
+    let events = cluster
+        .server
+        .request_log()
+        .iter()
+        .filter(|r| r.path.contains("events"))
+        .count();
+    assert!(events > 0, "events were published");
+    let events: Vec<Value> =
+        Api::<k8s_openapi::api::events::v1::Event>::namespaced(cluster.client.clone(), &ns)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap())
+            .collect();
+    assert!(events.iter().any(|e| e["reason"] == "Synced"), "{events:?}");
+    let text = serde_json::to_string(&events).unwrap();
+    assert!(!text.contains(CANARY), "an event carries the value");
+    lifecycle.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
