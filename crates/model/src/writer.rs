@@ -87,3 +87,159 @@ pub fn not_managed(remote: &PushSecretRemoteRef) -> ProviderError {
         remote.remote_key
     ))
 }
+
+/// `apiVersion` of ESO's `PushSecretMetadata` documents (`data[].metadata`).
+pub const PUSH_METADATA_API_VERSION: &str = "kubernetes.external-secrets.io/v1alpha1";
+/// `kind` of ESO's `PushSecretMetadata` documents.
+pub const PUSH_METADATA_KIND: &str = "PushSecretMetadata";
+
+/// ESO's `ParseMetadataParameters`: `data[].metadata` as a `PushSecretMetadata` document
+/// (`apiVersion`, `kind`, `spec: T`). `None` when there is none; unknown fields are refused
+/// when `T` denies them. Errors name the field, never a value.
+pub fn parse_push_metadata<T: serde::de::DeserializeOwned + Default>(
+    metadata: Option<&serde_json::Value>,
+) -> Result<Option<T>, String> {
+    let Some(value) = metadata.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let api_version = value.get("apiVersion").and_then(|v| v.as_str());
+    if api_version != Some(PUSH_METADATA_API_VERSION) {
+        return Err(format!(
+            "metadata.apiVersion: expected {PUSH_METADATA_API_VERSION:?}, got {api_version:?}"
+        ));
+    }
+    let kind = value.get("kind").and_then(|v| v.as_str());
+    if kind != Some(PUSH_METADATA_KIND) {
+        return Err(format!(
+            "metadata.kind: expected {PUSH_METADATA_KIND:?}, got {kind:?}"
+        ));
+    }
+    match value.get("spec") {
+        None | Some(serde_json::Value::Null) => Ok(Some(T::default())),
+        Some(spec) => serde_path_to_error::deserialize(spec)
+            .map(Some)
+            .map_err(|e| {
+                format!(
+                    "metadata.spec.{}: {}",
+                    e.path(),
+                    first_line(&e.inner().to_string())
+                )
+            }),
+    }
+}
+
+/// serde's message up to the position note, which never quotes input (values are not in
+/// metadata anyway, but keep errors short).
+fn first_line(message: &str) -> String {
+    message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_string()
+}
+
+/// Sets `property` (a top-level member) of the JSON object `existing` to `value` as a string,
+/// keeping the other members (ESO's `sjson.SetBytes` for a plain property name). `None` when
+/// the member already holds `value`. `existing` absent or empty starts from `{}`.
+pub fn set_json_property(
+    existing: Option<&[u8]>,
+    property: &str,
+    value: &[u8],
+) -> Result<Option<Vec<u8>>, String> {
+    let text = std::str::from_utf8(value)
+        .map_err(|_| format!("property {property:?}: expected a UTF-8 value"))?;
+    let mut object: serde_json::Map<String, serde_json::Value> = match existing {
+        None => serde_json::Map::new(),
+        Some(b) if b.iter().all(u8::is_ascii_whitespace) => serde_json::Map::new(),
+        Some(b) => serde_json::from_slice(b).map_err(|_| {
+            format!("property {property:?}: the remote value must be a JSON object to push a property into it")
+        })?,
+    };
+    if object.get(property).and_then(|v| v.as_str()) == Some(text) {
+        return Ok(None);
+    }
+    object.insert(
+        property.to_string(),
+        serde_json::Value::String(text.to_string()),
+    );
+    serde_json::to_vec(&object)
+        .map(Some)
+        .map_err(|_| format!("property {property:?}: could not encode the JSON object"))
+}
+
+/// Removes `property` from the JSON object `existing`: `Some(rest)` to write back, `None` when
+/// nothing is left (delete the remote secret). Absent members leave it unchanged.
+pub fn remove_json_property(existing: &[u8], property: &str) -> Result<Option<Vec<u8>>, String> {
+    let mut object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(existing)
+            .map_err(|_| format!("property {property:?}: the remote value is not a JSON object"))?;
+    object.remove(property);
+    if object.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_vec(&object)
+        .map(Some)
+        .map_err(|_| format!("property {property:?}: could not encode the JSON object"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, Default, PartialEq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Spec {
+        #[serde(default)]
+        tags: std::collections::BTreeMap<String, String>,
+    }
+
+    #[test]
+    fn push_metadata_documents() {
+        let ok = json!({"apiVersion": PUSH_METADATA_API_VERSION, "kind": PUSH_METADATA_KIND, "spec": {"tags": {"a": "b"}}});
+        let parsed: Option<Spec> = parse_push_metadata(Some(&ok)).expect("parses");
+        assert_eq!(parsed.map(|s| s.tags.len()), Some(1));
+        assert_eq!(parse_push_metadata::<Spec>(None), Ok(None));
+        let cases = [
+            (json!({"kind": PUSH_METADATA_KIND}), "metadata.apiVersion"),
+            (
+                json!({"apiVersion": PUSH_METADATA_API_VERSION, "kind": "X"}),
+                "metadata.kind",
+            ),
+            (
+                json!({"apiVersion": PUSH_METADATA_API_VERSION, "kind": PUSH_METADATA_KIND, "spec": {"tagz": {}}}),
+                "metadata.spec",
+            ),
+        ];
+        for (value, field) in cases {
+            let err = parse_push_metadata::<Spec>(Some(&value)).expect_err("refused");
+            assert!(err.starts_with(field), "{err}");
+        }
+    }
+
+    #[test]
+    fn json_properties() {
+        assert_eq!(
+            set_json_property(None, "a", b"1").expect("ok"),
+            Some(br#"{"a":"1"}"#.to_vec())
+        );
+        assert_eq!(
+            set_json_property(Some(br#"{"a":"1"}"#), "a", b"1"),
+            Ok(None)
+        );
+        assert_eq!(
+            set_json_property(Some(br#"{"a":"1"}"#), "b", b"2").expect("ok"),
+            Some(br#"{"a":"1","b":"2"}"#.to_vec())
+        );
+        assert!(
+            set_json_property(Some(b"canary"), "b", b"2")
+                .expect_err("not JSON")
+                .contains("JSON object")
+        );
+        assert_eq!(
+            remove_json_property(br#"{"a":"1","b":"2"}"#, "a"),
+            Ok(Some(br#"{"b":"2"}"#.to_vec()))
+        );
+        assert_eq!(remove_json_property(br#"{"a":"1"}"#, "a"), Ok(None));
+    }
+}

@@ -112,6 +112,7 @@ mod parameter_store;
 mod provider;
 mod secrets_manager;
 mod value;
+mod write;
 
 pub use options::AwsOptions;
 pub use provider::{AwsProvider, RETRY_DEFAULTS};

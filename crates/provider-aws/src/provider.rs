@@ -38,6 +38,7 @@ pub struct AwsProvider {
     spec: AwsSpec,
     auth: Auth,
     backend: Backend,
+    writer: crate::write::AwsWriter,
     retry: RetryPolicy,
 }
 
@@ -151,11 +152,32 @@ impl AwsProvider {
                 prefix,
             )),
         };
+        let site = crate::write::WriteSite {
+            region: spec.region.clone(),
+            options: options.clone(),
+            prefix: spec.prefix.clone().unwrap_or_default(),
+        };
+        let writer = match spec.service {
+            AwsService::SecretsManager => {
+                crate::write::AwsWriter::SecretsManager(crate::write::SecretsManagerWriter {
+                    client: aws_sdk_secretsmanager::Client::new(&service_config),
+                    site,
+                    settings: spec.secrets_manager.clone(),
+                })
+            }
+            AwsService::ParameterStore => {
+                crate::write::AwsWriter::ParameterStore(crate::write::ParameterStoreWriter {
+                    client: aws_sdk_ssm::Client::new(&service_config),
+                    site,
+                })
+            }
+        };
         Ok(AwsProvider {
             context,
             spec,
             auth,
             backend,
+            writer,
             retry: RETRY_DEFAULTS.without_settings,
         })
     }
@@ -181,6 +203,11 @@ impl AwsProvider {
         self.auth.check().await
     }
 
+    /// The write half (PushSecrets).
+    pub(crate) fn write_backend(&self) -> &crate::write::AwsWriter {
+        &self.writer
+    }
+
     /// Resolves the store's credentials now (normally done on first use), e.g. to fail fast.
     pub async fn warm_up(&self) -> Result<(), ProviderError> {
         self.auth.credentials().await.map(|_| ())
@@ -191,7 +218,7 @@ impl AwsProvider {
 impl SecretProvider for AwsProvider {
     fn capabilities(&self) -> ProviderCapabilities {
         ProviderCapabilities {
-            store: StoreCapabilities::ReadOnly,
+            store: StoreCapabilities::ReadWrite,
             find: true,
             versions: true,
             metadata: true,
@@ -260,6 +287,10 @@ impl SecretProvider for AwsProvider {
 
     fn retry_policy(&self) -> RetryPolicy {
         self.retry
+    }
+
+    fn writer(&self) -> Option<&dyn secretsync_model::SecretWriter> {
+        Some(self)
     }
 
     async fn validate(&self) -> Result<Validation, ProviderError> {
