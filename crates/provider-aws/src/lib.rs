@@ -36,6 +36,20 @@
 //! - `prefix` is prepended to every key and to `find.path`; `find` returns names without it.
 //! - The reported version is Secrets Manager's `VersionId` or the parameter's version number.
 //!
+//! # Writes (PushSecret)
+//!
+//! [`AwsProvider`] implements `secretsync_model::SecretWriter` (module `write`), with ESO's
+//! `managed-by: external-secrets` tag as the marker: a secret or parameter without it is never
+//! written or deleted. Secrets Manager: `DescribeSecret` + `GetSecretValue`, then `CreateSecret`
+//! (tags, `description`, `kmsKeyId`, `secretPushFormat` binary/string from the entry's
+//! `PushSecretMetadata`) or `PutSecretValue` when the value differs, `TagResource`/`UntagResource`
+//! when the metadata names tags; delete with the store's `secretsManager.forceDeleteWithoutRecovery`
+//! or `recoveryWindowInDays`. Parameter Store: `GetParameter` + `ListTagsForResource`, then
+//! `PutParameter` (`secretType`, `kmsKeyID` for SecureString, `tier`, tags on creation,
+//! `Overwrite` after) and tag updates; `DeleteParameter`. A `property` push sets that member of
+//! the JSON object and keeps the others; deleting it rewrites the object (the secret goes with its
+//! last member) where ESO deletes the whole secret.
+//!
 //! # Authentication
 //!
 //! Credentials come only from the [`CredentialResolver`](secretsync_model::credentials::CredentialResolver):
