@@ -17,6 +17,15 @@
 //! here with bounded concurrency); `find.path` is ignored as in ESO. Reading a disabled
 //! secret fails with `PermissionDenied` saying that it is disabled.
 //!
+//! # Writes (PushSecret)
+//!
+//! [`AzureProvider`] implements `secretsync_model::SecretWriter` for secrets (module `write`):
+//! `PUT secrets/{name}` with ESO's `managed-by: external-secrets` tag plus the entry's
+//! `PushSecretMetadata` (`tags`, `contentType`, `expirationDate` → `attributes.exp`), only when
+//! the value, expiry or requested content type differ (ESO's rule); a secret without the tag is
+//! never written or deleted; `DELETE secrets/{name}` (soft delete, as the vault is configured).
+//! A `property` push sets that member of a JSON object. Keys and certificates are not pushed yet.
+//!
 //! # Authentication (`authType`)
 //!
 //! - `ServicePrincipal` (default): `tenantId` plus `authSecretRef.clientId` and either
@@ -106,6 +115,7 @@ mod objects;
 mod options;
 mod provider;
 mod vault;
+mod write;
 
 pub use auth::source::{ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, WORKLOAD_IDENTITY_AUDIENCE};
 pub use cloud::CloudEndpoints;

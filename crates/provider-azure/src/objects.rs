@@ -125,6 +125,44 @@ struct SecretBundle<'a> {
     tags: Option<Map<String, Value>>,
     #[serde(default)]
     attributes: Option<Map<String, Value>>,
+    #[serde(default, rename = "contentType")]
+    content_type: Option<String>,
+}
+
+/// A secret as read before a PushSecret writes it.
+pub struct ExistingSecret {
+    /// The value.
+    pub value: SecretValue,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+    /// Its content type.
+    pub content_type: Option<String>,
+    /// `attributes.exp` (Unix seconds).
+    pub expires: Option<i64>,
+}
+
+/// The value, tags, content type and expiry of a secret bundle.
+pub fn existing_secret(body: &[u8], what: &str) -> Result<ExistingSecret, ProviderError> {
+    let remote = secret_value(body, what)?;
+    let bundle = parse_secret_bundle(body, what)?;
+    if let Some(Cow::Owned(mut unescaped)) = bundle.value {
+        unescaped.zeroize();
+    }
+    Ok(ExistingSecret {
+        value: remote.value,
+        tags: bundle
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string())))
+            .collect(),
+        content_type: bundle.content_type,
+        expires: bundle
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get("exp"))
+            .and_then(Value::as_i64),
+    })
 }
 
 fn parse_secret_bundle<'a>(body: &'a [u8], what: &str) -> Result<SecretBundle<'a>, ProviderError> {

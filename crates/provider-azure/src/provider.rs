@@ -126,6 +126,11 @@ impl AzureProvider {
         Ok(self)
     }
 
+    /// The Key Vault client.
+    pub(crate) fn client(&self) -> &KeyVaultClient {
+        &self.client
+    }
+
     /// Access tokens acquired so far by this provider instance.
     pub fn token_acquisitions(&self) -> u64 {
         self.client.tokens().acquisitions()
@@ -201,7 +206,7 @@ fn tags_match(item: &Value, wanted: &BTreeMap<String, String>) -> bool {
 impl SecretProvider for AzureProvider {
     fn capabilities(&self) -> ProviderCapabilities {
         ProviderCapabilities {
-            store: StoreCapabilities::ReadOnly,
+            store: StoreCapabilities::ReadWrite,
             find: true,
             versions: true,
             metadata: true,
@@ -241,6 +246,10 @@ impl SecretProvider for AzureProvider {
         metadata: &RemoteSecret,
     ) -> Option<Result<SecretData, ProviderError>> {
         Some(objects::eso_extract_metadata(key, property, metadata))
+    }
+
+    fn writer(&self) -> Option<&dyn secretsync_model::SecretWriter> {
+        Some(self)
     }
 
     fn retry_policy(&self) -> RetryPolicy {

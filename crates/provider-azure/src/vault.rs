@@ -246,14 +246,32 @@ impl KeyVaultClient {
         url: Url,
         what: &str,
     ) -> Result<Zeroizing<Vec<u8>>, ProviderError> {
+        self.call(reqwest::Method::GET, url, None, what).await
+    }
+
+    /// Sends `method` to `url` with a bearer token and an optional JSON `body` (PushSecret
+    /// writes); the answer body as for [`get`](Self::get). Retries once, at once, after a
+    /// rejected token.
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        url: Url,
+        body: Option<&[u8]>,
+        what: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, ProviderError> {
         self.ensure_challenge(&url, what).await?;
         let mut token_retried = false;
         loop {
             let token = self.tokens.token().await?;
-            let request = self
+            let mut request = self
                 .http
-                .get(url.clone())
+                .request(method.clone(), url.clone())
                 .bearer_auth(token.value.expose_secret());
+            if let Some(b) = body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(b.to_vec());
+            }
             let reply = send(request, what, &self.options).await?;
             if reply.status.is_success() {
                 return Ok(reply.body);

@@ -6,3 +6,4 @@ mod common;
 mod identity;
 mod reads;
 mod workload;
+mod writes;
