@@ -391,3 +391,170 @@ async fn push_secret_lifecycle_against_openbao() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_push_secret_pushes_per_namespace_and_reports_failures() {
+    use k8s_openapi::api::core::v1::Namespace;
+    use secretsync_model::push_secret::ClusterPushSecret;
+
+    let bao = Bao::start().await.expect("OpenBao");
+    let cluster = Cluster::start(crd_dir()).await;
+    let token = secrecy::ExposeSecret::expose_secret(bao.root_token()).to_string();
+    let namespaces = Api::<Namespace>::all(cluster.client.clone());
+    for (ns, team) in [
+        ("apps", true),
+        ("other", true),
+        ("third", true),
+        ("skipped", false),
+    ] {
+        let labels = if team {
+            json!({"push": "yes"})
+        } else {
+            json!({})
+        };
+        let body: Namespace =
+            serde_json::from_value(json!({"metadata": {"name": ns, "labels": labels}})).unwrap();
+        if namespaces.get_opt(ns).await.unwrap().is_some() {
+            namespaces
+                .replace(ns, &kube::api::PostParams::default(), &{
+                    let mut n = namespaces.get(ns).await.unwrap();
+                    n.metadata.labels = body.metadata.labels.clone();
+                    n
+                })
+                .await
+                .unwrap();
+        } else {
+            namespaces
+                .create(&kube::api::PostParams::default(), &body)
+                .await
+                .unwrap();
+        }
+    }
+    // a store and a source Secret in "apps" only; "other" has the source but no store
+    for ns in ["apps", "other"] {
+        cluster
+            .apply::<Secret>(
+                Some(ns),
+                json!({"apiVersion": "v1", "kind": "Secret",
+                       "metadata": {"name": "src", "namespace": ns},
+                       "stringData": {"password": CANARY}}),
+            )
+            .await;
+    }
+    cluster
+        .apply::<Secret>(
+            Some("apps"),
+            json!({"apiVersion": "v1", "kind": "Secret",
+                   "metadata": {"name": "vault-token", "namespace": "apps"},
+                   "stringData": {"token": token}}),
+        )
+        .await;
+    cluster
+        .apply::<SecretStore>(
+            Some("apps"),
+            json!({"apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+                   "metadata": {"name": "vault", "namespace": "apps"},
+                   "spec": {"provider": {"vault": {
+                       "server": bao.addr(), "path": "secret", "version": "v2",
+                       "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}}}}}}),
+        )
+        .await;
+    // "third" already has a PushSecret of that name that is not ours
+    cluster
+        .apply::<PushSecret>(
+            Some("third"),
+            push_secret(
+                "fanout",
+                "third",
+                "Replace",
+                "None",
+                json!([entry(Some("password"), "third/x", None)]),
+            ),
+        )
+        .await;
+
+    let factory = Arc::new(AllProviders::new(
+        ProviderOptions::from_lookup(|_| None).unwrap(),
+    ));
+    let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
+    let lifecycle = Lifecycle::default();
+    let running = tokio::spawn(secretsync_kube::run_with(
+        cluster.client.clone(),
+        config("apps"),
+        engine,
+        factory,
+        Metrics::default(),
+        lifecycle.clone(),
+    ));
+    let cps: ClusterPushSecret = serde_json::from_value(json!({
+        "apiVersion": "external-secrets.io/v1alpha1", "kind": "ClusterPushSecret",
+        "metadata": {"name": "fanout"},
+        "spec": {
+            "namespaceSelectors": [{"matchLabels": {"push": "yes"}}],
+            "pushSecretName": "fanout",
+            "pushSecretMetadata": {"labels": {"from": "cps"}},
+            "pushSecretSpec": {
+                "refreshInterval": "1s",
+                "secretStoreRefs": [{"name": "vault", "kind": "SecretStore"}],
+                "selector": {"secret": {"name": "src"}},
+                "data": [entry(Some("password"), "fanned", Some("password"))]
+            }
+        }
+    }))
+    .unwrap();
+    let api = Api::<ClusterPushSecret>::all(cluster.client.clone());
+    api.create(&kube::api::PostParams::default(), &cps)
+        .await
+        .unwrap();
+
+    let status = wait_for(WAIT, "both failures reported", || async {
+        let s = api.get("fanout").await.unwrap().status?;
+        (s.failed_namespaces.len() == 2).then_some(s)
+    })
+    .await;
+    assert_eq!(status.provisioned_namespaces, ["apps", "other"]);
+    let failed: Vec<&str> = status
+        .failed_namespaces
+        .iter()
+        .map(|f| f.namespace.as_str())
+        .collect();
+    assert_eq!(failed, ["other", "third"]);
+    let third = status.failed_namespaces[1]
+        .reason
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        third.contains("not managed by this ClusterPushSecret"),
+        "{third}"
+    );
+    let other = status.failed_namespaces[0]
+        .reason
+        .clone()
+        .unwrap_or_default();
+    assert!(other.contains("vault"), "{other}");
+    assert!(!serde_json::to_string(&status).unwrap().contains(CANARY));
+    assert_eq!(status.conditions[0].reason.as_deref(), Some("Errored"));
+    wait_for(WAIT, "the value pushed from apps", || async {
+        (kv(&bao, "fanned").await == Some(json!({"password": CANARY}))).then_some(())
+    })
+    .await;
+    let child = Api::<PushSecret>::namespaced(cluster.client.clone(), "apps")
+        .get("fanout")
+        .await
+        .unwrap();
+    assert_eq!(child.labels().get("from").map(String::as_str), Some("cps"));
+    assert!(
+        Api::<PushSecret>::namespaced(cluster.client.clone(), "skipped")
+            .get_opt("fanout")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    lifecycle.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}

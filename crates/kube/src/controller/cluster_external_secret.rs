@@ -40,13 +40,24 @@ fn selected(ces: &ClusterExternalSecret, ns: &Namespace) -> Result<bool, String>
     if ces.spec.namespaces.contains(&name) {
         return Ok(true);
     }
-    let labels = ns.labels();
     let selectors = ces
         .spec
         .namespace_selectors
         .iter()
         .chain(ces.spec.namespace_selector.iter());
-    for (i, sel) in selectors.enumerate() {
+    any_selects(selectors, ns)
+}
+
+/// Whether any of `selectors` (ORed) matches the namespace's labels; an invalid selector is an
+/// error naming its position.
+pub(crate) fn any_selects<'a>(
+    selectors: impl IntoIterator<
+        Item = &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+    >,
+    ns: &Namespace,
+) -> Result<bool, String> {
+    let labels = ns.labels();
+    for (i, sel) in selectors.into_iter().enumerate() {
         let s =
             Selector::try_from(sel.clone()).map_err(|e| format!("namespace selector {i}: {e}"))?;
         if s.matches(labels) {

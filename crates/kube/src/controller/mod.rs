@@ -1,6 +1,7 @@
 //! The controllers: ExternalSecret, SecretStore / ClusterSecretStore, ClusterExternalSecret.
 
 pub mod cluster_external_secret;
+pub mod cluster_push_secret;
 pub mod decide;
 pub mod external_secret;
 mod own_writes;

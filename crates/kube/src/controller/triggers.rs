@@ -352,6 +352,14 @@ pub(crate) fn run_all(
             &mut lists,
             shutdown.clone(),
         ));
+        if ctx.config.cluster_external_secrets {
+            runtime.start_controller("clusterpushsecret", slots);
+            loops.push(super::cluster_push_secret::run(
+                ctx.clone(),
+                &mut lists,
+                shutdown.clone(),
+            ));
+        }
     }
     tracing::debug!(watches = lists.len(), "controllers starting");
     let controllers = futures::future::join_all(loops).map(|_| ());
