@@ -114,6 +114,14 @@ pub enum Command {
         #[command(flatten)]
         source: Source,
     },
+    /// Push the Secrets named by the PushSecrets of the files to their stores once, as the
+    /// operator would (ESO's managed-by marker; remotes not managed by secretsync or ESO are
+    /// never overwritten). Nothing is deleted.
+    Push {
+        /// Where from.
+        #[command(flatten)]
+        source: Source,
+    },
     /// Write the CustomResourceDefinitions (v1 storage + v1beta1) as YAML files.
     Crds {
         /// Output directory (printed to stdout when absent).
@@ -160,6 +168,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(runtime()?.block_on(crate::diff::run(&source, exit_code, quiet)))
         }
         Command::Check { source } => Ok(runtime()?.block_on(crate::check::run(&source, quiet))),
+        Command::Push { source } => Ok(runtime()?.block_on(crate::push::run(&source, quiet))),
         Command::Crds { out } => crate::crds::write(out.as_deref()).map(|()| ExitCode::SUCCESS),
     }
 }

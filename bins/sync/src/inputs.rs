@@ -53,6 +53,8 @@ impl Job {
 pub struct Inputs {
     /// The ExternalSecrets, in file and document order.
     pub jobs: Vec<Job>,
+    /// The PushSecrets (`secretsync push`), with their origin, in file and document order.
+    pub push_secrets: Vec<(String, secretsync_model::push_secret::PushSecret)>,
     /// Stores, Secrets and ConfigMaps of the files.
     pub environment: MemoryEnvironment,
     /// One failure per unreadable file or bad document.
@@ -128,6 +130,7 @@ pub fn load(paths: &[PathBuf]) -> Inputs {
             let origin = format!("{}: document {}", doc.source, doc.index);
             match inputs.environment.insert(doc.resource) {
                 Some(Resource::ExternalSecret(es)) => inputs.jobs.push(Job::new(origin, *es)),
+                Some(Resource::PushSecret(ps)) => inputs.push_secrets.push((origin, *ps)),
                 Some(other) => tracing::warn!(
                     "{origin}: {} needs a cluster to select namespaces; skipped",
                     other.describe()

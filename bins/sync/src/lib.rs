@@ -14,6 +14,7 @@ pub mod exit;
 pub mod inputs;
 pub mod output;
 pub mod progress;
+pub mod push;
 pub mod render;
 pub mod run;
 pub mod select;

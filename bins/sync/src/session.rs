@@ -39,6 +39,8 @@ pub struct Session {
     pub env: Arc<dyn SyncEnvironment>,
     /// The selected ExternalSecrets.
     pub jobs: Vec<Job>,
+    /// The PushSecrets of the files, with their origin (`secretsync push`).
+    pub push_secrets: Vec<(String, secretsync_model::push_secret::PushSecret)>,
     /// Problems found while reading the input.
     pub failures: Vec<Failure>,
     /// The cluster, when configured.
@@ -147,6 +149,7 @@ impl Session {
             factory,
             env: Arc::new(env),
             jobs,
+            push_secrets: inputs.push_secrets,
             failures: inputs.failures,
             client,
             concurrency: source.concurrency,

@@ -219,9 +219,9 @@ impl MemoryEnvironment {
                 );
                 None
             }
-            other @ (Resource::ExternalSecret(_) | Resource::ClusterExternalSecret(_)) => {
-                Some(other)
-            }
+            other @ (Resource::ExternalSecret(_)
+            | Resource::ClusterExternalSecret(_)
+            | Resource::PushSecret(_)) => Some(other),
         }
     }
 

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 
 use crate::cluster_external_secret::ClusterExternalSecret;
 use crate::external_secret::ExternalSecret;
+use crate::push_secret::{PushSecret, validate_push_secret};
 use crate::secret_store::{ClusterSecretStore, SecretStore};
 use crate::validate::validate_external_secret;
 
@@ -23,6 +24,8 @@ pub enum Resource {
     ClusterSecretStore(Box<ClusterSecretStore>),
     /// A ClusterExternalSecret.
     ClusterExternalSecret(Box<ClusterExternalSecret>),
+    /// A PushSecret (`v1alpha1`).
+    PushSecret(Box<PushSecret>),
     /// A core/v1 Secret (credentials or templates).
     Secret(Box<Secret>),
     /// A core/v1 ConfigMap (templates, CA bundles).
@@ -39,6 +42,7 @@ impl Resource {
             Resource::ClusterExternalSecret(r) => {
                 ("ClusterExternalSecret", r.metadata.name.clone())
             }
+            Resource::PushSecret(r) => ("PushSecret", r.metadata.name.clone()),
             Resource::Secret(r) => ("Secret", r.metadata.name.clone()),
             Resource::ConfigMap(r) => ("ConfigMap", r.metadata.name.clone()),
         };
@@ -190,6 +194,20 @@ fn parse_value(value: serde_json::Value) -> Result<Resource, ParseFailure> {
                     typed(value).map_err(|(f, m)| (object, f, m))?,
                 )),
             }
+        }
+        (GROUP, "PushSecret") => {
+            if version != "v1alpha1" {
+                return Err((
+                    object,
+                    Some("apiVersion".into()),
+                    format!("expected {GROUP}/v1alpha1, got {api_version:?}"),
+                ));
+            }
+            let ps: PushSecret = typed(value).map_err(|(f, m)| (object.clone(), f, m))?;
+            if let Some(first) = validate_push_secret(&ps.spec, "spec").into_iter().next() {
+                return Err((object, None, first.to_string()));
+            }
+            Resource::PushSecret(Box::new(ps))
         }
         ("", "Secret") if version == "v1" => {
             Resource::Secret(Box::new(typed(value).map_err(|(f, m)| (object, f, m))?))

@@ -235,3 +235,105 @@ async fn github_and_gitlab_jwt() {
     let r = gitlab.run(&["check", "-q"], &paths).await;
     assert_eq!(r.code, 0, "GitLab id_token: {}", r.stderr);
 }
+
+/// `secretsync push -f`: a PushSecret and its Secret from files go to OpenBao with ESO's
+/// marker; `render` of an ExternalSecret reading it back yields the same value; a remote not
+/// managed by secretsync or ESO is refused (exit 2) without the value in the output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_from_files_then_read_back() {
+    let bao = bao_with_app().await;
+    bao.sys_request(
+        Method::POST,
+        "secret/data/theirs",
+        Some(json!({"data": {"password": "original"}})),
+    )
+    .await
+    .expect("seed");
+    let peer = crate::common::Peer {
+        stores: store(&bao, None),
+        store: "vault".into(),
+        env: vec![(
+            "VAULT_TOKEN".into(),
+            bao.root_token().expose_secret().into(),
+        )],
+        args: vec![],
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let push_secret = |name: &str, remote: &str| {
+        json!({"apiVersion": "external-secrets.io/v1alpha1", "kind": "PushSecret",
+               "metadata": {"name": name, "namespace": "ci"},
+               "spec": {"secretStoreRefs": [{"name": "vault", "kind": "ClusterSecretStore"}],
+                        "selector": {"secret": {"name": "src"}},
+                        "data": [{"match": {"secretKey": "password",
+                                            "remoteRef": {"remoteKey": remote, "property": "password"}}}]}})
+    };
+    let manifests = [
+        peer.stores.clone(),
+        serde_yaml::to_string(&json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "src", "namespace": "ci"},
+            "stringData": {"password": crate::support::CANARY}}))
+        .expect("YAML"),
+        serde_yaml::to_string(&push_secret("ok", "pushed")).expect("YAML"),
+    ]
+    .join("---\n");
+    let file = dir.path().join("push.yaml");
+    std::fs::write(&file, manifests).expect("write");
+    let pushed = peer.run(&["push"], &[&file]).await;
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    assert!(
+        !pushed.stderr.contains(crate::support::CANARY),
+        "{}",
+        pushed.stderr
+    );
+    let remote = bao
+        .sys_request(Method::GET, "secret/data/pushed", None)
+        .await
+        .expect("pushed");
+    assert_eq!(remote["data"]["data"]["password"], crate::support::CANARY);
+    let meta = bao
+        .sys_request(Method::GET, "secret/metadata/pushed", None)
+        .await
+        .expect("metadata");
+    assert_eq!(
+        meta["data"]["custom_metadata"]["managed-by"],
+        "external-secrets"
+    );
+    // pushing again changes nothing and still succeeds
+    let again = peer.run(&["push"], &[&file]).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(
+        bao.sys_request(Method::GET, "secret/metadata/pushed", None)
+            .await
+            .expect("metadata")["data"]["current_version"],
+        1
+    );
+
+    let refused_file = dir.path().join("refused.yaml");
+    std::fs::write(
+        &refused_file,
+        [
+            peer.stores.clone(),
+            serde_yaml::to_string(&json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "src", "namespace": "ci"},
+                "stringData": {"password": crate::support::CANARY}}))
+            .expect("YAML"),
+            serde_yaml::to_string(&push_secret("intruder", "theirs")).expect("YAML"),
+        ]
+        .join("---\n"),
+    )
+    .expect("write");
+    let refused = peer.run(&["push"], &[&refused_file]).await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("not managed"), "{}", refused.stderr);
+    assert!(
+        !refused.stderr.contains(crate::support::CANARY),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        bao.sys_request(Method::GET, "secret/data/theirs", None)
+            .await
+            .expect("theirs")["data"]["data"]["password"],
+        "original"
+    );
+}

@@ -1,0 +1,131 @@
+//! `secretsync push`: the PushSecrets of the files, pushed once as the operator would (same
+//! engine decisions and provider write paths), for CI. Source Secrets and stores come from the
+//! files, else from the cluster when one is configured. There is no previous status in a
+//! one-shot run, so nothing is deleted (`deletionPolicy` applies in the operator).
+
+use std::process::ExitCode;
+
+use secretsync_engine::TemplateSourceKind;
+use secretsync_engine::push::run::{open_store, push_to_store};
+use secretsync_engine::push::{apply_push_template, plan_entries};
+use secretsync_engine::templates::TemplateCache;
+use secretsync_model::push_secret::PushSecret;
+
+use crate::cli::Source;
+use crate::exit::{Class, Failure};
+use crate::session::{ClusterNeed, Session, finish};
+
+/// Runs `push`; one line per store pushed to, problems to stderr.
+pub async fn run(source: &Source, quiet: bool) -> ExitCode {
+    let session = match Session::open(source, ClusterNeed::Optional).await {
+        Ok(s) => s,
+        Err(f) => return finish("push", 0, &[f], None, quiet),
+    };
+    let templates = TemplateCache::new(Default::default(), 64);
+    let mut failures = session.failures.clone();
+    let selected: Vec<&(String, PushSecret)> = session
+        .push_secrets
+        .iter()
+        .filter(|(_, ps)| {
+            source
+                .namespace
+                .as_deref()
+                .is_none_or(|ns| namespace_of(ps) == ns)
+        })
+        .collect();
+    for (origin, ps) in &selected {
+        match push_one(&session, &templates, ps).await {
+            Ok(lines) => {
+                if !quiet {
+                    for l in lines {
+                        eprintln!("{origin}: {l}");
+                    }
+                }
+            }
+            Err(f) => failures.push(Failure::new(f.class, format!("{origin}: {}", f.message))),
+        }
+    }
+    finish("push", selected.len(), &failures, None, quiet)
+}
+
+fn namespace_of(ps: &PushSecret) -> &str {
+    ps.metadata
+        .namespace
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default")
+}
+
+/// Pushes one PushSecret to each of its stores; returns a line per store.
+async fn push_one(
+    session: &Session,
+    templates: &TemplateCache,
+    ps: &PushSecret,
+) -> Result<Vec<String>, Failure> {
+    let ns = namespace_of(ps);
+    let name = ps.metadata.name.clone().unwrap_or_default();
+    let object = format!("PushSecret {ns}/{name}");
+    let invalid = |m: String| Failure::new(Class::Invalid, format!("{object}: {m}"));
+    let secret = ps
+        .spec
+        .selector
+        .secret
+        .as_ref()
+        .and_then(|s| s.name.clone())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            invalid("spec.selector.secret.name: expected a Secret name (label selectors need the operator)".into())
+        })?;
+    let data = session
+        .env
+        .template_source(TemplateSourceKind::Secret, ns, &secret)
+        .await
+        .map_err(|e| {
+            let class = if e.unavailable {
+                Class::Unavailable
+            } else {
+                Class::Invalid
+            };
+            Failure::new(
+                class,
+                format!("{object}: source Secret {ns}/{secret}: {}", e.message),
+            )
+        })?;
+    let data = apply_push_template(ps.spec.template.as_ref(), data, templates)
+        .map_err(|e| invalid(e.to_string()))?;
+    let planned = plan_entries(&ps.spec.data, &data).map_err(|e| invalid(e.to_string()))?;
+    let mut lines = Vec::new();
+    for (i, r) in ps.spec.secret_store_refs.iter().enumerate() {
+        let store_name = r.name.clone().filter(|n| !n.is_empty()).ok_or_else(|| {
+            invalid(format!(
+                "spec.secretStoreRefs[{i}]: expected a store name (label selectors need the operator)"
+            ))
+        })?;
+        let store = open_store(
+            session.factory.as_ref(),
+            session.env.as_ref(),
+            ns,
+            r.kind,
+            &store_name,
+        )
+        .await
+        .map_err(|m| Failure::new(Class::Unavailable, format!("{object}: {m}")))?;
+        let pushed = push_to_store(&store, &planned, ps.spec.update_policy).await;
+        store.provider.close().await;
+        if let Some(m) = pushed.error {
+            let class = if m.contains("not managed") {
+                Class::Invalid
+            } else {
+                Class::Unavailable
+            };
+            return Err(Failure::new(class, format!("{object}: {m}")));
+        }
+        lines.push(format!(
+            "{object}: {} entries synced to {}, {} written",
+            pushed.synced.len(),
+            store.key,
+            pushed.written
+        ));
+    }
+    Ok(lines)
+}
