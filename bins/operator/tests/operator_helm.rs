@@ -157,7 +157,7 @@ fn chart_lints_and_each_value_set_renders_and_applies() {
                     docs.iter()
                         .filter(|d| d["kind"] == "CustomResourceDefinition")
                         .count(),
-                    4
+                    6
                 );
                 assert!(has(&docs, "ClusterRole") && !has(&docs, "NetworkPolicy"));
                 assert!(!has(&docs, "ServiceMonitor"));
