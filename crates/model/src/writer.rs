@@ -167,6 +167,30 @@ pub fn set_json_property(
         .map_err(|_| format!("property {property:?}: could not encode the JSON object"))
 }
 
+/// The complete remote value after pushing `value`: `value` itself without a property, else the
+/// JSON object `current` with that member set ([`set_json_property`]).
+pub fn value_to_write(
+    current: Option<&[u8]>,
+    property: Option<&str>,
+    value: &[u8],
+) -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
+    let Some(p) = property else {
+        return Ok(zeroize::Zeroizing::new(value.to_vec()));
+    };
+    Ok(zeroize::Zeroizing::new(
+        match set_json_property(current, p, value)? {
+            Some(v) => v,
+            None => current.unwrap_or_default().to_vec(),
+        },
+    ))
+}
+
+/// Whether the JSON object `value` has the member `property`.
+pub fn has_json_property(value: &[u8], property: &str) -> bool {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(value)
+        .is_ok_and(|m| m.contains_key(property))
+}
+
 /// Removes `property` from the JSON object `existing`: `Some(rest)` to write back, `None` when
 /// nothing is left (delete the remote secret). Absent members leave it unchanged.
 pub fn remove_json_property(existing: &[u8], property: &str) -> Result<Option<Vec<u8>>, String> {

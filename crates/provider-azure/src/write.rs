@@ -13,7 +13,8 @@ use secretsync_model::ProviderError;
 use secretsync_model::push_secret::PushSecretRemoteRef;
 use secretsync_model::writer::{
     DeleteOutcome, MANAGED_BY_KEY, MANAGED_BY_VALUE, PushOutcome, PushRequest, RemoteState,
-    SecretWriter, not_managed, parse_push_metadata, remove_json_property, set_json_property,
+    SecretWriter, has_json_property, not_managed, parse_push_metadata, remove_json_property,
+    value_to_write,
 };
 use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
@@ -163,8 +164,7 @@ impl SecretWriter for AzureProvider {
             return Ok(RemoteState::Unmanaged);
         }
         if let Some(p) = remote.property()
-            && !serde_json::from_slice::<Map<String, Value>>(existing.value.expose())
-                .is_ok_and(|m| m.contains_key(p))
+            && !has_json_property(existing.value.expose(), p)
         {
             return Ok(RemoteState::Absent);
         }
@@ -189,15 +189,8 @@ impl SecretWriter for AzureProvider {
             return Err(not_managed(request.remote));
         }
         let current = existing.as_ref().map(|e| e.value.expose());
-        let value = match request.remote.property() {
-            Some(p) => {
-                match set_json_property(current, p, request.value.expose()).map_err(invalid)? {
-                    Some(v) => Zeroizing::new(v),
-                    None => Zeroizing::new(current.unwrap_or_default().to_vec()),
-                }
-            }
-            None => Zeroizing::new(request.value.expose().to_vec()),
-        };
+        let value = value_to_write(current, request.remote.property(), request.value.expose())
+            .map_err(invalid)?;
         if let Some(e) = &existing {
             if unchanged(e, &value, &wanted) {
                 return Ok(PushOutcome::Unchanged);
@@ -228,8 +221,7 @@ impl SecretWriter for AzureProvider {
             return Ok(DeleteOutcome::NotManaged);
         }
         if let Some(p) = remote.property() {
-            let holds = serde_json::from_slice::<Map<String, Value>>(existing.value.expose())
-                .is_ok_and(|m| m.contains_key(p));
+            let holds = has_json_property(existing.value.expose(), p);
             if !holds {
                 return Ok(DeleteOutcome::Absent);
             }

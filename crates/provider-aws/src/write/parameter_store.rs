@@ -9,7 +9,7 @@ use secretsync_model::ProviderError;
 use secretsync_model::push_secret::PushSecretRemoteRef;
 use secretsync_model::writer::{
     DeleteOutcome, MANAGED_BY_KEY, MANAGED_BY_VALUE, PushOutcome, PushRequest, RemoteState,
-    not_managed, parse_push_metadata, remove_json_property, set_json_property,
+    has_json_property, not_managed, parse_push_metadata, remove_json_property, value_to_write,
 };
 use zeroize::Zeroizing;
 
@@ -116,8 +116,7 @@ impl ParameterStoreWriter {
             return Ok(RemoteState::Unmanaged);
         }
         if let Some(p) = remote.property()
-            && !serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&e.value)
-                .is_ok_and(|m| m.contains_key(p))
+            && !has_json_property(&e.value, p)
         {
             return Ok(RemoteState::Absent);
         }
@@ -169,15 +168,8 @@ impl ParameterStoreWriter {
             return Err(not_managed(request.remote));
         }
         let current = existing.as_ref().map(|e| &e.value[..]);
-        let value = match request.remote.property() {
-            Some(p) => match set_json_property(current, p, request.value.expose())
-                .map_err(|m| invalid(what.clone(), m))?
-            {
-                Some(v) => Zeroizing::new(v),
-                None => Zeroizing::new(current.unwrap_or_default().to_vec()),
-            },
-            None => Zeroizing::new(request.value.expose().to_vec()),
-        };
+        let value = value_to_write(current, request.remote.property(), request.value.expose())
+            .map_err(|m| invalid(what.clone(), m))?;
         let text = std::str::from_utf8(&value).map_err(|_| {
             invalid(
                 what.clone(),
@@ -299,10 +291,7 @@ impl ParameterStoreWriter {
             return Ok(DeleteOutcome::NotManaged);
         }
         if let Some(p) = remote.property() {
-            let holds = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(
-                &existing.value,
-            )
-            .is_ok_and(|m| m.contains_key(p));
+            let holds = has_json_property(&existing.value, p);
             if !holds {
                 return Ok(DeleteOutcome::Absent);
             }

@@ -12,7 +12,7 @@ use secretsync_model::providers::AwsSecretsManagerSettings;
 use secretsync_model::push_secret::PushSecretRemoteRef;
 use secretsync_model::writer::{
     DeleteOutcome, MANAGED_BY_KEY, MANAGED_BY_VALUE, PushOutcome, PushRequest, RemoteState,
-    not_managed, parse_push_metadata, remove_json_property, set_json_property,
+    has_json_property, not_managed, parse_push_metadata, remove_json_property, value_to_write,
 };
 use zeroize::Zeroizing;
 
@@ -130,10 +130,7 @@ impl SecretsManagerWriter {
         let present = match (remote.property(), &existing.value) {
             (_, None) => false,
             (None, Some(_)) => true,
-            (Some(p), Some(v)) => {
-                serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(v)
-                    .is_ok_and(|m| m.contains_key(p))
-            }
+            (Some(p), Some(v)) => has_json_property(v, p),
         };
         Ok(if present {
             RemoteState::Managed
@@ -179,15 +176,8 @@ impl SecretsManagerWriter {
             .as_ref()
             .and_then(|e| e.value.as_deref())
             .map(|v| &v[..]);
-        let value: Zeroizing<Vec<u8>> = match request.remote.property() {
-            Some(p) => match set_json_property(current, p, request.value.expose())
-                .map_err(|m| invalid(what.clone(), m))?
-            {
-                Some(v) => Zeroizing::new(v),
-                None => Zeroizing::new(current.unwrap_or_default().to_vec()),
-            },
-            None => Zeroizing::new(request.value.expose().to_vec()),
-        };
+        let value = value_to_write(current, request.remote.property(), request.value.expose())
+            .map_err(|m| invalid(what.clone(), m))?;
         let Some(existing) = existing else {
             self.create(&name, &metadata, &tags, &value, as_string)
                 .await?;
@@ -306,9 +296,7 @@ impl SecretsManagerWriter {
         }
         let subject = subject(&name);
         if let (Some(p), Some(current)) = (remote.property(), &existing.value) {
-            let holds =
-                serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(current)
-                    .is_ok_and(|m| m.contains_key(p));
+            let holds = has_json_property(current, p);
             if !holds {
                 return Ok(DeleteOutcome::Absent);
             }
