@@ -1,5 +1,7 @@
 //! [`Engine`]: fetch and render one ExternalSecret.
 
+mod generate;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ use secretsync_template::ParseOptions;
 use crate::env::{SyncEnvironment, TemplateSourceKind};
 use crate::error::{EngineError, StoreFailure};
 use crate::fetch::{FetchConfig, FetchLayer, FetchStats, ReadValue, StoreHandle};
+use crate::generators::GeneratorRegistry;
 use crate::outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
 use crate::pipeline::{process_data_value, process_extract, process_extracted, process_find};
 use crate::render_pool::RenderPool;
@@ -58,6 +61,7 @@ const RENDER_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 /// The sync engine: one per process, shared by every ExternalSecret.
 pub struct Engine {
     fetch: FetchLayer,
+    generators: GeneratorRegistry,
     templates: Arc<TemplateCache>,
     renderer: RenderPool,
 }
@@ -67,7 +71,7 @@ enum Entry<'a> {
     Data(usize),
     Extract(usize, &'a secretsync_model::external_secret::RemoteRef),
     Find(usize, &'a secretsync_model::external_secret::FindRef),
-    Unsupported(usize, &'static str),
+    Generate(usize, &'a secretsync_model::external_secret::GeneratorRef),
 }
 
 type EntryResult = Result<SecretData, EngineError>;
@@ -94,6 +98,7 @@ impl Engine {
         let wait = config.template_limits.deadline.map(|d| d + RENDER_GRACE);
         Engine {
             fetch: FetchLayer::new(factory, config.fetch),
+            generators: GeneratorRegistry::default(),
             templates: Arc::new(TemplateCache::with_limits(
                 config.template_options,
                 config.template_cache_capacity,
@@ -106,6 +111,16 @@ impl Engine {
     /// Reports every provider call and coalesced read to `observer` (metrics hooks).
     pub fn with_observer(mut self, observer: Arc<dyn crate::fetch::FetchObserver>) -> Self {
         self.fetch = self.fetch.with_observer(observer);
+        self
+    }
+
+    /// Serves generator kinds beyond the built-in `Password`, `UUID` and `Fake` (or replaces
+    /// one of them).
+    pub fn with_generator(
+        mut self,
+        generator: Arc<dyn secretsync_model::generator::Generator>,
+    ) -> Self {
+        self.generators = self.generators.with(generator);
         self
     }
 
@@ -157,11 +172,12 @@ impl Engine {
                 entries.push(Entry::Extract(i, extract));
             } else if let Some(find) = &df.find {
                 entries.push(Entry::Find(i, find));
-            } else {
-                entries.push(Entry::Unsupported(
-                    i,
-                    "sourceRef.generatorRef: generators are not supported by secretsync",
-                ));
+            } else if let Some(generator) = df
+                .source_ref
+                .as_ref()
+                .and_then(|s| s.generator_ref.as_ref())
+            {
+                entries.push(Entry::Generate(i, generator));
             }
         }
         for i in 0..spec.data.len() {
@@ -177,7 +193,7 @@ impl Engine {
         for (entry, result) in entries.iter().zip(results) {
             let (key, location) = match entry {
                 Entry::Data(i) => (spec.data[*i].secret_key.clone(), format!("spec.data[{i}]")),
-                Entry::Extract(i, _) | Entry::Find(i, _) | Entry::Unsupported(i, _) => {
+                Entry::Extract(i, _) | Entry::Find(i, _) | Entry::Generate(i, _) => {
                     (format!("dataFrom[{i}]"), format!("spec.dataFrom[{i}]"))
                 }
             };
@@ -336,11 +352,7 @@ impl SyncCtx<'_> {
     async fn run_entry(&self, es: &ExternalSecret, entry: &Entry<'_>) -> EntryResult {
         let spec = &es.spec;
         match entry {
-            Entry::Unsupported(i, message) => Err(EngineError::Unsupported {
-                object: self.object.to_string(),
-                location: format!("spec.dataFrom[{i}]"),
-                message: (*message).to_string(),
-            }),
+            Entry::Generate(i, reference) => self.generate(es, *i, reference).await,
             Entry::Data(i) => {
                 let d = &spec.data[*i];
                 let location = format!("spec.data[{i}]");
