@@ -123,7 +123,9 @@ impl Session {
             jobs.extend(listed);
         }
         let options = provider_options(source).map_err(invalid)?;
-        let factory: Arc<dyn ProviderFactory> = Arc::new(AllProviders::new(options));
+        let providers = AllProviders::new(options);
+        let generators = providers.generators();
+        let factory: Arc<dyn ProviderFactory> = Arc::new(providers);
         let engine = Engine::new(
             factory.clone(),
             EngineConfig {
@@ -133,7 +135,8 @@ impl Session {
                 },
                 ..EngineConfig::default()
             },
-        );
+        )
+        .with_generators(generators);
         Ok(Session {
             engine,
             factory,

@@ -13,6 +13,7 @@
 #![doc = include_str!("../README.md")]
 
 mod auth;
+mod dynamic;
 mod http;
 mod kv;
 mod options;
@@ -21,5 +22,6 @@ mod provider;
 mod session;
 mod tls;
 
+pub use dynamic::VaultDynamicSecretGenerator;
 pub use options::{DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH, TOKEN_ENVIRONMENT_VARIABLE, VaultOptions};
 pub use provider::VaultProvider;

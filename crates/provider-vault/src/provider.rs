@@ -49,7 +49,7 @@ pub const RETRY_DEFAULTS: RetryDefaults = RetryDefaults {
 /// Cheap to clone: clones share the token and the HTTP connection pool.
 #[derive(Clone)]
 pub struct VaultProvider {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     retry: RetryPolicy,
 }
 

@@ -67,6 +67,7 @@ impl SyncCtx<'_> {
             spec: &spec,
             namespace: self.namespace,
             credentials: self.env.credentials(&context),
+            context,
         };
         let generated =
             generator

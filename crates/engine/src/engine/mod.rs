@@ -124,6 +124,14 @@ impl Engine {
         self
     }
 
+    /// [`Engine::with_generator`] for each of `generators`.
+    pub fn with_generators(
+        self,
+        generators: impl IntoIterator<Item = Arc<dyn secretsync_model::generator::Generator>>,
+    ) -> Self {
+        generators.into_iter().fold(self, Engine::with_generator)
+    }
+
     /// The shared fetch layer (counters, provider cache).
     pub fn fetch_layer(&self) -> &FetchLayer {
         &self.fetch

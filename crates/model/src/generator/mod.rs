@@ -230,6 +230,9 @@ pub struct GenerateRequest<'a> {
     pub spec: &'a GeneratorSpec,
     /// Namespace of the ExternalSecret.
     pub namespace: &'a str,
+    /// The generator as a store context (a namespaced generator counts as a SecretStore of its
+    /// namespace, a ClusterGenerator as a ClusterSecretStore): identity rules and messages.
+    pub context: crate::provider::StoreContext,
     /// Resolves the spec's credential references (with the namespace rules of a SecretStore
     /// in `namespace`).
     pub credentials: Arc<dyn CredentialResolver>,
