@@ -35,6 +35,7 @@ pub mod leader;
 pub mod lifecycle;
 pub mod metrics;
 pub mod rate_limit;
+pub mod rollout;
 pub mod sanitize;
 pub mod status;
 #[cfg(test)]
