@@ -64,7 +64,7 @@ pub mod token_bucket;
 pub mod validation;
 pub mod values;
 
-pub use engine::{Engine, EngineConfig};
+pub use engine::{Engine, EngineConfig, FALLBACK_STORE_ANNOTATION};
 pub use env::{ResolvedStore, SyncEnvironment, TemplateSourceKind};
 pub use error::{EngineError, EnvironmentError, StoreFailure};
 pub use fetch::{FetchConfig, FetchObserver, FetchStats, RateLimit};

@@ -1,6 +1,9 @@
 //! [`Engine`]: fetch and render one ExternalSecret.
 
+mod fallback;
 mod generate;
+
+pub use fallback::ANNOTATION as FALLBACK_STORE_ANNOTATION;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -164,6 +167,7 @@ impl Engine {
                 result: Err(EngineError::InvalidSpec { object, problems }),
                 keys: Vec::new(),
                 reads: 0,
+                fallbacks: Vec::new(),
             };
         }
         let ctx = SyncCtx {
@@ -172,6 +176,22 @@ impl Engine {
             namespace: &namespace,
             object: &object,
             stores: tokio::sync::Mutex::new(HashMap::new()),
+            store_override: None,
+        };
+        let fallback = match fallback::fallback_ref(es) {
+            Ok(f) => f,
+            Err(message) => {
+                return SyncOutcome {
+                    result: Err(EngineError::Value {
+                        object,
+                        location: "metadata.annotations".into(),
+                        message,
+                    }),
+                    keys: Vec::new(),
+                    reads: 0,
+                    fallbacks: Vec::new(),
+                };
+            }
         };
         let spec = &es.spec;
         let mut entries = Vec::new();
@@ -191,8 +211,31 @@ impl Engine {
         for i in 0..spec.data.len() {
             entries.push(Entry::Data(i));
         }
-        let results: Vec<EntryResult> =
+        let mut results: Vec<EntryResult> =
             join_all(entries.iter().map(|e| ctx.run_entry(es, e))).await;
+        let mut served_by_fallback = vec![false; entries.len()];
+        if let Some(fallback) = &fallback {
+            let on_fallback = SyncCtx {
+                engine: self,
+                env,
+                namespace: &namespace,
+                object: &object,
+                stores: tokio::sync::Mutex::new(HashMap::new()),
+                store_override: Some(fallback.clone()),
+            };
+            for ((entry, result), served) in entries
+                .iter()
+                .zip(results.iter_mut())
+                .zip(served_by_fallback.iter_mut())
+            {
+                *served = on_fallback.retry_on_fallback(es, entry, result).await;
+            }
+        }
+        let fallback_name = fallback
+            .as_ref()
+            .map(|f| fallback::describe(f, &namespace))
+            .unwrap_or_default();
+        let mut fallbacks = Vec::new();
 
         let deletion = spec.target.deletion_policy;
         let mut keys = Vec::with_capacity(results.len());
@@ -207,6 +250,9 @@ impl Engine {
             };
             match result {
                 Ok(values) => {
+                    if served_by_fallback[keys.len()] {
+                        fallbacks.push(format!("{location} from {fallback_name}"));
+                    }
                     data.extend(values);
                     keys.push(KeyOutcome {
                         key,
@@ -250,6 +296,7 @@ impl Engine {
                 result: Err(e),
                 keys,
                 reads,
+                fallbacks: fallbacks.clone(),
             };
         }
         let target_name = es.target_name();
@@ -264,6 +311,7 @@ impl Engine {
                         }),
                         keys,
                         reads,
+                        fallbacks: fallbacks.clone(),
                     };
                 }
                 DeletionPolicy::Retain => {
@@ -274,6 +322,7 @@ impl Engine {
                         }),
                         keys,
                         reads,
+                        fallbacks: fallbacks.clone(),
                     };
                 }
                 DeletionPolicy::Merge => {}
@@ -287,6 +336,7 @@ impl Engine {
             result,
             keys,
             reads,
+            fallbacks,
         }
     }
 }
@@ -297,6 +347,8 @@ struct SyncCtx<'a> {
     namespace: &'a str,
     object: &'a str,
     stores: tokio::sync::Mutex<HashMap<(String, String), Result<StoreHandle, EngineError>>>,
+    /// Every entry reads from this store (the fallback pass).
+    store_override: Option<SecretStoreRef>,
 }
 
 impl SyncCtx<'_> {
@@ -553,7 +605,11 @@ impl SyncCtx<'_> {
         entry_ref: Option<&SecretStoreRef>,
         location: &str,
     ) -> Result<StoreHandle, EngineError> {
-        let Some(reference) = self.store_ref(es, entry_ref) else {
+        let reference = self
+            .store_override
+            .as_ref()
+            .or(self.store_ref(es, entry_ref));
+        let Some(reference) = reference else {
             return Err(EngineError::Value {
                 object: self.object.to_string(),
                 location: location.to_string(),

@@ -271,6 +271,18 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
                     .await;
                 }
             }
+            if !outcome.fallbacks.is_empty() && outcome.result.is_ok() {
+                ctx.event(
+                    es,
+                    EventType::Warning,
+                    reasons::SERVED_FROM_FALLBACK,
+                    format!(
+                        "store unavailable, served from the fallback store: {}",
+                        outcome.fallbacks.join(", ")
+                    ),
+                )
+                .await;
+            }
             let keys = outcome.key_statuses();
             (outcome.result, Some(keys), Some(now))
         }
