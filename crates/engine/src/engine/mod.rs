@@ -28,6 +28,8 @@ use crate::templates::{ResolvedTemplateFrom, TemplateCache, apply_template};
 use crate::validation::validate_spec;
 use secretsync_template::Limits as TemplateLimits;
 
+mod prefetch;
+
 /// Engine settings.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -170,14 +172,7 @@ impl Engine {
                 fallbacks: Vec::new(),
             };
         }
-        let ctx = SyncCtx {
-            engine: self,
-            env,
-            namespace: &namespace,
-            object: &object,
-            stores: tokio::sync::Mutex::new(HashMap::new()),
-            store_override: None,
-        };
+        let ctx = SyncCtx::new(self, env, &namespace, &object, None);
         let fallback = match fallback::fallback_ref(es) {
             Ok(f) => f,
             Err(message) => {
@@ -215,14 +210,7 @@ impl Engine {
             join_all(entries.iter().map(|e| ctx.run_entry(es, e))).await;
         let mut served_by_fallback = vec![false; entries.len()];
         if let Some(fallback) = &fallback {
-            let on_fallback = SyncCtx {
-                engine: self,
-                env,
-                namespace: &namespace,
-                object: &object,
-                stores: tokio::sync::Mutex::new(HashMap::new()),
-                store_override: Some(fallback.clone()),
-            };
+            let on_fallback = SyncCtx::new(self, env, &namespace, &object, Some(fallback.clone()));
             for ((entry, result), served) in entries
                 .iter()
                 .zip(results.iter_mut())
@@ -351,7 +339,25 @@ struct SyncCtx<'a> {
     store_override: Option<SecretStoreRef>,
 }
 
-impl SyncCtx<'_> {
+impl<'a> SyncCtx<'a> {
+    /// A context for one ExternalSecret; with `store_override`, every entry reads that store.
+    fn new(
+        engine: &'a Engine,
+        env: &'a dyn SyncEnvironment,
+        namespace: &'a str,
+        object: &'a str,
+        store_override: Option<SecretStoreRef>,
+    ) -> Self {
+        SyncCtx {
+            engine,
+            env,
+            namespace,
+            object,
+            stores: tokio::sync::Mutex::new(HashMap::new()),
+            store_override,
+        }
+    }
+
     fn store_ref<'s>(
         &self,
         es: &'s ExternalSecret,
