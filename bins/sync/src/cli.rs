@@ -64,8 +64,8 @@ pub struct Source {
     /// ExternalSecrets worked on at once.
     #[arg(long, default_value_t = 256)]
     pub concurrency: usize,
-    /// Provider reads in flight per store at once (a multiple of 20 lets AWS Secrets Manager
-    /// reads go out in full `BatchGetSecretValue` calls).
+    /// Provider reads in flight per store at once (reads of batching providers, AWS, are
+    /// planned before the run and sent in full batches whatever this is).
     #[arg(long, default_value_t = 100)]
     pub per_store: usize,
 }

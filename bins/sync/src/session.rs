@@ -47,6 +47,9 @@ pub struct Session {
     pub concurrency: usize,
 }
 
+/// How long one run reuses a read: longer than any run.
+const RUN_COALESCE_WINDOW: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 fn provider_options(source: &Source) -> Result<ProviderOptions, String> {
     let mut options = ProviderOptions::from_env().map_err(|e| e.to_string())?;
     // The one-shot CLI runs as its user: that identity (VAULT_TOKEN, the AWS chain, Azure's
@@ -129,11 +132,16 @@ impl Session {
             EngineConfig {
                 fetch: FetchConfig {
                     max_concurrent_per_store: source.per_store.max(1),
+                    // A read is made once per run: the values planned ahead and read by one
+                    // ExternalSecret serve every other one that asks for them.
+                    coalesce_window: RUN_COALESCE_WINDOW,
                     ..FetchConfig::default()
                 },
                 ..EngineConfig::default()
             },
         );
+        // Batching providers (AWS) get every plain read in full batches before the syncs run.
+        engine.prefetch(jobs.iter().map(|j| &j.es), &env).await;
         Ok(Session {
             engine,
             factory,

@@ -16,6 +16,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::Api;
 use secretsync_engine::{SyncOutcome, SyncResult, refresh};
+use secretsync_kube::cache::ManagedSecrets;
 use secretsync_kube::controller::decide::{self, Next, Step};
 use secretsync_kube::drift::DriftKey;
 use secretsync_kube::status::{next_status, write_status};
@@ -62,8 +63,7 @@ pub async fn run(source: &Source, key_secret: &DriftKeySecret, quiet: bool) -> E
         client.clone(),
         Arc::new(key),
         secretsync_kube::Config::default().eso_data_hash,
-        // No watch here: a cache that never lists makes every write read its target first.
-        Arc::new(secretsync_kube::cache::ManagedSecrets::default()),
+        Arc::new(managed_secrets(&client, source.namespace.as_deref()).await),
     );
     let progress = Progress::new(session.jobs.len(), quiet);
     let reports = run::for_each(&session.jobs, session.concurrency, &progress, |job| {
@@ -79,6 +79,22 @@ pub async fn run(source: &Source, key_secret: &DriftKeySecret, quiet: bool) -> E
     let mut failures = session.failures.clone();
     failures.extend(reports.into_iter().flat_map(|r| r.failures));
     finish("sync", session.jobs.len(), &failures, None, quiet)
+}
+
+/// The managed Secrets from one LIST, so absent targets are created without a read each; when
+/// the list is refused (RBAC of a namespaced CI identity), a cache that never lists: every
+/// write reads its target first.
+async fn managed_secrets(client: &kube::Client, namespace: Option<&str>) -> ManagedSecrets {
+    match ManagedSecrets::list_once(client.clone(), namespace).await {
+        Ok(cache) => cache,
+        Err(e) => {
+            tracing::warn!(
+                "listing managed Secrets failed ({}); each target is read before it is written",
+                secretsync_kube::sanitize::api_error(&e)
+            );
+            ManagedSecrets::default()
+        }
+    }
 }
 
 async fn sync_one(

@@ -333,3 +333,57 @@ async fn a_file_external_secret_not_in_the_cluster_is_written_without_owner() {
         run.stderr
     );
 }
+
+/// Issue #15 / #20: a first `sync --from-cluster` costs two requests per ExternalSecret (create
+/// its Secret, patch its status); reads and lists are per run, not per object (one managed
+/// Secret LIST instead of a GET per target). Run twice with different N, so a per-object cost
+/// shows as a difference.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_sync_from_cluster_costs_two_requests_per_external_secret() {
+    let mut per_run = Vec::new();
+    for objects in [5usize, 25] {
+        let cluster = Cluster::start().await;
+        let data: Vec<(String, String)> = (0..objects)
+            .map(|i| (format!("key-{i}"), format!("value-{i}")))
+            .collect();
+        let pairs: Vec<(&str, &str)> = data.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        for i in 0..objects {
+            cluster
+                .apply(external_secret(&format!("es-{i}"), &format!("key-{i}")))
+                .await;
+        }
+        // The store comes from the file (as in the CLI benchmark).
+        let (_dir, file) = manifest(&yaml_stream(&[store(&pairs)]));
+        cluster.server.reset_counters();
+        let run = cluster
+            .cli(&["sync", "-q", "--from-cluster", "-n", "apps"], Some(&file))
+            .await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let log = cluster.server.request_log();
+        let count = |verb: &str, resource: &str, subresource: &str| {
+            log.iter()
+                .filter(|r| r.namespace == "apps")
+                .filter(|r| {
+                    r.verb == verb && r.resource == resource && r.subresource == subresource
+                })
+                .count()
+        };
+        assert_eq!(count("create", "secrets", ""), objects);
+        assert_eq!(count("patch", "externalsecrets", "status"), objects);
+        assert_eq!(count("get", "secrets", ""), 0, "no target is read: {log:?}");
+        let value = cluster
+            .secret(&format!("es-{}", objects - 1))
+            .await
+            .unwrap();
+        assert_eq!(
+            value_of(&value, "password").as_deref(),
+            Some(format!("value-{}", objects - 1).as_bytes())
+        );
+        per_run.push(log.len());
+    }
+    assert_eq!(
+        per_run[1] - per_run[0],
+        2 * 20,
+        "20 more ExternalSecrets cost 40 more requests: {per_run:?}"
+    );
+}

@@ -22,6 +22,8 @@ use crate::templates::{ResolvedTemplateFrom, TemplateCache, apply_template};
 use crate::validation::validate_spec;
 use secretsync_template::Limits as TemplateLimits;
 
+mod prefetch;
+
 /// Engine settings.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {

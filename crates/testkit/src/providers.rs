@@ -7,7 +7,8 @@
 //!
 //! Switches: `outage` makes fetch, find and validate fail with `Unavailable`; `invalid` makes
 //! validate fail (the store turns `Ready=False`). Counters: `calls` (fetch, find, validate),
-//! `reads` (fetch, find: what syncs cost), `builds` (providers built).
+//! `reads` (fetch, find: what syncs cost; each read of a `fetch_many` counts), `builds`
+//! (providers built). `fetch_many` goes to the inner provider's own (batching) one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -113,6 +114,19 @@ impl SecretProvider for Counted {
     async fn fetch(&self, request: &FetchRequest) -> Result<RemoteSecret, ProviderError> {
         self.call(true)?;
         self.inner.fetch(request).await
+    }
+    async fn fetch_many(
+        &self,
+        requests: &[FetchRequest],
+    ) -> Vec<Result<RemoteSecret, ProviderError>> {
+        let n = requests.len() as u64;
+        self.factory.calls.fetch_add(n, Ordering::SeqCst);
+        self.factory.reads.fetch_add(n, Ordering::SeqCst);
+        if self.factory.outage.load(Ordering::SeqCst) {
+            let outage = ProviderError::Unavailable("injected outage (503)".into());
+            return vec![Err(outage); requests.len()];
+        }
+        self.inner.fetch_many(requests).await
     }
     async fn find(
         &self,

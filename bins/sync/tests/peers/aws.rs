@@ -124,3 +124,65 @@ async fn github_actions_oidc_web_identity() {
         "{calls:?}"
     );
 }
+
+/// Issue #15: the reads of a run are planned first and sent in full batches of 20 ids, so
+/// `render` of N ExternalSecrets over N distinct secrets costs ⌈N/20⌉ Secrets Manager calls,
+/// however the syncs happen to interleave (here: four at a time, which alone would send most
+/// reads one by one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn render_reads_in_full_batches() {
+    const OBJECTS: usize = 90;
+    let moto = Moto::start().await.expect("moto");
+    let mut manifests = String::new();
+    for i in 0..OBJECTS {
+        let document = json!({"user": format!("user-{i}"), "password": format!("pw-{i}")});
+        create_secret(&moto, &format!("app-{i}"), &document.to_string()).await;
+        manifests.push_str(&format!(
+            "---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\n\
+             metadata: {{name: app-{i}, namespace: team-a}}\n\
+             spec:\n  secretStoreRef: {{name: aws, kind: ClusterSecretStore}}\n  data:\n\
+             \x20   - {{secretKey: user, remoteRef: {{key: app-{i}, property: user}}}}\n\
+             \x20   - {{secretKey: password, remoteRef: {{key: app-{i}, property: password}}}}\n"
+        ));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let apps = dir.path().join("apps.yaml");
+    std::fs::write(&apps, manifests).expect("write");
+    let stores = dir.path().join("stores.yaml");
+    std::fs::write(&stores, store(None)).expect("write");
+    let mut env = base_env(&moto, dir.path());
+    env.push(("AWS_ACCESS_KEY_ID".into(), "testing".into()));
+    env.push(("AWS_SECRET_ACCESS_KEY".into(), "testing".into()));
+    let peer = Peer {
+        stores: String::new(),
+        store: "aws".into(),
+        env,
+        args: vec![],
+    };
+    moto.start_recording().await.expect("record");
+    let r = peer
+        .run(
+            &["render", "-q", "-o", "json", "--concurrency", "4"],
+            &[&stores, &apps],
+        )
+        .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = String::from_utf8_lossy(&r.stdout);
+    for i in [0, OBJECTS - 1] {
+        assert!(
+            out.contains(&format!("\"user-{i}\"")) || out.contains(&format!("app-{i}")),
+            "{out}"
+        );
+    }
+    let calls = moto.recorded_calls().await.expect("calls");
+    let actions: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.service == "secretsmanager")
+        .map(|c| c.action.as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["BatchGetSecretValue"; OBJECTS.div_ceil(20)],
+        "one call per 20 distinct secrets"
+    );
+}

@@ -11,6 +11,7 @@
 
 mod limits;
 mod observe;
+mod prefetch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -305,13 +306,10 @@ impl FetchLayer {
             let mut table = lock(&self.reads);
             let now = Instant::now();
             self.purge_expired(&mut table, now);
-            let reusable = table.entries.get(&key).filter(|s| match s.peek() {
-                None => true,
-                Some((Ok(_), done)) => {
-                    now.saturating_duration_since(*done) < self.config.coalesce_window
-                }
-                Some((Err(_), _)) => false,
-            });
+            let reusable = table
+                .entries
+                .get(&key)
+                .filter(|s| reusable(s, now, self.config.coalesce_window));
             match reusable {
                 Some(s) => {
                     self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
@@ -337,11 +335,7 @@ impl FetchLayer {
         let window = self.config.coalesce_window;
         let now = Instant::now();
         table.last_purge = now;
-        table.entries.retain(|_, s| match s.peek() {
-            None => true,
-            Some((Ok(_), done)) => now.saturating_duration_since(*done) < window,
-            Some((Err(_), _)) => false,
-        });
+        table.entries.retain(|_, s| reusable(s, now, window));
     }
 
     /// Completed reads currently held for coalescing (for tests and metrics).
@@ -356,11 +350,7 @@ impl FetchLayer {
             return;
         }
         table.last_purge = now;
-        table.entries.retain(|_, s| match s.peek() {
-            None => true,
-            Some((Ok(_), done)) => now.saturating_duration_since(*done) < window,
-            Some((Err(_), _)) => false,
-        });
+        table.entries.retain(|_, s| reusable(s, now, window));
     }
 
     fn start_read(&self, store: StoreHandle, op: ReadOp) -> SharedRead {
@@ -447,6 +437,16 @@ impl FetchLayer {
         for e in entries {
             e.provider.close().await;
         }
+    }
+}
+
+/// Whether a read may serve an identical one at `now`: in flight, or succeeded less than
+/// `window` ago.
+fn reusable(read: &SharedRead, now: Instant, window: Duration) -> bool {
+    match read.peek() {
+        None => true,
+        Some((Ok(_), done)) => now.saturating_duration_since(*done) < window,
+        Some((Err(_), _)) => false,
     }
 }
 

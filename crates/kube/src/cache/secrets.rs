@@ -210,6 +210,38 @@ impl ManagedSecrets {
         }
     }
 
+    /// The managed Secrets as one metadata-only LIST (label `managed=true`, pages of 500)
+    /// shows them now, for one-shot runs that have no watch (`secretsync sync`): the writer
+    /// then creates absent targets without reading them first. `namespace` narrows the list
+    /// (a Secret elsewhere that turns out to exist is found by the create's conflict, as with
+    /// a watch that lags).
+    pub async fn list_once(
+        client: kube::Client,
+        namespace: Option<&str>,
+    ) -> Result<ManagedSecrets, kube::Error> {
+        let api: kube::Api<Secret> = match namespace {
+            Some(ns) => kube::Api::namespaced(client, ns),
+            None => kube::Api::all(client),
+        };
+        let cache = ManagedSecrets::default();
+        cache.apply(&watcher::Event::Init);
+        let mut params = kube::api::ListParams::default()
+            .labels(&format!("{}=true", labels::MANAGED))
+            .limit(500);
+        loop {
+            let page = api.list_metadata(&params).await?;
+            for secret in &page.items {
+                cache.apply(&watcher::Event::InitApply(secret.clone()));
+            }
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => break,
+            }
+        }
+        cache.apply(&watcher::Event::InitDone);
+        Ok(cache)
+    }
+
     /// True once the watch completed its first list: from then on, a Secret absent here is
     /// absent or not managed (as of the watch).
     pub fn is_listed(&self) -> bool {
