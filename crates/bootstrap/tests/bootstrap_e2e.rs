@@ -201,7 +201,5 @@ async fn canary_failure_messages_carry_no_secret() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_bootstrapped(&world).await;
     assert_eq!(world.logs_contain_secret(), None);
-    let logs = logs();
-    let text = String::from_utf8_lossy(&logs.lock().expect("logs")).to_string();
-    assert!(!text.contains(wrong));
+    assert!(!secretsync_testkit::logs::captured_text().contains(wrong));
 }

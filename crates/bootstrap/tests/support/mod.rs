@@ -3,8 +3,7 @@
 //! `bootstrap.yaml` pointing at them.
 #![allow(dead_code)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -30,35 +29,7 @@ pub const AZURE_CLIENT_ID: &str = "5e1f0c2a-0000-4000-8000-0000000b0018";
 /// Env name the database password is looked up under.
 pub const DB_PASSWORD_ENV: &str = "TEST_DB_PASSWORD";
 
-/// Captured tracing output of the test binary.
-pub fn logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let sink = buffer.clone();
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
-            .with_ansi(false)
-            .with_writer(move || LogWriter(sink.clone()))
-            .try_init();
-        buffer
-    })
-    .clone()
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut l) = self.0.lock() {
-            l.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+pub use secretsync_testkit::logs::capture as logs;
 
 /// Everything a test needs.
 pub struct World {
