@@ -8,16 +8,21 @@ use kube_core::CustomResourceExt;
 use crate::admission;
 use crate::cluster_external_secret::ClusterExternalSecret;
 use crate::external_secret::ExternalSecret;
+use crate::push_secret::{ClusterPushSecret, PushSecret};
 use crate::secret_store::{ClusterSecretStore, SecretStore};
 
 /// The size limit of the `last-applied-configuration` annotation that client-side
 /// `kubectl apply` writes; every CRD must stay below it.
 pub const CLIENT_SIDE_APPLY_LIMIT: usize = 262_144;
 
-/// The API versions served for every kind: the storage version first.
+/// The API versions served for the ExternalSecret and store kinds: the storage version first.
 pub const SERVED_VERSIONS: [&str; 2] = ["v1", "v1beta1"];
 
-/// All CRDs, each with both served versions.
+/// The API version of `PushSecret` and `ClusterPushSecret` (ESO serves only `v1alpha1`).
+pub const PUSH_VERSION: &str = "v1alpha1";
+
+/// All CRDs: the ExternalSecret and store kinds with both served versions, the push kinds
+/// with `v1alpha1`.
 pub fn all() -> Vec<CustomResourceDefinition> {
     vec![
         with_v1beta1(conditions_by_type(with_admission_rules(
@@ -32,6 +37,8 @@ pub fn all() -> Vec<CustomResourceDefinition> {
             ClusterExternalSecret::crd(),
             &["spec", "externalSecretSpec"],
         ))),
+        conditions_by_type(PushSecret::crd()),
+        conditions_by_type(ClusterPushSecret::crd()),
     ]
 }
 
@@ -156,7 +163,11 @@ mod tests {
     fn every_crd_serves_both_versions_and_stays_small() {
         for crd in all() {
             let names: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
-            assert_eq!(names, SERVED_VERSIONS, "{}", file_name(&crd));
+            if crd.spec.names.kind.contains("PushSecret") {
+                assert_eq!(names, [PUSH_VERSION], "{}", file_name(&crd));
+            } else {
+                assert_eq!(names, SERVED_VERSIONS, "{}", file_name(&crd));
+            }
             assert_eq!(crd.spec.versions.iter().filter(|v| v.storage).count(), 1);
             let yaml = to_yaml(&crd);
             assert!(

@@ -20,6 +20,7 @@ mod paths;
 mod provider;
 mod session;
 mod tls;
+mod write;
 
 pub use options::{DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH, TOKEN_ENVIRONMENT_VARIABLE, VaultOptions};
 pub use provider::VaultProvider;
