@@ -11,7 +11,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use secretsync_bootstrap::{ApplyOptions, Bootstrapper, config};
-use secretsync_providers::{AllProviders, ProviderOptions};
+use secretsync_providers::ProviderOptions;
 
 /// Bootstrap secrets management as in ADR-002: cloud secret managers first, then Vault.
 ///
@@ -50,7 +50,13 @@ pub enum Command {
         exit_code: bool,
     },
     /// Perform the steps (each observes first: safe to interrupt and re-run).
-    Apply,
+    Apply {
+        /// Let migration overwrite a different value already in Vault.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Switch the cut-over ExternalSecrets back to their cloud stores.
+    Rollback,
     /// Show where each phase stands.
     Status,
 }
@@ -109,9 +115,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let secrets: secretsync_bootstrap::SecretLookup =
         Arc::new(|var: &str| std::env::var(var).ok().map(SecretString::from));
-    let factory = Arc::new(AllProviders::new(options));
     let bootstrapper =
-        match Bootstrapper::connect(config, client, &cluster_url, factory, token, secrets).await {
+        match Bootstrapper::connect(config, client, &cluster_url, options, token, secrets).await {
             Ok(b) => b,
             Err(e) => return Ok(fail(3, e)),
         };
@@ -129,7 +134,26 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 ExitCode::from(u8::from(exit_code))
             }
         },
-        Command::Apply => match bootstrapper.apply(&ApplyOptions::default()).await {
+        Command::Rollback => match bootstrapper.rollback().await {
+            Err(e) => fail(3, e),
+            Ok(done) if done.is_empty() => {
+                println!("nothing to do");
+                ExitCode::SUCCESS
+            }
+            Ok(done) => {
+                for s in &done {
+                    println!("done: {s}");
+                }
+                ExitCode::SUCCESS
+            }
+        },
+        Command::Apply { force } => match bootstrapper
+            .apply(&ApplyOptions {
+                force,
+                ..ApplyOptions::default()
+            })
+            .await
+        {
             Err(e) => fail(3, e),
             Ok(report) if report.done.is_empty() => {
                 println!("nothing to do");

@@ -15,6 +15,8 @@ use crate::plan::{Item, Phase, State, Step, Want, plan};
 pub struct ApplyOptions {
     /// Stop (as if killed) after this many steps: the test hook for interruption safety.
     pub stop_after: Option<usize>,
+    /// Let migration overwrite a different value already in Vault.
+    pub force: bool,
 }
 
 /// What `apply` did.
@@ -60,7 +62,8 @@ pub struct PhaseStatus {
     pub items: usize,
     /// Items as wanted.
     pub done: usize,
-    /// Whether the phase's checks passed for this configuration.
+    /// Whether the phase's checks passed for this configuration (always true for a phase
+    /// without checks of its own).
     pub verified: bool,
     /// Items not as wanted, with their state.
     pub pending: Vec<(String, State)>,
@@ -89,7 +92,7 @@ impl Bootstrapper {
             }
             let line = step.to_string();
             tracing::info!(step = %line, "applying");
-            if let Err(source) = self.execute(&step).await {
+            if let Err(source) = self.execute(&step, options.force).await {
                 return Err(ApplyError::Step {
                     step: line,
                     source,
@@ -120,7 +123,9 @@ pub fn phase_status(items: &[Item], observed: &BTreeMap<String, State>) -> Vec<P
                 phase: item.phase,
                 items: 0,
                 done: 0,
-                verified: false,
+                // phases without checks of their own (migration, cut-over) are verified by
+                // their steps
+                verified: true,
                 pending: Vec::new(),
             });
         }

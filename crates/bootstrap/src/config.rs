@@ -62,6 +62,38 @@ pub struct Bootstrap {
     /// Phase 2: Vault setup (absent = phase 2 is skipped).
     #[serde(default)]
     pub vault: Option<Vault>,
+    /// Migration: cloud keys copied into Vault KV v2 (needs `vault`).
+    #[serde(default)]
+    pub migration: Vec<Migration>,
+    /// Cut-over: bootstrap ExternalSecrets switched to the `vault` store once every key they
+    /// read is migrated and rendering through `vault` is byte-identical.
+    #[serde(default)]
+    pub cutover: Vec<CutoverRef>,
+}
+
+/// One cloud key copied into Vault: KV v2 `secret/<to>`, property [`VALUE_PROPERTY`].
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Migration {
+    /// `azure-keyvault` or `aws-secretsmanager`.
+    pub store: String,
+    /// The cloud key.
+    pub key: String,
+    /// Path below `secret/`.
+    pub to: String,
+}
+
+/// The KV property a migrated value is stored under.
+pub const VALUE_PROPERTY: &str = "value";
+
+/// An ExternalSecret to cut over.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CutoverRef {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
 }
 
 /// The operator's identity.
@@ -446,6 +478,64 @@ pub fn validate(c: &Bootstrap) -> Rule {
     }
     if let Some(v) = &c.vault {
         validate_vault(v)?;
+    }
+    validate_migration(c)
+}
+
+fn validate_migration(c: &Bootstrap) -> Rule {
+    if c.vault.is_none() && (!c.migration.is_empty() || !c.cutover.is_empty()) {
+        return fail("vault", "migration and cutover need the vault block");
+    }
+    let mut targets = std::collections::BTreeSet::new();
+    for (i, m) in c.migration.iter().enumerate() {
+        let at = |f: &str| format!("migration[{i}].{f}");
+        let configured = match m.store.as_str() {
+            AZURE_STORE => c.stores.azure.is_some(),
+            AWS_STORE => c.stores.aws.is_some(),
+            _ => false,
+        };
+        if !configured {
+            return fail(at("store"), "expected a store configured under stores");
+        }
+        if m.key.is_empty() {
+            return fail(at("key"), "must not be empty");
+        }
+        if !is_vault_path(&m.to) {
+            return fail(
+                at("to"),
+                "expected a path below secret/ such as crossplane/azure",
+            );
+        }
+        if !targets.insert(m.to.as_str()) {
+            return fail(at("to"), format!("{:?} is the target of two keys", m.to));
+        }
+    }
+    for (i, r) in c.cutover.iter().enumerate() {
+        let Some(es) = c
+            .bootstrap_secrets
+            .iter()
+            .find(|s| s.namespace == r.namespace && s.name == r.name)
+        else {
+            return fail(
+                format!("cutover[{i}]"),
+                format!("{}/{} is not one of bootstrapSecrets", r.namespace, r.name),
+            );
+        };
+        for d in &es.data {
+            let migrated = c
+                .migration
+                .iter()
+                .any(|m| m.store == es.store && m.key == d.remote_key);
+            if !migrated || d.property.is_some() {
+                return fail(
+                    format!("cutover[{i}]"),
+                    format!(
+                        "{}/{}: key {:?} of store {} is not in migration (or reads a property)",
+                        r.namespace, r.name, d.remote_key, es.store
+                    ),
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 use secretsync_model::ProviderFactory;
+use secretsync_providers::{AllProviders, ProviderOptions};
 
 use crate::config::Bootstrap;
 use crate::desired::ClusterEndpoint;
@@ -22,6 +23,9 @@ pub struct Bootstrapper {
     pub client: kube::Client,
     /// Builds providers for the stores (checks and the one-time sync).
     pub factory: Arc<dyn ProviderFactory>,
+    /// Builds the migration's Vault provider, which writes with the setup token through the
+    /// Vault write path of `secretsync-provider-vault` (present when a token was given).
+    pub setup_factory: Option<Arc<dyn ProviderFactory>>,
     /// Vault setup calls, when a setup token was given for this run.
     pub vault: Option<VaultAdmin>,
     /// The API server as Vault's Kubernetes auth reaches it.
@@ -47,7 +51,7 @@ impl Bootstrapper {
 pub struct SetupError(pub String);
 
 impl Bootstrapper {
-    /// Sets a run up: resolves the API server Vault's Kubernetes auth should trust
+    /// Sets a run up (`options` configure the providers, as the operator's do): resolves the API server Vault's Kubernetes auth should trust
     /// (`vault.kubernetes.host` / `caFile`, else `cluster_url` and the cluster's
     /// `kube-root-ca.crt` ConfigMap in `default`) and the Vault setup client when `token` is
     /// given (it lives in this value only, for this run).
@@ -55,7 +59,7 @@ impl Bootstrapper {
         config: Bootstrap,
         client: kube::Client,
         cluster_url: &str,
-        factory: Arc<dyn ProviderFactory>,
+        options: ProviderOptions,
         token: Option<SecretString>,
         secrets: SecretLookup,
     ) -> Result<Self, SetupError> {
@@ -67,6 +71,7 @@ impl Bootstrapper {
             ca_pem: String::new(),
         };
         let mut vault = None;
+        let mut setup_factory: Option<Arc<dyn ProviderFactory>> = None;
         if let Some(v) = &config.vault {
             if let Some(host) = &v.kubernetes.host {
                 cluster.host = host.clone();
@@ -81,6 +86,10 @@ impl Bootstrapper {
                     Some(path) => Some(read("vault.caFile", path)?),
                     None => None,
                 };
+                let mut setup = options.clone();
+                setup.vault.environment_token = Some(token.clone());
+                setup.vault.extra_root_certificates_pem.extend(ca.clone());
+                setup_factory = Some(Arc::new(AllProviders::new(setup)));
                 vault = Some(
                     VaultAdmin::new(&v.address, token, ca.as_deref())
                         .map_err(|e| SetupError(e.to_string()))?,
@@ -90,7 +99,8 @@ impl Bootstrapper {
         Ok(Bootstrapper {
             config,
             client,
-            factory,
+            factory: Arc::new(AllProviders::new(options)),
+            setup_factory,
             vault,
             cluster,
             secrets,

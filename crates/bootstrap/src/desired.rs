@@ -4,7 +4,10 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::config::{AWS_STORE, AZURE_STORE, Bootstrap, BootstrapSecret, VAULT_STORE, Vault};
+use crate::config::{
+    AWS_STORE, AZURE_STORE, Bootstrap, BootstrapSecret, Migration, VALUE_PROPERTY, VAULT_STORE,
+    Vault,
+};
 use crate::plan::{Item, KubeObject, Phase, SecretField, Want};
 
 /// `apiVersion` of the stores and ExternalSecrets, as the ADR writes them.
@@ -36,7 +39,62 @@ pub fn desired(config: &Bootstrap, cluster: &ClusterEndpoint) -> Vec<Item> {
     if let Some(vault) = &config.vault {
         items.extend(vault_items(config, vault, cluster));
     }
+    for m in &config.migration {
+        items.push(Item {
+            id: format!("{KV_MOUNT}/{} from {} {}", m.to, m.store, m.key),
+            phase: Phase::Migration,
+            want: Want::Migrated {
+                store: m.store.clone(),
+                key: m.key.clone(),
+                path: m.to.clone(),
+            },
+        });
+    }
+    for c in &config.cutover {
+        let Some(s) = config
+            .bootstrap_secrets
+            .iter()
+            .find(|s| s.namespace == c.namespace && s.name == c.name)
+        else {
+            continue;
+        };
+        if let Want::Object(obj) = object(
+            Phase::Cutover,
+            cut_over(s, &config.migration),
+            "externalsecrets",
+        )
+        .want
+        {
+            items.push(Item {
+                id: format!("ExternalSecret {}/{} on {VAULT_STORE}", c.namespace, c.name),
+                phase: Phase::Cutover,
+                want: Want::CutOver(obj),
+            });
+        }
+    }
     items
+}
+
+/// A bootstrap ExternalSecret switched to the `vault` store: `secretStoreRef` names `vault`
+/// and every `remoteRef` reads the migrated path's `value` property.
+pub fn cut_over(s: &BootstrapSecret, migration: &[Migration]) -> Value {
+    let mut body = external_secret(s);
+    body["spec"]["secretStoreRef"]["name"] = json!(VAULT_STORE);
+    if let Some(data) = body["spec"]["data"].as_array_mut() {
+        for entry in data {
+            let key = entry["remoteRef"]["key"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if let Some(m) = migration
+                .iter()
+                .find(|m| m.store == s.store && m.key == key)
+            {
+                entry["remoteRef"] = json!({"key": m.to, "property": VALUE_PROPERTY});
+            }
+        }
+    }
+    body
 }
 
 fn object(phase: Phase, body: Value, plural: &str) -> Item {
@@ -50,6 +108,7 @@ fn object(phase: Phase, body: Value, plural: &str) -> Item {
             .map(|n| n.as_str().unwrap_or_default().to_string()),
         name: s(&body["metadata"]["name"]),
         body,
+        also: Vec::new(),
     };
     let id = match &obj.namespace {
         Some(ns) => format!("{} {ns}/{}", obj.kind, obj.name),
@@ -151,7 +210,16 @@ fn cloud_items(config: &Bootstrap) -> Vec<Item> {
         ));
     }
     for s in &config.bootstrap_secrets {
-        items.push(object(phase, external_secret(s), "externalsecrets"));
+        let mut item = object(phase, external_secret(s), "externalsecrets");
+        if let Want::Object(obj) = &mut item.want
+            && config
+                .cutover
+                .iter()
+                .any(|c| c.namespace == s.namespace && c.name == s.name)
+        {
+            obj.also.push(cut_over(s, &config.migration));
+        }
+        items.push(item);
     }
     for s in &config.bootstrap_secrets {
         items.push(Item {

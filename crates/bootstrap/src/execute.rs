@@ -10,7 +10,7 @@ use secretsync_engine::{Engine, EngineConfig, SyncResult};
 use secretsync_kube::credentials::CredentialIndex;
 use secretsync_kube::drift::DriftKey;
 use secretsync_kube::environment::KubeEnvironment;
-use secretsync_kube::writer::Writer;
+use secretsync_kube::writer::{WriteOutcome, Writer};
 use secretsync_model::external_secret::ExternalSecret;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
@@ -40,8 +40,8 @@ impl Bootstrapper {
         })
     }
 
-    /// Performs one step.
-    pub async fn execute(&self, step: &Step) -> Result<(), StepError> {
+    /// Performs one step; `force` lets migration overwrite a different value in Vault.
+    pub async fn execute(&self, step: &Step, force: bool) -> Result<(), StepError> {
         match &step.item.want {
             Want::Object(obj) => self.apply_object(obj).await,
             Want::Mount {
@@ -58,7 +58,9 @@ impl Bootstrapper {
                 common_name,
                 ttl,
             } => self.generate_root(mount, common_name, *ttl).await,
-            Want::Synced { namespace, name } => self.sync_once(namespace, name).await,
+            Want::Synced { namespace, name } => self.sync_once(namespace, name).await.map(drop),
+            Want::Migrated { store, key, path } => self.migrate(store, key, path, force).await,
+            Want::CutOver(target) => self.cut_over(target).await,
             Want::Verified { phase, fingerprint } => {
                 self.check(*phase).await?;
                 record::write(
@@ -185,7 +187,11 @@ impl Bootstrapper {
     /// Syncs one ExternalSecret once with the operator's engine and writer: the engine renders
     /// the Secret, the writer applies it (ESO's creation policy, owner reference, the drift
     /// stamp with the operator's drift key), so the operator later finds it intact.
-    async fn sync_once(&self, namespace: &str, name: &str) -> Result<(), StepError> {
+    pub(crate) async fn sync_once(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<WriteOutcome, StepError> {
         let api: Api<ExternalSecret> = Api::namespaced(self.client.clone(), namespace);
         let es = api
             .get(name)
@@ -217,7 +223,6 @@ impl Bootstrapper {
             Ok(SyncResult::Write(desired)) => writer
                 .write(&es, &desired)
                 .await
-                .map(drop)
                 .map_err(|e| StepError(format!("{what}: writing the Secret: {e}"))),
             Ok(_) => Err(StepError(format!(
                 "{what}: the stores returned no data, so no Secret was written"

@@ -9,6 +9,9 @@
 //! ExternalSecrets synced once through the operator's engine and writer, checks.
 //! Phase 2 (Vault): KV v2 at `secret`, Kubernetes auth at `kubernetes`, the `external-secrets`
 //! policy and role, optional AppRole, database engine and PKI, the `vault` store, checks.
+//! Migration: cloud keys into Vault KV v2 through the Vault write path of
+//! `secretsync-provider-vault`, with provenance; cut-over to `vault` proven byte-identical;
+//! [`Bootstrapper::rollback`].
 //!
 //! See `docs/bootstrap.md`.
 
@@ -19,6 +22,7 @@ pub mod config;
 pub mod context;
 pub mod desired;
 pub mod execute;
+pub mod migrate;
 pub mod observe;
 pub mod plan;
 pub mod record;

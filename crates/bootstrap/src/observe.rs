@@ -108,8 +108,17 @@ impl Bootstrapper {
                             o.remove("apiVersion");
                             o.remove("kind");
                         }
+                        let alternative = obj.also.iter().any(|a| {
+                            let mut a = a.clone();
+                            if let Some(o) = a.as_object_mut() {
+                                o.remove("apiVersion");
+                                o.remove("kind");
+                            }
+                            first_difference(&a, &live).is_none()
+                        });
                         match first_difference(&want, &live) {
                             None => State::Matches,
+                            Some(_) if alternative => State::Matches,
                             Some(f) => State::Differs(f),
                         }
                     }
@@ -160,6 +169,20 @@ impl Bootstrapper {
                 ))
             }
             Want::Synced { namespace, name } => self.observe_synced(namespace, name).await,
+            Want::Migrated { store, key, path } => {
+                Ok(self.observe_migrated(store, key, path).await)
+            }
+            Want::CutOver(obj) => {
+                let live = cluster::get(&self.client, obj).await.map_err(kube_err)?;
+                Ok(match live {
+                    Some(l)
+                        if l["spec"]["secretStoreRef"]["name"] == crate::config::VAULT_STORE =>
+                    {
+                        State::Matches
+                    }
+                    _ => State::Absent,
+                })
+            }
             Want::Verified { phase, fingerprint } => Ok(match record.get(phase.name()) {
                 None => State::Absent,
                 Some(f) if f == fingerprint => State::Matches,

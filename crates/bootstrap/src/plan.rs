@@ -13,6 +13,10 @@ pub enum Phase {
     Cloud,
     /// Vault: KV v2, Kubernetes auth, policy and role, AppRole, database, PKI, the `vault` store.
     Vault,
+    /// Cloud keys copied into Vault KV v2 with provenance.
+    Migration,
+    /// ExternalSecrets switched to the `vault` store.
+    Cutover,
 }
 
 impl Phase {
@@ -21,6 +25,8 @@ impl Phase {
         match self {
             Phase::Cloud => "phase1",
             Phase::Vault => "phase2",
+            Phase::Migration => "migration",
+            Phase::Cutover => "cutover",
         }
     }
 }
@@ -46,6 +52,8 @@ pub struct KubeObject {
     pub name: String,
     /// The whole manifest.
     pub body: Value,
+    /// Other manifests that also count as done (a bootstrap ExternalSecret after cut-over).
+    pub also: Vec<Value>,
 }
 
 impl KubeObject {
@@ -116,6 +124,17 @@ pub enum Want {
         /// ExternalSecret name.
         name: String,
     },
+    /// A cloud key copied into Vault KV v2 (`secret/<path>`, property `value`) with provenance.
+    Migrated {
+        /// Cloud store.
+        store: String,
+        /// Cloud key.
+        key: String,
+        /// Path below `secret/`.
+        path: String,
+    },
+    /// A bootstrap ExternalSecret switched to the `vault` store (`body` is its cut-over form).
+    CutOver(KubeObject),
     /// The checks of a phase passed for this desired state (recorded in the status ConfigMap).
     Verified {
         /// The phase.
@@ -176,6 +195,9 @@ impl fmt::Display for Step {
         let verb = match (&self.item.want, self.action) {
             (Want::Synced { .. }, _) => "sync",
             (Want::Verified { .. }, _) => "verify",
+            (Want::Migrated { .. }, Action::Update) => "migrate again",
+            (Want::Migrated { .. }, _) => "migrate",
+            (Want::CutOver(_), _) => "cut over",
             (_, Action::Create) => "create",
             (_, Action::Update) => "update",
             (_, Action::Run) => "run",
@@ -293,6 +315,7 @@ mod tests {
                 namespace: None,
                 name: id.into(),
                 body: json!({}),
+                also: Vec::new(),
             }),
         }
     }

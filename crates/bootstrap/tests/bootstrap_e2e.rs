@@ -157,6 +157,7 @@ async fn interrupted_at_every_step_boundary_and_resumed() {
     let total = b.plan().await.expect("plan").len();
     let stop = ApplyOptions {
         stop_after: Some(1),
+        ..ApplyOptions::default()
     };
     let mut runs = 0;
     loop {
@@ -202,4 +203,146 @@ async fn canary_failure_messages_carry_no_secret() {
     assert_bootstrapped(&world).await;
     assert_eq!(world.logs_contain_secret(), None);
     assert!(!secretsync_testkit::logs::captured_text().contains(wrong));
+}
+
+async fn resource_versions(world: &World) -> Vec<String> {
+    let api: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(world.client.clone(), "crossplane-system");
+    let mut out = Vec::new();
+    for name in ["azure-credentials", "aws-credentials"] {
+        let s = api.get(name).await.expect("Secret");
+        out.push(s.metadata.resource_version.expect("resourceVersion"));
+    }
+    out
+}
+
+async fn store_refs(world: &World) -> Vec<String> {
+    let api: Api<ExternalSecret> = Api::namespaced(world.client.clone(), "crossplane-system");
+    let mut out = Vec::new();
+    for name in ["azure-credentials", "aws-credentials"] {
+        let es = api.get(name).await.expect("ExternalSecret");
+        out.push(es.spec.secret_store_ref.map(|r| r.name).unwrap_or_default());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_cutover_and_rollback() {
+    let world = World::start().await;
+    // Phases 1 and 2 first.
+    let b = world
+        .bootstrapper_with(&world.yaml_phases_only(), world.pg.password().clone())
+        .await;
+    b.apply(&ApplyOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let before = resource_versions(&world).await;
+    assert_eq!(
+        store_refs(&world).await,
+        ["azure-keyvault", "aws-secretsmanager"]
+    );
+    // Then migration and cut-over.
+    let b = world.bootstrapper().await;
+    let report = b
+        .apply(&ApplyOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // 2 keys, 2 cut-overs, and phase 1's checks again (its ExternalSecrets may now be on vault)
+    assert_eq!(report.done.len(), 5, "{:#?}", report.done);
+    for (path, value, source) in [
+        (
+            "crossplane/azure-credentials",
+            AZURE_VALUE,
+            "azure-keyvault/crossplane-azure-credentials",
+        ),
+        (
+            "crossplane/aws-credentials",
+            AWS_VALUE,
+            "aws-secretsmanager/crossplane-aws-credentials",
+        ),
+    ] {
+        let data = vault_get(&world, &format!("secret/data/{path}")).await;
+        assert_eq!(data["data"]["data"]["value"], value, "{path}");
+        let meta = vault_get(&world, &format!("secret/metadata/{path}")).await;
+        let custom = &meta["data"]["custom_metadata"];
+        assert_eq!(custom["secretsync.io/migrated-from"], source);
+        assert_eq!(custom["managed-by"], "external-secrets");
+        assert!(
+            custom["secretsync.io/migrated-at"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty())
+        );
+    }
+    assert_eq!(store_refs(&world).await, ["vault", "vault"]);
+    // Byte-identical and not rewritten.
+    assert_eq!(resource_versions(&world).await, before);
+    assert_bootstrapped(&world).await;
+    assert!(
+        b.apply(&ApplyOptions::default())
+            .await
+            .expect("re-run")
+            .done
+            .is_empty()
+    );
+    assert!(b.plan().await.expect("plan").is_empty());
+    // Rollback restores the original references; the Secrets stay untouched.
+    let back = b.rollback().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.len(), 2);
+    assert_eq!(
+        store_refs(&world).await,
+        ["azure-keyvault", "aws-secretsmanager"]
+    );
+    assert_eq!(resource_versions(&world).await, before);
+    assert!(b.rollback().await.expect("second rollback").is_empty());
+    assert_eq!(world.logs_contain_secret(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_different_value_in_vault_stops_migration_unless_forced() {
+    let world = World::start().await;
+    let other = "canary-vault-other-5e6f7a8b-never-log";
+    // A value already in Vault (marked as managed, so only the value rule applies).
+    world
+        .bao
+        .sys_request(
+            reqwest::Method::POST,
+            "secret/data/crossplane/azure-credentials",
+            Some(serde_json::json!({"data": {"value": other}})),
+        )
+        .await
+        .expect("seed vault");
+    world
+        .bao
+        .sys_request(
+            reqwest::Method::POST,
+            "secret/metadata/crossplane/azure-credentials",
+            Some(serde_json::json!({"custom_metadata": {"managed-by": "external-secrets"}})),
+        )
+        .await
+        .expect("mark");
+    let b = world.bootstrapper().await;
+    let err = b
+        .apply(&ApplyOptions::default())
+        .await
+        .expect_err("a different value stops migration");
+    let text = err.to_string();
+    assert!(
+        text.contains("secret/crossplane/azure-credentials already holds a different value"),
+        "{text}"
+    );
+    assert!(text.contains("--force"), "{text}");
+    for secret in [other, AZURE_VALUE] {
+        assert!(!text.contains(secret), "{text}");
+    }
+    let data = vault_get(&world, "secret/data/crossplane/azure-credentials").await;
+    assert_eq!(data["data"]["data"]["value"], other, "not overwritten");
+    b.apply(&ApplyOptions {
+        force: true,
+        ..ApplyOptions::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let data = vault_get(&world, "secret/data/crossplane/azure-credentials").await;
+    assert_eq!(data["data"]["data"]["value"], AZURE_VALUE);
+    assert!(!secretsync_testkit::logs::captured_text().contains(other));
 }

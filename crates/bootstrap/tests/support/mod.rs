@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use secretsync_bootstrap::{Bootstrapper, SecretLookup, config};
 use secretsync_provider_aws::AwsOptions;
 use secretsync_provider_azure::AzureOptions;
-use secretsync_providers::{AllProviders, ProviderOptions};
+use secretsync_providers::ProviderOptions;
 use secretsync_testkit::azure::{
     AzureDouble, AzureDoubleOptions, SecretOptions, TrustedIssuerKeys,
 };
@@ -122,6 +122,12 @@ vault:
     commonName: bootstrap test CA
     role: internal
     allowedDomains: [svc.cluster.local]
+migration:
+  - {{store: azure-keyvault, key: crossplane-azure-credentials, to: crossplane/azure-credentials}}
+  - {{store: aws-secretsmanager, key: crossplane-aws-credentials, to: crossplane/aws-credentials}}
+cutover:
+  - {{namespace: crossplane-system, name: azure-credentials}}
+  - {{namespace: crossplane-system, name: aws-credentials}}
 "#,
             vault_url = azure.vault_url(),
             authority = azure.authority_host(),
@@ -162,12 +168,17 @@ vault:
             config,
             self.client.clone(),
             self.server.url(),
-            Arc::new(AllProviders::new(self.provider_options())),
+            self.provider_options(),
             Some(self.bao.root_token().clone()),
             secrets,
         )
         .await
         .expect("connect")
+    }
+
+    /// The world's configuration without migration and cut-over (phases 1 and 2 only).
+    pub fn yaml_phases_only(&self) -> String {
+        self.yaml[..self.yaml.find("migration:").expect("migration block")].to_string()
     }
 
     /// The bootstrapper of the world's own configuration.
