@@ -93,6 +93,16 @@ async fn assert_bootstrapped(world: &World) {
     let user = creds["data"]["username"].as_str().expect("username");
     let password = creds["data"]["password"].as_str().expect("password");
     assert_eq!(world.psql_as(user, password).await.as_deref(), Ok(user));
+    // Migration and cut-over: each value once in Vault, both ExternalSecrets on `vault`.
+    for (path, value) in [
+        ("crossplane/azure-credentials", AZURE_VALUE),
+        ("crossplane/aws-credentials", AWS_VALUE),
+    ] {
+        let data = vault_get(world, &format!("secret/data/{path}")).await;
+        assert_eq!(data["data"]["data"]["value"], value, "{path}");
+        assert_eq!(data["data"]["data"].as_object().map(|o| o.len()), Some(1));
+    }
+    assert_eq!(store_refs(world).await, ["vault", "vault"]);
     // The PKI role issues a certificate.
     let cert = world
         .bao
