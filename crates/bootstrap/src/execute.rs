@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use kube::api::Api;
 use secrecy::ExposeSecret;
-use secretsync_engine::{Engine, EngineConfig, SyncResult};
+use secretsync_engine::{DesiredSecret, Engine, EngineConfig, SyncResult};
 use secretsync_kube::credentials::CredentialIndex;
 use secretsync_kube::drift::DriftKey;
 use secretsync_kube::environment::KubeEnvironment;
@@ -210,20 +210,31 @@ impl Bootstrapper {
             secretsync_kube::Config::default().eso_data_hash,
             Arc::new(secretsync_kube::cache::ManagedSecrets::default()),
         );
+        let desired = self.render(&es).await?;
+        writer.write(&es, &desired).await.map_err(|e| {
+            StepError(format!(
+                "ExternalSecret {namespace}/{name}: writing the Secret: {e}"
+            ))
+        })
+    }
+
+    /// Renders `es` with the operator's engine over the cluster (no write).
+    pub(crate) async fn render(&self, es: &ExternalSecret) -> Result<DesiredSecret, StepError> {
+        let what = format!(
+            "ExternalSecret {}/{}",
+            es.metadata.namespace.as_deref().unwrap_or_default(),
+            es.metadata.name.as_deref().unwrap_or_default()
+        );
         let engine = Engine::new(self.factory.clone(), EngineConfig::default());
         let env = KubeEnvironment::new(
             self.client.clone(),
             None,
             Arc::new(CredentialIndex::default()),
         );
-        let outcome = engine.sync(&es, &env).await;
+        let outcome = engine.sync(es, &env).await;
         engine.close().await;
-        let what = format!("ExternalSecret {namespace}/{name}");
         match outcome.result {
-            Ok(SyncResult::Write(desired)) => writer
-                .write(&es, &desired)
-                .await
-                .map_err(|e| StepError(format!("{what}: writing the Secret: {e}"))),
+            Ok(SyncResult::Write(desired)) => Ok(desired),
             Ok(_) => Err(StepError(format!(
                 "{what}: the stores returned no data, so no Secret was written"
             ))),

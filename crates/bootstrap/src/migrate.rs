@@ -16,9 +16,7 @@ use std::sync::Arc;
 use hmac::{Hmac, Mac};
 use kube::api::Api;
 use secrecy::{ExposeSecret, SecretString};
-use secretsync_engine::{Engine, EngineConfig, SyncResult};
 use secretsync_kube::credentials::{CredentialIndex, KubeCredentials};
-use secretsync_kube::environment::KubeEnvironment;
 use secretsync_model::external_secret::{ExternalSecret, StoreKind};
 use secretsync_model::push_secret::PushSecretRemoteRef;
 use secretsync_model::secret_store::SecretStoreSpec;
@@ -279,23 +277,7 @@ impl Bootstrapper {
         let mut switched = live.clone();
         switched.spec = serde_json::from_value(target.body["spec"].clone())
             .map_err(|_| StepError(format!("{what}: building the cut-over spec")))?;
-        let engine = Engine::new(self.factory.clone(), EngineConfig::default());
-        let env = KubeEnvironment::new(
-            self.client.clone(),
-            None,
-            Arc::new(CredentialIndex::default()),
-        );
-        let outcome = engine.sync(&switched, &env).await;
-        engine.close().await;
-        let desired = match outcome.result {
-            Ok(SyncResult::Write(d)) => d,
-            Ok(_) => return Err(StepError(format!("{what}: rendering produced no Secret"))),
-            Err(e) => {
-                return Err(StepError(format!(
-                    "{what}: rendering through the new store: {e}"
-                )));
-            }
-        };
+        let desired = self.render(&switched).await?;
         if prove {
             let secrets: Api<k8s_openapi::api::core::v1::Secret> =
                 Api::namespaced(self.client.clone(), &ns);
