@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
-use secretsync_bootstrap::{ApplyOptions, Bootstrapper, config};
+use secretsync_bootstrap::{ApplyError, ApplyOptions, Bootstrapper, config};
 use secretsync_providers::ProviderOptions;
 
 /// Bootstrap secrets management as in ADR-002: cloud secret managers first, then Vault.
@@ -154,7 +154,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             })
             .await
         {
-            Err(e) => fail(3, e),
+            Err(e) => {
+                if let ApplyError::Step { done, .. } | ApplyError::Interrupted { done } = &e {
+                    for s in done {
+                        println!("done: {s}");
+                    }
+                }
+                fail(3, e)
+            }
             Ok(report) if report.done.is_empty() => {
                 println!("nothing to do");
                 ExitCode::SUCCESS
