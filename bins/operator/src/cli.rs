@@ -42,6 +42,10 @@ pub struct Args {
     /// Address of the `/healthz` and `/readyz` endpoints (may equal the metrics address).
     #[arg(long, env = "SECRETSYNC_HEALTH_ADDR", default_value = "0.0.0.0:8081")]
     pub health_addr: String,
+    /// Address of the refresh-on-demand endpoint (`POST /refresh/namespaces/NS/externalsecrets/NAME`
+    /// with a Kubernetes bearer token allowed to patch that ExternalSecret); off when unset.
+    #[arg(long, env = "SECRETSYNC_REFRESH_ADDR")]
+    pub refresh_addr: Option<String>,
     /// Run controllers only while holding a coordination.k8s.io/v1 Lease.
     #[arg(long, env = "SECRETSYNC_LEADER_ELECT")]
     pub leader_elect: bool,
@@ -201,6 +205,8 @@ pub struct Settings {
     pub metrics_addr: SocketAddr,
     /// `/healthz`, `/readyz` address.
     pub health_addr: SocketAddr,
+    /// Refresh-on-demand address, when enabled.
+    pub refresh_addr: Option<SocketAddr>,
     /// `Some` when leader election is on.
     pub leader: Option<LeaderSettings>,
     /// Log filter.
@@ -282,6 +288,10 @@ impl Args {
     pub fn validate(self) -> anyhow::Result<Settings> {
         let metrics_addr = parse_addr("metrics-addr", &self.metrics_addr)?;
         let health_addr = parse_addr("health-addr", &self.health_addr)?;
+        let refresh_addr = (self.refresh_addr.as_deref())
+            .filter(|a| !a.is_empty())
+            .map(|a| parse_addr("refresh-addr", a))
+            .transpose()?;
         if self.concurrency == 0 {
             bail!("--concurrency: must be at least 1");
         }
@@ -396,6 +406,7 @@ impl Args {
             controllers,
             metrics_addr,
             health_addr,
+            refresh_addr,
             leader,
             log_level: self.log_level,
             log_json: self.log_json,

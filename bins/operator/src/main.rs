@@ -4,6 +4,7 @@
 mod cli;
 mod client;
 mod metrics;
+mod refresh;
 mod run;
 mod server;
 

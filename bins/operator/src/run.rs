@@ -101,6 +101,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         MetricsSource::new(&controller_metrics, engine.clone()),
     )
     .await?;
+    if let Some(addr) = settings.refresh_addr {
+        crate::refresh::start(addr, client.clone()).await?;
+    }
 
     let outcome = async {
         if let Some(mut role) = role.clone() {

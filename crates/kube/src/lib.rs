@@ -19,6 +19,7 @@
 //!   `Retry-After` or a backoff, never hot; a 429 pauses the whole client).
 //! - [`rate_limit`]: a client-side QPS/burst token bucket for the Kubernetes client (tower layer).
 //! - [`metrics`]: prometheus-client families for the operator binary to register.
+//! - [`on_demand`]: refresh on demand — token and access review, then ESO's `force-sync`.
 //! - [`sanitize`]: API-server error text without echoed values, for status, events and logs.
 //!
 //! See `docs/kube.md` for the policies, drift detection, status fields and memory design.
@@ -34,6 +35,7 @@ pub mod flow_control;
 pub mod leader;
 pub mod lifecycle;
 pub mod metrics;
+pub mod on_demand;
 pub mod rate_limit;
 pub mod sanitize;
 pub mod status;
