@@ -5,9 +5,6 @@
 
 use std::sync::Arc;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use secrecy::{ExposeSecret, SecretString};
 use secretsync_bootstrap::{Bootstrapper, SecretLookup, config};
 use secretsync_provider_aws::AwsOptions;
@@ -81,7 +78,7 @@ impl World {
                 SecretOptions::default(),
             )
             .expect("seed azure");
-        aws_sdk_secretsmanager::Client::new(&moto_admin(&moto))
+        aws_sdk_secretsmanager::Client::new(&moto.admin_sdk_config("us-east-1"))
             .create_secret()
             .name("crossplane-aws-credentials")
             .secret_string(AWS_VALUE)
@@ -235,19 +232,4 @@ cutover:
             .into_iter()
             .find(|v| text.contains(v))
     }
-}
-
-fn moto_admin(moto: &Moto) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(moto.endpoint())
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIABOOTSTRAP0000000",
-            "bootstrap-admin-secret",
-            None,
-            None,
-            "test",
-        )))
-        .build()
 }
