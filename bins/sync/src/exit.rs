@@ -40,7 +40,9 @@ impl Class {
 pub fn classify_provider(error: &ProviderError) -> Class {
     match error {
         ProviderError::NotFound(_) => Class::Missing,
-        ProviderError::InvalidStoreConfig(_) | ProviderError::Unsupported(_) => Class::Invalid,
+        ProviderError::InvalidStoreConfig(_)
+        | ProviderError::Unsupported(_)
+        | ProviderError::NotManaged(_) => Class::Invalid,
         ProviderError::PermissionDenied(_)
         | ProviderError::Throttled { .. }
         | ProviderError::Unavailable(_)

@@ -5,6 +5,7 @@
 //! - [`Engine::sync`]: fetch (through the shared, coalescing [`fetch::FetchLayer`]) and render
 //!   one ExternalSecret into a [`SyncOutcome`].
 //! - [`pipeline`], [`values`], [`rewrite`]: ESO's value semantics as pure functions.
+//! - [`push`]: PushSecret decisions (values to push, `updatePolicy`, what `deletionPolicy` deletes).
 //! - [`refresh`]: ESO's `shouldRefresh`/`isSecretValid` decisions, requeue delay, error backoff
 //!   and hashes (`syncedResourceVersion`, `data-hash`, `created-by`) over plain inputs.
 //! - [`stable_hash`]: a hash that is the same in every process (refresh phases, caches).
@@ -54,6 +55,7 @@ pub mod lru;
 pub mod memory;
 pub mod outcome;
 pub mod pipeline;
+pub mod push;
 pub mod refresh;
 pub mod render_pool;
 pub mod rewrite;

@@ -12,14 +12,18 @@ use crate::generator::{
     ClusterGenerator, EcrAuthorizationToken, Fake, GeneratorState, Password, StsSessionToken, Uuid,
     VaultDynamicSecret,
 };
+use crate::push_secret::{ClusterPushSecret, PushSecret};
 use crate::secret_store::{ClusterSecretStore, SecretStore};
 
 /// The size limit of the `last-applied-configuration` annotation that client-side
 /// `kubectl apply` writes; every CRD must stay below it.
 pub const CLIENT_SIDE_APPLY_LIMIT: usize = 262_144;
 
-/// The API versions served for every kind: the storage version first.
+/// The API versions served for the ExternalSecret and store kinds: the storage version first.
 pub const SERVED_VERSIONS: [&str; 2] = ["v1", "v1beta1"];
+
+/// The API version of `PushSecret` and `ClusterPushSecret` (ESO serves only `v1alpha1`).
+pub const PUSH_VERSION: &str = "v1alpha1";
 
 /// All CRDs: [`external_secrets`] and [`generators`].
 pub fn all() -> Vec<CustomResourceDefinition> {
@@ -28,7 +32,8 @@ pub fn all() -> Vec<CustomResourceDefinition> {
     all
 }
 
-/// The `external-secrets.io` CRDs, each with both served versions.
+/// The `external-secrets.io` CRDs: the ExternalSecret and store kinds with both served
+/// versions, the push kinds with `v1alpha1`.
 pub fn external_secrets() -> Vec<CustomResourceDefinition> {
     vec![
         with_v1beta1(conditions_by_type(with_admission_rules(
@@ -43,6 +48,8 @@ pub fn external_secrets() -> Vec<CustomResourceDefinition> {
             ClusterExternalSecret::crd(),
             &["spec", "externalSecretSpec"],
         ))),
+        conditions_by_type(PushSecret::crd()),
+        conditions_by_type(ClusterPushSecret::crd()),
     ]
 }
 
@@ -197,7 +204,11 @@ mod tests {
     fn every_crd_serves_both_versions_and_stays_small() {
         for crd in external_secrets() {
             let names: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
-            assert_eq!(names, SERVED_VERSIONS, "{}", file_name(&crd));
+            if crd.spec.names.kind.contains("PushSecret") {
+                assert_eq!(names, [PUSH_VERSION], "{}", file_name(&crd));
+            } else {
+                assert_eq!(names, SERVED_VERSIONS, "{}", file_name(&crd));
+            }
             assert_eq!(crd.spec.versions.iter().filter(|v| v.storage).count(), 1);
             let yaml = to_yaml(&crd);
             assert!(

@@ -62,6 +62,9 @@ pub enum ProviderError {
     /// The provider answered with something we could not use.
     #[error("bad response: {0}")]
     BadResponse(String),
+    /// A write would touch a remote secret that secretsync (or ESO) does not manage.
+    #[error("not managed: {0}")]
+    NotManaged(String),
 }
 
 impl ProviderError {
@@ -91,6 +94,7 @@ impl ProviderError {
             ProviderError::InvalidStoreConfig(_) => "InvalidStoreConfig",
             ProviderError::Unsupported(_) => "Unsupported",
             ProviderError::BadResponse(_) => "BadResponse",
+            ProviderError::NotManaged(_) => "NotManaged",
         }
     }
 }

@@ -10,6 +10,8 @@
 //! - [`value`]: zeroizing, redacted secret values.
 //! - [`manifest`], [`validate`], [`crd`], [`duration`]: reading, checking and publishing resources;
 //!   [`admission`]: ESO's webhook rules as CEL validations in the CRDs.
+//! - [`push_secret`]: `PushSecret` and `ClusterPushSecret` (`external-secrets.io/v1alpha1`);
+//!   [`writer`]: the [`SecretWriter`](writer::SecretWriter) trait their write paths implement.
 
 // kube-derive's repeated `printcolumn(...)` attributes trip this lint.
 #![allow(clippy::duplicated_attributes)]
@@ -26,9 +28,11 @@ pub mod manifest;
 pub mod meta;
 pub mod provider;
 pub mod providers;
+pub mod push_secret;
 pub mod secret_store;
 pub mod validate;
 pub mod value;
+pub mod writer;
 
 pub use error::{ModelError, ProviderError};
 pub use provider::{
@@ -36,3 +40,4 @@ pub use provider::{
     SecretProvider, SharedProvider, StoreContext, StoreId, Validation,
 };
 pub use value::{RemoteSecret, SecretData, SecretValue};
+pub use writer::{DeleteOutcome, PushOutcome, PushRequest, RemoteState, SecretWriter};

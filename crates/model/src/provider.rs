@@ -234,6 +234,11 @@ pub trait SecretProvider: Send + Sync {
         RetryPolicy::NONE
     }
 
+    /// The write half of this provider (PushSecrets), when it has one. Default: read only.
+    fn writer(&self) -> Option<&dyn crate::writer::SecretWriter> {
+        None
+    }
+
     /// Checks that the store works (reachability, authentication, access to the configured path).
     async fn validate(&self) -> Result<Validation, ProviderError>;
 

@@ -81,16 +81,22 @@ fn request_of(spec: &VaultDynamicSecretSpec) -> Result<Request, ProviderError> {
             "spec.getParameters: query parameters are not supported by secretsync yet".into(),
         ));
     }
-    if spec.parameters.as_ref().is_some_and(|p| !p.is_null()) {
-        return Err(ProviderError::Unsupported(
-            "spec.parameters: request bodies are not supported by secretsync yet".into(),
+    let mut request = Request::new(method, path.to_string());
+    if let Some(parameters) = spec.parameters.as_ref().filter(|p| !p.is_null()) {
+        if request.method == Method::GET {
+            return Err(invalid(
+                "parameters",
+                "no body for GET (set method: POST, or use getParameters)",
+            ));
+        }
+        if !parameters.is_object() {
+            return Err(invalid("parameters", "a JSON object"));
+        }
+        request.body = Some(zeroize::Zeroizing::new(
+            serde_json::to_vec(parameters).unwrap_or_default(),
         ));
     }
-    Ok(Request {
-        method,
-        path: path.to_string(),
-        query: Vec::new(),
-    })
+    Ok(request)
 }
 
 /// ESO's `GetByteValue`: strings as they are, everything else as JSON.
@@ -230,6 +236,15 @@ mod tests {
         );
         let r = spec(|s| s.method = "post".into()).expect("POST");
         assert_eq!(r.method, Method::POST);
+        let r = spec(|s| {
+            s.method = "POST".into();
+            s.parameters = Some(serde_json::json!({"common_name": "web.example"}));
+        })
+        .expect("POST with a body");
+        assert_eq!(
+            r.body.as_deref().map(Vec::as_slice),
+            Some(br#"{"common_name":"web.example"}"#.as_slice())
+        );
         for (f, field) in [
             (
                 (|s: &mut VaultDynamicSecretSpec| s.path = " ".into())
@@ -239,6 +254,13 @@ mod tests {
             (|s| s.method = "NOT A METHOD".into(), "spec.method"),
             (
                 |s| s.parameters = Some(serde_json::json!({"common_name": "x"})),
+                "spec.parameters",
+            ),
+            (
+                |s| {
+                    s.method = "POST".into();
+                    s.parameters = Some(serde_json::json!(["x"]));
+                },
                 "spec.parameters",
             ),
         ] {

@@ -35,9 +35,8 @@ impl Inner {
             query.push(("version", v.to_string()));
         }
         let request = Request {
-            method: Method::GET,
-            path,
             query,
+            ..Request::new(Method::GET, path)
         };
         let response = self.send_authed(&request, &what).await?;
         match self.layout.version {
@@ -111,11 +110,7 @@ impl Inner {
             ))
         })?;
         let what = format!("{}: reading metadata of key {key:?} ({path})", self.what);
-        let request = Request {
-            method: Method::GET,
-            path,
-            query: Vec::new(),
-        };
+        let request = Request::new(Method::GET, path);
         let response = self.send_authed(&request, &what).await?;
         #[derive(Deserialize)]
         struct Envelope {
@@ -173,9 +168,8 @@ impl Inner {
             })?;
             let what = format!("{}: listing {path}", self.what);
             let request = Request {
-                method: Method::GET,
-                path,
                 query: vec![("list", "true".to_string())],
+                ..Request::new(Method::GET, path)
             };
             let response = match self.send_authed(&request, &what).await {
                 Ok(r) => r,

@@ -21,6 +21,7 @@ mod paths;
 mod provider;
 mod session;
 mod tls;
+mod write;
 
 pub use dynamic::VaultDynamicSecretGenerator;
 pub use options::{DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH, TOKEN_ENVIRONMENT_VARIABLE, VaultOptions};

@@ -18,6 +18,7 @@ use secretsync_provider_support::retry::{RetryDefaults, retry_policy};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 use url::Url;
+use zeroize::Zeroizing;
 
 use crate::auth::{AuthMethod, JwtSource, RoleId};
 use crate::http::{Call, HttpSettings, Response, VaultHttp, header_map};
@@ -87,6 +88,20 @@ pub(crate) struct Request {
     pub method: Method,
     pub path: String,
     pub query: Vec<(&'static str, String)>,
+    /// JSON body (writes); zeroized after sending.
+    pub body: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl Request {
+    /// A request without query or body.
+    pub fn new(method: Method, path: String) -> Self {
+        Request {
+            method,
+            path,
+            query: Vec::new(),
+            body: None,
+        }
+    }
 }
 
 impl VaultProvider {
@@ -324,7 +339,7 @@ impl Inner {
             query: request.query.clone(),
             token: Some(token),
             namespace: self.namespace(),
-            body: None,
+            body: request.body.clone(),
         };
         match http.send(call(&session.value.token)).await {
             Ok(r) => Ok(r),
@@ -379,7 +394,7 @@ impl SecretProvider for VaultProvider {
     fn capabilities(&self) -> ProviderCapabilities {
         let v2 = self.inner.layout.version == secretsync_model::providers::VaultKvVersion::V2;
         ProviderCapabilities {
-            store: StoreCapabilities::ReadOnly,
+            store: StoreCapabilities::ReadWrite,
             find: true,
             versions: v2,
             metadata: v2,
@@ -408,6 +423,10 @@ impl SecretProvider for VaultProvider {
         self.retry
     }
 
+    fn writer(&self) -> Option<&dyn secretsync_model::SecretWriter> {
+        Some(self)
+    }
+
     async fn validate(&self) -> Result<Validation, ProviderError> {
         let inner = &self.inner;
         if inner.is_referent() {
@@ -416,11 +435,7 @@ impl SecretProvider for VaultProvider {
                 inner.what
             )));
         }
-        let request = Request {
-            method: Method::GET,
-            path: "auth/token/lookup-self".into(),
-            query: Vec::new(),
-        };
+        let request = Request::new(Method::GET, "auth/token/lookup-self".into());
         let what = format!(
             "{}: checking the token ({})",
             inner.what,

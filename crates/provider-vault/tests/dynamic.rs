@@ -136,3 +136,70 @@ async fn database_credentials_log_in_and_each_generation_is_a_new_lease() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn pki_issue_posts_parameters_and_returns_the_chain_and_key() {
+    let bao = Bao::start().await;
+    bao.api("POST", "sys/mounts/pki", Some(json!({"type": "pki"})))
+        .await;
+    bao.api(
+        "POST",
+        "pki/root/generate/internal",
+        Some(json!({"common_name": "test root", "ttl": "24h"})),
+    )
+    .await;
+    bao.api(
+        "POST",
+        "pki/roles/web",
+        Some(json!({"allowed_domains": "example.test", "allow_subdomains": true, "max_ttl": "1h"})),
+    )
+    .await;
+    let (auth, creds) = root_token_auth(&bao);
+    let issue = GeneratorSpec::VaultDynamicSecret(Box::new(VaultDynamicSecretSpec {
+        path: "pki/issue/web".into(),
+        method: "POST".into(),
+        parameters: Some(json!({"common_name": "app.example.test", "ttl": "10m"})),
+        provider: Some(spec(&bao, "unused", true, auth)),
+        ..Default::default()
+    }));
+    let request = GenerateRequest {
+        spec: &issue,
+        namespace: NS,
+        context: context("VaultDynamicSecret/pki"),
+        credentials: Arc::new(creds),
+    };
+    let issued = VaultDynamicSecretGenerator::default()
+        .generate(&request)
+        .await
+        .expect("issued");
+    for key in ["certificate", "private_key", "issuing_ca", "serial_number"] {
+        assert!(issued.data.contains_key(key), "{key} missing");
+    }
+    let cert = issued.data["certificate"].expose_str().expect("PEM");
+    assert!(
+        cert.starts_with("-----BEGIN CERTIFICATE-----"),
+        "a PEM certificate"
+    );
+    assert!(
+        issued.data["private_key"]
+            .expose_str()
+            .is_some_and(|k| k.contains("PRIVATE KEY")),
+        "a PEM key"
+    );
+    let denied = GeneratorSpec::VaultDynamicSecret(Box::new(VaultDynamicSecretSpec {
+        path: "pki/issue/web".into(),
+        method: "POST".into(),
+        parameters: Some(json!({"common_name": "evil.other.test"})),
+        provider: Some(spec(&bao, "unused", true, root_token_auth(&bao).0)),
+        ..Default::default()
+    }));
+    let request = GenerateRequest {
+        spec: &denied,
+        ..request
+    };
+    let err = VaultDynamicSecretGenerator::default()
+        .generate(&request)
+        .await
+        .expect_err("a name the role does not allow");
+    assert!(err.to_string().contains("pki/issue/web"), "{err}");
+}

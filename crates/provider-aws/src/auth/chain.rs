@@ -69,6 +69,7 @@ pub(crate) fn in_field(err: ProviderError, field: &str) -> ProviderError {
         }
         ProviderError::Unsupported(m) => ProviderError::Unsupported(format!("{field}: {m}")),
         ProviderError::BadResponse(m) => ProviderError::BadResponse(format!("{field}: {m}")),
+        ProviderError::NotManaged(m) => ProviderError::NotManaged(format!("{field}: {m}")),
     }
 }
 
