@@ -68,10 +68,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             "--allow-operator-identity-in-secret-stores: every SecretStore may use the operator's own identity"
         );
     }
-    let factory: Arc<dyn ProviderFactory> = Arc::new(AllProviders::new(options));
+    let providers = AllProviders::new(options);
+    let generators = providers.generators();
+    let factory: Arc<dyn ProviderFactory> = Arc::new(providers);
     let controller_metrics = secretsync_kube::Metrics::default();
     let engine = Arc::new(
         Engine::new(factory.clone(), EngineConfig::default())
+            .with_generators(generators)
             .with_observer(Arc::new(controller_metrics.clone())),
     );
     let (signal_tx, mut signal) = watch::channel(false);

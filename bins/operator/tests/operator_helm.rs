@@ -157,7 +157,8 @@ fn chart_lints_and_each_value_set_renders_and_applies() {
                     docs.iter()
                         .filter(|d| d["kind"] == "CustomResourceDefinition")
                         .count(),
-                    6
+                    secretsync_model::crd::all().len(),
+                    "every generated CRD (external-secrets.io and generators)"
                 );
                 assert!(has(&docs, "ClusterRole") && !has(&docs, "NetworkPolicy"));
                 assert!(!has(&docs, "ServiceMonitor"));

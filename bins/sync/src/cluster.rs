@@ -189,6 +189,17 @@ impl SyncEnvironment for NoCluster {
     ) -> Result<BTreeMap<String, SecretValue>, EnvironmentError> {
         Err(self.error(&format!("{kind} {namespace}/{name}")))
     }
+
+    async fn generator(
+        &self,
+        namespace: &str,
+        reference: &secretsync_model::external_secret::GeneratorRef,
+    ) -> Result<secretsync_model::generator::GeneratorSpec, EnvironmentError> {
+        Err(self.error(&format!(
+            "{} {namespace}/{}",
+            reference.kind, reference.name
+        )))
+    }
 }
 
 struct NoClusterCredentials {

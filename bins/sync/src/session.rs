@@ -128,7 +128,9 @@ impl Session {
             jobs.extend(listed);
         }
         let options = provider_options(source).map_err(invalid)?;
-        let factory: Arc<dyn ProviderFactory> = Arc::new(AllProviders::new(options));
+        let providers = AllProviders::new(options);
+        let generators = providers.generators();
+        let factory: Arc<dyn ProviderFactory> = Arc::new(providers);
         let engine = Engine::new(
             factory.clone(),
             EngineConfig {
@@ -141,7 +143,8 @@ impl Session {
                 },
                 ..EngineConfig::default()
             },
-        );
+        )
+        .with_generators(generators);
         // Batching providers (AWS) get every plain read in full batches before the syncs run.
         engine.prefetch(jobs.iter().map(|j| &j.es), &env).await;
         Ok(Session {

@@ -387,3 +387,38 @@ fn a_configured_cluster_that_is_unreachable_is_named_with_the_cause() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_password_generator_renders_offline() {
+    let (_dir, path) = manifest(
+        r#"
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: Password
+metadata: {name: pw, namespace: apps}
+spec: {length: 20, digits: 4, symbols: 0, noUpper: true}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: db, namespace: apps}
+spec:
+  refreshInterval: "0"
+  target: {name: db-password}
+  dataFrom:
+    - sourceRef:
+        generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Password, name: pw}
+"#,
+    );
+    let out = render(&[&path]);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    let secret: serde_yaml::Value = serde_yaml::from_str(&text(&out.stdout)).expect("one Secret");
+    assert_eq!(secret["metadata"]["name"], "db-password");
+    let encoded = secret["data"]["password"].as_str().expect("data.password");
+    let password = String::from_utf8(base64_decode(encoded)).expect("text");
+    assert_eq!(password.len(), 20);
+    assert_eq!(password.chars().filter(char::is_ascii_digit).count(), 4);
+    assert!(
+        password
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    );
+}

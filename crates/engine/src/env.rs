@@ -8,7 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use secretsync_model::StoreId;
 use secretsync_model::credentials::CredentialResolver;
-use secretsync_model::external_secret::SecretStoreRef;
+use secretsync_model::external_secret::{GeneratorRef, SecretStoreRef};
+use secretsync_model::generator::GeneratorSpec;
 use secretsync_model::provider::StoreContext;
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::value::SecretValue;
@@ -67,4 +68,12 @@ pub trait SyncEnvironment: Send + Sync {
         namespace: &str,
         name: &str,
     ) -> Result<BTreeMap<String, SecretValue>, EnvironmentError>;
+
+    /// Resolves `dataFrom[].sourceRef.generatorRef` made from `namespace`: a namespaced kind in
+    /// `namespace`, or a `ClusterGenerator`.
+    async fn generator(
+        &self,
+        namespace: &str,
+        reference: &GeneratorRef,
+    ) -> Result<GeneratorSpec, EnvironmentError>;
 }

@@ -10,6 +10,7 @@
 //!   and hashes (`syncedResourceVersion`, `data-hash`, `created-by`) over plain inputs.
 //! - [`stable_hash`]: a hash that is the same in every process (refresh phases, caches).
 //! - [`sync_windows`]: `spec.syncWindows` (cron windows gating periodic refreshes).
+//! - [`generators`]: `Password`, `UUID` and `Fake`, and the registry hosts extend.
 //! - [`MemoryEnvironment`]: a host over stores, Secrets and ConfigMaps given as values.
 //!
 //! See `docs/engine.md` for the semantics and the deviations from ESO.
@@ -49,6 +50,7 @@ mod engine;
 pub mod env;
 pub mod error;
 pub mod fetch;
+pub mod generators;
 pub mod lru;
 pub mod memory;
 pub mod outcome;
@@ -64,7 +66,7 @@ pub mod token_bucket;
 pub mod validation;
 pub mod values;
 
-pub use engine::{Engine, EngineConfig};
+pub use engine::{Engine, EngineConfig, FALLBACK_STORE_ANNOTATION};
 pub use env::{ResolvedStore, SyncEnvironment, TemplateSourceKind};
 pub use error::{EngineError, EnvironmentError, StoreFailure};
 pub use fetch::{FetchConfig, FetchObserver, FetchStats, RateLimit};

@@ -22,7 +22,8 @@ use async_trait::async_trait;
 use secretsync_model::credentials::{
     CredentialResolver, StaticCredentials, reference_key, reference_namespace,
 };
-use secretsync_model::external_secret::{SecretStoreRef, StoreKind};
+use secretsync_model::external_secret::{GeneratorRef, SecretStoreRef, StoreKind};
+use secretsync_model::generator::{CLUSTER_GENERATOR, GeneratorSpec};
 use secretsync_model::manifest::Resource;
 use secretsync_model::meta::{SecretKeySelector, ServiceAccountSelector};
 use secretsync_model::provider::StoreContext;
@@ -56,6 +57,8 @@ pub struct MemoryEnvironment {
     objects: Arc<StaticCredentials>,
     namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
     fallback: Option<Arc<dyn SyncEnvironment>>,
+    /// Generators by (kind, namespace — `None` for ClusterGenerators —, name).
+    generators: BTreeMap<(String, Option<String>, String), GeneratorSpec>,
 }
 
 impl std::fmt::Debug for MemoryEnvironment {
@@ -219,6 +222,12 @@ impl MemoryEnvironment {
                 );
                 None
             }
+            Resource::Generator(g) => {
+                let namespace = (g.kind != CLUSTER_GENERATOR)
+                    .then(|| namespace_or_default(g.namespace.as_deref()));
+                self.generators.insert((g.kind, namespace, g.name), g.spec);
+                None
+            }
             other @ (Resource::ExternalSecret(_)
             | Resource::ClusterExternalSecret(_)
             | Resource::PushSecret(_)) => Some(other),
@@ -313,6 +322,23 @@ impl SyncEnvironment for MemoryEnvironment {
             (None, Some(fallback)) => fallback.template_source(kind, namespace, name).await,
             (None, None) => Err(EnvironmentError::not_found(format!(
                 "{kind} {namespace}/{name} not found"
+            ))),
+        }
+    }
+
+    async fn generator(
+        &self,
+        namespace: &str,
+        reference: &GeneratorRef,
+    ) -> Result<GeneratorSpec, EnvironmentError> {
+        let scope = (reference.kind != CLUSTER_GENERATOR).then(|| namespace.to_string());
+        let key = (reference.kind.clone(), scope, reference.name.clone());
+        match (self.generators.get(&key), &self.fallback) {
+            (Some(spec), _) => Ok(spec.clone()),
+            (None, Some(fallback)) => fallback.generator(namespace, reference).await,
+            (None, None) => Err(EnvironmentError::not_found(format!(
+                "{} {namespace}/{} not found",
+                reference.kind, reference.name
             ))),
         }
     }

@@ -121,6 +121,9 @@ pub struct SyncOutcome {
     pub keys: Vec<KeyOutcome>,
     /// Provider reads this sync asked for (before coalescing).
     pub reads: u64,
+    /// Entries served by the fallback store because their store was unavailable
+    /// (`spec.data[0] from ClusterSecretStore aws`).
+    pub fallbacks: Vec<String>,
 }
 
 impl SyncOutcome {

@@ -108,6 +108,18 @@ pub fn process_find(
     finish_map(map, rewrites, conversion, decoding, null_bytes, templates)
 }
 
+/// `spec.dataFrom[i].sourceRef.generatorRef`: rewrites and key validation on generated values
+/// (ESO's `handleGenerateSecrets`: no conversion, no decoding).
+pub fn process_generated(
+    rewrites: &[Rewrite],
+    generated: SecretData,
+    templates: &TemplateCache,
+) -> Result<SecretData, String> {
+    let mut map = rewrite_map(rewrites, generated, templates)?;
+    validate_keys(&mut map)?;
+    Ok(map)
+}
+
 fn finish_map(
     map: SecretData,
     rewrites: &[Rewrite],

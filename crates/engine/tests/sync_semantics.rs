@@ -231,7 +231,7 @@ async fn generators_and_manifest_targets_are_reported_unsupported() {
 metadata: {name: g, namespace: ns}
 spec:
   dataFrom:
-    - sourceRef: {generatorRef: {kind: Password, name: pw}}
+    - sourceRef: {generatorRef: {kind: Webhook, name: hook}}
 "#);
     match engine(&f)
         .sync(&e, &env_for([&e]))
@@ -239,7 +239,15 @@ spec:
         .result
         .unwrap_err()
     {
-        EngineError::Unsupported { location, .. } => assert_eq!(location, "spec.dataFrom[0]"),
+        EngineError::Unsupported {
+            location, message, ..
+        } => {
+            assert_eq!(location, "spec.dataFrom[0].sourceRef.generatorRef");
+            assert!(
+                message.starts_with("generator kind Webhook is not supported"),
+                "{message}"
+            );
+        }
         other => panic!("{other:?}"),
     }
     let e = es(r#"

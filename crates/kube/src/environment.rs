@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
-use kube::api::Api;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use secretsync_engine::{EnvironmentError, ResolvedStore, SyncEnvironment, TemplateSourceKind};
 use secretsync_model::credentials::CredentialResolver;
-use secretsync_model::external_secret::{SecretStoreRef, StoreKind};
+use secretsync_model::external_secret::{GeneratorRef, SecretStoreRef, StoreKind};
+use secretsync_model::generator::{self, GeneratorObject, GeneratorSpec};
 use secretsync_model::meta::ConditionStatus;
 use secretsync_model::provider::StoreContext;
 use secretsync_model::secret_store::{
@@ -314,6 +315,41 @@ impl SyncEnvironment for KubeEnvironment {
                     .collect())
             }
         }
+    }
+
+    async fn generator(
+        &self,
+        namespace: &str,
+        reference: &GeneratorRef,
+    ) -> Result<GeneratorSpec, EnvironmentError> {
+        let kind = reference.kind.as_str();
+        let cluster = kind == generator::CLUSTER_GENERATOR;
+        let what = if cluster {
+            format!("{kind} {}", reference.name)
+        } else {
+            format!("{kind} {namespace}/{}", reference.name)
+        };
+        let Some(plural) = generator::plural_of(kind) else {
+            return Err(EnvironmentError::other(format!(
+                "{what}: generator kind {kind} is not supported"
+            )));
+        };
+        let gvk = GroupVersionKind::gvk(generator::GROUP, "v1alpha1", kind);
+        let resource = ApiResource::from_gvk_with_plural(&gvk, plural);
+        let api: Api<DynamicObject> = if cluster {
+            Api::all_with(self.client.clone(), &resource)
+        } else {
+            Api::namespaced_with(self.client.clone(), namespace, &resource)
+        };
+        let object = api
+            .get(&reference.name)
+            .await
+            .map_err(|e| Self::kube_err(&what, e))?;
+        let json = serde_json::to_value(&object)
+            .map_err(|e| EnvironmentError::other(format!("{what}: {e}")))?;
+        GeneratorObject::from_json(kind, &json)
+            .map(|g| g.spec)
+            .map_err(|m| EnvironmentError::other(format!("{what}: {m}")))
     }
 }
 

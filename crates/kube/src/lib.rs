@@ -37,6 +37,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod on_demand;
 pub mod rate_limit;
+pub mod rollout;
 pub mod sanitize;
 pub mod status;
 #[cfg(test)]

@@ -8,6 +8,10 @@ use kube_core::CustomResourceExt;
 use crate::admission;
 use crate::cluster_external_secret::ClusterExternalSecret;
 use crate::external_secret::ExternalSecret;
+use crate::generator::{
+    ClusterGenerator, EcrAuthorizationToken, Fake, GeneratorState, Password, StsSessionToken, Uuid,
+    VaultDynamicSecret,
+};
 use crate::push_secret::{ClusterPushSecret, PushSecret};
 use crate::secret_store::{ClusterSecretStore, SecretStore};
 
@@ -21,9 +25,16 @@ pub const SERVED_VERSIONS: [&str; 2] = ["v1", "v1beta1"];
 /// The API version of `PushSecret` and `ClusterPushSecret` (ESO serves only `v1alpha1`).
 pub const PUSH_VERSION: &str = "v1alpha1";
 
-/// All CRDs: the ExternalSecret and store kinds with both served versions, the push kinds
-/// with `v1alpha1`.
+/// All CRDs: [`external_secrets`] and [`generators`].
 pub fn all() -> Vec<CustomResourceDefinition> {
+    let mut all = external_secrets();
+    all.extend(generators());
+    all
+}
+
+/// The `external-secrets.io` CRDs: the ExternalSecret and store kinds with both served
+/// versions, the push kinds with `v1alpha1`.
+pub fn external_secrets() -> Vec<CustomResourceDefinition> {
     vec![
         with_v1beta1(conditions_by_type(with_admission_rules(
             ExternalSecret::crd(),
@@ -40,6 +51,36 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         conditions_by_type(PushSecret::crd()),
         conditions_by_type(ClusterPushSecret::crd()),
     ]
+}
+
+/// The `generators.external-secrets.io` CRDs (served as `v1alpha1` only, as ESO does).
+pub fn generators() -> Vec<CustomResourceDefinition> {
+    vec![
+        Password::crd(),
+        Uuid::crd(),
+        Fake::crd(),
+        VaultDynamicSecret::crd(),
+        StsSessionToken::crd(),
+        EcrAuthorizationToken::crd(),
+        fix_cluster_generator_schema(ClusterGenerator::crd()),
+        GeneratorState::crd(),
+    ]
+}
+
+/// Generator kinds secretsync has no type for must survive pruning in a ClusterGenerator, so
+/// they are reported as unsupported instead of arriving empty.
+fn fix_cluster_generator_schema(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    for version in &mut crd.spec.versions {
+        let body = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+            .and_then(|root| node_at(root, &["spec", "generator"]));
+        if let Some(body) = body {
+            preserve_unknown(body);
+        }
+    }
+    crd
 }
 
 /// The schema node at `path` below `node` (`[]` steps into array items).
@@ -161,7 +202,7 @@ mod tests {
 
     #[test]
     fn every_crd_serves_both_versions_and_stays_small() {
-        for crd in all() {
+        for crd in external_secrets() {
             let names: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
             if crd.spec.names.kind.contains("PushSecret") {
                 assert_eq!(names, [PUSH_VERSION], "{}", file_name(&crd));
@@ -181,7 +222,7 @@ mod tests {
 
     #[test]
     fn conditions_merge_by_type() {
-        for crd in all() {
+        for crd in external_secrets() {
             let yaml = serde_yaml::to_string(&crd).unwrap_or_default();
             assert!(
                 yaml.contains("x-kubernetes-list-type: map"),
@@ -206,6 +247,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn generators_serve_v1alpha1_in_their_group() {
+        let crds = generators();
+        assert_eq!(crds.len(), 8);
+        for crd in &crds {
+            assert_eq!(crd.spec.group, crate::generator::GROUP);
+            let names: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
+            assert_eq!(names, ["v1alpha1"], "{}", file_name(crd));
+            let plural = crd.spec.names.plural.as_str();
+            let known = crate::generator::plural_of(&crd.spec.names.kind);
+            assert!(
+                known.is_none_or(|p| p == plural),
+                "{}: plural {plural} differs from plural_of",
+                file_name(crd)
+            );
+        }
+        let yaml = serde_yaml::to_string(&generators()[6]).unwrap_or_default();
+        assert!(yaml.contains("x-kubernetes-preserve-unknown-fields: true"));
     }
 
     #[test]

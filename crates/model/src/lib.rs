@@ -2,6 +2,8 @@
 //!
 //! - [`external_secret`], [`secret_store`], [`cluster_external_secret`]: the `external-secrets.io`
 //!   resources, served as `v1` (storage) and `v1beta1` with identical schemas.
+//! - [`generator`]: the `generators.external-secrets.io` resources and the
+//!   [`Generator`](generator::Generator) trait generators implement.
 //! - [`providers`]: the typed provider blocks secretsync implements (`vault`, `aws`, `azurekv`, `fake`).
 //! - [`provider`]: the [`SecretProvider`](provider::SecretProvider) trait backends implement.
 //! - [`credentials`]: how providers resolve credential references without Kubernetes.
@@ -21,6 +23,7 @@ pub mod credentials;
 pub mod duration;
 pub mod error;
 pub mod external_secret;
+pub mod generator;
 pub mod manifest;
 pub mod meta;
 pub mod provider;

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 
 use crate::cluster_external_secret::ClusterExternalSecret;
 use crate::external_secret::ExternalSecret;
+use crate::generator::GeneratorObject;
 use crate::push_secret::{PushSecret, validate_push_secret};
 use crate::secret_store::{ClusterSecretStore, SecretStore};
 use crate::validate::validate_external_secret;
@@ -30,6 +31,8 @@ pub enum Resource {
     Secret(Box<Secret>),
     /// A core/v1 ConfigMap (templates, CA bundles).
     ConfigMap(Box<ConfigMap>),
+    /// A generator (`generators.external-secrets.io/v1alpha1`, any kind but GeneratorState).
+    Generator(Box<GeneratorObject>),
 }
 
 impl Resource {
@@ -45,6 +48,7 @@ impl Resource {
             Resource::PushSecret(r) => ("PushSecret", r.metadata.name.clone()),
             Resource::Secret(r) => ("Secret", r.metadata.name.clone()),
             Resource::ConfigMap(r) => ("ConfigMap", r.metadata.name.clone()),
+            Resource::Generator(g) => (g.kind.as_str(), Some(g.name.clone())),
         };
         format!("{kind}/{}", name.unwrap_or_default())
     }
@@ -215,13 +219,20 @@ fn parse_value(value: serde_json::Value) -> Result<Resource, ParseFailure> {
         ("", "ConfigMap") if version == "v1" => {
             Resource::ConfigMap(Box::new(typed(value).map_err(|(f, m)| (object, f, m))?))
         }
+        (crate::generator::GROUP, kind) if version == "v1alpha1" && kind != "GeneratorState" => {
+            Resource::Generator(Box::new(
+                GeneratorObject::from_json(kind, &value).map_err(|m| (object, None, m))?,
+            ))
+        }
         _ => {
             return Err((
                 object,
                 Some("kind".into()),
                 format!(
                     "unsupported kind {kind:?} (apiVersion {api_version:?}); expected ExternalSecret, SecretStore, \
-                     ClusterSecretStore or ClusterExternalSecret ({GROUP}/v1 or v1beta1), or v1 Secret/ConfigMap"
+                     ClusterSecretStore or ClusterExternalSecret ({GROUP}/v1 or v1beta1), a generator \
+                     ({}), or v1 Secret/ConfigMap",
+                    crate::generator::API_VERSION
                 ),
             ));
         }

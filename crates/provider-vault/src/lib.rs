@@ -13,6 +13,7 @@
 #![doc = include_str!("../README.md")]
 
 mod auth;
+mod dynamic;
 mod http;
 mod kv;
 mod options;
@@ -22,5 +23,6 @@ mod session;
 mod tls;
 mod write;
 
+pub use dynamic::VaultDynamicSecretGenerator;
 pub use options::{DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH, TOKEN_ENVIRONMENT_VARIABLE, VaultOptions};
 pub use provider::VaultProvider;

@@ -36,6 +36,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use secretsync_model::credentials::CredentialResolver;
+use secretsync_model::generator::Generator;
 #[cfg(any(
     feature = "vault",
     feature = "aws",
@@ -53,7 +54,7 @@ use secretsync_provider_azure::{AzureOptions, AzureProvider};
 use secretsync_provider_fake::FakeProvider;
 pub use secretsync_provider_support::{AmbientIdentity, ReadLimits};
 #[cfg(feature = "vault")]
-use secretsync_provider_vault::{VaultOptions, VaultProvider};
+use secretsync_provider_vault::{VaultDynamicSecretGenerator, VaultOptions, VaultProvider};
 
 /// Process-level options of every provider.
 ///
@@ -138,6 +139,25 @@ impl AllProviders {
     pub fn new(options: ProviderOptions) -> Self {
         AllProviders { options }
     }
+
+    /// The generators of this build that talk to a backend (`VaultDynamicSecret` with the
+    /// `vault` feature), configured as the stores are; hand them to `Engine::with_generators`.
+    pub fn generators(&self) -> Vec<Arc<dyn Generator>> {
+        vec![
+            #[cfg(feature = "vault")]
+            Arc::new(VaultDynamicSecretGenerator::new(self.vault_options())),
+        ]
+    }
+
+    /// The Vault client options of stores and generators alike.
+    #[cfg(feature = "vault")]
+    fn vault_options(&self) -> VaultOptions {
+        VaultOptions {
+            ambient_identity: self.options.ambient_identity,
+            limits: self.options.limits,
+            ..self.options.vault.clone()
+        }
+    }
 }
 
 #[async_trait]
@@ -158,16 +178,10 @@ impl ProviderFactory for AllProviders {
             .map_err(|e| ProviderError::InvalidStoreConfig(format!("{}: {e}", context.store)))?;
         #[cfg(any(feature = "vault", feature = "aws", feature = "azure"))]
         let retry = spec.retry_settings.as_ref();
-        #[cfg(any(feature = "vault", feature = "aws", feature = "azure"))]
+        #[cfg(any(feature = "aws", feature = "azure"))]
         let identity = self.options.ambient_identity;
-        #[cfg(any(feature = "vault", feature = "aws", feature = "azure"))]
+        #[cfg(any(feature = "aws", feature = "azure"))]
         let limits = self.options.limits;
-        #[cfg(feature = "vault")]
-        let vault_options = || VaultOptions {
-            ambient_identity: identity,
-            limits,
-            ..self.options.vault.clone()
-        };
         let provider: SharedProvider = match config {
             #[cfg(feature = "fake")]
             ProviderConfig::Fake(fake) => Arc::new(FakeProvider::new(context.store.clone(), fake)),
@@ -185,13 +199,23 @@ impl ProviderFactory for AllProviders {
             }
             #[cfg(feature = "vault")]
             ProviderConfig::Vault(vault) => Arc::new(
-                VaultProvider::new(context.clone(), vault.clone(), credentials, vault_options())?
-                    .with_retry_settings(retry)?,
+                VaultProvider::new(
+                    context.clone(),
+                    vault.clone(),
+                    credentials,
+                    self.vault_options(),
+                )?
+                .with_retry_settings(retry)?,
             ),
             #[cfg(feature = "vault")]
             ProviderConfig::OpenBao(bao) => Arc::new(
-                VaultProvider::new_openbao(context.clone(), bao, credentials, vault_options())?
-                    .with_retry_settings(retry)?,
+                VaultProvider::new_openbao(
+                    context.clone(),
+                    bao,
+                    credentials,
+                    self.vault_options(),
+                )?
+                .with_retry_settings(retry)?,
             ),
             #[cfg(feature = "azure")]
             ProviderConfig::AzureKv(azure) => {

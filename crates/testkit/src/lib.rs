@@ -4,5 +4,6 @@ pub mod azure;
 pub mod cluster;
 pub mod hostile;
 pub mod kube_api;
+pub mod logs;
 pub mod peers;
 pub mod providers;

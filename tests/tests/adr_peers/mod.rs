@@ -12,9 +12,6 @@
 
 use std::path::PathBuf;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use secretsync_provider_aws::AwsOptions;
 use secretsync_provider_azure::{ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, AzureOptions};
 use secretsync_providers::ProviderOptions;
@@ -126,7 +123,8 @@ impl Peers {
             &format!("system:serviceaccount:{SERVICE_ACCOUNT}:{SERVICE_ACCOUNT}"),
             "api://AzureADTokenExchange",
         );
-        let secrets_manager = aws_sdk_secretsmanager::Client::new(&moto_admin(&moto));
+        let secrets_manager =
+            aws_sdk_secretsmanager::Client::new(&moto.admin_sdk_config(AWS_REGION));
         Peers {
             bao,
             moto,
@@ -206,22 +204,6 @@ async fn configure_bao(bao: &Bao, cluster: &ClusterAccess) {
     })
     .await
     .unwrap_or_else(|e| panic!("configuring OpenBao's Kubernetes auth: {e}"));
-}
-
-/// Admin SDK config for seeding moto (its IAM checks are off, any keys sign).
-fn moto_admin(moto: &Moto) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(AWS_REGION))
-        .endpoint_url(moto.endpoint())
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIAE2EADMIN00000000",
-            "e2e-admin-secret",
-            None,
-            None,
-            "e2e",
-        )))
-        .build()
 }
 
 /// The ADR's manifests as JSON documents: (ClusterSecretStores, ExternalSecret).

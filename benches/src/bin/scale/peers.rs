@@ -8,9 +8,6 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use anyhow::Context as _;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use futures::{StreamExt as _, TryStreamExt as _};
 use secretsync_testkit::azure::{
     AzureDouble, AzureDoubleOptions, SecretOptions, TrustedIssuerKeys,
@@ -87,7 +84,8 @@ impl Peers {
             ),
             "api://AzureADTokenExchange",
         );
-        let secrets_manager = aws_sdk_secretsmanager::Client::new(&moto_admin(&moto));
+        let secrets_manager =
+            aws_sdk_secretsmanager::Client::new(&moto.admin_sdk_config(AWS_REGION));
         moto.start_recording().await?;
         let audit = bao.enable_audit_file().await?;
         Ok(Peers {
@@ -197,22 +195,6 @@ pub fn audit_request_kind(line: &str) -> Option<String> {
         None => path.to_string(),
     };
     Some(format!("{operation} {path}"))
-}
-
-/// Admin SDK config for seeding moto (its IAM checks are off: any keys sign).
-fn moto_admin(moto: &Moto) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(AWS_REGION))
-        .endpoint_url(moto.endpoint())
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIASCALEADMIN000000",
-            "scale-admin-secret",
-            None,
-            None,
-            "scale",
-        )))
-        .build()
 }
 
 #[cfg(test)]

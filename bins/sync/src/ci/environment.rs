@@ -8,7 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use secretsync_engine::{EnvironmentError, ResolvedStore, SyncEnvironment, TemplateSourceKind};
 use secretsync_model::credentials::CredentialResolver;
-use secretsync_model::external_secret::{SecretStoreRef, StoreKind};
+use secretsync_model::external_secret::{GeneratorRef, SecretStoreRef, StoreKind};
+use secretsync_model::generator::GeneratorSpec;
 use secretsync_model::meta::{SecretKeySelector, ServiceAccountSelector};
 use secretsync_model::provider::StoreContext;
 use secretsync_model::{ProviderError, SecretValue, StoreId};
@@ -103,6 +104,14 @@ impl SyncEnvironment for CiEnvironment {
         name: &str,
     ) -> Result<BTreeMap<String, SecretValue>, EnvironmentError> {
         self.inner.template_source(kind, namespace, name).await
+    }
+
+    async fn generator(
+        &self,
+        namespace: &str,
+        reference: &GeneratorRef,
+    ) -> Result<GeneratorSpec, EnvironmentError> {
+        self.inner.generator(namespace, reference).await
     }
 }
 

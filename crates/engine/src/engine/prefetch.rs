@@ -34,13 +34,7 @@ impl Engine {
             }
             let namespace = es.metadata.namespace.as_deref().unwrap_or("default");
             let object = format!("{namespace}/{}", es.metadata.name.as_deref().unwrap_or(""));
-            let ctx = SyncCtx {
-                engine: self,
-                env,
-                namespace,
-                object: &object,
-                stores: tokio::sync::Mutex::new(HashMap::new()),
-            };
+            let ctx = SyncCtx::new(self, env, namespace, &object, None);
             for (store_ref, request) in plain_reads(es) {
                 let Ok(store) = ctx.entry_store(es, store_ref, "prefetch").await else {
                     continue;

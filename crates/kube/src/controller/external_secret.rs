@@ -35,8 +35,9 @@ use super::priority::SyncClass;
 use super::{Context, ReconcileError};
 use crate::metrics::eso::ObjectKind;
 use crate::metrics::runtime::ReconcileResult;
+use crate::rollout;
 use crate::status::{StatusWrite, next_status, write_status};
-use crate::writer::WriteOutcome;
+use crate::writer::{WriteOutcome, WriteReport};
 
 const CONTROLLER: &str = "externalsecret";
 
@@ -270,6 +271,18 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
                     .await;
                 }
             }
+            if !outcome.fallbacks.is_empty() && outcome.result.is_ok() {
+                ctx.event(
+                    es,
+                    EventType::Warning,
+                    reasons::SERVED_FROM_FALLBACK,
+                    format!(
+                        "store unavailable, served from the fallback store: {}",
+                        outcome.fallbacks.join(", ")
+                    ),
+                )
+                .await;
+            }
             let keys = outcome.key_statuses();
             (outcome.result, Some(keys), Some(now))
         }
@@ -293,9 +306,15 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
     let step = match &result {
         SyncResult::Write(desired) => {
             target = format!("{}/{}", desired.namespace, desired.name);
-            match ctx.writer.write(es, desired).await {
-                Ok(outcome) => {
+            match ctx.writer.write_reporting(es, desired).await {
+                Ok(WriteReport {
+                    outcome,
+                    data_changed,
+                }) => {
                     ctx.remember(&key, es, &synced_version, desired);
+                    if data_changed {
+                        restart_workloads(es, ctx).await;
+                    }
                     Step::Wrote {
                         outcome,
                         target: &target,
@@ -433,6 +452,51 @@ fn set_ready_metric(ctx: &Context, es: &ExternalSecret, ready: bool) {
     let (namespace, name) = key_of(es);
     ctx.metrics
         .set_ready(ObjectKind::ExternalSecret, &namespace, &name, ready);
+}
+
+/// After the target's data changed: restarts the workloads the ExternalSecret names in
+/// [`rollout::ANNOTATION`] (its own namespace only), each reported by an event; a failure never
+/// fails the sync.
+async fn restart_workloads(es: &ExternalSecret, ctx: &Context) {
+    let Some(value) = es.annotations().get(rollout::ANNOTATION) else {
+        return;
+    };
+    let workloads = match rollout::parse(value) {
+        Ok(w) => w,
+        Err(message) => {
+            ctx.event(es, EventType::Warning, "RolloutRestartFailed", message)
+                .await;
+            return;
+        }
+    };
+    let ns = es.namespace().unwrap_or_default();
+    let at = Timestamp::now().to_string();
+    for workload in workloads {
+        let what = format!("{}/{}", workload.kind, workload.name);
+        match rollout::restart(&ctx.client, &ns, &workload, &at).await {
+            Ok(()) => {
+                ctx.event(
+                    es,
+                    EventType::Normal,
+                    "RolloutRestarted",
+                    format!(
+                        "{what} restarted: the data of Secret {ns}/{} changed",
+                        es.target_name()
+                    ),
+                )
+                .await;
+            }
+            Err(e) => {
+                ctx.event(
+                    es,
+                    EventType::Warning,
+                    "RolloutRestartFailed",
+                    format!("{what}: {}", crate::sanitize::api_error(&e)),
+                )
+                .await;
+            }
+        }
+    }
 }
 
 /// `deletionPolicy: Delete` on ExternalSecret deletion: delete the target if we control it.

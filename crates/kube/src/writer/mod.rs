@@ -51,6 +51,25 @@ pub enum WriteOutcome {
     Skipped,
 }
 
+/// What a write did, and whether it changed the `data` of a Secret that existed before (a
+/// first creation changes nothing a workload could have read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteReport {
+    /// What the writer did.
+    pub outcome: WriteOutcome,
+    /// The Secret existed and its `data` is now different.
+    pub data_changed: bool,
+}
+
+impl WriteReport {
+    fn unchanged_data(outcome: WriteOutcome) -> Self {
+        WriteReport {
+            outcome,
+            data_changed: false,
+        }
+    }
+}
+
 /// Why a write failed. Messages name objects and fields, never values.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -174,10 +193,20 @@ impl Writer {
         es: &ExternalSecret,
         desired: &DesiredSecret,
     ) -> Result<WriteOutcome, WriteError> {
+        self.write_reporting(es, desired).await.map(|r| r.outcome)
+    }
+
+    /// [`Writer::write`], also saying whether an existing Secret's `data` changed (what a
+    /// rollout restart waits for).
+    pub async fn write_reporting(
+        &self,
+        es: &ExternalSecret,
+        desired: &DesiredSecret,
+    ) -> Result<WriteReport, WriteError> {
         let (ns, name) = (desired.namespace.as_str(), desired.name.as_str());
         let policy = desired.creation_policy;
         if policy == CreationPolicy::None {
-            return Ok(WriteOutcome::Skipped);
+            return Ok(WriteReport::unchanged_data(WriteOutcome::Skipped));
         }
         let live = match self.cached(ns, name) {
             Lookup::Found(meta) => {
@@ -194,7 +223,7 @@ impl Writer {
                     .verified_current(ns, name)
                     .is_some_and(|v| v.fingerprint == fingerprint)
                 {
-                    return Ok(WriteOutcome::Unchanged);
+                    return Ok(WriteReport::unchanged_data(WriteOutcome::Unchanged));
                 }
                 self.live(ns, name).await?
             }
@@ -203,11 +232,11 @@ impl Writer {
             Lookup::Absent | Lookup::Unknown => self.live(ns, name).await?,
         };
         match self.perform(es, desired, live).await? {
-            Performed::Done(outcome) => Ok(outcome),
+            Performed::Done(report) => Ok(report),
             Performed::ExistsAfterAll => {
                 let live = self.live(ns, name).await?;
                 match self.perform(es, desired, live).await? {
-                    Performed::Done(outcome) => Ok(outcome),
+                    Performed::Done(report) => Ok(report),
                     Performed::ExistsAfterAll => Err(WriteError::Raced {
                         namespace: ns.to_string(),
                         name: name.to_string(),
@@ -227,15 +256,25 @@ impl Writer {
         let (ns, name) = (desired.namespace.as_str(), desired.name.as_str());
         let plan = plan_write(es, desired, live.as_ref(), &self.key, self.eso_data_hash);
         let (action, body) = match plan {
-            WritePlan::Skip => return Ok(Performed::Done(WriteOutcome::Skipped)),
-            WritePlan::Missing => return Ok(Performed::Done(WriteOutcome::Missing)),
+            WritePlan::Skip => {
+                return Ok(Performed::Done(WriteReport::unchanged_data(
+                    WriteOutcome::Skipped,
+                )));
+            }
+            WritePlan::Missing => {
+                return Ok(Performed::Done(WriteReport::unchanged_data(
+                    WriteOutcome::Missing,
+                )));
+            }
             WritePlan::Unchanged => {
                 if let Some(live) = &live {
                     let fingerprint =
                         desired_fingerprint(es, desired, &self.key, self.eso_data_hash);
                     self.remember(live, fingerprint);
                 }
-                return Ok(Performed::Done(WriteOutcome::Unchanged));
+                return Ok(Performed::Done(WriteReport::unchanged_data(
+                    WriteOutcome::Unchanged,
+                )));
             }
             WritePlan::Conflict(conflict) => {
                 return Err(WriteError::Conflict {
@@ -274,15 +313,22 @@ impl Writer {
             }
         };
         self.remember(&written, fingerprint);
+        let data_changed = live
+            .as_ref()
+            .is_some_and(|live| live.data.as_ref() != written.data.as_ref());
         match action {
-            WriteAction::Apply | WriteAction::Recreate => {
-                Ok(Performed::Done(WriteOutcome::Updated))
-            }
+            WriteAction::Apply | WriteAction::Recreate => Ok(Performed::Done(WriteReport {
+                outcome: WriteOutcome::Updated,
+                data_changed,
+            })),
             WriteAction::Create => {
                 if desired.creation_policy == CreationPolicy::Owner {
                     self.cleanup_old_targets(es, ns, name).await?;
                 }
-                Ok(Performed::Done(WriteOutcome::Created))
+                Ok(Performed::Done(WriteReport {
+                    outcome: WriteOutcome::Created,
+                    data_changed,
+                }))
             }
         }
     }
@@ -397,7 +443,7 @@ impl Writer {
 /// What [`Writer::perform`] ended with.
 enum Performed {
     /// Done.
-    Done(WriteOutcome),
+    Done(WriteReport),
     /// A create-only request found the Secret existing: read it and plan again.
     ExistsAfterAll,
 }

@@ -85,4 +85,6 @@ pub mod reasons {
     pub const UPDATE_FAILED: &str = "UpdateFailed";
     /// Event reason: a remote secret is missing and was skipped.
     pub const MISSING_PROVIDER_SECRET: &str = "MissingProviderSecret";
+    /// Event: entries were served by the `secretsync.io/fallback-store` (secretsync only).
+    pub const SERVED_FROM_FALLBACK: &str = "ServedFromFallback";
 }

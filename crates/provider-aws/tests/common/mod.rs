@@ -6,9 +6,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use base64::Engine as _;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use secretsync_kube::credentials::{CredentialIndex, KubeCredentials};
@@ -35,28 +32,12 @@ pub async fn moto() -> Moto {
     }
 }
 
-/// Admin SDK config for seeding moto (any keys work while moto's auth is off).
-pub fn admin_config(moto: &Moto, region: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(moto.endpoint())
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIAADMIN0000000000",
-            "admin-secret",
-            None,
-            None,
-            "test",
-        )))
-        .build()
-}
-
 pub fn sm_admin(moto: &Moto) -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(&admin_config(moto, REGION))
+    aws_sdk_secretsmanager::Client::new(&moto.admin_sdk_config(REGION))
 }
 
 pub fn ssm_admin(moto: &Moto) -> aws_sdk_ssm::Client {
-    aws_sdk_ssm::Client::new(&admin_config(moto, REGION))
+    aws_sdk_ssm::Client::new(&moto.admin_sdk_config(REGION))
 }
 
 /// Creates a string secret; returns its version id.

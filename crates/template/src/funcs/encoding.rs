@@ -102,7 +102,8 @@ fn htpasswd(budget: &mut Budget, a: &[Value]) -> Result<Value, String> {
     Ok(Value::from(out))
 }
 
-fn hex(b: &[u8]) -> String {
+/// Go's `hex.EncodeToString` (lowercase).
+pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
@@ -136,7 +137,8 @@ fn adler32(data: &[u8]) -> u32 {
 
 const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
-fn b32enc(data: &[u8]) -> String {
+/// Go's `base32.StdEncoding.EncodeToString` (padded).
+pub fn b32enc(data: &[u8]) -> String {
     let mut out = String::new();
     for chunk in data.chunks(5) {
         let mut buf = [0u8; 5];

@@ -38,6 +38,8 @@ mod url;
 mod x509;
 
 pub(crate) use cast::{to_float64, to_int64};
+/// Byte encodings shared with the generators (Go's base32 and hex encoders).
+pub use encoding::{b32enc as base32_std, hex as hex_lower};
 
 /// Parameter types, mirroring the Go parameter types of the real functions
 /// (they decide which argument conversions Go's executor accepts).

@@ -119,6 +119,25 @@ impl Moto {
         &self.endpoint
     }
 
+    /// An AWS SDK configuration for seeding and inspecting this moto as an administrator in
+    /// `region` (any keys sign while moto's IAM checks are off).
+    pub fn admin_sdk_config(&self, region: &str) -> aws_config::SdkConfig {
+        use aws_credential_types::Credentials;
+        use aws_credential_types::provider::SharedCredentialsProvider;
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "AKIAADMIN0000000000",
+                "admin-secret",
+                None,
+                None,
+                "testkit",
+            )))
+            .build()
+    }
+
     /// The loopback port.
     pub fn port(&self) -> u16 {
         self.port

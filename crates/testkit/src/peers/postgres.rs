@@ -223,6 +223,19 @@ impl Postgres {
     /// Runs `sql` in `database` with psql as the superuser; returns unaligned, tuples-only
     /// output (`|` between columns, one row per line), trimmed.
     pub async fn query(&self, database: &str, sql: &str) -> Result<String, PeerError> {
+        self.query_as(database, SUPERUSER, self.password.expose_secret(), sql)
+            .await
+    }
+
+    /// Runs `sql` in `database` as `user` logging in with `password` (e.g. credentials a
+    /// secrets engine issued); output as for [`Postgres::query`].
+    pub async fn query_as(
+        &self,
+        database: &str,
+        user: &str,
+        password: &str,
+        sql: &str,
+    ) -> Result<String, PeerError> {
         let output = tokio::process::Command::new(&self.binaries.psql)
             .args([
                 "-X",
@@ -238,13 +251,13 @@ impl Postgres {
                 "-p",
                 &self.port.to_string(),
                 "-U",
-                SUPERUSER,
+                user,
                 "-d",
                 database,
                 "-c",
                 sql,
             ])
-            .env("PGPASSWORD", self.password.expose_secret())
+            .env("PGPASSWORD", password)
             .env("PGCONNECT_TIMEOUT", "10")
             .stdin(std::process::Stdio::null())
             .output()
@@ -253,13 +266,17 @@ impl Postgres {
         if output.status.success() {
             Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
         } else {
+            let mut stderr = String::from_utf8_lossy(&output.stderr)
+                .trim()
+                .replace(self.password.expose_secret(), "[redacted]");
+            if !password.is_empty() {
+                stderr = stderr.replace(password, "[redacted]");
+            }
             Err(PeerError::Command {
                 peer: PEER,
                 command: format!("psql -d {database}"),
                 status: output.status.to_string(),
-                stderr: String::from_utf8_lossy(&output.stderr)
-                    .trim()
-                    .replace(self.password.expose_secret(), "[redacted]"),
+                stderr,
             })
         }
     }

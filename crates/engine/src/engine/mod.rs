@@ -1,24 +1,31 @@
 //! [`Engine`]: fetch and render one ExternalSecret.
 
+mod fallback;
+mod generate;
+mod render;
+
+pub use fallback::ANNOTATION as FALLBACK_STORE_ANNOTATION;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::future::join_all;
 use secretsync_model::external_secret::{
-    DeletionPolicy, ExternalSecret, MetadataPolicy, SecretStoreRef, TemplateScope,
+    DeletionPolicy, ExternalSecret, MetadataPolicy, SecretStoreRef,
 };
 use secretsync_model::provider::{ProviderFactory, StoreContext};
 use secretsync_model::value::SecretData;
 use secretsync_model::{FetchRequest, FindRequest};
 use secretsync_template::ParseOptions;
 
-use crate::env::{SyncEnvironment, TemplateSourceKind};
+use crate::env::SyncEnvironment;
 use crate::error::{EngineError, StoreFailure};
 use crate::fetch::{FetchConfig, FetchLayer, FetchStats, ReadValue, StoreHandle};
-use crate::outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
+use crate::generators::GeneratorRegistry;
+use crate::outcome::{KeyOutcome, KeyState, SyncOutcome, SyncResult};
 use crate::pipeline::{process_data_value, process_extract, process_extracted, process_find};
 use crate::render_pool::RenderPool;
-use crate::templates::{ResolvedTemplateFrom, TemplateCache, apply_template};
+use crate::templates::TemplateCache;
 use crate::validation::validate_spec;
 use secretsync_template::Limits as TemplateLimits;
 
@@ -60,6 +67,7 @@ const RENDER_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 /// The sync engine: one per process, shared by every ExternalSecret.
 pub struct Engine {
     fetch: FetchLayer,
+    generators: GeneratorRegistry,
     templates: Arc<TemplateCache>,
     renderer: RenderPool,
 }
@@ -69,7 +77,7 @@ enum Entry<'a> {
     Data(usize),
     Extract(usize, &'a secretsync_model::external_secret::RemoteRef),
     Find(usize, &'a secretsync_model::external_secret::FindRef),
-    Unsupported(usize, &'static str),
+    Generate(usize, &'a secretsync_model::external_secret::GeneratorRef),
 }
 
 type EntryResult = Result<SecretData, EngineError>;
@@ -96,6 +104,7 @@ impl Engine {
         let wait = config.template_limits.deadline.map(|d| d + RENDER_GRACE);
         Engine {
             fetch: FetchLayer::new(factory, config.fetch),
+            generators: GeneratorRegistry::default(),
             templates: Arc::new(TemplateCache::with_limits(
                 config.template_options,
                 config.template_cache_capacity,
@@ -109,6 +118,24 @@ impl Engine {
     pub fn with_observer(mut self, observer: Arc<dyn crate::fetch::FetchObserver>) -> Self {
         self.fetch = self.fetch.with_observer(observer);
         self
+    }
+
+    /// Serves generator kinds beyond the built-in `Password`, `UUID` and `Fake` (or replaces
+    /// one of them).
+    pub fn with_generator(
+        mut self,
+        generator: Arc<dyn secretsync_model::generator::Generator>,
+    ) -> Self {
+        self.generators = self.generators.with(generator);
+        self
+    }
+
+    /// [`Engine::with_generator`] for each of `generators`.
+    pub fn with_generators(
+        self,
+        generators: impl IntoIterator<Item = Arc<dyn secretsync_model::generator::Generator>>,
+    ) -> Self {
+        generators.into_iter().fold(self, Engine::with_generator)
     }
 
     /// The shared fetch layer (counters, provider cache).
@@ -143,14 +170,24 @@ impl Engine {
                 result: Err(EngineError::InvalidSpec { object, problems }),
                 keys: Vec::new(),
                 reads: 0,
+                fallbacks: Vec::new(),
             };
         }
-        let ctx = SyncCtx {
-            engine: self,
-            env,
-            namespace: &namespace,
-            object: &object,
-            stores: tokio::sync::Mutex::new(HashMap::new()),
+        let ctx = SyncCtx::new(self, env, &namespace, &object, None);
+        let fallback = match fallback::fallback_ref(es) {
+            Ok(f) => f,
+            Err(message) => {
+                return SyncOutcome {
+                    result: Err(EngineError::Value {
+                        object,
+                        location: "metadata.annotations".into(),
+                        message,
+                    }),
+                    keys: Vec::new(),
+                    reads: 0,
+                    fallbacks: Vec::new(),
+                };
+            }
         };
         let spec = &es.spec;
         let mut entries = Vec::new();
@@ -159,18 +196,35 @@ impl Engine {
                 entries.push(Entry::Extract(i, extract));
             } else if let Some(find) = &df.find {
                 entries.push(Entry::Find(i, find));
-            } else {
-                entries.push(Entry::Unsupported(
-                    i,
-                    "sourceRef.generatorRef: generators are not supported by secretsync",
-                ));
+            } else if let Some(generator) = df
+                .source_ref
+                .as_ref()
+                .and_then(|s| s.generator_ref.as_ref())
+            {
+                entries.push(Entry::Generate(i, generator));
             }
         }
         for i in 0..spec.data.len() {
             entries.push(Entry::Data(i));
         }
-        let results: Vec<EntryResult> =
+        let mut results: Vec<EntryResult> =
             join_all(entries.iter().map(|e| ctx.run_entry(es, e))).await;
+        let mut served_by_fallback = vec![false; entries.len()];
+        if let Some(fallback) = &fallback {
+            let on_fallback = SyncCtx::new(self, env, &namespace, &object, Some(fallback.clone()));
+            for ((entry, result), served) in entries
+                .iter()
+                .zip(results.iter_mut())
+                .zip(served_by_fallback.iter_mut())
+            {
+                *served = on_fallback.retry_on_fallback(es, entry, result).await;
+            }
+        }
+        let fallback_name = fallback
+            .as_ref()
+            .map(|f| fallback::describe(f, &namespace))
+            .unwrap_or_default();
+        let mut fallbacks = Vec::new();
 
         let deletion = spec.target.deletion_policy;
         let mut keys = Vec::with_capacity(results.len());
@@ -179,12 +233,15 @@ impl Engine {
         for (entry, result) in entries.iter().zip(results) {
             let (key, location) = match entry {
                 Entry::Data(i) => (spec.data[*i].secret_key.clone(), format!("spec.data[{i}]")),
-                Entry::Extract(i, _) | Entry::Find(i, _) | Entry::Unsupported(i, _) => {
+                Entry::Extract(i, _) | Entry::Find(i, _) | Entry::Generate(i, _) => {
                     (format!("dataFrom[{i}]"), format!("spec.dataFrom[{i}]"))
                 }
             };
             match result {
                 Ok(values) => {
+                    if served_by_fallback[keys.len()] {
+                        fallbacks.push(format!("{location} from {fallback_name}"));
+                    }
                     data.extend(values);
                     keys.push(KeyOutcome {
                         key,
@@ -228,6 +285,7 @@ impl Engine {
                 result: Err(e),
                 keys,
                 reads,
+                fallbacks: fallbacks.clone(),
             };
         }
         let target_name = es.target_name();
@@ -242,6 +300,7 @@ impl Engine {
                         }),
                         keys,
                         reads,
+                        fallbacks: fallbacks.clone(),
                     };
                 }
                 DeletionPolicy::Retain => {
@@ -252,6 +311,7 @@ impl Engine {
                         }),
                         keys,
                         reads,
+                        fallbacks: fallbacks.clone(),
                     };
                 }
                 DeletionPolicy::Merge => {}
@@ -265,6 +325,7 @@ impl Engine {
             result,
             keys,
             reads,
+            fallbacks,
         }
     }
 }
@@ -275,9 +336,29 @@ struct SyncCtx<'a> {
     namespace: &'a str,
     object: &'a str,
     stores: tokio::sync::Mutex<HashMap<(String, String), Result<StoreHandle, EngineError>>>,
+    /// Every entry reads from this store (the fallback pass).
+    store_override: Option<SecretStoreRef>,
 }
 
-impl SyncCtx<'_> {
+impl<'a> SyncCtx<'a> {
+    /// A context for one ExternalSecret; with `store_override`, every entry reads that store.
+    fn new(
+        engine: &'a Engine,
+        env: &'a dyn SyncEnvironment,
+        namespace: &'a str,
+        object: &'a str,
+        store_override: Option<SecretStoreRef>,
+    ) -> Self {
+        SyncCtx {
+            engine,
+            env,
+            namespace,
+            object,
+            stores: tokio::sync::Mutex::new(HashMap::new()),
+            store_override,
+        }
+    }
+
     fn store_ref<'s>(
         &self,
         es: &'s ExternalSecret,
@@ -338,11 +419,7 @@ impl SyncCtx<'_> {
     async fn run_entry(&self, es: &ExternalSecret, entry: &Entry<'_>) -> EntryResult {
         let spec = &es.spec;
         match entry {
-            Entry::Unsupported(i, message) => Err(EngineError::Unsupported {
-                object: self.object.to_string(),
-                location: format!("spec.dataFrom[{i}]"),
-                message: (*message).to_string(),
-            }),
+            Entry::Generate(i, reference) => self.generate(es, *i, reference).await,
             Entry::Data(i) => {
                 let d = &spec.data[*i];
                 let location = format!("spec.data[{i}]");
@@ -535,7 +612,11 @@ impl SyncCtx<'_> {
         entry_ref: Option<&SecretStoreRef>,
         location: &str,
     ) -> Result<StoreHandle, EngineError> {
-        let Some(reference) = self.store_ref(es, entry_ref) else {
+        let reference = self
+            .store_override
+            .as_ref()
+            .or(self.store_ref(es, entry_ref));
+        let Some(reference) = reference else {
             return Err(EngineError::Value {
                 object: self.object.to_string(),
                 location: location.to_string(),
@@ -567,121 +648,6 @@ impl SyncCtx<'_> {
             location: location.to_string(),
             message,
         }
-    }
-
-    async fn render(
-        &self,
-        es: &ExternalSecret,
-        name: String,
-        data: SecretData,
-    ) -> Result<DesiredSecret, EngineError> {
-        let target = &es.spec.target;
-        let mut desired = DesiredSecret {
-            name,
-            namespace: self.namespace.to_string(),
-            type_: "Opaque".into(),
-            data: SecretData::new(),
-            labels: Default::default(),
-            annotations: Default::default(),
-            finalizers: Vec::new(),
-            immutable: target.immutable,
-            creation_policy: target.creation_policy,
-            deletion_policy: target.deletion_policy,
-            templated: false,
-        };
-        let Some(template) = &target.template else {
-            desired.data = data;
-            return Ok(desired);
-        };
-        if let Some(t) = template.type_.as_deref().filter(|t| !t.is_empty()) {
-            desired.type_ = t.to_string();
-        }
-        if let Some(m) = &template.metadata {
-            desired.finalizers = m.finalizers.clone();
-        }
-        let mut resolved = Vec::with_capacity(template.template_from.len());
-        for (i, from) in template.template_from.iter().enumerate() {
-            resolved.push(self.resolve_template_from(i, from).await?);
-        }
-        // Rendering is CPU work up to the render deadline: it runs on the render pool, never
-        // on this async worker, and every template of the ExternalSecret shares one budget.
-        let cache = self.engine.templates.clone();
-        let spec = template.clone();
-        let rendered = self
-            .engine
-            .renderer
-            .run(move || {
-                let mut budget = cache.budget();
-                apply_template(&spec, &resolved, &data, &cache, &mut budget)
-            })
-            .await
-            .map_err(|e| EngineError::Template {
-                object: self.object.to_string(),
-                location: "spec.target.template".into(),
-                message: e.to_string(),
-            })?
-            .map_err(|f| EngineError::Template {
-                object: self.object.to_string(),
-                location: f.location,
-                message: f.message,
-            })?;
-        desired.templated = !template.data.is_empty() || !template.template_from.is_empty();
-        desired.data = rendered.data;
-        desired.labels = rendered.labels;
-        desired.annotations = rendered.annotations;
-        Ok(desired)
-    }
-
-    async fn resolve_template_from(
-        &self,
-        i: usize,
-        from: &secretsync_model::external_secret::TemplateFrom,
-    ) -> Result<ResolvedTemplateFrom, EngineError> {
-        let location = format!("spec.target.template.templateFrom[{i}]");
-        let mut items = Vec::new();
-        for (kind, reference) in [
-            (TemplateSourceKind::ConfigMap, from.config_map.as_ref()),
-            (TemplateSourceKind::Secret, from.secret.as_ref()),
-        ] {
-            let Some(reference) = reference else { continue };
-            let field = match kind {
-                TemplateSourceKind::ConfigMap => "configMap",
-                TemplateSourceKind::Secret => "secret",
-            };
-            let source = self
-                .env
-                .template_source(kind, self.namespace, &reference.name)
-                .await
-                .map_err(|e| EngineError::Environment {
-                    object: self.object.to_string(),
-                    location: format!("{location}.{field}"),
-                    message: format!("{kind} {:?}: {}", reference.name, e.message),
-                })?;
-            for item in &reference.items {
-                let value = source
-                    .get(&item.key)
-                    .ok_or_else(|| EngineError::Environment {
-                        object: self.object.to_string(),
-                        location: format!("{location}.{field}"),
-                        message: format!("{kind} {:?} has no key {:?}", reference.name, item.key),
-                    })?;
-                let text = String::from_utf8_lossy(value.expose()).into_owned();
-                items.push((item.key.clone(), item.template_as, text));
-            }
-        }
-        if let Some(literal) = &from.literal {
-            items.push((
-                "literal".into(),
-                TemplateScope::KeysAndValues,
-                literal.clone(),
-            ));
-        }
-        Ok(ResolvedTemplateFrom {
-            location,
-            items,
-            target: from.target,
-            decoding: from.values_decoding_strategy.unwrap_or_default(),
-        })
     }
 }
 
