@@ -267,22 +267,49 @@ async fn provision(ces: &ClusterExternalSecret, ctx: &Context) -> Result<Action,
         &ces.name_any(),
         ready,
     );
-    if ces.status.as_ref() != Some(&status) {
-        let mut value = serde_json::to_value(&status).map_err(kube::Error::SerdeError)?;
-        if let serde_json::Value::Object(map) = &mut value {
-            for f in ["failedNamespaces", "provisionedNamespaces"] {
-                map.entry(f).or_insert(serde_json::Value::Null);
-            }
-        }
-        Api::<ClusterExternalSecret>::all(ctx.client.clone())
-            .patch_status(
-                &ces.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(json!({ "status": value })),
-            )
-            .await?;
-    }
+    patch_fan_out_status::<ClusterExternalSecret, _>(
+        &ctx.client,
+        &ces.name_any(),
+        ces.status.as_ref(),
+        &status,
+    )
+    .await?;
     Ok(Action::requeue(interval))
+}
+
+/// Writes the status of a fan-out object (ClusterExternalSecret, ClusterPushSecret) with a
+/// merge patch when it differs from `current`; empty namespace lists are sent as `null`, so
+/// the patch clears them.
+pub(super) async fn patch_fan_out_status<K, S>(
+    client: &kube::Client,
+    name: &str,
+    current: Option<&S>,
+    status: &S,
+) -> Result<(), kube::Error>
+where
+    K: Resource<Scope = kube::core::ClusterResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    S: serde::Serialize + PartialEq,
+{
+    if current == Some(status) {
+        return Ok(());
+    }
+    let mut value = serde_json::to_value(status).map_err(kube::Error::SerdeError)?;
+    if let serde_json::Value::Object(map) = &mut value {
+        for f in ["failedNamespaces", "provisionedNamespaces"] {
+            map.entry(f).or_insert(serde_json::Value::Null);
+        }
+    }
+    Api::<K>::all(client.clone())
+        .patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": value })),
+        )
+        .await?;
+    Ok(())
 }
 
 fn error_policy(_: Arc<ClusterExternalSecret>, error: &ReconcileError, _: Arc<Context>) -> Action {

@@ -29,7 +29,7 @@ use secretsync_model::push_secret::{
 };
 use serde_json::json;
 
-use super::cluster_external_secret::any_selects;
+use super::cluster_external_secret::{any_selects, patch_fan_out_status};
 use super::{Context, ReconcileError};
 use crate::lifecycle::{CancellationToken, InitialLists};
 use crate::metrics::eso::ObjectKind;
@@ -235,21 +235,13 @@ async fn provision(cps: &ClusterPushSecret, ctx: &Context) -> Result<Action, Rec
     };
     ctx.metrics
         .set_ready(ObjectKind::ClusterPushSecret, "", &cps.name_any(), ready);
-    if cps.status.as_ref() != Some(&status) {
-        let mut value = serde_json::to_value(&status).map_err(kube::Error::SerdeError)?;
-        if let serde_json::Value::Object(map) = &mut value {
-            for f in ["failedNamespaces", "provisionedNamespaces"] {
-                map.entry(f).or_insert(serde_json::Value::Null);
-            }
-        }
-        Api::<ClusterPushSecret>::all(ctx.client.clone())
-            .patch_status(
-                &cps.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(json!({ "status": value })),
-            )
-            .await?;
-    }
+    patch_fan_out_status::<ClusterPushSecret, _>(
+        &ctx.client,
+        &cps.name_any(),
+        cps.status.as_ref(),
+        &status,
+    )
+    .await?;
     Ok(Action::requeue(interval))
 }
 
