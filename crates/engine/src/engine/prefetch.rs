@@ -28,14 +28,22 @@ impl Engine {
         env: &dyn SyncEnvironment,
     ) -> usize {
         let mut planned: HashMap<StoreContext, (StoreHandle, Vec<FetchRequest>)> = HashMap::new();
+        // One context per namespace: its store cache resolves each store once per namespace,
+        // not once per ExternalSecret (a cluster lookup each).
+        let mut by_namespace: HashMap<&str, Vec<&ExternalSecret>> = HashMap::new();
         for es in external_secrets {
-            if !validate_spec(&es.spec).is_empty() {
-                continue;
+            if validate_spec(&es.spec).is_empty() {
+                let namespace = es.metadata.namespace.as_deref().unwrap_or("default");
+                by_namespace.entry(namespace).or_default().push(es);
             }
-            let namespace = es.metadata.namespace.as_deref().unwrap_or("default");
-            let object = format!("{namespace}/{}", es.metadata.name.as_deref().unwrap_or(""));
+        }
+        for (namespace, members) in by_namespace {
+            let object = format!("{namespace} (read planning)");
             let ctx = SyncCtx::new(self, env, namespace, &object, None);
-            for (store_ref, request) in plain_reads(es) {
+            for (es, (store_ref, request)) in members
+                .iter()
+                .flat_map(|es| plain_reads(es).into_iter().map(move |r| (*es, r)))
+            {
                 let Ok(store) = ctx.entry_store(es, store_ref, "prefetch").await else {
                     continue;
                 };
