@@ -189,11 +189,25 @@ pub(super) fn key_of(es: &ExternalSecret) -> (String, String) {
     (es.namespace().unwrap_or_default(), es.name_any())
 }
 
-/// The refresh inputs of `es` now, with its deterministic lead.
+/// The refresh inputs of `es` now, with its deterministic lead: on its read group's grid when
+/// refreshes are aligned, else its own jitter.
 fn refresh_inputs(es: &ExternalSecret, ctx: &Context, now: SystemTime) -> RefreshInputs {
     let (ns, name) = key_of(es);
     let interval = refresh::refresh_interval(es);
-    let lead = refresh::refresh_lead(&format!("{ns}/{name}"), interval, ctx.config.refresh_jitter);
+    let refresh_time = es
+        .status
+        .as_ref()
+        .and_then(|s| s.refresh_time.as_ref())
+        .map(|t| SystemTime::from(t.0));
+    let aligned = ctx
+        .config
+        .align_refreshes
+        .then(|| refresh::read_group(es))
+        .flatten()
+        .and_then(|group| refresh::aligned_lead(&group, interval, refresh_time));
+    let lead = aligned.unwrap_or_else(|| {
+        refresh::refresh_lead(&format!("{ns}/{name}"), interval, ctx.config.refresh_jitter)
+    });
     RefreshInputs::of(es, now, lead)
 }
 
