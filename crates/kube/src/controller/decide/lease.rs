@@ -110,7 +110,10 @@ pub enum LeaseAction {
 fn point_between(start: Timestamp, end: Timestamp, fraction: f64) -> Timestamp {
     let span_ms = end.duration_since(start).as_millis().max(0) as f64;
     // Saturating float-to-int cast: a fraction in (0, 1) of a non-negative span.
-    after(start, Duration::from_millis((span_ms * fraction).round() as u64))
+    after(
+        start,
+        Duration::from_millis((span_ms * fraction).round() as u64),
+    )
 }
 
 /// The decision for one state at `now`.
