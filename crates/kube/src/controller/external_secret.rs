@@ -242,6 +242,11 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
             &Patch::Merge(json!({"metadata": {"finalizers": all}})),
         )
         .await?;
+        if leases::has_generators(es) {
+            // Issue only from the version holding the finalizer: judged on this one, the
+            // reconcile its patch triggers would look like a first sync and issue again.
+            return Ok(Action::requeue(STALE_RETRY));
+        }
     }
 
     let now = Timestamp::now();
