@@ -180,18 +180,21 @@ fn verify_chain(secret: &Secret, ca_pem: &str) -> Vec<u8> {
     chain[0].to_vec()
 }
 
+/// Distinct certificates (leaf DER) and restart annotations seen, in order.
+type Seen = Arc<std::sync::Mutex<(Vec<Vec<u8>>, Vec<String>)>>;
+
 /// Records every distinct certificate of Secret `web` (each chain verified) and every
 /// distinct restart annotation of Deployment `web`, polling until stopped.
 struct Sampler {
     stop: tokio::sync::watch::Sender<bool>,
-    seen: Arc<std::sync::Mutex<(Vec<Vec<u8>>, Vec<String>)>>,
+    seen: Seen,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Sampler {
     fn start(env: &TestEnv, ca: &str) -> Sampler {
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let seen = Arc::new(std::sync::Mutex::new((Vec::new(), Vec::new())));
+        let seen: Seen = Arc::default();
         let (client, ns, ca, record) = (
             env.client.clone(),
             env.namespace.clone(),

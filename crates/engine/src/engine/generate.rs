@@ -143,15 +143,13 @@ impl SyncCtx<'_> {
                     request: "generate".into(),
                     error,
                 })?;
-        if let Some(state) = generated.state {
-            if let Ok(mut kept) = self.generated.lock() {
-                kept.push(GeneratedState {
-                    index: i,
-                    reference: reference.clone(),
-                    resource: spec.to_resource(),
-                    state,
-                });
-            }
+        if let (Some(state), Ok(mut kept)) = (generated.state, self.generated.lock()) {
+            kept.push(GeneratedState {
+                index: i,
+                reference: reference.clone(),
+                resource: spec.to_resource(),
+                state,
+            });
         }
         let rewrites = &es.spec.data_from[i].rewrite;
         let result = if has_transform(rewrites) {
