@@ -37,7 +37,7 @@ async fn bao(bao: &Bao, method: &str, path: &str, body: serde_json::Value) -> se
         .unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// The database engine managing `postgres` (role `app`: ttl 2 s, max TTL 6 s) and a PKI
+/// The database engine managing `postgres` (role `app`: ttl 3 s, max TTL 8 s) and a PKI
 /// mount with a root CA and role `web` for `*.example.test`. Returns the CA (PEM).
 async fn engines(b: &Bao, postgres: &Postgres) -> String {
     bao(
@@ -72,8 +72,8 @@ async fn engines(b: &Bao, postgres: &Postgres) -> String {
             "creation_statements": [
                 "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"
             ],
-            "default_ttl": "2s",
-            "max_ttl": "6s",
+            "default_ttl": "3s",
+            "max_ttl": "8s",
         }),
     )
     .await;
@@ -375,11 +375,15 @@ async fn leases_renew_reissue_revoke_and_certificates_reissue_before_expiry() {
     // Renewals (same lease, new period) until the lease is replaced.
     let mut renewals = 0;
     let mut last = issued.clone();
+    let reissued_at;
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let now = current_lease(&env).await;
         match now {
-            Some(now) if now.lease_id != issued.lease_id => break,
+            Some(now) if now.lease_id != issued.lease_id => {
+                reissued_at = now.issued_at;
+                break;
+            }
             Some(now) if now.renewed_at != last.renewed_at => {
                 renewals += 1;
                 last = now;
@@ -392,13 +396,21 @@ async fn leases_renew_reissue_revoke_and_certificates_reissue_before_expiry() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let notes: Vec<String> = env
+        .events(&ns)
+        .await
+        .iter()
+        .filter_map(|e| Some(format!("{}: {}", e.reason.clone()?, e.note.clone()?)))
+        .collect();
     assert!(
         renewals >= 2,
-        "renewed {renewals} times before the re-issue"
+        "renewed {renewals} times before the re-issue; last {last:?}; events {notes:?}"
     );
+    // Not re-issued before the max TTL (8 s) was within a period (3 s) of the issue.
+    let lived = reissued_at.duration_since(issued.issued_at);
     assert!(
-        last.max_expires_at.is_some(),
-        "the last renewal learnt the max TTL"
+        lived.as_secs_f64() >= 5.0,
+        "re-issued after {lived:?}; last {last:?}"
     );
     let new_user = wait_for(WAIT, "the new credentials in the Secret", || async {
         user_of(&env.secret(&ns, "db").await?).filter(|u| *u != user)
@@ -421,6 +433,25 @@ async fn leases_renew_reissue_revoke_and_certificates_reissue_before_expiry() {
         (sampler.certificates() >= 3).then_some(())
     })
     .await;
+    // Reconciles that keep the Secret: touching the target (a label, no data) makes the
+    // operator look at it again; a rollout restart then would be a bug.
+    for touch in 0..2 {
+        let before = operator.1.external_secret_reconciles(&ns, "web");
+        Api::<Secret>::namespaced(env.client.clone(), &ns)
+            .patch(
+                "web",
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(
+                    json!({"metadata": {"labels": {"touched": touch.to_string()}}}),
+                ),
+            )
+            .await
+            .expect("touch the Secret");
+        wait_for(WAIT, "a reconcile of the touched Secret", || async {
+            (operator.1.external_secret_reconciles(&ns, "web") > before).then_some(())
+        })
+        .await;
+    }
 
     // (a, continued) A restart of the operator issues nothing new: it renews the kept lease.
     let web_reconciles = operator.1.external_secret_reconciles(&ns, "web");

@@ -257,7 +257,9 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
     let forced = ctx.take_forced(&key);
     let leases = if leases::has_generators(es) {
         let spec_changed = sync_class(es) == SyncClass::First;
-        match leases::Leases::prepare(es, ctx, forced || spec_changed).await? {
+        // A store or credential change (`forced`) does not re-issue a valid lease; a spec,
+        // label or annotation change (e.g. `force-sync`) does.
+        match leases::Leases::prepare(es, ctx, spec_changed).await? {
             Ok(leases) => Some(leases),
             Err(message) => {
                 let step = Step::FetchFailed {
