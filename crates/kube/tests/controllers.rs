@@ -338,9 +338,15 @@ async fn without_the_flood_gate_a_store_that_is_not_ready_is_used() {
         .await,
         "v-1"
     );
+    // The store controller writes the store's status on its own schedule: wait for it.
     assert_eq!(
-        store_ready(&cluster, "fake").await.as_deref(),
-        Some("False")
+        wait_for(
+            Duration::from_secs(30),
+            "the store's Ready condition",
+            || async { store_ready(&cluster, "fake").await }
+        )
+        .await,
+        "False"
     );
     lifecycle.shutdown.cancel();
     running.await.unwrap().unwrap();
