@@ -45,6 +45,9 @@ pub async fn run(source: &Source, quiet: bool) -> ExitCode {
             Err(f) => failures.push(Failure::new(f.class, format!("{origin}: {}", f.message))),
         }
     }
+    // Providers are shared by every PushSecret of the run (one login per store); closing
+    // revokes their sessions.
+    session.engine.close().await;
     finish("push", selected.len(), &failures, None, quiet)
 }
 
@@ -102,7 +105,7 @@ async fn push_one(
             ))
         })?;
         let store = open_store(
-            session.factory.as_ref(),
+            session.engine.fetch_layer(),
             session.env.as_ref(),
             ns,
             r.kind,
@@ -111,7 +114,6 @@ async fn push_one(
         .await
         .map_err(|m| Failure::new(Class::Unavailable, format!("{object}: {m}")))?;
         let pushed = push_to_store(&store, &planned, ps.spec.update_policy).await;
-        store.provider.close().await;
         if let Some(m) = pushed.error {
             let class = if m.contains("not managed") {
                 Class::Invalid

@@ -61,6 +61,10 @@ impl SecretSyncer for Engine {
     async fn sync(&self, es: &ExternalSecret, env: &dyn SyncEnvironment) -> SyncOutcome {
         Engine::sync(self, es, env).await
     }
+
+    fn providers(&self) -> Option<&secretsync_engine::fetch::FetchLayer> {
+        Some(self.fetch_layer())
+    }
 }
 
 /// Errors starting the controllers.
@@ -127,7 +131,8 @@ pub async fn run_with(
         lifecycle.shutdown.clone(),
         caches,
     ));
-    controller::run_all(ctx, cache_writers, lifecycle.clone()).await;
+    controller::run_all(ctx.clone(), cache_writers, lifecycle.clone()).await;
+    ctx.close_own_providers().await;
     lifecycle.ready.set(false);
     Ok(())
 }

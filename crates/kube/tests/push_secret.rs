@@ -1,7 +1,8 @@
 //! The PushSecret controller against the Kubernetes API double and a real OpenBao: create with
 //! ESO's marker, update on change, out-of-band edits restored, unmanaged remotes refused,
-//! `IfNotExists`, `deletionPolicy` Delete / None, a round trip through an ExternalSecret, and
-//! no value in status, events or errors.
+//! `IfNotExists`, `deletionPolicy` Delete / None, a round trip through an ExternalSecret, one
+//! Vault session for every reconcile (OpenBao's audit log) until the credential Secret changes,
+//! and no value in status, events, errors or logs.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod support;
@@ -38,6 +39,40 @@ async fn kv_meta(bao: &Bao, key: &str) -> Option<Value> {
         .await
         .ok()
         .map(|v| v["data"].clone())
+}
+
+/// Request entries of OpenBao's audit log.
+fn audit(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["type"] == "request")
+        .collect()
+}
+
+/// Logins of the `pusher` user, and the distinct tokens (HMAC'd accessors) it read or wrote
+/// `secret/` with, and how many such requests.
+fn pusher_sessions(path: &std::path::Path) -> (usize, usize, usize) {
+    let entries = audit(path);
+    let logins = entries
+        .iter()
+        .filter(|e| e["request"]["path"] == "auth/userpass/login/pusher")
+        .count();
+    let uses: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["auth"]["display_name"] == "userpass-pusher")
+        .filter(|e| {
+            e["request"]["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("secret/"))
+        })
+        .collect();
+    let tokens: std::collections::BTreeSet<String> = uses
+        .iter()
+        .map(|e| e["auth"]["accessor"].to_string())
+        .collect();
+    (logins, tokens.len(), uses.len())
 }
 
 async fn put(bao: &Bao, key: &str, data: Value) {
@@ -115,17 +150,39 @@ async fn source(cluster: &Cluster, data: &[(&str, &str)]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_secret_lifecycle_against_openbao() {
-    let bao = Bao::start().await.expect("OpenBao");
+    secretsync_testkit::logs::capture();
+    let mut bao = Bao::start().await.expect("OpenBao");
+    let audit_log = bao.enable_audit_file().await.unwrap();
     let cluster = Cluster::start(crd_dir()).await;
     let ns = cluster.namespace.clone();
-    let token = bao.root_token();
-    let token = secrecy::ExposeSecret::expose_secret(token).to_string();
+    // A user that logs in (userpass): every login is in the audit log.
+    bao.sys_request(
+        Method::POST,
+        "sys/auth/userpass",
+        Some(json!({"type": "userpass"})),
+    )
+    .await
+    .unwrap();
+    bao.sys_request(
+        Method::POST,
+        "sys/policies/acl/pusher",
+        Some(json!({"policy": "path \"secret/*\" { capabilities = [\"create\", \"read\", \"update\", \"delete\", \"list\"] }"})),
+    )
+    .await
+    .unwrap();
+    bao.sys_request(
+        Method::POST,
+        "auth/userpass/users/pusher",
+        Some(json!({"password": "first-password", "token_policies": ["pusher"]})),
+    )
+    .await
+    .unwrap();
     cluster
         .apply::<Secret>(
             Some(&ns),
             json!({"apiVersion": "v1", "kind": "Secret",
-                   "metadata": {"name": "vault-token", "namespace": ns},
-                   "stringData": {"token": token}}),
+                   "metadata": {"name": "vault-user", "namespace": ns},
+                   "stringData": {"password": "first-password"}}),
         )
         .await;
     cluster
@@ -135,7 +192,8 @@ async fn push_secret_lifecycle_against_openbao() {
                    "metadata": {"name": "vault", "namespace": ns},
                    "spec": {"provider": {"vault": {
                        "server": bao.addr(), "path": "secret", "version": "v2",
-                       "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}}}}}}),
+                       "auth": {"userPass": {"path": "userpass", "username": "pusher",
+                                             "secretRef": {"name": "vault-user", "key": "password"}}}}}}}),
         )
         .await;
     source(
@@ -152,9 +210,14 @@ async fn push_secret_lifecycle_against_openbao() {
     let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
     let lifecycle = Lifecycle::default();
     let metrics = Metrics::default();
+    // The store is validated once (each validation logs in on its own provider).
+    let config = secretsync_kube::Config {
+        store_requeue_interval: Duration::from_secs(3600),
+        ..config(&ns)
+    };
     let running = tokio::spawn(secretsync_kube::run_with(
         cluster.client.clone(),
-        config(&ns),
+        config,
         engine,
         factory,
         metrics.clone(),
@@ -273,6 +336,55 @@ async fn push_secret_lifecycle_against_openbao() {
     let src = cluster.secret("src").await.unwrap().data.unwrap();
     assert_eq!(back, src, "byte-identical round trip");
 
+    // one session for every reconcile: the PushSecret and the ExternalSecret share one cached
+    // provider; further reconciles make no login (the store's validations log in on their own)
+    let (logins, _, used) = wait_for(WAIT, "ten requests of the pusher", || async {
+        let s = pusher_sessions(&audit_log);
+        (s.2 >= 10).then_some(s)
+    })
+    .await;
+    let (later_logins, tokens, uses) = wait_for(WAIT, "ten requests more", || async {
+        let s = pusher_sessions(&audit_log);
+        (s.2 >= used + 10).then_some(s)
+    })
+    .await;
+    assert_eq!(tokens, 1, "{uses} requests on one token");
+    assert_eq!(later_logins, logins, "no login in {} requests", uses - used);
+
+    // a credential change takes effect: the cached provider is dropped, the next reconcile
+    // logs in with the new password (once), and the old token is revoked
+    bao.sys_request(
+        Method::POST,
+        "auth/userpass/users/pusher/password",
+        Some(json!({"password": "second-password"})),
+    )
+    .await
+    .unwrap();
+    cluster
+        .apply::<Secret>(
+            Some(&ns),
+            json!({"apiVersion": "v1", "kind": "Secret",
+                   "metadata": {"name": "vault-user", "namespace": ns},
+                   "stringData": {"password": "second-password"}}),
+        )
+        .await;
+    let (after_change, _, _) = wait_for(
+        WAIT,
+        "a second session after the credential change",
+        || async {
+            let s = pusher_sessions(&audit_log);
+            (s.1 == 2 && s.2 >= uses + 5).then_some(s)
+        },
+    )
+    .await;
+    assert_eq!(after_change, logins + 1, "one login with the new password");
+    assert!(
+        audit(&audit_log)
+            .iter()
+            .any(|e| e["request"]["path"] == "auth/token/revoke-self"),
+        "the dropped provider's token is revoked"
+    );
+
     // a remote not managed by secretsync or ESO is never overwritten; IfNotExists leaves
     // existing remotes alone and reports them synced
     cluster
@@ -384,6 +496,17 @@ async fn push_secret_lifecycle_against_openbao() {
     assert!(events.iter().any(|e| e["reason"] == "Synced"), "{events:?}");
     let text = serde_json::to_string(&events).unwrap();
     assert!(!text.contains(CANARY), "an event carries the value");
+    // ... nor in the operator's logs (trace level, every crate)
+    let logs = secretsync_testkit::logs::captured_text();
+    assert!(
+        logs.contains("PushSecret"),
+        "the controller's logs were captured"
+    );
+    assert!(!logs.contains(CANARY), "a log line carries the value");
+    assert!(
+        !logs.contains("first-password") && !logs.contains("second-password"),
+        "a log line carries the store's credential"
+    );
     lifecycle.shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(20), running)
         .await

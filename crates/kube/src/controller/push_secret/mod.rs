@@ -8,8 +8,10 @@
 //! (`syncedPushSecrets`, `Ready` with `Synced`/`Errored`/`SourceDeleted`, `refreshTime`,
 //! `syncedResourceVersion`). Reconciles run on PushSecret changes, on changes of Secrets in
 //! its namespace it selects, and every `refreshInterval` (which restores remote values edited
-//! out of band). Providers are built per reconcile and closed after it, as ESO's store
-//! manager does.
+//! out of band). Providers come from the engine's provider cache ([`Context::providers`]), one
+//! per store and namespace shared with the ExternalSecrets: a reconcile costs no login, a store
+//! spec change rebuilds the provider, and a change of a credential Secret the store read drops
+//! it (see the credential watch in `triggers`).
 
 mod status;
 
@@ -83,7 +85,7 @@ fn failure_key(ps: &PushSecret) -> (String, String) {
     )
 }
 
-/// Opened stores of one reconcile, closed at its end.
+/// The stores one reconcile opened (handles on cached providers, not closed after it).
 #[derive(Default)]
 struct Stores {
     open: BTreeMap<String, OpenStore>,
@@ -99,25 +101,13 @@ impl Stores {
     ) -> Result<&OpenStore, String> {
         let key = store_key(kind, name);
         if !self.open.contains_key(&key) {
-            let store = open_store(
-                ctx.factory.as_ref(),
-                &ctx.environment,
-                namespace,
-                kind,
-                name,
-            )
-            .await?;
+            let store =
+                open_store(ctx.providers(), &ctx.environment, namespace, kind, name).await?;
             self.open.insert(key.clone(), store);
         }
         self.open
             .get(&key)
             .ok_or_else(|| format!("{key}: not opened"))
-    }
-
-    async fn close(self) {
-        for store in self.open.into_values() {
-            store.provider.close().await;
-        }
     }
 }
 
@@ -144,7 +134,6 @@ async fn push(ps: &PushSecret, ctx: &Context) -> Result<Action, ReconcileError> 
             &SyncedPushSecretsMap::new(),
         )
         .await;
-        stores.close().await;
         if let Some(message) = error {
             let message = format!("Failed to Delete Secrets from Provider: {message}");
             finish(ps, ctx, &Outcome::Errored(message), &left, false).await?;
@@ -184,7 +173,6 @@ async fn push(ps: &PushSecret, ctx: &Context) -> Result<Action, ReconcileError> 
                     &SyncedPushSecretsMap::new(),
                 )
                 .await;
-                stores.close().await;
                 let outcome = match error {
                     Some(m) => Outcome::Errored(format!("failed to cleanup provider secrets: {m}")),
                     None => Outcome::SourceDeleted,
@@ -241,7 +229,6 @@ async fn push(ps: &PushSecret, ctx: &Context) -> Result<Action, ReconcileError> 
         }
     }
     if let Some(message) = error {
-        stores.close().await;
         let merged = merge_synced(&current, &previous);
         finish(ps, ctx, &Outcome::Errored(message), &merged, false).await?;
         return Ok(retry(ps, ctx));
@@ -255,7 +242,6 @@ async fn push(ps: &PushSecret, ctx: &Context) -> Result<Action, ReconcileError> 
         &current,
     )
     .await;
-    stores.close().await;
     if let Some(m) = delete_error {
         let message = format!("Failed to Delete Secrets from Provider: {m}");
         finish(
