@@ -22,6 +22,7 @@ use secretsync_model::secret_store::SecretStore;
 use secretsync_providers::{AllProviders, ProviderOptions};
 use secretsync_testkit::peers::Bao;
 use serde_json::{Value, json};
+use support::push::{entry, ready};
 use support::{Cluster, config, crd_dir, wait_for};
 
 const CANARY: &str = "canary-5d1e-never-print";
@@ -86,66 +87,11 @@ async fn put(bao: &Bao, key: &str, data: Value) {
 }
 
 fn push_secret(name: &str, ns: &str, policy: &str, deletion: &str, data: Value) -> Value {
-    json!({
-        "apiVersion": "external-secrets.io/v1alpha1",
-        "kind": "PushSecret",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "refreshInterval": "1s",
-            "updatePolicy": policy,
-            "deletionPolicy": deletion,
-            "secretStoreRefs": [{"name": "vault", "kind": "SecretStore"}],
-            "selector": {"secret": {"name": "src"}},
-            "data": data,
-        }
-    })
-}
-
-fn entry(secret_key: Option<&str>, remote_key: &str, property: Option<&str>) -> Value {
-    let mut m = json!({"remoteRef": {"remoteKey": remote_key}});
-    if let Some(k) = secret_key {
-        m["secretKey"] = json!(k);
-    }
-    if let Some(p) = property {
-        m["remoteRef"]["property"] = json!(p);
-    }
-    json!({ "match": m })
-}
-
-/// (status, reason, message) of a PushSecret's Ready condition.
-async fn ready(cluster: &Cluster, name: &str) -> Option<(String, String, String)> {
-    let ps = Api::<PushSecret>::namespaced(cluster.client.clone(), &cluster.namespace)
-        .get_opt(name)
-        .await
-        .unwrap()?;
-    let c = ps
-        .status?
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Ready")?;
-    Some((
-        serde_json::to_value(c.status)
-            .unwrap()
-            .as_str()?
-            .to_string(),
-        c.reason.unwrap_or_default(),
-        c.message.unwrap_or_default(),
-    ))
+    support::push::push_secret(name, ns, "vault", "src", (policy, deletion), data)
 }
 
 async fn source(cluster: &Cluster, data: &[(&str, &str)]) {
-    let data: serde_json::Map<String, Value> = data
-        .iter()
-        .map(|(k, v)| (k.to_string(), json!(v)))
-        .collect();
-    cluster
-        .apply::<Secret>(
-            Some(&cluster.namespace),
-            json!({"apiVersion": "v1", "kind": "Secret",
-                   "metadata": {"name": "src", "namespace": cluster.namespace},
-                   "stringData": data}),
-        )
-        .await;
+    support::push::source(cluster, "src", data).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

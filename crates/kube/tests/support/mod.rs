@@ -16,6 +16,8 @@ use secretsync_model::external_secret::ExternalSecret;
 use secretsync_model::provider::ProviderFactory;
 use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 
+pub mod push;
+
 pub fn crd_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds")
 }

@@ -1,0 +1,677 @@
+//! The PushSecret controller against AWS Secrets Manager and Parameter Store (moto) and Azure
+//! Key Vault (the testkit's double), one shared body per provider run side by side with one
+//! operator, one moto and one double per binary: the remote is created with the Secret's value
+//! and the requested metadata, follows changes of the Secret, is restored after an
+//! out-of-band edit; remotes without ESO's marker are never written, remotes with it are;
+//! `IfNotExists` never overwrites; `deletionPolicy: Delete` removes exactly what was pushed and
+//! `None` keeps it; no value in statuses, events or the operator's logs.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, ListParams};
+use secretsync_engine::{Engine, EngineConfig};
+use secretsync_kube::{Lifecycle, Metrics};
+use secretsync_model::push_secret::PushSecret;
+use secretsync_model::secret_store::SecretStore;
+use secretsync_providers::{AllProviders, AmbientIdentity, ProviderOptions};
+use secretsync_testkit::azure::{AzureDouble, AzureDoubleOptions, SecretOptions};
+use secretsync_testkit::peers::Moto;
+use serde_json::{Value, json};
+use support::push::{entry, push_secret, ready, source};
+use support::{Cluster, config, crd_dir, wait_for};
+
+const CANARY: &str = "canary-81c4-push-never-print";
+const ROTATED: &str = "canary-rotated-3a9f-never-print";
+const WAIT: Duration = Duration::from_secs(30);
+const REGION: &str = "us-east-1";
+const CLIENT_ID: &str = "7d3c0b7e-5c1a-4f8e-9a43-1b2c3d4e5f60";
+const CLIENT_SECRET: &str = "azure-client-secret-value";
+const MARKER: (&str, &str) = ("managed-by", "external-secrets");
+
+/// The peers and the operator's cluster.
+struct World {
+    cluster: Cluster,
+    moto: Moto,
+    azure: AzureDouble,
+    sm: aws_sdk_secretsmanager::Client,
+    ssm: aws_sdk_ssm::Client,
+    http: reqwest::Client,
+}
+
+/// A provider under test, with its out-of-band view of the remote.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    SecretsManager,
+    ParameterStore,
+    Azure,
+}
+
+/// A remote secret as seen out of band.
+#[derive(Debug, Default)]
+struct Remote {
+    value: String,
+    tags: BTreeMap<String, String>,
+    /// SM: `string`/`binary`; PS: the parameter type; Azure: the content type.
+    format: String,
+}
+
+fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+impl Backend {
+    /// Store name, PushSecret prefix and remote key prefix.
+    fn name(self) -> &'static str {
+        match self {
+            Backend::SecretsManager => "sm",
+            Backend::ParameterStore => "ps",
+            Backend::Azure => "az",
+        }
+    }
+
+    fn store(self, w: &World) -> Value {
+        let aws_auth = json!({"secretRef": {
+            "accessKeyIDSecretRef": {"name": "aws-keys", "key": "id"},
+            "secretAccessKeySecretRef": {"name": "aws-keys", "key": "secret"}}});
+        let provider = match self {
+            Backend::SecretsManager => json!({"aws": {
+                "service": "SecretsManager", "region": REGION, "auth": aws_auth,
+                "secretsManager": {"forceDeleteWithoutRecovery": true}}}),
+            Backend::ParameterStore => json!({"aws": {
+                "service": "ParameterStore", "region": REGION, "auth": aws_auth}}),
+            Backend::Azure => json!({"azurekv": {
+                "authType": "ServicePrincipal",
+                "vaultUrl": w.azure.vault_url(),
+                "tenantId": w.azure.tenant_id(),
+                "customCloudConfig": {"activeDirectoryEndpoint": w.azure.authority_host()},
+                "authSecretRef": {
+                    "clientId": {"name": "azure-sp", "key": "client-id"},
+                    "clientSecret": {"name": "azure-sp", "key": "client-secret"}}}}),
+        };
+        json!({"apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+               "metadata": {"name": self.name(), "namespace": w.cluster.namespace},
+               "spec": {"provider": provider}})
+    }
+
+    /// ESO's `PushSecretMetadata` for this provider: a tag and a format.
+    fn metadata(self) -> Value {
+        let spec = match self {
+            Backend::SecretsManager => {
+                json!({"secretPushFormat": "string", "tags": {"team": "sm"}})
+            }
+            Backend::ParameterStore => {
+                json!({"secretType": "SecureString", "tags": {"team": "ps"}})
+            }
+            Backend::Azure => json!({"contentType": "text/plain", "tags": {"team": "az"}}),
+        };
+        json!({"apiVersion": "kubernetes.external-secrets.io/v1alpha1",
+               "kind": "PushSecretMetadata", "spec": spec})
+    }
+
+    /// What [`Backend::metadata`] must produce on the remote: its tags plus ESO's marker, and
+    /// the format.
+    fn expected_metadata(self) -> (BTreeMap<String, String>, &'static str) {
+        match self {
+            Backend::SecretsManager => (tags(&[MARKER, ("team", "sm")]), "string"),
+            Backend::ParameterStore => (tags(&[MARKER, ("team", "ps")]), "SecureString"),
+            Backend::Azure => (tags(&[MARKER, ("team", "az")]), "text/plain"),
+        }
+    }
+
+    fn key(self, name: &str) -> String {
+        format!("{}-{name}", self.name())
+    }
+
+    /// The remote secret, `None` when it does not exist (deleted included).
+    async fn read(self, w: &World, key: &str) -> Option<Remote> {
+        match self {
+            Backend::SecretsManager => {
+                let described = w.sm.describe_secret().secret_id(key).send().await.ok()?;
+                if described.deleted_date().is_some() {
+                    return None;
+                }
+                let v = w.sm.get_secret_value().secret_id(key).send().await.ok()?;
+                let (value, format) = match (v.secret_string(), v.secret_binary()) {
+                    (Some(s), _) => (s.to_string(), "string"),
+                    (None, Some(b)) => (String::from_utf8_lossy(b.as_ref()).into_owned(), "binary"),
+                    (None, None) => return None,
+                };
+                let tags = described
+                    .tags()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.key().unwrap_or_default().to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
+                Some(Remote {
+                    value,
+                    tags,
+                    format: format.into(),
+                })
+            }
+            Backend::ParameterStore => {
+                let out = w
+                    .ssm
+                    .get_parameter()
+                    .name(key)
+                    .with_decryption(true)
+                    .send()
+                    .await
+                    .ok()?;
+                let p = out.parameter()?;
+                let listed = w
+                    .ssm
+                    .list_tags_for_resource()
+                    .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+                    .resource_id(key)
+                    .send()
+                    .await
+                    // deleted since the read
+                    .ok()?;
+                Some(Remote {
+                    value: p.value().unwrap_or_default().to_string(),
+                    tags: listed
+                        .tag_list()
+                        .iter()
+                        .map(|t| (t.key().to_string(), t.value().to_string()))
+                        .collect(),
+                    format: p
+                        .r#type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                })
+            }
+            Backend::Azure => {
+                let token = azure_token(w).await;
+                let response = w
+                    .http
+                    .get(format!(
+                        "{}secrets/{key}?api-version=7.4",
+                        w.azure.vault_url()
+                    ))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap();
+                if response.status() == reqwest::StatusCode::NOT_FOUND {
+                    return None;
+                }
+                let body: Value = response.error_for_status().unwrap().json().await.unwrap();
+                Some(Remote {
+                    value: body["value"].as_str().unwrap_or_default().to_string(),
+                    tags: serde_json::from_value(body["tags"].clone()).unwrap_or_default(),
+                    format: body["contentType"].as_str().unwrap_or_default().to_string(),
+                })
+            }
+        }
+    }
+
+    async fn value(self, w: &World, key: &str) -> Option<String> {
+        self.read(w, key).await.map(|r| r.value)
+    }
+
+    /// Creates a remote out of band; `marked`: with ESO's marker, as ESO would have pushed it.
+    async fn create(self, w: &World, key: &str, value: &str, marked: bool) {
+        let wanted = if marked { tags(&[MARKER]) } else { tags(&[]) };
+        match self {
+            Backend::SecretsManager => {
+                let mut create = w.sm.create_secret().name(key).secret_string(value);
+                for (k, v) in &wanted {
+                    create = create.tags(
+                        aws_sdk_secretsmanager::types::Tag::builder()
+                            .key(k)
+                            .value(v)
+                            .build(),
+                    );
+                }
+                create.send().await.unwrap();
+            }
+            Backend::ParameterStore => {
+                let mut put = w
+                    .ssm
+                    .put_parameter()
+                    .name(key)
+                    .value(value)
+                    .r#type(aws_sdk_ssm::types::ParameterType::String);
+                for (k, v) in &wanted {
+                    put = put.tags(
+                        aws_sdk_ssm::types::Tag::builder()
+                            .key(k)
+                            .value(v)
+                            .build()
+                            .unwrap(),
+                    );
+                }
+                put.send().await.unwrap();
+            }
+            Backend::Azure => {
+                w.azure
+                    .set_secret(
+                        key,
+                        value,
+                        SecretOptions {
+                            tags: wanted,
+                            ..SecretOptions::default()
+                        },
+                    )
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Changes a remote's value out of band, keeping its tags and format (someone editing it
+    /// in the console).
+    async fn edit(self, w: &World, key: &str, value: &str) {
+        match self {
+            Backend::SecretsManager => {
+                w.sm.put_secret_value()
+                    .secret_id(key)
+                    .secret_string(value)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            Backend::ParameterStore => {
+                w.ssm
+                    .put_parameter()
+                    .name(key)
+                    .value(value)
+                    .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                    .overwrite(true)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            Backend::Azure => {
+                let now = self.read(w, key).await.unwrap();
+                w.azure
+                    .set_secret(
+                        key,
+                        value,
+                        SecretOptions {
+                            tags: now.tags,
+                            content_type: Some(now.format),
+                            ..SecretOptions::default()
+                        },
+                    )
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// A Key Vault token for the test's reads, from the double's Entra endpoint.
+async fn azure_token(w: &World) -> String {
+    let body: Value = w
+        .http
+        .post(w.azure.token_endpoint(w.azure.tenant_id()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("scope", "https://vault.azure.net/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn refresh_time(w: &World, name: &str) -> Option<String> {
+    let ps = Api::<PushSecret>::namespaced(w.cluster.client.clone(), &w.cluster.namespace)
+        .get(name)
+        .await
+        .unwrap();
+    serde_json::to_value(ps.status?.refresh_time?)
+        .ok()?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Waits until PushSecret `name` finished two reconciles after this call, so the second one
+/// started after it.
+async fn two_reconciles(w: &World, name: &str) {
+    for round in ["first", "second"] {
+        let before = refresh_time(w, name).await;
+        wait_for(WAIT, &format!("the {round} refresh of {name}"), || async {
+            let now = refresh_time(w, name).await;
+            (now.is_some() && now != before).then_some(())
+        })
+        .await;
+    }
+}
+
+/// The shared acceptance body for one provider.
+async fn lifecycle(w: &World, b: Backend) {
+    let ns = w.cluster.namespace.clone();
+    let k = |name: &str| b.key(name);
+    let src = format!("src-{}", b.name());
+    let store = b.name();
+    source(&w.cluster, &src, &[("user", "admin"), ("password", CANARY)]).await;
+    b.create(w, &k("theirs"), "original", false).await;
+    b.create(w, &k("exists"), "original", false).await;
+    b.create(w, &k("eso"), "original", true).await;
+
+    // create with the requested metadata and ESO's marker
+    let full = json!([
+        {"match": {"secretKey": "password", "remoteRef": {"remoteKey": k("db")}},
+         "metadata": b.metadata()},
+        entry(Some("user"), &k("user"), None)
+    ]);
+    w.cluster
+        .apply::<PushSecret>(
+            Some(&ns),
+            push_secret(&k("push"), &ns, store, &src, ("Replace", "Delete"), full),
+        )
+        .await;
+    wait_for(WAIT, &format!("{b:?}: PushSecret Ready"), || async {
+        ready(&w.cluster, &k("push"))
+            .await
+            .filter(|r| r.0 == "True")
+    })
+    .await;
+    let db = b.read(w, &k("db")).await.unwrap();
+    assert_eq!(db.value, CANARY, "{b:?}");
+    let (wanted_tags, wanted_format) = b.expected_metadata();
+    assert_eq!(
+        (db.tags, db.format.as_str()),
+        (wanted_tags, wanted_format),
+        "{b:?}"
+    );
+    let user = b.read(w, &k("user")).await.unwrap();
+    assert_eq!(user.value, "admin", "{b:?}");
+    assert_eq!(user.tags, tags(&[MARKER]), "{b:?}");
+    let status = Api::<PushSecret>::namespaced(w.cluster.client.clone(), &ns)
+        .get(&k("push"))
+        .await
+        .unwrap()
+        .status;
+    let synced: Vec<String> = status.as_ref().unwrap().synced_push_secrets
+        [&format!("SecretStore/{store}")]
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(synced, [k("db"), k("user")], "{b:?}");
+    assert!(!serde_json::to_string(&status).unwrap().contains(CANARY));
+
+    // a change of the Secret reaches the remote within the refresh interval
+    source(
+        &w.cluster,
+        &src,
+        &[("user", "admin"), ("password", ROTATED)],
+    )
+    .await;
+    wait_for(WAIT, &format!("{b:?}: the rotated value"), || async {
+        (b.value(w, &k("db")).await.as_deref() == Some(ROTATED)).then_some(())
+    })
+    .await;
+
+    // an out-of-band edit is restored on the next refresh
+    b.edit(w, &k("db"), "mallory").await;
+    wait_for(
+        WAIT,
+        &format!("{b:?}: the edited value restored"),
+        || async { (b.value(w, &k("db")).await.as_deref() == Some(ROTATED)).then_some(()) },
+    )
+    .await;
+
+    // unmarked remotes are refused, ESO-marked ones are written, IfNotExists leaves existing
+    // remotes alone
+    let cases = [
+        (
+            "intruder",
+            ("Replace", "Delete"),
+            json!([entry(Some("password"), &k("theirs"), None)]),
+        ),
+        (
+            "adopt",
+            ("Replace", "None"),
+            json!([entry(Some("user"), &k("eso"), None)]),
+        ),
+        (
+            "gentle",
+            ("IfNotExists", "None"),
+            json!([
+                entry(Some("password"), &k("exists"), None),
+                entry(Some("user"), &k("fresh"), None)
+            ]),
+        ),
+    ];
+    for (name, policies, data) in cases {
+        w.cluster
+            .apply::<PushSecret>(
+                Some(&ns),
+                push_secret(&k(name), &ns, store, &src, policies, data),
+            )
+            .await;
+    }
+    let (_, reason, message) = wait_for(WAIT, &format!("{b:?}: the intruder refused"), || async {
+        ready(&w.cluster, &k("intruder"))
+            .await
+            .filter(|r| r.0 == "False")
+    })
+    .await;
+    assert_eq!(reason, "Errored", "{b:?}");
+    assert!(message.contains("not managed"), "{b:?}: {message}");
+    assert!(!message.contains(CANARY) && !message.contains(ROTATED));
+    for name in ["adopt", "gentle"] {
+        wait_for(WAIT, &format!("{b:?}: {name} Ready"), || async {
+            ready(&w.cluster, &k(name)).await.filter(|r| r.0 == "True")
+        })
+        .await;
+    }
+    assert_eq!(
+        b.value(w, &k("eso")).await.as_deref(),
+        Some("admin"),
+        "{b:?}"
+    );
+    assert_eq!(
+        b.value(w, &k("fresh")).await.as_deref(),
+        Some("admin"),
+        "{b:?}"
+    );
+
+    // IfNotExists never overwrites: the user changes, `push` follows, `gentle` does not
+    source(&w.cluster, &src, &[("user", "root"), ("password", ROTATED)]).await;
+    wait_for(WAIT, &format!("{b:?}: the new user pushed"), || async {
+        (b.value(w, &k("user")).await.as_deref() == Some("root")).then_some(())
+    })
+    .await;
+    two_reconciles(w, &k("gentle")).await;
+    assert_eq!(
+        b.value(w, &k("fresh")).await.as_deref(),
+        Some("admin"),
+        "{b:?}"
+    );
+    assert_eq!(
+        b.value(w, &k("exists")).await.as_deref(),
+        Some("original"),
+        "{b:?}"
+    );
+    assert_eq!(
+        b.value(w, &k("theirs")).await.as_deref(),
+        Some("original"),
+        "{b:?}"
+    );
+
+    // dropping an entry with deletionPolicy Delete deletes exactly that remote
+    let only_db = json!([
+        {"match": {"secretKey": "password", "remoteRef": {"remoteKey": k("db")}},
+         "metadata": b.metadata()}
+    ]);
+    w.cluster
+        .apply::<PushSecret>(
+            Some(&ns),
+            push_secret(&k("push"), &ns, store, &src, ("Replace", "Delete"), only_db),
+        )
+        .await;
+    wait_for(
+        WAIT,
+        &format!("{b:?}: the dropped entry deleted"),
+        || async { b.read(w, &k("user")).await.is_none().then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        b.value(w, &k("db")).await.as_deref(),
+        Some(ROTATED),
+        "{b:?}"
+    );
+
+    // deleting the PushSecrets: Delete removes what it pushed, None keeps it, the rest stays
+    let api = Api::<PushSecret>::namespaced(w.cluster.client.clone(), &ns);
+    let names = ["push", "intruder", "adopt", "gentle"].map(k);
+    for name in &names {
+        api.delete(name, &DeleteParams::default()).await.unwrap();
+    }
+    wait_for(WAIT, &format!("{b:?}: the PushSecrets gone"), || async {
+        let left = api.list(&ListParams::default()).await.unwrap().items;
+        (!left
+            .iter()
+            .any(|ps| names.contains(&ps.metadata.name.clone().unwrap_or_default())))
+        .then_some(())
+    })
+    .await;
+    assert!(b.read(w, &k("db")).await.is_none(), "{b:?}: Delete");
+    assert_eq!(
+        b.value(w, &k("fresh")).await.as_deref(),
+        Some("admin"),
+        "{b:?}: None"
+    );
+    assert_eq!(
+        b.value(w, &k("eso")).await.as_deref(),
+        Some("root"),
+        "{b:?}: None (adopt follows the user with Replace)"
+    );
+    assert_eq!(
+        b.value(w, &k("exists")).await.as_deref(),
+        Some("original"),
+        "{b:?}"
+    );
+    assert_eq!(
+        b.value(w, &k("theirs")).await.as_deref(),
+        Some("original"),
+        "{b:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_secret_acceptance_for_aws_and_azure() {
+    secretsync_testkit::logs::capture();
+    let (moto, cluster) = tokio::join!(Moto::start(), Cluster::start(crd_dir()));
+    let moto = moto.expect("moto");
+    let azure = AzureDouble::start(AzureDoubleOptions::default()).expect("Azure double");
+    azure.add_client_secret(azure.tenant_id(), CLIENT_ID, CLIENT_SECRET);
+    let admin = moto.admin_sdk_config(REGION);
+    let ca = reqwest::Certificate::from_pem(azure.ca_pem().as_bytes()).unwrap();
+    let w = World {
+        sm: aws_sdk_secretsmanager::Client::new(&admin),
+        ssm: aws_sdk_ssm::Client::new(&admin),
+        http: reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .build()
+            .unwrap(),
+        cluster,
+        moto,
+        azure,
+    };
+    let ns = w.cluster.namespace.clone();
+    for (name, data) in [
+        (
+            "aws-keys",
+            json!({"id": "AKIAPUSH000000000000", "secret": "aws-secret-key"}),
+        ),
+        (
+            "azure-sp",
+            json!({"client-id": CLIENT_ID, "client-secret": CLIENT_SECRET}),
+        ),
+    ] {
+        w.cluster
+            .apply::<Secret>(
+                Some(&ns),
+                json!({"apiVersion": "v1", "kind": "Secret",
+                       "metadata": {"name": name, "namespace": ns}, "stringData": data}),
+            )
+            .await;
+    }
+    let backends = [
+        Backend::SecretsManager,
+        Backend::ParameterStore,
+        Backend::Azure,
+    ];
+    for b in backends {
+        w.cluster.apply::<SecretStore>(Some(&ns), b.store(&w)).await;
+    }
+
+    let mut options = ProviderOptions::from_lookup(|k| {
+        (k == "SECRETSYNC_AWS_ENDPOINT_URL").then(|| w.moto.endpoint().to_string())
+    })
+    .unwrap();
+    options
+        .azure
+        .extra_root_certificates_pem
+        .push(w.azure.ca_pem().to_string());
+    // The double's loopback URL is not an official Key Vault host.
+    options.ambient_identity = AmbientIdentity::AnyStore;
+    let factory = Arc::new(AllProviders::new(options));
+    let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
+    let lifecycle_handle = Lifecycle::default();
+    let running = tokio::spawn(secretsync_kube::run_with(
+        w.cluster.client.clone(),
+        config(&ns),
+        engine,
+        factory,
+        Metrics::default(),
+        lifecycle_handle.clone(),
+    ));
+
+    futures::future::join_all(backends.map(|b| lifecycle(&w, b))).await;
+
+    // canary: no value in events or the operator's logs
+    let events: Vec<Value> =
+        Api::<k8s_openapi::api::events::v1::Event>::namespaced(w.cluster.client.clone(), &ns)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap())
+            .collect();
+    assert!(events.iter().any(|e| e["reason"] == "Synced"), "{events:?}");
+    let text = serde_json::to_string(&events).unwrap();
+    assert!(
+        !text.contains(CANARY) && !text.contains(ROTATED),
+        "an event carries a value"
+    );
+    let logs = secretsync_testkit::logs::captured_text();
+    assert!(
+        logs.contains("PushSecret"),
+        "the controller's logs were captured"
+    );
+    for value in [CANARY, ROTATED, CLIENT_SECRET, "aws-secret-key"] {
+        assert!(!logs.contains(value), "a log line carries {value:?}");
+    }
+
+    lifecycle_handle.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}

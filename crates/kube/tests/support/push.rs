@@ -1,0 +1,81 @@
+//! PushSecret manifests and status reads shared by the PushSecret controller tests.
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use secretsync_model::push_secret::PushSecret;
+use serde_json::{Value, json};
+
+use super::Cluster;
+
+/// A PushSecret `name` pushing Secret `source` to SecretStore `store` every second.
+pub fn push_secret(
+    name: &str,
+    ns: &str,
+    store: &str,
+    source: &str,
+    (policy, deletion): (&str, &str),
+    data: Value,
+) -> Value {
+    json!({
+        "apiVersion": "external-secrets.io/v1alpha1",
+        "kind": "PushSecret",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "refreshInterval": "1s",
+            "updatePolicy": policy,
+            "deletionPolicy": deletion,
+            "secretStoreRefs": [{"name": store, "kind": "SecretStore"}],
+            "selector": {"secret": {"name": source}},
+            "data": data,
+        }
+    })
+}
+
+/// One `data[]` entry: `secretKey` (none: the whole Secret) to `remoteKey[/property]`.
+pub fn entry(secret_key: Option<&str>, remote_key: &str, property: Option<&str>) -> Value {
+    let mut m = json!({"remoteRef": {"remoteKey": remote_key}});
+    if let Some(k) = secret_key {
+        m["secretKey"] = json!(k);
+    }
+    if let Some(p) = property {
+        m["remoteRef"]["property"] = json!(p);
+    }
+    json!({ "match": m })
+}
+
+/// (status, reason, message) of a PushSecret's Ready condition.
+pub async fn ready(cluster: &Cluster, name: &str) -> Option<(String, String, String)> {
+    let ps = Api::<PushSecret>::namespaced(cluster.client.clone(), &cluster.namespace)
+        .get_opt(name)
+        .await
+        .unwrap()?;
+    let c = ps
+        .status?
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Ready")?;
+    Some((
+        serde_json::to_value(c.status)
+            .unwrap()
+            .as_str()?
+            .to_string(),
+        c.reason.unwrap_or_default(),
+        c.message.unwrap_or_default(),
+    ))
+}
+
+/// Applies Secret `name` in the test namespace with string data.
+pub async fn source(cluster: &Cluster, name: &str, data: &[(&str, &str)]) {
+    let data: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    cluster
+        .apply::<Secret>(
+            Some(&cluster.namespace),
+            json!({"apiVersion": "v1", "kind": "Secret",
+                   "metadata": {"name": name, "namespace": cluster.namespace},
+                   "stringData": data}),
+        )
+        .await;
+}
