@@ -22,7 +22,7 @@ use secretsync_model::secret_store::SecretStore;
 use secretsync_providers::{AllProviders, ProviderOptions};
 use secretsync_testkit::peers::Bao;
 use serde_json::{Value, json};
-use support::push::{entry, ready};
+use support::push::{assert_no_values_in_events, assert_no_values_in_logs, entry, ready};
 use support::{Cluster, config, crd_dir, wait_for};
 
 const CANARY: &str = "canary-5d1e-never-print";
@@ -102,35 +102,21 @@ async fn push_secret_lifecycle_against_openbao() {
     let cluster = Cluster::start(crd_dir()).await;
     let ns = cluster.namespace.clone();
     // A user that logs in (userpass): every login is in the audit log.
-    bao.sys_request(
-        Method::POST,
-        "sys/auth/userpass",
-        Some(json!({"type": "userpass"})),
-    )
-    .await
-    .unwrap();
-    bao.sys_request(
-        Method::POST,
-        "sys/policies/acl/pusher",
-        Some(json!({"policy": "path \"secret/*\" { capabilities = [\"create\", \"read\", \"update\", \"delete\", \"list\"] }"})),
-    )
-    .await
-    .unwrap();
-    bao.sys_request(
-        Method::POST,
-        "auth/userpass/users/pusher",
-        Some(json!({"password": "first-password", "token_policies": ["pusher"]})),
-    )
-    .await
-    .unwrap();
-    cluster
-        .apply::<Secret>(
-            Some(&ns),
-            json!({"apiVersion": "v1", "kind": "Secret",
-                   "metadata": {"name": "vault-user", "namespace": ns},
-                   "stringData": {"password": "first-password"}}),
-        )
-        .await;
+    let policy =
+        r#"path "secret/*" { capabilities = ["create", "read", "update", "delete", "list"] }"#;
+    for (path, body) in [
+        ("sys/auth/userpass", json!({"type": "userpass"})),
+        ("sys/policies/acl/pusher", json!({ "policy": policy })),
+        (
+            "auth/userpass/users/pusher",
+            json!({"password": "first-password", "token_policies": ["pusher"]}),
+        ),
+    ] {
+        bao.sys_request(Method::POST, path, Some(body))
+            .await
+            .unwrap();
+    }
+    support::push::source(&cluster, "vault-user", &[("password", "first-password")]).await;
     cluster
         .apply::<SecretStore>(
             Some(&ns),
@@ -306,14 +292,7 @@ async fn push_secret_lifecycle_against_openbao() {
     )
     .await
     .unwrap();
-    cluster
-        .apply::<Secret>(
-            Some(&ns),
-            json!({"apiVersion": "v1", "kind": "Secret",
-                   "metadata": {"name": "vault-user", "namespace": ns},
-                   "stringData": {"password": "second-password"}}),
-        )
-        .await;
+    support::push::source(&cluster, "vault-user", &[("password", "second-password")]).await;
     let (after_change, _, _) = wait_for(
         WAIT,
         "a second session after the credential change",
@@ -430,29 +409,9 @@ async fn push_secret_lifecycle_against_openbao() {
         .filter(|r| r.path.contains("events"))
         .count();
     assert!(events > 0, "events were published");
-    let events: Vec<Value> =
-        Api::<k8s_openapi::api::events::v1::Event>::namespaced(cluster.client.clone(), &ns)
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .iter()
-            .map(|e| serde_json::to_value(e).unwrap())
-            .collect();
-    assert!(events.iter().any(|e| e["reason"] == "Synced"), "{events:?}");
-    let text = serde_json::to_string(&events).unwrap();
-    assert!(!text.contains(CANARY), "an event carries the value");
-    // ... nor in the operator's logs (trace level, every crate)
-    let logs = secretsync_testkit::logs::captured_text();
-    assert!(
-        logs.contains("PushSecret"),
-        "the controller's logs were captured"
-    );
-    assert!(!logs.contains(CANARY), "a log line carries the value");
-    assert!(
-        !logs.contains("first-password") && !logs.contains("second-password"),
-        "a log line carries the store's credential"
-    );
+    assert_no_values_in_events(&cluster, &[CANARY]).await;
+    // ... nor in the operator's logs (trace level, every crate), nor the store's credential
+    assert_no_values_in_logs(&[CANARY, "first-password", "second-password"]);
     lifecycle.shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(20), running)
         .await

@@ -54,14 +54,40 @@ pub async fn ready(cluster: &Cluster, name: &str) -> Option<(String, String, Str
         .conditions
         .into_iter()
         .find(|c| c.type_ == "Ready")?;
-    Some((
-        serde_json::to_value(c.status)
-            .unwrap()
-            .as_str()?
-            .to_string(),
-        c.reason.unwrap_or_default(),
-        c.message.unwrap_or_default(),
-    ))
+    Some(super::condition_triple(c.status, c.reason, c.message))
+}
+
+/// Asserts that events were published (a `Synced` one among them) and none carries `values`.
+pub async fn assert_no_values_in_events(cluster: &Cluster, values: &[&str]) {
+    let events: Vec<Value> = Api::<k8s_openapi::api::events::v1::Event>::namespaced(
+        cluster.client.clone(),
+        &cluster.namespace,
+    )
+    .list(&kube::api::ListParams::default())
+    .await
+    .unwrap()
+    .items
+    .iter()
+    .map(|e| serde_json::to_value(e).unwrap())
+    .collect();
+    assert!(events.iter().any(|e| e["reason"] == "Synced"), "{events:?}");
+    let text = serde_json::to_string(&events).unwrap();
+    for value in values {
+        assert!(!text.contains(value), "an event carries {value:?}");
+    }
+}
+
+/// Asserts that the operator's logs (captured by `secretsync_testkit::logs::capture`, called
+/// first thing in the test) hold the controller's lines and none of `values`.
+pub fn assert_no_values_in_logs(values: &[&str]) {
+    let logs = secretsync_testkit::logs::captured_text();
+    assert!(
+        logs.contains("PushSecret"),
+        "the controller's logs were captured"
+    );
+    for value in values {
+        assert!(!logs.contains(value), "a log line carries {value:?}");
+    }
 }
 
 /// Applies Secret `name` in the test namespace with string data.
