@@ -4,7 +4,8 @@
 //! and the requested metadata, follows changes of the Secret, is restored after an
 //! out-of-band edit; remotes without ESO's marker are never written, remotes with it are;
 //! `IfNotExists` never overwrites; `deletionPolicy: Delete` removes exactly what was pushed and
-//! `None` keeps it; no value in statuses, events or the operator's logs.
+//! `None` keeps it; `dataTo` per key (match, rewrite) and bundled; no value in statuses, events
+//! or the operator's logs.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 #[path = "../support/mod.rs"]
@@ -175,6 +176,22 @@ async fn lifecycle(w: &World, b: Backend) {
             )
             .await;
     }
+    // dataTo: matched keys per remote with a rewritten name, and a bundle of the others
+    let mut bulk = push_secret(
+        &k("bulk"),
+        &ns,
+        store,
+        &src,
+        ("Replace", "Delete"),
+        json!([]),
+    );
+    bulk["spec"].as_object_mut().unwrap().remove("data");
+    bulk["spec"]["dataTo"] = json!([
+        {"storeRef": {"name": store}, "match": {"regexp": "^user$"},
+         "rewrite": [{"regexp": {"source": "^", "target": k("bulk-")}}]},
+        {"storeRef": {"name": store}, "remoteKey": k("bundle"), "match": {"regexp": "^pass"}}
+    ]);
+    w.cluster.apply::<PushSecret>(Some(&ns), bulk).await;
     let (_, reason, message) = wait_for(WAIT, &format!("{b:?}: the intruder refused"), || async {
         ready(&w.cluster, &k("intruder"))
             .await
@@ -184,7 +201,7 @@ async fn lifecycle(w: &World, b: Backend) {
     assert_eq!(reason, "Errored", "{b:?}");
     assert!(message.contains("not managed"), "{b:?}: {message}");
     assert!(!message.contains(CANARY) && !message.contains(ROTATED));
-    for name in ["adopt", "gentle"] {
+    for name in ["adopt", "gentle", "bulk"] {
         wait_for(WAIT, &format!("{b:?}: {name} Ready"), || async {
             ready(&w.cluster, &k(name)).await.filter(|r| r.0 == "True")
         })
@@ -193,8 +210,13 @@ async fn lifecycle(w: &World, b: Backend) {
     expect_values(
         w,
         b,
-        &[("eso", Some("admin")), ("fresh", Some("admin"))],
-        "values",
+        &[
+            ("eso", Some("admin")),
+            ("fresh", Some("admin")),
+            ("bulk-user", Some("admin")),
+            ("bundle", Some(&format!(r#"{{"password":"{ROTATED}"}}"#))),
+        ],
+        "ESO's marker adopted, IfNotExists created, dataTo expanded",
     )
     .await;
 
@@ -203,6 +225,12 @@ async fn lifecycle(w: &World, b: Backend) {
     wait_for(WAIT, &format!("{b:?}: the new user pushed"), || async {
         (b.value(w, &k("user")).await.as_deref() == Some("root")).then_some(())
     })
+    .await;
+    wait_for(
+        WAIT,
+        &format!("{b:?}: the new user pushed by dataTo"),
+        || async { (b.value(w, &k("bulk-user")).await.as_deref() == Some("root")).then_some(()) },
+    )
     .await;
     two_reconciles(w, &k("gentle")).await;
     expect_values(
@@ -213,7 +241,7 @@ async fn lifecycle(w: &World, b: Backend) {
             ("exists", Some("original")),
             ("theirs", Some("original")),
         ],
-        "values",
+        "IfNotExists never overwrites, unmarked never written",
     )
     .await;
 
@@ -244,7 +272,7 @@ async fn lifecycle(w: &World, b: Backend) {
 
     // deleting the PushSecrets: Delete removes what it pushed, None keeps it, the rest stays
     let api = Api::<PushSecret>::namespaced(w.cluster.client.clone(), &ns);
-    let names = ["push", "intruder", "adopt", "gentle"].map(k);
+    let names = ["push", "intruder", "adopt", "gentle", "bulk"].map(k);
     for name in &names {
         api.delete(name, &DeleteParams::default()).await.unwrap();
     }
@@ -260,12 +288,15 @@ async fn lifecycle(w: &World, b: Backend) {
         w,
         b,
         &[
+            ("db", None),
+            ("bulk-user", None),
+            ("bundle", None),
             ("fresh", Some("admin")),
             ("eso", Some("root")),
             ("exists", Some("original")),
             ("theirs", Some("original")),
         ],
-        "None",
+        "Delete removes what it pushed, None keeps it (adopt followed the user), the rest stays",
     )
     .await;
 }
