@@ -14,7 +14,13 @@ use support::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_from_empty_then_nothing_to_do() {
     let world = World::start().await;
-    let b = world.bootstrapper().await;
+    // with the operator itself installed from deploy/overlays/cluster-wide
+    let b = world
+        .bootstrapper_with(
+            &world.yaml_installing_the_operator(),
+            world.pg.password().clone(),
+        )
+        .await;
     let planned = b.plan().await.expect("plan");
     assert!(planned.len() > 20, "{planned:#?}");
     // plan touched nothing
@@ -45,6 +51,20 @@ async fn apply_from_empty_then_nothing_to_do() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.done.len(), planned.len() - 3);
     assert_bootstrapped(&world).await;
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(world.client.clone(), "secretsync-system");
+    let operator = deployments
+        .get("secretsync-operator")
+        .await
+        .expect("the operator's Deployment from deploy/");
+    assert_eq!(
+        operator
+            .spec
+            .and_then(|s| s.template.spec)
+            .and_then(|p| p.service_account_name)
+            .as_deref(),
+        Some("secretsync")
+    );
     // The operator's ServiceAccount logged in through Kubernetes auth (the phase 2 check).
     assert!(
         report

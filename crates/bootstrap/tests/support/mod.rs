@@ -206,6 +206,20 @@ cutover:
         .expect("connect")
     }
 
+    /// The world's configuration, also installing the operator from
+    /// `deploy/overlays/cluster-wide` (rendered with `kubectl kustomize`).
+    pub fn yaml_installing_the_operator(&self) -> String {
+        let overlay = format!(
+            "{}/../../deploy/overlays/cluster-wide",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        self.yaml.replacen(
+            "kind: Bootstrap\n",
+            &format!("kind: Bootstrap\noperator:\n  install: {overlay}\n"),
+            1,
+        )
+    }
+
     /// The world's configuration without migration and cut-over (phases 1 and 2 only).
     pub fn yaml_phases_only(&self) -> String {
         self.yaml[..self.yaml.find("migration:").expect("migration block")].to_string()
