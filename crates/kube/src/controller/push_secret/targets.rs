@@ -118,36 +118,44 @@ async fn stores_by_labels(
 ) -> Result<Vec<Target>, String> {
     let selector = Selector::try_from(labels.clone()).map_err(|e| format!("labelSelector: {e}"))?;
     let params = ListParams::default().labels_from(&selector);
-    let found: Vec<(String, BTreeMap<String, String>)> = match kind {
-        StoreKind::SecretStore => Api::<SecretStore>::namespaced(ctx.client.clone(), namespace)
-            .list(&params)
-            .await
-            .map_err(|e| {
-                format!(
-                    "could not list Secret Stores: {}",
-                    crate::sanitize::api_error(&e)
-                )
-            })?
-            .items
-            .iter()
-            .map(|s| (s.name_any(), s.labels().clone()))
-            .collect(),
-        StoreKind::ClusterSecretStore => Api::<ClusterSecretStore>::all(ctx.client.clone())
-            .list(&params)
-            .await
-            .map_err(|e| {
-                format!(
-                    "could not list cluster Secret Stores: {}",
-                    crate::sanitize::api_error(&e)
-                )
-            })?
-            .items
-            .iter()
-            .map(|s| (s.name_any(), s.labels().clone()))
-            .collect(),
+    let found = match kind {
+        StoreKind::SecretStore => {
+            names_and_labels(
+                Api::<SecretStore>::namespaced(ctx.client.clone(), namespace),
+                &params,
+                "Secret Stores",
+            )
+            .await?
+        }
+        StoreKind::ClusterSecretStore => {
+            names_and_labels(
+                Api::<ClusterSecretStore>::all(ctx.client.clone()),
+                &params,
+                "cluster Secret Stores",
+            )
+            .await?
+        }
     };
     Ok(found
         .into_iter()
         .map(|(name, labels)| Target { kind, name, labels })
+        .collect())
+}
+
+async fn names_and_labels<K>(
+    api: Api<K>,
+    params: &ListParams,
+    what: &str,
+) -> Result<Vec<(String, BTreeMap<String, String>)>, String>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    Ok(api
+        .list(params)
+        .await
+        .map_err(|e| format!("could not list {what}: {}", crate::sanitize::api_error(&e)))?
+        .items
+        .iter()
+        .map(|s| (s.name_any(), s.labels().clone()))
         .collect())
 }
