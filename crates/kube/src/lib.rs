@@ -65,6 +65,16 @@ impl SecretSyncer for Engine {
     fn providers(&self) -> Option<&secretsync_engine::fetch::FetchLayer> {
         Some(self.fetch_layer())
     }
+
+    async fn generated_state(
+        &self,
+        operation: secretsync_engine::StateOperation,
+        namespace: &str,
+        kept: &secretsync_engine::GeneratedState,
+        env: &dyn SyncEnvironment,
+    ) -> Result<Option<serde_json::Value>, secretsync_model::ProviderError> {
+        Engine::generated_state(self, operation, namespace, kept, env).await
+    }
 }
 
 /// Errors starting the controllers.

@@ -5,6 +5,7 @@ mod generate;
 mod render;
 
 pub use fallback::ANNOTATION as FALLBACK_STORE_ANNOTATION;
+pub use generate::StateOperation;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -171,6 +172,7 @@ impl Engine {
                 keys: Vec::new(),
                 reads: 0,
                 fallbacks: Vec::new(),
+                generated: Vec::new(),
             };
         }
         let ctx = SyncCtx::new(self, env, &namespace, &object, None);
@@ -186,6 +188,7 @@ impl Engine {
                     keys: Vec::new(),
                     reads: 0,
                     fallbacks: Vec::new(),
+                    generated: Vec::new(),
                 };
             }
         };
@@ -286,8 +289,10 @@ impl Engine {
                 keys,
                 reads,
                 fallbacks: fallbacks.clone(),
+                generated: ctx.take_generated(),
             };
         }
+        let generated = ctx.take_generated();
         let target_name = es.target_name();
         let has_sources = !spec.data.is_empty() || !spec.data_from.is_empty();
         if data.is_empty() && has_sources {
@@ -301,6 +306,7 @@ impl Engine {
                         keys,
                         reads,
                         fallbacks: fallbacks.clone(),
+                        generated,
                     };
                 }
                 DeletionPolicy::Retain => {
@@ -312,6 +318,7 @@ impl Engine {
                         keys,
                         reads,
                         fallbacks: fallbacks.clone(),
+                        generated,
                     };
                 }
                 DeletionPolicy::Merge => {}
@@ -326,6 +333,7 @@ impl Engine {
             keys,
             reads,
             fallbacks,
+            generated,
         }
     }
 }
@@ -338,6 +346,8 @@ struct SyncCtx<'a> {
     stores: tokio::sync::Mutex<HashMap<(String, String), Result<StoreHandle, EngineError>>>,
     /// Every entry reads from this store (the fallback pass).
     store_override: Option<SecretStoreRef>,
+    /// What the generator entries produced to keep (leases).
+    generated: std::sync::Mutex<Vec<crate::outcome::GeneratedState>>,
 }
 
 impl<'a> SyncCtx<'a> {
@@ -356,6 +366,7 @@ impl<'a> SyncCtx<'a> {
             object,
             stores: tokio::sync::Mutex::new(HashMap::new()),
             store_override,
+            generated: std::sync::Mutex::default(),
         }
     }
 
