@@ -6,8 +6,9 @@
 use std::process::ExitCode;
 
 use secretsync_engine::TemplateSourceKind;
+use secretsync_engine::push::apply_push_template;
+use secretsync_engine::push::data_to::{TargetStore, check_rules_reach_stores, plan_store};
 use secretsync_engine::push::run::{open_store, push_to_store};
-use secretsync_engine::push::{apply_push_template, plan_entries};
 use secretsync_engine::templates::TemplateCache;
 use secretsync_model::push_secret::PushSecret;
 
@@ -45,6 +46,9 @@ pub async fn run(source: &Source, quiet: bool) -> ExitCode {
             Err(f) => failures.push(Failure::new(f.class, format!("{origin}: {}", f.message))),
         }
     }
+    // Providers are shared by every PushSecret of the run (one login per store); closing
+    // revokes their sessions.
+    session.engine.close().await;
     finish("push", selected.len(), &failures, None, quiet)
 }
 
@@ -93,7 +97,6 @@ async fn push_one(
         })?;
     let data = apply_push_template(ps.spec.template.as_ref(), data, templates)
         .map_err(|e| invalid(e.to_string()))?;
-    let planned = plan_entries(&ps.spec.data, &data).map_err(|e| invalid(e.to_string()))?;
     let mut lines = Vec::new();
     for (i, r) in ps.spec.secret_store_refs.iter().enumerate() {
         let store_name = r.name.clone().filter(|n| !n.is_empty()).ok_or_else(|| {
@@ -102,7 +105,7 @@ async fn push_one(
             ))
         })?;
         let store = open_store(
-            session.factory.as_ref(),
+            session.engine.fetch_layer(),
             session.env.as_ref(),
             ns,
             r.kind,
@@ -110,8 +113,17 @@ async fn push_one(
         )
         .await
         .map_err(|m| Failure::new(Class::Unavailable, format!("{object}: {m}")))?;
+        let no_labels = std::collections::BTreeMap::new();
+        let target = TargetStore {
+            kind: r.kind,
+            name: &store_name,
+            labels: &no_labels,
+        };
+        check_rules_reach_stores(&ps.spec.data_to, &[target])
+            .map_err(|e| invalid(format!("{e} (label selectors need the operator)")))?;
+        let planned = plan_store(&ps.spec.data, &ps.spec.data_to, target, &data, templates)
+            .map_err(|e| invalid(e.to_string()))?;
         let pushed = push_to_store(&store, &planned, ps.spec.update_policy).await;
-        store.provider.close().await;
         if let Some(m) = pushed.error {
             let class = if m.contains("not managed") {
                 Class::Invalid

@@ -282,3 +282,43 @@ async fn a_replaced_provider_is_closed() {
     .expect("the replaced provider is closed");
     assert_eq!(p.closed.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_forgotten_store_is_rebuilt_and_its_provider_closed() {
+    let p = flaky(0, unavailable(), RetryPolicy::NONE);
+    let engine = Engine::new(
+        Arc::new(TestFactory::serving(p.clone())),
+        EngineConfig::default(),
+    );
+    let env = env();
+    assert!(engine.sync(&object("a", "s"), &env).await.result.is_ok());
+    assert!(engine.sync(&object("b", "fast"), &env).await.result.is_ok());
+    assert_eq!(engine.fetch_stats().providers_built, 2);
+    let store = secretsync_model::StoreId {
+        kind: secretsync_model::external_secret::StoreKind::SecretStore,
+        namespace: Some("ns".into()),
+        name: "s".into(),
+    };
+    assert_eq!(engine.fetch_layer().forget_store(&store), 1, "only store s");
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while p.closed.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("the forgotten provider is closed");
+    assert!(engine.sync(&object("c", "s"), &env).await.result.is_ok());
+    assert!(engine.sync(&object("d", "fast"), &env).await.result.is_ok());
+    assert_eq!(
+        engine.fetch_stats().providers_built,
+        3,
+        "s rebuilt, fast reused"
+    );
+    assert_eq!(p.closed.load(Ordering::SeqCst), 1);
+    assert_eq!(engine.fetch_layer().forget_store(&store), 1);
+    let unknown = secretsync_model::StoreId {
+        name: "none".into(),
+        ..store
+    };
+    assert_eq!(engine.fetch_layer().forget_store(&unknown), 0);
+}

@@ -62,6 +62,10 @@ impl SecretSyncer for Engine {
         Engine::sync(self, es, env).await
     }
 
+    fn providers(&self) -> Option<&secretsync_engine::fetch::FetchLayer> {
+        Some(self.fetch_layer())
+    }
+
     async fn generated_state(
         &self,
         operation: secretsync_engine::StateOperation,
@@ -137,7 +141,8 @@ pub async fn run_with(
         lifecycle.shutdown.clone(),
         caches,
     ));
-    controller::run_all(ctx, cache_writers, lifecycle.clone()).await;
+    controller::run_all(ctx.clone(), cache_writers, lifecycle.clone()).await;
+    ctx.close_own_providers().await;
     lifecycle.ready.set(false);
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! The PushSecret controller against the Kubernetes API double and a real OpenBao: create with
 //! ESO's marker, update on change, out-of-band edits restored, unmanaged remotes refused,
-//! `IfNotExists`, `deletionPolicy` Delete / None, a round trip through an ExternalSecret, and
-//! no value in status, events or errors.
+//! `IfNotExists`, `deletionPolicy` Delete / None, a round trip through an ExternalSecret, one
+//! Vault session for every reconcile (OpenBao's audit log) until the credential Secret changes,
+//! and no value in status, events, errors or logs.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod support;
@@ -21,6 +22,7 @@ use secretsync_model::secret_store::SecretStore;
 use secretsync_providers::{AllProviders, ProviderOptions};
 use secretsync_testkit::peers::Bao;
 use serde_json::{Value, json};
+use support::push::{assert_no_values_in_events, assert_no_values_in_logs, entry, ready};
 use support::{Cluster, config, crd_dir, wait_for};
 
 const CANARY: &str = "canary-5d1e-never-print";
@@ -40,6 +42,40 @@ async fn kv_meta(bao: &Bao, key: &str) -> Option<Value> {
         .map(|v| v["data"].clone())
 }
 
+/// Request entries of OpenBao's audit log.
+fn audit(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["type"] == "request")
+        .collect()
+}
+
+/// Logins of the `pusher` user, and the distinct tokens (HMAC'd accessors) it read or wrote
+/// `secret/` with, and how many such requests.
+fn pusher_sessions(path: &std::path::Path) -> (usize, usize, usize) {
+    let entries = audit(path);
+    let logins = entries
+        .iter()
+        .filter(|e| e["request"]["path"] == "auth/userpass/login/pusher")
+        .count();
+    let uses: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["auth"]["display_name"] == "userpass-pusher")
+        .filter(|e| {
+            e["request"]["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("secret/"))
+        })
+        .collect();
+    let tokens: std::collections::BTreeSet<String> = uses
+        .iter()
+        .map(|e| e["auth"]["accessor"].to_string())
+        .collect();
+    (logins, tokens.len(), uses.len())
+}
+
 async fn put(bao: &Bao, key: &str, data: Value) {
     bao.sys_request(
         Method::POST,
@@ -51,83 +87,36 @@ async fn put(bao: &Bao, key: &str, data: Value) {
 }
 
 fn push_secret(name: &str, ns: &str, policy: &str, deletion: &str, data: Value) -> Value {
-    json!({
-        "apiVersion": "external-secrets.io/v1alpha1",
-        "kind": "PushSecret",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "refreshInterval": "1s",
-            "updatePolicy": policy,
-            "deletionPolicy": deletion,
-            "secretStoreRefs": [{"name": "vault", "kind": "SecretStore"}],
-            "selector": {"secret": {"name": "src"}},
-            "data": data,
-        }
-    })
-}
-
-fn entry(secret_key: Option<&str>, remote_key: &str, property: Option<&str>) -> Value {
-    let mut m = json!({"remoteRef": {"remoteKey": remote_key}});
-    if let Some(k) = secret_key {
-        m["secretKey"] = json!(k);
-    }
-    if let Some(p) = property {
-        m["remoteRef"]["property"] = json!(p);
-    }
-    json!({ "match": m })
-}
-
-/// (status, reason, message) of a PushSecret's Ready condition.
-async fn ready(cluster: &Cluster, name: &str) -> Option<(String, String, String)> {
-    let ps = Api::<PushSecret>::namespaced(cluster.client.clone(), &cluster.namespace)
-        .get_opt(name)
-        .await
-        .unwrap()?;
-    let c = ps
-        .status?
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Ready")?;
-    Some((
-        serde_json::to_value(c.status)
-            .unwrap()
-            .as_str()?
-            .to_string(),
-        c.reason.unwrap_or_default(),
-        c.message.unwrap_or_default(),
-    ))
+    support::push::push_secret(name, ns, "vault", "src", (policy, deletion), data)
 }
 
 async fn source(cluster: &Cluster, data: &[(&str, &str)]) {
-    let data: serde_json::Map<String, Value> = data
-        .iter()
-        .map(|(k, v)| (k.to_string(), json!(v)))
-        .collect();
-    cluster
-        .apply::<Secret>(
-            Some(&cluster.namespace),
-            json!({"apiVersion": "v1", "kind": "Secret",
-                   "metadata": {"name": "src", "namespace": cluster.namespace},
-                   "stringData": data}),
-        )
-        .await;
+    support::push::source(cluster, "src", data).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_secret_lifecycle_against_openbao() {
-    let bao = Bao::start().await.expect("OpenBao");
+    secretsync_testkit::logs::capture();
+    let mut bao = Bao::start().await.expect("OpenBao");
+    let audit_log = bao.enable_audit_file().await.unwrap();
     let cluster = Cluster::start(crd_dir()).await;
     let ns = cluster.namespace.clone();
-    let token = bao.root_token();
-    let token = secrecy::ExposeSecret::expose_secret(token).to_string();
-    cluster
-        .apply::<Secret>(
-            Some(&ns),
-            json!({"apiVersion": "v1", "kind": "Secret",
-                   "metadata": {"name": "vault-token", "namespace": ns},
-                   "stringData": {"token": token}}),
-        )
-        .await;
+    // A user that logs in (userpass): every login is in the audit log.
+    let policy =
+        r#"path "secret/*" { capabilities = ["create", "read", "update", "delete", "list"] }"#;
+    for (path, body) in [
+        ("sys/auth/userpass", json!({"type": "userpass"})),
+        ("sys/policies/acl/pusher", json!({ "policy": policy })),
+        (
+            "auth/userpass/users/pusher",
+            json!({"password": "first-password", "token_policies": ["pusher"]}),
+        ),
+    ] {
+        bao.sys_request(Method::POST, path, Some(body))
+            .await
+            .unwrap();
+    }
+    support::push::source(&cluster, "vault-user", &[("password", "first-password")]).await;
     cluster
         .apply::<SecretStore>(
             Some(&ns),
@@ -135,7 +124,8 @@ async fn push_secret_lifecycle_against_openbao() {
                    "metadata": {"name": "vault", "namespace": ns},
                    "spec": {"provider": {"vault": {
                        "server": bao.addr(), "path": "secret", "version": "v2",
-                       "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}}}}}}),
+                       "auth": {"userPass": {"path": "userpass", "username": "pusher",
+                                             "secretRef": {"name": "vault-user", "key": "password"}}}}}}}),
         )
         .await;
     source(
@@ -152,9 +142,14 @@ async fn push_secret_lifecycle_against_openbao() {
     let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
     let lifecycle = Lifecycle::default();
     let metrics = Metrics::default();
+    // The store is validated once (each validation logs in on its own provider).
+    let config = secretsync_kube::Config {
+        store_requeue_interval: Duration::from_secs(3600),
+        ..config(&ns)
+    };
     let running = tokio::spawn(secretsync_kube::run_with(
         cluster.client.clone(),
-        config(&ns),
+        config,
         engine,
         factory,
         metrics.clone(),
@@ -273,6 +268,48 @@ async fn push_secret_lifecycle_against_openbao() {
     let src = cluster.secret("src").await.unwrap().data.unwrap();
     assert_eq!(back, src, "byte-identical round trip");
 
+    // one session for every reconcile: the PushSecret and the ExternalSecret share one cached
+    // provider; further reconciles make no login (the store's validations log in on their own)
+    let (logins, _, used) = wait_for(WAIT, "ten requests of the pusher", || async {
+        let s = pusher_sessions(&audit_log);
+        (s.2 >= 10).then_some(s)
+    })
+    .await;
+    let (later_logins, tokens, uses) = wait_for(WAIT, "ten requests more", || async {
+        let s = pusher_sessions(&audit_log);
+        (s.2 >= used + 10).then_some(s)
+    })
+    .await;
+    assert_eq!(tokens, 1, "{uses} requests on one token");
+    assert_eq!(later_logins, logins, "no login in {} requests", uses - used);
+
+    // a credential change takes effect: the cached provider is dropped, the next reconcile
+    // logs in with the new password (once), and the old token is revoked
+    bao.sys_request(
+        Method::POST,
+        "auth/userpass/users/pusher/password",
+        Some(json!({"password": "second-password"})),
+    )
+    .await
+    .unwrap();
+    support::push::source(&cluster, "vault-user", &[("password", "second-password")]).await;
+    let (after_change, _, _) = wait_for(
+        WAIT,
+        "a second session after the credential change",
+        || async {
+            let s = pusher_sessions(&audit_log);
+            (s.1 == 2 && s.2 >= uses + 5).then_some(s)
+        },
+    )
+    .await;
+    assert_eq!(after_change, logins + 1, "one login with the new password");
+    assert!(
+        audit(&audit_log)
+            .iter()
+            .any(|e| e["request"]["path"] == "auth/token/revoke-self"),
+        "the dropped provider's token is revoked"
+    );
+
     // a remote not managed by secretsync or ESO is never overwritten; IfNotExists leaves
     // existing remotes alone and reports them synced
     cluster
@@ -372,18 +409,9 @@ async fn push_secret_lifecycle_against_openbao() {
         .filter(|r| r.path.contains("events"))
         .count();
     assert!(events > 0, "events were published");
-    let events: Vec<Value> =
-        Api::<k8s_openapi::api::events::v1::Event>::namespaced(cluster.client.clone(), &ns)
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .iter()
-            .map(|e| serde_json::to_value(e).unwrap())
-            .collect();
-    assert!(events.iter().any(|e| e["reason"] == "Synced"), "{events:?}");
-    let text = serde_json::to_string(&events).unwrap();
-    assert!(!text.contains(CANARY), "an event carries the value");
+    assert_no_values_in_events(&cluster, &[CANARY]).await;
+    // ... nor in the operator's logs (trace level, every crate), nor the store's credential
+    assert_no_values_in_logs(&[CANARY, "first-password", "second-password"]);
     lifecycle.shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(20), running)
         .await

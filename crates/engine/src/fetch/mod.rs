@@ -24,7 +24,9 @@ use futures::future::{BoxFuture, Shared};
 use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::provider::{ProviderFactory, StoreContext};
 use secretsync_model::secret_store::SecretStoreSpec;
-use secretsync_model::{FetchRequest, FindRequest, ProviderError, RemoteSecret, SharedProvider};
+use secretsync_model::{
+    FetchRequest, FindRequest, ProviderError, RemoteSecret, SharedProvider, StoreId,
+};
 use tokio::time::Instant;
 
 pub use limits::RateLimit;
@@ -164,6 +166,11 @@ impl StoreHandle {
         metadata: &RemoteSecret,
     ) -> Option<Result<secretsync_model::SecretData, ProviderError>> {
         self.provider.extract_metadata(key, property, metadata)
+    }
+
+    /// The provider's write path, when it has one (PushSecret).
+    pub fn writer(&self) -> Option<&dyn secretsync_model::writer::SecretWriter> {
+        self.provider.writer()
     }
 
     fn labels_of(&self, op: &ReadOp) -> CallLabels {
@@ -428,6 +435,34 @@ impl FetchLayer {
             providers_built: c.providers_built.load(Ordering::Relaxed),
             retries: c.retries.load(Ordering::Relaxed),
         }
+    }
+
+    /// Forgets the providers of `store` (every reader namespace) and closes them in the
+    /// background, so the next use builds them again: a credential the store reads changed.
+    /// Reads still running keep their handle. Returns how many were dropped.
+    pub fn forget_store(&self, store: &StoreId) -> usize {
+        let entries: Vec<Arc<ProviderEntry>> = {
+            let mut providers = lock(&self.providers);
+            let contexts: Vec<StoreContext> = providers
+                .keys()
+                .filter(|c| c.store == *store)
+                .cloned()
+                .collect();
+            contexts
+                .iter()
+                .filter_map(|c| providers.remove(c))
+                .collect()
+        };
+        let dropped = entries.len();
+        if dropped > 0 {
+            // Closing revokes the old sessions (Vault tokens) instead of leaking them.
+            tokio::spawn(async move {
+                for e in entries {
+                    e.provider.close().await;
+                }
+            });
+        }
+        dropped
     }
 
     /// Closes every cached provider (revokes sessions) and forgets them.

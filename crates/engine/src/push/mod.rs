@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::templates::{TemplateCache, apply_template};
 
+pub mod data_to;
 pub mod run;
 
 /// One value to push, with the entry it comes from.
@@ -163,7 +164,7 @@ pub fn plan_entries(
     Ok(out)
 }
 
-fn convert_source_keys(
+pub(crate) fn convert_source_keys(
     strategy: PushSecretConversionStrategy,
     data: &SecretData,
 ) -> Result<std::collections::BTreeMap<String, &SecretValue>, String> {
@@ -179,7 +180,7 @@ fn convert_source_keys(
 
 /// The whole Secret as a JSON object of strings (bytes that are not UTF-8 become U+FFFD, as
 /// Go's `string([]byte)` does when marshalled).
-fn whole_secret(data: &std::collections::BTreeMap<String, &SecretValue>) -> SecretValue {
+pub(crate) fn whole_secret(data: &std::collections::BTreeMap<String, &SecretValue>) -> SecretValue {
     let mut out = Zeroizing::new(Vec::new());
     let options = Options {
         escape_html: false,

@@ -4,25 +4,29 @@
 use std::collections::BTreeMap;
 
 use secretsync_model::external_secret::{SecretStoreRef, StoreKind};
-use secretsync_model::provider::{ProviderFactory, SharedProvider, StoreContext};
+use secretsync_model::provider::StoreContext;
 use secretsync_model::push_secret::{PushSecretData, PushSecretUpdatePolicy};
 use secretsync_model::writer::{DeleteOutcome, PushOutcome, PushRequest};
 
 use super::{EntryAction, PlannedPush, entry_action, needs_remote_state, status_key};
 use crate::env::SyncEnvironment;
+use crate::fetch::{FetchLayer, StoreHandle};
 
-/// A store's provider, opened for writing.
+/// A store's provider, opened for writing: a handle on the provider `providers` caches for the
+/// store and namespace (shared with the ExternalSecrets reading that store; not closed after a
+/// push, the layer closes it when the store changes or on shutdown).
 pub struct OpenStore {
-    /// The provider (close it when done).
-    pub provider: SharedProvider,
+    /// The cached provider.
+    pub provider: StoreHandle,
     /// `Kind/name`, for messages and `syncedPushSecrets`.
     pub key: String,
 }
 
 /// Resolves a store for a PushSecret in `namespace` (ESO's namespace and controller-class
-/// rules, through the host) and builds its provider; fails when the provider cannot write.
+/// rules, through the host) and gets its provider from `providers` (built on first use,
+/// rebuilt when the store's spec changed); fails when the provider cannot write.
 pub async fn open_store(
-    factory: &dyn ProviderFactory,
+    providers: &FetchLayer,
     env: &dyn SyncEnvironment,
     namespace: &str,
     kind: StoreKind,
@@ -41,12 +45,11 @@ pub async fn open_store(
         store: resolved.id.clone(),
         reader_namespace: Some(namespace.to_string()),
     };
-    let provider = factory
-        .build(&context, &resolved.spec, env.credentials(&context))
+    let provider = providers
+        .provider(&context, &resolved.spec, || env.credentials(&context))
         .await
         .map_err(|e| format!("{key}: {e}"))?;
     if provider.writer().is_none() {
-        provider.close().await;
         return Err(format!(
             "{key}: the store's provider cannot write (PushSecret needs vault, openBao, aws or azurekv)"
         ));

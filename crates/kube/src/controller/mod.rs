@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
+use secretsync_engine::fetch::{FetchConfig, FetchLayer};
 use secretsync_engine::{DesiredSecret, SyncEnvironment, SyncOutcome};
 use secretsync_model::external_secret::ExternalSecret;
 use secretsync_model::provider::ProviderFactory;
@@ -58,6 +59,13 @@ pub(crate) fn track_liveness<K>(
 pub trait SecretSyncer: Send + Sync {
     /// Fetches and renders one ExternalSecret.
     async fn sync(&self, es: &ExternalSecret, env: &dyn SyncEnvironment) -> SyncOutcome;
+
+    /// The provider cache the syncer reads through, shared with the PushSecret controller so
+    /// one store and namespace cost one provider (one login) for reads and writes alike.
+    /// `None`: the controllers keep a cache of their own, built from the factory.
+    fn providers(&self) -> Option<&FetchLayer> {
+        None
+    }
 
     /// Renews or cleans up a generator state a sync produced
     /// ([`secretsync_engine::Engine::generated_state`]). Default: unsupported.
@@ -125,6 +133,8 @@ pub struct Context {
     warm: tokio::sync::OnceCell<()>,
     /// Parsed `template.data` of PushSecrets.
     push_templates: secretsync_engine::templates::TemplateCache,
+    /// Providers for PushSecrets when the syncer shares none ([`SecretSyncer::providers`]).
+    own_providers: FetchLayer,
 }
 
 impl Context {
@@ -151,6 +161,7 @@ impl Context {
         let gate = priority::SyncGate::new(usize::from(config.concurrency.max(1)));
         let renders = Mutex::new(RenderCache::new(config.render_cache_capacity));
         let recorder = crate::events::EventRecorder::new(client.clone(), "external-secrets");
+        let own_providers = FetchLayer::new(factory.clone(), FetchConfig::default());
         Context {
             client,
             config,
@@ -173,7 +184,18 @@ impl Context {
                 Default::default(),
                 256,
             ),
+            own_providers,
         }
+    }
+
+    /// The provider cache of PushSecrets: the syncer's, else the controllers' own.
+    pub(crate) fn providers(&self) -> &FetchLayer {
+        self.syncer.providers().unwrap_or(&self.own_providers)
+    }
+
+    /// Closes the providers of the controllers' own cache (the syncer closes its own).
+    pub(crate) async fn close_own_providers(&self) {
+        self.own_providers.close_all().await;
     }
 
     /// Resolves once the managed-Secret cache has listed (before that, an absent target cannot

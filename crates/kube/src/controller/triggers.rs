@@ -10,7 +10,8 @@
 //! - Stores: a spec change (generation) forces a refresh of exactly the ExternalSecrets using it;
 //!   a store turning `Ready` requeues them (they may wait at the flood gate), without forcing.
 //! - Credential Secrets: metadata-only watch without cache; Secrets a store read (recorded by the
-//!   credential resolver) force a refresh of the ExternalSecrets using that store.
+//!   credential resolver) drop the store's cached providers and force a refresh of the
+//!   ExternalSecrets using that store.
 //!
 //! Every watch is tracked by [`InitialLists`]: [`Ready`](crate::Ready) turns true once all
 //! listed. Every controller stops on the shutdown token with `graceful_shutdown_on`.
@@ -262,6 +263,7 @@ pub(crate) fn run_all(
     if ctx.config.watch_credential_secrets {
         let m3 = mapper.clone();
         let index = ctx.index.clone();
+        let providers_ctx = ctx.clone();
         let credential_secrets = lists
             .watch(
                 watcher(
@@ -282,6 +284,11 @@ pub(crate) fn run_all(
                 if stores.is_empty() {
                     Vec::new()
                 } else {
+                    // The cached providers hold sessions made with the old credential: the
+                    // forced refreshes (and the next PushSecret reconciles) build new ones.
+                    for store in &stores {
+                        providers_ctx.providers().forget_store(store);
+                    }
                     m3.users(&stores)
                 }
             },

@@ -16,6 +16,8 @@ use secretsync_model::external_secret::ExternalSecret;
 use secretsync_model::provider::ProviderFactory;
 use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 
+pub mod push;
+
 pub fn crd_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds")
 }
@@ -106,16 +108,25 @@ impl Cluster {
             .conditions
             .into_iter()
             .find(|c| c.type_ == "Ready")?;
-        Some((
-            serde_json::to_value(c.status)
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .to_string(),
-            c.reason.unwrap_or_default(),
-            c.message.unwrap_or_default(),
-        ))
+        Some(condition_triple(c.status, c.reason, c.message))
     }
+}
+
+/// (status, reason, message) of a condition, as plain strings.
+pub fn condition_triple(
+    status: impl serde::Serialize,
+    reason: Option<String>,
+    message: Option<String>,
+) -> (String, String, String) {
+    (
+        serde_json::to_value(status)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string(),
+        reason.unwrap_or_default(),
+        message.unwrap_or_default(),
+    )
 }
 
 /// A fake store `name` in the test namespace serving `data` (key → value).

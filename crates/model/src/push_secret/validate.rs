@@ -61,12 +61,7 @@ pub fn validate_push_secret(spec: &PushSecretSpec, prefix: &str) -> Vec<ModelErr
             ));
         }
     }
-    if !spec.data_to.is_empty() {
-        errors.push(ModelError::field(
-            format!("{prefix}.dataTo"),
-            "data entries (dataTo is not supported by secretsync yet)",
-        ));
-    }
+    check_data_to(spec, prefix, &mut errors);
     if spec.data.is_empty() && spec.data_to.is_empty() {
         errors.push(ModelError::field(
             format!("{prefix}.data"),
@@ -74,6 +69,57 @@ pub fn validate_push_secret(spec: &PushSecretSpec, prefix: &str) -> Vec<ModelErr
         ));
     }
     errors
+}
+
+/// ESO's `dataTo` rules: a `storeRef` by name (one of `secretStoreRefs`) or labels, no
+/// `rewrite` with `remoteKey`, one operation per rewrite, map metadata.
+fn check_data_to(spec: &PushSecretSpec, prefix: &str, errors: &mut Vec<ModelError>) {
+    for (i, d) in spec.data_to.iter().enumerate() {
+        let field = format!("{prefix}.dataTo[{i}]");
+        match &d.store_ref {
+            None => errors.push(ModelError::field(
+                format!("{field}.storeRef"),
+                "a store reference (name or labelSelector)",
+            )),
+            Some(r) => {
+                check_store_ref(r, &format!("{field}.storeRef"), errors);
+                if let Some(name) = r.name.as_deref().filter(|n| !n.is_empty())
+                    && !spec
+                        .secret_store_refs
+                        .iter()
+                        .any(|s| s.kind == r.kind && s.name.as_deref() == Some(name))
+                {
+                    errors.push(ModelError::field(
+                        format!("{field}.storeRef.name"),
+                        format!("a store listed in {prefix}.secretStoreRefs ({name:?} is not)"),
+                    ));
+                }
+            }
+        }
+        if d.remote_key.as_deref().is_some_and(|k| !k.is_empty()) && !d.rewrite.is_empty() {
+            errors.push(ModelError::field(
+                format!("{field}.rewrite"),
+                "no rewrite together with remoteKey (rewrite is only supported per key)",
+            ));
+        }
+        for (j, r) in d.rewrite.iter().enumerate() {
+            if r.regexp.is_some() == r.transform.is_some() {
+                errors.push(ModelError::field(
+                    format!("{field}.rewrite[{j}]"),
+                    "exactly one of regexp or transform",
+                ));
+            }
+        }
+        if d.metadata
+            .as_ref()
+            .is_some_and(|m| !m.is_object() && !m.is_null())
+        {
+            errors.push(ModelError::field(
+                format!("{field}.metadata"),
+                "a map (provider-specific metadata)",
+            ));
+        }
+    }
 }
 
 fn check_store_ref(r: &PushSecretStoreRef, field: &str, errors: &mut Vec<ModelError>) {
@@ -171,6 +217,34 @@ mod tests {
             (
                 "data: [{match: {remoteRef: {remoteKey: x}}, metadata: [1]}]",
                 &["spec.data[0].metadata: expected a map"],
+            ),
+            ("dataTo: [{storeRef: {name: vault}}]", &[]),
+            (
+                "dataTo: [{storeRef: {labelSelector: {matchLabels: {a: b}}}, match: {regexp: x}, rewrite: [{transform: {template: y}}]}]",
+                &[],
+            ),
+            (
+                "dataTo: [{remoteKey: x}]",
+                &["spec.dataTo[0].storeRef: expected a store reference"],
+            ),
+            (
+                "dataTo: [{storeRef: {name: other}}]",
+                &["spec.dataTo[0].storeRef.name: expected a store listed in spec.secretStoreRefs"],
+            ),
+            (
+                "dataTo: [{storeRef: {name: vault, kind: ClusterSecretStore}}]",
+                &["spec.dataTo[0].storeRef.name: expected a store listed"],
+            ),
+            (
+                "dataTo: [{storeRef: {name: vault}, remoteKey: x, rewrite: [{regexp: {source: a, target: b}}]}]",
+                &["spec.dataTo[0].rewrite: expected no rewrite together with remoteKey"],
+            ),
+            (
+                "dataTo: [{storeRef: {name: vault}, rewrite: [{}], metadata: 1}]",
+                &[
+                    "spec.dataTo[0].rewrite[0]: expected exactly one of regexp or transform",
+                    "spec.dataTo[0].metadata: expected a map",
+                ],
             ),
         ];
         for (extra, expected) in cases {

@@ -48,7 +48,8 @@ pub fn conditions_need_labels(conditions: &[ClusterSecretStoreCondition]) -> boo
     conditions.iter().any(|c| c.namespace_selector.is_some())
 }
 
-fn selector_matches(
+/// Whether `labels` match a Kubernetes label selector (an invalid selector is an error).
+pub fn selector_matches(
     selector: &LabelSelector,
     labels: &BTreeMap<String, String>,
 ) -> Result<bool, String> {

@@ -4,7 +4,7 @@ mod conditions;
 mod provider;
 mod status;
 
-pub use conditions::{conditions_admit, conditions_need_labels};
+pub use conditions::{conditions_admit, conditions_need_labels, selector_matches};
 pub use provider::*;
 pub use status::*;
 

@@ -8,10 +8,13 @@
 //! (`syncedPushSecrets`, `Ready` with `Synced`/`Errored`/`SourceDeleted`, `refreshTime`,
 //! `syncedResourceVersion`). Reconciles run on PushSecret changes, on changes of Secrets in
 //! its namespace it selects, and every `refreshInterval` (which restores remote values edited
-//! out of band). Providers are built per reconcile and closed after it, as ESO's store
-//! manager does.
+//! out of band). Providers come from the engine's provider cache ([`Context::providers`]), one
+//! per store and namespace shared with the ExternalSecrets: a reconcile costs no login, a store
+//! spec change rebuilds the provider, and a change of a credential Secret the store read drops
+//! it (see the credential watch in `triggers`).
 
 mod status;
+mod targets;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,7 +22,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::core::{PartialObjectMeta, Selector, SelectorExt};
@@ -28,10 +31,10 @@ use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
+use secretsync_engine::push::data_to::{check_rules_reach_stores, plan_store};
 use secretsync_engine::push::run::{OpenStore, delete_from_store, open_store, push_to_store};
 use secretsync_engine::push::{
-    apply_push_template, merge_synced, parse_store_key, plan_entries, stale_entries, store_key,
-    without,
+    apply_push_template, merge_synced, parse_store_key, stale_entries, store_key, without,
 };
 use secretsync_engine::refresh::resource_version;
 use secretsync_model::duration::parse_go_duration;
@@ -39,7 +42,6 @@ use secretsync_model::external_secret::StoreKind;
 use secretsync_model::push_secret::{
     FINALIZER, PushSecret, PushSecretDeletionPolicy, SyncedPushSecretsMap, validate_push_secret,
 };
-use secretsync_model::secret_store::{ClusterSecretStore, SecretStore};
 use secretsync_model::{SecretData, SecretValue};
 use serde_json::json;
 
@@ -83,7 +85,7 @@ fn failure_key(ps: &PushSecret) -> (String, String) {
     )
 }
 
-/// Opened stores of one reconcile, closed at its end.
+/// The stores one reconcile opened (handles on cached providers, not closed after it).
 #[derive(Default)]
 struct Stores {
     open: BTreeMap<String, OpenStore>,
@@ -99,25 +101,13 @@ impl Stores {
     ) -> Result<&OpenStore, String> {
         let key = store_key(kind, name);
         if !self.open.contains_key(&key) {
-            let store = open_store(
-                ctx.factory.as_ref(),
-                &ctx.environment,
-                namespace,
-                kind,
-                name,
-            )
-            .await?;
+            let store =
+                open_store(ctx.providers(), &ctx.environment, namespace, kind, name).await?;
             self.open.insert(key.clone(), store);
         }
         self.open
             .get(&key)
             .ok_or_else(|| format!("{key}: not opened"))
-    }
-
-    async fn close(self) {
-        for store in self.open.into_values() {
-            store.provider.close().await;
-        }
     }
 }
 
@@ -144,7 +134,6 @@ async fn push(ps: &PushSecret, ctx: &Context) -> Result<Action, ReconcileError> 
             &SyncedPushSecretsMap::new(),
         )
         .await;
-        stores.close().await;
         if let Some(message) = error {
             let message = format!("Failed to Delete Secrets from Provider: {message}");
             finish(ps, ctx, &Outcome::Errored(message), &left, false).await?;
@@ -184,7 +173,6 @@ async fn push(ps: &PushSecret, ctx: &Context) -> Result<Action, ReconcileError> 
                     &SyncedPushSecretsMap::new(),
                 )
                 .await;
-                stores.close().await;
                 let outcome = match error {
                     Some(m) => Outcome::Errored(format!("failed to cleanup provider secrets: {m}")),
                     None => Outcome::SourceDeleted,
@@ -197,7 +185,15 @@ async fn push(ps: &PushSecret, ctx: &Context) -> Result<Action, ReconcileError> 
             return Ok(retry(ps, ctx));
         }
     };
-    let targets = match target_stores(ps, ctx, &ns).await {
+    let check_reach = |t: &[targets::Target]| {
+        let views: Vec<_> = t.iter().map(targets::Target::view).collect();
+        check_rules_reach_stores(&ps.spec.data_to, &views)
+            .map_err(|e| format!("PushSecret {ns}/{}: {e}", ps.name_any()))
+    };
+    let targets = match targets::target_stores(ps, ctx, &ns)
+        .await
+        .and_then(|t| check_reach(&t).map(|()| t))
+    {
         Ok(t) => t,
         Err(message) => {
             finish(ps, ctx, &Outcome::Errored(message), &previous, false).await?;
@@ -207,8 +203,9 @@ async fn push(ps: &PushSecret, ctx: &Context) -> Result<Action, ReconcileError> 
 
     let mut current = SyncedPushSecretsMap::new();
     let mut error = None;
-    'stores: for (kind, name) in &targets {
-        let store = match stores.get(ctx, &ns, *kind, name).await {
+    'stores: for target in &targets {
+        let name = &target.name;
+        let store = match stores.get(ctx, &ns, target.kind, name).await {
             Ok(s) => s,
             Err(m) => {
                 error = Some(format!(
@@ -224,7 +221,15 @@ async fn push(ps: &PushSecret, ctx: &Context) -> Result<Action, ReconcileError> 
                 data.clone(),
                 ctx.push_templates(),
             )
-            .and_then(|d| plan_entries(&ps.spec.data, &d));
+            .and_then(|d| {
+                plan_store(
+                    &ps.spec.data,
+                    &ps.spec.data_to,
+                    target.view(),
+                    &d,
+                    ctx.push_templates(),
+                )
+            });
             let planned = match planned {
                 Ok(p) => p,
                 Err(e) => {
@@ -241,7 +246,6 @@ async fn push(ps: &PushSecret, ctx: &Context) -> Result<Action, ReconcileError> 
         }
     }
     if let Some(message) = error {
-        stores.close().await;
         let merged = merge_synced(&current, &previous);
         finish(ps, ctx, &Outcome::Errored(message), &merged, false).await?;
         return Ok(retry(ps, ctx));
@@ -255,7 +259,6 @@ async fn push(ps: &PushSecret, ctx: &Context) -> Result<Action, ReconcileError> 
         &current,
     )
     .await;
-    stores.close().await;
     if let Some(m) = delete_error {
         let message = format!("Failed to Delete Secrets from Provider: {m}");
         finish(
@@ -359,70 +362,6 @@ async fn source_secrets(
             })
             .collect(),
     ))
-}
-
-/// The stores named or selected by `secretStoreRefs`, without repeats.
-async fn target_stores(
-    ps: &PushSecret,
-    ctx: &Context,
-    namespace: &str,
-) -> Result<Vec<(StoreKind, String)>, String> {
-    let mut out = Vec::new();
-    for r in &ps.spec.secret_store_refs {
-        let mut found = Vec::new();
-        match (&r.name, &r.label_selector) {
-            (Some(name), _) if !name.is_empty() => found.push((r.kind, name.clone())),
-            (_, Some(labels)) => {
-                found.extend(stores_by_labels(ctx, namespace, r.kind, labels).await?)
-            }
-            _ => return Err("refStore Name must be provided".to_string()),
-        }
-        for f in found {
-            if !out.contains(&f) {
-                out.push(f);
-            }
-        }
-    }
-    Ok(out)
-}
-
-async fn stores_by_labels(
-    ctx: &Context,
-    namespace: &str,
-    kind: StoreKind,
-    labels: &LabelSelector,
-) -> Result<Vec<(StoreKind, String)>, String> {
-    let selector = Selector::try_from(labels.clone()).map_err(|e| format!("labelSelector: {e}"))?;
-    let params = ListParams::default().labels_from(&selector);
-    let names: Vec<String> = match kind {
-        StoreKind::SecretStore => Api::<SecretStore>::namespaced(ctx.client.clone(), namespace)
-            .list(&params)
-            .await
-            .map_err(|e| {
-                format!(
-                    "could not list Secret Stores: {}",
-                    crate::sanitize::api_error(&e)
-                )
-            })?
-            .items
-            .iter()
-            .map(ResourceExt::name_any)
-            .collect(),
-        StoreKind::ClusterSecretStore => Api::<ClusterSecretStore>::all(ctx.client.clone())
-            .list(&params)
-            .await
-            .map_err(|e| {
-                format!(
-                    "could not list cluster Secret Stores: {}",
-                    crate::sanitize::api_error(&e)
-                )
-            })?
-            .items
-            .iter()
-            .map(ResourceExt::name_any)
-            .collect(),
-    };
-    Ok(names.into_iter().map(|n| (kind, n)).collect())
 }
 
 /// Adds or removes ESO's finalizer (optimistic on the resourceVersion).
