@@ -29,6 +29,37 @@ pub struct KubeEnvironment {
     index: Arc<CredentialIndex>,
     flood_gate: bool,
     caches: Option<Caches>,
+    unreachable: Arc<UnreachableStores>,
+}
+
+/// Stores whose last validation failed because their backend was unavailable (network,
+/// sealed, 5xx, throttled), as the store controller found. The flood gate's refusal of such a
+/// store is an *unavailable* store, so an ExternalSecret's `secretsync.io/fallback-store`
+/// serves it; a store refused for any other reason (denied, misconfigured) never falls back.
+#[derive(Debug, Default)]
+pub struct UnreachableStores(std::sync::Mutex<std::collections::HashSet<StoreId>>);
+
+impl UnreachableStores {
+    /// Records the outcome of validating `id`.
+    pub fn note(&self, id: &StoreId, unreachable: bool) {
+        let mut set = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if unreachable {
+            set.insert(id.clone());
+        } else {
+            set.remove(id);
+        }
+    }
+
+    /// Whether the last validation of `id` found its backend unavailable.
+    pub fn contains(&self, id: &StoreId) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(id)
+    }
 }
 
 impl KubeEnvironment {
@@ -45,6 +76,7 @@ impl KubeEnvironment {
             index,
             flood_gate: false,
             caches: None,
+            unreachable: Arc::default(),
         }
     }
 
@@ -60,6 +92,11 @@ impl KubeEnvironment {
     pub fn with_flood_gate(mut self, on: bool) -> Self {
         self.flood_gate = on;
         self
+    }
+
+    /// The stores the store controller found unreachable (shared by every clone).
+    pub fn unreachable_stores(&self) -> &UnreachableStores {
+        &self.unreachable
     }
 
     /// Whether this controller serves a store with `spec.controller` = `class`.
@@ -267,7 +304,11 @@ impl SyncEnvironment for KubeEnvironment {
         if self.flood_gate
             && let Some(refusal) = flood_gate_refusal(reference, status.as_ref())
         {
-            return Err(EnvironmentError::other(refusal));
+            return Err(if self.unreachable.contains(&id) {
+                EnvironmentError::unavailable(format!("{refusal}; its backend is unavailable"))
+            } else {
+                EnvironmentError::other(refusal)
+            });
         }
         Ok(ResolvedStore {
             id,
