@@ -191,6 +191,8 @@ impl KubeEnvironment {
 struct StoreObject {
     spec: SecretStoreSpec,
     status: Option<SecretStoreStatus>,
+    /// Its `secretsync.io/fallback-store` annotation.
+    fallback: Option<String>,
 }
 
 impl StoreObject {
@@ -198,6 +200,7 @@ impl StoreObject {
         StoreObject {
             spec: store.spec.clone(),
             status: store.status.clone(),
+            fallback: fallback_annotation(&store.metadata),
         }
     }
 
@@ -205,8 +208,19 @@ impl StoreObject {
         StoreObject {
             spec: store.spec.store.clone(),
             status: store.status.clone(),
+            fallback: fallback_annotation(&store.metadata),
         }
     }
+}
+
+fn fallback_annotation(
+    metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Option<String> {
+    metadata
+        .annotations
+        .as_ref()?
+        .get(secretsync_engine::FALLBACK_STORE_ANNOTATION)
+        .cloned()
 }
 
 /// ESO's class filter: an unset class on either side matches the default controller.
@@ -260,7 +274,7 @@ impl SyncEnvironment for KubeEnvironment {
             StoreKind::SecretStore => format!("SecretStore {namespace}/{}", reference.name),
             StoreKind::ClusterSecretStore => format!("ClusterSecretStore {}", reference.name),
         };
-        let StoreObject { spec, status } = self
+        let StoreObject { spec, status, .. } = self
             .store_object(namespace, reference)
             .await
             .map_err(|e| Self::kube_err(&kind, e))?
@@ -314,6 +328,14 @@ impl SyncEnvironment for KubeEnvironment {
             id,
             spec: Arc::new(spec),
         })
+    }
+
+    async fn store_fallback(&self, namespace: &str, reference: &SecretStoreRef) -> Option<String> {
+        self.store_object(namespace, reference)
+            .await
+            .ok()
+            .flatten()?
+            .fallback
     }
 
     fn credentials(&self, context: &StoreContext) -> Arc<dyn CredentialResolver> {

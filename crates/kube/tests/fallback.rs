@@ -61,18 +61,29 @@ async fn seed_aws(moto: &Moto, name: &str, value: &str) {
     );
 }
 
+/// A Vault SecretStore; `vault` itself names `aws` as its fallback (store-level annotation).
 fn vault_store(name: &str, addr: &str, token_secret: &str) -> Value {
+    let annotations = if name == "vault" {
+        json!({"secretsync.io/fallback-store": "SecretStore/aws"})
+    } else {
+        json!({})
+    };
     json!({"apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
-           "metadata": {"name": name, "namespace": "apps"},
+           "metadata": {"name": name, "namespace": "apps", "annotations": annotations},
            "spec": {"refreshInterval": 1, "provider": {"vault": {
                "server": addr, "path": "secret", "version": "v2",
                "auth": {"tokenSecretRef": {"name": token_secret, "key": "token"}}}}}})
 }
 
+/// An ExternalSecret naming `aws` as its fallback, except `by-store` (its store names it).
 fn external_secret(name: &str, store: &str, key: &str) -> Value {
+    let annotations = if name == "by-store" {
+        json!({})
+    } else {
+        json!({"secretsync.io/fallback-store": "SecretStore/aws"})
+    };
     json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
-           "metadata": {"name": name, "namespace": "apps",
-                        "annotations": {"secretsync.io/fallback-store": "SecretStore/aws"}},
+           "metadata": {"name": name, "namespace": "apps", "annotations": annotations},
            "spec": {"refreshInterval": "1s",
                     "secretStoreRef": {"name": store, "kind": "SecretStore"},
                     "target": {"name": name},
@@ -168,6 +179,7 @@ async fn vault_down_serves_from_the_fallback_and_returns_to_vault() {
     let served = |name: &str| metrics.served_from_fallback.get(&ns, name);
     for (name, store, key) in [
         ("app", "vault", "app/db"),
+        ("by-store", "vault", "app/db"),
         ("missing", "vault", "only-aws"),
         ("denied", "vault-limited", "denied/db"),
     ] {
@@ -202,12 +214,15 @@ async fn vault_down_serves_from_the_fallback_and_returns_to_vault() {
         assert_eq!(served(name), None, "{name}");
     }
 
-    // OpenBao stopped: the fallback serves, and status, event and metric say so
+    // OpenBao stopped: the fallback serves (named by the ExternalSecret, or by its store), and
+    // status, event and metric say so
     bao.stop();
-    wait_for(WAIT, "the Secret from the fallback", || async {
-        (password(&cluster, "app").await.as_deref() == Some(FROM_AWS)).then_some(())
-    })
-    .await;
+    for name in ["app", "by-store"] {
+        wait_for(WAIT, "the Secret from the fallback", || async {
+            (password(&cluster, name).await.as_deref() == Some(FROM_AWS)).then_some(())
+        })
+        .await;
+    }
     let (status, reason, message) = wait_for(WAIT, "status naming the fallback", || async {
         cluster
             .ready_of("app")
