@@ -121,6 +121,7 @@
 
 mod auth;
 mod error;
+mod generators;
 mod options;
 mod parameter_store;
 mod provider;
@@ -128,6 +129,7 @@ mod secrets_manager;
 mod value;
 mod write;
 
+pub use generators::{EcrAuthorizationTokenGenerator, StsSessionTokenGenerator};
 pub use options::AwsOptions;
 pub use provider::{AwsProvider, RETRY_DEFAULTS};
 pub use secrets_manager::MAX_BATCH_SIZE;
