@@ -3,7 +3,8 @@
 //! `secretsync.io/fallback-store`. With OpenBao stopped the Secret keeps syncing from moto and
 //! status, an event and the metric say so; with OpenBao started again (same port, re-seeded:
 //! dev mode keeps no data) it returns to Vault. "Not found" and "permission denied" at Vault
-//! never fall back. No value reaches status, events, metrics or logs.
+//! never fall back. An `STSSessionToken` generator (moto) fills a Secret on the way. No value
+//! (served or generated) reaches status, events, metrics or logs.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod support;
@@ -165,7 +166,9 @@ async fn vault_down_serves_from_the_fallback_and_returns_to_vault() {
     })
     .unwrap();
     let factory = Arc::new(AllProviders::new(options));
-    let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
+    let engine = Arc::new(
+        Engine::new(factory.clone(), EngineConfig::default()).with_generators(factory.generators()),
+    );
     let lifecycle = Lifecycle::default();
     let metrics = Metrics::default();
     let running = tokio::spawn(secretsync_kube::run_with(
@@ -187,6 +190,28 @@ async fn vault_down_serves_from_the_fallback_and_returns_to_vault() {
             .apply::<ExternalSecret>(Some(&ns), external_secret(name, store, key))
             .await;
     }
+
+    cluster
+        .apply::<secretsync_model::generator::StsSessionToken>(
+            Some(&ns),
+            json!({"apiVersion": "generators.external-secrets.io/v1alpha1",
+                   "kind": "STSSessionToken", "metadata": {"name": "sts", "namespace": ns},
+                   "spec": {"region": "us-east-1", "auth": {"secretRef": {
+                       "accessKeyIDSecretRef": {"name": "aws-creds", "key": "id"},
+                       "secretAccessKeySecretRef": {"name": "aws-creds", "key": "secret"}}}}}),
+        )
+        .await;
+    cluster
+        .apply::<ExternalSecret>(
+            Some(&ns),
+            json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                   "metadata": {"name": "generated", "namespace": ns},
+                   "spec": {"refreshInterval": "1h", "target": {"name": "generated"},
+                            "dataFrom": [{"sourceRef": {"generatorRef": {
+                                "apiVersion": "generators.external-secrets.io/v1alpha1",
+                                "kind": "STSSessionToken", "name": "sts"}}}]}}),
+        )
+        .await;
 
     // OpenBao up: values from Vault, nothing says fallback
     wait_for(WAIT, "the Secret from Vault", || async {
@@ -286,6 +311,26 @@ async fn vault_down_serves_from_the_fallback_and_returns_to_vault() {
     .await;
     assert_eq!(served("app"), Some(false));
 
+    // the generator filled its Secret with ESO's keys
+    let generated = wait_for(WAIT, "the generated Secret", || async {
+        cluster.secret("generated").await?.data
+    })
+    .await;
+    let generated_keys: Vec<&str> = generated.keys().map(String::as_str).collect();
+    assert_eq!(
+        generated_keys,
+        [
+            "access_key_id",
+            "expiration",
+            "secret_access_key",
+            "session_token"
+        ]
+    );
+    let generated_values: Vec<String> = ["secret_access_key", "session_token"]
+        .iter()
+        .map(|k| String::from_utf8(generated[*k].0.clone()).unwrap())
+        .collect();
+
     // canary: no value in status, events, metrics or logs
     let statuses: Vec<Value> = Api::<ExternalSecret>::namespaced(cluster.client.clone(), &ns)
         .list(&ListParams::default())
@@ -298,6 +343,7 @@ async fn vault_down_serves_from_the_fallback_and_returns_to_vault() {
     let mut scrape = String::new();
     metrics.encode_eso(&mut scrape);
     let logged = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
+    assert!(logged.contains("ServedFromFallback") || logged.len() > 10_000, "logs captured");
     for (what, text) in [
         ("status", serde_json::to_string(&statuses).unwrap()),
         ("events", events_text(&cluster).await),
@@ -306,6 +352,12 @@ async fn vault_down_serves_from_the_fallback_and_returns_to_vault() {
     ] {
         for canary in [FROM_VAULT, FROM_AWS] {
             assert!(!text.contains(canary), "{what} carries a value");
+        }
+        for generated in &generated_values {
+            assert!(
+                !text.contains(generated.as_str()),
+                "{what} carries a generated value"
+            );
         }
     }
     lifecycle.shutdown.cancel();
