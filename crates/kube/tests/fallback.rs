@@ -218,7 +218,10 @@ async fn vault_down_serves_from_the_fallback_and_returns_to_vault() {
         (password(&cluster, "app").await.as_deref() == Some(FROM_VAULT)).then_some(())
     })
     .await;
-    let (_, reason, message) = cluster.ready_of("app").await.unwrap();
+    let (_, reason, message) = wait_for(WAIT, "Ready", || async {
+        cluster.ready_of("app").await.filter(|r| r.0 == "True")
+    })
+    .await;
     assert_eq!(
         (reason.as_str(), message.as_str()),
         ("SecretSynced", "secret synced")
@@ -343,7 +346,10 @@ async fn vault_down_serves_from_the_fallback_and_returns_to_vault() {
     let mut scrape = String::new();
     metrics.encode_eso(&mut scrape);
     let logged = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
-    assert!(logged.contains("ServedFromFallback") || logged.len() > 10_000, "logs captured");
+    assert!(
+        logged.contains("ServedFromFallback") || logged.len() > 10_000,
+        "logs captured"
+    );
     for (what, text) in [
         ("status", serde_json::to_string(&statuses).unwrap()),
         ("events", events_text(&cluster).await),
