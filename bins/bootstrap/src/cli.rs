@@ -61,13 +61,15 @@ pub enum Command {
     Status,
 }
 
-/// Sets up stderr logging (never a value).
+/// Sets up stderr logging (never a value); colours only on a terminal.
 pub fn init_logging(level: &str) {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 

@@ -72,7 +72,7 @@ pub struct PhaseStatus {
 impl Bootstrapper {
     /// The desired items.
     pub fn items(&self) -> Vec<Item> {
-        desired(&self.config, &self.cluster)
+        desired(&self.config, &self.cluster, &self.operator_manifests)
     }
 
     /// The steps `apply` would take now (reads only).

@@ -32,6 +32,8 @@ pub struct Bootstrapper {
     pub cluster: ClusterEndpoint,
     /// Secret inputs.
     pub secrets: SecretLookup,
+    /// The operator's manifests (`operator.install`), loaded once per run.
+    pub operator_manifests: Vec<serde_json::Value>,
 }
 
 impl Bootstrapper {
@@ -96,7 +98,12 @@ impl Bootstrapper {
                 );
             }
         }
+        let operator_manifests = match &config.operator.install {
+            Some(path) => crate::operator_install::load(path)?,
+            None => Vec::new(),
+        };
         Ok(Bootstrapper {
+            operator_manifests,
             config,
             client,
             factory: Arc::new(AllProviders::new(options)),

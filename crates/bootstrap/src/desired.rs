@@ -34,8 +34,8 @@ pub struct ClusterEndpoint {
 }
 
 /// Every item, in the order they are applied.
-pub fn desired(config: &Bootstrap, cluster: &ClusterEndpoint) -> Vec<Item> {
-    let mut items = cloud_items(config);
+pub fn desired(config: &Bootstrap, cluster: &ClusterEndpoint, operator: &[Value]) -> Vec<Item> {
+    let mut items = cloud_items(config, operator);
     if let Some(vault) = &config.vault {
         items.extend(vault_items(config, vault, cluster));
     }
@@ -142,9 +142,11 @@ fn service_account_ref(config: &Bootstrap) -> Value {
     })
 }
 
-/// Phase 1: CRDs, namespaces, the annotated ServiceAccount, the cloud stores, the bootstrap
-/// ExternalSecrets, their one-time sync, the checks.
-fn cloud_items(config: &Bootstrap) -> Vec<Item> {
+/// Phase 1: CRDs, namespaces, the annotated ServiceAccount, the operator's own manifests (when
+/// `operator.install` names them; objects the bootstrapper already manages, such as the CRDs,
+/// keep the bootstrapper's version), the cloud stores, the bootstrap ExternalSecrets, their
+/// one-time sync, the checks.
+fn cloud_items(config: &Bootstrap, operator: &[Value]) -> Vec<Item> {
     let phase = Phase::Cloud;
     let mut items = Vec::new();
     if config.operator.install_crds {
@@ -187,6 +189,16 @@ fn cloud_items(config: &Bootstrap) -> Vec<Item> {
         }),
         "serviceaccounts",
     ));
+    for manifest in operator {
+        let kind = manifest["kind"].as_str().unwrap_or_default();
+        let Ok(plural) = crate::operator_install::plural(kind) else {
+            continue; // rejected when loaded
+        };
+        let item = object(phase, manifest.clone(), &plural);
+        if !items.iter().any(|i| i.id == item.id) {
+            items.push(item);
+        }
+    }
     if let Some(azure) = &config.stores.azure {
         let mut provider = json!({
             "authType": "WorkloadIdentity",
@@ -512,7 +524,7 @@ mod tests {
         if let Some(a) = c.stores.azure.as_mut() {
             a.authority_host = None;
         }
-        let items = desired(&c, &ClusterEndpoint::default());
+        let items = desired(&c, &ClusterEndpoint::default(), &[]);
         let adr = |file: &str| -> Vec<Value> {
             let text = std::fs::read_to_string(format!(
                 "{}/../../examples/adr-002/{file}",
@@ -542,7 +554,7 @@ mod tests {
     fn checks_follow_the_configuration() {
         let c = example();
         let fp = |c: &Bootstrap| -> Vec<String> {
-            desired(c, &ClusterEndpoint::default())
+            desired(c, &ClusterEndpoint::default(), &[])
                 .into_iter()
                 .filter_map(|i| match i.want {
                     Want::Verified { fingerprint, .. } => Some(fingerprint),
@@ -562,7 +574,7 @@ mod tests {
 
     #[test]
     fn the_database_password_is_filled_in_at_run_time_only() {
-        let items = desired(&example(), &ClusterEndpoint::default());
+        let items = desired(&example(), &ClusterEndpoint::default(), &[]);
         let db = items
             .iter()
             .find_map(|i| match &i.want {
@@ -576,5 +588,30 @@ mod tests {
             .expect("the database connection item");
         assert!(db.0.get("password").is_none());
         assert_eq!(db.1.env, "SECRETSYNC_DB_PASSWORD");
+    }
+
+    #[test]
+    fn operator_manifests_follow_the_service_account_and_never_replace_its_items() {
+        let manifests = crate::operator_install::parse(
+            "ops.yaml",
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: external-secrets, namespace: external-secrets}\n\
+             ---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: op, namespace: external-secrets}\n",
+        )
+        .expect("manifests");
+        let items = desired(&example(), &ClusterEndpoint::default(), &manifests);
+        let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+        let sa = "ServiceAccount external-secrets/external-secrets";
+        assert_eq!(ids.iter().filter(|i| **i == sa).count(), 1, "{ids:?}");
+        let at = |id: &str| ids.iter().position(|i| *i == id).expect(id);
+        assert_eq!(at("Deployment external-secrets/op"), at(sa) + 1);
+        // the bootstrapper's ServiceAccount (with the workload identity annotations) is kept
+        let Want::Object(obj) = &items[at(sa)].want else {
+            panic!("an object")
+        };
+        assert!(
+            obj.body["metadata"]["annotations"].is_object(),
+            "{}",
+            obj.body
+        );
     }
 }

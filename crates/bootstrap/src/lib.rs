@@ -4,7 +4,8 @@
 //! [`Bootstrapper::apply`] performs them, each observing again before it acts, so a run killed
 //! anywhere is finished by the next.
 //!
-//! Phase 1 (cloud): CRDs, the operator's annotated ServiceAccount, the `azure-keyvault` and
+//! Phase 1 (cloud): CRDs, the operator's annotated ServiceAccount, optionally the operator
+//! itself from `deploy/` ([`operator_install`]), the `azure-keyvault` and
 //! `aws-secretsmanager` ClusterSecretStores exactly as in the ADR, the bootstrap
 //! ExternalSecrets synced once through the operator's engine and writer, checks.
 //! Phase 2 (Vault): KV v2 at `secret`, Kubernetes auth at `kubernetes`, the `external-secrets`
@@ -24,6 +25,7 @@ pub mod desired;
 pub mod execute;
 pub mod migrate;
 pub mod observe;
+pub mod operator_install;
 pub mod plan;
 pub mod record;
 pub mod vault_admin;

@@ -95,6 +95,23 @@ impl ClusterAccess {
     }
 }
 
+/// The environment variable naming a real cluster's kubeconfig: Kubernetes tests run against
+/// that cluster instead of the API double.
+pub const TEST_KUBECONFIG_ENV: &str = "SECRETSYNC_TEST_KUBECONFIG";
+
+/// The real cluster to test against (`SECRETSYNC_TEST_KUBECONFIG`, current context), if set.
+/// Panics with the file's name when it is set but unusable: a test must not fall back to the
+/// double silently.
+pub async fn real_cluster_config() -> Option<(String, kube::Config)> {
+    let path = std::env::var(TEST_KUBECONFIG_ENV).ok()?;
+    let kubeconfig = kube::config::Kubeconfig::read_from(&path)
+        .unwrap_or_else(|e| panic!("{TEST_KUBECONFIG_ENV}={path}: {e}"));
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap_or_else(|e| panic!("{TEST_KUBECONFIG_ENV}={path}: {e}"));
+    Some((path, config))
+}
+
 /// One DER certificate as a PEM block.
 pub fn pem_certificate(der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);

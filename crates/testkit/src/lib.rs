@@ -2,6 +2,7 @@
 //! and the one provider factory for tests ([`providers::TestFactory`]).
 pub mod azure;
 pub mod cluster;
+pub mod cluster_lock;
 pub mod hostile;
 pub mod kube_api;
 pub mod logs;

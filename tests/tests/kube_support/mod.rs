@@ -75,18 +75,13 @@ impl TestEnv {
     pub async fn start(test: &str) -> TestEnv {
         logs();
         let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let (client, server) = match std::env::var("SECRETSYNC_TEST_KUBECONFIG") {
-            Ok(path) => {
-                let kubeconfig = kube::config::Kubeconfig::read_from(&path)
-                    .unwrap_or_else(|e| panic!("SECRETSYNC_TEST_KUBECONFIG={path}: {e}"));
-                let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-                    .await
-                    .unwrap_or_else(|e| panic!("SECRETSYNC_TEST_KUBECONFIG={path}: {e}"));
+        let (client, server) = match secretsync_testkit::cluster::real_cluster_config().await {
+            Some((_, config)) => {
                 let client = kube::Client::try_from(config).expect("kube client");
                 install_crds(&client).await;
                 (client, None)
             }
-            Err(_) => {
+            None => {
                 let server = KubeApiServer::start(KubeApiOptions {
                     crd_dir: Some(crd_only_dir()),
                     ..Default::default()

@@ -115,6 +115,10 @@ pub struct Operator {
     /// Drift key Secret shared with the operator (default `secretsync-drift-key`).
     #[serde(default)]
     pub drift_key_secret: Option<String>,
+    /// Install the operator itself in phase 1 from these manifests: a YAML file or a
+    /// kustomization directory such as `deploy/overlays/cluster-wide` (default: not installed).
+    #[serde(default)]
+    pub install: Option<String>,
 }
 
 impl Default for Operator {
@@ -124,6 +128,7 @@ impl Default for Operator {
             service_account: default_operator(),
             install_crds: true,
             drift_key_secret: None,
+            install: None,
         }
     }
 }

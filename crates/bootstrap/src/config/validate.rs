@@ -55,6 +55,12 @@ pub fn validate(c: &Bootstrap) -> Result<(), (String, String)> {
     if !is_name(&c.operator.service_account, true) {
         return fail("operator.serviceAccount", "expected a DNS-1123 subdomain");
     }
+    if c.operator.install.as_deref().is_some_and(str::is_empty) {
+        return fail(
+            "operator.install",
+            "expected the path of a YAML file or kustomization directory",
+        );
+    }
     if let Some(a) = &c.stores.azure {
         http_url("stores.azure.vaultUrl", &a.vault_url)?;
         if let Some(h) = &a.authority_host {

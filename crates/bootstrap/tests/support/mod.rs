@@ -1,21 +1,33 @@
 //! An empty cluster (the Kubernetes API double, no CRDs), an empty OpenBao, PostgreSQL, moto
 //! and the Azure double, seeded with the ADR's two bootstrap keys (canary values), and a
 //! `bootstrap.yaml` pointing at them.
+//!
+//! With `SECRETSYNC_TEST_KUBECONFIG` set, the cluster is that real cluster instead. The ADR's
+//! names are fixed (three ClusterSecretStores, `crossplane-system`), so a test takes the
+//! cluster lock `ADR_NAMES` for its whole run (tests on one cluster take turns) and first
+//! removes what an earlier run left under those names; the CRDs stay (a real cluster keeps
+//! them, and the plan then finds them present).
 #![allow(dead_code)]
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use kube::api::{Api, DeleteParams, ListParams};
 use secrecy::{ExposeSecret, SecretString};
 use secretsync_bootstrap::{Bootstrapper, SecretLookup, config};
+use secretsync_model::external_secret::ExternalSecret;
+use secretsync_model::secret_store::ClusterSecretStore;
 use secretsync_provider_aws::AwsOptions;
 use secretsync_provider_azure::AzureOptions;
 use secretsync_providers::ProviderOptions;
 use secretsync_testkit::azure::{
     AzureDouble, AzureDoubleOptions, SecretOptions, TrustedIssuerKeys,
 };
-use secretsync_testkit::cluster::ClusterAccess;
+use secretsync_testkit::cluster::{ClusterAccess, real_cluster_config};
+use secretsync_testkit::cluster_lock::{ADR_NAMES, ClusterLock};
 use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 use secretsync_testkit::peers::{Bao, Moto, Postgres};
+use serde_json::Value;
 
 /// The Azure value of `crossplane-azure-credentials` (a canary: must never be logged).
 pub const AZURE_VALUE: &str = "canary-azure-7f3e9b1c-never-log";
@@ -30,10 +42,14 @@ pub use secretsync_testkit::logs::capture as logs;
 
 /// Everything a test needs.
 pub struct World {
-    /// The API double.
-    pub server: KubeApiServer,
+    /// The API double (None on a real cluster).
+    pub server: Option<KubeApiServer>,
     /// Admin client.
     pub client: kube::Client,
+    /// The API server's URL.
+    pub cluster_url: String,
+    /// Held for the whole test on a real cluster.
+    _lock: Option<ClusterLock>,
     /// OpenBao (empty: no kubernetes auth, stock `secret/` KV v2 of dev mode).
     pub bao: Bao,
     /// PostgreSQL.
@@ -50,11 +66,26 @@ impl World {
     /// Starts every peer and seeds the cloud keys.
     pub async fn start() -> World {
         logs();
-        let server = KubeApiServer::start(KubeApiOptions::default())
-            .await
-            .expect("API double");
-        let client = server.client().expect("client");
-        let access = ClusterAccess::discover(&client, server.url(), server.ca_pem())
+        let (server, client, cluster_url, ca_pem, lock) = match real_cluster_config().await {
+            Some((path, config)) => {
+                let lock = ClusterLock::acquire(&config, ADR_NAMES, Duration::from_secs(900)).await;
+                let (url, ca_pem) = ClusterAccess::endpoint_of_kubeconfig(&path)
+                    .await
+                    .expect("the real cluster's endpoint");
+                let client = kube::Client::try_from(config).expect("kube client");
+                remove_adr_objects(&client).await;
+                (None, client, url, ca_pem, Some(lock))
+            }
+            None => {
+                let server = KubeApiServer::start(KubeApiOptions::default())
+                    .await
+                    .expect("API double");
+                let client = server.client().expect("client");
+                let (url, ca) = (server.url().to_string(), server.ca_pem().to_string());
+                (Some(server), client, url, ca, None)
+            }
+        };
+        let access = ClusterAccess::discover(&client, &cluster_url, &ca_pem)
             .await
             .expect("discover");
         let bao = Bao::start().await.expect("OpenBao (scripts/peers install)");
@@ -136,6 +167,8 @@ cutover:
         World {
             server,
             client,
+            cluster_url,
+            _lock: lock,
             bao,
             pg,
             moto,
@@ -164,13 +197,27 @@ cutover:
         Bootstrapper::connect(
             config,
             self.client.clone(),
-            self.server.url(),
+            &self.cluster_url,
             self.provider_options(),
             Some(self.bao.root_token().clone()),
             secrets,
         )
         .await
         .expect("connect")
+    }
+
+    /// The world's configuration, also installing the operator from
+    /// `deploy/overlays/cluster-wide` (rendered with `kubectl kustomize`).
+    pub fn yaml_installing_the_operator(&self) -> String {
+        let overlay = format!(
+            "{}/../../deploy/overlays/cluster-wide",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        self.yaml.replacen(
+            "kind: Bootstrap\n",
+            &format!("kind: Bootstrap\noperator:\n  install: {overlay}\n"),
+            1,
+        )
     }
 
     /// The world's configuration without migration and cut-over (phases 1 and 2 only).
@@ -231,5 +278,175 @@ cutover:
         [AZURE_VALUE, AWS_VALUE]
             .into_iter()
             .find(|v| text.contains(v))
+    }
+}
+
+/// A Vault API read with the root token.
+pub async fn vault_get(world: &World, path: &str) -> Value {
+    world
+        .bao
+        .sys_request(reqwest::Method::GET, path, None)
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// What must hold after a complete apply.
+pub async fn assert_bootstrapped(world: &World) {
+    // Phase 1: the Crossplane Secrets hold the cloud values.
+    assert_eq!(
+        world
+            .secret_value("crossplane-system", "azure-credentials", "credentials")
+            .await
+            .as_deref(),
+        Some(AZURE_VALUE)
+    );
+    assert_eq!(
+        world
+            .secret_value("crossplane-system", "aws-credentials", "credentials")
+            .await
+            .as_deref(),
+        Some(AWS_VALUE)
+    );
+    // Exactly the ADR's three stores and the two ExternalSecrets (no duplicates). A real
+    // cluster may hold other tests' objects: there only the bootstrapper's names count.
+    let on_double = world.server.is_some();
+    let stores: Api<ClusterSecretStore> = Api::all(world.client.clone());
+    let mut names: Vec<String> = stores
+        .list(&ListParams::default())
+        .await
+        .expect("list stores")
+        .items
+        .into_iter()
+        .filter_map(|s| s.metadata.name)
+        .filter(|n| {
+            on_double || ["aws-secretsmanager", "azure-keyvault", "vault"].contains(&n.as_str())
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names, ["aws-secretsmanager", "azure-keyvault", "vault"]);
+    let es: Api<ExternalSecret> = Api::namespaced(world.client.clone(), "crossplane-system");
+    let mut es_names: Vec<String> = es
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .filter_map(|e| e.metadata.name)
+        .filter(|n| on_double || ["aws-credentials", "azure-credentials"].contains(&n.as_str()))
+        .collect();
+    es_names.sort();
+    assert_eq!(es_names, ["aws-credentials", "azure-credentials"]);
+    // Phase 2: mounts once each, the policy and role as designed.
+    let mounts = vault_get(world, "sys/mounts").await;
+    let data = mounts.get("data").unwrap_or(&mounts);
+    assert_eq!(data["secret/"]["type"], "kv");
+    assert_eq!(data["secret/"]["options"]["version"], "2");
+    assert_eq!(data["database/"]["type"], "database");
+    assert_eq!(data["pki/"]["type"], "pki");
+    let auth = vault_get(world, "sys/auth").await;
+    let data = auth.get("data").unwrap_or(&auth);
+    assert_eq!(data["kubernetes/"]["type"], "kubernetes");
+    assert_eq!(data["approle/"]["type"], "approle");
+    let role = vault_get(world, "auth/kubernetes/role/external-secrets").await;
+    assert_eq!(
+        role["data"]["bound_service_account_names"][0],
+        "external-secrets"
+    );
+    assert_eq!(
+        role["data"]["bound_service_account_namespaces"][0],
+        "external-secrets"
+    );
+    assert_eq!(role["data"]["token_policies"][0], "external-secrets");
+    let policy = vault_get(world, "sys/policies/acl/external-secrets").await;
+    assert!(
+        policy["data"]["policy"]
+            .as_str()
+            .is_some_and(|p| p.contains("secret/data/*")),
+        "{policy}"
+    );
+    // The database role issues working PostgreSQL credentials.
+    let creds = vault_get(world, "database/creds/app").await;
+    let user = creds["data"]["username"].as_str().expect("username");
+    let password = creds["data"]["password"].as_str().expect("password");
+    assert_eq!(world.psql_as(user, password).await.as_deref(), Ok(user));
+    // Migration and cut-over: each value once in Vault, both ExternalSecrets on `vault`.
+    for (path, value) in [
+        ("crossplane/azure-credentials", AZURE_VALUE),
+        ("crossplane/aws-credentials", AWS_VALUE),
+    ] {
+        let data = vault_get(world, &format!("secret/data/{path}")).await;
+        assert_eq!(data["data"]["data"]["value"], value, "{path}");
+        assert_eq!(data["data"]["data"].as_object().map(|o| o.len()), Some(1));
+    }
+    assert_eq!(store_refs(world).await, ["vault", "vault"]);
+    // The PKI role issues a certificate.
+    let cert = world
+        .bao
+        .sys_request(
+            reqwest::Method::POST,
+            "pki/issue/internal",
+            Some(serde_json::json!({"common_name": "app.svc.cluster.local"})),
+        )
+        .await
+        .expect("issue");
+    assert!(
+        cert["data"]["certificate"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("-----BEGIN CERTIFICATE-----"))
+    );
+}
+
+/// The store each cut-over ExternalSecret references.
+pub async fn store_refs(world: &World) -> Vec<String> {
+    let api: Api<ExternalSecret> = Api::namespaced(world.client.clone(), "crossplane-system");
+    let mut out = Vec::new();
+    for name in ["azure-credentials", "aws-credentials"] {
+        let es = api.get(name).await.expect("ExternalSecret");
+        out.push(es.spec.secret_store_ref.map(|r| r.name).unwrap_or_default());
+    }
+    out
+}
+
+/// Removes, on a real cluster, what an earlier run left under the ADR's fixed names (the three
+/// stores, the two bootstrap ExternalSecrets and their Secrets) and waits until they are gone.
+async fn remove_adr_objects(client: &kube::Client) {
+    let stores: Api<ClusterSecretStore> = Api::all(client.clone());
+    let external_secrets: Api<ExternalSecret> =
+        Api::namespaced(client.clone(), "crossplane-system");
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), "crossplane-system");
+    for name in ["vault", "azure-keyvault", "aws-secretsmanager"] {
+        let _ = stores.delete(name, &DeleteParams::default()).await;
+    }
+    for name in ["azure-credentials", "aws-credentials"] {
+        let _ = external_secrets
+            .delete(name, &DeleteParams::default())
+            .await;
+        let _ = secrets.delete(name, &DeleteParams::default()).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut left = Vec::new();
+        for name in ["vault", "azure-keyvault", "aws-secretsmanager"] {
+            if matches!(stores.get_opt(name).await, Ok(Some(_))) {
+                left.push(format!("ClusterSecretStore {name}"));
+            }
+        }
+        for name in ["azure-credentials", "aws-credentials"] {
+            if matches!(external_secrets.get_opt(name).await, Ok(Some(_))) {
+                left.push(format!("ExternalSecret crossplane-system/{name}"));
+            }
+            if matches!(secrets.get_opt(name).await, Ok(Some(_))) {
+                left.push(format!("Secret crossplane-system/{name}"));
+            }
+        }
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left over from an earlier run and not deleted within 60 s: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }

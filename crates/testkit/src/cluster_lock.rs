@@ -1,0 +1,100 @@
+//! Exclusive use of cluster-wide names on a shared real cluster: tests whose objects have fixed
+//! names (the ADR's ClusterSecretStores, `crossplane-system`) take a lock before touching them,
+//! so two test processes on the same `SECRETSYNC_TEST_KUBECONFIG` cluster take turns. On the API
+//! double each test has a private server and needs no lock.
+//!
+//! The lock is a ConfigMap `secretsync-test-lock-<name>` in `default`: creating it takes the
+//! lock (the API server answers 409 to the second creator), deleting it releases it. A lock
+//! older than [`STALE_AFTER`] is taken to belong to a killed test and is removed.
+
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, DeleteParams, PostParams};
+
+/// Namespace holding the lock objects.
+pub const LOCK_NAMESPACE: &str = "default";
+/// The lock guarding the ADR-002 names (its three ClusterSecretStores, the Crossplane
+/// ExternalSecrets and Secrets in `crossplane-system`), which several tests use verbatim.
+pub const ADR_NAMES: &str = "adr-names";
+/// A lock held longer than this is abandoned (its test was killed) and may be broken.
+pub const STALE_AFTER: Duration = Duration::from_secs(600);
+
+/// A held lock; released (deleted) on drop.
+#[derive(Debug)]
+pub struct ClusterLock {
+    config: kube::Config,
+    name: String,
+}
+
+impl ClusterLock {
+    /// Waits up to `wait` for the lock `name` on the cluster `config` names, and takes it.
+    pub async fn acquire(config: &kube::Config, name: &str, wait: Duration) -> ClusterLock {
+        let client = kube::Client::try_from(config.clone()).expect("kube client");
+        let api: Api<ConfigMap> = Api::namespaced(client, LOCK_NAMESPACE);
+        let object_name = format!("secretsync-test-lock-{name}");
+        let lock: ConfigMap = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": object_name},
+            "data": {"holder": format!("pid {}", std::process::id())},
+        }))
+        .expect("lock ConfigMap");
+        let deadline = Instant::now() + wait;
+        loop {
+            match api.create(&PostParams::default(), &lock).await {
+                Ok(_) => {
+                    return ClusterLock {
+                        config: config.clone(),
+                        name: object_name,
+                    };
+                }
+                Err(kube::Error::Api(status)) if status.code == 409 => {
+                    let stale = api
+                        .get_opt(&object_name)
+                        .await
+                        .ok()
+                        .flatten()
+                        .and_then(|held| held.metadata.creation_timestamp)
+                        .is_some_and(|created| {
+                            let age = jiff::Timestamp::now().duration_since(created.0);
+                            age.as_secs() >= STALE_AFTER.as_secs() as i64
+                        });
+                    if stale {
+                        let _ = api.delete(&object_name, &DeleteParams::default()).await;
+                        continue;
+                    }
+                }
+                Err(e) => panic!("taking the test lock {object_name}: {e}"),
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the test lock {LOCK_NAMESPACE}/{object_name} was held by another test for {wait:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+impl Drop for ClusterLock {
+    fn drop(&mut self) {
+        let (config, name) = (self.config.clone(), self.name.clone());
+        // Drop cannot await: release on a thread with its own runtime and its own client (a
+        // client is bound to the runtime that made it), and wait for it.
+        let released = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let client = kube::Client::try_from(config).ok()?;
+                Api::<ConfigMap>::namespaced(client, LOCK_NAMESPACE)
+                    .delete(&name, &DeleteParams::default())
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+        if !matches!(released, Ok(Some(_))) {
+            eprintln!("the test lock was not released; it expires after {STALE_AFTER:?}");
+        }
+    }
+}
