@@ -41,25 +41,10 @@ async fn seed_vault(bao: &Bao) {
     }
 }
 
-/// Creates a Secrets Manager secret in moto (moto checks no signature).
+/// A Secrets Manager secret holding `{"password": value}`.
 async fn seed_aws(moto: &Moto, name: &str, value: &str) {
-    let response = reqwest::Client::new()
-        .post(moto.endpoint())
-        .header("X-Amz-Target", "secretsmanager.CreateSecret")
-        .header("Content-Type", "application/x-amz-json-1.1")
-        .header(
-            "Authorization",
-            "AWS4-HMAC-SHA256 Credential=AKIATEST/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0",
-        )
-        .body(json!({"Name": name, "SecretString": json!({"password": value}).to_string()}).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "{:?}",
-        response.text().await
-    );
+    let document = json!({"password": value}).to_string();
+    moto.create_secret(name, &document).await.unwrap();
 }
 
 /// A Vault SecretStore; `vault` itself names `aws` as its fallback (store-level annotation).

@@ -22,7 +22,6 @@ use base64::Engine as _;
 use secretsync_model::ProviderError;
 use secretsync_model::credentials::CredentialResolver;
 use secretsync_model::generator::{GenerateRequest, Generated, Generator, GeneratorSpec};
-use secretsync_model::provider::StoreContext;
 use secretsync_model::providers::{AwsAuth, AwsSpec};
 use secretsync_model::value::{SecretData, SecretValue};
 
@@ -67,45 +66,62 @@ fn in_generator(err: ProviderError) -> ProviderError {
     }
 }
 
-/// An SDK configuration carrying the credentials of `auth` (then `role`) in `region`.
-fn service_config(
-    context: &StoreContext,
-    credentials: Arc<dyn CredentialResolver>,
-    region: &str,
-    auth: &AwsAuth,
-    role: &str,
-    options: &AwsOptions,
-) -> Result<SdkConfig, ProviderError> {
-    validate_region(region).map_err(in_generator)?;
-    let spec = AwsSpec {
-        region: region.to_string(),
-        auth: auth.clone(),
-        role: Some(role.to_string()).filter(|r| !r.is_empty()),
-        ..AwsSpec::default()
-    };
-    let base = base_config(region, options);
-    let auth =
-        Auth::new(context, &spec, credentials, base.clone(), options).map_err(in_generator)?;
-    Ok(base
-        .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(auth.sdk_provider()))
-        .build())
-}
-
-fn site<'a>(
+/// One generator call: the SDK configuration carrying the credentials of `auth` (then `role`)
+/// in `region`, and what messages name (the generator and the call).
+struct Call<'a> {
+    config: SdkConfig,
+    subject: String,
     service: &'static str,
     operation: &'static str,
-    subject: &'a str,
     region: &'a str,
     options: &'a AwsOptions,
-) -> CallSite<'a> {
-    CallSite {
-        service,
-        operation,
-        subject,
-        region,
-        endpoint_override: options.endpoint_url.as_deref(),
-        clock: &options.clock,
+}
+
+impl<'a> Call<'a> {
+    fn new(
+        request: &GenerateRequest<'_>,
+        (service, operation): (&'static str, &'static str),
+        (region, auth, role): (&'a str, &AwsAuth, &str),
+        options: &'a AwsOptions,
+    ) -> Result<Self, ProviderError> {
+        validate_region(region).map_err(in_generator)?;
+        let spec = AwsSpec {
+            region: region.to_string(),
+            auth: auth.clone(),
+            role: Some(role.to_string()).filter(|r| !r.is_empty()),
+            ..AwsSpec::default()
+        };
+        let base = base_config(region, options);
+        let credentials: Arc<dyn CredentialResolver> = request.credentials.clone();
+        let auth = Auth::new(&request.context, &spec, credentials, base.clone(), options)
+            .map_err(in_generator)?;
+        Ok(Call {
+            config: base
+                .to_builder()
+                .credentials_provider(SharedCredentialsProvider::new(auth.sdk_provider()))
+                .build(),
+            subject: request.context.store.to_string(),
+            service,
+            operation,
+            region,
+            options,
+        })
+    }
+
+    fn site(&self) -> CallSite<'_> {
+        CallSite {
+            service: self.service,
+            operation: self.operation,
+            subject: &self.subject,
+            region: self.region,
+            endpoint_override: self.options.endpoint_url.as_deref(),
+            clock: &self.options.clock,
+        }
+    }
+
+    /// `<generator> <service> <operation>`, for messages about the answer.
+    fn what(&self) -> String {
+        format!("{} {} {}", self.subject, self.service, self.operation)
     }
 }
 
@@ -137,32 +153,22 @@ impl Generator for StsSessionTokenGenerator {
                     .into(),
             ));
         }
-        let config = service_config(
-            &request.context,
-            request.credentials.clone(),
-            &spec.region,
-            &spec.auth,
-            &spec.role,
+        let call = Call::new(
+            request,
+            ("STS", "GetSessionToken"),
+            (&spec.region, &spec.auth, &spec.role),
             &self.options,
         )?;
-        let subject = request.context.store.to_string();
-        let site = site(
-            "STS",
-            "GetSessionToken",
-            &subject,
-            &spec.region,
-            &self.options,
-        );
         let parameters = spec.request_parameters.clone().unwrap_or_default();
-        let output = aws_sdk_sts::Client::new(&config)
+        let output = aws_sdk_sts::Client::new(&call.config)
             .get_session_token()
             .set_duration_seconds(parameters.session_duration)
             .set_serial_number(parameters.serial_number)
             .set_token_code(parameters.token_code)
             .send()
             .await
-            .map_err(|e| from_sdk(&site, e))?;
-        let what = format!("{subject} STS GetSessionToken");
+            .map_err(|e| from_sdk(&call.site(), e))?;
+        let what = call.what();
         let credentials = output
             .credentials
             .ok_or_else(|| missing(&what, "credentials"))?;
@@ -230,28 +236,18 @@ impl Generator for EcrAuthorizationTokenGenerator {
                 ));
             }
         }
-        let config = service_config(
-            &request.context,
-            request.credentials.clone(),
-            &spec.region,
-            &spec.auth,
-            &spec.role,
+        let call = Call::new(
+            request,
+            ("ECR", "GetAuthorizationToken"),
+            (&spec.region, &spec.auth, &spec.role),
             &self.options,
         )?;
-        let subject = request.context.store.to_string();
-        let site = site(
-            "ECR",
-            "GetAuthorizationToken",
-            &subject,
-            &spec.region,
-            &self.options,
-        );
-        let output = aws_sdk_ecr::Client::new(&config)
+        let output = aws_sdk_ecr::Client::new(&call.config)
             .get_authorization_token()
             .send()
             .await
-            .map_err(|e| from_sdk(&site, e))?;
-        let what = format!("{subject} ECR GetAuthorizationToken");
+            .map_err(|e| from_sdk(&call.site(), e))?;
+        let what = call.what();
         let [authorization] = output.authorization_data() else {
             return Err(ProviderError::BadResponse(format!(
                 "{what}: expected 1 authorization token, found {}",
