@@ -97,6 +97,10 @@ pub struct Args {
     /// Refreshes are scheduled up to this fraction of `refreshInterval` early (0 to 0.5).
     #[arg(long, env = "SECRETSYNC_REFRESH_JITTER", default_value_t = 0.1)]
     pub refresh_jitter: f64,
+    /// ExternalSecrets that read the same remote keys refresh together (one provider read per
+    /// key and interval); `false` spreads every object by its own jitter instead.
+    #[arg(long, env = "SECRETSYNC_ALIGN_REFRESHES", default_value_t = true, action = clap::ArgAction::Set)]
+    pub align_refreshes: bool,
     /// ESO's flood gate: do not sync ExternalSecrets from stores whose `Ready` condition is not
     /// `True` (they report `Ready=False` and retry). `--enable-flood-gate=false` turns it off.
     #[arg(
@@ -395,6 +399,7 @@ impl Args {
             operator_namespace: self.operator_namespace,
             drift_key_secret: self.drift_key_secret,
             refresh_jitter: self.refresh_jitter,
+            align_refreshes: self.align_refreshes,
             flood_gate: self.enable_flood_gate,
             cluster_stores: cluster,
             cluster_external_secrets: cluster,

@@ -66,12 +66,12 @@ pub mod token_bucket;
 pub mod validation;
 pub mod values;
 
-pub use engine::{Engine, EngineConfig, FALLBACK_STORE_ANNOTATION};
+pub use engine::{Engine, EngineConfig, FALLBACK_STORE_ANNOTATION, StateOperation};
 pub use env::{ResolvedStore, SyncEnvironment, TemplateSourceKind};
 pub use error::{EngineError, EnvironmentError, StoreFailure};
 pub use fetch::{FetchConfig, FetchObserver, FetchStats, RateLimit};
 pub use memory::MemoryEnvironment;
-pub use outcome::{DesiredSecret, KeyOutcome, KeyState, SyncOutcome, SyncResult};
+pub use outcome::{DesiredSecret, GeneratedState, KeyOutcome, KeyState, SyncOutcome, SyncResult};
 pub use render_pool::{RenderPool, RenderPoolError};
 pub use secretsync_template::Limits as TemplateLimits;
 pub use token_bucket::TokenBucket;

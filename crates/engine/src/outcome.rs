@@ -112,6 +112,23 @@ impl KeyOutcome {
     }
 }
 
+/// What one generator entry produced that must be kept to renew or clean up later (a lease,
+/// a certificate's expiry; never a credential).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeneratedState {
+    /// The `spec.dataFrom` index of the entry.
+    pub index: usize,
+    /// The entry's `generatorRef`.
+    pub reference: secretsync_model::external_secret::GeneratorRef,
+    /// The resolved generator ([`GeneratorSpec::to_resource`]), so the state can be renewed or
+    /// cleaned up even after the generator object changed or was deleted.
+    ///
+    /// [`GeneratorSpec::to_resource`]: secretsync_model::generator::GeneratorSpec::to_resource
+    pub resource: serde_json::Value,
+    /// The generator's state.
+    pub state: serde_json::Value,
+}
+
 /// Everything one sync produced.
 #[derive(Clone, Debug)]
 pub struct SyncOutcome {
@@ -124,6 +141,8 @@ pub struct SyncOutcome {
     /// Entries served by the fallback store because their store was unavailable
     /// (`spec.data[0] from ClusterSecretStore aws`).
     pub fallbacks: Vec<String>,
+    /// The states of the generator entries that produced one (in `dataFrom` order).
+    pub generated: Vec<GeneratedState>,
 }
 
 impl SyncOutcome {

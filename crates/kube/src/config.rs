@@ -28,6 +28,11 @@ pub struct Config {
     /// Refreshes are scheduled up to this fraction of the interval early, spreading bursts
     /// (a deterministic per-object lead, see [`crate::controller::priority::refresh_lead`]).
     pub refresh_jitter: f64,
+    /// ExternalSecrets that read the same remote keys refresh at the same instants (each such
+    /// group on its own phase), so one provider read per key serves them all
+    /// ([`secretsync_engine::refresh::aligned_lead`]); the per-object jitter then applies only
+    /// to objects that read nothing to share (generators) or refresh faster than every 2 s.
+    pub align_refreshes: bool,
     /// ESO's flood gate (`--enable-flood-gate`): an ExternalSecret is not synced from a store
     /// whose `Ready` condition is not `True` (status `Ready=False`, no provider call, retried).
     /// On by default, as in ESO.
@@ -66,6 +71,7 @@ impl Default for Config {
             error_backoff_base: Duration::from_secs(1),
             error_backoff_max: Duration::from_secs(420),
             refresh_jitter: 0.1,
+            align_refreshes: true,
             flood_gate: true,
             cluster_stores: true,
             cluster_external_secrets: true,

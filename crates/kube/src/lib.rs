@@ -61,6 +61,16 @@ impl SecretSyncer for Engine {
     async fn sync(&self, es: &ExternalSecret, env: &dyn SyncEnvironment) -> SyncOutcome {
         Engine::sync(self, es, env).await
     }
+
+    async fn generated_state(
+        &self,
+        operation: secretsync_engine::StateOperation,
+        namespace: &str,
+        kept: &secretsync_engine::GeneratedState,
+        env: &dyn SyncEnvironment,
+    ) -> Result<Option<serde_json::Value>, secretsync_model::ProviderError> {
+        Engine::generated_state(self, operation, namespace, kept, env).await
+    }
 }
 
 /// Errors starting the controllers.

@@ -1,15 +1,22 @@
 //! The `VaultDynamicSecret` generator (ESO `generators/v1/vault`): one request to a Vault path
 //! that issues credentials (`database/creds/<role>`, `aws/creds/<role>`, `auth/token/create`),
-//! its `data`, `auth` or whole answer as the generated values, and the lease (id, duration,
-//! renewable — never the credential) as the generator's state.
+//! its `data`, `auth` or whole answer as the generated values, and a [`LeaseState`] (lease id,
+//! times, renewable — never the credential) as the generator's state. A PKI issue
+//! (`pki/issue/<role>`) has no lease: its state is the certificate's serial number and
+//! `expiration`, and the host re-issues it before it expires.
 //!
-//! Each generation logs in with the spec's `provider` block through [`VaultProvider`] (same
-//! auth methods, TLS, namespaces and identity rules as a store). The login token is not revoked
-//! afterwards: Vault revokes a token's leases with it.
+//! Beyond ESO, [`Generator::renew`] renews the lease (`sys/leases/renew`, asking for the
+//! duration first granted) and [`Generator::cleanup`] revokes it (`sys/leases/revoke`).
+//!
+//! Each call logs in with the spec's `provider` block through [`VaultProvider`] (same auth
+//! methods, TLS, namespaces and identity rules as a store). The login token is not revoked
+//! afterwards: Vault would revoke its child leases with it. Its TTL must therefore cover the
+//! lease's max TTL (docs/engine.md).
 
 use async_trait::async_trait;
 use reqwest::Method;
 use secretsync_model::ProviderError;
+use secretsync_model::generator::lease::{LeaseKind, LeaseState, Timestamp};
 use secretsync_model::generator::{
     GenerateRequest, Generated, Generator, GeneratorSpec, VaultDynamicSecretResultType,
     VaultDynamicSecretSpec,
@@ -46,19 +53,6 @@ struct Answer {
     data: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     auth: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-/// The lease a generation holds: what renewing or revoking it needs, never the credential.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LeaseState {
-    /// Vault's lease id (`database/creds/app/AbCd...`): not a secret (revoking needs a token
-    /// allowed to `sys/leases/revoke`).
-    pub lease_id: String,
-    /// Seconds the lease was granted for.
-    pub lease_duration: u64,
-    /// Whether Vault allows renewing it.
-    pub renewable: bool,
 }
 
 fn invalid(field: &str, expected: &str) -> ProviderError {
@@ -112,15 +106,12 @@ fn values_of(
     body: &[u8],
     result: VaultDynamicSecretResultType,
     what: &str,
-) -> Result<(SecretData, LeaseState), ProviderError> {
+    now: Timestamp,
+) -> Result<(SecretData, Option<LeaseState>), ProviderError> {
     let bad = |m: String| ProviderError::BadResponse(format!("{what}: {m}"));
     let answer: Answer = serde_json::from_slice(body)
         .map_err(|e| bad(format!("answer is not JSON ({})", e.classify_name())))?;
-    let lease = LeaseState {
-        lease_id: answer.lease_id.clone(),
-        lease_duration: answer.lease_duration,
-        renewable: answer.renewable,
-    };
+    let lease = lease_of(&answer, now);
     let map = match result {
         VaultDynamicSecretResultType::Data => answer.data.unwrap_or_default(),
         VaultDynamicSecretResultType::Auth => answer.auth.unwrap_or_default(),
@@ -134,6 +125,79 @@ fn values_of(
         .map(|(k, v)| (k.clone(), byte_value(v)))
         .collect();
     Ok((data, lease))
+}
+
+/// The lease of an answer, or the certificate of a PKI issue (`data.expiration`, Unix
+/// seconds, and `data.serial_number`), or `None`.
+fn lease_of(answer: &Answer, now: Timestamp) -> Option<LeaseState> {
+    if !answer.lease_id.is_empty() {
+        return Some(LeaseState::issued(
+            answer.lease_id.clone(),
+            answer.lease_duration,
+            answer.renewable,
+            now,
+        ));
+    }
+    let data = answer.data.as_ref()?;
+    data.get("certificate")?;
+    let expiration = data.get("expiration")?.as_i64()?;
+    let expires_at = Timestamp::from_second(expiration).ok()?;
+    let serial = data
+        .get("serial_number")
+        .and_then(|s| s.as_str())
+        .unwrap_or_default();
+    Some(LeaseState::certificate(serial.to_string(), expires_at, now))
+}
+
+/// Vault's answer to `sys/leases/renew`.
+#[derive(Deserialize)]
+struct Renewal {
+    #[serde(default)]
+    lease_duration: u64,
+}
+
+/// The `sys/leases/{renew,revoke}` call for `lease`.
+fn lease_call(path: &str, lease: &LeaseState, increment: Option<u64>) -> Request {
+    let mut body = serde_json::json!({"lease_id": lease.lease_id});
+    if let Some(increment) = increment {
+        body["increment"] = increment.into();
+    }
+    let mut call = Request::new(Method::PUT, path.to_string());
+    call.body = Some(zeroize::Zeroizing::new(
+        serde_json::to_vec(&body).unwrap_or_default(),
+    ));
+    call
+}
+
+/// The lease a state holds, when there is one to renew or revoke.
+fn held_lease(state: &serde_json::Value) -> Option<LeaseState> {
+    LeaseState::from_json(state).filter(|l| l.kind == LeaseKind::Lease && !l.lease_id.is_empty())
+}
+
+impl VaultDynamicSecretGenerator {
+    /// The spec and a provider logged in as it says.
+    fn provider_of<'a>(
+        &self,
+        request: &'a GenerateRequest<'_>,
+    ) -> Result<(&'a VaultDynamicSecretSpec, VaultProvider), ProviderError> {
+        let GeneratorSpec::VaultDynamicSecret(spec) = request.spec else {
+            return Err(ProviderError::Unsupported(format!(
+                "the VaultDynamicSecret generator was handed a {} spec",
+                request.spec.kind()
+            )));
+        };
+        let Some(vault) = &spec.provider else {
+            return Err(invalid("provider", "the Vault server and its auth"));
+        };
+        let provider = VaultProvider::new(
+            request.context.clone(),
+            vault.clone(),
+            request.credentials.clone(),
+            self.options.clone(),
+        )?
+        .with_retry_settings(spec.retry_settings.as_ref())?;
+        Ok((spec, provider))
+    }
 }
 
 trait ClassifyName {
@@ -158,36 +222,61 @@ impl Generator for VaultDynamicSecretGenerator {
     }
 
     async fn generate(&self, request: &GenerateRequest<'_>) -> Result<Generated, ProviderError> {
-        let GeneratorSpec::VaultDynamicSecret(spec) = request.spec else {
-            return Err(ProviderError::Unsupported(format!(
-                "the VaultDynamicSecret generator was handed a {} spec",
-                request.spec.kind()
-            )));
-        };
-        let Some(vault) = &spec.provider else {
-            return Err(invalid("provider", "the Vault server and its auth"));
-        };
+        let (spec, provider) = self.provider_of(request)?;
         let call = request_of(spec)?;
-        let provider = VaultProvider::new(
-            request.context.clone(),
-            vault.clone(),
-            request.credentials.clone(),
-            self.options.clone(),
-        )?
-        .with_retry_settings(spec.retry_settings.as_ref())?;
         let what = format!("{} {} {}", request.context.store, call.method, call.path);
         let response = provider.inner.send_authed(&call, &what).await?;
-        let (data, lease) = values_of(&response.body, spec.result_type, &what)?;
+        let (data, lease) = values_of(&response.body, spec.result_type, &what, Timestamp::now())?;
         if data.is_empty() && !spec.allow_empty_response {
             return Err(ProviderError::BadResponse(format!(
                 "{what}: the answer holds no {:?} values (set allowEmptyResponse to accept that)",
                 spec.result_type
             )));
         }
-        let state = (!lease.lease_id.is_empty())
-            .then(|| serde_json::to_value(&lease).ok())
-            .flatten();
-        Ok(Generated { data, state })
+        Ok(Generated {
+            data,
+            state: lease.as_ref().map(LeaseState::to_json),
+        })
+    }
+
+    async fn renew(
+        &self,
+        request: &GenerateRequest<'_>,
+        state: &serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, ProviderError> {
+        let Some(lease) = held_lease(state).filter(|l| l.renewable) else {
+            return Ok(None);
+        };
+        let (_, provider) = self.provider_of(request)?;
+        let call = lease_call("sys/leases/renew", &lease, Some(lease.lease_duration));
+        let what = format!("{} renewing a lease", request.context.store);
+        let response = provider.inner.send_authed(&call, &what).await?;
+        let renewal: Renewal = serde_json::from_slice(&response.body).map_err(|e| {
+            ProviderError::BadResponse(format!(
+                "{what}: answer is not a renewal ({})",
+                e.classify_name()
+            ))
+        })?;
+        Ok(Some(
+            lease
+                .renewed(renewal.lease_duration, Timestamp::now())
+                .to_json(),
+        ))
+    }
+
+    async fn cleanup(
+        &self,
+        request: &GenerateRequest<'_>,
+        state: &serde_json::Value,
+    ) -> Result<(), ProviderError> {
+        let Some(lease) = held_lease(state) else {
+            return Ok(());
+        };
+        let (_, provider) = self.provider_of(request)?;
+        let call = lease_call("sys/leases/revoke", &lease, None);
+        let what = format!("{} revoking a lease", request.context.store);
+        provider.inner.send_authed(&call, &what).await?;
+        Ok(())
     }
 }
 
@@ -199,24 +288,48 @@ mod tests {
     fn answers_become_values_and_a_lease() {
         let body = br#"{"lease_id":"database/creds/app/x1","lease_duration":60,"renewable":true,
             "data":{"username":"v-app","password":"p","ttl":60},"auth":null}"#;
+        let now = Timestamp::from_second(1_000).expect("valid");
         let (data, lease) =
-            values_of(body, VaultDynamicSecretResultType::Data, "t").expect("parses");
+            values_of(body, VaultDynamicSecretResultType::Data, "t", now).expect("parses");
         assert_eq!(data["username"].expose_str(), Some("v-app"));
         assert_eq!(data["ttl"].expose_str(), Some("60"));
         assert_eq!(
             lease,
-            LeaseState {
-                lease_id: "database/creds/app/x1".into(),
-                lease_duration: 60,
-                renewable: true
-            }
+            Some(LeaseState::issued(
+                "database/creds/app/x1".into(),
+                60,
+                true,
+                now
+            ))
         );
-        let (raw, _) = values_of(body, VaultDynamicSecretResultType::Raw, "t").expect("raw");
+        let (raw, _) = values_of(body, VaultDynamicSecretResultType::Raw, "t", now).expect("raw");
         assert_eq!(raw["lease_duration"].expose_str(), Some("60"));
-        let (auth, _) = values_of(body, VaultDynamicSecretResultType::Auth, "t").expect("auth");
+        let (auth, _) =
+            values_of(body, VaultDynamicSecretResultType::Auth, "t", now).expect("auth");
         assert!(auth.is_empty());
-        let err = values_of(b"<html>", VaultDynamicSecretResultType::Data, "t").expect_err("bad");
+        let err =
+            values_of(b"<html>", VaultDynamicSecretResultType::Data, "t", now).expect_err("bad");
         assert!(matches!(err, ProviderError::BadResponse(_)), "{err}");
+        let pki = br#"{"lease_id":"","lease_duration":0,"renewable":false,"data":{
+            "certificate":"-----BEGIN CERTIFICATE-----","private_key":"k3y","expiration":1060,
+            "serial_number":"1a:2b"}}"#;
+        let (_, cert) =
+            values_of(pki, VaultDynamicSecretResultType::Data, "t", now).expect("parses");
+        let cert = cert.expect("a certificate state");
+        assert_eq!(cert.kind, LeaseKind::Certificate);
+        assert_eq!(
+            cert.expires_at,
+            Timestamp::from_second(1060).expect("valid")
+        );
+        assert!(!cert.to_json().to_string().contains("k3y"));
+        let (_, none) = values_of(
+            br#"{"data":{"a":"b"}}"#,
+            VaultDynamicSecretResultType::Data,
+            "t",
+            now,
+        )
+        .expect("parses");
+        assert_eq!(none, None);
     }
 
     #[test]

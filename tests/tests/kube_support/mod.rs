@@ -248,6 +248,17 @@ impl TestEnv {
             .unwrap_or_else(|e| panic!("applying {kind}/{name}: {e}"))
     }
 
+    /// True once the ExternalSecret `namespace/name` no longer exists.
+    pub async fn external_secret_gone(&self, namespace: &str, name: &str) -> bool {
+        Api::<secretsync_model::external_secret::ExternalSecret>::namespaced(
+            self.client.clone(),
+            namespace,
+        )
+        .get_opt(name)
+        .await
+        .is_ok_and(|o| o.is_none())
+    }
+
     /// A Secret, if present.
     pub async fn secret(&self, namespace: &str, name: &str) -> Option<Secret> {
         Api::<Secret>::namespaced(self.client.clone(), namespace)
@@ -321,7 +332,7 @@ impl Operator {
 }
 
 /// The controllers of [`secretsync_kube::run`] running as a task; aborted on drop.
-pub struct Controllers(tokio::task::JoinHandle<()>, secretsync_kube::Metrics);
+pub struct Controllers(tokio::task::JoinHandle<()>, pub secretsync_kube::Metrics);
 
 impl Drop for Controllers {
     fn drop(&mut self) {
@@ -360,7 +371,19 @@ pub fn start_controllers(
     config: secretsync_kube::Config,
     factory: Arc<dyn ProviderFactory>,
 ) -> Controllers {
-    let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
+    let engine = Engine::new(factory.clone(), EngineConfig::default());
+    start_controllers_with(env, config, factory, engine)
+}
+
+/// Starts the controllers with `config`, a provider factory and an engine (e.g. one serving
+/// the backend generators).
+pub fn start_controllers_with(
+    env: &TestEnv,
+    config: secretsync_kube::Config,
+    factory: Arc<dyn ProviderFactory>,
+    engine: Engine,
+) -> Controllers {
+    let engine = Arc::new(engine);
     let client = env.client.clone();
     let metrics = secretsync_kube::Metrics::default();
     let running = metrics.clone();

@@ -9,11 +9,88 @@ use secretsync_model::external_secret::{ExternalSecret, GeneratorRef, StoreKind}
 use secretsync_model::generator::{CLUSTER_GENERATOR, GenerateRequest};
 use secretsync_model::provider::StoreContext;
 
-use super::{EntryResult, SyncCtx, has_transform};
+use secretsync_model::ProviderError;
+use secretsync_model::generator::GeneratorSpec;
+
+use super::{Engine, EntryResult, SyncCtx, has_transform};
+use crate::env::SyncEnvironment;
 use crate::error::EngineError;
+use crate::outcome::GeneratedState;
 use crate::pipeline::process_generated;
 
+/// The store context of a generator referenced from `namespace`: a namespaced generator reads
+/// credentials as a SecretStore of its namespace would, a ClusterGenerator as a
+/// ClusterSecretStore.
+fn generator_context(namespace: &str, reference: &GeneratorRef) -> StoreContext {
+    let cluster = reference.kind == CLUSTER_GENERATOR;
+    StoreContext {
+        store: StoreId {
+            kind: if cluster {
+                StoreKind::ClusterSecretStore
+            } else {
+                StoreKind::SecretStore
+            },
+            namespace: (!cluster).then(|| namespace.to_string()),
+            name: format!("{}/{}", reference.kind, reference.name),
+        },
+        reader_namespace: Some(namespace.to_string()),
+    }
+}
+
+/// What to do with a kept generator state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateOperation {
+    /// [`Generator::renew`](secretsync_model::generator::Generator::renew).
+    Renew,
+    /// [`Generator::cleanup`](secretsync_model::generator::Generator::cleanup).
+    Cleanup,
+}
+
+impl Engine {
+    /// Renews or cleans up a state a generator entry of an ExternalSecret in `namespace`
+    /// produced, with the generator it was produced by (`kept.resource`). `Renew` returns the
+    /// new state (`None`: the kind renews nothing); `Cleanup` returns `None`.
+    pub async fn generated_state(
+        &self,
+        operation: StateOperation,
+        namespace: &str,
+        kept: &GeneratedState,
+        env: &dyn SyncEnvironment,
+    ) -> Result<Option<serde_json::Value>, ProviderError> {
+        let spec = GeneratorSpec::from_resource(&kept.resource)
+            .map_err(ProviderError::InvalidStoreConfig)?;
+        let generator = self.generators.get(spec.kind()).ok_or_else(|| {
+            ProviderError::Unsupported(format!("generator kind {} is not supported", spec.kind()))
+        })?;
+        let context = generator_context(namespace, &kept.reference);
+        let request = GenerateRequest {
+            spec: &spec,
+            namespace,
+            credentials: env.credentials(&context),
+            context,
+        };
+        match operation {
+            StateOperation::Renew => generator.renew(&request, &kept.state).await,
+            StateOperation::Cleanup => generator
+                .cleanup(&request, &kept.state)
+                .await
+                .map(|()| None),
+        }
+    }
+}
+
 impl SyncCtx<'_> {
+    /// The generator states kept by this sync's entries, in `dataFrom` order.
+    pub(super) fn take_generated(&self) -> Vec<GeneratedState> {
+        let mut kept = self
+            .generated
+            .lock()
+            .map(|mut g| std::mem::take(&mut *g))
+            .unwrap_or_default();
+        kept.sort_by_key(|g| g.index);
+        kept
+    }
+
     /// Generates the values of `dataFrom[i]`.
     pub(super) async fn generate(
         &self,
@@ -48,21 +125,7 @@ impl SyncCtx<'_> {
         let Some(generator) = generators.get(spec.kind()) else {
             return Err(unsupported(spec.kind()));
         };
-        let cluster = reference.kind == CLUSTER_GENERATOR;
-        // A namespaced generator reads credentials as a SecretStore of its namespace would,
-        // a ClusterGenerator as a ClusterSecretStore.
-        let context = StoreContext {
-            store: StoreId {
-                kind: if cluster {
-                    StoreKind::ClusterSecretStore
-                } else {
-                    StoreKind::SecretStore
-                },
-                namespace: (!cluster).then(|| self.namespace.to_string()),
-                name: format!("{}/{}", reference.kind, reference.name),
-            },
-            reader_namespace: Some(self.namespace.to_string()),
-        };
+        let context = generator_context(self.namespace, reference);
         let request = GenerateRequest {
             spec: &spec,
             namespace: self.namespace,
@@ -80,6 +143,14 @@ impl SyncCtx<'_> {
                     request: "generate".into(),
                     error,
                 })?;
+        if let (Some(state), Ok(mut kept)) = (generated.state, self.generated.lock()) {
+            kept.push(GeneratedState {
+                index: i,
+                reference: reference.clone(),
+                resource: spec.to_resource(),
+                state,
+            });
+        }
         let rewrites = &es.spec.data_from[i].rewrite;
         let result = if has_transform(rewrites) {
             let (rewrites, cache) = (rewrites.clone(), Arc::clone(&self.engine.templates));

@@ -5,6 +5,7 @@ mod generate;
 mod render;
 
 pub use fallback::ANNOTATION as FALLBACK_STORE_ANNOTATION;
+pub use generate::StateOperation;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -205,6 +206,7 @@ impl Engine {
                 keys: Vec::new(),
                 reads: 0,
                 fallbacks: Vec::new(),
+                generated: Vec::new(),
             };
         }
         let ctx = SyncCtx::new(self, env, &namespace, &object, None);
@@ -220,6 +222,7 @@ impl Engine {
                     keys: Vec::new(),
                     reads: 0,
                     fallbacks: Vec::new(),
+                    generated: Vec::new(),
                 };
             }
         };
@@ -306,8 +309,10 @@ impl Engine {
                 keys,
                 reads,
                 fallbacks: fallbacks.clone(),
+                generated: ctx.take_generated(),
             };
         }
+        let generated = ctx.take_generated();
         let target_name = es.target_name();
         let has_sources = !spec.data.is_empty() || !spec.data_from.is_empty();
         if data.is_empty() && has_sources {
@@ -321,6 +326,7 @@ impl Engine {
                         keys,
                         reads,
                         fallbacks: fallbacks.clone(),
+                        generated,
                     };
                 }
                 DeletionPolicy::Retain => {
@@ -332,6 +338,7 @@ impl Engine {
                         keys,
                         reads,
                         fallbacks: fallbacks.clone(),
+                        generated,
                     };
                 }
                 DeletionPolicy::Merge => {}
@@ -346,6 +353,7 @@ impl Engine {
             keys,
             reads,
             fallbacks,
+            generated,
         }
     }
 }
@@ -358,6 +366,8 @@ struct SyncCtx<'a> {
     stores: tokio::sync::Mutex<HashMap<(String, String), Result<StoreHandle, EngineError>>>,
     /// Every entry reads from this store (the fallback pass).
     store_override: Option<SecretStoreRef>,
+    /// What the generator entries produced to keep (leases).
+    generated: std::sync::Mutex<Vec<crate::outcome::GeneratedState>>,
 }
 
 impl<'a> SyncCtx<'a> {
@@ -376,6 +386,7 @@ impl<'a> SyncCtx<'a> {
             object,
             stores: tokio::sync::Mutex::new(HashMap::new()),
             store_override,
+            generated: std::sync::Mutex::default(),
         }
     }
 

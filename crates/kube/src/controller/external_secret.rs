@@ -29,7 +29,9 @@ use secretsync_model::external_secret::{
 };
 use serde_json::json;
 
+use super::decide::lease::LeasePlan;
 use super::decide::{Next, RefreshDecision, RefreshFacts, Report, Step, decide_refresh, report};
+use super::leases;
 use super::own_writes::Seen;
 use super::priority::SyncClass;
 use super::{Context, ReconcileError};
@@ -189,11 +191,25 @@ pub(super) fn key_of(es: &ExternalSecret) -> (String, String) {
     (es.namespace().unwrap_or_default(), es.name_any())
 }
 
-/// The refresh inputs of `es` now, with its deterministic lead.
+/// The refresh inputs of `es` now, with its deterministic lead: on its read group's grid when
+/// refreshes are aligned, else its own jitter.
 fn refresh_inputs(es: &ExternalSecret, ctx: &Context, now: SystemTime) -> RefreshInputs {
     let (ns, name) = key_of(es);
     let interval = refresh::refresh_interval(es);
-    let lead = refresh::refresh_lead(&format!("{ns}/{name}"), interval, ctx.config.refresh_jitter);
+    let refresh_time = es
+        .status
+        .as_ref()
+        .and_then(|s| s.refresh_time.as_ref())
+        .map(|t| SystemTime::from(t.0));
+    let aligned = ctx
+        .config
+        .align_refreshes
+        .then(|| refresh::read_group(es))
+        .flatten()
+        .and_then(|group| refresh::aligned_lead(&group, interval, refresh_time));
+    let lead = aligned.unwrap_or_else(|| {
+        refresh::refresh_lead(&format!("{ns}/{name}"), interval, ctx.config.refresh_jitter)
+    });
     RefreshInputs::of(es, now, lead)
 }
 
@@ -203,6 +219,9 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
     let has_finalizer = es.finalizers().iter().any(|f| f == labels::FINALIZER);
     if es.meta().deletion_timestamp.is_some() {
         if has_finalizer {
+            if leases::has_generators(es) {
+                leases::release_all(es, ctx).await?;
+            }
             cleanup(es, ctx).await?;
             let rest: Vec<&String> = es
                 .finalizers()
@@ -226,7 +245,9 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
     {
         return Ok(Action::await_change());
     }
-    if es.spec.target.deletion_policy == DeletionPolicy::Delete && !has_finalizer {
+    let needs_finalizer =
+        es.spec.target.deletion_policy == DeletionPolicy::Delete || leases::has_generators(es);
+    if needs_finalizer && !has_finalizer {
         let mut all: Vec<String> = es.finalizers().to_vec();
         all.push(labels::FINALIZER.to_string());
         api.patch(
@@ -235,6 +256,11 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
             &Patch::Merge(json!({"metadata": {"finalizers": all}})),
         )
         .await?;
+        if leases::has_generators(es) {
+            // Issue only from the version holding the finalizer: judged on this one, the
+            // reconcile its patch triggers would look like a first sync and issue again.
+            return Ok(Action::requeue(STALE_RETRY));
+        }
     }
 
     let now = Timestamp::now();
@@ -242,8 +268,38 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
     let synced_version = inputs.current_resource_version.clone();
     let key = (ns.clone(), name.clone());
     let cached = ctx.cached(&key, es, &synced_version);
+    let forced = ctx.take_forced(&key);
+    let leases = if leases::has_generators(es) {
+        let spec_changed = sync_class(es) == SyncClass::First;
+        // A store or credential change (`forced`) does not re-issue a valid lease; a spec,
+        // label or annotation change (e.g. `force-sync`) does.
+        match leases::Leases::prepare(es, ctx, spec_changed).await? {
+            Ok(leases) => Some(leases),
+            Err(message) => {
+                let step = Step::FetchFailed {
+                    message,
+                    retry_after: None,
+                };
+                return finish(es, ctx, &step, None, None, Some(&inputs)).await;
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(until) = leases.as_ref().and_then(leases::Leases::keep_until) {
+        // Lease valid, renewal point not reached (or renewed just now): no Vault call, the
+        // Secret stays as it is, the next reconcile is the renewal point. A changed or
+        // deleted Secret is repaired below (from the cached render, else by a new issue).
+        if ctx.writer.is_intact(es).await? {
+            set_ready_metric(ctx, es, true);
+            return Ok(requeue_at(until));
+        }
+    }
+    let lease_reissue = leases
+        .as_ref()
+        .is_some_and(|l| !l.is_empty() && l.plan == LeasePlan::Reissue);
     let facts = RefreshFacts {
-        forced: ctx.take_forced(&key),
+        forced: forced || lease_reissue,
         due: refresh::should_refresh(&inputs),
         cached: cached.is_some(),
         last_sync_succeeded: last_sync_succeeded(es),
@@ -254,9 +310,9 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
         return Ok(next_refresh(&inputs));
     }
 
-    let (result, keys, refreshed, fallbacks) = match (decision, cached) {
+    let (result, keys, refreshed, generated, fallbacks) = match (decision, cached) {
         (RefreshDecision::RepairFromCache, Some(desired)) => {
-            (Ok(SyncResult::Write(desired)), None, None, Vec::new())
+            (Ok(SyncResult::Write(desired)), None, None, None, Vec::new())
         }
         _ => {
             let outcome = ctx.syncer.sync(es, &ctx.environment).await;
@@ -284,12 +340,20 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
                 .await;
             }
             let keys = outcome.key_statuses();
-            (outcome.result, Some(keys), Some(now), outcome.fallbacks)
+            (
+                outcome.result,
+                Some(keys),
+                Some(now),
+                Some(outcome.generated),
+                outcome.fallbacks,
+            )
         }
     };
+    let generated = generated.unwrap_or_default();
 
     let result = match result {
         Err(e) => {
+            leases::discard(ctx, es, &generated).await;
             ctx.metrics
                 .external_secret_failed(&ns, &name, e.kind_label());
             let step = Step::FetchFailed {
@@ -303,6 +367,7 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
 
     let write_error;
     let target;
+    let mut lease_wake = None;
     let step = match &result {
         SyncResult::Write(desired) => {
             target = format!("{}/{}", desired.namespace, desired.name);
@@ -326,6 +391,9 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
                     if data_changed {
                         restart_workloads(es, ctx).await;
                     }
+                    if let Some(kept) = leases.as_ref().filter(|_| refreshed.is_some()) {
+                        lease_wake = kept.replaced(es, ctx, &generated).await?;
+                    }
                     Step::Wrote {
                         outcome,
                         target: &target,
@@ -333,6 +401,7 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
                     }
                 }
                 Err(e) => {
+                    leases::discard(ctx, es, &generated).await;
                     write_error = e;
                     Step::WriteFailed(&write_error)
                 }
@@ -364,7 +433,18 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
             .external_secret_failed(&ns, &name, "WriteFailed");
     }
     let synced = refreshed.map(|t| (t, synced_version.clone()));
-    finish(es, ctx, &step, synced, keys, Some(&inputs)).await
+    let action = finish(es, ctx, &step, synced, keys, Some(&inputs)).await?;
+    // With leases the next reconcile is the renewal (or re-issue, or revocation) point.
+    Ok(lease_wake.map_or(action, requeue_at))
+}
+
+/// A requeue at `at` (at least [`MIN_REQUEUE`] from now).
+fn requeue_at(at: Timestamp) -> Action {
+    let delay = at
+        .duration_since(Timestamp::now())
+        .try_into()
+        .unwrap_or(Duration::ZERO);
+    Action::requeue(delay.max(MIN_REQUEUE))
 }
 
 /// Performs a step's [`report`]: event, status (only when changed), metrics, next reconcile.

@@ -4,6 +4,7 @@ pub mod cluster_external_secret;
 pub mod cluster_push_secret;
 pub mod decide;
 pub mod external_secret;
+mod leases;
 mod own_writes;
 pub mod priority;
 pub mod push_secret;
@@ -57,6 +58,21 @@ pub(crate) fn track_liveness<K>(
 pub trait SecretSyncer: Send + Sync {
     /// Fetches and renders one ExternalSecret.
     async fn sync(&self, es: &ExternalSecret, env: &dyn SyncEnvironment) -> SyncOutcome;
+
+    /// Renews or cleans up a generator state a sync produced
+    /// ([`secretsync_engine::Engine::generated_state`]). Default: unsupported.
+    async fn generated_state(
+        &self,
+        operation: secretsync_engine::StateOperation,
+        namespace: &str,
+        kept: &secretsync_engine::GeneratedState,
+        env: &dyn SyncEnvironment,
+    ) -> Result<Option<serde_json::Value>, secretsync_model::ProviderError> {
+        let _ = (operation, namespace, kept, env);
+        Err(secretsync_model::ProviderError::Unsupported(
+            "this syncer keeps no generator state".into(),
+        ))
+    }
 }
 
 /// Errors that end a reconcile early (API failures); retried with backoff.
@@ -68,6 +84,9 @@ pub enum ReconcileError {
     /// Writing the target Secret failed.
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// A generator's lease could not be released yet (deletion waits for it).
+    #[error("{0}")]
+    Lease(String),
 }
 
 impl ReconcileError {
@@ -76,6 +95,7 @@ impl ReconcileError {
         match self {
             ReconcileError::Kube(_) => "KubeApi",
             ReconcileError::Write(_) => "WriteFailed",
+            ReconcileError::Lease(_) => "LeaseRevocationFailed",
         }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod kinds;
+pub mod lease;
 pub mod state;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub use kinds::{
     PasswordSpec, StsRequestParameters, StsSessionToken, StsSessionTokenSpec, Uuid, UuidSpec,
     VaultDynamicSecret, VaultDynamicSecretResultType, VaultDynamicSecretSpec,
 };
+pub use lease::{LeaseKind, LeaseState};
 pub use state::{GeneratorState, GeneratorStateSpec};
 
 /// The generators API group.
@@ -78,6 +80,31 @@ pub enum GeneratorSpec {
 }
 
 impl GeneratorSpec {
+    /// The resolved generator as `{"kind": K, "spec": {...}}`, kept in a `GeneratorState`'s
+    /// `spec.resource` so its state can be renewed or cleaned up even after the generator
+    /// object changed or was deleted. Holds references to credentials, never their values.
+    pub fn to_resource(&self) -> serde_json::Value {
+        let spec = match self {
+            GeneratorSpec::Password(s) => serde_json::to_value(s),
+            GeneratorSpec::Uuid(s) => serde_json::to_value(s),
+            GeneratorSpec::Fake(s) => serde_json::to_value(s),
+            GeneratorSpec::VaultDynamicSecret(s) => serde_json::to_value(s),
+            GeneratorSpec::StsSessionToken(s) => serde_json::to_value(s),
+            GeneratorSpec::EcrAuthorizationToken(s) => serde_json::to_value(s),
+            GeneratorSpec::Other { .. } => Ok(serde_json::Value::Null),
+        };
+        serde_json::json!({"kind": self.kind(), "spec": spec.unwrap_or_default()})
+    }
+
+    /// Reads back [`GeneratorSpec::to_resource`].
+    pub fn from_resource(resource: &serde_json::Value) -> Result<Self, String> {
+        let kind = resource
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .ok_or("spec.resource.kind: expected a generator kind")?;
+        Self::from_kind(kind, resource.get("spec").cloned().unwrap_or_default())
+    }
+
     /// The generator kind (`Password`).
     pub fn kind(&self) -> &str {
         match self {
@@ -254,6 +281,16 @@ pub trait Generator: Send + Sync {
         _state: &serde_json::Value,
     ) -> Result<(), ProviderError> {
         Ok(())
+    }
+
+    /// Extends what a previous generation's `state` holds (a lease) without new values; returns
+    /// the new state, or `None` when this kind renews nothing (the host then generates anew).
+    async fn renew(
+        &self,
+        _request: &GenerateRequest<'_>,
+        _state: &serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, ProviderError> {
+        Ok(None)
     }
 }
 

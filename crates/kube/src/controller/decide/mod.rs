@@ -3,6 +3,8 @@
 //! status, the event and the next reconcile ([`report`]). The reconciler
 //! ([`super::external_secret`]) performs what these decide.
 
+pub mod lease;
+
 use std::time::Duration;
 
 use secretsync_model::external_secret::reasons;

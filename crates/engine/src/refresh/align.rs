@@ -1,0 +1,213 @@
+//! Refreshes aligned by what they read: ExternalSecrets that read the same remote keys from the
+//! same stores refresh at the same instants, so the fetch layer's coalescing serves all of them
+//! with one provider read per key and refresh interval (issue #20: provider calls per cycle
+//! ≤ distinct keys). Each such group has its own phase (a stable hash of what it reads), so the
+//! groups stay spread over the interval.
+//!
+//! A group's refreshes fall on its grid `phase + k·interval` (whole seconds, since
+//! `status.refreshTime` has second resolution). The next refresh is the last grid point at or
+//! before `refreshTime + interval`: never later than ESO's rule, and in steady state exactly one
+//! interval apart. Only the first refresh after an object joins (created, or its reads changed)
+//! comes early, by less than one interval.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use secretsync_model::external_secret::{ExternalSecret, SecretStoreRef, StoreKind};
+
+use crate::stable_hash::phase_of;
+
+/// The refresh lead that puts the next refresh of an object of read group `group` (see
+/// [`read_group`]) on the group's grid: `(refreshTime + interval − phase) mod interval`, in
+/// whole seconds. `None` when there is nothing to align (intervals under 2 s, no or an
+/// unreadable `refreshTime`): the caller keeps its own lead.
+pub fn aligned_lead(
+    group: &str,
+    interval: Duration,
+    refresh_time: Option<SystemTime>,
+) -> Option<Duration> {
+    let period = interval.as_secs();
+    if period < 2 {
+        return None;
+    }
+    let phase = phase_of(group, Duration::from_secs(period)).as_secs() % period;
+    let last = refresh_time?.duration_since(UNIX_EPOCH).ok()?.as_secs();
+    let due_unaligned = last.checked_add(period)?;
+    let lead = (due_unaligned % period + period - phase) % period;
+    Some(Duration::from_secs(lead))
+}
+
+/// What an ExternalSecret reads, as a stable text: the sorted, de-duplicated (store, key) pairs
+/// of `data` and `dataFrom` (`find` by its whole spec). `None` when it uses a generator (nothing
+/// to coalesce) or reads nothing.
+pub fn read_group(es: &ExternalSecret) -> Option<String> {
+    let namespace = es.metadata.namespace.as_deref().unwrap_or_default();
+    let default_store = es.spec.secret_store_ref.as_ref();
+    let store = |r: Option<&SecretStoreRef>| -> String {
+        match r.or(default_store) {
+            Some(s) if s.kind == StoreKind::ClusterSecretStore => {
+                format!("ClusterSecretStore/{}", s.name)
+            }
+            Some(s) => format!("SecretStore/{namespace}/{}", s.name),
+            None => String::new(),
+        }
+    };
+    let mut reads = Vec::new();
+    for d in &es.spec.data {
+        let source = d.source_ref.as_ref();
+        if source.is_some_and(|s| s.generator_ref.is_some()) {
+            return None;
+        }
+        let r = source.and_then(|s| s.store_ref.as_ref());
+        reads.push(format!("{}\u{0}{}", store(r), d.remote_ref.key));
+    }
+    for d in &es.spec.data_from {
+        let source = d.source_ref.as_ref();
+        if source.is_some_and(|s| s.generator_ref.is_some()) {
+            return None;
+        }
+        let r = store(source.and_then(|s| s.store_ref.as_ref()));
+        if let Some(extract) = &d.extract {
+            reads.push(format!("{r}\u{0}{}", extract.key));
+        }
+        if let Some(find) = &d.find {
+            let spec = serde_json::to_string(find).unwrap_or_default();
+            reads.push(format!("{r}\u{0}find:{spec}"));
+        }
+    }
+    if reads.is_empty() {
+        return None;
+    }
+    reads.sort();
+    reads.dedup();
+    Some(reads.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn at(secs: u64) -> Option<SystemTime> {
+        Some(UNIX_EPOCH + Duration::from_secs(secs))
+    }
+
+    /// The next refresh the lead gives: `refreshTime + interval − lead`, in seconds.
+    fn next(group: &str, interval: Duration, last: u64) -> Option<u64> {
+        let lead = aligned_lead(group, interval, at(last))?;
+        Some(last + interval.as_secs() - lead.as_secs())
+    }
+
+    #[test]
+    fn members_of_a_group_meet_on_one_grid_within_one_interval() {
+        let interval = Duration::from_secs(300);
+        // Four members last refreshed at different moments of the same interval.
+        let nexts: Vec<u64> = [1_000_000, 1_000_050, 1_000_123, 1_000_299]
+            .iter()
+            .map(|last| next("store\u{0}db", interval, *last).expect("aligned"))
+            .collect();
+        for (last, n) in [1_000_000u64, 1_000_050, 1_000_123, 1_000_299]
+            .iter()
+            .zip(&nexts)
+        {
+            assert!(*n > *last && *n <= last + 300, "{last} -> {n}");
+        }
+        // all on the group's grid
+        for n in &nexts {
+            assert_eq!(n % 300, nexts[0] % 300, "{nexts:?}");
+        }
+        // steady state: from a grid point, exactly one interval
+        for n in &nexts {
+            assert_eq!(next("store\u{0}db", interval, *n), Some(n + 300));
+        }
+    }
+
+    #[test]
+    fn groups_get_different_phases_spread_over_the_interval() {
+        let interval = Duration::from_secs(60);
+        let mut buckets = [0u32; 6];
+        for k in 0..600 {
+            let n = next(&format!("store\u{0}key-{k}"), interval, 6_000).expect("aligned");
+            buckets[((n % 60) / 10) as usize] += 1;
+        }
+        // 600 groups over 6 buckets of 10 s: each near 100
+        assert!(
+            buckets.iter().all(|b| (60..=140).contains(b)),
+            "{buckets:?}"
+        );
+    }
+
+    #[test]
+    fn nothing_to_align() {
+        for (interval, last) in [
+            (Duration::from_secs(1), at(10)),
+            (Duration::from_millis(1500), at(10)),
+            (HOUR, None),
+        ] {
+            assert_eq!(
+                aligned_lead("g", interval, last),
+                None,
+                "{interval:?} {last:?}"
+            );
+        }
+        // fractional intervals align on their whole seconds
+        let lead = aligned_lead("g", Duration::from_millis(90_500), at(10)).expect("aligned");
+        assert!(lead < Duration::from_secs(90));
+    }
+
+    fn es(value: serde_json::Value) -> ExternalSecret {
+        serde_json::from_value(value).expect("ExternalSecret")
+    }
+
+    #[test]
+    fn read_groups() {
+        let base = |spec: serde_json::Value| {
+            es(serde_json::json!({
+                "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                "metadata": {"name": "a", "namespace": "ns"}, "spec": spec,
+            }))
+        };
+        let store = serde_json::json!({"name": "s", "kind": "SecretStore"});
+        let cluster = serde_json::json!({"name": "s", "kind": "ClusterSecretStore"});
+        let one = |key: &str, store: &serde_json::Value| {
+            base(serde_json::json!({"secretStoreRef": store, "data": [
+                {"secretKey": "x", "remoteRef": {"key": key}}]}))
+        };
+        // same reads, different secretKey/property/order: same group
+        let two_orders = [
+            base(serde_json::json!({"secretStoreRef": store, "data": [
+                {"secretKey": "a", "remoteRef": {"key": "k1"}},
+                {"secretKey": "b", "remoteRef": {"key": "k2", "property": "p"}}]})),
+            base(serde_json::json!({"secretStoreRef": store, "data": [
+                {"secretKey": "z", "remoteRef": {"key": "k2"}},
+                {"secretKey": "y", "remoteRef": {"key": "k1"}},
+                {"secretKey": "w", "remoteRef": {"key": "k1", "property": "q"}}]})),
+        ];
+        assert_eq!(read_group(&two_orders[0]), read_group(&two_orders[1]));
+        assert!(read_group(&two_orders[0]).is_some());
+        // a different key, or the same name as a ClusterSecretStore: different groups
+        assert_ne!(
+            read_group(&one("k1", &store)),
+            read_group(&one("k2", &store))
+        );
+        assert_ne!(
+            read_group(&one("k1", &store)),
+            read_group(&one("k1", &cluster))
+        );
+        // generators and empty specs: none
+        let generated = base(
+            serde_json::json!({"dataFrom": [{"sourceRef": {"generatorRef": {
+            "apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password", "name": "p"}}}]}),
+        );
+        assert_eq!(read_group(&generated), None);
+        assert_eq!(
+            read_group(&base(serde_json::json!({"secretStoreRef": store}))),
+            None
+        );
+        // dataFrom extract and find count as reads
+        let from = base(serde_json::json!({"secretStoreRef": store, "dataFrom": [
+            {"extract": {"key": "k1"}}, {"find": {"name": {"regexp": "^db"}}}]}));
+        let group = read_group(&from).expect("group");
+        assert!(group.contains("k1") && group.contains("find:"), "{group}");
+    }
+}
