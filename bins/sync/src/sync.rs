@@ -131,6 +131,7 @@ async fn sync_one(
     let owner = cluster_es.as_ref().unwrap_or(&job.es);
     let write_error;
     let target;
+    let fallbacks = outcome.fallbacks;
     let step = match outcome.result {
         Err(e) => {
             report.status = format!("failed ({})", e.kind_label());
@@ -156,6 +157,7 @@ async fn sync_one(
                     Step::Wrote {
                         outcome,
                         target: &target,
+                        fallbacks: &fallbacks,
                     }
                 }
                 Err(e) => {

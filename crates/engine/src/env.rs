@@ -57,6 +57,13 @@ pub trait SyncEnvironment: Send + Sync {
         reference: &SecretStoreRef,
     ) -> Result<ResolvedStore, EnvironmentError>;
 
+    /// The raw `secretsync.io/fallback-store` annotation of the store `reference` names from
+    /// `namespace`, if it exists and carries one. Hosts wrapping another environment forward it.
+    async fn store_fallback(&self, namespace: &str, reference: &SecretStoreRef) -> Option<String> {
+        let _ = (namespace, reference);
+        None
+    }
+
     /// The credential resolver providers built for `context` use.
     fn credentials(&self, context: &StoreContext) -> Arc<dyn CredentialResolver>;
 

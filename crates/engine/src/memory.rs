@@ -54,6 +54,8 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 #[derive(Clone, Default)]
 pub struct MemoryEnvironment {
     stores: BTreeMap<StoreId, Arc<SecretStoreSpec>>,
+    /// Stores' `secretsync.io/fallback-store` annotations (from manifests).
+    store_fallbacks: BTreeMap<StoreId, String>,
     objects: Arc<StaticCredentials>,
     namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
     fallback: Option<Arc<dyn SyncEnvironment>>,
@@ -185,6 +187,7 @@ impl MemoryEnvironment {
                     namespace: Some(namespace_or_default(s.metadata.namespace.as_deref())),
                     name: s.metadata.name.clone().unwrap_or_default(),
                 };
+                self.note_store_fallback(&id, s.metadata.annotations.as_ref());
                 self.add_store(id, s.spec);
                 None
             }
@@ -194,6 +197,7 @@ impl MemoryEnvironment {
                     namespace: None,
                     name: s.metadata.name.clone().unwrap_or_default(),
                 };
+                self.note_store_fallback(&id, s.metadata.annotations.as_ref());
                 self.add_store(id, s.spec.store);
                 None
             }
@@ -232,6 +236,17 @@ impl MemoryEnvironment {
             | Resource::ClusterExternalSecret(_)
             | Resource::PushSecret(_)) => Some(other),
         }
+    }
+
+    fn note_store_fallback(
+        &mut self,
+        id: &StoreId,
+        annotations: Option<&BTreeMap<String, String>>,
+    ) {
+        match annotations.and_then(|a| a.get(crate::FALLBACK_STORE_ANNOTATION)) {
+            Some(value) => self.store_fallbacks.insert(id.clone(), value.clone()),
+            None => self.store_fallbacks.remove(id),
+        };
     }
 
     /// The stores held, by identity.
@@ -293,6 +308,21 @@ impl SyncEnvironment for MemoryEnvironment {
             id,
             spec: spec.clone(),
         })
+    }
+
+    async fn store_fallback(&self, namespace: &str, reference: &SecretStoreRef) -> Option<String> {
+        let id = StoreId {
+            kind: reference.kind,
+            namespace: (reference.kind == StoreKind::SecretStore).then(|| namespace.to_string()),
+            name: reference.name.clone(),
+        };
+        if self.stores.contains_key(&id) {
+            return self.store_fallbacks.get(&id).cloned();
+        }
+        match &self.fallback {
+            Some(fallback) => fallback.store_fallback(namespace, reference).await,
+            None => None,
+        }
     }
 
     fn credentials(&self, context: &StoreContext) -> Arc<dyn CredentialResolver> {

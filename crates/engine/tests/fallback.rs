@@ -1,5 +1,6 @@
-//! Fallback stores: `secretsync.io/fallback-store` serves entries whose store is unavailable,
-//! never those the store answered "not found" for; the primary is tried first every time.
+//! Fallback stores: `secretsync.io/fallback-store` (on the ExternalSecret or on the store)
+//! serves entries whose store is unavailable, never those the store answered "not found" for;
+//! the primary is tried first every time.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
@@ -32,10 +33,14 @@ impl SyncEnvironment for Flaky {
         namespace: &str,
         reference: &SecretStoreRef,
     ) -> Result<ResolvedStore, EnvironmentError> {
-        if reference.name == "primary" && self.primary_down.load(Ordering::SeqCst) {
+        if reference.name.starts_with("primary") && self.primary_down.load(Ordering::SeqCst) {
             return Err(EnvironmentError::unavailable("connection refused"));
         }
         self.inner.store(namespace, reference).await
+    }
+
+    async fn store_fallback(&self, namespace: &str, reference: &SecretStoreRef) -> Option<String> {
+        self.inner.store_fallback(namespace, reference).await
     }
 
     fn credentials(&self, context: &StoreContext) -> Arc<dyn CredentialResolver> {
@@ -70,6 +75,21 @@ apiVersion: external-secrets.io/v1
 kind: SecretStore
 metadata: {name: backup, namespace: ns}
 spec: {provider: {fake: {data: [{key: db, value: from-backup}, {key: only-backup, value: b}]}}}
+---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: primary-annotated, namespace: ns, annotations: {secretsync.io/fallback-store: backup}}
+spec: {provider: {fake: {data: [{key: db, value: from-primary}]}}}
+---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: other, namespace: ns}
+spec: {provider: {fake: {data: [{key: db, value: from-other}]}}}
+---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: primary-bad, namespace: ns, annotations: {secretsync.io/fallback-store: Pod/x}}
+spec: {provider: {fake: {data: [{key: db, value: from-primary}]}}}
 "#;
 
 fn flaky() -> Flaky {
@@ -166,4 +186,62 @@ async fn a_bad_annotation_is_named() {
         err.to_string().contains("secretsync.io/fallback-store"),
         "{err}"
     );
+}
+
+fn reading(store: &str, annotation: Option<&str>) -> ExternalSecret {
+    let mut es = es("db", false);
+    es.spec.secret_store_ref = Some(SecretStoreRef {
+        name: store.into(),
+        kind: Default::default(),
+    });
+    if let Some(value) = annotation {
+        es.metadata.annotations = Some(
+            [(
+                secretsync_engine::FALLBACK_STORE_ANNOTATION.to_string(),
+                value.to_string(),
+            )]
+            .into(),
+        );
+    }
+    es
+}
+
+#[tokio::test]
+async fn a_store_names_its_fallback_and_the_external_secret_wins() {
+    let engine = Engine::new(Arc::new(TestFactory::default()), EngineConfig::default());
+    let env = flaky();
+    env.primary_down.store(true, Ordering::SeqCst);
+    let password = |outcome: &secretsync_engine::SyncOutcome| match &outcome.result {
+        Ok(SyncResult::Write(d)) => d.data["password"].expose_str().unwrap().to_string(),
+        other => panic!("{other:?}"),
+    };
+    let by_store = engine.sync(&reading("primary-annotated", None), &env).await;
+    assert_eq!(password(&by_store), "from-backup");
+    assert_eq!(
+        by_store.fallbacks,
+        ["spec.data[0] from SecretStore ns/backup"]
+    );
+
+    let own = engine
+        .sync(&reading("primary-annotated", Some("other")), &env)
+        .await;
+    assert_eq!(
+        password(&own),
+        "from-other",
+        "the ExternalSecret's annotation wins"
+    );
+    assert_eq!(own.fallbacks, ["spec.data[0] from SecretStore ns/other"]);
+
+    let bad = engine.sync(&reading("primary-bad", None), &env).await;
+    let err = bad.result.expect_err("a bad store annotation is an error");
+    assert!(
+        err.to_string().contains("SecretStore primary-bad")
+            && err.to_string().contains("secretsync.io/fallback-store"),
+        "{err}"
+    );
+
+    env.primary_down.store(false, Ordering::SeqCst);
+    let back = engine.sync(&reading("primary-annotated", None), &env).await;
+    assert_eq!(password(&back), "from-primary");
+    assert!(back.fallbacks.is_empty());
 }

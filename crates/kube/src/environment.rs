@@ -29,6 +29,37 @@ pub struct KubeEnvironment {
     index: Arc<CredentialIndex>,
     flood_gate: bool,
     caches: Option<Caches>,
+    unreachable: Arc<UnreachableStores>,
+}
+
+/// Stores whose last validation failed because their backend was unavailable (network,
+/// sealed, 5xx, throttled), as the store controller found. The flood gate's refusal of such a
+/// store is an *unavailable* store, so an ExternalSecret's `secretsync.io/fallback-store`
+/// serves it; a store refused for any other reason (denied, misconfigured) never falls back.
+#[derive(Debug, Default)]
+pub struct UnreachableStores(std::sync::Mutex<std::collections::HashSet<StoreId>>);
+
+impl UnreachableStores {
+    /// Records the outcome of validating `id`.
+    pub fn note(&self, id: &StoreId, unreachable: bool) {
+        let mut set = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if unreachable {
+            set.insert(id.clone());
+        } else {
+            set.remove(id);
+        }
+    }
+
+    /// Whether the last validation of `id` found its backend unavailable.
+    pub fn contains(&self, id: &StoreId) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(id)
+    }
 }
 
 impl KubeEnvironment {
@@ -45,6 +76,7 @@ impl KubeEnvironment {
             index,
             flood_gate: false,
             caches: None,
+            unreachable: Arc::default(),
         }
     }
 
@@ -60,6 +92,11 @@ impl KubeEnvironment {
     pub fn with_flood_gate(mut self, on: bool) -> Self {
         self.flood_gate = on;
         self
+    }
+
+    /// The stores the store controller found unreachable (shared by every clone).
+    pub fn unreachable_stores(&self) -> &UnreachableStores {
+        &self.unreachable
     }
 
     /// Whether this controller serves a store with `spec.controller` = `class`.
@@ -154,6 +191,8 @@ impl KubeEnvironment {
 struct StoreObject {
     spec: SecretStoreSpec,
     status: Option<SecretStoreStatus>,
+    /// Its `secretsync.io/fallback-store` annotation.
+    fallback: Option<String>,
 }
 
 impl StoreObject {
@@ -161,6 +200,7 @@ impl StoreObject {
         StoreObject {
             spec: store.spec.clone(),
             status: store.status.clone(),
+            fallback: fallback_annotation(&store.metadata),
         }
     }
 
@@ -168,8 +208,19 @@ impl StoreObject {
         StoreObject {
             spec: store.spec.store.clone(),
             status: store.status.clone(),
+            fallback: fallback_annotation(&store.metadata),
         }
     }
+}
+
+fn fallback_annotation(
+    metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Option<String> {
+    metadata
+        .annotations
+        .as_ref()?
+        .get(secretsync_engine::FALLBACK_STORE_ANNOTATION)
+        .cloned()
 }
 
 /// ESO's class filter: an unset class on either side matches the default controller.
@@ -223,7 +274,7 @@ impl SyncEnvironment for KubeEnvironment {
             StoreKind::SecretStore => format!("SecretStore {namespace}/{}", reference.name),
             StoreKind::ClusterSecretStore => format!("ClusterSecretStore {}", reference.name),
         };
-        let StoreObject { spec, status } = self
+        let StoreObject { spec, status, .. } = self
             .store_object(namespace, reference)
             .await
             .map_err(|e| Self::kube_err(&kind, e))?
@@ -267,12 +318,24 @@ impl SyncEnvironment for KubeEnvironment {
         if self.flood_gate
             && let Some(refusal) = flood_gate_refusal(reference, status.as_ref())
         {
-            return Err(EnvironmentError::other(refusal));
+            return Err(if self.unreachable.contains(&id) {
+                EnvironmentError::unavailable(format!("{refusal}; its backend is unavailable"))
+            } else {
+                EnvironmentError::other(refusal)
+            });
         }
         Ok(ResolvedStore {
             id,
             spec: Arc::new(spec),
         })
+    }
+
+    async fn store_fallback(&self, namespace: &str, reference: &SecretStoreRef) -> Option<String> {
+        self.store_object(namespace, reference)
+            .await
+            .ok()
+            .flatten()?
+            .fallback
     }
 
     fn credentials(&self, context: &StoreContext) -> Arc<dyn CredentialResolver> {

@@ -73,6 +73,17 @@
 //! `customSessionTags` as well. Every STS call uses the store's region and
 //! [`AwsOptions::endpoint_url`]; nothing reads `AWS_ENDPOINT_URL*` from the environment.
 //!
+//! # Generators
+//!
+//! [`StsSessionTokenGenerator`] (`STSSessionToken`: STS `GetSessionToken`, keys
+//! `access_key_id`, `secret_access_key`, `session_token`, `expiration`) and
+//! [`EcrAuthorizationTokenGenerator`] (`ECRAuthorizationToken`: ECR `GetAuthorizationToken`,
+//! keys `username`, `password`, `proxy_endpoint`, `expires_at`), as ESO's `generators/v1/sts`
+//! and `generators/v1/ecr`; expiries are Unix seconds. Credentials come from the spec's `auth`
+//! and `role` through the chain above. `STSSessionToken` refuses `auth.jwt` (as ESO);
+//! `ECRAuthorizationToken` with `scope: public` (ECR Public) is not supported yet. Tests:
+//! `tests/generators.rs` (moto).
+//!
 //! # Caching and batching
 //!
 //! - **Credentials** are cached per provider instance in the shared credential cache
@@ -121,6 +132,7 @@
 
 mod auth;
 mod error;
+mod generators;
 mod options;
 mod parameter_store;
 mod provider;
@@ -128,6 +140,7 @@ mod secrets_manager;
 mod value;
 mod write;
 
+pub use generators::{EcrAuthorizationTokenGenerator, StsSessionTokenGenerator};
 pub use options::AwsOptions;
 pub use provider::{AwsProvider, RETRY_DEFAULTS};
 pub use secrets_manager::MAX_BATCH_SIZE;

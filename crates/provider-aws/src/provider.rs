@@ -75,7 +75,7 @@ pub const RETRY_DEFAULTS: RetryDefaults = RetryDefaults {
 };
 
 /// Checks the shape of an AWS region name (`us-east-1`, `us-gov-west-1`, `cn-north-1`, ...).
-fn validate_region(region: &str) -> Result<(), ProviderError> {
+pub(crate) fn validate_region(region: &str) -> Result<(), ProviderError> {
     let valid = regex::Regex::new(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
         .map(|re| re.is_match(region))
         .unwrap_or(false);
@@ -89,7 +89,7 @@ fn validate_region(region: &str) -> Result<(), ProviderError> {
 }
 
 /// Region, endpoint, timeouts and retries; no credentials.
-fn base_config(region: &str, options: &AwsOptions) -> SdkConfig {
+pub(crate) fn base_config(region: &str, options: &AwsOptions) -> SdkConfig {
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))

@@ -47,7 +47,9 @@ use secretsync_model::secret_store::ProviderConfig;
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{ProviderError, ProviderFactory, SharedProvider, StoreContext};
 #[cfg(feature = "aws")]
-use secretsync_provider_aws::{AwsOptions, AwsProvider};
+use secretsync_provider_aws::{
+    AwsOptions, AwsProvider, EcrAuthorizationTokenGenerator, StsSessionTokenGenerator,
+};
 #[cfg(feature = "azure")]
 use secretsync_provider_azure::{AzureOptions, AzureProvider};
 #[cfg(feature = "fake")]
@@ -141,12 +143,27 @@ impl AllProviders {
     }
 
     /// The generators of this build that talk to a backend (`VaultDynamicSecret` with the
-    /// `vault` feature), configured as the stores are; hand them to `Engine::with_generators`.
+    /// `vault` feature, `STSSessionToken` and `ECRAuthorizationToken` with `aws`), configured
+    /// as the stores are; hand them to `Engine::with_generators`.
     pub fn generators(&self) -> Vec<Arc<dyn Generator>> {
         vec![
             #[cfg(feature = "vault")]
             Arc::new(VaultDynamicSecretGenerator::new(self.vault_options())),
+            #[cfg(feature = "aws")]
+            Arc::new(StsSessionTokenGenerator::new(self.aws_options())),
+            #[cfg(feature = "aws")]
+            Arc::new(EcrAuthorizationTokenGenerator::new(self.aws_options())),
         ]
+    }
+
+    /// The AWS client options of stores and generators alike.
+    #[cfg(feature = "aws")]
+    fn aws_options(&self) -> AwsOptions {
+        AwsOptions {
+            ambient_identity: self.options.ambient_identity,
+            limits: self.options.limits,
+            ..self.options.aws.clone()
+        }
     }
 
     /// The Vault client options of stores and generators alike.
@@ -186,17 +203,15 @@ impl ProviderFactory for AllProviders {
             #[cfg(feature = "fake")]
             ProviderConfig::Fake(fake) => Arc::new(FakeProvider::new(context.store.clone(), fake)),
             #[cfg(feature = "aws")]
-            ProviderConfig::Aws(aws) => {
-                let options = AwsOptions {
-                    ambient_identity: identity,
-                    limits,
-                    ..self.options.aws.clone()
-                };
-                Arc::new(
-                    AwsProvider::new(context.clone(), aws.clone(), credentials, options)?
-                        .with_retry_settings(retry)?,
-                )
-            }
+            ProviderConfig::Aws(aws) => Arc::new(
+                AwsProvider::new(
+                    context.clone(),
+                    aws.clone(),
+                    credentials,
+                    self.aws_options(),
+                )?
+                .with_retry_settings(retry)?,
+            ),
             #[cfg(feature = "vault")]
             ProviderConfig::Vault(vault) => Arc::new(
                 VaultProvider::new(

@@ -84,6 +84,10 @@ impl SyncEnvironment for CiEnvironment {
         })
     }
 
+    async fn store_fallback(&self, namespace: &str, reference: &SecretStoreRef) -> Option<String> {
+        self.inner.store_fallback(namespace, reference).await
+    }
+
     fn credentials(&self, context: &StoreContext) -> Arc<dyn CredentialResolver> {
         let inner = self.inner.credentials(context);
         if self.is_rewritten(&context.store) {

@@ -7,25 +7,9 @@ use serde_json::json;
 
 use crate::common::{Peer, exercise, external_secrets, remote_document};
 
-/// Calls moto's Secrets Manager API directly (moto does not check signatures).
+/// Creates a Secrets Manager secret in moto.
 pub async fn create_secret(moto: &Moto, name: &str, value: &str) {
-    let response = reqwest::Client::new()
-        .post(moto.endpoint())
-        .header("X-Amz-Target", "secretsmanager.CreateSecret")
-        .header("Content-Type", "application/x-amz-json-1.1")
-        .header(
-            "Authorization",
-            "AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=00",
-        )
-        .body(json!({"Name": name, "SecretString": value}).to_string())
-        .send()
-        .await
-        .expect("moto");
-    assert!(
-        response.status().is_success(),
-        "{:?}",
-        response.text().await
-    );
+    moto.create_secret(name, value).await.expect("moto");
 }
 
 fn store(auth: Option<serde_json::Value>) -> String {

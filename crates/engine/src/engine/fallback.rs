@@ -1,30 +1,37 @@
 //! Fallback stores (beyond ESO): an ExternalSecret annotated
 //! `secretsync.io/fallback-store: ClusterSecretStore/aws` (or `SecretStore/name`, or just a
 //! SecretStore's name) has every entry whose store is *unavailable* — network, sealed, 5xx,
-//! throttled past its retries — read again from that store. Never on "not found" or
-//! "denied", never for generators; the primary is tried first on every sync.
+//! throttled past its retries — read again from that store. A SecretStore or
+//! ClusterSecretStore may carry the same annotation: it names the fallback of every entry
+//! reading that store, unless the ExternalSecret names its own (the ExternalSecret's wins).
+//! Never on "not found" or "denied", never for generators; the primary is tried first on every
+//! sync.
 
 use secretsync_model::external_secret::{ExternalSecret, SecretStoreRef, StoreKind};
 use secretsync_model::{ProviderError, StoreId};
 
 use super::{Entry, EntryResult, SyncCtx};
+use crate::env::SyncEnvironment;
 use crate::error::{EngineError, StoreFailure};
 
-/// The opt-in annotation on an ExternalSecret.
+/// The opt-in annotation on an ExternalSecret, a SecretStore or a ClusterSecretStore.
 pub const ANNOTATION: &str = "secretsync.io/fallback-store";
 
 /// The fallback store an ExternalSecret names, if any; an error names the annotation and
 /// what was expected.
 pub fn fallback_ref(es: &ExternalSecret) -> Result<Option<SecretStoreRef>, String> {
-    let Some(value) = es
-        .metadata
+    es.metadata
         .annotations
         .as_ref()
         .and_then(|a| a.get(ANNOTATION))
-        .map(|v| v.trim())
-    else {
-        return Ok(None);
-    };
+        .map(|v| parse(v))
+        .transpose()
+}
+
+/// Parses the annotation's value: `SecretStore/<name>`, `ClusterSecretStore/<name>` or a
+/// SecretStore's name.
+pub fn parse(value: &str) -> Result<SecretStoreRef, String> {
+    let value = value.trim();
     let (kind, name) = match value.split_once('/') {
         Some(("SecretStore", name)) => (StoreKind::SecretStore, name),
         Some(("ClusterSecretStore", name)) => (StoreKind::ClusterSecretStore, name),
@@ -40,10 +47,10 @@ pub fn fallback_ref(es: &ExternalSecret) -> Result<Option<SecretStoreRef>, Strin
             "metadata.annotations[{ANNOTATION}]: expected a store name"
         ));
     }
-    Ok(Some(SecretStoreRef {
+    Ok(SecretStoreRef {
         name: name.to_string(),
         kind,
-    }))
+    })
 }
 
 /// Whether `error` means the store could not serve at all (so a fallback may).
@@ -75,25 +82,72 @@ pub fn describe(reference: &SecretStoreRef, namespace: &str) -> String {
     .to_string()
 }
 
-impl SyncCtx<'_> {
-    /// Reads `entry` again from `fallback` when its result says the primary was unavailable.
-    /// Returns whether the fallback served it.
-    pub(super) async fn retry_on_fallback(
-        &self,
-        es: &ExternalSecret,
-        entry: &Entry<'_>,
-        result: &mut EntryResult,
-    ) -> bool {
+/// The fallback pass of one sync: every entry whose result says its store was unavailable is
+/// read again from its fallback store (the ExternalSecret's, else its store's). Returns, per
+/// entry, `spec.data[0] from SecretStore ns/backup` when the fallback served it.
+pub(super) async fn serve_unavailable(
+    ctx: &SyncCtx<'_>,
+    es: &ExternalSecret,
+    own: Option<&SecretStoreRef>,
+    entries: &[Entry<'_>],
+    results: &mut [EntryResult],
+) -> Vec<Option<String>> {
+    let mut served = vec![None; entries.len()];
+    for ((entry, result), served) in entries.iter().zip(results.iter_mut()).zip(&mut served) {
         if matches!(entry, Entry::Generate(..)) || !result.as_ref().is_err_and(is_unavailable) {
-            return false;
+            continue;
         }
-        let retried = self.run_entry(es, entry).await;
-        let served = retried.is_ok();
-        if served {
+        let fallback = match own {
+            Some(f) => f.clone(),
+            None => match store_fallback(ctx, es, entry).await {
+                Ok(Some(f)) => f,
+                Ok(None) => continue,
+                Err(e) => {
+                    *result = Err(e);
+                    continue;
+                }
+            },
+        };
+        let on_fallback = SyncCtx::new(
+            ctx.engine,
+            ctx.env,
+            ctx.namespace,
+            ctx.object,
+            Some(fallback.clone()),
+        );
+        let retried = on_fallback.run_entry(es, entry).await;
+        if retried.is_ok() {
             *result = retried;
+            *served = Some(format!(
+                "{} from {}",
+                entry.location(),
+                describe(&fallback, ctx.namespace)
+            ));
         }
-        served
     }
+    served
+}
+
+/// The fallback the store of `entry` names in its annotation, if any.
+async fn store_fallback(
+    ctx: &SyncCtx<'_>,
+    es: &ExternalSecret,
+    entry: &Entry<'_>,
+) -> Result<Option<SecretStoreRef>, EngineError> {
+    let Some(store) = ctx.store_ref(es, entry.store_ref(es)) else {
+        return Ok(None);
+    };
+    let env: &dyn SyncEnvironment = ctx.env;
+    let Some(value) = env.store_fallback(ctx.namespace, store).await else {
+        return Ok(None);
+    };
+    parse(&value)
+        .map(Some)
+        .map_err(|message| EngineError::Value {
+            object: ctx.object.to_string(),
+            location: entry.location(),
+            message: format!("{} {}: {message}", store.kind, store.name),
+        })
 }
 
 #[cfg(test)]

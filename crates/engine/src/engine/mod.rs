@@ -81,6 +81,40 @@ enum Entry<'a> {
     Generate(usize, &'a secretsync_model::external_secret::GeneratorRef),
 }
 
+impl Entry<'_> {
+    /// Where the entry is in the spec: `spec.data[i]` or `spec.dataFrom[i]`.
+    fn location(&self) -> String {
+        match self {
+            Entry::Data(i) => format!("spec.data[{i}]"),
+            Entry::Extract(i, _) | Entry::Find(i, _) | Entry::Generate(i, _) => {
+                format!("spec.dataFrom[{i}]")
+            }
+        }
+    }
+
+    /// The entry's own `sourceRef.storeRef`, if any.
+    fn store_ref<'s>(&self, es: &'s ExternalSecret) -> Option<&'s SecretStoreRef> {
+        match self {
+            Entry::Data(i) => es
+                .spec
+                .data
+                .get(*i)?
+                .source_ref
+                .as_ref()?
+                .store_ref
+                .as_ref(),
+            Entry::Extract(i, _) | Entry::Find(i, _) | Entry::Generate(i, _) => es
+                .spec
+                .data_from
+                .get(*i)?
+                .source_ref
+                .as_ref()?
+                .store_ref
+                .as_ref(),
+        }
+    }
+}
+
 type EntryResult = Result<SecretData, EngineError>;
 
 /// The provider read of a `dataFrom` entry.
@@ -212,39 +246,25 @@ impl Engine {
         }
         let mut results: Vec<EntryResult> =
             join_all(entries.iter().map(|e| ctx.run_entry(es, e))).await;
-        let mut served_by_fallback = vec![false; entries.len()];
-        if let Some(fallback) = &fallback {
-            let on_fallback = SyncCtx::new(self, env, &namespace, &object, Some(fallback.clone()));
-            for ((entry, result), served) in entries
-                .iter()
-                .zip(results.iter_mut())
-                .zip(served_by_fallback.iter_mut())
-            {
-                *served = on_fallback.retry_on_fallback(es, entry, result).await;
-            }
-        }
-        let fallback_name = fallback
-            .as_ref()
-            .map(|f| fallback::describe(f, &namespace))
-            .unwrap_or_default();
+        let served_by_fallback =
+            fallback::serve_unavailable(&ctx, es, fallback.as_ref(), &entries, &mut results).await;
         let mut fallbacks = Vec::new();
 
         let deletion = spec.target.deletion_policy;
         let mut keys = Vec::with_capacity(results.len());
         let mut data = SecretData::new();
         let mut first_error: Option<EngineError> = None;
-        for (entry, result) in entries.iter().zip(results) {
-            let (key, location) = match entry {
-                Entry::Data(i) => (spec.data[*i].secret_key.clone(), format!("spec.data[{i}]")),
+        for ((entry, result), served) in entries.iter().zip(results).zip(served_by_fallback) {
+            let location = entry.location();
+            let key = match entry {
+                Entry::Data(i) => spec.data[*i].secret_key.clone(),
                 Entry::Extract(i, _) | Entry::Find(i, _) | Entry::Generate(i, _) => {
-                    (format!("dataFrom[{i}]"), format!("spec.dataFrom[{i}]"))
+                    format!("dataFrom[{i}]")
                 }
             };
             match result {
                 Ok(values) => {
-                    if served_by_fallback[keys.len()] {
-                        fallbacks.push(format!("{location} from {fallback_name}"));
-                    }
+                    fallbacks.extend(served);
                     data.extend(values);
                     keys.push(KeyOutcome {
                         key,

@@ -310,9 +310,9 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
         return Ok(next_refresh(&inputs));
     }
 
-    let (result, keys, refreshed, generated) = match (decision, cached) {
+    let (result, keys, refreshed, generated, fallbacks) = match (decision, cached) {
         (RefreshDecision::RepairFromCache, Some(desired)) => {
-            (Ok(SyncResult::Write(desired)), None, None, None)
+            (Ok(SyncResult::Write(desired)), None, None, None, Vec::new())
         }
         _ => {
             let outcome = ctx.syncer.sync(es, &ctx.environment).await;
@@ -345,6 +345,7 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
                 Some(keys),
                 Some(now),
                 Some(outcome.generated),
+                outcome.fallbacks,
             )
         }
     };
@@ -375,7 +376,18 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
                     outcome,
                     data_changed,
                 }) => {
-                    ctx.remember(&key, es, &synced_version, desired);
+                    // A render served by the fallback is not cached: drift repair then syncs,
+                    // trying the primary first.
+                    if fallbacks.is_empty() {
+                        ctx.remember(&key, es, &synced_version, desired);
+                    } else {
+                        ctx.forget_render(&key);
+                    }
+                    if refreshed.is_some() {
+                        ctx.metrics
+                            .served_from_fallback
+                            .set(&ns, &name, !fallbacks.is_empty());
+                    }
                     if data_changed {
                         restart_workloads(es, ctx).await;
                     }
@@ -385,6 +397,7 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
                     Step::Wrote {
                         outcome,
                         target: &target,
+                        fallbacks: &fallbacks,
                     }
                 }
                 Err(e) => {

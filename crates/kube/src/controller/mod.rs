@@ -292,6 +292,11 @@ impl Context {
         );
     }
 
+    /// Drops the cached render of `key` (a render the fallback store served is not kept).
+    pub(crate) fn forget_render(&self, key: &Key) {
+        Self::lock(&self.renders).remove(key);
+    }
+
     pub(crate) fn forget(&self, key: &Key) {
         Self::lock(&self.renders).remove(key);
         Self::lock(&self.failures).remove(key);

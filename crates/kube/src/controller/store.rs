@@ -45,6 +45,7 @@ pub async fn validate_store(
     Option<secretsync_model::secret_store::StoreCapabilities>,
 ) {
     if let Err(e) = spec.provider.config() {
+        ctx.environment.unreachable_stores().note(id, false);
         return (false, store_reasons::INVALID_STORE, e.to_string(), None);
     }
     let context = StoreContext {
@@ -59,6 +60,7 @@ pub async fn validate_store(
     let provider = match ctx.factory.build(&context, spec, credentials).await {
         Ok(p) => p,
         Err(e @ (ProviderError::InvalidStoreConfig(_) | ProviderError::Unsupported(_))) => {
+            ctx.environment.unreachable_stores().note(id, false);
             return (
                 false,
                 store_reasons::INVALID_PROVIDER_CONFIG,
@@ -78,6 +80,13 @@ pub async fn validate_store(
     let capabilities = Some(provider.capabilities().store);
     let result = provider.validate().await;
     provider.close().await;
+    ctx.environment.unreachable_stores().note(
+        id,
+        matches!(
+            result,
+            Err(ProviderError::Unavailable(_) | ProviderError::Throttled { .. })
+        ),
+    );
     match result {
         Ok(Validation::Ready) => (
             true,

@@ -266,12 +266,12 @@ fn object_labels<'a>(kind: ObjectKind, ns: &'a str, name: &'a str) -> Vec<(&'sta
     labels
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+pub(super) fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
+pub(super) fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
     out.push_str(name);
     out.push('{');
     for (i, (k, v)) in labels.iter().enumerate() {

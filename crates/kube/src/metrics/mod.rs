@@ -4,6 +4,8 @@
 //!   reconcile counters and latency histograms per controller, provider-call latency per
 //!   provider and call, coalesced reads.
 //! - ESO's own names ([`eso`]) are written by [`Metrics::encode_eso`], so ESO dashboards work.
+//! - per-ExternalSecret secretsync families written next to ESO's, with the same pruning:
+//!   [`fallback`] (`secretsync_externalsecret_served_from_fallback`).
 //! - controller-runtime's `controller_runtime_*` and `workqueue_*` families ([`runtime`]), which
 //!   ESO's dashboard and alerts query.
 //!
@@ -12,6 +14,7 @@
 //! provider is ever a label.
 
 pub mod eso;
+pub mod fallback;
 pub mod runtime;
 
 use std::sync::{Arc, Mutex};
@@ -81,6 +84,8 @@ pub struct Metrics {
     pub eso: Arc<eso::EsoFamilies>,
     /// controller-runtime's families.
     pub runtime: runtime::RuntimeFamilies,
+    /// ExternalSecrets served by their fallback store.
+    pub served_from_fallback: Arc<fallback::ServedFromFallback>,
     liveness: Arc<Mutex<Vec<Liveness>>>,
 }
 
@@ -101,6 +106,7 @@ impl Default for Metrics {
             sync_waiting: Family::default(),
             eso: Arc::default(),
             runtime: runtime::RuntimeFamilies::default(),
+            served_from_fallback: Arc::default(),
             liveness: Arc::default(),
         }
     }
@@ -194,10 +200,12 @@ impl Metrics {
         self.runtime.refresh();
     }
 
-    /// Appends ESO's families in the text format, after dropping series of deleted objects.
+    /// Appends ESO's families and secretsync's per-object families in the text format, after
+    /// dropping series of deleted objects.
     pub fn encode_eso(&self, out: &mut String) {
         self.prune_deleted();
         self.eso.encode(out);
+        self.served_from_fallback.encode(out);
         self.count_ready();
     }
 
@@ -212,8 +220,15 @@ impl Metrics {
 
     fn prune_deleted(&self) {
         let trackers = lock(&self.liveness);
-        self.eso
-            .retain(|key| trackers.iter().all(|alive| alive(key) != Some(false)));
+        let alive = |key: &eso::ObjectKey| trackers.iter().all(|alive| alive(key) != Some(false));
+        self.eso.retain(alive);
+        self.served_from_fallback.retain(|ns, name| {
+            alive(&(
+                eso::ObjectKind::ExternalSecret,
+                ns.to_string(),
+                name.to_string(),
+            ))
+        });
     }
 
     fn count_ready(&self) {
@@ -267,6 +282,9 @@ impl Metrics {
 
     /// Drops the series of a deleted object.
     pub(crate) fn forget(&self, kind: eso::ObjectKind, namespace: &str, name: &str) {
+        if kind == eso::ObjectKind::ExternalSecret {
+            self.served_from_fallback.forget(namespace, name);
+        }
         self.eso
             .forget(&(kind, namespace.to_string(), name.to_string()));
     }

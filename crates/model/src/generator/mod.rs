@@ -21,8 +21,8 @@ use crate::value::SecretData;
 pub use cluster::{ClusterGenerator, ClusterGeneratorBody, ClusterGeneratorSpec};
 pub use kinds::{
     EcrAuthorizationToken, EcrAuthorizationTokenSpec, Fake, FakeSpec, Password, PasswordEncoding,
-    PasswordSpec, StsSessionToken, StsSessionTokenSpec, Uuid, UuidSpec, VaultDynamicSecret,
-    VaultDynamicSecretResultType, VaultDynamicSecretSpec,
+    PasswordSpec, StsRequestParameters, StsSessionToken, StsSessionTokenSpec, Uuid, UuidSpec,
+    VaultDynamicSecret, VaultDynamicSecretResultType, VaultDynamicSecretSpec,
 };
 pub use lease::{LeaseKind, LeaseState};
 pub use state::{GeneratorState, GeneratorStateSpec};

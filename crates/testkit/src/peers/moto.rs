@@ -197,6 +197,27 @@ impl Moto {
         })
     }
 
+    /// Creates a Secrets Manager string secret through moto's API directly (moto checks no
+    /// signature, so no SDK client is needed).
+    pub async fn create_secret(&self, name: &str, value: &str) -> Result<(), PeerError> {
+        let request = format!("secretsmanager.CreateSecret {name}");
+        let body = serde_json::json!({"Name": name, "SecretString": value}).to_string();
+        let response = self
+            .http
+            .post(&self.endpoint)
+            .header("X-Amz-Target", "secretsmanager.CreateSecret")
+            .header("Content-Type", "application/x-amz-json-1.1")
+            .header(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=00",
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|err| request_error(&request, err))?;
+        checked_text(&request, response).await.map(drop)
+    }
+
     async fn post(&self, path: &str) -> Result<String, PeerError> {
         let response = self
             .http

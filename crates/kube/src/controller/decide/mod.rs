@@ -67,6 +67,9 @@ pub enum Step<'a> {
         outcome: WriteOutcome,
         /// `namespace/name` of the target.
         target: &'a str,
+        /// Entries the `secretsync.io/fallback-store` served because their store was
+        /// unavailable (`spec.data[0] from SecretStore ns/backup`); empty when none.
+        fallbacks: &'a [String],
     },
     /// `deletionPolicy: Delete` and the provider returned nothing.
     Deleted {
@@ -156,7 +159,11 @@ pub fn report(step: &Step<'_>) -> Report {
                 Next::AwaitChange
             },
         ),
-        Step::Wrote { outcome, target } => {
+        Step::Wrote {
+            outcome,
+            target,
+            fallbacks,
+        } => {
             let event = |reason, verb| {
                 Some(EventNote {
                     warning: false,
@@ -186,6 +193,7 @@ pub fn report(step: &Step<'_>) -> Report {
                 _ => (Readiness::synced("secret synced"), None),
             };
             let wrote = event.is_some();
+            let readiness = served_from_fallback(readiness, fallbacks);
             Report {
                 readiness,
                 event,
@@ -221,6 +229,24 @@ pub fn report(step: &Step<'_>) -> Report {
             next: Next::Refresh,
             wrote: false,
         },
+    }
+}
+
+/// The Ready message prefix saying the Secret holds values of the fallback store (the reason
+/// stays ESO's `SecretSynced`, so ESO tooling still sees a synced Secret).
+pub const FALLBACK_MESSAGE: &str = "secret synced from the fallback store";
+
+/// Marks a successful readiness as served by the fallback store when `fallbacks` is not empty.
+fn served_from_fallback(readiness: Readiness, fallbacks: &[String]) -> Readiness {
+    if fallbacks.is_empty() || readiness.reason != reasons::SECRET_SYNCED {
+        return readiness;
+    }
+    Readiness {
+        message: format!(
+            "{FALLBACK_MESSAGE} (primary store unavailable): {}",
+            fallbacks.join(", ")
+        ),
+        ..readiness
     }
 }
 

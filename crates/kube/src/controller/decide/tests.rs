@@ -49,6 +49,7 @@ fn report_table() {
     let not_owned = conflict(Conflict::NotOwned);
     let immutable = conflict(Conflict::Immutable);
     let t = "ns/app";
+    let fallbacks = ["spec.data[0] from SecretStore ns/backup".to_string()];
     // (step, ready, reason, message contains, event reason (warning?), next, wrote)
     type Case<'a> = (
         Step<'a>,
@@ -64,6 +65,7 @@ fn report_table() {
             Step::Wrote {
                 outcome: WriteOutcome::Created,
                 target: t,
+                fallbacks: &[],
             },
             true,
             "SecretSynced",
@@ -76,6 +78,7 @@ fn report_table() {
             Step::Wrote {
                 outcome: WriteOutcome::Updated,
                 target: t,
+                fallbacks: &[],
             },
             true,
             "SecretSynced",
@@ -88,6 +91,7 @@ fn report_table() {
             Step::Wrote {
                 outcome: WriteOutcome::Unchanged,
                 target: t,
+                fallbacks: &[],
             },
             true,
             "SecretSynced",
@@ -100,6 +104,7 @@ fn report_table() {
             Step::Wrote {
                 outcome: WriteOutcome::Skipped,
                 target: t,
+                fallbacks: &[],
             },
             true,
             "SecretSynced",
@@ -112,6 +117,33 @@ fn report_table() {
             Step::Wrote {
                 outcome: WriteOutcome::Missing,
                 target: t,
+                fallbacks: &[],
+            },
+            true,
+            "SecretMissing",
+            "ns/app does not exist and creationPolicy is Merge",
+            None,
+            Next::Refresh,
+            false,
+        ),
+        (
+            Step::Wrote {
+                outcome: WriteOutcome::Updated,
+                target: t,
+                fallbacks: &fallbacks,
+            },
+            true,
+            "SecretSynced",
+            "secret synced from the fallback store (primary store unavailable): spec.data[0] from SecretStore ns/backup",
+            Some(("Updated", false)),
+            Next::Refresh,
+            true,
+        ),
+        (
+            Step::Wrote {
+                outcome: WriteOutcome::Missing,
+                target: t,
+                fallbacks: &fallbacks,
             },
             true,
             "SecretMissing",
