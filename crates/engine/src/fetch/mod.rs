@@ -57,7 +57,7 @@ pub struct FetchConfig {
     /// off (a sync is not held open for minutes).
     pub max_retry_wait: Duration,
     /// How long after a batch slot of a batching provider was read as a whole a read of one of
-    /// its keys goes out on its own (default 5 s; see the `slots` module): bounds how often a
+    /// its keys goes out on its own (default 1 s; see the `slots` module): bounds how often a
     /// slot's other keys are read along.
     pub slot_gap: Duration,
 }
@@ -71,7 +71,7 @@ impl Default for FetchConfig {
             throttle_pause: Duration::from_secs(1),
             max_throttle_pause: Duration::from_secs(60),
             max_retry_wait: Duration::from_secs(10),
-            slot_gap: Duration::from_secs(5),
+            slot_gap: Duration::from_secs(1),
         }
     }
 }
