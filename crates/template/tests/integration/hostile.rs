@@ -1,7 +1,7 @@
 //! Hostile templates (issue #14): every template of `tests/hostile/corpus.json` renders to
 //! Go's output or fails with a clear error naming the template, never a value; none panics,
 //! overflows the stack or allocates without bound. The same corpus runs through
-//! `secretsync render` (bins/sync/tests/hostile_templates.rs) and the operator
+//! `secretsync render` (bins/sync/tests/integration/hostile_templates.rs) and the operator
 //! (tests/tests/integration/kube_hostile_templates.rs).
 
 use std::time::Duration;

@@ -5,7 +5,7 @@ use secretsync_testkit::azure::TestIssuer;
 use secretsync_testkit::peers::Moto;
 use serde_json::json;
 
-use crate::common::{Peer, exercise, external_secrets, remote_document};
+use crate::peers::common::{Peer, exercise, external_secrets, remote_document};
 
 /// Creates a Secrets Manager secret in moto.
 pub async fn create_secret(moto: &Moto, name: &str, value: &str) {

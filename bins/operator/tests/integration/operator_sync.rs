@@ -3,7 +3,7 @@
 
 #[path = "support/promql.rs"]
 mod promql;
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -3,9 +3,6 @@
 //! Kubernetes API double.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../support/mod.rs"]
-mod support;
-
 mod aws;
 mod azure;
 mod common;

@@ -1,7 +1,7 @@
 //! End-to-end: two operator processes with leader election; kill -9 the leader.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -7,7 +7,7 @@ use secretsync_testkit::azure::{
 };
 use serde_json::json;
 
-use crate::common::{Peer, exercise, external_secrets, remote_document};
+use crate::peers::common::{Peer, exercise, external_secrets, remote_document};
 
 const SUBJECT: &str = "repo:example/app:environment:production";
 

@@ -2,7 +2,7 @@
 //! are revoked, the Lease is released) and `/readyz` waiting for every watch to list.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};

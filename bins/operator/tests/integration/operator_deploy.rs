@@ -7,7 +7,7 @@
 //! `kubectl apply -k <overlay> --dry-run=server` (full server validation, nothing installed).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod support;
+use crate::support;
 
 use support::overlay::{assert_flags_accepted, documents};
 use support::{Cluster, repo_root};

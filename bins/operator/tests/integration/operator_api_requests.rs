@@ -11,7 +11,7 @@
 //! sync and the first refreshes spread over less than the interval). Per first sync = A − B.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

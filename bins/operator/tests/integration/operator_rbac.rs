@@ -5,7 +5,7 @@
 //! must not mention one).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod support;
+use crate::support;
 
 use support::Cluster;
 use support::overlay;

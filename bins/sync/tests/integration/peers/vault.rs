@@ -7,7 +7,7 @@ use secretsync_testkit::azure::TestIssuer;
 use secretsync_testkit::peers::Bao;
 use serde_json::json;
 
-use crate::common::{Peer, exercise, external_secrets, remote_document};
+use crate::peers::common::{Peer, exercise, external_secrets, remote_document};
 
 async fn bao_with_app() -> Bao {
     let bao = Bao::start().await.expect("OpenBao");
@@ -249,7 +249,7 @@ async fn push_from_files_then_read_back() {
     )
     .await
     .expect("seed");
-    let peer = crate::common::Peer {
+    let peer = crate::peers::common::Peer {
         stores: store(&bao, None),
         store: "vault".into(),
         env: vec![(

@@ -3,7 +3,7 @@
 //! ExternalSecret gets a refresh, at once, although its `refreshInterval` is an hour.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod support;
+use crate::support;
 
 use std::str::FromStr;
 use std::time::Duration;

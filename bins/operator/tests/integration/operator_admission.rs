@@ -6,7 +6,7 @@
 //! runs against a real cluster.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod support;
+use crate::support;
 
 use secretsync_model::admission::{RULES, bad_spec_yaml};
 use secretsync_model::external_secret::ExternalSecretSpec;

@@ -4,7 +4,7 @@
 //! `uninstall`; and the operator run as the chart's ServiceAccount under the chart's RBAC.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::overlay::{self, assert_flags_accepted, documents};
