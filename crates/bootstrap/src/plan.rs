@@ -133,8 +133,13 @@ pub enum Want {
         /// Path below `secret/`.
         path: String,
     },
-    /// A bootstrap ExternalSecret switched to the `vault` store (`body` is its cut-over form).
-    CutOver(KubeObject),
+    /// An ExternalSecret switched to the `vault` store, proven byte-identical first.
+    CutOver {
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+    },
     /// The checks of a phase passed for this desired state (recorded in the status ConfigMap).
     Verified {
         /// The phase.
@@ -197,7 +202,7 @@ impl fmt::Display for Step {
             (Want::Verified { .. }, _) => "verify",
             (Want::Migrated { .. }, Action::Update) => "migrate again",
             (Want::Migrated { .. }, _) => "migrate",
-            (Want::CutOver(_), _) => "cut over",
+            (Want::CutOver { .. }, _) => "cut over",
             (_, Action::Create) => "create",
             (_, Action::Update) => "update",
             (_, Action::Run) => "run",
@@ -235,6 +240,7 @@ pub fn plan(desired: &[Item], observed: &BTreeMap<String, State>) -> Vec<Step> {
                 Action::Run,
                 format!("verified for another configuration ({what})"),
             ),
+            (State::Differs(why), Want::CutOver { .. }) => (Action::Update, why.clone()),
             (State::Differs(what), _) => (Action::Update, format!("{what} differs")),
             (State::Unknown(why), _) => (
                 if is_check || matches!(item.want, Want::Synced { .. }) {
