@@ -40,13 +40,9 @@ pub fn desired(config: &Bootstrap, cluster: &ClusterEndpoint, operator: &[Value]
     }
     for m in &config.migration {
         items.push(Item {
-            id: format!("{KV_MOUNT}/{} from {} {}", m.to, m.store, m.key),
+            id: format!("{KV_MOUNT}/{} from {}", m.to, m.source()),
             phase: Phase::Migration,
-            want: Want::Migrated {
-                store: m.store.clone(),
-                key: m.key.clone(),
-                path: m.to.clone(),
-            },
+            want: Want::Migrated(m.clone()),
         });
     }
     for c in &config.cutover {

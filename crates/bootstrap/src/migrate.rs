@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
+use secretsync_engine::values::lookup_property;
 use secretsync_kube::credentials::{CredentialIndex, KubeCredentials};
 use secretsync_model::external_secret::StoreKind;
 use secretsync_model::push_secret::PushSecretRemoteRef;
@@ -20,14 +21,15 @@ use secretsync_model::{
 };
 use serde_json::json;
 
-use crate::config::VALUE_PROPERTY;
+use crate::config::{Migration, VALUE_PROPERTY};
 use crate::context::Bootstrapper;
 use crate::desired::KV_MOUNT;
 use crate::execute::StepError;
 use crate::observe::data_of;
 use crate::plan::State;
 
-/// `custom_metadata` key naming the source store and key (`azure-keyvault/crossplane-...`).
+/// `custom_metadata` key naming the source store and key (`azure-keyvault/crossplane-...`,
+/// `aws-secretsmanager/db#username` for a property).
 pub const SOURCE_KEY: &str = "secretsync.io/migrated-from";
 /// `custom_metadata` key with the source version.
 pub const SOURCE_VERSION_KEY: &str = "secretsync.io/migrated-version";
@@ -82,11 +84,26 @@ impl Bootstrapper {
             .map_err(|e| StepError(format!("Vault at vault.address: {e}")))
     }
 
-    async fn cloud_value(&self, store: &str, key: &str) -> Result<RemoteSecret, StepError> {
+    /// The cloud value of `m`: the key's value, or the property of it `m` names (looked up as
+    /// the engine looks up `remoteRef.property`, so a cut-over ExternalSecret reads the same).
+    async fn cloud_value(&self, m: &Migration) -> Result<RemoteSecret, StepError> {
+        let (store, key) = (&m.store, &m.key);
         let provider = self.store_provider(store).await?;
         let read = provider.fetch(&FetchRequest::latest(key)).await;
         provider.close().await;
-        read.map_err(|e| StepError(format!("reading {key} from {store}: {e}")))
+        let remote = read.map_err(|e| StepError(format!("reading {key} from {store}: {e}")))?;
+        let Some(property) = &m.property else {
+            return Ok(remote);
+        };
+        let value = lookup_property(remote.value.expose(), property).map_err(|e| {
+            StepError(format!(
+                "reading {key} from {store}: property {property:?}: {e}"
+            ))
+        })?;
+        Ok(RemoteSecret {
+            value: SecretValue::from(value),
+            version: remote.version,
+        })
     }
 
     /// The `value` property of `secret/<path>`, None when the secret or property is absent.
@@ -120,8 +137,9 @@ impl Bootstrapper {
     }
 
     /// Compares the cloud value and Vault's by keyed hash, and the provenance.
-    async fn compare(&self, store: &str, key: &str, path: &str) -> Result<Compared, StepError> {
-        let cloud = self.cloud_value(store, key).await?;
+    async fn compare(&self, m: &Migration) -> Result<Compared, StepError> {
+        let path = &m.to;
+        let cloud = self.cloud_value(m).await?;
         let provider = self.setup_provider().await?;
         let vault = self.vault_value(&provider, path).await;
         provider.close().await;
@@ -133,13 +151,13 @@ impl Bootstrapper {
             cloud,
             cloud_hash,
             vault_hash,
-            provenance_ok: provenance.as_deref() == Some(&format!("{store}/{key}")),
+            provenance_ok: provenance == Some(m.source()),
         })
     }
 
     /// The State of a migrated key (Unknown while its stores or the token are missing).
-    pub(crate) async fn observe_migrated(&self, store: &str, key: &str, path: &str) -> State {
-        match self.compare(store, key, path).await {
+    pub(crate) async fn observe_migrated(&self, m: &Migration) -> State {
+        match self.compare(m).await {
             Err(e) => State::Unknown(format!("not comparable yet: {e}")),
             Ok(c) => match &c.vault_hash {
                 None => State::Absent,
@@ -154,21 +172,17 @@ impl Bootstrapper {
     }
 
     /// Copies one key (observing again first).
-    pub(crate) async fn migrate(
-        &self,
-        store: &str,
-        key: &str,
-        path: &str,
-        force: bool,
-    ) -> Result<(), StepError> {
-        let c = self.compare(store, key, path).await?;
+    pub(crate) async fn migrate(&self, m: &Migration, force: bool) -> Result<(), StepError> {
+        let path = m.to.as_str();
+        let source = m.source();
+        let c = self.compare(m).await?;
         if let Some(h) = &c.vault_hash
             && *h != c.cloud_hash
             && !force
         {
             return Err(StepError(format!(
-                "{KV_MOUNT}/{path} already holds a different value (keyed hash {h}, {store} \
-                 {key}: {}); not overwritten: check which is right, then run apply --force",
+                "{KV_MOUNT}/{path} already holds a different value (keyed hash {h}, {source}: \
+                 {}); not overwritten: check which is right, then run apply --force",
                 c.cloud_hash
             )));
         }
@@ -182,14 +196,14 @@ impl Bootstrapper {
                 &format!("{KV_MOUNT}/metadata/{path}"),
                 &json!({"custom_metadata": {
                     MANAGED_BY_KEY: MANAGED_BY_VALUE,
-                    SOURCE_KEY: format!("{store}/{key}"),
+                    SOURCE_KEY: source,
                     SOURCE_VERSION_KEY: c.cloud.version.clone().unwrap_or_default(),
                     MIGRATED_AT_KEY: now,
                 }}),
             )
             .await
             .map_err(StepError::of)?;
-        tracing::info!(store, key, path, hash = %c.cloud_hash, "migrated");
+        tracing::info!(from = %m.source(), path, hash = %c.cloud_hash, "migrated");
         Ok(())
     }
 

@@ -169,9 +169,7 @@ impl Bootstrapper {
                 ))
             }
             Want::Synced { namespace, name } => self.observe_synced(namespace, name).await,
-            Want::Migrated { store, key, path } => {
-                Ok(self.observe_migrated(store, key, path).await)
-            }
+            Want::Migrated(m) => Ok(self.observe_migrated(m).await),
             Want::CutOver { namespace, name } => self.observe_cutover(namespace, name).await,
             Want::Verified { phase, fingerprint } => Ok(match record.get(phase.name()) {
                 None => State::Absent,

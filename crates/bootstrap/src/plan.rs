@@ -124,15 +124,9 @@ pub enum Want {
         /// ExternalSecret name.
         name: String,
     },
-    /// A cloud key copied into Vault KV v2 (`secret/<path>`, property `value`) with provenance.
-    Migrated {
-        /// Cloud store.
-        store: String,
-        /// Cloud key.
-        key: String,
-        /// Path below `secret/`.
-        path: String,
-    },
+    /// A cloud key (or a property of it) copied into Vault KV v2 (`secret/<to>`, property
+    /// `value`) with provenance.
+    Migrated(crate::config::Migration),
     /// An ExternalSecret switched to the `vault` store, proven byte-identical first.
     CutOver {
         /// Namespace.
@@ -200,8 +194,8 @@ impl fmt::Display for Step {
         let verb = match (&self.item.want, self.action) {
             (Want::Synced { .. }, _) => "sync",
             (Want::Verified { .. }, _) => "verify",
-            (Want::Migrated { .. }, Action::Update) => "migrate again",
-            (Want::Migrated { .. }, _) => "migrate",
+            (Want::Migrated(_), Action::Update) => "migrate again",
+            (Want::Migrated(_), _) => "migrate",
             (Want::CutOver { .. }, _) => "cut over",
             (_, Action::Create) => "create",
             (_, Action::Update) => "update",

@@ -75,7 +75,8 @@ pub struct Bootstrap {
     pub cutover: Vec<CutoverRef>,
 }
 
-/// One cloud key copied into Vault: KV v2 `secret/<to>`, property [`VALUE_PROPERTY`].
+/// One cloud key (or one property of its JSON value) copied into Vault: KV v2 `secret/<to>`,
+/// property [`VALUE_PROPERTY`].
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Migration {
@@ -83,8 +84,22 @@ pub struct Migration {
     pub store: String,
     /// The cloud key.
     pub key: String,
+    /// A property of the cloud value (a JSON document), read as an ExternalSecret's
+    /// `remoteRef.property` reads it; absent: the whole value.
+    #[serde(default)]
+    pub property: Option<String>,
     /// Path below `secret/`.
     pub to: String,
+}
+
+impl Migration {
+    /// `<store>/<key>` or `<store>/<key>#<property>`: the provenance recorded in Vault.
+    pub fn source(&self) -> String {
+        match &self.property {
+            Some(p) => format!("{}/{}#{p}", self.store, self.key),
+            None => format!("{}/{}", self.store, self.key),
+        }
+    }
 }
 
 /// The KV property a migrated value is stored under.
@@ -431,6 +446,10 @@ mod tests {
             (
                 "apiVersion: secretsync.io/v1alpha1\nkind: Bootstrap\nvault:\n  address: http://v\n  pki:\n    commonName: x\n    role: r\n    allowedDomains: [x]\n    maxTtl: nope\n",
                 "vault.pki.maxTtl",
+            ),
+            (
+                "apiVersion: secretsync.io/v1alpha1\nkind: Bootstrap\nstores:\n  aws:\n    roleArn: arn:aws:iam::1:role/r\nvault:\n  address: http://v\nmigration:\n- {store: aws-secretsmanager, key: k, property: '', to: a/b}\n",
+                "migration[0].property: expected a property of the cloud value",
             ),
             (
                 "apiVersion: secretsync.io/v1alpha1\nkind: Bootstrap\nvault:\n  address: http://v\ncutover:\n- {namespace: Team, name: app}\n",

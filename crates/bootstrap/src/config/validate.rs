@@ -157,6 +157,12 @@ fn validate_migration(c: &Bootstrap) -> Rule {
         if m.key.is_empty() {
             return fail(at("key"), "must not be empty");
         }
+        if m.property.as_deref().is_some_and(str::is_empty) {
+            return fail(
+                at("property"),
+                "expected a property of the cloud value, or no property for the whole value",
+            );
+        }
         if !is_vault_path(&m.to) {
             return fail(
                 at("to"),

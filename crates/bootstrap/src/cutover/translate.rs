@@ -1,11 +1,12 @@
 //! Which references of an ExternalSecret switch to the `vault` store, as plain data (pure).
 //!
 //! A reference is **covered** when it reads a migration source (ClusterSecretStore
-//! `azure-keyvault` or `aws-secretsmanager`) by key, and `migration:` maps that store's key
-//! to a Vault path: it becomes `{key: <to>, property: value}` on ClusterSecretStore `vault`.
-//! References already on `vault` stay. Anything else (another store, a property of a JSON
-//! value, a pinned version, tags/metadata, `dataFrom`, a generator) is not covered and the
-//! ExternalSecret is not cut over; [`NotCovered`] names the first such reference.
+//! `azure-keyvault` or `aws-secretsmanager`) by key (and property, if any), and `migration:`
+//! maps that store's key (and the same property) to a Vault path: it becomes
+//! `{key: <to>, property: value}` on ClusterSecretStore `vault`. References already on `vault`
+//! stay. Anything else (another store, a pinned version, tags/metadata, `dataFrom`, a
+//! generator) is not covered and the ExternalSecret is not cut over; [`NotCovered`] names the
+//! first such reference.
 //!
 //! The cut-over is a list of [`Change`]s (JSON pointer, what was there, what it becomes). It
 //! is recorded on the object (annotation [`ORIGINAL_ANNOTATION`]) so `rollback` restores exactly
@@ -115,12 +116,6 @@ pub fn translate(es: &Value, migration: &[Migration]) -> Result<Vec<Change>, Not
         let remote = &d["remoteRef"];
         let key = remote["key"].as_str().unwrap_or_default();
         let what = format!("{at}.remoteRef (key {key:?} of ClusterSecretStore {source})");
-        if let Some(p) = text(&remote["property"]) {
-            return Err(NotCovered(format!(
-                "{what} reads property {p:?}; migration copies whole values, so a property is \
-                 not covered"
-            )));
-        }
         if text(&remote["version"]).is_some() {
             return Err(NotCovered(format!(
                 "{what} pins a version; migration copies the latest"
@@ -131,8 +126,15 @@ pub fn translate(es: &Value, migration: &[Migration]) -> Result<Vec<Change>, Not
                 "{what} reads metadata (metadataPolicy: Fetch), which is not migrated"
             )));
         }
-        let Some(m) = migration.iter().find(|m| m.store == source && m.key == key) else {
-            return Err(NotCovered(format!("{what} is not in migration")));
+        let property = text(&remote["property"]);
+        let Some(m) = migration
+            .iter()
+            .find(|m| m.store == source && m.key == key && m.property.as_deref() == property)
+        else {
+            return Err(NotCovered(match property {
+                Some(p) => format!("{what}, property {p:?}, is not in migration"),
+                None => format!("{what} is not in migration"),
+            }));
         };
         let base = format!("/spec/data/{i}/remoteRef");
         changes.push(Change {

@@ -19,11 +19,14 @@ use crate::support::*;
 const NS: &str = "secretsync-cutover-team";
 /// A stale value in a target Secret (a canary: must never be logged).
 const STALE: &str = "canary-stale-4b5c6d7e-never-log";
+/// The `user` property of AWS key `team-db` (a canary).
+const DB_USER: &str = "canary-dbuser-8c9d0e1f-never-log";
 /// Field manager standing in for GitOps (Argo CD / Flux apply the ExternalSecrets).
 const GITOPS: &str = "gitops-test";
 
-/// A user's ExternalSecret: AWS through `secretStoreRef`, Azure through a per-entry
-/// `sourceRef.storeRef`, rendered through a template into one key.
+/// A user's ExternalSecret: AWS through `secretStoreRef` (a whole value and a property of a
+/// JSON value), Azure through a per-entry `sourceRef.storeRef`, rendered through a template
+/// into one key.
 fn user_external_secret() -> Value {
     json!({
         "apiVersion": "external-secrets.io/v1",
@@ -38,13 +41,14 @@ fn user_external_secret() -> Value {
                 "template": {
                     "type": "Opaque",
                     "metadata": {"labels": {"team": "a"}},
-                    "data": {"combined": "{{ .aws }}+{{ .azure }}"},
+                    "data": {"combined": "{{ .aws }}+{{ .azure }}+{{ .user }}"},
                 },
             },
             "data": [
                 {"secretKey": "aws", "remoteRef": {"key": "crossplane-aws-credentials"}},
                 {"secretKey": "azure", "remoteRef": {"key": "crossplane-azure-credentials"},
                  "sourceRef": {"storeRef": {"name": "azure-keyvault", "kind": "ClusterSecretStore"}}},
+                {"secretKey": "user", "remoteRef": {"key": "team-db", "property": "user"}},
             ],
         },
     })
@@ -70,6 +74,15 @@ fn simple_external_secret(name: &str, keys: &[(&str, &str)]) -> Value {
 /// The world's configuration with one more ExternalSecret under `cutover:`.
 fn with_cutover(world: &World, name: &str) -> String {
     format!("{}  - {{namespace: {NS}, name: {name}}}\n", world.yaml)
+}
+
+/// [`with_cutover`], also migrating the `user` property of AWS key `team-db`.
+fn with_property_migrated(world: &World, name: &str) -> String {
+    with_cutover(world, name).replacen(
+        "cutover:\n",
+        "  - {store: aws-secretsmanager, key: team-db, property: user, to: team/db-user}\ncutover:\n",
+        1,
+    )
 }
 
 /// Deletes `name` if an earlier run on a real cluster left it, and waits until it is gone.
@@ -120,12 +133,27 @@ async fn seed(world: &World) {
             .await
             .expect("ExternalSecret");
     }
+    let aws = aws_sdk_secretsmanager::Client::new(&world.moto.admin_sdk_config("us-east-1"));
+    if aws
+        .describe_secret()
+        .secret_id("team-db")
+        .send()
+        .await
+        .is_err()
+    {
+        aws.create_secret()
+            .name("team-db")
+            .secret_string(json!({"user": DB_USER, "password": "not-read"}).to_string())
+            .send()
+            .await
+            .expect("seed moto");
+    }
     // The target Secrets as the operator (ESO) wrote them: one as rendered, one stale.
     for (name, labels, data) in [
         (
             "app-secret",
             json!({"team": "a"}),
-            json!({"combined": format!("{AWS_VALUE}+{AZURE_VALUE}")}),
+            json!({"combined": format!("{AWS_VALUE}+{AZURE_VALUE}+{DB_USER}")}),
         ),
         ("differs", json!({}), json!({"password": STALE})),
     ] {
@@ -230,27 +258,40 @@ pub async fn others_are_cut_over_and_rolled_back(world: &World) {
     let original = live_es(world, "app").await;
     let version = secret_version(world, "app-secret").await;
     let b = world
-        .bootstrapper_with(&with_cutover(world, "app"), world.pg.password().clone())
-        .await;
-    let planned = b.plan().await.expect("plan");
-    assert_eq!(planned.len(), 1, "{planned:#?}");
-    assert_eq!(
-        planned[0].to_string(),
-        format!(
-            "cutover: cut over ExternalSecret {NS}/app on vault (reads aws-secretsmanager, \
-             azure-keyvault; 6 reference field(s) to switch, every one covered by migration; \
-             switched only if rendering through vault is byte-identical)"
+        .bootstrapper_with(
+            &with_property_migrated(world, "app"),
+            world.pg.password().clone(),
         )
+        .await;
+    let planned: Vec<String> = b
+        .plan()
+        .await
+        .expect("plan")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        planned,
+        [
+            "migration: migrate secret/team/db-user from aws-secretsmanager/team-db#user (absent)"
+                .to_string(),
+            format!(
+                "cutover: cut over ExternalSecret {NS}/app on vault (reads aws-secretsmanager, \
+                 azure-keyvault; 8 reference field(s) to switch, every one covered by \
+                 migration; switched only if rendering through vault is byte-identical)"
+            )
+        ]
     );
-    // Interrupted before the step: nothing changed; the re-run completes.
+    // Interrupted between the migration and the cut-over: nothing switched; the re-run
+    // completes.
     match b
         .apply(&ApplyOptions {
-            stop_after: Some(0),
+            stop_after: Some(1),
             ..ApplyOptions::default()
         })
         .await
     {
-        Err(ApplyError::Interrupted { done }) => assert!(done.is_empty()),
+        Err(ApplyError::Interrupted { done }) => assert_eq!(done, planned[..1]),
         other => panic!("expected an interrupted apply, got {other:?}"),
     }
     assert_eq!(live_es(world, "app").await["spec"], original["spec"]);
@@ -278,6 +319,10 @@ pub async fn others_are_cut_over_and_rolled_back(world: &World) {
         spec["data"][1]["sourceRef"]["storeRef"],
         json!({"name": "vault", "kind": "ClusterSecretStore"})
     );
+    assert_eq!(spec["data"][2]["remoteRef"]["key"], "team/db-user");
+    assert_eq!(spec["data"][2]["remoteRef"]["property"], "value");
+    let migrated = vault_get(world, "secret/data/team/db-user").await;
+    assert_eq!(migrated["data"]["data"]["value"], DB_USER);
     // everything else as GitOps wrote it
     assert_eq!(spec["target"], original["spec"]["target"]);
     assert_eq!(spec["refreshInterval"], original["spec"]["refreshInterval"]);
@@ -301,7 +346,10 @@ pub async fn others_are_cut_over_and_rolled_back(world: &World) {
 
     // Rolled back by another run (nothing kept but the annotation on the object).
     let other_machine = world
-        .bootstrapper_with(&with_cutover(world, "app"), world.pg.password().clone())
+        .bootstrapper_with(
+            &with_property_migrated(world, "app"),
+            world.pg.password().clone(),
+        )
         .await;
     let back = other_machine
         .rollback()
@@ -334,5 +382,8 @@ pub async fn others_are_cut_over_and_rolled_back(world: &World) {
             .expect("second rollback")
             .is_empty()
     );
-    assert!(!secretsync_testkit::logs::captured_text().contains(STALE));
+    let logs = secretsync_testkit::logs::captured_text();
+    for canary in [STALE, DB_USER] {
+        assert!(!logs.contains(canary), "a value in the logs");
+    }
 }

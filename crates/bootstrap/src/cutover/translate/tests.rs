@@ -5,11 +5,15 @@ fn migration() -> Vec<Migration> {
     let m = |store: &str, key: &str, to: &str| Migration {
         store: store.into(),
         key: key.into(),
+        property: None,
         to: to.into(),
     };
+    let mut user = m(AWS_STORE, "db", "team/db-user");
+    user.property = Some("user".into());
     vec![
         m(AWS_STORE, "db", "team/db"),
         m(AZURE_STORE, "api", "team/api"),
+        user,
     ]
 }
 
@@ -92,10 +96,16 @@ fn translations() {
             Err("data[0] reads SecretStore aws-secretsmanager, which is not a migration source"),
         ),
         (
-            "a property",
-            json!({"secretStoreRef": aws(), "data": [{"secretKey": "p", "remoteRef": {"key": "db", "property": "user"}}]}),
+            "a property migrated on its own",
+            json!({"secretStoreRef": aws(), "data": [{"secretKey": "u", "remoteRef": {"key": "db", "property": "user"}}]}),
+            Ok(json!({"secretStoreRef": vault_ref(), "data": [
+                {"secretKey": "u", "remoteRef": {"key": "team/db-user", "property": "value"}}]})),
+        ),
+        (
+            "a property not migrated",
+            json!({"secretStoreRef": aws(), "data": [{"secretKey": "p", "remoteRef": {"key": "db", "property": "password"}}]}),
             Err(
-                "data[0].remoteRef (key \"db\" of ClusterSecretStore aws-secretsmanager) reads property \"user\"",
+                "data[0].remoteRef (key \"db\" of ClusterSecretStore aws-secretsmanager), property \"password\", is not in migration",
             ),
         ),
         (
