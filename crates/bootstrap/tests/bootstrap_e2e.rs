@@ -176,14 +176,7 @@ async fn migration_cutover_and_rollback() {
     // Byte-identical and not rewritten.
     assert_eq!(resource_versions(&world).await, before);
     assert_bootstrapped(&world).await;
-    assert!(
-        b.apply(&ApplyOptions::default())
-            .await
-            .expect("re-run")
-            .done
-            .is_empty()
-    );
-    assert!(b.plan().await.expect("plan").is_empty());
+    assert_nothing_to_do(&b).await;
     // ExternalSecrets the bootstrapper did not create; ends with a rollback of all three.
     cutover::others_are_cut_over_and_rolled_back(&world).await;
     // The rollback restored the original references; the Secrets stay untouched.

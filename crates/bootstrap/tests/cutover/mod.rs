@@ -134,20 +134,12 @@ async fn seed(world: &World) {
             .expect("ExternalSecret");
     }
     let aws = aws_sdk_secretsmanager::Client::new(&world.moto.admin_sdk_config("us-east-1"));
-    if aws
-        .describe_secret()
-        .secret_id("team-db")
+    aws.create_secret()
+        .name("team-db")
+        .secret_string(json!({"user": DB_USER, "password": "not-read"}).to_string())
         .send()
         .await
-        .is_err()
-    {
-        aws.create_secret()
-            .name("team-db")
-            .secret_string(json!({"user": DB_USER, "password": "not-read"}).to_string())
-            .send()
-            .await
-            .expect("seed moto");
-    }
+        .expect("seed moto");
     // The target Secrets as the operator (ESO) wrote them: one as rendered, one stale.
     for (name, labels, data) in [
         (
@@ -170,6 +162,12 @@ async fn seed(world: &World) {
             .await
             .expect("Secret");
     }
+}
+
+async fn bootstrapper(world: &World, yaml: &str) -> secretsync_bootstrap::Bootstrapper {
+    world
+        .bootstrapper_with(yaml, world.pg.password().clone())
+        .await
 }
 
 async fn live_es(world: &World, name: &str) -> Value {
@@ -202,29 +200,18 @@ pub async fn others_are_cut_over_and_rolled_back(world: &World) {
 
     // A reference migration does not cover: plan says why, apply refuses, nothing changes.
     let before = live_es(world, "uncovered").await;
-    let b = world
-        .bootstrapper_with(
-            &with_cutover(world, "uncovered"),
-            world.pg.password().clone(),
-        )
-        .await;
-    let planned: Vec<String> = b
-        .plan()
-        .await
-        .expect("plan")
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let b = bootstrapper(world, &with_cutover(world, "uncovered")).await;
+    let steps = planned(&b).await;
     let not_covered = "data[1].remoteRef (key \"not-migrated\" of ClusterSecretStore \
                        aws-secretsmanager) is not in migration";
-    assert_eq!(planned.len(), 1, "{planned:#?}");
+    assert_eq!(steps.len(), 1, "{steps:#?}");
     assert!(
-        planned[0].starts_with(&format!(
+        steps[0].starts_with(&format!(
             "cutover: cut over ExternalSecret {NS}/uncovered on vault (not covered"
         )),
-        "{planned:#?}"
+        "{steps:#?}"
     );
-    assert!(planned[0].contains(not_covered), "{planned:#?}");
+    assert!(steps[0].contains(not_covered), "{steps:#?}");
     let text = step_error(b.apply(&ApplyOptions::default()).await);
     assert!(
         text.contains(&format!(
@@ -237,9 +224,7 @@ pub async fn others_are_cut_over_and_rolled_back(world: &World) {
     // A target Secret that differs from what Vault renders: refused, naming the key only.
     let before = live_es(world, "differs").await;
     let version = secret_version(world, "differs").await;
-    let b = world
-        .bootstrapper_with(&with_cutover(world, "differs"), world.pg.password().clone())
-        .await;
+    let b = bootstrapper(world, &with_cutover(world, "differs")).await;
     let text = step_error(b.apply(&ApplyOptions::default()).await);
     assert!(
         text.contains(&format!(
@@ -257,19 +242,8 @@ pub async fn others_are_cut_over_and_rolled_back(world: &World) {
     // A user's ExternalSecret in another namespace: cut over.
     let original = live_es(world, "app").await;
     let version = secret_version(world, "app-secret").await;
-    let b = world
-        .bootstrapper_with(
-            &with_property_migrated(world, "app"),
-            world.pg.password().clone(),
-        )
-        .await;
-    let planned: Vec<String> = b
-        .plan()
-        .await
-        .expect("plan")
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let b = bootstrapper(world, &with_property_migrated(world, "app")).await;
+    let planned = planned(&b).await;
     assert_eq!(
         planned,
         [
@@ -334,23 +308,10 @@ pub async fn others_are_cut_over_and_rolled_back(world: &World) {
     );
     // The target Secret was not written.
     assert_eq!(secret_version(world, "app-secret").await, version);
-    // Idempotent.
-    assert!(
-        b.apply(&ApplyOptions::default())
-            .await
-            .expect("re-run")
-            .done
-            .is_empty()
-    );
-    assert!(b.plan().await.expect("plan").is_empty());
+    assert_nothing_to_do(&b).await;
 
     // Rolled back by another run (nothing kept but the annotation on the object).
-    let other_machine = world
-        .bootstrapper_with(
-            &with_property_migrated(world, "app"),
-            world.pg.password().clone(),
-        )
-        .await;
+    let other_machine = bootstrapper(world, &with_property_migrated(world, "app")).await;
     let back = other_machine
         .rollback()
         .await
