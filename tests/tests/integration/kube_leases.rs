@@ -40,43 +40,9 @@ async fn bao(bao: &Bao, method: &str, path: &str, body: serde_json::Value) -> se
 /// The database engine managing `postgres` (role `app`: ttl 3 s, max TTL 8 s) and a PKI
 /// mount with a root CA and role `web` for `*.example.test`. Returns the CA (PEM).
 async fn engines(b: &Bao, postgres: &Postgres) -> String {
-    bao(
-        b,
-        "POST",
-        "sys/mounts/database",
-        json!({"type": "database"}),
-    )
-    .await;
-    bao(
-        b,
-        "POST",
-        "database/config/pg",
-        json!({
-            "plugin_name": "postgresql-database-plugin",
-            "connection_url": format!(
-                "postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{}/postgres?sslmode=disable",
-                postgres.port()
-            ),
-            "username": postgres.user(),
-            "password": secrecy::ExposeSecret::expose_secret(postgres.password()),
-            "allowed_roles": "app",
-        }),
-    )
-    .await;
-    bao(
-        b,
-        "POST",
-        "database/roles/app",
-        json!({
-            "db_name": "pg",
-            "creation_statements": [
-                "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"
-            ],
-            "default_ttl": "3s",
-            "max_ttl": "8s",
-        }),
-    )
-    .await;
+    b.enable_database_engine(postgres, "3s", "8s")
+        .await
+        .expect("database engine");
     bao(
         b,
         "POST",

@@ -16,44 +16,6 @@ use secretsync_testkit::peers::Postgres;
 use serde_json::json;
 use support::*;
 
-/// OpenBao's database engine at `database/` managing `postgres`, with role `app`.
-async fn database_engine(bao: &Bao, postgres: &Postgres) {
-    bao.api(
-        "POST",
-        "sys/mounts/database",
-        Some(json!({"type": "database"})),
-    )
-    .await;
-    bao.api(
-        "POST",
-        "database/config/pg",
-        Some(json!({
-            "plugin_name": "postgresql-database-plugin",
-            "connection_url": format!(
-                "postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{}/postgres?sslmode=disable",
-                postgres.port()
-            ),
-            "username": postgres.user(),
-            "password": secrecy::ExposeSecret::expose_secret(postgres.password()),
-            "allowed_roles": "app",
-        })),
-    )
-    .await;
-    bao.api(
-        "POST",
-        "database/roles/app",
-        Some(json!({
-            "db_name": "pg",
-            "creation_statements": [
-                "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"
-            ],
-            "default_ttl": "1h",
-            "max_ttl": "2h",
-        })),
-    )
-    .await;
-}
-
 fn generator_spec(bao: &Bao, path: &str) -> (GeneratorSpec, StaticCredentials) {
     let (auth, creds) = root_token_auth(bao);
     let spec = VaultDynamicSecretSpec {
@@ -70,7 +32,10 @@ async fn database_credentials_log_in_and_each_generation_is_a_new_lease() {
         Bao::start().await,
         Postgres::start().await.expect("postgres"),
     );
-    database_engine(&bao, &postgres).await;
+    bao.peer()
+        .enable_database_engine(&postgres, "1h", "2h")
+        .await
+        .expect("database engine");
     let (spec, creds) = generator_spec(&bao, "database/creds/app");
     let request = GenerateRequest {
         spec: &spec,

@@ -33,6 +33,11 @@ impl Bao {
         Bao { inner, audit }
     }
 
+    /// The testkit's server itself (its setup helpers).
+    pub fn peer(&self) -> &secretsync_testkit::peers::Bao {
+        &self.inner
+    }
+
     /// Base URL, e.g. `http://127.0.0.1:41234`.
     pub fn addr(&self) -> String {
         self.inner.addr()
