@@ -21,8 +21,9 @@ use secretsync_model::ProviderError;
 use secretsync_model::push_secret::PushSecretRemoteRef;
 use secretsync_model::writer::{
     DeleteOutcome, MANAGED_BY_KEY, MANAGED_BY_VALUE, PushOutcome, PushRequest, RemoteState,
-    SecretWriter,
+    SecretWriter, not_managed, value_to_write,
 };
+use zeroize::Zeroizing;
 
 use crate::error::CallSite;
 use crate::options::AwsOptions;
@@ -106,6 +107,23 @@ pub(crate) fn tag_changes(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     (remove, set)
+}
+
+/// The complete value a push writes over the remote as read (`None`: absent; else whether its
+/// tags carry ESO's marker and its current value), by ESO's rules for both services: a remote
+/// without the marker is refused ([`not_managed`]); `remoteRef.property` sets one member of the
+/// current JSON value ([`value_to_write`]).
+fn value_over_remote(
+    what: &str,
+    request: &PushRequest<'_>,
+    remote: Option<(bool, Option<&[u8]>)>,
+) -> Result<Zeroizing<Vec<u8>>, ProviderError> {
+    if let Some((false, _)) = remote {
+        return Err(not_managed(request.remote));
+    }
+    let current = remote.and_then(|(_, value)| value);
+    value_to_write(current, request.remote.property(), request.value.expose())
+        .map_err(|m| invalid(what.to_string(), m))
 }
 
 fn invalid(what: String, message: String) -> ProviderError {

@@ -9,11 +9,11 @@ use secretsync_model::ProviderError;
 use secretsync_model::push_secret::PushSecretRemoteRef;
 use secretsync_model::writer::{
     DeleteOutcome, MANAGED_BY_KEY, MANAGED_BY_VALUE, PushOutcome, PushRequest, RemoteState,
-    has_json_property, not_managed, parse_push_metadata, remove_json_property, value_to_write,
+    has_json_property, parse_push_metadata, remove_json_property,
 };
 use zeroize::Zeroizing;
 
-use super::{WriteSite, invalid, is_managed, tag_changes, tags_with_marker};
+use super::{WriteSite, invalid, is_managed, tag_changes, tags_with_marker, value_over_remote};
 
 const SERVICE: &str = "Parameter Store";
 
@@ -58,6 +58,14 @@ fn subject(name: &str) -> String {
 struct Existing {
     value: Zeroizing<Vec<u8>>,
     tags: BTreeMap<String, String>,
+}
+
+impl Existing {
+    /// Whether it carries ESO's marker, and its value.
+    fn as_remote(&self) -> (bool, Option<&[u8]>) {
+        let tags = self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        (is_managed(tags), Some(&self.value[..]))
+    }
 }
 
 impl ParameterStoreWriter {
@@ -162,14 +170,8 @@ impl ParameterStoreWriter {
         };
         let tags = tags_with_marker(&metadata.tags).map_err(|m| invalid(what.clone(), m))?;
         let existing = self.existing(&name).await?;
-        if let Some(e) = &existing
-            && !is_managed(e.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        {
-            return Err(not_managed(request.remote));
-        }
         let current = existing.as_ref().map(|e| &e.value[..]);
-        let value = value_to_write(current, request.remote.property(), request.value.expose())
-            .map_err(|m| invalid(what.clone(), m))?;
+        let value = value_over_remote(&what, request, existing.as_ref().map(Existing::as_remote))?;
         let text = std::str::from_utf8(&value).map_err(|_| {
             invalid(
                 what.clone(),

@@ -12,11 +12,11 @@ use secretsync_model::providers::AwsSecretsManagerSettings;
 use secretsync_model::push_secret::PushSecretRemoteRef;
 use secretsync_model::writer::{
     DeleteOutcome, MANAGED_BY_KEY, MANAGED_BY_VALUE, PushOutcome, PushRequest, RemoteState,
-    has_json_property, not_managed, parse_push_metadata, remove_json_property, value_to_write,
+    has_json_property, parse_push_metadata, remove_json_property,
 };
 use zeroize::Zeroizing;
 
-use super::{WriteSite, invalid, is_managed, tag_changes, tags_with_marker};
+use super::{WriteSite, invalid, is_managed, tag_changes, tags_with_marker, value_over_remote};
 
 const SERVICE: &str = "Secrets Manager";
 /// ESO's `initialVersion` client request token of a created secret.
@@ -45,6 +45,14 @@ struct Existing {
     tags: BTreeMap<String, String>,
     /// The current value (`SecretBinary`, else `SecretString`); `None` without versions.
     value: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl Existing {
+    /// Whether it carries ESO's marker, and its value.
+    fn as_remote(&self) -> (bool, Option<&[u8]>) {
+        let tags = self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        (is_managed(tags), self.value.as_deref().map(|v| &v[..]))
+    }
 }
 
 /// Secrets Manager writes for one store.
@@ -167,17 +175,7 @@ impl SecretsManagerWriter {
         };
         let tags = tags_with_marker(&metadata.tags).map_err(|m| invalid(what.clone(), m))?;
         let existing = self.existing(&name).await?;
-        if let Some(e) = &existing
-            && !is_managed(e.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        {
-            return Err(not_managed(request.remote));
-        }
-        let current: Option<&[u8]> = existing
-            .as_ref()
-            .and_then(|e| e.value.as_deref())
-            .map(|v| &v[..]);
-        let value = value_to_write(current, request.remote.property(), request.value.expose())
-            .map_err(|m| invalid(what.clone(), m))?;
+        let value = value_over_remote(&what, request, existing.as_ref().map(Existing::as_remote))?;
         let Some(existing) = existing else {
             self.create(&name, &metadata, &tags, &value, as_string)
                 .await?;

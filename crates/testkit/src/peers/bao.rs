@@ -260,6 +260,54 @@ impl Bao {
         })
     }
 
+    /// Mounts the database secrets engine at `database/` managing `postgres` (connection `pg`)
+    /// with role `app`, whose credentials are PostgreSQL login roles valid for `default_ttl`,
+    /// renewable up to `max_ttl` (Vault durations: `3s`, `1h`). Read them at
+    /// `database/creds/app`.
+    pub async fn enable_database_engine(
+        &self,
+        postgres: &super::Postgres,
+        default_ttl: &str,
+        max_ttl: &str,
+    ) -> Result<(), PeerError> {
+        let post = |path: &'static str, body: serde_json::Value| async move {
+            self.sys_request(reqwest::Method::POST, path, Some(body))
+                .await
+                .map(drop)
+        };
+        post(
+            "sys/mounts/database",
+            serde_json::json!({"type": "database"}),
+        )
+        .await?;
+        post(
+            "database/config/pg",
+            serde_json::json!({
+                "plugin_name": "postgresql-database-plugin",
+                "connection_url": format!(
+                    "postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{}/postgres?sslmode=disable",
+                    postgres.port()
+                ),
+                "username": postgres.user(),
+                "password": postgres.password().expose_secret(),
+                "allowed_roles": "app",
+            }),
+        )
+        .await?;
+        post(
+            "database/roles/app",
+            serde_json::json!({
+                "db_name": "pg",
+                "creation_statements": [
+                    "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"
+                ],
+                "default_ttl": default_ttl,
+                "max_ttl": max_ttl,
+            }),
+        )
+        .await
+    }
+
     /// Enables the Kubernetes auth method at `auth/<mount>` reviewing login tokens against the
     /// API server in `auth` (with each login token itself: no reviewer JWT), and a role that
     /// may read every KV v2 secret of the stock `secret/` mount.
