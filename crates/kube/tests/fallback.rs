@@ -81,6 +81,37 @@ fn external_secret(name: &str, store: &str, key: &str) -> Value {
                               "remoteRef": {"key": key, "property": "password"}}]}})
 }
 
+/// The controllers with every provider (AWS at `moto`), in this process.
+fn run_controllers(
+    cluster: &Cluster,
+    moto: &Moto,
+) -> (
+    tokio::task::JoinHandle<Result<(), secretsync_kube::RunError>>,
+    Lifecycle,
+    Metrics,
+) {
+    let endpoint = moto.endpoint().to_string();
+    let options = ProviderOptions::from_lookup(|k| {
+        (k == "SECRETSYNC_AWS_ENDPOINT_URL").then(|| endpoint.clone())
+    })
+    .unwrap();
+    let factory = Arc::new(AllProviders::new(options));
+    let engine = Arc::new(
+        Engine::new(factory.clone(), EngineConfig::default()).with_generators(factory.generators()),
+    );
+    let lifecycle = Lifecycle::default();
+    let metrics = Metrics::default();
+    let running = tokio::spawn(secretsync_kube::run_with(
+        cluster.client.clone(),
+        config(&cluster.namespace),
+        engine,
+        factory,
+        metrics.clone(),
+        lifecycle.clone(),
+    ));
+    (running, lifecycle, metrics)
+}
+
 async fn password(cluster: &Cluster, name: &str) -> Option<String> {
     let data = cluster.secret(name).await?.data?;
     Some(String::from_utf8(data.get("password")?.0.clone()).unwrap())
@@ -149,25 +180,7 @@ async fn vault_down_serves_from_the_fallback_and_returns_to_vault() {
         cluster.apply::<SecretStore>(Some(&ns), store).await;
     }
 
-    let endpoint = moto.endpoint().to_string();
-    let options = ProviderOptions::from_lookup(|k| {
-        (k == "SECRETSYNC_AWS_ENDPOINT_URL").then(|| endpoint.clone())
-    })
-    .unwrap();
-    let factory = Arc::new(AllProviders::new(options));
-    let engine = Arc::new(
-        Engine::new(factory.clone(), EngineConfig::default()).with_generators(factory.generators()),
-    );
-    let lifecycle = Lifecycle::default();
-    let metrics = Metrics::default();
-    let running = tokio::spawn(secretsync_kube::run_with(
-        cluster.client.clone(),
-        config(&ns),
-        engine,
-        factory,
-        metrics.clone(),
-        lifecycle.clone(),
-    ));
+    let (running, lifecycle, metrics) = run_controllers(&cluster, &moto);
     let served = |name: &str| metrics.served_from_fallback.get(&ns, name);
     for (name, store, key) in [
         ("app", "vault", "app/db"),
@@ -549,22 +562,7 @@ async fn a_steady_refresh_cycle_logs_in_nowhere_and_batches_aws_reads() {
         cluster.apply::<ExternalSecret>(Some(&ns), object).await;
     }
 
-    let endpoint = moto.endpoint().to_string();
-    let options = ProviderOptions::from_lookup(|k| {
-        (k == "SECRETSYNC_AWS_ENDPOINT_URL").then(|| endpoint.clone())
-    })
-    .unwrap();
-    let factory = Arc::new(AllProviders::new(options));
-    let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
-    let lifecycle = Lifecycle::default();
-    let running = tokio::spawn(secretsync_kube::run_with(
-        cluster.client.clone(),
-        config(&ns),
-        engine,
-        factory,
-        Metrics::default(),
-        lifecycle.clone(),
-    ));
+    let (running, lifecycle, _) = run_controllers(&cluster, &moto);
     // First sync, then two refreshes each: keys registered in their slots, refreshes aligned.
     refreshed(
         &cluster,
