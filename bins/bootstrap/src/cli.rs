@@ -55,7 +55,8 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Switch the cut-over ExternalSecrets back to their cloud stores.
+    /// Switch the cut-over ExternalSecrets back to the references recorded on them
+    /// (annotation secretsync.io/cutover-original).
     Rollback,
     /// Show where each phase stands.
     Status,

@@ -41,6 +41,23 @@ pub async fn apply(client: &kube::Client, obj: &KubeObject) -> Result<Value, kub
     client.request::<Value>(request).await
 }
 
+/// Sends a JSON patch (RFC 6902) of `obj` as field manager [`FIELD_MANAGER`]: an update that
+/// owns only the fields it changes (no server-side apply of the whole object), and fails as a
+/// whole when one of its `test` operations does.
+pub async fn json_patch(
+    client: &kube::Client,
+    obj: &KubeObject,
+    ops: &Value,
+) -> Result<Value, kube::Error> {
+    let body = serde_json::to_vec(ops).map_err(kube::Error::SerdeError)?;
+    let request = http::Request::patch(format!("{}?fieldManager={FIELD_MANAGER}", obj.url()))
+        .header(http::header::CONTENT_TYPE, "application/json-patch+json")
+        .header(http::header::ACCEPT, "application/json")
+        .body(body)
+        .map_err(|e| kube::Error::BuildRequest(kube::core::request::Error::BuildRequest(e)))?;
+    client.request::<Value>(request).await
+}
+
 /// Waits until the CRD `obj` is `Established`.
 pub async fn wait_established(client: &kube::Client, obj: &KubeObject) -> Result<(), String> {
     let deadline = Instant::now() + CRD_DEADLINE;

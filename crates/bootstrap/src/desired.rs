@@ -5,8 +5,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::config::{
-    AWS_STORE, AZURE_STORE, Bootstrap, BootstrapSecret, Migration, VALUE_PROPERTY, VAULT_STORE,
-    Vault,
+    AWS_STORE, AZURE_STORE, Bootstrap, BootstrapSecret, Migration, VAULT_STORE, Vault,
 };
 use crate::plan::{Item, KubeObject, Phase, SecretField, Want};
 
@@ -41,58 +40,30 @@ pub fn desired(config: &Bootstrap, cluster: &ClusterEndpoint, operator: &[Value]
     }
     for m in &config.migration {
         items.push(Item {
-            id: format!("{KV_MOUNT}/{} from {} {}", m.to, m.store, m.key),
+            id: format!("{KV_MOUNT}/{} from {}", m.to, m.source()),
             phase: Phase::Migration,
-            want: Want::Migrated {
-                store: m.store.clone(),
-                key: m.key.clone(),
-                path: m.to.clone(),
-            },
+            want: Want::Migrated(m.clone()),
         });
     }
     for c in &config.cutover {
-        let Some(s) = config
-            .bootstrap_secrets
-            .iter()
-            .find(|s| s.namespace == c.namespace && s.name == c.name)
-        else {
-            continue;
-        };
-        if let Want::Object(obj) = object(
-            Phase::Cutover,
-            cut_over(s, &config.migration),
-            "externalsecrets",
-        )
-        .want
-        {
-            items.push(Item {
-                id: format!("ExternalSecret {}/{} on {VAULT_STORE}", c.namespace, c.name),
-                phase: Phase::Cutover,
-                want: Want::CutOver(obj),
-            });
-        }
+        items.push(Item {
+            id: format!("ExternalSecret {}/{} on {VAULT_STORE}", c.namespace, c.name),
+            phase: Phase::Cutover,
+            want: Want::CutOver {
+                namespace: c.namespace.clone(),
+                name: c.name.clone(),
+            },
+        });
     }
     items
 }
 
-/// A bootstrap ExternalSecret switched to the `vault` store: `secretStoreRef` names `vault`
-/// and every `remoteRef` reads the migrated path's `value` property.
+/// A bootstrap ExternalSecret in its cut-over form (the references `migration` covers on
+/// `vault`, as [`crate::cutover::translate`] switches any ExternalSecret).
 pub fn cut_over(s: &BootstrapSecret, migration: &[Migration]) -> Value {
     let mut body = external_secret(s);
-    body["spec"]["secretStoreRef"]["name"] = json!(VAULT_STORE);
-    if let Some(data) = body["spec"]["data"].as_array_mut() {
-        for entry in data {
-            let key = entry["remoteRef"]["key"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            if let Some(m) = migration
-                .iter()
-                .find(|m| m.store == s.store && m.key == key)
-            {
-                entry["remoteRef"] = json!({"key": m.to, "property": VALUE_PROPERTY});
-            }
-        }
+    if let Ok(changes) = crate::cutover::translate::translate(&body, migration) {
+        crate::cutover::translate::switch(&mut body, &changes);
     }
     body
 }

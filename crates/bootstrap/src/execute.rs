@@ -59,8 +59,8 @@ impl Bootstrapper {
                 ttl,
             } => self.generate_root(mount, common_name, *ttl).await,
             Want::Synced { namespace, name } => self.sync_once(namespace, name).await.map(drop),
-            Want::Migrated { store, key, path } => self.migrate(store, key, path, force).await,
-            Want::CutOver(target) => self.cut_over(target).await,
+            Want::Migrated(m) => self.migrate(m, force).await,
+            Want::CutOver { namespace, name } => self.cut_over(namespace, name).await,
             Want::Verified { phase, fingerprint } => {
                 self.check(*phase).await?;
                 record::write(

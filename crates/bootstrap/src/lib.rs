@@ -11,8 +11,9 @@
 //! Phase 2 (Vault): KV v2 at `secret`, Kubernetes auth at `kubernetes`, the `external-secrets`
 //! policy and role, optional AppRole, database engine and PKI, the `vault` store, checks.
 //! Migration: cloud keys into Vault KV v2 through the Vault write path of
-//! `secretsync-provider-vault`, with provenance; cut-over to `vault` proven byte-identical;
-//! [`Bootstrapper::rollback`].
+//! `secretsync-provider-vault`, with provenance. Cut-over ([`cutover`]) of any ExternalSecret,
+//! the bootstrapper's or another's, to `vault`, proven byte-identical first, recorded on the
+//! object; [`Bootstrapper::rollback`].
 //!
 //! See `docs/bootstrap.md`.
 
@@ -21,6 +22,7 @@ pub mod checks;
 pub mod cluster;
 pub mod config;
 pub mod context;
+pub mod cutover;
 pub mod desired;
 pub mod execute;
 pub mod migrate;

@@ -1,23 +1,18 @@
-//! Migration and cut-over.
-//!
-//! Migration copies a cloud key into Vault KV v2 (`secret/<to>`, property `value`) through the
+//! Migration: copies a cloud key into Vault KV v2 (`secret/<to>`, property `value`) through the
 //! Vault **write path** of `secretsync-provider-vault` (the one PushSecret uses), with the setup
 //! token; provenance (source store, key, version, time) goes into the secret's
 //! `custom_metadata` next to ESO's `managed-by` marker. Parity is decided by a keyed hash
 //! (HMAC-SHA256 with a key random per run); a different value already in Vault stops that key
 //! unless `--force`.
-//!
-//! Cut-over renders the ExternalSecret through `vault` in memory, proves the Secret would be
-//! byte-identical, then switches `secretStoreRef` and `remoteRef`s, and syncs once through the
-//! engine and writer (which then writes nothing). `rollback` switches back.
+//! (Cut-over and rollback: [`crate::cutover`].)
 
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
-use kube::api::Api;
 use secrecy::{ExposeSecret, SecretString};
+use secretsync_engine::values::lookup_property;
 use secretsync_kube::credentials::{CredentialIndex, KubeCredentials};
-use secretsync_model::external_secret::{ExternalSecret, StoreKind};
+use secretsync_model::external_secret::StoreKind;
 use secretsync_model::push_secret::PushSecretRemoteRef;
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::writer::{MANAGED_BY_KEY, MANAGED_BY_VALUE, PushRequest};
@@ -26,15 +21,15 @@ use secretsync_model::{
 };
 use serde_json::json;
 
-use crate::cluster;
-use crate::config::VALUE_PROPERTY;
+use crate::config::{Migration, VALUE_PROPERTY};
 use crate::context::Bootstrapper;
-use crate::desired::{KV_MOUNT, external_secret};
+use crate::desired::KV_MOUNT;
 use crate::execute::StepError;
 use crate::observe::data_of;
-use crate::plan::{KubeObject, State};
+use crate::plan::State;
 
-/// `custom_metadata` key naming the source store and key (`azure-keyvault/crossplane-...`).
+/// `custom_metadata` key naming the source store and key (`azure-keyvault/crossplane-...`,
+/// `aws-secretsmanager/db#username` for a property).
 pub const SOURCE_KEY: &str = "secretsync.io/migrated-from";
 /// `custom_metadata` key with the source version.
 pub const SOURCE_VERSION_KEY: &str = "secretsync.io/migrated-version";
@@ -89,11 +84,26 @@ impl Bootstrapper {
             .map_err(|e| StepError(format!("Vault at vault.address: {e}")))
     }
 
-    async fn cloud_value(&self, store: &str, key: &str) -> Result<RemoteSecret, StepError> {
+    /// The cloud value of `m`: the key's value, or the property of it `m` names (looked up as
+    /// the engine looks up `remoteRef.property`, so a cut-over ExternalSecret reads the same).
+    async fn cloud_value(&self, m: &Migration) -> Result<RemoteSecret, StepError> {
+        let (store, key) = (&m.store, &m.key);
         let provider = self.store_provider(store).await?;
         let read = provider.fetch(&FetchRequest::latest(key)).await;
         provider.close().await;
-        read.map_err(|e| StepError(format!("reading {key} from {store}: {e}")))
+        let remote = read.map_err(|e| StepError(format!("reading {key} from {store}: {e}")))?;
+        let Some(property) = &m.property else {
+            return Ok(remote);
+        };
+        let value = lookup_property(remote.value.expose(), property).map_err(|e| {
+            StepError(format!(
+                "reading {key} from {store}: property {property:?}: {e}"
+            ))
+        })?;
+        Ok(RemoteSecret {
+            value: SecretValue::from(value),
+            version: remote.version,
+        })
     }
 
     /// The `value` property of `secret/<path>`, None when the secret or property is absent.
@@ -127,8 +137,9 @@ impl Bootstrapper {
     }
 
     /// Compares the cloud value and Vault's by keyed hash, and the provenance.
-    async fn compare(&self, store: &str, key: &str, path: &str) -> Result<Compared, StepError> {
-        let cloud = self.cloud_value(store, key).await?;
+    async fn compare(&self, m: &Migration) -> Result<Compared, StepError> {
+        let path = &m.to;
+        let cloud = self.cloud_value(m).await?;
         let provider = self.setup_provider().await?;
         let vault = self.vault_value(&provider, path).await;
         provider.close().await;
@@ -140,13 +151,13 @@ impl Bootstrapper {
             cloud,
             cloud_hash,
             vault_hash,
-            provenance_ok: provenance.as_deref() == Some(&format!("{store}/{key}")),
+            provenance_ok: provenance == Some(m.source()),
         })
     }
 
     /// The State of a migrated key (Unknown while its stores or the token are missing).
-    pub(crate) async fn observe_migrated(&self, store: &str, key: &str, path: &str) -> State {
-        match self.compare(store, key, path).await {
+    pub(crate) async fn observe_migrated(&self, m: &Migration) -> State {
+        match self.compare(m).await {
             Err(e) => State::Unknown(format!("not comparable yet: {e}")),
             Ok(c) => match &c.vault_hash {
                 None => State::Absent,
@@ -161,21 +172,17 @@ impl Bootstrapper {
     }
 
     /// Copies one key (observing again first).
-    pub(crate) async fn migrate(
-        &self,
-        store: &str,
-        key: &str,
-        path: &str,
-        force: bool,
-    ) -> Result<(), StepError> {
-        let c = self.compare(store, key, path).await?;
+    pub(crate) async fn migrate(&self, m: &Migration, force: bool) -> Result<(), StepError> {
+        let path = m.to.as_str();
+        let source = m.source();
+        let c = self.compare(m).await?;
         if let Some(h) = &c.vault_hash
             && *h != c.cloud_hash
             && !force
         {
             return Err(StepError(format!(
-                "{KV_MOUNT}/{path} already holds a different value (keyed hash {h}, {store} \
-                 {key}: {}); not overwritten: check which is right, then run apply --force",
+                "{KV_MOUNT}/{path} already holds a different value (keyed hash {h}, {source}: \
+                 {}); not overwritten: check which is right, then run apply --force",
                 c.cloud_hash
             )));
         }
@@ -189,14 +196,14 @@ impl Bootstrapper {
                 &format!("{KV_MOUNT}/metadata/{path}"),
                 &json!({"custom_metadata": {
                     MANAGED_BY_KEY: MANAGED_BY_VALUE,
-                    SOURCE_KEY: format!("{store}/{key}"),
+                    SOURCE_KEY: source,
                     SOURCE_VERSION_KEY: c.cloud.version.clone().unwrap_or_default(),
                     MIGRATED_AT_KEY: now,
                 }}),
             )
             .await
             .map_err(StepError::of)?;
-        tracing::info!(store, key, path, hash = %c.cloud_hash, "migrated");
+        tracing::info!(from = %m.source(), path, hash = %c.cloud_hash, "migrated");
         Ok(())
     }
 
@@ -222,94 +229,6 @@ impl Bootstrapper {
             .await
             .map(drop)
             .map_err(|e| StepError(format!("writing {KV_MOUNT}/{path}: {e}")))
-    }
-
-    /// Proves `target` (the ExternalSecret in its cut-over form) renders the Secret it has
-    /// today byte for byte, then applies it and syncs once (the writer finds nothing to do).
-    pub(crate) async fn cut_over(&self, target: &KubeObject) -> Result<(), StepError> {
-        self.switch(target, true).await
-    }
-
-    /// Switches every cut-over ExternalSecret back to its cloud store; returns what changed.
-    pub async fn rollback(&self) -> Result<Vec<String>, StepError> {
-        let mut done = Vec::new();
-        for c in &self.config.cutover {
-            let Some(s) = self
-                .config
-                .bootstrap_secrets
-                .iter()
-                .find(|s| s.namespace == c.namespace && s.name == c.name)
-            else {
-                continue;
-            };
-            let back = KubeObject {
-                api_version: crate::desired::ESO_API_VERSION.into(),
-                kind: "ExternalSecret".into(),
-                plural: "externalsecrets".into(),
-                namespace: Some(s.namespace.clone()),
-                name: s.name.clone(),
-                body: external_secret(s),
-                also: Vec::new(),
-            };
-            let live = cluster::get(&self.client, &back)
-                .await
-                .map_err(StepError::of)?;
-            if live.is_some_and(|l| l["spec"]["secretStoreRef"]["name"] == s.store.as_str()) {
-                continue;
-            }
-            self.switch(&back, false).await?;
-            done.push(format!(
-                "ExternalSecret {}/{} back on {}",
-                s.namespace, s.name, s.store
-            ));
-        }
-        Ok(done)
-    }
-
-    async fn switch(&self, target: &KubeObject, prove: bool) -> Result<(), StepError> {
-        let ns = target.namespace.clone().unwrap_or_default();
-        let what = format!("ExternalSecret {ns}/{}", target.name);
-        let api: Api<ExternalSecret> = Api::namespaced(self.client.clone(), &ns);
-        let live = api
-            .get(&target.name)
-            .await
-            .map_err(|e| StepError(format!("reading {what}: {e}")))?;
-        let mut switched = live.clone();
-        switched.spec = serde_json::from_value(target.body["spec"].clone())
-            .map_err(|_| StepError(format!("{what}: building the cut-over spec")))?;
-        let desired = self.render(&switched).await?;
-        if prove {
-            let secrets: Api<k8s_openapi::api::core::v1::Secret> =
-                Api::namespaced(self.client.clone(), &ns);
-            let current = secrets
-                .get_opt(&desired.name)
-                .await
-                .map_err(StepError::of)?
-                .and_then(|s| s.data)
-                .unwrap_or_default();
-            let differing: Vec<&String> = desired
-                .data
-                .keys()
-                .chain(current.keys())
-                .filter(|k| {
-                    desired.data.get(*k).map(SecretValue::expose)
-                        != current.get(*k).map(|b| b.0.as_slice())
-                })
-                .collect();
-            if !differing.is_empty() {
-                return Err(StepError(format!(
-                    "{what}: rendering through the new store differs from Secret {ns}/{} in \
-                     keys {differing:?}; not switched",
-                    desired.name
-                )));
-            }
-        }
-        cluster::apply(&self.client, target)
-            .await
-            .map_err(|e| StepError(format!("switching {what}: {e}")))?;
-        let outcome = self.sync_once(&ns, &target.name).await?;
-        tracing::info!(es = %what, write = ?outcome, "switched");
-        Ok(())
     }
 }
 

@@ -169,20 +169,8 @@ impl Bootstrapper {
                 ))
             }
             Want::Synced { namespace, name } => self.observe_synced(namespace, name).await,
-            Want::Migrated { store, key, path } => {
-                Ok(self.observe_migrated(store, key, path).await)
-            }
-            Want::CutOver(obj) => {
-                let live = cluster::get(&self.client, obj).await.map_err(kube_err)?;
-                Ok(match live {
-                    Some(l)
-                        if l["spec"]["secretStoreRef"]["name"] == crate::config::VAULT_STORE =>
-                    {
-                        State::Matches
-                    }
-                    _ => State::Absent,
-                })
-            }
+            Want::Migrated(m) => Ok(self.observe_migrated(m).await),
+            Want::CutOver { namespace, name } => self.observe_cutover(namespace, name).await,
             Want::Verified { phase, fingerprint } => Ok(match record.get(phase.name()) {
                 None => State::Absent,
                 Some(f) if f == fingerprint => State::Matches,

@@ -124,17 +124,16 @@ pub enum Want {
         /// ExternalSecret name.
         name: String,
     },
-    /// A cloud key copied into Vault KV v2 (`secret/<path>`, property `value`) with provenance.
-    Migrated {
-        /// Cloud store.
-        store: String,
-        /// Cloud key.
-        key: String,
-        /// Path below `secret/`.
-        path: String,
+    /// A cloud key (or a property of it) copied into Vault KV v2 (`secret/<to>`, property
+    /// `value`) with provenance.
+    Migrated(crate::config::Migration),
+    /// An ExternalSecret switched to the `vault` store, proven byte-identical first.
+    CutOver {
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
     },
-    /// A bootstrap ExternalSecret switched to the `vault` store (`body` is its cut-over form).
-    CutOver(KubeObject),
     /// The checks of a phase passed for this desired state (recorded in the status ConfigMap).
     Verified {
         /// The phase.
@@ -195,9 +194,9 @@ impl fmt::Display for Step {
         let verb = match (&self.item.want, self.action) {
             (Want::Synced { .. }, _) => "sync",
             (Want::Verified { .. }, _) => "verify",
-            (Want::Migrated { .. }, Action::Update) => "migrate again",
-            (Want::Migrated { .. }, _) => "migrate",
-            (Want::CutOver(_), _) => "cut over",
+            (Want::Migrated(_), Action::Update) => "migrate again",
+            (Want::Migrated(_), _) => "migrate",
+            (Want::CutOver { .. }, _) => "cut over",
             (_, Action::Create) => "create",
             (_, Action::Update) => "update",
             (_, Action::Run) => "run",
@@ -235,6 +234,7 @@ pub fn plan(desired: &[Item], observed: &BTreeMap<String, State>) -> Vec<Step> {
                 Action::Run,
                 format!("verified for another configuration ({what})"),
             ),
+            (State::Differs(why), Want::CutOver { .. }) => (Action::Update, why.clone()),
             (State::Differs(what), _) => (Action::Update, format!("{what} differs")),
             (State::Unknown(why), _) => (
                 if is_check || matches!(item.want, Want::Synced { .. }) {

@@ -82,7 +82,7 @@
 //! and `generators/v1/ecr`; expiries are Unix seconds. Credentials come from the spec's `auth`
 //! and `role` through the chain above. `STSSessionToken` refuses `auth.jwt` (as ESO);
 //! `ECRAuthorizationToken` with `scope: public` (ECR Public) is not supported yet. Tests:
-//! `tests/generators.rs` (moto).
+//! `tests/integration/generators.rs` (moto).
 //!
 //! # Caching and batching
 //!

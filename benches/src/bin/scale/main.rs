@@ -91,7 +91,7 @@ struct Args {
     /// Markdown file whose block for this run is rewritten (e.g. docs/benchmarks.md).
     #[arg(long)]
     docs: Option<PathBuf>,
-    /// Fail unless every figure was produced (the smoke run in scripts/test).
+    /// Fail unless every figure was produced (the smoke test, benches/tests/scale_smoke.rs).
     #[arg(long)]
     check: bool,
     /// Longest wait of any phase, seconds.

@@ -68,13 +68,15 @@ pub struct Bootstrap {
     /// Migration: cloud keys copied into Vault KV v2 (needs `vault`).
     #[serde(default)]
     pub migration: Vec<Migration>,
-    /// Cut-over: bootstrap ExternalSecrets switched to the `vault` store once every key they
-    /// read is migrated and rendering through `vault` is byte-identical.
+    /// Cut-over: ExternalSecrets (the bootstrap ones or any other, by namespace and name)
+    /// switched to the `vault` store once every reference they read is covered by `migration`
+    /// and rendering through `vault` is byte-identical to their Secret.
     #[serde(default)]
     pub cutover: Vec<CutoverRef>,
 }
 
-/// One cloud key copied into Vault: KV v2 `secret/<to>`, property [`VALUE_PROPERTY`].
+/// One cloud key (or one property of its JSON value) copied into Vault: KV v2 `secret/<to>`,
+/// property [`VALUE_PROPERTY`].
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Migration {
@@ -82,14 +84,29 @@ pub struct Migration {
     pub store: String,
     /// The cloud key.
     pub key: String,
+    /// A property of the cloud value (a JSON document), read as an ExternalSecret's
+    /// `remoteRef.property` reads it; absent: the whole value.
+    #[serde(default)]
+    pub property: Option<String>,
     /// Path below `secret/`.
     pub to: String,
+}
+
+impl Migration {
+    /// `<store>/<key>` or `<store>/<key>#<property>`: the provenance recorded in Vault.
+    pub fn source(&self) -> String {
+        match &self.property {
+            Some(p) => format!("{}/{}#{p}", self.store, self.key),
+            None => format!("{}/{}", self.store, self.key),
+        }
+    }
 }
 
 /// The KV property a migrated value is stored under.
 pub const VALUE_PROPERTY: &str = "value";
 
-/// An ExternalSecret to cut over.
+/// An ExternalSecret to cut over: one of `bootstrapSecrets` or any other (created by a user,
+/// Helm, GitOps).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CutoverRef {
@@ -430,6 +447,26 @@ mod tests {
                 "apiVersion: secretsync.io/v1alpha1\nkind: Bootstrap\nvault:\n  address: http://v\n  pki:\n    commonName: x\n    role: r\n    allowedDomains: [x]\n    maxTtl: nope\n",
                 "vault.pki.maxTtl",
             ),
+            (
+                "apiVersion: secretsync.io/v1alpha1\nkind: Bootstrap\nstores:\n  aws:\n    roleArn: arn:aws:iam::1:role/r\nvault:\n  address: http://v\nmigration:\n- {store: aws-secretsmanager, key: k, property: '', to: a/b}\n",
+                "migration[0].property: expected a property of the cloud value",
+            ),
+            (
+                "apiVersion: secretsync.io/v1alpha1\nkind: Bootstrap\nvault:\n  address: http://v\ncutover:\n- {namespace: Team, name: app}\n",
+                "cutover[0].namespace: expected a DNS-1123 label",
+            ),
+            (
+                "apiVersion: secretsync.io/v1alpha1\nkind: Bootstrap\nvault:\n  address: http://v\ncutover:\n- {namespace: team, name: app}\n- {namespace: team, name: app}\n",
+                "cutover[1].name: team/app is listed twice",
+            ),
+            (
+                "apiVersion: secretsync.io/v1alpha1\nkind: Bootstrap\ncutover:\n- {namespace: team, name: app}\n",
+                "vault: migration and cutover need the vault block",
+            ),
+            (
+                "apiVersion: secretsync.io/v1alpha1\nkind: Bootstrap\nstores:\n  aws:\n    roleArn: arn:aws:iam::1:role/r\nbootstrapSecrets:\n- name: a\n  namespace: b\n  store: aws-secretsmanager\n  data: [{secretKey: k, remoteKey: r}]\nvault:\n  address: http://v\ncutover:\n- {namespace: b, name: a}\n",
+                "cutover[0]: bootstrap secret b/a: data[0].remoteRef (key \"r\" of ClusterSecretStore aws-secretsmanager) is not in migration",
+            ),
         ];
         for (text, want) in table {
             let err = parse("b.yaml", text).expect_err(text).to_string();
@@ -437,6 +474,14 @@ mod tests {
             assert!(err.contains(want), "{text:?}: {err:?} lacks {want:?}");
         }
         parse("b.yaml", MINIMAL).expect("minimal file");
+        // any ExternalSecret may be listed; its references are checked when it is read
+        parse(
+            "b.yaml",
+            &format!(
+                "{MINIMAL}vault:\n  address: http://v\ncutover:\n- {{namespace: team, name: app}}\n"
+            ),
+        )
+        .expect("an ExternalSecret the bootstrapper did not create");
     }
 
     #[test]

@@ -157,6 +157,12 @@ fn validate_migration(c: &Bootstrap) -> Rule {
         if m.key.is_empty() {
             return fail(at("key"), "must not be empty");
         }
+        if m.property.as_deref().is_some_and(str::is_empty) {
+            return fail(
+                at("property"),
+                "expected a property of the cloud value, or no property for the whole value",
+            );
+        }
         if !is_vault_path(&m.to) {
             return fail(
                 at("to"),
@@ -167,31 +173,39 @@ fn validate_migration(c: &Bootstrap) -> Rule {
             return fail(at("to"), format!("{:?} is the target of two keys", m.to));
         }
     }
+    let mut listed = std::collections::BTreeSet::new();
     for (i, r) in c.cutover.iter().enumerate() {
-        let Some(es) = c
+        let at = |f: &str| format!("cutover[{i}].{f}");
+        if !is_name(&r.namespace, false) {
+            return fail(at("namespace"), "expected a DNS-1123 label");
+        }
+        if !is_name(&r.name, true) {
+            return fail(at("name"), "expected a DNS-1123 subdomain");
+        }
+        if !listed.insert((r.namespace.as_str(), r.name.as_str())) {
+            return fail(
+                at("name"),
+                format!("{}/{} is listed twice", r.namespace, r.name),
+            );
+        }
+        // A bootstrap ExternalSecret's references are known now; any other ExternalSecret's
+        // are checked against migration when it is read (plan shows it, apply refuses it).
+        if let Some(s) = c
             .bootstrap_secrets
             .iter()
             .find(|s| s.namespace == r.namespace && s.name == r.name)
-        else {
+            && let Err(e) = crate::cutover::translate::translate(
+                &crate::desired::external_secret(s),
+                &c.migration,
+            )
+        {
             return fail(
                 format!("cutover[{i}]"),
-                format!("{}/{} is not one of bootstrapSecrets", r.namespace, r.name),
+                format!(
+                    "bootstrap secret {}/{}: {e}; add the key to migration",
+                    r.namespace, r.name
+                ),
             );
-        };
-        for d in &es.data {
-            let migrated = c
-                .migration
-                .iter()
-                .any(|m| m.store == es.store && m.key == d.remote_key);
-            if !migrated || d.property.is_some() {
-                return fail(
-                    format!("cutover[{i}]"),
-                    format!(
-                        "{}/{}: key {:?} of store {} is not in migration (or reads a property)",
-                        r.namespace, r.name, d.remote_key, es.store
-                    ),
-                );
-            }
         }
     }
     Ok(())

@@ -281,6 +281,26 @@ cutover:
     }
 }
 
+/// A second `apply` does nothing and `plan` is empty.
+pub async fn assert_nothing_to_do(b: &Bootstrapper) {
+    let again = b
+        .apply(&secretsync_bootstrap::ApplyOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("re-run: {e}"));
+    assert!(again.done.is_empty(), "{:#?}", again.done);
+    assert!(b.plan().await.expect("plan").is_empty());
+}
+
+/// The steps `b` would take, as printed.
+pub async fn planned(b: &Bootstrapper) -> Vec<String> {
+    b.plan()
+        .await
+        .expect("plan")
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
 /// A Vault API read with the root token.
 pub async fn vault_get(world: &World, path: &str) -> Value {
     world

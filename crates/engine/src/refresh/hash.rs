@@ -1,6 +1,6 @@
 //! ESO's hashes, byte-compatible with Go: every one is `sha3-224` of Go's `fmt.Sprintf("%+v", x)`
 //! (`esutils.ObjectHash`). Proven against vectors printed by Go itself
-//! (`tests/data/eso_hashes/`, checked by `tests/eso_hashes.rs`).
+//! (`tests/data/eso_hashes/`, checked by `tests/integration/eso_hashes.rs`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,0 +1,191 @@
+//! Fetch coalescing, measured with a counting provider.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{MemoryFactory, env_for, env_with, es};
+use futures::future::join_all;
+use secretsync_engine::MemoryEnvironment;
+use secretsync_engine::fetch::{CallLabels, CallStatus, ProviderCall};
+use secretsync_engine::{Engine, EngineConfig, FetchConfig, FetchObserver, SyncResult};
+use secretsync_model::external_secret::ExternalSecret;
+
+const OBJECTS: usize = 10_000;
+const KEYS: usize = 1_000;
+
+fn objects() -> Vec<ExternalSecret> {
+    (0..OBJECTS)
+        .map(|i| {
+            es(&format!(
+                r#"
+metadata: {{name: es-{i}, namespace: ns-{ns}}}
+spec:
+  secretStoreRef: {{name: shared, kind: ClusterSecretStore}}
+  data:
+    - secretKey: value
+      remoteRef: {{key: key-{k}, property: v}}
+"#,
+                ns = 0,
+                k = i % KEYS
+            ))
+        })
+        .collect()
+}
+
+fn factory() -> MemoryFactory {
+    let f = MemoryFactory::default();
+    for k in 0..KEYS {
+        f.set(&format!("key-{k}"), &format!(r#"{{"v": "value-{k}"}}"#));
+    }
+    f
+}
+
+async fn cycle(engine: &Engine, env: &MemoryEnvironment, objects: &[ExternalSecret]) {
+    let outcomes = join_all(objects.iter().map(|o| engine.sync(o, env))).await;
+    for (i, o) in outcomes.iter().enumerate() {
+        match &o.result {
+            Ok(SyncResult::Write(d)) => {
+                assert_eq!(
+                    d.data["value"].expose(),
+                    format!("value-{}", i % KEYS).as_bytes()
+                )
+            }
+            other => panic!("object {i}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn ten_thousand_objects_one_thousand_keys_one_thousand_reads_per_cycle() {
+    let factory = factory();
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
+    let objects = objects();
+    let env = env_for(&objects);
+
+    cycle(&engine, &env, &objects).await;
+    assert_eq!(factory.calls(), KEYS as u64, "first cycle");
+    let stats = engine.fetch_stats();
+    assert_eq!(stats.reads_requested, OBJECTS as u64);
+    assert_eq!(stats.provider_calls, KEYS as u64);
+    assert_eq!(stats.coalesced, (OBJECTS - KEYS) as u64);
+
+    // The next refresh cycle, after the coalescing window: again one read per key.
+    tokio::time::advance(Duration::from_secs(2)).await;
+    cycle(&engine, &env, &objects).await;
+    assert_eq!(factory.calls(), 2 * KEYS as u64, "second cycle");
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_flight_reads_coalesce_without_a_window() {
+    let mut factory = factory();
+    factory.delay = Some(Duration::from_millis(50));
+    let config = EngineConfig {
+        fetch: FetchConfig {
+            coalesce_window: Duration::ZERO,
+            max_concurrent_per_store: 10_000,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let engine = Engine::new(Arc::new(factory.factory()), config);
+    let objects = objects();
+    let env = env_for(&objects);
+    cycle(&engine, &env, &objects).await;
+    assert_eq!(factory.calls(), KEYS as u64);
+    // Without a window, the next cycle reads again.
+    cycle(&engine, &env, &objects[..KEYS]).await;
+    assert_eq!(factory.calls(), 2 * KEYS as u64);
+}
+
+#[tokio::test(start_paused = true)]
+async fn provider_is_built_once_and_rebuilt_on_spec_change() {
+    let factory = factory();
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
+    let objects = objects();
+    let env = env_for(&objects);
+    cycle(&engine, &env, &objects[..100]).await;
+    assert_eq!(factory.builds.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let spec = secretsync_model::secret_store::SecretStoreSpec {
+        controller: Some("other".into()),
+        ..Default::default()
+    };
+    let env = env_with(&objects, &spec);
+    cycle(&engine, &env, &objects[..100]).await;
+    assert_eq!(factory.builds.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn purge_forgets_values_after_the_window() {
+    let factory = factory();
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
+    let objects = objects();
+    let env = env_for(&objects);
+    cycle(&engine, &env, &objects[..10]).await;
+    assert_eq!(engine.fetch_layer().cached_reads(), 10);
+    engine.fetch_layer().purge();
+    assert_eq!(
+        engine.fetch_layer().cached_reads(),
+        10,
+        "still inside the window"
+    );
+    tokio::time::advance(Duration::from_millis(1500)).await;
+    engine.fetch_layer().purge();
+    assert_eq!(engine.fetch_layer().cached_reads(), 0);
+}
+
+/// Counts what the fetch layer reports to its observer.
+#[derive(Default)]
+struct CountingObserver {
+    calls: std::sync::Mutex<Vec<(CallLabels, CallStatus)>>,
+    coalesced: std::sync::atomic::AtomicU64,
+}
+
+impl FetchObserver for CountingObserver {
+    fn provider_call(&self, call: &ProviderCall) {
+        self.calls.lock().unwrap().push((call.labels, call.status));
+    }
+    fn read_coalesced(&self, _labels: CallLabels) {
+        self.coalesced
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn observer_sees_each_provider_call_and_each_coalesced_read() {
+    let factory = factory();
+    let observer = Arc::new(CountingObserver::default());
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default())
+        .with_observer(observer.clone());
+    let objects = objects();
+    let env = env_for(&objects);
+    cycle(&engine, &env, &objects).await;
+    let calls = observer.calls.lock().unwrap().clone();
+    assert_eq!(calls.len() as u64, factory.calls());
+    assert_eq!(calls.len(), KEYS);
+    assert!(
+        calls
+            .iter()
+            .all(|(labels, status)| *status == CallStatus::Success && labels.call == "GetSecret")
+    );
+    assert_eq!(
+        observer.coalesced.load(std::sync::atomic::Ordering::SeqCst),
+        (OBJECTS - KEYS) as u64
+    );
+
+    // A missing key is one provider call with status error.
+    let missing = es(r#"
+metadata: {name: missing, namespace: ns-0}
+spec:
+  secretStoreRef: {name: shared, kind: ClusterSecretStore}
+  data:
+    - secretKey: value
+      remoteRef: {key: no-such-key}
+"#);
+    let _ = engine.sync(&missing, &env).await;
+    let calls = observer.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), KEYS + 1);
+    assert_eq!(calls.last().unwrap().1, CallStatus::Error);
+}
