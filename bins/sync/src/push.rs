@@ -5,10 +5,11 @@
 
 use std::process::ExitCode;
 
+use secretsync_engine::GenerateError;
 use secretsync_engine::TemplateSourceKind;
-use secretsync_engine::push::apply_push_template;
 use secretsync_engine::push::data_to::{TargetStore, check_rules_reach_stores, plan_store};
 use secretsync_engine::push::run::{open_store, push_to_store};
+use secretsync_engine::push::{apply_push_template, resolve_push_template};
 use secretsync_engine::templates::TemplateCache;
 use secretsync_model::push_secret::PushSecret;
 
@@ -70,32 +71,33 @@ async fn push_one(
     let name = ps.metadata.name.clone().unwrap_or_default();
     let object = format!("PushSecret {ns}/{name}");
     let invalid = |m: String| Failure::new(Class::Invalid, format!("{object}: {m}"));
-    let secret = ps
-        .spec
-        .selector
-        .secret
-        .as_ref()
-        .and_then(|s| s.name.clone())
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| {
-            invalid("spec.selector.secret.name: expected a Secret name (label selectors need the operator)".into())
-        })?;
-    let data = session
-        .env
-        .template_source(TemplateSourceKind::Secret, ns, &secret)
+    let data = match &ps.spec.selector.generator_ref {
+        // A generator runs once per invocation (each run pushes a new value, as each refresh
+        // does in the operator).
+        Some(reference) => session
+            .engine
+            .run_generator(ns, reference, session.env.as_ref())
+            .await
+            .map(|(_, generated)| generated.data)
+            .map_err(|e| {
+                let class = match e {
+                    GenerateError::Provider(_) => Class::Unavailable,
+                    _ => Class::Invalid,
+                };
+                Failure::new(
+                    class,
+                    format!(
+                        "{object}: spec.selector.generatorRef ({} {}): {e}",
+                        reference.kind, reference.name
+                    ),
+                )
+            })?,
+        None => source_secret(session, ps, ns, &object).await?,
+    };
+    let sources = resolve_push_template(ps.spec.template.as_ref(), session.env.as_ref(), ns)
         .await
-        .map_err(|e| {
-            let class = if e.unavailable {
-                Class::Unavailable
-            } else {
-                Class::Invalid
-            };
-            Failure::new(
-                class,
-                format!("{object}: source Secret {ns}/{secret}: {}", e.message),
-            )
-        })?;
-    let data = apply_push_template(ps.spec.template.as_ref(), data, templates)
+        .map_err(|e| invalid(e.to_string()))?;
+    let data = apply_push_template(ps.spec.template.as_ref(), &sources, data, templates)
         .map_err(|e| invalid(e.to_string()))?;
     let mut lines = Vec::new();
     for (i, r) in ps.spec.secret_store_refs.iter().enumerate() {
@@ -140,4 +142,42 @@ async fn push_one(
         ));
     }
     Ok(lines)
+}
+
+/// The data of the source Secret `selector.secret.name` names (label selectors need the
+/// operator).
+async fn source_secret(
+    session: &Session,
+    ps: &PushSecret,
+    ns: &str,
+    object: &str,
+) -> Result<secretsync_model::SecretData, Failure> {
+    let secret = ps
+        .spec
+        .selector
+        .secret
+        .as_ref()
+        .and_then(|s| s.name.clone())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            Failure::new(
+                Class::Invalid,
+                format!("{object}: spec.selector.secret.name: expected a Secret name (label selectors need the operator)"),
+            )
+        })?;
+    session
+        .env
+        .template_source(TemplateSourceKind::Secret, ns, &secret)
+        .await
+        .map_err(|e| {
+            let class = if e.unavailable {
+                Class::Unavailable
+            } else {
+                Class::Invalid
+            };
+            Failure::new(
+                class,
+                format!("{object}: source Secret {ns}/{secret}: {}", e.message),
+            )
+        })
 }

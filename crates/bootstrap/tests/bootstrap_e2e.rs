@@ -2,7 +2,7 @@
 //! cloud stores with workload identity / IRSA, the Crossplane Secrets synced once through the
 //! engine and writer) and phase 2 (KV v2, Kubernetes auth, policy and role, AppRole, database
 //! engine, PKI, the `vault` store); re-runs are no-ops; no value or token reaches logs or errors.
-//! (An apply killed at every step and re-run: `bins/bootstrap/tests/killed.rs`, with the binary.
+//! (An apply killed at every step and re-run: `bins/bootstrap/tests/integration/killed.rs`, with the binary.
 //! Cut-over of ExternalSecrets the bootstrapper did not create: `cutover/`, run within
 //! `migration_cutover_and_rollback`.)
 

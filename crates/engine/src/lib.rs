@@ -61,12 +61,13 @@ pub mod render_pool;
 pub mod rewrite;
 pub mod stable_hash;
 pub mod sync_windows;
+mod template_from;
 pub mod templates;
 pub mod token_bucket;
 pub mod validation;
 pub mod values;
 
-pub use engine::{Engine, EngineConfig, FALLBACK_STORE_ANNOTATION, StateOperation};
+pub use engine::{Engine, EngineConfig, FALLBACK_STORE_ANNOTATION, GenerateError, StateOperation};
 pub use env::{ResolvedStore, SyncEnvironment, TemplateSourceKind};
 pub use error::{EngineError, EnvironmentError, StoreFailure};
 pub use fetch::{FetchConfig, FetchObserver, FetchStats, RateLimit};

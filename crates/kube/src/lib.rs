@@ -75,6 +75,18 @@ impl SecretSyncer for Engine {
     ) -> Result<Option<serde_json::Value>, secretsync_model::ProviderError> {
         Engine::generated_state(self, operation, namespace, kept, env).await
     }
+
+    async fn generate(
+        &self,
+        namespace: &str,
+        reference: &secretsync_model::external_secret::GeneratorRef,
+        env: &dyn SyncEnvironment,
+    ) -> Result<secretsync_model::SecretData, String> {
+        Engine::run_generator(self, namespace, reference, env)
+            .await
+            .map(|(_, generated)| generated.data)
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Errors starting the controllers.

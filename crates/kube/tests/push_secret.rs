@@ -586,3 +586,177 @@ async fn cluster_push_secret_pushes_per_namespace_and_reports_failures() {
         .unwrap()
         .unwrap();
 }
+
+/// Reconciles of the PushSecret controller so far (any result but errors).
+fn push_reconciles(metrics: &Metrics) -> u64 {
+    use secretsync_kube::metrics::runtime::ReconcileResult;
+    [ReconcileResult::success, ReconcileResult::requeue_after]
+        .into_iter()
+        .map(|r| metrics.runtime.reconciles("pushsecret", r))
+        .sum()
+}
+
+/// `selector.generatorRef`: a Password generator's value, with a `templateFrom` ConfigMap
+/// laid over it, goes to OpenBao once; the reconciles after it (our own finalizer and status
+/// writes, an operator restart) push nothing new, as ESO refreshes only on a spec, label or
+/// annotation change or when `refreshInterval` is over; an annotation change generates and
+/// pushes a new value; `deletionPolicy: Delete` removes it; no generated value in status,
+/// events or logs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_source_is_stable_until_eso_would_regenerate() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use secretsync_model::generator::Password;
+
+    secretsync_testkit::logs::capture();
+    let bao = Bao::start().await.expect("OpenBao");
+    let cluster = Cluster::start(crd_dir()).await;
+    let ns = cluster.namespace.clone();
+    let token = secrecy::ExposeSecret::expose_secret(bao.root_token()).to_string();
+    support::push::source(&cluster, "vault-token", &[("token", &token)]).await;
+    cluster
+        .apply::<SecretStore>(
+            Some(&ns),
+            json!({"apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+                   "metadata": {"name": "vault", "namespace": ns},
+                   "spec": {"provider": {"vault": {
+                       "server": bao.addr(), "path": "secret", "version": "v2",
+                       "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}}}}}}),
+        )
+        .await;
+    cluster
+        .apply::<Password>(
+            Some(&ns),
+            json!({"apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password",
+                   "metadata": {"name": "pw", "namespace": ns},
+                   "spec": {"length": 32, "digits": 4, "symbols": 0, "noUpper": false,
+                            "allowRepeat": true}}),
+        )
+        .await;
+    cluster
+        .apply::<ConfigMap>(
+            Some(&ns),
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": "tpl", "namespace": ns},
+                   "data": {"dsn": "postgres://app:{{ .password }}@db"}}),
+        )
+        .await;
+    let start = || {
+        let factory = Arc::new(AllProviders::new(
+            ProviderOptions::from_lookup(|_| None).unwrap(),
+        ));
+        let engine = Arc::new(Engine::new(factory.clone(), EngineConfig::default()));
+        let (lifecycle, metrics) = (Lifecycle::default(), Metrics::default());
+        let running = tokio::spawn(secretsync_kube::run_with(
+            cluster.client.clone(),
+            config(&ns),
+            engine,
+            factory,
+            metrics.clone(),
+            lifecycle.clone(),
+        ));
+        (lifecycle, metrics, running)
+    };
+    let stop = |lifecycle: Lifecycle, running: tokio::task::JoinHandle<_>| async move {
+        lifecycle.shutdown.cancel();
+        let done: Result<Result<(), secretsync_kube::RunError>, _> =
+            tokio::time::timeout(Duration::from_secs(20), running)
+                .await
+                .unwrap();
+        done.unwrap().unwrap();
+    };
+    let version = || async {
+        kv_meta(&bao, "generated").await.unwrap()["current_version"]
+            .as_u64()
+            .unwrap()
+    };
+    let (lifecycle, metrics, running) = start();
+    let manifest = |annotations: Value| {
+        json!({"apiVersion": "external-secrets.io/v1alpha1", "kind": "PushSecret",
+               "metadata": {"name": "gen", "namespace": ns, "annotations": annotations},
+               "spec": {"refreshInterval": "1h", "deletionPolicy": "Delete",
+                        "secretStoreRefs": [{"name": "vault", "kind": "SecretStore"}],
+                        "selector": {"generatorRef": {
+                            "apiVersion": "generators.external-secrets.io/v1alpha1",
+                            "kind": "Password", "name": "pw"}},
+                        "template": {"templateFrom": [
+                            {"configMap": {"name": "tpl", "items": [{"key": "dsn"}]}}]},
+                        "data": [entry(None, "generated", None)]}})
+    };
+    cluster
+        .apply::<PushSecret>(Some(&ns), manifest(json!({})))
+        .await;
+    wait_for(WAIT, "PushSecret Ready", || async {
+        ready(&cluster, "gen").await.filter(|r| r.0 == "True")
+    })
+    .await;
+    let first = kv(&bao, "generated").await.unwrap();
+    let password = first["password"].as_str().unwrap().to_string();
+    assert_eq!(password.len(), 32);
+    assert_eq!(first["dsn"], json!(format!("postgres://app:{password}@db")));
+    // the finalizer and status writes each brought a reconcile: none generated again
+    wait_for(WAIT, "two reconciles", || async {
+        (push_reconciles(&metrics) >= 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        version().await,
+        1,
+        "one write after {} reconciles",
+        push_reconciles(&metrics)
+    );
+
+    // an operator restart reconciles every PushSecret: ESO would not refresh, nor do we
+    stop(lifecycle, running).await;
+    let (lifecycle, metrics, running) = start();
+    wait_for(WAIT, "a reconcile after the restart", || async {
+        (push_reconciles(&metrics) >= 1).then_some(())
+    })
+    .await;
+    assert_eq!(kv(&bao, "generated").await.unwrap(), first);
+    assert_eq!(version().await, 1);
+
+    // an annotation change is a refresh for ESO: a new value is generated and pushed, once
+    let synced_version = || async {
+        Api::<PushSecret>::namespaced(cluster.client.clone(), &ns)
+            .get("gen")
+            .await
+            .unwrap()
+            .status
+            .and_then(|s| s.synced_resource_version)
+    };
+    let before = synced_version().await;
+    cluster
+        .apply::<PushSecret>(Some(&ns), manifest(json!({"rotate": "1"})))
+        .await;
+    let second = wait_for(WAIT, "a new generated value", || async {
+        kv(&bao, "generated")
+            .await
+            .filter(|v| v["password"] != json!(password))
+    })
+    .await;
+    let rotated = second["password"].as_str().unwrap().to_string();
+    wait_for(WAIT, "the refresh recorded in the status", || async {
+        (synced_version().await != before).then_some(())
+    })
+    .await;
+    stop(lifecycle, running).await;
+    let (lifecycle, metrics, running) = start();
+    wait_for(WAIT, "a reconcile after the second restart", || async {
+        (push_reconciles(&metrics) >= 1).then_some(())
+    })
+    .await;
+    assert_eq!(version().await, 2, "one write for the annotation change");
+
+    let api = Api::<PushSecret>::namespaced(cluster.client.clone(), &ns);
+    let status = api.get("gen").await.unwrap().status.unwrap();
+    let status = serde_json::to_string(&status).unwrap();
+    assert!(!status.contains(&password) && !status.contains(&rotated));
+    api.delete("gen", &DeleteParams::default()).await.unwrap();
+    wait_for(WAIT, "the pushed secret deleted", || async {
+        kv_meta(&bao, "generated").await.is_none().then_some(())
+    })
+    .await;
+    assert_no_values_in_events(&cluster, &[&password, &rotated]).await;
+    assert_no_values_in_logs(&[&password, &rotated]);
+    stop(lifecycle, running).await;
+}

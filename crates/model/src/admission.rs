@@ -9,6 +9,11 @@
 //!
 //! Not expressible within the API server's CEL cost budget on ESO's unbounded schemas: ESO's
 //! duplicate-`secretKey` check (quadratic in `spec.data`); it stays a sync-time check.
+//!
+//! [`PUSH_RULES`] are ESO's CEL rules on PushSecrets (`x-kubernetes-validations` of
+//! `apis/externalsecrets/v1alpha1/pushsecret_types.go`, all on `dataTo`), placed the same way
+//! in the PushSecret spec and in ClusterPushSecret's `pushSecretSpec`; their bad specs are
+//! checked against [`crate::push_secret::validate_push_secret`].
 
 /// Where a rule sits, relative to an `ExternalSecretSpec` schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +26,10 @@ pub enum Scope {
     Template,
     /// Each item of `spec.dataFrom`.
     DataFromItem,
+    /// Each item of a PushSecret's `spec.dataTo`.
+    DataToItem,
+    /// Each item of `rewrite` in a PushSecret's `spec.dataTo` items.
+    DataToRewriteItem,
 }
 
 impl Scope {
@@ -31,6 +40,8 @@ impl Scope {
             Scope::Target => &["target"],
             Scope::Template => &["target", "template"],
             Scope::DataFromItem => &["dataFrom", "[]"],
+            Scope::DataToItem => &["dataTo", "[]"],
+            Scope::DataToRewriteItem => &["dataTo", "[]", "rewrite", "[]"],
         }
     }
 }
@@ -44,9 +55,11 @@ pub struct Rule {
     pub rule: &'static str,
     /// ESO's webhook message.
     pub message: &'static str,
-    /// An ExternalSecret spec (YAML) that breaks this rule and no other.
+    /// A spec (YAML; an ExternalSecret's for [`RULES`], a PushSecret's for [`PUSH_RULES`])
+    /// that breaks this rule and no other.
     pub bad_spec: &'static str,
-    /// The field [`crate::validate::validate_external_secret`] names for `bad_spec`.
+    /// The field [`crate::validate::validate_external_secret`] (or
+    /// [`crate::push_secret::validate_push_secret`]) names for `bad_spec`.
     pub rust_field: &'static str,
 }
 
@@ -118,6 +131,38 @@ pub fn bad_spec_yaml(rule: &Rule) -> String {
     format!("{STORE}{}", rule.bad_spec)
 }
 
+const PUSH_BASE: &str = "secretStoreRefs: [{name: vault}]\nselector: {secret: {name: src}}\ndata: [{match: {remoteRef: {remoteKey: x}}}]\n";
+
+/// ESO's CEL rules on PushSecrets (`pushsecret_types.go`; ESO has no PushSecret webhook).
+pub const PUSH_RULES: &[Rule] = &[
+    Rule {
+        scope: Scope::DataToItem,
+        rule: "has(self.storeRef) && (has(self.storeRef.name) || has(self.storeRef.labelSelector))",
+        message: "storeRef must specify either name or labelSelector",
+        bad_spec: "dataTo: [{remoteKey: bundle}]",
+        rust_field: "spec.dataTo[0].storeRef",
+    },
+    Rule {
+        scope: Scope::DataToItem,
+        rule: "!has(self.remoteKey) || !has(self.rewrite) || size(self.rewrite) == 0",
+        message: "remoteKey and rewrite are mutually exclusive: rewrite is only supported in per-key mode (without remoteKey)",
+        bad_spec: "dataTo: [{storeRef: {name: vault}, remoteKey: bundle, rewrite: [{regexp: {source: a, target: b}}]}]",
+        rust_field: "spec.dataTo[0].rewrite",
+    },
+    Rule {
+        scope: Scope::DataToRewriteItem,
+        rule: "(has(self.regexp) && !has(self.transform)) || (!has(self.regexp) && has(self.transform))",
+        message: "exactly one of regexp or transform must be set",
+        bad_spec: "dataTo: [{storeRef: {name: vault}, rewrite: [{}]}]",
+        rust_field: "spec.dataTo[0].rewrite[0]",
+    },
+];
+
+/// The bad spec of a [`PUSH_RULES`] rule, completed into a PushSecret spec, as YAML.
+pub fn push_bad_spec_yaml(rule: &Rule) -> String {
+    format!("{PUSH_BASE}{}", rule.bad_spec)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +186,29 @@ mod tests {
                 rule.message,
                 rule.rust_field,
                 bad_spec_yaml(rule)
+            );
+        }
+    }
+
+    #[test]
+    fn every_push_rule_is_also_checked_in_rust() {
+        use crate::push_secret::{PushSecretSpec, validate_push_secret};
+        let base: PushSecretSpec = serde_yaml::from_str(PUSH_BASE).unwrap_or_default();
+        assert!(validate_push_secret(&base, "spec").is_empty());
+        for rule in PUSH_RULES {
+            let spec: PushSecretSpec = serde_yaml::from_str(&push_bad_spec_yaml(rule))
+                .unwrap_or_else(|e| panic!("{}: bad_spec does not parse: {e}", rule.message));
+            let errors: Vec<String> = validate_push_secret(&spec, "spec")
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.starts_with(&format!("{}:", rule.rust_field))),
+                "{}: validate_push_secret reports no error at {} (got {errors:?})",
+                rule.message,
+                rule.rust_field,
             );
         }
     }

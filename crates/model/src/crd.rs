@@ -39,6 +39,7 @@ pub fn external_secrets() -> Vec<CustomResourceDefinition> {
         with_v1beta1(conditions_by_type(with_admission_rules(
             ExternalSecret::crd(),
             &["spec"],
+            admission::RULES,
         ))),
         with_v1beta1(conditions_by_type(fix_store_schema(SecretStore::crd()))),
         with_v1beta1(conditions_by_type(fix_store_schema(
@@ -47,9 +48,18 @@ pub fn external_secrets() -> Vec<CustomResourceDefinition> {
         with_v1beta1(conditions_by_type(with_admission_rules(
             ClusterExternalSecret::crd(),
             &["spec", "externalSecretSpec"],
+            admission::RULES,
         ))),
-        conditions_by_type(PushSecret::crd()),
-        conditions_by_type(ClusterPushSecret::crd()),
+        conditions_by_type(with_admission_rules(
+            PushSecret::crd(),
+            &["spec"],
+            admission::PUSH_RULES,
+        )),
+        conditions_by_type(with_admission_rules(
+            ClusterPushSecret::crd(),
+            &["spec", "pushSecretSpec"],
+            admission::PUSH_RULES,
+        )),
     ]
 }
 
@@ -99,11 +109,13 @@ fn node_at<'a>(node: &'a mut JSONSchemaProps, path: &[&str]) -> Option<&'a mut J
     node_at(child, rest)
 }
 
-/// Places ESO's webhook rules ([`admission::RULES`]) as `x-kubernetes-validations` in the
-/// ExternalSecret spec schema found at `spec_path`.
+/// Places ESO's webhook or CEL rules (`rules`: [`admission::RULES`] in an ExternalSecret
+/// spec, [`admission::PUSH_RULES`] in a PushSecret spec) as `x-kubernetes-validations` in the
+/// spec schema found at `spec_path`.
 fn with_admission_rules(
     mut crd: CustomResourceDefinition,
     spec_path: &[&str],
+    rules: &[admission::Rule],
 ) -> CustomResourceDefinition {
     for version in &mut crd.spec.versions {
         let Some(root) = version
@@ -113,7 +125,7 @@ fn with_admission_rules(
         else {
             continue;
         };
-        for rule in admission::RULES {
+        for rule in rules {
             let path: Vec<&str> = spec_path.iter().chain(rule.scope.path()).copied().collect();
             let node = node_at(root, &path)
                 .unwrap_or_else(|| panic!("admission rule scope {path:?} is not in the schema"));
@@ -245,6 +257,18 @@ mod tests {
                     file_name(crd),
                     rule.message
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn push_rules_are_placed_in_both_push_secret_schemas() {
+        for crd in [&all()[4], &all()[5]] {
+            assert!(crd.spec.names.kind.contains("PushSecret"));
+            let json = serde_json::to_string(crd).unwrap_or_default();
+            for rule in admission::PUSH_RULES {
+                let message = serde_json::to_string(rule.message).unwrap_or_default();
+                assert_eq!(json.matches(&message).count(), 1, "{}", rule.message);
             }
         }
     }

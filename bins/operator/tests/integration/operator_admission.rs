@@ -8,7 +8,7 @@
 
 use crate::support;
 
-use secretsync_model::admission::{RULES, bad_spec_yaml};
+use secretsync_model::admission::{PUSH_RULES, RULES, bad_spec_yaml, push_bad_spec_yaml};
 use secretsync_model::external_secret::ExternalSecretSpec;
 use secretsync_model::validate::validate_external_secret;
 use serde_json::{Value, json};
@@ -103,6 +103,48 @@ fn each_webhook_rule_rejects_its_bad_manifest_with_esos_message() {
             "target": {"creationPolicy": "Owner", "deletionPolicy": "Delete"},
             "dataFrom": [{"extract": {"key": "a"}}, {"find": {"path": "b"}}]}),
     ));
+    push_rules_reject_their_bad_manifests(&cluster, &ns);
+}
+
+/// ESO's CEL rules on PushSecrets (all on `dataTo`), in PushSecret and ClusterPushSecret.
+fn push_rules_reject_their_bad_manifests(cluster: &Cluster, ns: &str) {
+    for (i, rule) in PUSH_RULES.iter().enumerate() {
+        let spec: Value = serde_yaml::from_str(&push_bad_spec_yaml(rule)).unwrap();
+        let push = serde_json::to_string(&json!({
+            "apiVersion": "external-secrets.io/v1alpha1", "kind": "PushSecret",
+            "metadata": {"name": format!("bad-push-{i}"), "namespace": ns},
+            "spec": spec,
+        }))
+        .unwrap();
+        let stderr = rejected(cluster, &push);
+        assert!(
+            stderr.contains(rule.message),
+            "PushSecret bad-push-{i}: expected ESO's message {:?}, got: {stderr}",
+            rule.message
+        );
+        let cluster_push = serde_json::to_string(&json!({
+            "apiVersion": "external-secrets.io/v1alpha1", "kind": "ClusterPushSecret",
+            "metadata": {"name": format!("bad-push-{i}-{ns}")},
+            "spec": {"namespaceSelectors": [{"matchLabels": {"none": "none"}}], "pushSecretSpec": spec},
+        }))
+        .unwrap();
+        let stderr = rejected(cluster, &cluster_push);
+        assert!(
+            stderr.contains(rule.message),
+            "ClusterPushSecret bad-push-{i}: {stderr}"
+        );
+    }
+    // fixed: a dataTo rule with a store and one rewrite operation is accepted
+    cluster.apply(
+        &serde_json::to_string(&json!({
+            "apiVersion": "external-secrets.io/v1alpha1", "kind": "PushSecret",
+            "metadata": {"name": "good-push", "namespace": ns},
+            "spec": {"secretStoreRefs": [{"name": "vault"}], "selector": {"secret": {"name": "src"}},
+                     "dataTo": [{"storeRef": {"name": "vault"},
+                                 "rewrite": [{"regexp": {"source": "a", "target": "b"}}]}]},
+        }))
+        .unwrap(),
+    );
 }
 
 /// ExternalSecret specs from `examples/` and the engine's golden cases that secretsync's own

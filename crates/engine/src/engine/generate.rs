@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use secretsync_model::StoreId;
 use secretsync_model::external_secret::{ExternalSecret, GeneratorRef, StoreKind};
-use secretsync_model::generator::{CLUSTER_GENERATOR, GenerateRequest};
+use secretsync_model::generator::{CLUSTER_GENERATOR, GenerateRequest, Generated};
 use secretsync_model::provider::StoreContext;
 
 use secretsync_model::ProviderError;
@@ -79,6 +79,64 @@ impl Engine {
     }
 }
 
+/// Why a `generatorRef` produced no values. Messages name kinds and fields, never values.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// The kind has no implementation in secretsync.
+    #[error("not supported: {0}")]
+    Unsupported(String),
+    /// The host could not resolve the reference (missing object, bad spec).
+    #[error("{0}")]
+    Environment(String),
+    /// The generator failed.
+    #[error("generate: {0}")]
+    Provider(ProviderError),
+}
+
+impl Engine {
+    /// Resolves `reference` made from `namespace` through the host and runs the generator of
+    /// its kind once: the resolved spec and what it produced (values and any state to keep).
+    /// Shared by ExternalSecret `dataFrom` entries and PushSecret `selector.generatorRef`.
+    pub async fn run_generator(
+        &self,
+        namespace: &str,
+        reference: &GeneratorRef,
+        env: &dyn SyncEnvironment,
+    ) -> Result<(GeneratorSpec, Generated), GenerateError> {
+        let generators = &self.generators;
+        let unsupported = |kind: &str| {
+            GenerateError::Unsupported(format!(
+                "generator kind {kind} is not supported (supported: {})",
+                generators.kinds().collect::<Vec<_>>().join(", ")
+            ))
+        };
+        // Kinds without an implementation are refused before the host is asked (their
+        // resources may not even be installed).
+        if reference.kind != CLUSTER_GENERATOR && generators.get(&reference.kind).is_none() {
+            return Err(unsupported(&reference.kind));
+        }
+        let spec = env
+            .generator(namespace, reference)
+            .await
+            .map_err(|e| GenerateError::Environment(e.message))?;
+        let Some(generator) = generators.get(spec.kind()) else {
+            return Err(unsupported(spec.kind()));
+        };
+        let context = generator_context(namespace, reference);
+        let request = GenerateRequest {
+            spec: &spec,
+            namespace,
+            credentials: env.credentials(&context),
+            context,
+        };
+        let generated = generator
+            .generate(&request)
+            .await
+            .map_err(GenerateError::Provider)?;
+        Ok((spec, generated))
+    }
+}
+
 impl SyncCtx<'_> {
     /// The generator states kept by this sync's entries, in `dataFrom` order.
     pub(super) fn take_generated(&self) -> Vec<GeneratedState> {
@@ -99,50 +157,29 @@ impl SyncCtx<'_> {
         reference: &GeneratorRef,
     ) -> EntryResult {
         let location = format!("spec.dataFrom[{i}].sourceRef.generatorRef");
-        let generators = &self.engine.generators;
-        let unsupported = |kind: &str| EngineError::Unsupported {
-            object: self.object.to_string(),
-            location: location.clone(),
-            message: format!(
-                "generator kind {kind} is not supported (supported: {})",
-                generators.kinds().collect::<Vec<_>>().join(", ")
-            ),
-        };
-        // Kinds without an implementation are refused before the host is asked (their
-        // resources may not even be installed).
-        if reference.kind != CLUSTER_GENERATOR && generators.get(&reference.kind).is_none() {
-            return Err(unsupported(&reference.kind));
-        }
-        let spec = self
-            .env
-            .generator(self.namespace, reference)
+        let (spec, generated) = self
+            .engine
+            .run_generator(self.namespace, reference, self.env)
             .await
-            .map_err(|e| EngineError::Environment {
-                object: self.object.to_string(),
-                location: location.clone(),
-                message: e.message,
-            })?;
-        let Some(generator) = generators.get(spec.kind()) else {
-            return Err(unsupported(spec.kind()));
-        };
-        let context = generator_context(self.namespace, reference);
-        let request = GenerateRequest {
-            spec: &spec,
-            namespace: self.namespace,
-            credentials: self.env.credentials(&context),
-            context,
-        };
-        let generated =
-            generator
-                .generate(&request)
-                .await
-                .map_err(|error| EngineError::Provider {
+            .map_err(|e| match e {
+                GenerateError::Unsupported(message) => EngineError::Unsupported {
+                    object: self.object.to_string(),
+                    location: location.clone(),
+                    message,
+                },
+                GenerateError::Environment(message) => EngineError::Environment {
+                    object: self.object.to_string(),
+                    location: location.clone(),
+                    message,
+                },
+                GenerateError::Provider(error) => EngineError::Provider {
                     object: self.object.to_string(),
                     location: location.clone(),
                     store: format!("{} {}", reference.kind, reference.name),
                     request: "generate".into(),
                     error,
-                })?;
+                },
+            })?;
         if let (Some(state), Ok(mut kept)) = (generated.state, self.generated.lock()) {
             kept.push(GeneratedState {
                 index: i,

@@ -5,7 +5,7 @@ mod generate;
 mod render;
 
 pub use fallback::ANNOTATION as FALLBACK_STORE_ANNOTATION;
-pub use generate::StateOperation;
+pub use generate::{GenerateError, StateOperation};
 
 use std::collections::HashMap;
 use std::sync::Arc;

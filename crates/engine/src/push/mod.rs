@@ -3,7 +3,7 @@
 //! disappear or the PushSecret goes, and the `syncedPushSecrets` bookkeeping.
 
 use secretsync_gojson::{Encoder, Options};
-use secretsync_model::external_secret::{ExternalSecretTemplate, StoreKind, TemplateMergePolicy};
+use secretsync_model::external_secret::StoreKind;
 use secretsync_model::push_secret::{
     PushSecretConversionStrategy, PushSecretData, PushSecretDeletionPolicy, PushSecretRemoteRef,
     PushSecretUpdatePolicy, SyncedPushSecretsMap,
@@ -12,10 +12,12 @@ use secretsync_model::writer::RemoteState;
 use secretsync_model::{SecretData, SecretValue};
 use zeroize::Zeroizing;
 
-use crate::templates::{TemplateCache, apply_template};
-
 pub mod data_to;
+pub mod refresh;
 pub mod run;
+mod template;
+
+pub use template::{PushTemplateSources, apply_push_template, resolve_push_template};
 
 /// One value to push, with the entry it comes from.
 #[derive(Clone, Debug)]
@@ -97,38 +99,6 @@ pub struct PushPlanError {
     pub field: String,
     /// What is wrong.
     pub message: String,
-}
-
-/// Applies `spec.template` to the source data the way ESO's PushSecret does: the rendered
-/// `template.data` keys are laid over the source keys (the source Secret itself is never
-/// changed). `templateFrom` is not supported for PushSecrets yet.
-pub fn apply_push_template(
-    template: Option<&ExternalSecretTemplate>,
-    data: SecretData,
-    cache: &TemplateCache,
-) -> Result<SecretData, PushPlanError> {
-    let Some(template) = template else {
-        return Ok(data);
-    };
-    if !template.template_from.is_empty() {
-        return Err(PushPlanError {
-            field: "spec.template.templateFrom".into(),
-            message:
-                "expected template.data only (templateFrom is not supported for PushSecrets yet)"
-                    .into(),
-        });
-    }
-    let merged = ExternalSecretTemplate {
-        merge_policy: TemplateMergePolicy::Merge,
-        ..template.clone()
-    };
-    let mut budget = cache.budget();
-    apply_template(&merged, &[], &data, cache, &mut budget)
-        .map(|r| r.data)
-        .map_err(|f| PushPlanError {
-            field: f.location,
-            message: f.message,
-        })
 }
 
 /// The values to push for `entries`, from the (templated) source `data`. An entry without

@@ -4,6 +4,9 @@ use super::*;
 use secretsync_model::push_secret::PushSecretMatch;
 use secretsync_template::ParseOptions;
 
+use crate::templates::TemplateCache;
+use secretsync_model::external_secret::ExternalSecretTemplate;
+
 fn entry(secret_key: Option<&str>, remote_key: &str, property: Option<&str>) -> PushSecretData {
     PushSecretData {
         match_: PushSecretMatch {
@@ -217,6 +220,7 @@ fn template_data_is_laid_over_the_source() {
     .expect("template");
     let out = apply_push_template(
         Some(&template),
+        &PushTemplateSources::default(),
         data(&[("user", b"admin"), ("pw", b"x")]),
         &cache,
     )
@@ -235,8 +239,76 @@ fn template_data_is_laid_over_the_source() {
     );
     let broken: ExternalSecretTemplate =
         serde_yaml::from_str("data: {x: '{{ .user'}").expect("template");
-    let err = apply_push_template(Some(&broken), data(&[("user", b"canary")]), &cache)
-        .expect_err("parse error");
-    assert!(err.field.contains("template"), "{err}");
+    let err = apply_push_template(
+        Some(&broken),
+        &PushTemplateSources::default(),
+        data(&[("user", b"canary")]),
+        &cache,
+    )
+    .expect_err("parse error");
+    assert!(err.field.starts_with("spec.template.data"), "{err}");
+    assert!(!err.to_string().contains("canary"), "{err}");
+}
+
+/// ESO's order: source keys, then `templateFrom` (ConfigMap and Secret items), then
+/// `template.data`, which wins; a missing source names the field and the object.
+#[tokio::test]
+async fn template_from_sources_are_read_through_the_host() {
+    use crate::MemoryEnvironment;
+    let cache = TemplateCache::new(ParseOptions::default(), 16);
+    let env = MemoryEnvironment::new()
+        .with_config_map(
+            "apps",
+            "tpl",
+            [(
+                "conn",
+                "dsn: 'postgres://{{ .user }}@db'\nuser: from-configmap",
+            )],
+        )
+        .with_secret("apps", "tpl-secret", [("token", "{{ .pw | upper }}")]);
+    let template: ExternalSecretTemplate = serde_yaml::from_str(
+        "templateFrom:\n- configMap: {name: tpl, items: [{key: conn, templateAs: KeysAndValues}]}\n- secret: {name: tpl-secret, items: [{key: token}]}\ndata: {user: '{{ .user }}-data'}",
+    )
+    .expect("template");
+    let sources = resolve_push_template(Some(&template), &env, "apps")
+        .await
+        .expect("sources");
+    let out = apply_push_template(
+        Some(&template),
+        &sources,
+        data(&[("user", b"admin"), ("pw", b"canary-tf")]),
+        &cache,
+    )
+    .expect("renders");
+    let text: BTreeMap<&str, &str> = out
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.expose_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        text,
+        BTreeMap::from([
+            ("dsn", "postgres://admin@db"),
+            ("pw", "canary-tf"),
+            ("token", "CANARY-TF"),
+            ("user", "admin-data"),
+        ])
+    );
+    assert!(!format!("{sources:?}").contains("postgres"));
+
+    let missing: ExternalSecretTemplate =
+        serde_yaml::from_str("templateFrom: [{configMap: {name: nope, items: [{key: a}]}}]")
+            .expect("template");
+    let err = resolve_push_template(Some(&missing), &env, "apps")
+        .await
+        .expect_err("no such ConfigMap");
+    assert_eq!(err.field, "spec.template.templateFrom[0].configMap");
+    assert!(err.message.contains("\"nope\""), "{err}");
+    let no_key: ExternalSecretTemplate =
+        serde_yaml::from_str("templateFrom: [{secret: {name: tpl-secret, items: [{key: b}]}}]")
+            .expect("template");
+    let err = resolve_push_template(Some(&no_key), &env, "apps")
+        .await
+        .expect_err("no such key");
+    assert!(err.message.contains("has no key \"b\""), "{err}");
     assert!(!err.to_string().contains("canary"), "{err}");
 }

@@ -81,6 +81,20 @@ pub trait SecretSyncer: Send + Sync {
             "this syncer keeps no generator state".into(),
         ))
     }
+
+    /// Runs the generator `reference` names from `namespace` once, for a PushSecret's
+    /// `selector.generatorRef` ([`secretsync_engine::Engine::run_generator`]); a state the
+    /// generator returns is not kept (a lease then ends at its TTL). Errors never hold values.
+    /// Default: unsupported.
+    async fn generate(
+        &self,
+        namespace: &str,
+        reference: &secretsync_model::external_secret::GeneratorRef,
+        env: &dyn SyncEnvironment,
+    ) -> Result<secretsync_model::SecretData, String> {
+        let _ = (namespace, reference, env);
+        Err("this syncer runs no generators".into())
+    }
 }
 
 /// Errors that end a reconcile early (API failures); retried with backoff.
@@ -134,6 +148,8 @@ pub struct Context {
     push_templates: secretsync_engine::templates::TemplateCache,
     /// Providers for PushSecrets when the syncer shares none ([`SecretSyncer::providers`]).
     own_providers: FetchLayer,
+    /// The last push of each PushSecret with a generated source (keeps the value stable).
+    pub(crate) generated_pushes: push_secret::GeneratedPushes,
 }
 
 impl Context {
@@ -183,6 +199,7 @@ impl Context {
                 256,
             ),
             own_providers,
+            generated_pushes: push_secret::GeneratedPushes::default(),
         }
     }
 

@@ -148,10 +148,16 @@ fn check_selector(spec: &PushSecretSpec, prefix: &str, errors: &mut Vec<ModelErr
                 ));
             }
         }
-        (None, Some(_)) => errors.push(ModelError::field(
-            format!("{field}.generatorRef"),
-            "a secret selector (generator sources are not supported by PushSecrets in secretsync yet)",
-        )),
+        (None, Some(g)) => {
+            for (name, value) in [("kind", &g.kind), ("name", &g.name)] {
+                if value.is_empty() {
+                    errors.push(ModelError::field(
+                        format!("{field}.generatorRef.{name}"),
+                        format!("a non-empty generator {name}"),
+                    ));
+                }
+            }
+        }
     }
 }
 
@@ -260,6 +266,34 @@ mod tests {
                     "{extra}: {got} does not start with {want}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn generator_sources_need_a_kind_and_a_name() {
+        let base =
+            "secretStoreRefs: [{name: vault}]\ndata: [{match: {remoteRef: {remoteKey: x}}}]\n";
+        let cases: &[(&str, &[&str])] = &[
+            ("selector: {generatorRef: {kind: Password, name: pw}}", &[]),
+            (
+                "selector: {generatorRef: {kind: '', name: ''}}",
+                &[
+                    "spec.selector.generatorRef.kind: expected a non-empty generator kind",
+                    "spec.selector.generatorRef.name: expected a non-empty generator name",
+                ],
+            ),
+            (
+                "selector: {secret: {name: s}, generatorRef: {kind: Password, name: pw}}",
+                &["spec.selector: expected exactly one of secret or generatorRef"],
+            ),
+        ];
+        for (selector, expected) in cases {
+            let errors: Vec<String> =
+                validate_push_secret(&spec(&format!("{base}{selector}")), "spec")
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect();
+            assert_eq!(errors, *expected, "{selector}");
         }
     }
 

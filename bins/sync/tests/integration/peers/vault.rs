@@ -274,6 +274,23 @@ async fn push_from_files_then_read_back() {
             "stringData": {"password": crate::support::CANARY}}))
         .expect("YAML"),
         serde_yaml::to_string(&push_secret("ok", "pushed")).expect("YAML"),
+        // a generated source with a templateFrom ConfigMap laid over it
+        serde_yaml::to_string(&json!({"apiVersion": "generators.external-secrets.io/v1alpha1",
+            "kind": "Password", "metadata": {"name": "pw", "namespace": "ci"},
+            "spec": {"length": 24, "digits": 5, "symbols": 0, "noUpper": false, "allowRepeat": true}}))
+        .expect("YAML"),
+        serde_yaml::to_string(&json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "tpl", "namespace": "ci"},
+            "data": {"dsn": "postgres://app:{{ .password }}@db"}}))
+        .expect("YAML"),
+        serde_yaml::to_string(&json!({"apiVersion": "external-secrets.io/v1alpha1", "kind": "PushSecret",
+            "metadata": {"name": "generated", "namespace": "ci"},
+            "spec": {"secretStoreRefs": [{"name": "vault", "kind": "ClusterSecretStore"}],
+                     "selector": {"generatorRef": {"apiVersion": "generators.external-secrets.io/v1alpha1",
+                                                   "kind": "Password", "name": "pw"}},
+                     "template": {"templateFrom": [{"configMap": {"name": "tpl", "items": [{"key": "dsn"}]}}]},
+                     "data": [{"match": {"remoteRef": {"remoteKey": "generated"}}}]}}))
+        .expect("YAML"),
     ]
     .join("---\n");
     let file = dir.path().join("push.yaml");
@@ -298,7 +315,21 @@ async fn push_from_files_then_read_back() {
         meta["data"]["custom_metadata"]["managed-by"],
         "external-secrets"
     );
-    // pushing again changes nothing and still succeeds
+    let generated = bao
+        .sys_request(Method::GET, "secret/data/generated", None)
+        .await
+        .expect("generated pushed")["data"]["data"]
+        .clone();
+    let password = generated["password"].as_str().expect("a password");
+    assert_eq!(password.len(), 24, "the Password generator's length");
+    assert_eq!(
+        generated["dsn"].as_str(),
+        Some(format!("postgres://app:{password}@db").as_str()),
+        "templateFrom rendered over the generated data"
+    );
+    assert!(!pushed.stderr.contains(password), "{}", pushed.stderr);
+    // pushing again changes nothing (a one-shot run generates anew, as each refresh of the
+    // operator does) and still succeeds
     let again = peer.run(&["push"], &[&file]).await;
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(

@@ -13,25 +13,29 @@
 //! spec change rebuilds the provider, and a change of a credential Secret the store read drops
 //! it (see the credential watch in `triggers`).
 
+mod generated;
+mod sources;
 mod status;
 mod targets;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::core::{PartialObjectMeta, Selector, SelectorExt};
+use kube::api::{Api, Patch, PatchParams};
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 use secretsync_engine::push::data_to::{check_rules_reach_stores, plan_store};
+use secretsync_engine::push::refresh::push_refresh_inputs;
 use secretsync_engine::push::run::{OpenStore, delete_from_store, open_store, push_to_store};
 use secretsync_engine::push::{
     apply_push_template, merge_synced, parse_store_key, stale_entries, store_key, without,
@@ -42,10 +46,13 @@ use secretsync_model::external_secret::StoreKind;
 use secretsync_model::push_secret::{
     FINALIZER, PushSecret, PushSecretDeletionPolicy, SyncedPushSecretsMap, validate_push_secret,
 };
-use secretsync_model::{SecretData, SecretValue};
 use serde_json::json;
 
+pub use generated::GeneratedPushes;
+pub use sources::selects_secret;
 pub use status::Outcome;
+
+use sources::NoSource;
 
 use super::{Context, ReconcileError};
 use crate::lifecycle::{CancellationToken, InitialLists};
@@ -63,6 +70,7 @@ async fn reconcile(ps: Arc<PushSecret>, ctx: Arc<Context>) -> Result<Action, Rec
     let result = push(&ps, &ctx).await;
     if ps.meta().deletion_timestamp.is_some() {
         ctx.metrics.forget(ObjectKind::PushSecret, &ns, &name);
+        ctx.generated_pushes.forget(&(ns.clone(), name.clone()));
     } else {
         ctx.metrics.object_reconciled(
             ObjectKind::PushSecret,
@@ -159,9 +167,22 @@ async fn push(ps: &PushSecret, ctx: &Context) -> Result<Action, ReconcileError> 
         return Ok(Action::await_change());
     }
 
-    let sources = match source_secrets(ps, ctx, &ns).await? {
-        Some(s) => s,
-        None => {
+    // A generated source is produced again only when ESO would (spec change, interval over,
+    // or the last push failed); any other reconcile leaves the pushed value alone.
+    let key = (ns.clone(), ps.name_any());
+    let generated = ps.spec.selector.generator_ref.is_some();
+    if generated && let Some(wait) = ctx.generated_pushes.wait(ps, &key, SystemTime::now()) {
+        return Ok(wait.map_or_else(Action::await_change, |d| {
+            Action::requeue(d + Duration::from_secs(1))
+        }));
+    }
+    let (sources, template_sources) = match sources::resolve(ps, ctx, &ns).await? {
+        Ok(found) => (found.data, found.template),
+        Err(NoSource::Failed(message)) => {
+            finish(ps, ctx, &Outcome::Errored(message), &previous, false).await?;
+            return Ok(retry(ps, ctx));
+        }
+        Err(NoSource::Missing) => {
             let policy = ps.spec.deletion_policy;
             if policy == PushSecretDeletionPolicy::Delete && !previous.is_empty() {
                 let (left, error) = delete_stale(
@@ -218,6 +239,7 @@ async fn push(ps: &PushSecret, ctx: &Context) -> Result<Action, ReconcileError> 
         for data in &sources {
             let planned = apply_push_template(
                 ps.spec.template.as_ref(),
+                &template_sources,
                 data.clone(),
                 ctx.push_templates(),
             )
@@ -273,6 +295,11 @@ async fn push(ps: &PushSecret, ctx: &Context) -> Result<Action, ReconcileError> 
     }
     ctx.clear_failures(&failure_key(ps));
     finish(ps, ctx, &Outcome::Synced, &current, true).await?;
+    if generated {
+        let now = SystemTime::now();
+        let version = push_refresh_inputs(ps, now).current_resource_version;
+        ctx.generated_pushes.record(key, version, now);
+    }
     Ok(match interval.filter(|d| !d.is_zero()) {
         Some(d) => Action::requeue(d),
         None => Action::await_change(),
@@ -322,46 +349,6 @@ async fn delete_stale(
         left = current.clone();
     }
     (without(left, &deleted), error)
-}
-
-/// The source Secrets' data: one Secret by name, or every Secret matching the label selector.
-/// `None` when the named Secret does not exist.
-async fn source_secrets(
-    ps: &PushSecret,
-    ctx: &Context,
-    namespace: &str,
-) -> Result<Option<Vec<SecretData>>, ReconcileError> {
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
-    let Some(selector) = &ps.spec.selector.secret else {
-        return Ok(None);
-    };
-    let secrets = match (&selector.name, &selector.selector) {
-        (Some(name), _) if !name.is_empty() => match api.get_opt(name).await? {
-            Some(s) => vec![s],
-            None => return Ok(None),
-        },
-        (_, Some(labels)) => {
-            let Ok(sel) = Selector::try_from(labels.clone()) else {
-                return Ok(None);
-            };
-            api.list(&ListParams::default().labels_from(&sel))
-                .await?
-                .items
-        }
-        _ => return Ok(None),
-    };
-    Ok(Some(
-        secrets
-            .into_iter()
-            .map(|s| {
-                s.data
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| (k, SecretValue::new(v.0)))
-                    .collect()
-            })
-            .collect(),
-    ))
 }
 
 /// Adds or removes ESO's finalizer (optimistic on the resourceVersion).
@@ -446,18 +433,6 @@ fn error_policy(_: Arc<PushSecret>, error: &ReconcileError, ctx: Arc<Context>) -
             .error_backoff_max
             .min(std::time::Duration::from_secs(30)),
     )
-}
-
-/// Whether `ps` reads the Secret `name` with `labels` in its own namespace.
-pub fn selects_secret(ps: &PushSecret, name: &str, labels: &BTreeMap<String, String>) -> bool {
-    let Some(s) = &ps.spec.selector.secret else {
-        return false;
-    };
-    match (&s.name, &s.selector) {
-        (Some(n), _) if !n.is_empty() => n == name,
-        (_, Some(sel)) => Selector::try_from(sel.clone()).is_ok_and(|sel| sel.matches(labels)),
-        _ => false,
-    }
 }
 
 /// The PushSecret controller, stopping gracefully on `shutdown`; its watches join `lists`.

@@ -6,8 +6,7 @@
 //! neither the output nor the logs of any run hold a value, the setup token or the database
 //! password.
 
-#[path = "../../../crates/bootstrap/tests/support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::process::Stdio;
 
