@@ -242,8 +242,8 @@ spec:
         )
     });
     assert!(
-        issued.len() >= 2,
-        "store validation and the sync each logged in: {issued:?}"
+        !issued.is_empty(),
+        "store validation and the sync share the store's provider, which logged in: {issued:?}"
     );
     assert_eq!(
         revoked, issued,
