@@ -116,6 +116,7 @@ mod options;
 mod provider;
 mod vault;
 mod write;
+mod write_objects;
 
 pub use auth::source::{ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, WORKLOAD_IDENTITY_AUDIENCE};
 pub use cloud::CloudEndpoints;
