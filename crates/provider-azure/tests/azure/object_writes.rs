@@ -11,7 +11,7 @@ use secretsync_testkit::azure::{CertificateOptions, ManagedIdentity};
 use serde_json::{Value, json};
 
 use crate::common::{double, no_credentials, options, provider, spec};
-use crate::writes::{push, remote};
+use crate::writes::{deleted_then_absent, push, remote};
 
 const RSA_KEY: &str = include_str!("../fixtures/rsa.key");
 const EC_KEY: &str = include_str!("../../../template/tests/fixtures/leaf.key");
@@ -113,18 +113,7 @@ async fn keys_are_imported_as_jwks_once_and_deleted_only_when_pushed() {
     assert_eq!(fetch_json(&p, "key/theirs", false).await["x"], "eA");
 
     // delete what was pushed
-    assert_eq!(
-        w.delete(&remote("key/rsa", None)).await,
-        Ok(DeleteOutcome::Deleted)
-    );
-    assert_eq!(
-        w.remote_state(&remote("key/rsa", None)).await,
-        Ok(RemoteState::Absent)
-    );
-    assert_eq!(
-        w.delete(&remote("key/rsa", None)).await,
-        Ok(DeleteOutcome::Absent)
-    );
+    deleted_then_absent(w, "key/rsa").await;
     assert_eq!(d.vault_requests().get("DeleteKey"), 1);
 
     // no key material in errors: a broken PEM key, a symmetric key the vault refuses,
@@ -211,17 +200,6 @@ async fn certificates_are_imported_once_and_deleted_only_when_pushed() {
     }
     assert_eq!(d.vault_requests().get("ImportCertificate"), 1);
 
-    assert_eq!(
-        w.delete(&remote("cert/site", None)).await,
-        Ok(DeleteOutcome::Deleted)
-    );
-    assert_eq!(
-        w.remote_state(&remote("cert/site", None)).await,
-        Ok(RemoteState::Absent)
-    );
-    assert_eq!(
-        w.delete(&remote("cert/site", None)).await,
-        Ok(DeleteOutcome::Absent)
-    );
+    deleted_then_absent(w, "cert/site").await;
     assert_eq!(d.vault_requests().get("DeleteCertificate"), 1);
 }

@@ -5,7 +5,7 @@ use secretsync_model::providers::AzureAuthType;
 use secretsync_model::push_secret::PushSecretRemoteRef;
 use secretsync_model::{
     DeleteOutcome, FetchRequest, ProviderError, PushOutcome, PushRequest, RemoteState,
-    SecretProvider, SecretValue,
+    SecretProvider, SecretValue, SecretWriter,
 };
 use secretsync_testkit::azure::{ManagedIdentity, SecretOptions};
 use serde_json::{Value, json};
@@ -143,17 +143,21 @@ async fn secrets_are_pushed_with_the_marker_and_deleted_only_when_marked() {
     );
     assert!(!err.to_string().contains(CANARY), "{err}");
 
-    // delete: gone
+    deleted_then_absent(w, "app").await;
+}
+
+/// Deletes `key` (pushed before): deleted, then absent, and a second delete finds nothing.
+pub(crate) async fn deleted_then_absent(w: &dyn SecretWriter, key: &str) {
     assert_eq!(
-        w.delete(&remote("app", None)).await,
+        w.delete(&remote(key, None)).await,
         Ok(DeleteOutcome::Deleted)
     );
     assert_eq!(
-        w.remote_state(&remote("app", None)).await,
+        w.remote_state(&remote(key, None)).await,
         Ok(RemoteState::Absent)
     );
     assert_eq!(
-        w.delete(&remote("app", None)).await,
+        w.delete(&remote(key, None)).await,
         Ok(DeleteOutcome::Absent)
     );
 }

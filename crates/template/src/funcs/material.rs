@@ -53,6 +53,25 @@ impl PrivateJwk {
     fn push_bytes(&mut self, name: &'static str, bytes: &[u8]) {
         self.push(name, URL_SAFE_NO_PAD.encode(bytes));
     }
+
+    /// `kty: EC` with the curve, the public point's coordinates and the private scalar.
+    fn push_ec(
+        &mut self,
+        crv: &str,
+        x: Option<&[u8]>,
+        y: Option<&[u8]>,
+        d: &[u8],
+    ) -> Result<(), String> {
+        let (Some(x), Some(y)) = (x, y) else {
+            return Err("invalid EC public key".into());
+        };
+        self.push("kty", "EC".into());
+        self.push("crv", crv.into());
+        self.push_bytes("x", x);
+        self.push_bytes("y", y);
+        self.push_bytes("d", d);
+        Ok(())
+    }
 }
 
 /// ESO `getKeyFromValue`: a PEM private key (`PRIVATE KEY`, `RSA PRIVATE KEY`,
@@ -91,25 +110,21 @@ pub fn private_key_jwk(value: &[u8]) -> Result<PrivateJwk, String> {
         }
         PrivKey::P256(k) => {
             let point = k.public_key().to_sec1_point(false);
-            let (Some(x), Some(y)) = (point.x(), point.y()) else {
-                return Err("invalid EC public key".into());
-            };
-            jwk.push("kty", "EC".into());
-            jwk.push("crv", "P-256".into());
-            jwk.push_bytes("x", x);
-            jwk.push_bytes("y", y);
-            jwk.push_bytes("d", &Zeroizing::new(k.to_bytes()));
+            jwk.push_ec(
+                "P-256",
+                point.x().map(|a| a.as_slice()),
+                point.y().map(|a| a.as_slice()),
+                &Zeroizing::new(k.to_bytes()),
+            )?;
         }
         PrivKey::P384(k) => {
             let point = k.public_key().to_sec1_point(false);
-            let (Some(x), Some(y)) = (point.x(), point.y()) else {
-                return Err("invalid EC public key".into());
-            };
-            jwk.push("kty", "EC".into());
-            jwk.push("crv", "P-384".into());
-            jwk.push_bytes("x", x);
-            jwk.push_bytes("y", y);
-            jwk.push_bytes("d", &Zeroizing::new(k.to_bytes()));
+            jwk.push_ec(
+                "P-384",
+                point.x().map(|a| a.as_slice()),
+                point.y().map(|a| a.as_slice()),
+                &Zeroizing::new(k.to_bytes()),
+            )?;
         }
         PrivKey::Ed25519(_) => {
             return Err("Ed25519 keys are not supported (RSA, EC P-256/P-384 or oct)".into());
