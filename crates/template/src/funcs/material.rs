@@ -208,6 +208,16 @@ mod tests {
             (CertificateFormat::Der, der)
         );
         assert!(leaf_certificate(b"junk").is_err());
+        #[cfg(feature = "pkcs12")]
+        {
+            let p12 = include_bytes!("../../tests/fixtures/bundle-nopass.p12");
+            let (format, leaf) = leaf_certificate(p12).expect("pkcs12");
+            assert_eq!(format, CertificateFormat::Pkcs12);
+            assert!(x509_cert::Certificate::from_der(&leaf).is_ok());
+            // a password-protected archive is not read as one
+            let locked = include_bytes!("../../tests/fixtures/bundle-pass.p12");
+            assert!(leaf_certificate(locked).is_err());
+        }
         assert!(leaf_certificate(LEAF_KEY.as_bytes()).is_err());
     }
 }
