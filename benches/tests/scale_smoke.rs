@@ -1,7 +1,8 @@
 //! The scale harness at its smoke size (issue #20), so it never rots: the operator binary as its
 //! own process against the API double and the three providers' peers, N=200, one refresh
-//! cycle. Fails unless every figure is produced (`--check`); no performance target is asserted
-//! (performance figures live in docs/benchmarks.md).
+//! cycle. Fails unless every figure is produced and no Vault login, STS `AssumeRole*` call or
+//! second Azure token happens in the steady cycle (`--check`); no performance target is
+//! asserted (performance figures live in docs/benchmarks.md).
 //!
 //! The operator binary is the one next to the harness (`target/debug/secretsync-operator`),
 //! which a workspace test build (`cargo nextest run --workspace`, as `scripts/test` runs it)

@@ -5,10 +5,14 @@
 //! dev mode keeps no data) it returns to Vault. "Not found" and "permission denied" at Vault
 //! never fall back. An `STSSessionToken` generator (moto) fills a Secret on the way. No value
 //! (served or generated) reaches status, events, metrics or logs.
+//!
+//! The same peers also count issue #20's provider calls per steady refresh cycle (no Vault
+//! login, no STS call, Vault reads shared by readers, AWS reads in batch slots).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,6 +79,37 @@ fn external_secret(name: &str, store: &str, key: &str) -> Value {
                     "target": {"name": name},
                     "data": [{"secretKey": "password",
                               "remoteRef": {"key": key, "property": "password"}}]}})
+}
+
+/// The controllers with every provider (AWS at `moto`), in this process.
+fn run_controllers(
+    cluster: &Cluster,
+    moto: &Moto,
+) -> (
+    tokio::task::JoinHandle<Result<(), secretsync_kube::RunError>>,
+    Lifecycle,
+    Metrics,
+) {
+    let endpoint = moto.endpoint().to_string();
+    let options = ProviderOptions::from_lookup(|k| {
+        (k == "SECRETSYNC_AWS_ENDPOINT_URL").then(|| endpoint.clone())
+    })
+    .unwrap();
+    let factory = Arc::new(AllProviders::new(options));
+    let engine = Arc::new(
+        Engine::new(factory.clone(), EngineConfig::default()).with_generators(factory.generators()),
+    );
+    let lifecycle = Lifecycle::default();
+    let metrics = Metrics::default();
+    let running = tokio::spawn(secretsync_kube::run_with(
+        cluster.client.clone(),
+        config(&cluster.namespace),
+        engine,
+        factory,
+        metrics.clone(),
+        lifecycle.clone(),
+    ));
+    (running, lifecycle, metrics)
 }
 
 async fn password(cluster: &Cluster, name: &str) -> Option<String> {
@@ -145,25 +180,7 @@ async fn vault_down_serves_from_the_fallback_and_returns_to_vault() {
         cluster.apply::<SecretStore>(Some(&ns), store).await;
     }
 
-    let endpoint = moto.endpoint().to_string();
-    let options = ProviderOptions::from_lookup(|k| {
-        (k == "SECRETSYNC_AWS_ENDPOINT_URL").then(|| endpoint.clone())
-    })
-    .unwrap();
-    let factory = Arc::new(AllProviders::new(options));
-    let engine = Arc::new(
-        Engine::new(factory.clone(), EngineConfig::default()).with_generators(factory.generators()),
-    );
-    let lifecycle = Lifecycle::default();
-    let metrics = Metrics::default();
-    let running = tokio::spawn(secretsync_kube::run_with(
-        cluster.client.clone(),
-        config(&ns),
-        engine,
-        factory,
-        metrics.clone(),
-        lifecycle.clone(),
-    ));
+    let (running, lifecycle, metrics) = run_controllers(&cluster, &moto);
     let served = |name: &str| metrics.served_from_fallback.get(&ns, name);
     for (name, store, key) in [
         ("app", "vault", "app/db"),
@@ -357,4 +374,231 @@ async fn vault_down_serves_from_the_fallback_and_returns_to_vault() {
         .unwrap()
         .unwrap()
         .unwrap();
+}
+
+/// `(logins, KV reads, end of the log)`: what OpenBao's audit log shows from byte `from` on.
+fn vault_audit(path: &std::path::Path, from: usize) -> (usize, usize, usize) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let (mut logins, mut reads) = (0, 0);
+    for line in text[from.min(text.len())..].lines() {
+        let Ok(entry) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if entry["type"] != "request" {
+            continue;
+        }
+        let path = entry["request"]["path"].as_str().unwrap_or_default();
+        if path.ends_with("/login") {
+            logins += 1;
+        } else if path.starts_with("secret/data/") {
+            reads += 1;
+        }
+    }
+    (logins, reads, text.len())
+}
+
+/// `status.refreshTime` of every ExternalSecret of the namespace, by name.
+async fn refresh_times(cluster: &Cluster) -> BTreeMap<String, Option<String>> {
+    Api::<ExternalSecret>::namespaced(cluster.client.clone(), &cluster.namespace)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|es| {
+            let time = es
+                .status
+                .and_then(|s| s.refresh_time)
+                .and_then(|t| serde_json::to_value(t).ok())
+                .and_then(|t| t.as_str().map(str::to_string));
+            (es.metadata.name.unwrap_or_default(), time)
+        })
+        .collect()
+}
+
+/// Waits until each of the `count` ExternalSecrets has a `refreshTime` that changed `n` times
+/// since `from` (polled every 50 ms, at most [`WAIT`]).
+async fn refreshed(
+    cluster: &Cluster,
+    count: usize,
+    from: BTreeMap<String, Option<String>>,
+    n: usize,
+    what: &str,
+) {
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut changes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut last = from;
+    loop {
+        let now = refresh_times(cluster).await;
+        for (name, time) in &now {
+            if time.is_some() && last.get(name) != Some(time) {
+                *changes.entry(name.clone()).or_default() += 1;
+            }
+        }
+        last = now;
+        if changes.len() == count && changes.values().all(|c| *c >= n) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}: {changes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Issue #20, provider calls per refresh cycle, counted at the peers: with the stores
+/// re-validated every second and the ExternalSecrets refreshing every 2 s, a steady cycle logs
+/// in to Vault (AppRole) zero times and calls STS (AssumeRole) zero times — validation reuses
+/// the providers the syncs read through — reads each Vault key once for its two readers, and
+/// reads 25 AWS keys in whole batch slots (20 + 5 ids per `BatchGetSecretValue`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steady_refresh_cycle_logs_in_nowhere_and_batches_aws_reads() {
+    const AWS_KEYS: usize = 25;
+    const VAULT_KEYS: usize = 3;
+    let (bao, moto, cluster) = tokio::join!(Bao::start(), Moto::start(), Cluster::start(crd_dir()));
+    let (mut bao, moto) = (bao.expect("OpenBao"), moto.expect("moto"));
+    let ns = cluster.namespace.clone();
+    let audit = bao.enable_audit_file().await.unwrap();
+    for (method, path, body) in [
+        (Method::POST, "sys/auth/approle", json!({"type": "approle"})),
+        (
+            Method::PUT,
+            "sys/policies/acl/reader",
+            json!({"policy": "path \"secret/data/*\" { capabilities = [\"read\"] }"}),
+        ),
+        (
+            Method::POST,
+            "auth/approle/role/reader",
+            json!({"token_policies": ["reader"], "token_ttl": "1h"}),
+        ),
+    ] {
+        bao.sys_request(method, path, Some(body)).await.unwrap();
+    }
+    let role_id = bao
+        .sys_request(Method::GET, "auth/approle/role/reader/role-id", None)
+        .await
+        .unwrap()["data"]["role_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret_id = bao
+        .sys_request(
+            Method::POST,
+            "auth/approle/role/reader/secret-id",
+            Some(json!({})),
+        )
+        .await
+        .unwrap()["data"]["secret_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for k in 0..VAULT_KEYS {
+        bao.sys_request(
+            Method::POST,
+            &format!("secret/data/k{k}"),
+            Some(json!({"data": {"password": FROM_VAULT}})),
+        )
+        .await
+        .unwrap();
+    }
+    for k in 0..AWS_KEYS {
+        seed_aws(&moto, &format!("k{k:02}"), FROM_AWS).await;
+    }
+    for (name, data) in [
+        ("approle", json!({"secret-id": secret_id})),
+        (
+            "aws-creds",
+            json!({"id": "AKIATEST", "secret": "test-secret"}),
+        ),
+    ] {
+        cluster
+            .apply::<Secret>(
+                Some(&ns),
+                json!({"apiVersion": "v1", "kind": "Secret",
+                       "metadata": {"name": name, "namespace": ns}, "stringData": data}),
+            )
+            .await;
+    }
+    for store in [
+        json!({"apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+               "metadata": {"name": "vault", "namespace": ns},
+               "spec": {"refreshInterval": 1, "provider": {"vault": {
+                   "server": bao.addr(), "path": "secret", "version": "v2",
+                   "auth": {"appRole": {"path": "approle", "roleId": role_id,
+                       "secretRef": {"name": "approle", "key": "secret-id"}}}}}}}),
+        json!({"apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+               "metadata": {"name": "aws", "namespace": ns},
+               "spec": {"refreshInterval": 1, "provider": {"aws": {
+                   "service": "SecretsManager", "region": "us-east-1",
+                   "role": "arn:aws:iam::123456789012:role/reader",
+                   "auth": {"secretRef": {
+                       "accessKeyIDSecretRef": {"name": "aws-creds", "key": "id"},
+                       "secretAccessKeySecretRef": {"name": "aws-creds", "key": "secret"}}}}}}}),
+    ] {
+        cluster.apply::<SecretStore>(Some(&ns), store).await;
+    }
+    let reader = |name: String, store: &str, key: String| {
+        json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+               "metadata": {"name": name, "namespace": ns},
+               "spec": {"refreshInterval": "2s",
+                        "secretStoreRef": {"name": store, "kind": "SecretStore"},
+                        "target": {"name": name},
+                        "data": [{"secretKey": "password",
+                                  "remoteRef": {"key": key, "property": "password"}}]}})
+    };
+    let mut objects: Vec<Value> = (0..AWS_KEYS)
+        .map(|k| reader(format!("aws-{k}"), "aws", format!("k{k:02}")))
+        .collect();
+    objects.extend((0..2 * VAULT_KEYS).map(|i| {
+        reader(
+            format!("vault-{i}"),
+            "vault",
+            format!("k{}", i % VAULT_KEYS),
+        )
+    }));
+    let count = objects.len();
+    for object in objects {
+        cluster.apply::<ExternalSecret>(Some(&ns), object).await;
+    }
+
+    let (running, lifecycle, _) = run_controllers(&cluster, &moto);
+    // First sync, then two refreshes each: keys registered in their slots, refreshes aligned.
+    refreshed(
+        &cluster,
+        count,
+        BTreeMap::new(),
+        3,
+        "first sync and two refreshes",
+    )
+    .await;
+
+    moto.start_recording().await.unwrap();
+    let (_, _, mark) = vault_audit(&audit, 0);
+    let from = refresh_times(&cluster).await;
+    refreshed(&cluster, count, from, 2, "two steady refresh cycles").await;
+    let (logins, reads, _) = vault_audit(&audit, mark);
+    let calls = moto.recorded_calls().await.unwrap();
+    let aws = |action: &str| calls.iter().filter(|c| c.action == action).count();
+    eprintln!(
+        "two cycles: vault logins {logins}, reads {reads}; aws {:?}",
+        calls.iter().map(|c| c.action.as_str()).collect::<Vec<_>>()
+    );
+    assert_eq!(logins, 0, "no Vault login in steady cycles");
+    assert_eq!(
+        aws("AssumeRole") + aws("AssumeRoleWithWebIdentity"),
+        0,
+        "no STS call"
+    );
+    // Two cycles (and the refreshes that straddle the window): two readers per Vault key share
+    // one read, 25 AWS keys go out in two slots per cycle.
+    assert!(reads <= 3 * VAULT_KEYS, "vault reads: {reads}");
+    assert!(aws("BatchGetSecretValue") >= 2, "{calls:?}");
+    assert!(
+        aws("BatchGetSecretValue") + aws("GetSecretValue") <= 3 * AWS_KEYS.div_ceil(20),
+        "{calls:?}"
+    );
+
+    lifecycle.shutdown.cancel();
+    running.await.unwrap().unwrap();
 }

@@ -13,6 +13,8 @@ use crate::error::ProviderError;
 use crate::external_secret::StoreKind;
 use crate::meta::{SecretKeySelector, ServiceAccountSelector};
 use crate::provider::StoreContext;
+use crate::providers::AwsSessionTagsPolicy;
+use crate::secret_store::SecretStoreSpec;
 use crate::value::SecretValue;
 
 /// The namespace a credential reference (`kind` `name`, naming namespace `requested`) made by
@@ -49,6 +51,62 @@ pub fn reference_namespace(
                 ))
             }),
         },
+    }
+}
+
+/// The context a provider for `context` is built and cached under: without the reader's
+/// namespace when nothing the store does depends on it
+/// ([`shared_by_readers`]), so every namespace's ExternalSecrets (and store validation) share
+/// one provider, one session and one read per key; else `context` itself.
+pub fn provider_context(context: &StoreContext, spec: &SecretStoreSpec) -> StoreContext {
+    if context.reader_namespace.is_some() && shared_by_readers(context.store.kind, spec) {
+        StoreContext {
+            store: context.store.clone(),
+            reader_namespace: None,
+        }
+    } else {
+        context.clone()
+    }
+}
+
+/// Whether a store of `kind` configured by `spec` reads the same values with the same identity
+/// whichever namespace the reading ExternalSecret is in.
+///
+/// - A `SecretStore` is only ever read from its own namespace: always.
+/// - A `ClusterSecretStore` only when every reference in its provider block names its
+///   namespace: judged conservatively on the block's JSON, so that any object with a `name`
+///   (Secret, ConfigMap, ServiceAccount references of every provider, present and future) must
+///   carry a non-empty `namespace`; a reference without one resolves in each reader's namespace
+///   (ESO's "referent" authentication), and results read with one tenant's credentials must
+///   never serve another tenant. AWS session tags naming the reader's namespace
+///   (`sessionTagsPolicy` `Simple`/`Custom`) make the identity differ per namespace too.
+pub fn shared_by_readers(kind: StoreKind, spec: &SecretStoreSpec) -> bool {
+    if kind == StoreKind::SecretStore {
+        return true;
+    }
+    if spec.provider.aws.as_ref().is_some_and(|aws| {
+        aws.session_tags_policy.unwrap_or_default() != AwsSessionTagsPolicy::None
+    }) {
+        return false;
+    }
+    match serde_json::to_value(&spec.provider) {
+        Ok(block) => every_reference_names_its_namespace(&block),
+        Err(_) => false,
+    }
+}
+
+fn every_reference_names_its_namespace(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Object(map) => {
+            let names_namespace = map
+                .get("namespace")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|ns| !ns.is_empty());
+            (!map.contains_key("name") || names_namespace)
+                && map.values().all(every_reference_names_its_namespace)
+        }
+        serde_json::Value::Array(items) => items.iter().all(every_reference_names_its_namespace),
+        _ => true,
     }
 }
 
@@ -250,6 +308,90 @@ mod tests {
                 name: "s".into(),
             },
             reader_namespace: reader.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn providers_are_shared_by_readers_only_when_no_reference_depends_on_them() {
+        use StoreKind::{ClusterSecretStore as Css, SecretStore as Ss};
+        let sa = |ns: Option<&str>| match ns {
+            Some(ns) => serde_json::json!({"name": "reader", "namespace": ns}),
+            None => serde_json::json!({"name": "reader"}),
+        };
+        let vault_k8s = |ns| {
+            serde_json::json!({"vault": {"server": "https://v", "path": "secret",
+            "auth": {"kubernetes": {"mountPath": "kubernetes", "role": "r", "serviceAccountRef": sa(ns)}}}})
+        };
+        let aws_jwt = |ns, tags: Option<&str>| {
+            let mut aws = serde_json::json!({"service": "SecretsManager", "region": "eu-west-1",
+                "auth": {"jwt": {"serviceAccountRef": sa(ns)}}});
+            if let Some(t) = tags {
+                aws["sessionTagsPolicy"] = serde_json::json!(t);
+            }
+            serde_json::json!({"aws": aws})
+        };
+        let azure_wi = |ns| {
+            serde_json::json!({"azurekv": {"authType": "WorkloadIdentity",
+            "vaultUrl": "https://k.vault.azure.net", "serviceAccountRef": sa(ns)}})
+        };
+        // (store kind, provider block, shared by every reader namespace?)
+        let cases = [
+            (
+                Css,
+                serde_json::json!({"fake": {"data": [{"key": "k", "value": "v"}]}}),
+                true,
+            ),
+            (Css, vault_k8s(Some("ops")), true),
+            (Css, vault_k8s(None), false),
+            (Css, vault_k8s(Some("")), false),
+            (Ss, vault_k8s(None), true),
+            (
+                Css,
+                serde_json::json!({"vault": {"server": "https://v", "path": "secret",
+                "auth": {"tokenSecretRef": {"name": "t", "key": "token"}}}}),
+                false,
+            ),
+            (
+                Css,
+                serde_json::json!({"vault": {"server": "https://v", "path": "secret",
+                "caProvider": {"type": "ConfigMap", "name": "ca", "key": "ca.crt"},
+                "auth": {"tokenSecretRef": {"name": "t", "namespace": "ops", "key": "token"}}}}),
+                false,
+            ),
+            (Css, aws_jwt(Some("ops"), None), true),
+            (Css, aws_jwt(Some("ops"), Some("None")), true),
+            (Css, aws_jwt(Some("ops"), Some("Simple")), false),
+            (Ss, aws_jwt(Some("ops"), Some("Simple")), true),
+            (Css, aws_jwt(None, None), false),
+            (
+                Css,
+                serde_json::json!({"aws": {"service": "SecretsManager", "region": "eu-west-1",
+                "auth": {"secretRef": {
+                    "accessKeyIDSecretRef": {"name": "aws", "namespace": "ops", "key": "id"},
+                    "secretAccessKeySecretRef": {"name": "aws", "key": "secret"}}}}}),
+                false,
+            ),
+            (Css, azure_wi(Some("ops")), true),
+            (Css, azure_wi(None), false),
+        ];
+        for (kind, provider, expected) in cases {
+            let spec: SecretStoreSpec =
+                serde_json::from_value(serde_json::json!({"provider": provider.clone()}))
+                    .expect("spec");
+            assert_eq!(
+                shared_by_readers(kind, &spec),
+                expected,
+                "{kind} {provider}"
+            );
+            let reading = context(kind, Some("team"));
+            let built = provider_context(&reading, &spec);
+            assert_eq!(built.store, reading.store);
+            let expected_reader = if expected { None } else { Some("team") };
+            assert_eq!(
+                built.reader_namespace.as_deref(),
+                expected_reader,
+                "{kind} {provider}"
+            );
         }
     }
 

@@ -191,6 +191,41 @@ pub fn missing_figures(report: &Value) -> Vec<String> {
     missing
 }
 
+/// Sessions opened per steady refresh cycle beyond issue #20's targets (0 Vault logins, 0 STS
+/// calls, at most 1 Azure token request): the store validations of the cycle reuse the
+/// providers the ExternalSecrets read through. These counts do not depend on the machine's
+/// speed, so `--check` asserts them.
+pub fn extra_sessions_per_cycle(report: &Value) -> Vec<String> {
+    let calls = |provider: &str| {
+        report
+            .pointer(&format!("/refresh/provider_calls_per_cycle/{provider}"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
+    // (provider, call names that open a session, most allowed per cycle)
+    let limits = [
+        ("vault", "auth/", 0.0),
+        ("aws", "AssumeRole", 0.0),
+        ("aws", "GetSessionToken", 0.0),
+        ("azure", "token ", 1.0),
+    ];
+    let mut extra = Vec::new();
+    for (provider, marker, most) in limits {
+        let n: f64 = calls(provider)
+            .iter()
+            .filter(|(call, _)| call.contains(marker) && !call.contains("lookup-self"))
+            .filter_map(|(_, v)| v.as_f64())
+            .sum();
+        if n > most {
+            extra.push(format!(
+                "{provider} {marker:?} calls per cycle: {n} (at most {most})"
+            ));
+        }
+    }
+    extra
+}
+
 fn nulls(value: &Value, path: String, out: &mut Vec<String>) {
     match value {
         Value::Null => out.push(path),
@@ -244,6 +279,26 @@ mod tests {
                 "/first_sync/provider_calls/aws (empty)",
                 "/drift_repair/count (zero)"
             ]
+        );
+    }
+
+    #[test]
+    fn sessions_per_cycle_beyond_the_targets_are_reported() {
+        let mut r = complete();
+        r["refresh"]["provider_calls_per_cycle"] = json!({
+            "vault": {"read secret/data/*": 34.0, "read auth/token/lookup-self": 1.0},
+            "aws": {"BatchGetSecretValue": 2.0},
+            "azure": {"GetSecret": 33.0, "token federated": 1.0}});
+        assert_eq!(extra_sessions_per_cycle(&r), Vec::<String>::new());
+        r["refresh"]["provider_calls_per_cycle"]["vault"]["update auth/kubernetes/login"] =
+            json!(1.0);
+        r["refresh"]["provider_calls_per_cycle"]["aws"]["AssumeRoleWithWebIdentity"] = json!(0.5);
+        r["refresh"]["provider_calls_per_cycle"]["azure"]["token federated"] = json!(2.0);
+        assert_eq!(
+            extra_sessions_per_cycle(&r).len(),
+            3,
+            "{:?}",
+            extra_sessions_per_cycle(&r)
         );
     }
 

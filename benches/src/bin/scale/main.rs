@@ -30,7 +30,9 @@ use anyhow::Context as _;
 use clap::Parser;
 
 use crate::cluster::Cluster;
-use crate::figures::{FirstSync, Latency, Refresh, Report, RunInfo, Wave, missing_figures};
+use crate::figures::{
+    FirstSync, Latency, Refresh, Report, RunInfo, Wave, extra_sessions_per_cycle, missing_figures,
+};
 use crate::observe::Observer;
 use crate::operator::{Operator, OperatorSpec};
 use crate::peers::Peers;
@@ -254,6 +256,12 @@ async fn main() -> anyhow::Result<()> {
             "figures missing from the report: {missing:?}"
         );
         eprintln!("scale: every figure present");
+        let extra = extra_sessions_per_cycle(&json);
+        anyhow::ensure!(
+            extra.is_empty(),
+            "sessions opened in the steady cycles: {extra:?}"
+        );
+        eprintln!("scale: no login, STS call or extra token in the steady cycles");
     }
     Ok(())
 }

@@ -173,7 +173,8 @@ impl Layout {
         ]
     }
 
-    /// The three ClusterSecretStores, pointed at `peers`, logging in as [`Layout::identity`].
+    /// The three ClusterSecretStores, pointed at `peers`, logging in as [`Layout::identity`],
+    /// re-validated every refresh interval.
     pub fn store_manifests(&self, peers: &Peers) -> Vec<Value> {
         let identity = self.identity();
         let account = json!({"name": identity.name, "namespace": identity.namespace});
@@ -182,7 +183,10 @@ impl Layout {
                 "apiVersion": "external-secrets.io/v1",
                 "kind": "ClusterSecretStore",
                 "metadata": {"name": self.store(provider), "labels": self.labels()},
-                "spec": {"controller": CONTROLLER_CLASS, "provider": spec},
+                // Validated once per refresh interval, so that every measured cycle holds
+                // the store validations too (ESO's default is every 5 minutes).
+                "spec": {"controller": CONTROLLER_CLASS, "provider": spec,
+                    "refreshInterval": self.refresh_secs},
             })
         };
         vec![

@@ -437,7 +437,7 @@ impl<'a> SyncCtx<'a> {
         };
         self.engine
             .fetch
-            .provider(&context, &resolved.spec, || self.env.credentials(&context))
+            .provider(&context, &resolved.spec, |c| self.env.credentials(c))
             .await
             .map_err(|e| {
                 store_error(

@@ -12,6 +12,7 @@
 mod limits;
 mod observe;
 mod prefetch;
+mod slots;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
-use secretsync_model::credentials::CredentialResolver;
+use secretsync_model::credentials::{CredentialResolver, provider_context};
 use secretsync_model::provider::{ProviderFactory, StoreContext};
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{
@@ -34,6 +35,8 @@ use limits::StoreGate;
 pub(crate) use limits::lock;
 pub(crate) use limits::lock as lock_std;
 pub use observe::{CallLabels, CallStatus, FetchObserver, ProviderCall, ReadKind, call_labels};
+use slots::StoreSlots;
+pub use slots::{SLOT_SIZE, Slot};
 
 /// Settings of the fetch layer.
 #[derive(Clone, Debug)]
@@ -53,6 +56,10 @@ pub struct FetchConfig {
     /// longer one gets no retry now: the error goes back to the caller, whose scheduler backs
     /// off (a sync is not held open for minutes).
     pub max_retry_wait: Duration,
+    /// How long after a batch slot of a batching provider was read as a whole a read of one of
+    /// its keys goes out on its own (default 1 s; see the `slots` module): bounds how often a
+    /// slot's other keys are read along.
+    pub slot_gap: Duration,
 }
 
 impl Default for FetchConfig {
@@ -64,6 +71,7 @@ impl Default for FetchConfig {
             throttle_pause: Duration::from_secs(1),
             max_throttle_pause: Duration::from_secs(60),
             max_retry_wait: Duration::from_secs(10),
+            slot_gap: Duration::from_secs(1),
         }
     }
 }
@@ -133,6 +141,7 @@ struct ProviderEntry {
     generation: u64,
     fetch_labels: CallLabels,
     find_labels: CallLabels,
+    batch: bool,
 }
 
 /// A provider handle for one store context, as returned by [`FetchLayer::provider`].
@@ -144,6 +153,7 @@ pub struct StoreHandle {
     generation: u64,
     fetch_labels: CallLabels,
     find_labels: CallLabels,
+    batch: bool,
 }
 
 impl StoreHandle {
@@ -168,6 +178,11 @@ impl StoreHandle {
         self.provider.extract_metadata(key, property, metadata)
     }
 
+    /// Checks the store through this provider, reusing its session (store validation).
+    pub async fn validate(&self) -> Result<secretsync_model::provider::Validation, ProviderError> {
+        self.provider.validate().await
+    }
+
     /// The provider's write path, when it has one (PushSecret).
     pub fn writer(&self) -> Option<&dyn secretsync_model::writer::SecretWriter> {
         self.provider.writer()
@@ -190,6 +205,8 @@ pub struct FetchLayer {
     /// tenant's provider must not hold up the others).
     build_locks: Mutex<HashMap<StoreContext, Arc<tokio::sync::Mutex<()>>>>,
     reads: Mutex<ReadTable>,
+    /// Batch slots per store context of batching providers.
+    slots: Mutex<HashMap<StoreContext, StoreSlots>>,
     counters: Arc<Counters>,
     next_generation: AtomicU64,
     observer: Option<Arc<dyn FetchObserver>>,
@@ -214,6 +231,7 @@ impl FetchLayer {
                 entries: FastMap::default(),
                 last_purge: Instant::now(),
             }),
+            slots: Mutex::new(HashMap::new()),
             counters: Arc::new(Counters::default()),
             next_generation: AtomicU64::new(1),
             observer: None,
@@ -232,13 +250,18 @@ impl FetchLayer {
     }
 
     /// The provider for `context`, built on first use and rebuilt when `spec` changed (the
-    /// replaced provider is closed, so its sessions are revoked).
+    /// replaced provider is closed, so its sessions are revoked). A store whose reads do not
+    /// depend on the reader's namespace ([`provider_context`]) has one provider for every
+    /// reader and for store validation (`reader_namespace: None`): one session, and one read
+    /// per key whichever namespaces read it. `credentials` is called with the context the
+    /// provider is built for.
     pub async fn provider(
         &self,
         context: &StoreContext,
         spec: &Arc<SecretStoreSpec>,
-        credentials: impl FnOnce() -> Arc<dyn CredentialResolver>,
+        credentials: impl FnOnce(&StoreContext) -> Arc<dyn CredentialResolver>,
     ) -> Result<StoreHandle, ProviderError> {
+        let context = &provider_context(context, spec);
         if let Some(handle) = self.cached_provider(context, spec) {
             return Ok(handle);
         }
@@ -250,14 +273,16 @@ impl FetchLayer {
         if let Some(handle) = self.cached_provider(context, spec) {
             return Ok(handle);
         }
-        let provider = self.factory.build(context, spec, credentials()).await?;
+        let provider = self
+            .factory
+            .build(context, spec, credentials(context))
+            .await?;
         self.counters
             .providers_built
             .fetch_add(1, Ordering::Relaxed);
         let entry = Arc::new(ProviderEntry {
             context: Arc::new(context.clone()),
             spec: spec.clone(),
-            provider,
             gate: Arc::new(StoreGate::new(
                 self.config.max_concurrent_per_store,
                 self.config.rate_limit,
@@ -265,13 +290,31 @@ impl FetchLayer {
             generation: self.next_generation.fetch_add(1, Ordering::Relaxed),
             fetch_labels: call_labels(spec, ReadKind::Fetch),
             find_labels: call_labels(spec, ReadKind::Find),
+            batch: provider.capabilities().batch,
+            provider,
         });
         let handle = handle_of(&entry);
-        let replaced = lock(&self.providers).insert(context.clone(), entry);
-        if let Some(old) = replaced {
-            // Reads still running on the old provider keep their handle; new ones use the new
+        let replaced: Vec<Arc<ProviderEntry>> = {
+            let mut providers = lock(&self.providers);
+            // Providers of this store built from another spec are stale, whatever reader they
+            // were built for (a change may also move the store between shared and per-reader).
+            let stale: Vec<StoreContext> = providers
+                .iter()
+                .filter(|(c, e)| c.store == context.store && *c != context && e.spec != *spec)
+                .map(|(c, _)| c.clone())
+                .collect();
+            let mut replaced: Vec<_> = stale.iter().filter_map(|c| providers.remove(c)).collect();
+            replaced.extend(providers.insert(context.clone(), entry));
+            replaced
+        };
+        if !replaced.is_empty() {
+            // Reads still running on the old providers keep their handle; new ones use the new
             // provider. Closing revokes the old sessions (Vault tokens) instead of leaking them.
-            tokio::spawn(async move { old.provider.close().await });
+            tokio::spawn(async move {
+                for old in replaced {
+                    old.provider.close().await;
+                }
+            });
         }
         Ok(handle)
     }
@@ -290,8 +333,13 @@ impl FetchLayer {
         }
     }
 
-    /// Reads one value through `store`, coalescing identical reads.
+    /// Reads one value through `store`, coalescing identical reads. Through a batching
+    /// provider, a read of the latest value also reads the other keys of its batch slot, when
+    /// they were not read lately (see the `slots` module).
     pub async fn fetch(&self, store: &StoreHandle, request: &FetchRequest) -> ReadResult {
+        if store.batch && request.version.is_none() && !request.metadata {
+            self.read_slot(store, &request.key);
+        }
         self.read(store, ReadOp::Fetch(request.clone())).await
     }
 
@@ -493,5 +541,6 @@ fn handle_of(entry: &ProviderEntry) -> StoreHandle {
         generation: entry.generation,
         fetch_labels: entry.fetch_labels,
         find_labels: entry.find_labels,
+        batch: entry.batch,
     }
 }

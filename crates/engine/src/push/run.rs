@@ -46,7 +46,7 @@ pub async fn open_store(
         reader_namespace: Some(namespace.to_string()),
     };
     let provider = providers
-        .provider(&context, &resolved.spec, || env.credentials(&context))
+        .provider(&context, &resolved.spec, |c| env.credentials(c))
         .await
         .map_err(|e| format!("{key}: {e}"))?;
     if provider.writer().is_none() {

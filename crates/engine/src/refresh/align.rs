@@ -12,7 +12,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use secretsync_model::external_secret::{ExternalSecret, SecretStoreRef, StoreKind};
+use secretsync_model::StoreId;
+use secretsync_model::external_secret::{
+    ExternalSecret, MetadataPolicy, SecretStoreRef, StoreKind,
+};
 
 use crate::stable_hash::phase_of;
 
@@ -30,10 +33,88 @@ pub fn aligned_lead(
         return None;
     }
     let phase = phase_of(group, Duration::from_secs(period)).as_secs() % period;
+    lead_to_phase(phase, period, refresh_time)
+}
+
+/// The refresh lead of an ExternalSecret whose only read is a key of batch `slot` of `store`
+/// (a batching provider: [`crate::fetch::Slot`]): the grid of the slot, the store's slots
+/// spread evenly over the interval from the store's own phase, so that the keys of one slot are
+/// read together in one batch call. Same rules as [`aligned_lead`].
+pub fn slot_lead(
+    store: &str,
+    slot: crate::fetch::Slot,
+    interval: Duration,
+    refresh_time: Option<SystemTime>,
+) -> Option<Duration> {
+    let period = interval.as_secs();
+    if period < 2 {
+        return None;
+    }
+    let start = phase_of(store, Duration::from_secs(period)).as_secs();
+    let count = slot.count.max(1) as u64;
+    let offset = (slot.index as u64 % count).checked_mul(period)? / count;
+    lead_to_phase((start + offset) % period, period, refresh_time)
+}
+
+fn lead_to_phase(phase: u64, period: u64, refresh_time: Option<SystemTime>) -> Option<Duration> {
     let last = refresh_time?.duration_since(UNIX_EPOCH).ok()?.as_secs();
     let due_unaligned = last.checked_add(period)?;
     let lead = (due_unaligned % period + period - phase) % period;
     Some(Duration::from_secs(lead))
+}
+
+/// The one value an ExternalSecret reads, when it reads exactly one latest value (its
+/// `data[]` and `dataFrom[].extract` entries all name one store and key, no version, no
+/// metadata, no `find`, no generator): the store and the key. Such an ExternalSecret may be
+/// aligned on a batch slot ([`slot_lead`]).
+pub fn single_read(es: &ExternalSecret) -> Option<(StoreId, &str)> {
+    let namespace = es.metadata.namespace.as_deref().unwrap_or_default();
+    let default_store = es.spec.secret_store_ref.as_ref();
+    let mut found: Option<(StoreId, &str)> = None;
+    // (entry's storeRef, uses a generator, the read)
+    let reads = es
+        .spec
+        .data
+        .iter()
+        .map(|d| {
+            let source = d.source_ref.as_ref();
+            (
+                source.and_then(|s| s.store_ref.as_ref()),
+                source.is_some_and(|s| s.generator_ref.is_some()),
+                Some(&d.remote_ref),
+            )
+        })
+        .chain(es.spec.data_from.iter().map(|d| {
+            let source = d.source_ref.as_ref();
+            (
+                source.and_then(|s| s.store_ref.as_ref()),
+                source.is_some_and(|s| s.generator_ref.is_some()),
+                d.extract.as_ref().filter(|_| d.find.is_none()),
+            )
+        }));
+    for (store_ref, generated, remote) in reads {
+        if generated {
+            return None;
+        }
+        let remote = remote?;
+        if remote.version.as_deref().is_some_and(|v| !v.is_empty())
+            || remote.metadata_policy == MetadataPolicy::Fetch
+        {
+            return None;
+        }
+        let store = store_ref.or(default_store)?;
+        let id = StoreId {
+            kind: store.kind,
+            namespace: (store.kind == StoreKind::SecretStore).then(|| namespace.to_string()),
+            name: store.name.clone(),
+        };
+        match &found {
+            Some((seen, key)) if *seen != id || *key != remote.key => return None,
+            Some(_) => {}
+            None => found = Some((id, remote.key.as_str())),
+        }
+    }
+    found
 }
 
 /// What an ExternalSecret reads, as a stable text: the sorted, de-duplicated (store, key) pairs
@@ -153,6 +234,104 @@ mod tests {
         // fractional intervals align on their whole seconds
         let lead = aligned_lead("g", Duration::from_millis(90_500), at(10)).expect("aligned");
         assert!(lead < Duration::from_secs(90));
+    }
+
+    #[test]
+    fn slots_of_a_store_are_spread_evenly_and_members_meet() {
+        use crate::fetch::Slot;
+        let interval = Duration::from_secs(300);
+        let next = |index: usize, last: u64| {
+            let slot = Slot { index, count: 3 };
+            let lead = slot_lead("ClusterSecretStore/aws", slot, interval, at(last)).expect("lead");
+            last + 300 - lead.as_secs()
+        };
+        // members of a slot that last refreshed at different moments meet on one grid point
+        let a = next(1, 1_000_000);
+        let b = next(1, 1_000_170);
+        assert_eq!(a % 300, b % 300);
+        assert!(a > 1_000_000 && a <= 1_000_300 && b > 1_000_170 && b <= 1_000_470);
+        // the three slots are 100 s apart on the interval
+        let phases: Vec<u64> = (0..3).map(|i| next(i, 1_000_000) % 300).collect();
+        for i in 0..3 {
+            assert_eq!(
+                (phases[(i + 1) % 3] + 300 - phases[i]) % 300,
+                100,
+                "{phases:?}"
+            );
+        }
+        assert_eq!(
+            slot_lead(
+                "s",
+                Slot { index: 0, count: 1 },
+                Duration::from_secs(1),
+                at(5)
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn single_reads() {
+        let base = |spec: serde_json::Value| {
+            es(serde_json::json!({
+                "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                "metadata": {"name": "a", "namespace": "ns"}, "spec": spec,
+            }))
+        };
+        let cluster = serde_json::json!({"name": "aws", "kind": "ClusterSecretStore"});
+        let local = serde_json::json!({"name": "aws", "kind": "SecretStore"});
+        let data =
+            |remote: serde_json::Value| serde_json::json!({"secretKey": "x", "remoteRef": remote});
+        // (spec, expected (store kind, store namespace, key))
+        let cases = [
+            (
+                serde_json::json!({"secretStoreRef": cluster, "data": [data(serde_json::json!({"key": "k"}))]}),
+                Some((StoreKind::ClusterSecretStore, None, "k")),
+            ),
+            (
+                serde_json::json!({"secretStoreRef": local, "data": [
+                data(serde_json::json!({"key": "k", "property": "a"})),
+                data(serde_json::json!({"key": "k", "property": "b"}))],
+                "dataFrom": [{"extract": {"key": "k"}}]}),
+                Some((StoreKind::SecretStore, Some("ns"), "k")),
+            ),
+            (
+                serde_json::json!({"secretStoreRef": cluster, "data": [
+                data(serde_json::json!({"key": "k"})), data(serde_json::json!({"key": "j"}))]}),
+                None,
+            ),
+            (
+                serde_json::json!({"secretStoreRef": cluster, "data": [
+                data(serde_json::json!({"key": "k", "version": "v1"}))]}),
+                None,
+            ),
+            (
+                serde_json::json!({"secretStoreRef": cluster, "data": [
+                data(serde_json::json!({"key": "k", "metadataPolicy": "Fetch"}))]}),
+                None,
+            ),
+            (
+                serde_json::json!({"secretStoreRef": cluster, "dataFrom": [
+                {"find": {"name": {"regexp": ".*"}}}]}),
+                None,
+            ),
+            (
+                serde_json::json!({"secretStoreRef": cluster, "data": [
+                {"secretKey": "x", "remoteRef": {"key": "k"},
+                 "sourceRef": {"storeRef": {"name": "other", "kind": "ClusterSecretStore"}}},
+                data(serde_json::json!({"key": "k"}))]}),
+                None,
+            ),
+            (serde_json::json!({"secretStoreRef": cluster}), None),
+        ];
+        for (spec, expected) in cases {
+            let object = base(spec.clone());
+            let got = single_read(&object)
+                .map(|(id, key)| (id.kind, id.namespace.clone(), key.to_string()));
+            let expected =
+                expected.map(|(kind, ns, key)| (kind, ns.map(str::to_string), key.to_string()));
+            assert_eq!(got, expected, "{spec}");
+        }
     }
 
     fn es(value: serde_json::Value) -> ExternalSecret {

@@ -14,7 +14,7 @@ use secretsync_model::external_secret::{CreationPolicy, ExternalSecret, RefreshP
 use crate::stable_hash::phase_of;
 use crate::sync_windows::SyncWindowPolicy;
 
-pub use align::{aligned_lead, read_group};
+pub use align::{aligned_lead, read_group, single_read, slot_lead};
 pub use hash::{created_by, current_resource_version, data_hash, resource_version};
 
 /// What [`should_refresh`] and [`next_refresh_in`] look at: plain data, time injected.

@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{env_for, es, strings};
+use common::{env_for, env_with, es, strings};
 use futures::future::join_all;
 use secretsync_engine::{Engine, EngineConfig, FetchConfig, SyncResult};
 use secretsync_model::external_secret::ExternalSecret;
+use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{
     FetchRequest, ProviderCapabilities, ProviderError, RemoteSecret, SecretProvider, Validation,
 };
@@ -121,12 +122,10 @@ async fn planned_reads_go_out_in_one_batch_per_store_context_and_syncs_reuse_the
     let env = env_for(&objects);
 
     let sent = engine.prefetch(&objects, &env).await;
-    // A ClusterSecretStore's provider is per reader namespace (three here): per namespace,
-    // its 15 keys + `shared`; `absent` goes with team-0.
-    assert_eq!(sent, 3 * (15 + 1) + 1);
-    let mut batches = provider.batches.lock().unwrap().clone();
-    batches.sort_unstable();
-    assert_eq!(batches, vec![16, 16, 17]);
+    // The ClusterSecretStore's reads do not depend on the reader's namespace: one provider
+    // for the three namespaces, its 45 keys + `shared` + `absent` in one call.
+    assert_eq!(sent, 45 + 1 + 1);
+    assert_eq!(*provider.batches.lock().unwrap(), vec![47]);
     assert!(provider.singles.lock().unwrap().is_empty());
 
     let outcomes = join_all(objects.iter().map(|o| engine.sync(o, &env))).await;
@@ -152,7 +151,7 @@ async fn planned_reads_go_out_in_one_batch_per_store_context_and_syncs_reuse_the
         *provider.singles.lock().unwrap(),
         vec!["absent".to_string()]
     );
-    assert_eq!(provider.batches.lock().unwrap().len(), 3);
+    assert_eq!(provider.batches.lock().unwrap().len(), 1);
 
     // A second prefetch of the same objects sends only the read that failed.
     assert_eq!(engine.prefetch(&objects, &env).await, 1);
@@ -171,7 +170,114 @@ async fn providers_without_a_batch_api_are_not_read_ahead() {
     assert!(outcomes[0].result.is_ok());
     assert_eq!(
         provider.singles.lock().unwrap().len(),
-        3 * 15 + 3 + 1,
-        "each distinct read once per reader namespace"
+        45 + 1 + 1,
+        "each distinct read once, whatever the reader namespaces"
     );
+}
+
+/// ExternalSecret `i` (namespace `team-{i % 3}`) reads `key-{i % keys}` from ClusterSecretStore
+/// `aws`.
+fn one_key_each(n: usize, keys: usize) -> Vec<ExternalSecret> {
+    (0..n)
+        .map(|i| {
+            es(&format!(
+                r#"
+metadata: {{name: es-{i}, namespace: team-{ns}}}
+spec:
+  secretStoreRef: {{name: aws, kind: ClusterSecretStore}}
+  data:
+    - {{secretKey: user, remoteRef: {{key: key-{k}, property: user}}}}
+"#,
+                ns = i % 3,
+                k = i % keys
+            ))
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_of_a_batching_store_reads_each_slot_of_twenty_keys_in_one_call() {
+    let provider = Arc::new(Batching {
+        batch: true,
+        ..Batching::default()
+    });
+    let engine = Engine::new(
+        Arc::new(TestFactory::serving(provider.clone())),
+        EngineConfig::default(),
+    );
+    // 150 ExternalSecrets in three namespaces over 50 keys of one shared ClusterSecretStore.
+    let objects = one_key_each(150, 50);
+    let env = env_for(&objects);
+    let sync_all = || join_all(objects.iter().map(|o| engine.sync(o, &env)));
+    // The first sync registers the keys: each read once, whatever the namespaces.
+    for outcome in sync_all().await {
+        assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    }
+    let first_singles = provider.singles.lock().unwrap().len();
+    let first_batched: usize = provider.batches.lock().unwrap().iter().sum();
+    assert_eq!(first_singles + first_batched, 50, "one read per key");
+
+    // A refresh cycle later (past the coalescing window and the slot gap): whole slots.
+    tokio::time::advance(Duration::from_secs(60)).await;
+    provider.singles.lock().unwrap().clear();
+    provider.batches.lock().unwrap().clear();
+    for outcome in sync_all().await {
+        assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    }
+    let mut batches = provider.batches.lock().unwrap().clone();
+    batches.sort_unstable();
+    assert_eq!(batches, vec![10, 20, 20], "⌈50/20⌉ calls");
+    assert!(provider.singles.lock().unwrap().is_empty());
+    let layer = engine.fetch_layer();
+    let store = secretsync_model::StoreId {
+        kind: secretsync_model::external_secret::StoreKind::ClusterSecretStore,
+        namespace: None,
+        name: "aws".into(),
+    };
+    let slot = |key: &str| {
+        layer
+            .batch_slot(&store, "team-0", key)
+            .map(|s| (s.index, s.count))
+    };
+    assert_eq!(slot("key-0"), Some((0, 3)));
+    assert_eq!(slot("key-49"), Some((2, 3)));
+    assert_eq!(slot("absent"), None);
+}
+
+#[tokio::test]
+async fn cluster_store_reads_are_shared_by_namespaces_unless_a_reference_resolves_in_them() {
+    let objects = one_key_each(9, 1);
+    // (store spec, providers built for three reader namespaces)
+    let cases = [
+        (
+            serde_json::json!({"provider": {"vault": {"server": "https://v", "path": "secret",
+            "auth": {"tokenSecretRef": {"name": "t", "namespace": "ops", "key": "token"}}}}}),
+            1,
+        ),
+        (
+            serde_json::json!({"provider": {"vault": {"server": "https://v", "path": "secret",
+            "auth": {"tokenSecretRef": {"name": "t", "key": "token"}}}}}),
+            3,
+        ),
+    ];
+    for (spec, builds) in cases {
+        let spec: SecretStoreSpec = serde_json::from_value(spec).unwrap();
+        let provider = Arc::new(Batching::default());
+        let factory = TestFactory::serving(provider.clone());
+        let engine = Engine::new(Arc::new(factory.clone()), EngineConfig::default());
+        let env = env_with(&objects, &spec);
+        for outcome in join_all(objects.iter().map(|o| engine.sync(o, &env))).await {
+            assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+        }
+        assert_eq!(
+            factory.builds.load(std::sync::atomic::Ordering::SeqCst),
+            builds,
+            "{spec:?}"
+        );
+        assert_eq!(
+            provider.singles.lock().unwrap().len() as u64,
+            builds,
+            "one read of the key per provider: {spec:?}"
+        );
+    }
 }

@@ -204,13 +204,31 @@ fn refresh_inputs(es: &ExternalSecret, ctx: &Context, now: SystemTime) -> Refres
     let aligned = ctx
         .config
         .align_refreshes
-        .then(|| refresh::read_group(es))
-        .flatten()
-        .and_then(|group| refresh::aligned_lead(&group, interval, refresh_time));
+        .then(|| {
+            batch_slot(es, ctx)
+                .and_then(|(store, slot)| refresh::slot_lead(&store, slot, interval, refresh_time))
+                .or_else(|| {
+                    refresh::read_group(es)
+                        .and_then(|group| refresh::aligned_lead(&group, interval, refresh_time))
+                })
+        })
+        .flatten();
     let lead = aligned.unwrap_or_else(|| {
         refresh::refresh_lead(&format!("{ns}/{name}"), interval, ctx.config.refresh_jitter)
     });
     RefreshInputs::of(es, now, lead)
+}
+
+/// The batch slot of the one value `es` reads, when it reads one through a batching provider
+/// (the store's name for its phase, and the slot).
+fn batch_slot(
+    es: &ExternalSecret,
+    ctx: &Context,
+) -> Option<(String, secretsync_engine::fetch::Slot)> {
+    let (store, key) = refresh::single_read(es)?;
+    let namespace = es.namespace().unwrap_or_default();
+    let slot = ctx.providers().batch_slot(&store, &namespace, key)?;
+    Some((store.to_string(), slot))
 }
 
 async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, ReconcileError> {

@@ -129,7 +129,6 @@ pub struct Context {
     pub(crate) client: kube::Client,
     pub(crate) config: Config,
     pub(crate) syncer: Arc<dyn SecretSyncer>,
-    pub(crate) factory: Arc<dyn ProviderFactory>,
     pub(crate) environment: KubeEnvironment,
     pub(crate) writer: Writer,
     pub(crate) metrics: Metrics,
@@ -177,12 +176,11 @@ impl Context {
         let gate = priority::SyncGate::new(usize::from(config.concurrency.max(1)));
         let renders = Mutex::new(RenderCache::new(config.render_cache_capacity));
         let recorder = crate::events::EventRecorder::new(client.clone(), "external-secrets");
-        let own_providers = FetchLayer::new(factory.clone(), FetchConfig::default());
+        let own_providers = FetchLayer::new(factory, FetchConfig::default());
         Context {
             client,
             config,
             syncer,
-            factory,
             environment,
             writer,
             metrics,

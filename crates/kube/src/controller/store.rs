@@ -48,16 +48,24 @@ pub async fn validate_store(
         ctx.environment.unreachable_stores().note(id, false);
         return (false, store_reasons::INVALID_STORE, e.to_string(), None);
     }
+    // Through the syncer's provider cache: a store whose reads do not depend on the reader's
+    // namespace shares its provider (and session) with the ExternalSecrets, so a periodic
+    // validation costs no login; a replaced spec builds a new one.
     let context = StoreContext {
         store: id.clone(),
         reader_namespace: None,
     };
-    let credentials = Arc::new(KubeCredentials::new(
-        ctx.client.clone(),
-        context.clone(),
-        ctx.index.clone(),
-    ));
-    let provider = match ctx.factory.build(&context, spec, credentials).await {
+    let built = ctx
+        .providers()
+        .provider(&context, &Arc::new(spec.clone()), |c| {
+            Arc::new(KubeCredentials::new(
+                ctx.client.clone(),
+                c.clone(),
+                ctx.index.clone(),
+            ))
+        })
+        .await;
+    let provider = match built {
         Ok(p) => p,
         Err(e @ (ProviderError::InvalidStoreConfig(_) | ProviderError::Unsupported(_))) => {
             ctx.environment.unreachable_stores().note(id, false);
@@ -79,7 +87,6 @@ pub async fn validate_store(
     };
     let capabilities = Some(provider.capabilities().store);
     let result = provider.validate().await;
-    provider.close().await;
     ctx.environment.unreachable_stores().note(
         id,
         matches!(
