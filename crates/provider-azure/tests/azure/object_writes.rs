@@ -116,6 +116,14 @@ async fn keys_are_imported_as_jwks_once_and_deleted_only_when_pushed() {
     deleted_then_absent(w, "key/rsa").await;
     assert_eq!(d.vault_requests().get("DeleteKey"), 1);
 
+    // only tags apply to keys and certificates
+    let expiring = json!({"apiVersion": "kubernetes.external-secrets.io/v1alpha1", "kind": "PushSecretMetadata",
+                          "spec": {"expirationDate": "2030-01-01T00:00:00Z"}});
+    let err = push(&p, "key/ec", None, EC_KEY, Some(&expiring))
+        .await
+        .expect_err("no expiry for keys");
+    assert!(err.to_string().contains("only tags apply"), "{err}");
+
     // no key material in errors: a broken PEM key, a symmetric key the vault refuses,
     // a property on a key
     let broken = format!("-----BEGIN PRIVATE KEY-----\n{CANARY}\n-----END PRIVATE KEY-----\n");
