@@ -2,16 +2,14 @@
 //! unchanged objects not rewritten (request counts), untagged objects refused and kept,
 //! Delete only for what was pushed, no key material in errors.
 
-use secretsync_model::providers::AzureAuthType;
 use secretsync_model::{
     DeleteOutcome, FetchRequest, ProviderError, PushOutcome, RemoteState, SecretProvider,
 };
 use secretsync_template::funcs::material::{leaf_certificate, private_key_jwk};
-use secretsync_testkit::azure::{CertificateOptions, ManagedIdentity};
+use secretsync_testkit::azure::CertificateOptions;
 use serde_json::{Value, json};
 
-use crate::common::{double, no_credentials, options, provider, spec};
-use crate::writes::{deleted_then_absent, push, remote};
+use crate::writes::{deleted_then_absent, managed_identity_provider, push, remote};
 
 const RSA_KEY: &str = include_str!("../fixtures/rsa.key");
 const EC_KEY: &str = include_str!("../../../template/tests/fixtures/leaf.key");
@@ -32,13 +30,7 @@ async fn fetch_json(p: &dyn SecretProvider, key: &str, metadata: bool) -> Value 
 
 #[tokio::test]
 async fn keys_are_imported_as_jwks_once_and_deleted_only_when_pushed() {
-    let d = double();
-    d.add_managed_identity(ManagedIdentity::SystemAssigned);
-    let p = provider(
-        spec(&d, AzureAuthType::ManagedIdentity),
-        no_credentials(),
-        options(&d),
-    );
+    let (d, p) = managed_identity_provider();
     let w = p.writer().expect("writes");
     let m = json!({"apiVersion": "kubernetes.external-secrets.io/v1alpha1", "kind": "PushSecretMetadata",
                    "spec": {"tags": {"team": "a"}}});
@@ -144,13 +136,7 @@ async fn keys_are_imported_as_jwks_once_and_deleted_only_when_pushed() {
 
 #[tokio::test]
 async fn certificates_are_imported_once_and_deleted_only_when_pushed() {
-    let d = double();
-    d.add_managed_identity(ManagedIdentity::SystemAssigned);
-    let p = provider(
-        spec(&d, AzureAuthType::ManagedIdentity),
-        no_credentials(),
-        options(&d),
-    );
+    let (d, p) = managed_identity_provider();
     let w = p.writer().expect("writes");
     let bundle = format!("{EC_KEY}{LEAF_CRT}");
     let (_, leaf) = leaf_certificate(LEAF_CRT.as_bytes()).expect("leaf");

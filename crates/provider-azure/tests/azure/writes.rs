@@ -7,7 +7,8 @@ use secretsync_model::{
     DeleteOutcome, FetchRequest, ProviderError, PushOutcome, PushRequest, RemoteState,
     SecretProvider, SecretValue, SecretWriter,
 };
-use secretsync_testkit::azure::{ManagedIdentity, SecretOptions};
+use secretsync_provider_azure::AzureProvider;
+use secretsync_testkit::azure::{AzureDouble, ManagedIdentity, SecretOptions};
 use serde_json::{Value, json};
 
 use crate::common::{double, no_credentials, options, provider, spec};
@@ -57,17 +58,23 @@ async fn value(p: &dyn SecretProvider, key: &str) -> String {
     String::from_utf8(v.value.expose().to_vec()).expect("UTF-8")
 }
 
-#[tokio::test]
-async fn secrets_are_pushed_with_the_marker_and_deleted_only_when_marked() {
+/// A double and a provider signing in with the system-assigned managed identity.
+pub(crate) fn managed_identity_provider() -> (AzureDouble, AzureProvider) {
     let d = double();
     d.add_managed_identity(ManagedIdentity::SystemAssigned);
-    d.set_secret("theirs", "original", SecretOptions::default())
-        .expect("seed");
     let p = provider(
         spec(&d, AzureAuthType::ManagedIdentity),
         no_credentials(),
         options(&d),
     );
+    (d, p)
+}
+
+#[tokio::test]
+async fn secrets_are_pushed_with_the_marker_and_deleted_only_when_marked() {
+    let (d, p) = managed_identity_provider();
+    d.set_secret("theirs", "original", SecretOptions::default())
+        .expect("seed");
     let w = p.writer().expect("writes");
 
     let m = json!({"apiVersion": "kubernetes.external-secrets.io/v1alpha1", "kind": "PushSecretMetadata",
