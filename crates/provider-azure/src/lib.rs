@@ -24,7 +24,19 @@
 //! `PushSecretMetadata` (`tags`, `contentType`, `expirationDate` → `attributes.exp`), only when
 //! the value, expiry or requested content type differ (ESO's rule); a secret without the tag is
 //! never written or deleted; `DELETE secrets/{name}` (soft delete, as the vault is configured).
-//! A `property` push sets that member of a JSON object. Keys and certificates are not pushed yet.
+//! A `property` push sets that member of a JSON object.
+//!
+//! Keys and certificates (module `write_objects`, ESO's `key/<name>` and `cert/<name>`): a PEM
+//! private key (PKCS#8, PKCS#1 RSA, SEC1 EC) is imported as a JWK with `PUT keys/{name}`, a
+//! value without PEM data as a symmetric `oct` key (only a Managed HSM accepts those); a
+//! certificate value (PKCS#12 without password, DER, or PEM with the certificate and a PKCS#8
+//! key) is imported with `POST certificates/{name}/import` (`policy.secret_props.contentType`
+//! `application/x-pem-file` for PEM, `application/x-pkcs12` otherwise). Both carry the tag and
+//! the metadata's `tags` (`contentType`/`expirationDate` are refused for them); nothing is
+//! written when the remote key has the same `kty` and public members, or the remote `cer`
+//! equals the value's leaf certificate; untagged objects are never overwritten or deleted;
+//! `property` is refused. Parsing is `secretsync_template::funcs::material` (the template
+//! functions' PEM/PKCS#8/SEC1/PKCS#12 readers).
 //!
 //! # Authentication (`authType`)
 //!
@@ -116,6 +128,7 @@ mod options;
 mod provider;
 mod vault;
 mod write;
+mod write_objects;
 
 pub use auth::source::{ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, WORKLOAD_IDENTITY_AUDIENCE};
 pub use cloud::CloudEndpoints;

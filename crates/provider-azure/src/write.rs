@@ -3,7 +3,7 @@
 //! `attributes.exp` from the entry's `PushSecretMetadata` (`expirationDate` RFC 3339,
 //! `contentType`, `tags`), written only when the value, expiry or requested content type
 //! differ; `DELETE secrets/{name}` for marked secrets only. Keys and certificates
-//! (`key/…`, `cert/…`) are not pushed yet.
+//! (`key/…`, `cert/…`) are written by [`crate::write_objects`].
 
 use std::collections::BTreeMap;
 
@@ -19,7 +19,7 @@ use secretsync_model::writer::{
 use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
 
-use crate::objects::{self, ExistingSecret, ObjectKind};
+use crate::objects::{self, ExistingSecret, ObjectKind, ObjectRef};
 use crate::provider::AzureProvider;
 
 /// ESO's Azure `PushSecretMetadataSpec`.
@@ -83,16 +83,17 @@ fn managed(tags: &BTreeMap<String, String>) -> bool {
 }
 
 impl AzureProvider {
-    fn secret_name(&self, remote: &PushSecretRemoteRef) -> Result<String, ProviderError> {
+    /// The secret name, or `Err` with the key/certificate to write instead.
+    fn secret_name(
+        &self,
+        remote: &PushSecretRemoteRef,
+    ) -> Result<Result<String, ObjectRef>, ProviderError> {
         let object = objects::parse_remote_key(&remote.remote_key)?;
-        if object.kind != ObjectKind::Secret {
-            return Err(ProviderError::Unsupported(format!(
-                "remote key {:?}: pushing Key Vault {}s is not supported by secretsync yet (secrets only)",
-                remote.remote_key,
-                object.kind.noun()
-            )));
-        }
-        Ok(object.name)
+        Ok(if object.kind == ObjectKind::Secret {
+            Ok(object.name)
+        } else {
+            Err(object)
+        })
     }
 
     async fn existing(
@@ -155,7 +156,10 @@ impl SecretWriter for AzureProvider {
         &self,
         remote: &PushSecretRemoteRef,
     ) -> Result<RemoteState, ProviderError> {
-        let name = self.secret_name(remote)?;
+        let name = match self.secret_name(remote)? {
+            Ok(name) => name,
+            Err(o) => return self.object_remote_state(o.kind, &o.name).await,
+        };
         let what = format!("secret {name:?} in vault {}", self.client().vault_url());
         let Some(existing) = self.existing(&name, &what).await? else {
             return Ok(RemoteState::Absent);
@@ -172,16 +176,38 @@ impl SecretWriter for AzureProvider {
     }
 
     async fn push(&self, request: &PushRequest<'_>) -> Result<PushOutcome, ProviderError> {
-        let name = self.secret_name(request.remote)?;
-        let what = format!(
-            "pushing secret {name:?} to vault {}",
-            self.client().vault_url()
-        );
+        let target = self.secret_name(request.remote)?;
+        let what = match &target {
+            Ok(name) => format!(
+                "pushing secret {name:?} to vault {}",
+                self.client().vault_url()
+            ),
+            Err(o) => format!(
+                "pushing {} {:?} to vault {}",
+                o.kind.noun(),
+                o.name,
+                self.client().vault_url()
+            ),
+        };
         let invalid = |m: String| ProviderError::InvalidStoreConfig(format!("{what}: {m}"));
         let metadata: Metadata = parse_push_metadata(request.metadata)
             .map_err(invalid)?
             .unwrap_or_default();
         let mut wanted = attributes(&metadata).map_err(invalid)?;
+        let name = match target {
+            Ok(name) => name,
+            Err(o) => {
+                if wanted.content_type.is_some() || wanted.expires.is_some() {
+                    return Err(invalid(format!(
+                        "metadata.spec: only tags apply to Key Vault {}s (no contentType or expirationDate)",
+                        o.kind.noun()
+                    )));
+                }
+                return self
+                    .push_object(o.kind, &o.name, request, &wanted.tags)
+                    .await;
+            }
+        };
         let existing = self.existing(&name, &what).await?;
         if let Some(e) = &existing
             && !managed(&e.tags)
@@ -209,7 +235,10 @@ impl SecretWriter for AzureProvider {
     }
 
     async fn delete(&self, remote: &PushSecretRemoteRef) -> Result<DeleteOutcome, ProviderError> {
-        let name = self.secret_name(remote)?;
+        let name = match self.secret_name(remote)? {
+            Ok(name) => name,
+            Err(o) => return self.delete_object(o.kind, &o.name, remote).await,
+        };
         let what = format!(
             "deleting secret {name:?} from vault {}",
             self.client().vault_url()

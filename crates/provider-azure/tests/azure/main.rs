@@ -4,6 +4,7 @@
 mod auth;
 mod common;
 mod identity;
+mod object_writes;
 mod reads;
 mod workload;
 mod writes;

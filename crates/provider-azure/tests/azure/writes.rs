@@ -5,23 +5,24 @@ use secretsync_model::providers::AzureAuthType;
 use secretsync_model::push_secret::PushSecretRemoteRef;
 use secretsync_model::{
     DeleteOutcome, FetchRequest, ProviderError, PushOutcome, PushRequest, RemoteState,
-    SecretProvider, SecretValue,
+    SecretProvider, SecretValue, SecretWriter,
 };
-use secretsync_testkit::azure::{ManagedIdentity, SecretOptions};
+use secretsync_provider_azure::AzureProvider;
+use secretsync_testkit::azure::{AzureDouble, ManagedIdentity, SecretOptions};
 use serde_json::{Value, json};
 
 use crate::common::{double, no_credentials, options, provider, spec};
 
 const CANARY: &str = "canary-a17e-keep-out-of-errors";
 
-fn remote(key: &str, property: Option<&str>) -> PushSecretRemoteRef {
+pub(crate) fn remote(key: &str, property: Option<&str>) -> PushSecretRemoteRef {
     PushSecretRemoteRef {
         remote_key: key.into(),
         property: property.map(str::to_string),
     }
 }
 
-async fn push(
+pub(crate) async fn push(
     p: &dyn SecretProvider,
     key: &str,
     property: Option<&str>,
@@ -57,17 +58,23 @@ async fn value(p: &dyn SecretProvider, key: &str) -> String {
     String::from_utf8(v.value.expose().to_vec()).expect("UTF-8")
 }
 
-#[tokio::test]
-async fn secrets_are_pushed_with_the_marker_and_deleted_only_when_marked() {
+/// A double and a provider signing in with the system-assigned managed identity.
+pub(crate) fn managed_identity_provider() -> (AzureDouble, AzureProvider) {
     let d = double();
     d.add_managed_identity(ManagedIdentity::SystemAssigned);
-    d.set_secret("theirs", "original", SecretOptions::default())
-        .expect("seed");
     let p = provider(
         spec(&d, AzureAuthType::ManagedIdentity),
         no_credentials(),
         options(&d),
     );
+    (d, p)
+}
+
+#[tokio::test]
+async fn secrets_are_pushed_with_the_marker_and_deleted_only_when_marked() {
+    let (d, p) = managed_identity_provider();
+    d.set_secret("theirs", "original", SecretOptions::default())
+        .expect("seed");
     let w = p.writer().expect("writes");
 
     let m = json!({"apiVersion": "kubernetes.external-secrets.io/v1alpha1", "kind": "PushSecretMetadata",
@@ -131,11 +138,7 @@ async fn secrets_are_pushed_with_the_marker_and_deleted_only_when_marked() {
     );
     assert_eq!(value(&p, "theirs").await, "original");
 
-    // keys and certificates are refused, bad metadata is named
-    assert!(matches!(
-        push(&p, "key/k", None, "x", None).await,
-        Err(ProviderError::Unsupported(_))
-    ));
+    // bad metadata is named (keys and certificates: tests/azure/object_writes.rs)
     let bad = json!({"apiVersion": "kubernetes.external-secrets.io/v1alpha1", "kind": "PushSecretMetadata",
                      "spec": {"expirationDate": "soon"}});
     let err = push(&p, "x", None, CANARY, Some(&bad))
@@ -147,17 +150,21 @@ async fn secrets_are_pushed_with_the_marker_and_deleted_only_when_marked() {
     );
     assert!(!err.to_string().contains(CANARY), "{err}");
 
-    // delete: gone
+    deleted_then_absent(w, "app").await;
+}
+
+/// Deletes `key` (pushed before): deleted, then absent, and a second delete finds nothing.
+pub(crate) async fn deleted_then_absent(w: &dyn SecretWriter, key: &str) {
     assert_eq!(
-        w.delete(&remote("app", None)).await,
+        w.delete(&remote(key, None)).await,
         Ok(DeleteOutcome::Deleted)
     );
     assert_eq!(
-        w.remote_state(&remote("app", None)).await,
+        w.remote_state(&remote(key, None)).await,
         Ok(RemoteState::Absent)
     );
     assert_eq!(
-        w.delete(&remote("app", None)).await,
+        w.delete(&remote(key, None)).await,
         Ok(DeleteOutcome::Absent)
     );
 }

@@ -23,6 +23,7 @@ mod encoding;
 mod fmt;
 mod jwk;
 mod keys;
+pub mod material;
 mod math;
 mod pem;
 #[cfg(feature = "pkcs12")]

@@ -282,6 +282,13 @@ fn decrypt(
     plain.map(Zeroizing::new).map_err(|_| None)
 }
 
+/// The leaf certificate's DER of an archive without password, decoded under the default
+/// template limits (for [`super::material::leaf_certificate`]).
+pub(crate) fn leaf_without_password(input: &[u8]) -> Result<Vec<u8>, String> {
+    let mut budget = Budget::new(crate::Limits::default());
+    decode_chain(&mut budget, "", input, " certificate").map(|d| d.leaf)
+}
+
 fn pkcs12_key(budget: &mut Budget, pass: &str, input: &[u8]) -> Result<Value, String> {
     let decoded = decode_chain(budget, pass, input, "")?;
     Ok(Value::from(pem("PRIVATE KEY", &decoded.key)))

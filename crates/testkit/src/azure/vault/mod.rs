@@ -1,6 +1,7 @@
 //! Key Vault data plane: challenge authentication, bearer-token validation, throttling,
 //! `api-version` checks and dispatch to the secret/key/certificate operations.
 
+mod object_writes;
 mod objects;
 pub(crate) mod secrets;
 
@@ -234,6 +235,14 @@ fn dispatch(ctx: &Ctx<'_>) -> Resp {
         ("deletedsecrets", &Method::GET, Some(n), None) => secrets::get_deleted(ctx, n),
         ("deletedsecrets", &Method::DELETE, Some(n), None) => secrets::purge(ctx, n),
         ("keys", &Method::GET, Some(n), version) => objects::get_key(ctx, n, version),
+        ("keys", &Method::PUT, Some(n), None) => object_writes::import_key(ctx, n),
+        ("keys", &Method::DELETE, Some(n), None) => object_writes::delete_key(ctx, n),
+        ("certificates", &Method::POST, Some(n), Some("import")) => {
+            object_writes::import_certificate(ctx, n)
+        }
+        ("certificates", &Method::DELETE, Some(n), None) => {
+            object_writes::delete_certificate(ctx, n)
+        }
         ("certificates", &Method::GET, Some(n), version) => {
             objects::get_certificate(ctx, n, version)
         }

@@ -1,5 +1,6 @@
-//! Read-only key and certificate operations: `GET /keys/{name}[/{version}]` and
-//! `GET /certificates/{name}[/{version}]`.
+//! Key and certificate reads (`GET /keys/{name}[/{version}]`,
+//! `GET /certificates/{name}[/{version}]`) and the bundles every key/certificate operation
+//! returns.
 
 use aws_lc_rs::digest;
 use base64::Engine as _;
@@ -9,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::{Ctx, RECOVERABLE_DAYS, RECOVERY_LEVEL, kv_error};
 use crate::azure::server::{Resp, json_response};
+use crate::azure::state::{CertificateVersion, KeyVersion};
 
 fn pick<'a, T>(versions: &'a [T], version: Option<&str>, id: impl Fn(&T) -> &str) -> Option<&'a T> {
     match version {
@@ -17,7 +19,7 @@ fn pick<'a, T>(versions: &'a [T], version: Option<&str>, id: impl Fn(&T) -> &str
     }
 }
 
-fn not_found(kind: &str, code: &str, name: &str, version: Option<&str>) -> Resp {
+pub(super) fn not_found(kind: &str, code: &str, name: &str, version: Option<&str>) -> Resp {
     let id = version.map_or_else(|| name.to_string(), |v| format!("{name}/{v}"));
     kv_error(
         StatusCode::NOT_FOUND,
@@ -40,6 +42,11 @@ pub(super) fn get_key(ctx: &Ctx<'_>, name: &str, version: Option<&str>) -> Resp 
     else {
         return not_found("key", "KeyNotFound", name, version);
     };
+    json_response(StatusCode::OK, &key_bundle(ctx, name, k))
+}
+
+/// A `KeyBundle`: `{key: public JWK + kid, attributes, tags}`.
+pub(super) fn key_bundle(ctx: &Ctx<'_>, name: &str, k: &KeyVersion) -> Value {
     let mut jwk = k.jwk.clone();
     jwk.insert(
         "kid".into(),
@@ -59,7 +66,7 @@ pub(super) fn get_key(ctx: &Ctx<'_>, name: &str, version: Option<&str>) -> Resp 
     if !k.tags.is_empty() {
         body["tags"] = json!(k.tags);
     }
-    json_response(StatusCode::OK, &body)
+    body
 }
 
 /// `GET /certificates/{name}[/{version}]`: `{id, kid, sid, x5t, cer, attributes, tags, policy}`.
@@ -73,6 +80,11 @@ pub(super) fn get_certificate(ctx: &Ctx<'_>, name: &str, version: Option<&str>) 
     else {
         return not_found("certificate", "CertificateNotFound", name, version);
     };
+    json_response(StatusCode::OK, &certificate_bundle(ctx, name, c))
+}
+
+/// A `CertificateBundle`: `{id, kid, sid, x5t, cer, attributes, policy, tags}`.
+pub(super) fn certificate_bundle(ctx: &Ctx<'_>, name: &str, c: &CertificateVersion) -> Value {
     let thumbprint = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, &c.der);
     let mut attributes = json!({
         "enabled": c.enabled,
@@ -104,5 +116,5 @@ pub(super) fn get_certificate(ctx: &Ctx<'_>, name: &str, version: Option<&str>) 
     if !c.tags.is_empty() {
         body["tags"] = json!(c.tags);
     }
-    json_response(StatusCode::OK, &body)
+    body
 }

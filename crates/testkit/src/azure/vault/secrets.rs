@@ -255,7 +255,7 @@ fn parse_attributes(body: &Value) -> Result<AttributeInput, Resp> {
     })
 }
 
-fn parse_tags(body: &Value) -> Result<Option<BTreeMap<String, String>>, Resp> {
+pub(super) fn parse_tags(body: &Value) -> Result<Option<BTreeMap<String, String>>, Resp> {
     match body.get("tags") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => m
