@@ -62,6 +62,15 @@ impl SecretSyncer for Engine {
         Engine::sync(self, es, env).await
     }
 
+    async fn refresh(
+        &self,
+        es: &ExternalSecret,
+        env: &dyn SyncEnvironment,
+        due: std::time::SystemTime,
+    ) -> SyncOutcome {
+        Engine::refresh(self, es, env, due).await
+    }
+
     fn providers(&self) -> Option<&secretsync_engine::fetch::FetchLayer> {
         Some(self.fetch_layer())
     }

@@ -191,6 +191,35 @@ impl Engine {
     /// Fetches and renders one ExternalSecret. Never panics on bad input; every problem ends
     /// up in the outcome's `result` or `keys`.
     pub async fn sync(&self, es: &ExternalSecret, env: &dyn SyncEnvironment) -> SyncOutcome {
+        self.sync_reading(es, env, None).await
+    }
+
+    /// [`Engine::sync`] for a periodic refresh that fell due at `due`
+    /// ([`crate::refresh::periodic_due_at`]): besides the coalescing window, a read that
+    /// started at or after `due` serves it, so the ExternalSecrets of one aligned refresh group
+    /// share one provider read per key and interval however long their wave takes (up to
+    /// [`FetchConfig::refresh_reuse`]). Nothing is served staler than a read made when the
+    /// refresh fell due.
+    pub async fn refresh(
+        &self,
+        es: &ExternalSecret,
+        env: &dyn SyncEnvironment,
+        due: std::time::SystemTime,
+    ) -> SyncOutcome {
+        let behind = std::time::SystemTime::now()
+            .duration_since(due)
+            .unwrap_or_default();
+        let now = tokio::time::Instant::now();
+        // A due time before the process's clock began is served by the window only.
+        self.sync_reading(es, env, now.checked_sub(behind)).await
+    }
+
+    async fn sync_reading(
+        &self,
+        es: &ExternalSecret,
+        env: &dyn SyncEnvironment,
+        fresh_since: Option<tokio::time::Instant>,
+    ) -> SyncOutcome {
         let namespace = es
             .metadata
             .namespace
@@ -209,7 +238,8 @@ impl Engine {
                 generated: Vec::new(),
             };
         }
-        let ctx = SyncCtx::new(self, env, &namespace, &object, None);
+        let mut ctx = SyncCtx::new(self, env, &namespace, &object, None);
+        ctx.fresh_since = fresh_since;
         let fallback = match fallback::fallback_ref(es) {
             Ok(f) => f,
             Err(message) => {
@@ -368,6 +398,9 @@ struct SyncCtx<'a> {
     store_override: Option<SecretStoreRef>,
     /// What the generator entries produced to keep (leases).
     generated: std::sync::Mutex<Vec<crate::outcome::GeneratedState>>,
+    /// A periodic refresh's due instant: reads started since then serve it
+    /// ([`Engine::refresh`]).
+    fresh_since: Option<tokio::time::Instant>,
 }
 
 impl<'a> SyncCtx<'a> {
@@ -387,6 +420,7 @@ impl<'a> SyncCtx<'a> {
             stores: tokio::sync::Mutex::new(HashMap::new()),
             store_override,
             generated: std::sync::Mutex::default(),
+            fresh_since: None,
         }
     }
 
@@ -465,7 +499,7 @@ impl<'a> SyncCtx<'a> {
                 let value = self
                     .engine
                     .fetch
-                    .fetch(&store, &request)
+                    .fetch(&store, &request, self.fresh_since)
                     .await
                     .map_err(|error| {
                         self.provider_error(&location, &store, request.to_string(), error)
@@ -617,7 +651,7 @@ impl<'a> SyncCtx<'a> {
                 let request = FetchRequest::from_remote_ref(remote_ref);
                 self.engine
                     .fetch
-                    .fetch(&store, &request)
+                    .fetch(&store, &request, self.fresh_since)
                     .await
                     .map_err(|error| {
                         self.provider_error(&location, &store, request.to_string(), error)
@@ -627,7 +661,7 @@ impl<'a> SyncCtx<'a> {
                 let request = FindRequest::from_find(find);
                 self.engine
                     .fetch
-                    .find(&store, &request)
+                    .find(&store, &request, self.fresh_since)
                     .await
                     .map_err(|error| {
                         self.provider_error(&location, &store, describe_find(&request), error)

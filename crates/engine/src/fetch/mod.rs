@@ -3,7 +3,8 @@
 //! Every ExternalSecret an [`Engine`](crate::Engine) syncs reads through one `FetchLayer`.
 //! Identical reads (same store context, key, version and metadata flag, or the same `find`)
 //! that are in flight, or that completed successfully less than
-//! [`FetchConfig::coalesce_window`] ago, are served from that one provider call.
+//! [`FetchConfig::coalesce_window`] ago, are served from that one provider call; a periodic
+//! refresh is also served by a read that started after it fell due (the `table` module).
 //!
 //! Providers never sleep: a throttled or unavailable read comes back as an error and this layer
 //! retries it under the provider's [`RetryPolicy`](secretsync_model::RetryPolicy) (the store's
@@ -13,6 +14,7 @@ mod limits;
 mod observe;
 mod prefetch;
 mod slots;
+mod table;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -37,6 +39,7 @@ pub(crate) use limits::lock as lock_std;
 pub use observe::{CallLabels, CallStatus, FetchObserver, ProviderCall, ReadKind, call_labels};
 use slots::StoreSlots;
 pub use slots::{SLOT_SIZE, Slot};
+use table::TableRead;
 
 /// Settings of the fetch layer.
 #[derive(Clone, Debug)]
@@ -60,6 +63,10 @@ pub struct FetchConfig {
     /// its keys goes out on its own (default 1 s; see the `slots` module): bounds how often a
     /// slot's other keys are read along.
     pub slot_gap: Duration,
+    /// How long a successful read is kept for the periodic refreshes that fell due before it
+    /// started (default 60 s; see [`FetchLayer::fetch`]): the ExternalSecrets of one aligned
+    /// refresh group share one read for as long as their refresh wave takes, up to this.
+    pub refresh_reuse: Duration,
 }
 
 impl Default for FetchConfig {
@@ -72,6 +79,7 @@ impl Default for FetchConfig {
             max_throttle_pause: Duration::from_secs(60),
             max_retry_wait: Duration::from_secs(10),
             slot_gap: Duration::from_secs(1),
+            refresh_reuse: Duration::from_secs(60),
         }
     }
 }
@@ -215,7 +223,7 @@ pub struct FetchLayer {
 type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<crate::stable_hash::StableHasher>>;
 
 struct ReadTable {
-    entries: FastMap<ReadKey, SharedRead>,
+    entries: FastMap<ReadKey, TableRead>,
     last_purge: Instant,
 }
 
@@ -333,22 +341,42 @@ impl FetchLayer {
         }
     }
 
-    /// Reads one value through `store`, coalescing identical reads. Through a batching
-    /// provider, a read of the latest value also reads the other keys of its batch slot, when
-    /// they were not read lately (see the `slots` module).
-    pub async fn fetch(&self, store: &StoreHandle, request: &FetchRequest) -> ReadResult {
+    /// Reads one value through `store`, coalescing identical reads: one in flight, one that
+    /// succeeded within the coalescing window, or, given `fresh_since` (the instant a periodic
+    /// refresh fell due), one that started at or after it. Through a batching provider, a read
+    /// of the latest value also reads the other keys of its batch slot, when they were not
+    /// read lately (see the `slots` module).
+    pub async fn fetch(
+        &self,
+        store: &StoreHandle,
+        request: &FetchRequest,
+        fresh_since: Option<Instant>,
+    ) -> ReadResult {
         if store.batch && request.version.is_none() && !request.metadata {
-            self.read_slot(store, &request.key);
+            self.read_slot(store, &request.key, fresh_since);
         }
-        self.read(store, ReadOp::Fetch(request.clone())).await
+        self.read(store, ReadOp::Fetch(request.clone()), fresh_since)
+            .await
     }
 
-    /// Runs a `find` through `store`, coalescing identical finds.
-    pub async fn find(&self, store: &StoreHandle, request: &FindRequest) -> ReadResult {
-        self.read(store, ReadOp::Find(request.clone())).await
+    /// Runs a `find` through `store`, coalescing identical finds as [`FetchLayer::fetch`]
+    /// coalesces reads.
+    pub async fn find(
+        &self,
+        store: &StoreHandle,
+        request: &FindRequest,
+        fresh_since: Option<Instant>,
+    ) -> ReadResult {
+        self.read(store, ReadOp::Find(request.clone()), fresh_since)
+            .await
     }
 
-    async fn read(&self, store: &StoreHandle, op: ReadOp) -> ReadResult {
+    async fn read(
+        &self,
+        store: &StoreHandle,
+        op: ReadOp,
+        fresh_since: Option<Instant>,
+    ) -> ReadResult {
         self.counters
             .reads_requested
             .fetch_add(1, Ordering::Relaxed);
@@ -364,18 +392,18 @@ impl FetchLayer {
             let reusable = table
                 .entries
                 .get(&key)
-                .filter(|s| reusable(s, now, self.config.coalesce_window));
+                .filter(|s| self.serves(s, now, fresh_since));
             match reusable {
                 Some(s) => {
                     self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
                     if let Some(observer) = &self.observer {
                         observer.read_coalesced(store.labels_of(&key.op));
                     }
-                    s.clone()
+                    s.read.clone()
                 }
                 None => {
                     let s = self.start_read(store.clone(), key.op.clone());
-                    table.entries.insert(key, s.clone());
+                    table.entries.insert(key, TableRead::started_now(s.clone()));
                     s
                 }
             }
@@ -383,14 +411,14 @@ impl FetchLayer {
         shared.await.0
     }
 
-    /// Forgets every completed read older than the coalescing window now (reads also purge
-    /// lazily; a host may call this from a timer so an idle engine does not keep values).
+    /// Forgets every completed read older than the coalescing window and
+    /// [`FetchConfig::refresh_reuse`] now (reads also purge lazily; a host may call this from a
+    /// timer so an idle engine does not keep values).
     pub fn purge(&self) {
         let mut table = lock(&self.reads);
-        let window = self.config.coalesce_window;
         let now = Instant::now();
         table.last_purge = now;
-        table.entries.retain(|_, s| reusable(s, now, window));
+        table.entries.retain(|_, s| self.kept(s, now));
     }
 
     /// Completed reads currently held for coalescing (for tests and metrics).
@@ -405,7 +433,22 @@ impl FetchLayer {
             return;
         }
         table.last_purge = now;
-        table.entries.retain(|_, s| reusable(s, now, window));
+        table.entries.retain(|_, s| self.kept(s, now));
+    }
+
+    /// Whether `read` may serve an identical read at `now` ([`table::serves`]).
+    fn serves(&self, read: &TableRead, now: Instant, fresh_since: Option<Instant>) -> bool {
+        table::serves(read.state(), now, self.config.coalesce_window, fresh_since)
+    }
+
+    /// Whether `read` stays in the table at `now` ([`table::kept`]).
+    fn kept(&self, read: &TableRead, now: Instant) -> bool {
+        table::kept(
+            read.state(),
+            now,
+            self.config.coalesce_window,
+            self.config.refresh_reuse,
+        )
     }
 
     fn start_read(&self, store: StoreHandle, op: ReadOp) -> SharedRead {
@@ -520,16 +563,6 @@ impl FetchLayer {
         for e in entries {
             e.provider.close().await;
         }
-    }
-}
-
-/// Whether a read may serve an identical one at `now`: in flight, or succeeded less than
-/// `window` ago.
-fn reusable(read: &SharedRead, now: Instant, window: Duration) -> bool {
-    match read.peek() {
-        None => true,
-        Some((Ok(_), done)) => now.saturating_duration_since(*done) < window,
-        Some((Err(_), _)) => false,
     }
 }
 

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use super::slots::Slot;
 use super::{
     CallStatus, FetchLayer, ProviderCall, ReadKey, ReadOp, ReadTable, ReadValue, SharedRead,
-    StoreHandle, lock, reusable,
+    StoreHandle, TableRead, lock,
 };
 
 type SharedBatch =
@@ -28,7 +28,7 @@ impl FetchLayer {
     /// are not kept: the sync asking for that read calls the provider again, with retries, and
     /// reports the error itself. Returns the number of reads sent.
     pub async fn prefetch(&self, store: &StoreHandle, requests: Vec<FetchRequest>) -> usize {
-        match self.start_batch(store, requests) {
+        match self.start_batch(store, requests, None) {
             Some((sent, reads)) => {
                 join_all(reads).await;
                 sent
@@ -61,9 +61,9 @@ impl FetchLayer {
     /// batch slot and, unless the key is held or the slot was read lately
     /// ([`FetchConfig::slot_gap`](super::FetchConfig)), reads the slot's keys in one call (a
     /// slot holding only this key is left to the read itself).
-    pub(super) fn read_slot(&self, store: &StoreHandle, key: &str) {
+    pub(super) fn read_slot(&self, store: &StoreHandle, key: &str, fresh_since: Option<Instant>) {
         let request = FetchRequest::latest(key);
-        if self.holds(store, &request) {
+        if self.holds(store, &request, fresh_since) {
             return;
         }
         let now = Instant::now();
@@ -79,7 +79,7 @@ impl FetchLayer {
             let table = lock(&self.reads);
             requests
                 .iter()
-                .filter(|r| r.key != key && !self.held(&table, store, r))
+                .filter(|r| r.key != key && !self.held(&table, store, r, fresh_since))
                 .count()
         };
         if others == 0 {
@@ -88,22 +88,34 @@ impl FetchLayer {
         if let Some(entry) = lock(&self.slots).get_mut(&*store.context) {
             entry.mark(slot.index, now);
         }
-        if let Some((_, reads)) = self.start_batch(store, requests) {
+        if let Some((_, reads)) = self.start_batch(store, requests, fresh_since) {
             // Every read of the slot completes (and can be purged) even if no sync awaits it.
             tokio::spawn(join_all(reads));
         }
     }
 
-    fn holds(&self, store: &StoreHandle, request: &FetchRequest) -> bool {
+    fn holds(
+        &self,
+        store: &StoreHandle,
+        request: &FetchRequest,
+        fresh_since: Option<Instant>,
+    ) -> bool {
         let table = lock(&self.reads);
-        self.held(&table, store, request)
+        self.held(&table, store, request, fresh_since)
     }
 
-    fn held(&self, table: &ReadTable, store: &StoreHandle, request: &FetchRequest) -> bool {
+    /// Whether `table` holds a read that serves `request` now ([`FetchLayer::fetch`]'s rule).
+    fn held(
+        &self,
+        table: &ReadTable,
+        store: &StoreHandle,
+        request: &FetchRequest,
+        fresh_since: Option<Instant>,
+    ) -> bool {
         table
             .entries
             .get(&self.key_of(store, request))
-            .is_some_and(|read| reusable(read, Instant::now(), self.config.coalesce_window))
+            .is_some_and(|read| self.serves(read, Instant::now(), fresh_since))
     }
 
     /// Puts one read per wanted request (not duplicated, not held) into the coalescing table,
@@ -114,12 +126,13 @@ impl FetchLayer {
         &self,
         store: &StoreHandle,
         requests: Vec<FetchRequest>,
+        fresh_since: Option<Instant>,
     ) -> Option<(usize, Vec<SharedRead>)> {
         let mut seen = HashSet::new();
         let mut table = lock(&self.reads);
         let wanted: Vec<FetchRequest> = requests
             .into_iter()
-            .filter(|r| seen.insert(r.clone()) && !self.held(&table, store, r))
+            .filter(|r| seen.insert(r.clone()) && !self.held(&table, store, r, fresh_since))
             .collect();
         if wanted.is_empty() {
             return None;
@@ -139,9 +152,10 @@ impl FetchLayer {
             }
             .boxed()
             .shared();
-            table
-                .entries
-                .insert(self.key_of(store, request), read.clone());
+            table.entries.insert(
+                self.key_of(store, request),
+                TableRead::started_now(read.clone()),
+            );
             reads.push(read);
         }
         Some((wanted.len(), reads))

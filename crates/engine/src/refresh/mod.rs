@@ -108,6 +108,20 @@ pub fn should_refresh(i: &RefreshInputs) -> bool {
     }
 }
 
+/// When the periodic refresh that [`should_refresh`] finds due fell due:
+/// `refreshTime + interval − lead`, for a synced Periodic ExternalSecret with a non-zero
+/// interval, unchanged since its last sync, whose `refreshTime` is in the past. `None` when the
+/// sync is anything else (first sync, spec change, not due, another policy): such a sync reads
+/// its providers afresh ([`crate::Engine::refresh`]).
+pub fn periodic_due_at(i: &RefreshInputs) -> Option<SystemTime> {
+    if i.policy != RefreshPolicy::Periodic || i.interval.is_zero() || !i.synced() || i.changed() {
+        return None;
+    }
+    let refreshed = i.refresh_time.filter(|t| *t <= i.now)?;
+    let due_at = refreshed + i.interval.saturating_sub(i.lead);
+    (due_at < i.now && should_refresh(i)).then_some(due_at)
+}
+
 /// How long until the next periodic refresh is due, measured from `now` (ESO's
 /// `interval − (now − refreshTime)`, less the lead), pushed to the next instant
 /// `spec.syncWindows` allow (never earlier); `None` when nothing periodic is due (CreatedOnce,

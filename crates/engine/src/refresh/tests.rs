@@ -384,3 +384,86 @@ fn inputs_of_an_external_secret() {
     bad.spec.refresh_interval = Some("soon".into());
     assert_eq!(refresh_interval(&bad), Duration::ZERO);
 }
+
+#[test]
+fn periodic_due_at_table() {
+    use RefreshPolicy::*;
+    type Edit = fn(&mut RefreshInputs);
+    // base: synced at t(1000), interval 1 h, unchanged
+    let cases: &[(&str, RefreshPolicy, Edit, Option<u64>)] = &[
+        ("not yet due", Periodic, |_| {}, None),
+        (
+            "due: refreshTime + interval",
+            Periodic,
+            |i| i.now = t(1000 + 3700),
+            Some(1000 + 3600),
+        ),
+        (
+            "due inside the lead: refreshTime + interval − lead",
+            Periodic,
+            |i| {
+                i.lead = Duration::from_secs(60);
+                i.now = t(1000 + 3550);
+            },
+            Some(1000 + 3540),
+        ),
+        (
+            "spec changed: a first sync reads afresh",
+            Periodic,
+            |i| {
+                i.now = t(1000 + 3700);
+                i.current_resource_version = "2-def".into();
+            },
+            None,
+        ),
+        (
+            "never synced",
+            Periodic,
+            |i| {
+                i.now = t(1000 + 3700);
+                i.synced_resource_version = None;
+            },
+            None,
+        ),
+        (
+            "no refreshTime",
+            Periodic,
+            |i| {
+                i.now = t(1000 + 3700);
+                i.refresh_time = None;
+            },
+            None,
+        ),
+        (
+            "refreshTime in the future",
+            Periodic,
+            |i| i.refresh_time = Some(t(3000)),
+            None,
+        ),
+        (
+            "due but a deny window is open: no refresh",
+            Periodic,
+            |i| {
+                i.now = t(1000 + 3700);
+                i.windows = deny_always();
+            },
+            None,
+        ),
+        (
+            "interval 0",
+            Periodic,
+            |i| {
+                i.interval = Duration::ZERO;
+                i.now = t(1000 + 3700);
+            },
+            None,
+        ),
+        ("OnChange", OnChange, |i| i.now = t(1000 + 3700), None),
+        ("CreatedOnce", CreatedOnce, |i| i.now = t(1000 + 3700), None),
+    ];
+    for (name, policy, edit, expected) in cases {
+        let mut inputs = base(*policy);
+        edit(&mut inputs);
+        assert_eq!(periodic_due_at(&inputs), expected.map(t), "{name}");
+    }
+}

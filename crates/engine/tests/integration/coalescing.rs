@@ -131,9 +131,91 @@ async fn purge_forgets_values_after_the_window() {
         10,
         "still inside the window"
     );
+    // Past the window they are kept for refreshes that fell due before they started
+    // (`FetchConfig::refresh_reuse`, 60 s), and no longer.
     tokio::time::advance(Duration::from_millis(1500)).await;
     engine.fetch_layer().purge();
+    assert_eq!(
+        engine.fetch_layer().cached_reads(),
+        10,
+        "kept for refreshes"
+    );
+    tokio::time::advance(Duration::from_secs(60)).await;
+    engine.fetch_layer().purge();
     assert_eq!(engine.fetch_layer().cached_reads(), 0);
+}
+
+/// Syncs `objects` as periodic refreshes that fell due at `due` (tokio's clock), 100 at a
+/// time, one second (longer than the coalescing window) between the batches: a refresh wave
+/// that takes longer than the window to get through the sync slots.
+async fn wave(
+    engine: &Engine,
+    env: &MemoryEnvironment,
+    objects: &[ExternalSecret],
+    due: Option<tokio::time::Instant>,
+) {
+    for chunk in objects.chunks(100) {
+        // The wall-clock instant `due` stands for (the refresh decision works on wall time).
+        let due_wall = |due: tokio::time::Instant| std::time::SystemTime::now() - due.elapsed();
+        let outcomes = join_all(chunk.iter().map(|o| async move {
+            match due {
+                Some(due) => engine.refresh(o, env, due_wall(due)).await,
+                None => engine.sync(o, env).await,
+            }
+        }))
+        .await;
+        for o in outcomes {
+            assert!(
+                matches!(o.result, Ok(SyncResult::Write(_))),
+                "{:?}",
+                o.result
+            );
+        }
+        tokio::time::advance(Duration::from_secs(1)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_aligned_refresh_wave_reads_each_key_once_however_long_it_takes() {
+    let objects = &objects()[..3 * KEYS]; // three readers per key, 10 s apart in the wave
+    let env = env_for(objects);
+
+    // Plain syncs: every reader after the window reads again.
+    let factory = factory();
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
+    wave(&engine, &env, objects, None).await;
+    assert_eq!(factory.calls(), 3 * KEYS as u64, "plain syncs");
+
+    // Refreshes due at the wave's start share the first read of each key (30 s of wave).
+    let factory = self::factory();
+    let engine = Engine::new(Arc::new(factory.factory()), EngineConfig::default());
+    let cycle_start = tokio::time::Instant::now();
+    wave(&engine, &env, objects, Some(cycle_start)).await;
+    assert_eq!(factory.calls(), KEYS as u64, "one read per key and cycle");
+
+    // A first sync is not a refresh: past the window it reads afresh.
+    let first = engine.sync(&objects[0], &env).await;
+    assert!(first.result.is_ok());
+    assert_eq!(factory.calls(), KEYS as u64 + 1, "a first sync reads");
+
+    // The next cycle fell due after every read above started: nothing is reused from them.
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let next_cycle = tokio::time::Instant::now();
+    wave(&engine, &env, objects, Some(next_cycle)).await;
+    assert_eq!(
+        factory.calls(),
+        2 * KEYS as u64 + 1,
+        "the next cycle reads again"
+    );
+
+    // A refresh that fell due after its group's read started reads again.
+    let later = tokio::time::Instant::now();
+    wave(&engine, &env, &objects[..1], Some(later)).await;
+    assert_eq!(
+        factory.calls(),
+        2 * KEYS as u64 + 2,
+        "due after the read started"
+    );
 }
 
 /// Counts what the fetch layer reports to its observer.

@@ -333,7 +333,13 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
             (Ok(SyncResult::Write(desired)), None, None, None, Vec::new())
         }
         _ => {
-            let outcome = ctx.syncer.sync(es, &ctx.environment).await;
+            // A periodic refresh (not forced, not a first sync) shares the reads its aligned
+            // group made since it fell due.
+            let due = refresh::periodic_due_at(&inputs).filter(|_| !facts.forced);
+            let outcome = match due {
+                Some(due) => ctx.syncer.refresh(es, &ctx.environment, due).await,
+                None => ctx.syncer.sync(es, &ctx.environment).await,
+            };
             for k in &outcome.keys {
                 if let KeyState::Missing { reason } = &k.state {
                     ctx.event(

@@ -60,6 +60,19 @@ pub trait SecretSyncer: Send + Sync {
     /// Fetches and renders one ExternalSecret.
     async fn sync(&self, es: &ExternalSecret, env: &dyn SyncEnvironment) -> SyncOutcome;
 
+    /// [`SecretSyncer::sync`] for a periodic refresh that fell due at `due`: a provider read
+    /// started since then may serve it ([`secretsync_engine::Engine::refresh`]). Default: a
+    /// plain sync.
+    async fn refresh(
+        &self,
+        es: &ExternalSecret,
+        env: &dyn SyncEnvironment,
+        due: std::time::SystemTime,
+    ) -> SyncOutcome {
+        let _ = due;
+        self.sync(es, env).await
+    }
+
     /// The provider cache the syncer reads through, shared with the PushSecret controller so
     /// one store and namespace cost one provider (one login) for reads and writes alike.
     /// `None`: the controllers keep a cache of their own, built from the factory.
