@@ -535,3 +535,70 @@ async fn a_panic_or_a_hung_reconcile_is_that_objects_sync_error() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn periodic_refreshes_reach_the_engine_with_their_due_time_and_first_syncs_without() {
+    use kube::api::{Patch, PatchParams};
+    use secretsync_model::external_secret::ExternalSecret;
+
+    let cluster = Cluster::start(crd_dir()).await;
+    let ns = cluster.namespace.clone();
+    let factory = CountingFactory::default();
+    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), Duration::ZERO);
+    cluster
+        .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
+        .await;
+    cluster
+        .apply::<ExternalSecret>(Some(&ns), external_secret("app", &ns, "fake", "db", "2s"))
+        .await;
+    let (running, lifecycle, _) = start(&cluster, config(&ns), syncer.clone(), Arc::new(factory));
+    let app_log = || -> Vec<support::SyncRecord> {
+        syncer
+            .log()
+            .into_iter()
+            .filter(|r| r.name == "app")
+            .collect()
+    };
+    let log = wait_for(
+        Duration::from_secs(60),
+        "two periodic refreshes of app",
+        || async {
+            let log = app_log();
+            (log.iter().filter(|r| r.due.is_some()).count() >= 2).then_some(log)
+        },
+    )
+    .await;
+    assert_eq!(log[0].due, None, "the first sync reads afresh");
+    for r in &log[1..] {
+        // Every later sync was a periodic refresh (the Secret stayed intact), handed to the
+        // engine with the instant it fell due: in the past, by less than the test's patience.
+        let due = r.due.expect("a periodic refresh");
+        let late = r.started_at.duration_since(due).expect("due before it ran");
+        assert!(late < Duration::from_secs(30), "{late:?} late");
+    }
+
+    // A changed annotation makes the next sync a first sync again: no due time.
+    let synced_before = app_log().len();
+    Api::<ExternalSecret>::namespaced(cluster.client.clone(), &ns)
+        .patch(
+            "app",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"metadata": {"annotations": {"force-sync": "1"}}})),
+        )
+        .await
+        .unwrap();
+    wait_for(
+        Duration::from_secs(30),
+        "a sync without due time after the annotation change",
+        || async {
+            app_log()[synced_before..]
+                .iter()
+                .any(|r| r.due.is_none())
+                .then_some(())
+        },
+    )
+    .await;
+
+    lifecycle.shutdown.cancel();
+    running.await.unwrap().unwrap();
+}

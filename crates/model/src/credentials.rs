@@ -59,7 +59,14 @@ pub fn reference_namespace(
 /// ([`shared_by_readers`]), so every namespace's ExternalSecrets (and store validation) share
 /// one provider, one session and one read per key; else `context` itself.
 pub fn provider_context(context: &StoreContext, spec: &SecretStoreSpec) -> StoreContext {
-    if context.reader_namespace.is_some() && shared_by_readers(context.store.kind, spec) {
+    shared_context(context, || shared_by_readers(context.store.kind, spec))
+}
+
+/// [`provider_context`] with the sharing judgement supplied (`shared`, asked only when
+/// `context` names a reader namespace): for a host that judges each store spec once
+/// ([`shared_by_readers`] serialises the provider block).
+pub fn shared_context(context: &StoreContext, shared: impl FnOnce() -> bool) -> StoreContext {
+    if context.reader_namespace.is_some() && shared() {
         StoreContext {
             store: context.store.clone(),
             reader_namespace: None,

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
-use secretsync_model::credentials::{CredentialResolver, provider_context};
+use secretsync_model::credentials::{CredentialResolver, shared_by_readers, shared_context};
 use secretsync_model::provider::{ProviderFactory, StoreContext};
 use secretsync_model::secret_store::SecretStoreSpec;
 use secretsync_model::{
@@ -215,6 +215,8 @@ pub struct FetchLayer {
     reads: Mutex<ReadTable>,
     /// Batch slots per store context of batching providers.
     slots: Mutex<HashMap<StoreContext, StoreSlots>>,
+    /// Per store: the spec last judged and whether its providers serve every reader namespace.
+    sharing: Mutex<HashMap<StoreId, (Arc<SecretStoreSpec>, bool)>>,
     counters: Arc<Counters>,
     next_generation: AtomicU64,
     observer: Option<Arc<dyn FetchObserver>>,
@@ -240,6 +242,7 @@ impl FetchLayer {
                 last_purge: Instant::now(),
             }),
             slots: Mutex::new(HashMap::new()),
+            sharing: Mutex::new(HashMap::new()),
             counters: Arc::new(Counters::default()),
             next_generation: AtomicU64::new(1),
             observer: None,
@@ -259,7 +262,8 @@ impl FetchLayer {
 
     /// The provider for `context`, built on first use and rebuilt when `spec` changed (the
     /// replaced provider is closed, so its sessions are revoked). A store whose reads do not
-    /// depend on the reader's namespace ([`provider_context`]) has one provider for every
+    /// depend on the reader's namespace ([`shared_by_readers`], judged once per store spec) has
+    /// one provider for every
     /// reader and for store validation (`reader_namespace: None`): one session, and one read
     /// per key whichever namespaces read it. `credentials` is called with the context the
     /// provider is built for.
@@ -269,7 +273,7 @@ impl FetchLayer {
         spec: &Arc<SecretStoreSpec>,
         credentials: impl FnOnce(&StoreContext) -> Arc<dyn CredentialResolver>,
     ) -> Result<StoreHandle, ProviderError> {
-        let context = &provider_context(context, spec);
+        let context = &shared_context(context, || self.shared_by_readers(&context.store, spec));
         if let Some(handle) = self.cached_provider(context, spec) {
             return Ok(handle);
         }
@@ -325,6 +329,20 @@ impl FetchLayer {
             });
         }
         Ok(handle)
+    }
+
+    /// [`shared_by_readers`] of `store` configured by `spec`, remembered per store until its
+    /// spec changes (the judgement serialises the provider block; this runs on every read).
+    fn shared_by_readers(&self, store: &StoreId, spec: &Arc<SecretStoreSpec>) -> bool {
+        let mut sharing = lock(&self.sharing);
+        if let Some((seen, shared)) = sharing.get(store)
+            && (Arc::ptr_eq(seen, spec) || **seen == **spec)
+        {
+            return *shared;
+        }
+        let shared = shared_by_readers(store.kind, spec);
+        sharing.insert(store.clone(), (spec.clone(), shared));
+        shared
     }
 
     fn cached_provider(

@@ -12,14 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use kube::core::PartialObjectMeta;
 use kube::core::{Selector, SelectorExt};
-use kube::runtime::controller::{self, Action, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use secretsync_model::cluster_external_secret::{
     ClusterExternalSecret, ClusterExternalSecretCondition, ClusterExternalSecretStatus,
@@ -318,51 +314,20 @@ fn error_policy(_: Arc<ClusterExternalSecret>, error: &ReconcileError, _: Arc<Co
 }
 
 /// The ClusterExternalSecret controller, stopping gracefully on `shutdown`; its cache and
-/// watches join `lists`.
+/// watches join `lists` ([`super::fan_out`]).
 pub(crate) fn run(
     ctx: Arc<Context>,
     lists: &mut InitialLists,
     shutdown: CancellationToken,
 ) -> BoxFuture<'static, ()> {
-    let controller = Controller::new(
-        Api::<ClusterExternalSecret>::all(ctx.client.clone()),
-        watcher::Config::default(),
-    );
-    let reader = controller.store();
-    lists.store(reader.clone());
-    let children = lists
-        .watch(
-            watcher(
-                Api::<PartialObjectMeta<ExternalSecret>>::all(ctx.client.clone()),
-                watcher::Config::default(),
-            )
-            .default_backoff(),
-        )
-        .touched_objects();
-    let namespaces = lists
-        .watch(
-            watcher(
-                Api::<Namespace>::all(ctx.client.clone()),
-                watcher::Config::default(),
-            )
-            .default_backoff(),
-        )
-        .touched_objects();
-    super::track_liveness(&ctx, ObjectKind::ClusterExternalSecret, reader.clone());
-    controller
-        .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
-        .graceful_shutdown_on(shutdown.cancelled_owned())
-        .owns_stream(children)
-        .watches_stream(namespaces, move |_ns: Namespace| {
-            reader
-                .state()
-                .iter()
-                .map(|c| ObjectRef::from_obj(c.as_ref()))
-                .collect::<Vec<_>>()
-        })
-        .run(reconcile, error_policy, ctx.clone())
-        .for_each(|_| futures::future::ready(()))
-        .boxed()
+    super::fan_out::run::<ClusterExternalSecret, ExternalSecret, _>(
+        ctx,
+        lists,
+        shutdown,
+        ObjectKind::ClusterExternalSecret,
+        reconcile,
+        error_policy,
+    )
 }
 
 #[cfg(test)]

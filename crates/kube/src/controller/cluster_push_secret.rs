@@ -13,13 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use kube::core::PartialObjectMeta;
-use kube::runtime::controller::{self, Action, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use secretsync_model::duration::parse_go_duration;
 use secretsync_model::meta::ConditionStatus;
@@ -250,50 +246,19 @@ fn error_policy(_: Arc<ClusterPushSecret>, error: &ReconcileError, _: Arc<Contex
     Action::requeue(Duration::from_secs(5))
 }
 
-/// The ClusterPushSecret controller, stopping gracefully on `shutdown`; its watches join
-/// `lists`.
+/// The ClusterPushSecret controller, stopping gracefully on `shutdown`; its cache and watches
+/// join `lists` ([`super::fan_out`]).
 pub(crate) fn run(
     ctx: Arc<Context>,
     lists: &mut InitialLists,
     shutdown: CancellationToken,
 ) -> BoxFuture<'static, ()> {
-    let controller = Controller::new(
-        Api::<ClusterPushSecret>::all(ctx.client.clone()),
-        watcher::Config::default(),
-    );
-    let reader = controller.store();
-    lists.store(reader.clone());
-    let children = lists
-        .watch(
-            watcher(
-                Api::<PartialObjectMeta<PushSecret>>::all(ctx.client.clone()),
-                watcher::Config::default(),
-            )
-            .default_backoff(),
-        )
-        .touched_objects();
-    let namespaces = lists
-        .watch(
-            watcher(
-                Api::<PartialObjectMeta<Namespace>>::all(ctx.client.clone()),
-                watcher::Config::default(),
-            )
-            .default_backoff(),
-        )
-        .touched_objects();
-    super::track_liveness(&ctx, ObjectKind::ClusterPushSecret, reader.clone());
-    controller
-        .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
-        .graceful_shutdown_on(shutdown.cancelled_owned())
-        .owns_stream(children)
-        .watches_stream(namespaces, move |_ns: PartialObjectMeta<Namespace>| {
-            reader
-                .state()
-                .iter()
-                .map(|c| ObjectRef::from_obj(c.as_ref()))
-                .collect::<Vec<_>>()
-        })
-        .run(reconcile, error_policy, ctx.clone())
-        .for_each(|_| futures::future::ready(()))
-        .boxed()
+    super::fan_out::run::<ClusterPushSecret, PushSecret, _>(
+        ctx,
+        lists,
+        shutdown,
+        ObjectKind::ClusterPushSecret,
+        reconcile,
+        error_policy,
+    )
 }

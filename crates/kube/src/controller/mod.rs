@@ -4,6 +4,7 @@ pub mod cluster_external_secret;
 pub mod cluster_push_secret;
 pub mod decide;
 pub mod external_secret;
+mod fan_out;
 mod leases;
 mod own_writes;
 pub mod priority;

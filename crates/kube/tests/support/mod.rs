@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
@@ -172,7 +172,11 @@ pub use secretsync_testkit::providers::TestFactory as CountingFactory;
 pub struct SyncRecord {
     pub name: String,
     pub started: Instant,
+    /// The wall-clock start.
+    pub started_at: SystemTime,
     pub finished: Option<Instant>,
+    /// For a periodic refresh ([`SecretSyncer::refresh`]): when it fell due.
+    pub due: Option<SystemTime>,
 }
 
 /// The engine, behind a configurable delay, logging every sync in start order.
@@ -196,23 +200,48 @@ impl RecordingSyncer {
     }
 }
 
-#[async_trait]
-impl SecretSyncer for RecordingSyncer {
-    async fn sync(&self, es: &ExternalSecret, env: &dyn SyncEnvironment) -> SyncOutcome {
+impl RecordingSyncer {
+    async fn run(
+        &self,
+        es: &ExternalSecret,
+        env: &dyn SyncEnvironment,
+        due: Option<SystemTime>,
+    ) -> SyncOutcome {
         let name = es.metadata.name.clone().unwrap_or_default();
         let index = {
             let mut log = self.log.lock().unwrap();
             log.push(SyncRecord {
                 name,
                 started: Instant::now(),
+                started_at: SystemTime::now(),
                 finished: None,
+                due,
             });
             log.len() - 1
         };
         tokio::time::sleep(Duration::from_millis(self.delay_ms.load(Ordering::SeqCst))).await;
-        let outcome = self.engine.sync(es, env).await;
+        let outcome = match due {
+            Some(due) => self.engine.refresh(es, env, due).await,
+            None => self.engine.sync(es, env).await,
+        };
         self.log.lock().unwrap()[index].finished = Some(Instant::now());
         outcome
+    }
+}
+
+#[async_trait]
+impl SecretSyncer for RecordingSyncer {
+    async fn sync(&self, es: &ExternalSecret, env: &dyn SyncEnvironment) -> SyncOutcome {
+        self.run(es, env, None).await
+    }
+
+    async fn refresh(
+        &self,
+        es: &ExternalSecret,
+        env: &dyn SyncEnvironment,
+        due: SystemTime,
+    ) -> SyncOutcome {
+        self.run(es, env, Some(due)).await
     }
 }
 
