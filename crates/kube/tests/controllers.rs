@@ -64,15 +64,24 @@ async fn secret_value(cluster: &Cluster, name: &str) -> Option<String> {
     Some(String::from_utf8(v).unwrap())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_waits_for_the_sync_in_flight_and_its_writes() {
+/// The API double with SecretStore `fake` (key `db` = `v-1`) in the test namespace, the
+/// factory counting its providers' calls and a syncer taking `sync_delay` per sync.
+async fn fake_store_cluster(
+    sync_delay: Duration,
+) -> (Cluster, String, CountingFactory, Arc<RecordingSyncer>) {
     let cluster = Cluster::start(crd_dir()).await;
     let ns = cluster.namespace.clone();
     let factory = CountingFactory::default();
-    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), Duration::from_millis(1500));
+    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), sync_delay);
     cluster
         .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
         .await;
+    (cluster, ns, factory, syncer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_waits_for_the_sync_in_flight_and_its_writes() {
+    let (cluster, ns, factory, syncer) = fake_store_cluster(Duration::from_millis(1500)).await;
     // One slot: the second ExternalSecret waits at the gate while the first syncs.
     let mut cfg = config(&ns);
     cfg.concurrency = 1;
@@ -240,14 +249,8 @@ async fn ready_only_once_every_watch_has_listed() {
 
 /// A SecretStore whose validation fails (its data is fine) and an ExternalSecret using it.
 async fn store_failing_validation() -> (Cluster, String, CountingFactory, Arc<RecordingSyncer>) {
-    let cluster = Cluster::start(crd_dir()).await;
-    let ns = cluster.namespace.clone();
-    let factory = CountingFactory::default();
+    let (cluster, ns, factory, syncer) = fake_store_cluster(Duration::ZERO).await;
     factory.invalid.store(true, Ordering::SeqCst);
-    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), Duration::ZERO);
-    cluster
-        .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
-        .await;
     cluster
         .apply::<secretsync_model::external_secret::ExternalSecret>(
             Some(&ns),
@@ -355,13 +358,7 @@ async fn without_the_flood_gate_a_store_that_is_not_ready_is_used() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_external_secret_overtakes_queued_refreshes() {
     const SYNC: Duration = Duration::from_millis(300);
-    let cluster = Cluster::start(crd_dir()).await;
-    let ns = cluster.namespace.clone();
-    let factory = CountingFactory::default();
-    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), SYNC);
-    cluster
-        .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
-        .await;
+    let (cluster, ns, factory, syncer) = fake_store_cluster(SYNC).await;
     let mut cfg = config(&ns);
     cfg.concurrency = 1;
     let (running, lifecycle, metrics) = start(&cluster, cfg, syncer.clone(), Arc::new(factory));
@@ -469,13 +466,7 @@ impl SecretSyncer for Misbehaving {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_or_a_hung_reconcile_is_that_objects_sync_error() {
-    let cluster = Cluster::start(crd_dir()).await;
-    let ns = cluster.namespace.clone();
-    let factory = CountingFactory::default();
-    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), Duration::ZERO);
-    cluster
-        .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
-        .await;
+    let (cluster, ns, factory, syncer) = fake_store_cluster(Duration::ZERO).await;
     let mut cfg = config(&ns);
     cfg.concurrency = 2;
     cfg.reconcile_timeout = Duration::from_millis(500);
@@ -541,13 +532,7 @@ async fn periodic_refreshes_reach_the_engine_with_their_due_time_and_first_syncs
     use kube::api::{Patch, PatchParams};
     use secretsync_model::external_secret::ExternalSecret;
 
-    let cluster = Cluster::start(crd_dir()).await;
-    let ns = cluster.namespace.clone();
-    let factory = CountingFactory::default();
-    let syncer = RecordingSyncer::new(Arc::new(factory.clone()), Duration::ZERO);
-    cluster
-        .apply::<SecretStore>(Some(&ns), fake_store("fake", &ns, &[("db", "v-1")]))
-        .await;
+    let (cluster, ns, factory, syncer) = fake_store_cluster(Duration::ZERO).await;
     cluster
         .apply::<ExternalSecret>(Some(&ns), external_secret("app", &ns, "fake", "db", "2s"))
         .await;

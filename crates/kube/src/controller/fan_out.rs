@@ -8,7 +8,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt, TryFuture};
+use futures::{FutureExt, Stream, StreamExt, TryFuture};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Resource;
 use kube::api::Api;
@@ -55,24 +55,8 @@ where
     );
     let reader = controller.store();
     lists.store(reader.clone());
-    let children = lists
-        .watch(
-            watcher(
-                Api::<PartialObjectMeta<C>>::all(ctx.client.clone()),
-                watcher::Config::default(),
-            )
-            .default_backoff(),
-        )
-        .touched_objects();
-    let namespaces = lists
-        .watch(
-            watcher(
-                Api::<PartialObjectMeta<Namespace>>::all(ctx.client.clone()),
-                watcher::Config::default(),
-            )
-            .default_backoff(),
-        )
-        .touched_objects();
+    let children = touched_metadata::<C>(lists, &ctx.client);
+    let namespaces = touched_metadata::<Namespace>(lists, &ctx.client);
     super::track_liveness(&ctx, kind, reader.clone());
     controller
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
@@ -88,4 +72,24 @@ where
         .run(reconcile, error_policy, ctx)
         .for_each(|_| futures::future::ready(()))
         .boxed()
+}
+
+/// The objects of kind `K` in every namespace that were created, changed or deleted, metadata
+/// only; the watch joins `lists`.
+fn touched_metadata<K>(
+    lists: &mut InitialLists,
+    client: &kube::Client,
+) -> impl Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    lists
+        .watch(
+            watcher(
+                Api::<PartialObjectMeta<K>>::all(client.clone()),
+                watcher::Config::default(),
+            )
+            .default_backoff(),
+        )
+        .touched_objects()
 }
