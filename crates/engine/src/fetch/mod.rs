@@ -409,10 +409,11 @@ impl FetchLayer {
             self.purge_expired(&mut table, now);
             let reusable = table
                 .entries
-                .get(&key)
+                .get_mut(&key)
                 .filter(|s| self.serves(s, now, fresh_since));
             match reusable {
                 Some(s) => {
+                    s.for_refresh |= fresh_since.is_some();
                     self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
                     if let Some(observer) = &self.observer {
                         observer.read_coalesced(store.labels_of(&key.op));
@@ -421,7 +422,10 @@ impl FetchLayer {
                 }
                 None => {
                     let s = self.start_read(store.clone(), key.op.clone());
-                    table.entries.insert(key, TableRead::started_now(s.clone()));
+                    table.entries.insert(
+                        key,
+                        TableRead::started_now(s.clone(), fresh_since.is_some()),
+                    );
                     s
                 }
             }
@@ -463,6 +467,7 @@ impl FetchLayer {
     fn kept(&self, read: &TableRead, now: Instant) -> bool {
         table::kept(
             read.state(),
+            read.for_refresh,
             now,
             self.config.coalesce_window,
             self.config.refresh_reuse,

@@ -154,7 +154,7 @@ impl FetchLayer {
             .shared();
             table.entries.insert(
                 self.key_of(store, request),
-                TableRead::started_now(read.clone()),
+                TableRead::started_now(read.clone(), fresh_since.is_some()),
             );
             reads.push(read);
         }

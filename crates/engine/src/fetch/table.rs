@@ -11,6 +11,9 @@
 //!   group (same keys, same due instant: `crate::refresh::align`) share one read however
 //!   long the wave of refreshes takes to get through the sync slots (issue #20: reads per
 //!   refresh cycle ≤ distinct keys).
+//!
+//! Only reads a periodic refresh made or used are kept past the window, so a first sync of many
+//! objects holds its values no longer than before (1 s), whatever their size.
 
 use std::time::Duration;
 
@@ -36,14 +39,17 @@ pub(super) struct TableRead {
     pub(super) read: SharedRead,
     /// When it was started.
     pub(super) started: Instant,
+    /// A periodic refresh made or used it: kept for [`kept`]'s longer time.
+    pub(super) for_refresh: bool,
 }
 
 impl TableRead {
-    /// A read started now.
-    pub(super) fn started_now(read: SharedRead) -> Self {
+    /// A read started now, by a periodic refresh or not.
+    pub(super) fn started_now(read: SharedRead, for_refresh: bool) -> Self {
         TableRead {
             read,
             started: Instant::now(),
+            for_refresh,
         }
     }
 
@@ -80,9 +86,11 @@ pub(super) fn serves(
 }
 
 /// Whether a read in `state` is kept in the table at `now`: in flight, or succeeded less than
-/// the longer of `window` and `refresh_reuse` ago.
+/// `window` ago, or, when a periodic refresh made or used it (`for_refresh`), less than
+/// `refresh_reuse` ago.
 pub(super) fn kept(
     state: ReadState,
+    for_refresh: bool,
     now: Instant,
     window: Duration,
     refresh_reuse: Duration,
@@ -91,7 +99,12 @@ pub(super) fn kept(
         ReadState::InFlight => true,
         ReadState::Failed => false,
         ReadState::Succeeded { done, .. } => {
-            now.saturating_duration_since(done) < window.max(refresh_reuse)
+            let kept_for = if for_refresh {
+                window.max(refresh_reuse)
+            } else {
+                window
+            };
+            now.saturating_duration_since(done) < kept_for
         }
     }
 }
@@ -136,26 +149,28 @@ mod tests {
     }
 
     #[test]
-    fn completed_reads_are_kept_for_the_longer_of_both_times() {
+    fn completed_reads_are_kept_for_the_window_or_longer_for_refreshes() {
         let t0 = Instant::now();
         let s = Duration::from_secs;
         let done = ReadState::Succeeded {
             started: t0,
             done: t0 + s(1),
         };
-        // (state, at, window, refresh reuse, kept)
+        // (state, made or used by a refresh, at, window, refresh reuse, kept)
         let cases = [
-            (ReadState::InFlight, 1_000, 1, 0, true),
-            (ReadState::Failed, 1, 1, 60, false),
-            (done, 1, 1, 0, true),
-            (done, 2, 1, 0, false),
-            (done, 60, 1, 60, true),
-            (done, 61, 1, 60, false),
-            (done, 30, 60, 0, true),
+            (ReadState::InFlight, false, 1_000, 1, 0, true),
+            (ReadState::Failed, true, 1, 1, 60, false),
+            (done, false, 1, 1, 60, true),
+            (done, false, 2, 1, 60, false),
+            (done, true, 2, 1, 60, true),
+            (done, true, 60, 1, 60, true),
+            (done, true, 61, 1, 60, false),
+            (done, true, 30, 60, 0, true),
         ];
-        for (i, (state, at, window, reuse, expected)) in cases.into_iter().enumerate() {
+        for (i, (state, for_refresh, at, window, reuse, expected)) in cases.into_iter().enumerate()
+        {
             assert_eq!(
-                kept(state, t0 + s(at), s(window), s(reuse)),
+                kept(state, for_refresh, t0 + s(at), s(window), s(reuse)),
                 expected,
                 "case {i}"
             );

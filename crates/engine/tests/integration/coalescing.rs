@@ -131,9 +131,20 @@ async fn purge_forgets_values_after_the_window() {
         10,
         "still inside the window"
     );
-    // Past the window they are kept for refreshes that fell due before they started
-    // (`FetchConfig::refresh_reuse`, 60 s), and no longer.
     tokio::time::advance(Duration::from_millis(1500)).await;
+    engine.fetch_layer().purge();
+    assert_eq!(engine.fetch_layer().cached_reads(), 0);
+
+    // Reads periodic refreshes made are kept past the window, for the refreshes of their
+    // group that fell due before they started (`FetchConfig::refresh_reuse`, 60 s), and no
+    // longer.
+    wave(
+        &engine,
+        &env,
+        &objects[..10],
+        Some(tokio::time::Instant::now()),
+    )
+    .await;
     engine.fetch_layer().purge();
     assert_eq!(
         engine.fetch_layer().cached_reads(),
