@@ -67,6 +67,10 @@ pub struct FetchConfig {
     /// started (default 60 s; see [`FetchLayer::fetch`]): the ExternalSecrets of one aligned
     /// refresh group share one read for as long as their refresh wave takes, up to this.
     pub refresh_reuse: Duration,
+    /// At most this many completed reads are kept past the coalescing window for refreshes
+    /// (default 1,024; the oldest go first): bounds the values held when many objects refresh
+    /// often over distinct keys (a tenant with 1 s intervals would otherwise keep 60 s of them).
+    pub max_refresh_reads: usize,
 }
 
 impl Default for FetchConfig {
@@ -80,6 +84,7 @@ impl Default for FetchConfig {
             max_retry_wait: Duration::from_secs(10),
             slot_gap: Duration::from_secs(1),
             refresh_reuse: Duration::from_secs(60),
+            max_refresh_reads: 1024,
         }
     }
 }
@@ -440,7 +445,7 @@ impl FetchLayer {
         let mut table = lock(&self.reads);
         let now = Instant::now();
         table.last_purge = now;
-        table.entries.retain(|_, s| self.kept(s, now));
+        self.drop_unkept(&mut table, now);
     }
 
     /// Completed reads currently held for coalescing (for tests and metrics).
@@ -455,7 +460,33 @@ impl FetchLayer {
             return;
         }
         table.last_purge = now;
+        self.drop_unkept(table, now);
+    }
+
+    /// Drops the reads [`table::kept`] does not keep, then the oldest of those kept past the
+    /// window beyond [`FetchConfig::max_refresh_reads`].
+    fn drop_unkept(&self, table: &mut ReadTable, now: Instant) {
         table.entries.retain(|_, s| self.kept(s, now));
+        let window = self.config.coalesce_window;
+        let past_window = |read: &TableRead| match read.state() {
+            table::ReadState::Succeeded { done, .. } => {
+                (now.saturating_duration_since(done) >= window).then_some(done)
+            }
+            _ => None,
+        };
+        let count = table.entries.values().filter_map(past_window).count();
+        let Some(excess) = count.checked_sub(self.config.max_refresh_reads) else {
+            return;
+        };
+        let mut oldest: Vec<(Instant, ReadKey)> = table
+            .entries
+            .iter()
+            .filter_map(|(key, read)| past_window(read).map(|done| (done, key.clone())))
+            .collect();
+        oldest.sort_by_key(|(done, _)| *done);
+        for (_, key) in oldest.into_iter().take(excess) {
+            table.entries.remove(&key);
+        }
     }
 
     /// Whether `read` may serve an identical read at `now` ([`table::serves`]).

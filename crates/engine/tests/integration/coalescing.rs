@@ -156,6 +156,41 @@ async fn purge_forgets_values_after_the_window() {
     assert_eq!(engine.fetch_layer().cached_reads(), 0);
 }
 
+#[tokio::test(start_paused = true)]
+async fn reads_kept_for_refreshes_are_bounded_oldest_first() {
+    let factory = factory();
+    let config = EngineConfig {
+        fetch: FetchConfig {
+            max_refresh_reads: 4,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let engine = Engine::new(Arc::new(factory.factory()), config);
+    let objects = objects();
+    let env = env_for(&objects);
+    // Ten refreshes of distinct keys, one second apart: past the window only four are kept.
+    for o in &objects[..10] {
+        wave(
+            &engine,
+            &env,
+            std::slice::from_ref(o),
+            Some(tokio::time::Instant::now()),
+        )
+        .await;
+    }
+    engine.fetch_layer().purge();
+    assert_eq!(engine.fetch_layer().cached_reads(), 4);
+    assert_eq!(factory.calls(), 10);
+    // The newest are the ones kept: a refresh of the last key, due at its read, reads nothing.
+    let last_read_at = tokio::time::Instant::now() - Duration::from_secs(1);
+    wave(&engine, &env, &objects[9..10], Some(last_read_at)).await;
+    assert_eq!(factory.calls(), 10, "the newest read was kept");
+    let first_read_at = tokio::time::Instant::now() - Duration::from_secs(11);
+    wave(&engine, &env, &objects[..1], Some(first_read_at)).await;
+    assert_eq!(factory.calls(), 11, "the oldest read was dropped");
+}
+
 /// Syncs `objects` as periodic refreshes that fell due at `due` (tokio's clock), 100 at a
 /// time, one second (longer than the coalescing window) between the batches: a refresh wave
 /// that takes longer than the window to get through the sync slots.
