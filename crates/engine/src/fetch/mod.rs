@@ -220,7 +220,8 @@ pub struct FetchLayer {
     reads: Mutex<ReadTable>,
     /// Batch slots per store context of batching providers.
     slots: Mutex<HashMap<StoreContext, StoreSlots>>,
-    /// Per store: the spec last judged and whether its providers serve every reader namespace.
+    /// Per ClusterSecretStore: the spec last judged and whether its providers serve every
+    /// reader namespace.
     sharing: Mutex<HashMap<StoreId, (Arc<SecretStoreSpec>, bool)>>,
     counters: Arc<Counters>,
     next_generation: AtomicU64,
@@ -339,6 +340,11 @@ impl FetchLayer {
     /// [`shared_by_readers`] of `store` configured by `spec`, remembered per store until its
     /// spec changes (the judgement serialises the provider block; this runs on every read).
     fn shared_by_readers(&self, store: &StoreId, spec: &Arc<SecretStoreSpec>) -> bool {
+        if store.kind == secretsync_model::external_secret::StoreKind::SecretStore {
+            // Always shared, and nothing is remembered for a tenant's stores (a tenant
+            // creating and deleting SecretStores must not grow this map).
+            return shared_by_readers(store.kind, spec);
+        }
         let mut sharing = lock(&self.sharing);
         if let Some((seen, shared)) = sharing.get(store)
             && (Arc::ptr_eq(seen, spec) || **seen == **spec)
