@@ -64,8 +64,10 @@ pub struct FetchConfig {
     /// slot's other keys are read along.
     pub slot_gap: Duration,
     /// How long a successful read is kept for the periodic refreshes that fell due before it
-    /// started (default 60 s; see [`FetchLayer::fetch`]): the ExternalSecrets of one aligned
-    /// refresh group share one read for as long as their refresh wave takes, up to this.
+    /// started (default 3 min; see [`FetchLayer::fetch`]): the ExternalSecrets of one aligned
+    /// refresh group share one read for as long as their refresh wave takes, up to this. It
+    /// covers the members' settle ([`crate::refresh::MAX_SETTLE`], 2 min) with room for a wave
+    /// that queues.
     pub refresh_reuse: Duration,
     /// At most this many completed reads are kept past the coalescing window for refreshes
     /// (default 1,024; the oldest go first): bounds the values held when many objects refresh
@@ -83,7 +85,7 @@ impl Default for FetchConfig {
             max_throttle_pause: Duration::from_secs(60),
             max_retry_wait: Duration::from_secs(10),
             slot_gap: Duration::from_secs(1),
-            refresh_reuse: Duration::from_secs(60),
+            refresh_reuse: Duration::from_secs(180),
             max_refresh_reads: 1024,
         }
     }

@@ -37,6 +37,7 @@ pub fn push_refresh_inputs(ps: &PushSecret, now: SystemTime) -> RefreshInputs {
         refresh_time: status.and_then(|s| s.refresh_time.as_ref().map(|t| SystemTime::from(t.0))),
         now,
         lead: Duration::ZERO,
+        settle: Duration::ZERO,
         windows: SyncWindowPolicy::unconstrained(),
     }
 }

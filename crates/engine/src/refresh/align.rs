@@ -56,6 +56,30 @@ pub fn slot_lead(
     lead_to_phase((start + offset) % period, period, refresh_time)
 }
 
+/// The members of one aligned group run spread over this fraction of the interval after their
+/// group's instant (`interval / 30`: two of the "minutes" a refresh spread is measured in).
+pub const SETTLE_FRACTION: u32 = 30;
+
+/// The longest [`member_settle`] (at intervals over 1 h): kept within
+/// [`crate::fetch::FetchConfig::refresh_reuse`], so the group's read still serves the last one.
+pub const MAX_SETTLE: Duration = Duration::from_secs(120);
+
+/// How long after its group's refresh instant member `key` (e.g. `namespace/name`) of an
+/// aligned group runs: a deterministic offset in `[0, min(interval / 30, 2 min))`.
+///
+/// The group's instant stays its due time, so every member is still served by one read made
+/// at or after that instant (the fetch layer keeps it for refreshes); only the members' writes
+/// and status patches spread, instead of landing on the API server at one instant (an AWS
+/// batch slot is 20 keys × their readers). A member writes a value at most this much after it
+/// was read: at most 2 min at a 1 h interval, 4 s at 2 min.
+pub fn member_settle(key: &str, interval: Duration) -> Duration {
+    let window = (interval / SETTLE_FRACTION).min(MAX_SETTLE);
+    if window.is_zero() {
+        return Duration::ZERO;
+    }
+    phase_of(key, window)
+}
+
 fn lead_to_phase(phase: u64, period: u64, refresh_time: Option<SystemTime>) -> Option<Duration> {
     let last = refresh_time?.duration_since(UNIX_EPOCH).ok()?.as_secs();
     let due_unaligned = last.checked_add(period)?;
@@ -168,6 +192,42 @@ mod tests {
     use super::*;
 
     const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn members_settle_spread_within_a_thirtieth_of_the_interval() {
+        // (interval, window the settle stays below)
+        let cases = [
+            (Duration::from_secs(120), Duration::from_secs(4)),
+            (HOUR, MAX_SETTLE),
+            (24 * HOUR, MAX_SETTLE),
+            (Duration::from_secs(30), Duration::from_secs(1)),
+            (Duration::ZERO, Duration::ZERO),
+        ];
+        for (interval, window) in cases {
+            let settles: Vec<Duration> = (0..200)
+                .map(|i| member_settle(&format!("ns/es-{i}"), interval))
+                .collect();
+            assert!(
+                settles.iter().all(|s| *s < window || window.is_zero()),
+                "{interval:?}"
+            );
+            assert_eq!(
+                member_settle("ns/es-7", interval),
+                settles[7],
+                "deterministic"
+            );
+            if !window.is_zero() {
+                // 200 members over two halves of the window: neither half holds more than 60 %
+                let early = settles.iter().filter(|s| **s < window / 2).count();
+                assert!(
+                    (80..=120).contains(&early),
+                    "{interval:?}: {early} of 200 early"
+                );
+            } else {
+                assert!(settles.iter().all(Duration::is_zero));
+            }
+        }
+    }
 
     fn at(secs: u64) -> Option<SystemTime> {
         Some(UNIX_EPOCH + Duration::from_secs(secs))

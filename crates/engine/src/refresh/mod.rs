@@ -14,7 +14,9 @@ use secretsync_model::external_secret::{CreationPolicy, ExternalSecret, RefreshP
 use crate::stable_hash::phase_of;
 use crate::sync_windows::SyncWindowPolicy;
 
-pub use align::{aligned_lead, read_group, single_read, slot_lead};
+pub use align::{
+    MAX_SETTLE, SETTLE_FRACTION, aligned_lead, member_settle, read_group, single_read, slot_lead,
+};
 pub use hash::{created_by, current_resource_version, data_hash, resource_version};
 
 /// What [`should_refresh`] and [`next_refresh_in`] look at: plain data, time injected.
@@ -35,6 +37,10 @@ pub struct RefreshInputs {
     /// How long before `refreshTime + interval` a periodic refresh already counts as due (the
     /// deterministic spread of [`refresh_lead`]); zero is ESO exactly.
     pub lead: Duration,
+    /// How long after a periodic refresh falls due it is scheduled to run (a member's place in
+    /// its aligned group, [`member_settle`]); zero runs it when due. It does not move the due
+    /// instant, so a read made then still serves it.
+    pub settle: Duration,
     /// `spec.syncWindows` (gates the periodic path only).
     pub windows: SyncWindowPolicy,
 }
@@ -55,6 +61,7 @@ impl RefreshInputs {
                 .and_then(|s| s.refresh_time.as_ref().map(|t| SystemTime::from(t.0))),
             now,
             lead,
+            settle: Duration::ZERO,
             windows: SyncWindowPolicy::of_spec(&es.spec),
         }
     }
@@ -123,7 +130,7 @@ pub fn periodic_due_at(i: &RefreshInputs) -> Option<SystemTime> {
 }
 
 /// How long until the next periodic refresh is due, measured from `now` (ESO's
-/// `interval − (now − refreshTime)`, less the lead), pushed to the next instant
+/// `interval − (now − refreshTime)`, less the lead, plus the settle), pushed to the next instant
 /// `spec.syncWindows` allow (never earlier); `None` when nothing periodic is due (CreatedOnce,
 /// OnChange, interval zero). Without a `refreshTime` the interval counts from `now`.
 pub fn next_refresh_in(i: &RefreshInputs) -> Option<Duration> {
@@ -134,7 +141,7 @@ pub fn next_refresh_in(i: &RefreshInputs) -> Option<Duration> {
         .refresh_time
         .and_then(|t| i.now.duration_since(t).ok())
         .unwrap_or(Duration::ZERO);
-    let delay = i.interval.saturating_sub(i.lead).saturating_sub(elapsed);
+    let delay = (i.interval.saturating_sub(i.lead) + i.settle).saturating_sub(elapsed);
     let wait = i
         .windows
         .next_allowed(i.now + delay)

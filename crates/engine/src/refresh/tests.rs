@@ -17,6 +17,7 @@ fn base(policy: RefreshPolicy) -> RefreshInputs {
         refresh_time: Some(t(1000)),
         now: t(2000),
         lead: Duration::ZERO,
+        settle: Duration::ZERO,
         windows: SyncWindowPolicy::unconstrained(),
     }
 }
@@ -198,6 +199,33 @@ fn next_refresh_table() {
             Periodic,
             |i| i.lead = Duration::from_secs(100),
             Some(3600 - 100 - 1000),
+        ),
+        (
+            "periodic, less the lead, plus the settle",
+            Periodic,
+            |i| {
+                i.lead = Duration::from_secs(100);
+                i.settle = Duration::from_secs(40);
+            },
+            Some(3600 - 100 + 40 - 1000),
+        ),
+        (
+            "periodic, due, inside the settle: the rest of the settle",
+            Periodic,
+            |i| {
+                i.settle = Duration::from_secs(40);
+                i.now = t(1000 + 3600 + 15);
+            },
+            Some(25),
+        ),
+        (
+            "periodic, overdue past the settle: now",
+            Periodic,
+            |i| {
+                i.settle = Duration::from_secs(40);
+                i.now = t(9000);
+            },
+            Some(0),
         ),
         (
             "periodic, overdue: now",
@@ -404,6 +432,16 @@ fn periodic_due_at_table() {
             |i| {
                 i.lead = Duration::from_secs(60);
                 i.now = t(1000 + 3550);
+            },
+            Some(1000 + 3540),
+        ),
+        (
+            "run late by its settle: still due at its group's instant",
+            Periodic,
+            |i| {
+                i.lead = Duration::from_secs(60);
+                i.settle = Duration::from_secs(90);
+                i.now = t(1000 + 3540 + 90);
             },
             Some(1000 + 3540),
         ),

@@ -151,7 +151,7 @@ async fn purge_forgets_values_after_the_window() {
         10,
         "kept for refreshes"
     );
-    tokio::time::advance(Duration::from_secs(60)).await;
+    tokio::time::advance(FetchConfig::default().refresh_reuse).await;
     engine.fetch_layer().purge();
     assert_eq!(engine.fetch_layer().cached_reads(), 0);
 }

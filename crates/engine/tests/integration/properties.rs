@@ -114,6 +114,7 @@ proptest! {
             refresh_time: Some(last),
             now: last,
             lead: refresh_lead(&key, interval, jitter),
+            settle: Duration::ZERO,
             windows: secretsync_engine::sync_windows::SyncWindowPolicy::unconstrained(),
         };
         let due = next_refresh_in(&inputs).unwrap();

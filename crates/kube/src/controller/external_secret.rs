@@ -192,7 +192,8 @@ pub(super) fn key_of(es: &ExternalSecret) -> (String, String) {
 }
 
 /// The refresh inputs of `es` now, with its deterministic lead: on its read group's grid when
-/// refreshes are aligned, else its own jitter.
+/// refreshes are aligned (each member then runs its own settle after the group's instant), else
+/// its own jitter.
 fn refresh_inputs(es: &ExternalSecret, ctx: &Context, now: SystemTime) -> RefreshInputs {
     let (ns, name) = key_of(es);
     let interval = refresh::refresh_interval(es);
@@ -213,10 +214,18 @@ fn refresh_inputs(es: &ExternalSecret, ctx: &Context, now: SystemTime) -> Refres
                 })
         })
         .flatten();
-    let lead = aligned.unwrap_or_else(|| {
-        refresh::refresh_lead(&format!("{ns}/{name}"), interval, ctx.config.refresh_jitter)
-    });
-    RefreshInputs::of(es, now, lead)
+    let member = format!("{ns}/{name}");
+    match aligned {
+        Some(lead) => RefreshInputs {
+            settle: refresh::member_settle(&member, interval),
+            ..RefreshInputs::of(es, now, lead)
+        },
+        None => RefreshInputs::of(
+            es,
+            now,
+            refresh::refresh_lead(&member, interval, ctx.config.refresh_jitter),
+        ),
+    }
 }
 
 /// The batch slot of the one value `es` reads, when it reads one through a batching provider

@@ -258,9 +258,7 @@ async fn checked_text(path: &str, response: reqwest::Response) -> Result<String,
 /// other requests, so a download may end inside a line still being written (the kernel shows
 /// a write spanning pages part by part). That call is in flight; it is left out.
 fn written_lines(recording: &str) -> &str {
-    recording
-        .rfind('\n')
-        .map_or("", |end| &recording[..=end])
+    recording.rfind('\n').map_or("", |end| &recording[..=end])
 }
 
 /// Parses moto's recording (one JSON object per line: method, url, headers, body) into calls.
@@ -391,7 +389,10 @@ mod tests {
         let done = r#"{"method": "GET", "url": "http://127.0.0.1:1/?Action=GetCallerIdentity", "headers": {}}"#;
         let partial = r#"{"method": "POST", "url": "http://127.0.0.1:1/", "headers": {"X-Amz-Tar"#;
         let recording = format!("{done}\n{partial}");
-        assert!(parse_recording(&recording).is_err(), "the partial line is not JSON");
+        assert!(
+            parse_recording(&recording).is_err(),
+            "the partial line is not JSON"
+        );
         let calls = parse_recording(written_lines(&recording)).expect("written lines parse");
         assert_eq!(calls, vec![AwsCall::new("", "GetCallerIdentity")]);
         assert_eq!(written_lines(partial), "");

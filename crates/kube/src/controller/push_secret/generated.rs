@@ -108,6 +108,7 @@ mod tests {
             refresh_time: refreshed.map(at),
             now: at(1000),
             lead: Duration::ZERO,
+            settle: Duration::ZERO,
             windows: SyncWindowPolicy::unconstrained(),
         }
     }
