@@ -122,6 +122,8 @@ pub struct Refresh {
     pub spread_busiest: u64,
     /// Average refreshes per bucket.
     pub spread_average: f64,
+    /// Refreshes in each bucket of the window, in order (JSON only).
+    pub spread_counts: Vec<u64>,
 }
 
 /// A latency distribution.

@@ -25,6 +25,8 @@ pub struct Spread {
     pub busiest: u64,
     /// Average refreshes per bucket.
     pub average: f64,
+    /// Refreshes in each bucket, in order (where the busiest one falls).
+    pub counts: Vec<u64>,
 }
 
 impl Spread {
@@ -57,6 +59,7 @@ pub fn spread(events: &[Duration], window: Duration, bucket: Duration) -> Option
         buckets,
         busiest: counts.iter().copied().max().unwrap_or(0),
         average: total as f64 / buckets as f64,
+        counts,
     })
 }
 
