@@ -98,7 +98,8 @@ pub struct Args {
     #[arg(long, env = "SECRETSYNC_REFRESH_JITTER", default_value_t = 0.1)]
     pub refresh_jitter: f64,
     /// ExternalSecrets that read the same remote keys refresh together (one provider read per
-    /// key and interval); `false` spreads every object by its own jitter instead.
+    /// key and interval; each member writes within min(interval/30, 2 min) after the group's
+    /// read); `false` spreads every object by its own jitter instead.
     #[arg(long, env = "SECRETSYNC_ALIGN_REFRESHES", default_value_t = true, action = clap::ArgAction::Set)]
     pub align_refreshes: bool,
     /// ESO's flood gate: do not sync ExternalSecrets from stores whose `Ready` condition is not
