@@ -10,11 +10,6 @@ mod server;
 
 use clap::Parser;
 
-/// mimalloc returns freed pages to the OS, which glibc's malloc does not do for a fragmented
-/// heap: after a first sync of thousands of ExternalSecrets the operator's RSS falls back.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let args = cli::Args::parse();
