@@ -86,6 +86,17 @@ impl CredentialIndex {
             _ => Vec::new(),
         }
     }
+
+    /// Forgets that `store` reads any Secret (it was deleted); Secrets no store reads any more
+    /// are dropped from the index.
+    pub fn forget_store(&self, store: &StoreId) {
+        if let Ok(mut uses) = self.uses.lock() {
+            uses.retain(|_, u| {
+                u.stores.remove(store);
+                !u.stores.is_empty()
+            });
+        }
+    }
 }
 
 /// Credentials for one store context, read from the cluster.
@@ -260,5 +271,27 @@ mod tests {
             assert_eq!(e.kind_label(), kind, "HTTP {code}: {e}");
             assert!(e.to_string().contains("credential Secret ns/s"), "{e}");
         }
+    }
+
+    fn store(name: &str) -> StoreId {
+        StoreId {
+            kind: secretsync_model::external_secret::StoreKind::SecretStore,
+            namespace: Some("ns".into()),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn a_deleted_store_is_forgotten_and_unread_secrets_dropped() {
+        let index = CredentialIndex::default();
+        index.record("ns", "shared", &store("a"));
+        index.record("ns", "shared", &store("b"));
+        index.record("ns", "only-a", &store("a"));
+        index.forget_store(&store("a"));
+        assert_eq!(index.stores_using("ns", "shared"), vec![store("b")]);
+        assert!(index.stores_using("ns", "only-a").is_empty());
+        assert_eq!(index.uses.lock().map(|u| u.len()).unwrap_or(0), 1);
+        index.forget_store(&store("b"));
+        assert_eq!(index.uses.lock().map(|u| u.len()).unwrap_or(9), 0);
     }
 }

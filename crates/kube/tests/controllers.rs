@@ -587,3 +587,61 @@ async fn periodic_refreshes_reach_the_engine_with_their_due_time_and_first_syncs
     lifecycle.shutdown.cancel();
     running.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_store_leaves_no_provider_and_no_metric_series_behind() {
+    let (cluster, ns, factory, _) = fake_store_cluster(Duration::ZERO).await;
+    cluster
+        .apply::<secretsync_model::external_secret::ExternalSecret>(
+            Some(&ns),
+            external_secret("app", &ns, "fake", "db", "1h"),
+        )
+        .await;
+    let engine = Arc::new(secretsync_engine::Engine::new(
+        Arc::new(factory.clone()),
+        secretsync_engine::EngineConfig::default(),
+    ));
+    let (running, lifecycle, metrics) = start(
+        &cluster,
+        config(&ns),
+        engine.clone(),
+        Arc::new(factory.clone()),
+    );
+    let series = r#"secretstore_status_condition{name="fake""#;
+    let scrape = || {
+        let mut text = String::new();
+        metrics.encode_eso(&mut text);
+        text
+    };
+    wait_for(
+        Duration::from_secs(30),
+        "the Secret and the store's series",
+        || async {
+            let synced = secret_value(&cluster, "app").await.as_deref() == Some("v-1");
+            (synced && scrape().contains(series)).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(engine.fetch_layer().stores_held(), 1);
+
+    Api::<SecretStore>::namespaced(cluster.client.clone(), &ns)
+        .delete("fake", &Default::default())
+        .await
+        .unwrap();
+    wait_for(
+        Duration::from_secs(60),
+        "the deleted store forgotten",
+        || async {
+            (engine.fetch_layer().stores_held() == 0 && !scrape().contains(series)).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        secret_value(&cluster, "app").await.as_deref(),
+        Some("v-1"),
+        "the Secret stays"
+    );
+
+    lifecycle.shutdown.cancel();
+    running.await.unwrap().unwrap();
+}

@@ -14,6 +14,7 @@ mod limits;
 mod observe;
 mod prefetch;
 mod slots;
+mod stores;
 mod table;
 
 use std::collections::{BTreeMap, HashMap};
@@ -587,43 +588,6 @@ impl FetchLayer {
             throttled: c.throttled.load(Ordering::Relaxed),
             providers_built: c.providers_built.load(Ordering::Relaxed),
             retries: c.retries.load(Ordering::Relaxed),
-        }
-    }
-
-    /// Forgets the providers of `store` (every reader namespace) and closes them in the
-    /// background, so the next use builds them again: a credential the store reads changed.
-    /// Reads still running keep their handle. Returns how many were dropped.
-    pub fn forget_store(&self, store: &StoreId) -> usize {
-        let entries: Vec<Arc<ProviderEntry>> = {
-            let mut providers = lock(&self.providers);
-            let contexts: Vec<StoreContext> = providers
-                .keys()
-                .filter(|c| c.store == *store)
-                .cloned()
-                .collect();
-            contexts
-                .iter()
-                .filter_map(|c| providers.remove(c))
-                .collect()
-        };
-        let dropped = entries.len();
-        if dropped > 0 {
-            // Closing revokes the old sessions (Vault tokens) instead of leaking them.
-            tokio::spawn(async move {
-                for e in entries {
-                    e.provider.close().await;
-                }
-            });
-        }
-        dropped
-    }
-
-    /// Closes every cached provider (revokes sessions) and forgets them.
-    pub async fn close_all(&self) {
-        let entries: Vec<Arc<ProviderEntry>> =
-            lock(&self.providers).drain().map(|(_, e)| e).collect();
-        for e in entries {
-            e.provider.close().await;
         }
     }
 }

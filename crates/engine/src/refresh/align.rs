@@ -194,6 +194,14 @@ mod tests {
     const HOUR: Duration = Duration::from_secs(3600);
 
     #[test]
+    fn a_group_read_is_kept_for_refreshes_through_the_longest_settle() {
+        // A member refreshing up to MAX_SETTLE after its group's instant must still find the
+        // read made then, or every late member reads its provider again.
+        let reuse = crate::fetch::FetchConfig::default().refresh_reuse;
+        assert!(MAX_SETTLE < reuse, "{MAX_SETTLE:?} >= {reuse:?}");
+    }
+
+    #[test]
     fn members_settle_spread_within_a_thirtieth_of_the_interval() {
         // (interval, window the settle stays below)
         let cases = [

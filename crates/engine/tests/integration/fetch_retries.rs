@@ -322,3 +322,47 @@ async fn a_forgotten_store_is_rebuilt_and_its_provider_closed() {
     };
     assert_eq!(engine.fetch_layer().forget_store(&unknown), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_removed_store_leaves_nothing_behind_and_its_provider_closed() {
+    let p = flaky(0, unavailable(), RetryPolicy::NONE);
+    let engine = Engine::new(
+        Arc::new(TestFactory::serving(p.clone())),
+        EngineConfig::default(),
+    );
+    let cluster_object = |name: &str| {
+        es(&format!(
+            "metadata: {{name: {name}, namespace: ns}}\nspec:\n  secretStoreRef: {{name: c, kind: ClusterSecretStore}}\n  data: [{{secretKey: v, remoteRef: {{key: {name}}}}}]\n"
+        ))
+    };
+    let env = env().with_cluster_secret_store("c", SecretStoreSpec::default());
+    assert!(engine.sync(&object("a", "s"), &env).await.result.is_ok());
+    assert!(engine.sync(&cluster_object("b"), &env).await.result.is_ok());
+    let layer = engine.fetch_layer();
+    assert_eq!(layer.stores_held(), 2, "s and c");
+    let cluster = secretsync_model::StoreId {
+        kind: secretsync_model::external_secret::StoreKind::ClusterSecretStore,
+        namespace: None,
+        name: "c".into(),
+    };
+    assert_eq!(layer.remove_store(&cluster), 1);
+    assert_eq!(layer.stores_held(), 1, "only s is left");
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while p.closed.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("the removed store's provider is closed");
+    assert_eq!(layer.remove_store(&cluster), 0, "nothing left to remove");
+    // A store of the same name made again is built again.
+    assert!(
+        engine
+            .sync(&cluster_object("c2"), &env)
+            .await
+            .result
+            .is_ok()
+    );
+    assert_eq!(engine.fetch_stats().providers_built, 3);
+    assert_eq!(layer.stores_held(), 2);
+}

@@ -21,14 +21,15 @@ use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use secretsync_engine::fetch::{FetchConfig, FetchLayer};
 use secretsync_engine::{DesiredSecret, SyncEnvironment, SyncOutcome};
-use secretsync_model::external_secret::ExternalSecret;
+use secretsync_model::StoreId;
+use secretsync_model::external_secret::{ExternalSecret, StoreKind};
 use secretsync_model::provider::ProviderFactory;
 
 use crate::cache::Caches;
 use crate::config::Config;
 use crate::credentials::CredentialIndex;
 use crate::environment::KubeEnvironment;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, eso};
 use crate::writer::{WriteError, Writer};
 
 pub(crate) use triggers::run_all;
@@ -220,6 +221,24 @@ impl Context {
     /// The provider cache of PushSecrets: the syncer's, else the controllers' own.
     pub(crate) fn providers(&self) -> &FetchLayer {
         self.syncer.providers().unwrap_or(&self.own_providers)
+    }
+
+    /// Forgets everything kept for store `id`, which was deleted: its providers (sessions
+    /// revoked), build locks, batch slots, credential uses, validation failures and metric
+    /// series. A tenant creating and deleting stores leaves nothing behind.
+    pub(crate) fn forget_store(&self, id: &StoreId) {
+        if let Some(providers) = self.syncer.providers() {
+            providers.remove_store(id);
+        }
+        self.own_providers.remove_store(id);
+        self.index.forget_store(id);
+        self.clear_failures(&store::failure_key(id));
+        let kind = match id.kind {
+            StoreKind::SecretStore => eso::ObjectKind::SecretStore,
+            StoreKind::ClusterSecretStore => eso::ObjectKind::ClusterSecretStore,
+        };
+        self.metrics
+            .forget(kind, id.namespace.as_deref().unwrap_or_default(), &id.name);
     }
 
     /// Closes the providers of the controllers' own cache (the syncer closes its own).

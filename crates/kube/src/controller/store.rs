@@ -111,6 +111,19 @@ pub async fn validate_store(
     }
 }
 
+/// The key of store `id`'s validation failures among the context's failure counts; it cannot
+/// collide with an ExternalSecret's: namespaces contain no `/`.
+pub(crate) fn failure_key(id: &StoreId) -> (String, String) {
+    (
+        format!(
+            "{}/{}",
+            id.kind,
+            id.namespace.as_deref().unwrap_or_default()
+        ),
+        id.name.clone(),
+    )
+}
+
 /// When to validate a store again: at its refresh interval while it is Ready; with the error
 /// backoff while it is not (ESO retries failed stores with controller-runtime's rate limiter),
 /// so that a recovered backend lifts the flood gate quickly.
@@ -275,9 +288,7 @@ where
         )
         .await?;
     }
-    // The failure key cannot collide with an ExternalSecret's: namespaces contain no `/`.
-    let failure_key = (format!("{}/{namespace}", id.kind), id.name.clone());
-    let next = Action::requeue(next_validation(ctx, failure_key, ready, spec));
+    let next = Action::requeue(next_validation(ctx, failure_key(id), ready, spec));
     Ok((next, ready))
 }
 

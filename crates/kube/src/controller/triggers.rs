@@ -126,6 +126,20 @@ impl StoreMapper {
         Vec::new()
     }
 
+    /// Forgets store `id`, which was deleted: this mapper's baseline and readiness, and what
+    /// the context keeps for it ([`Context::forget_store`]).
+    fn forget(&self, id: &StoreId) {
+        self.generations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id);
+        self.readiness
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id);
+        self.ctx.forget_store(id);
+    }
+
     fn users(&self, stores: &[StoreId]) -> Vec<ObjectRef<ExternalSecret>> {
         self.reader
             .state()
@@ -216,15 +230,27 @@ pub(crate) fn run_all(
         readiness: Mutex::default(),
     });
     let m1 = mapper.clone();
+    let deleted = mapper.clone();
+    // A deleted store triggers nothing (its users fail at their next sync, as in ESO) and
+    // leaves nothing behind; the mapper never sees it, so it cannot record it again.
     let store_events = lists
         .watch(
             watcher(
                 scoped::<SecretStore>(&client, ns.as_deref()),
                 watcher::Config::default(),
             )
-            .default_backoff(),
+            .default_backoff()
+            .inspect_ok(move |event| {
+                if let watcher::Event::Delete(s) = event {
+                    deleted.forget(&StoreId {
+                        kind: StoreKind::SecretStore,
+                        namespace: s.namespace(),
+                        name: s.name_any(),
+                    });
+                }
+            }),
         )
-        .touched_objects();
+        .applied_objects();
     // The reconcile concurrency is bounded by the SyncGate (first syncs before refreshes), so
     // every due reconcile may wait there: the runtime itself runs them unbounded.
     let mut es_controller = Controller::for_stream(es_stream, reader.clone())
@@ -241,15 +267,25 @@ pub(crate) fn run_all(
         });
     if ctx.config.cluster_stores {
         let m2 = mapper.clone();
+        let deleted = mapper.clone();
         let cluster_store_events = lists
             .watch(
                 watcher(
                     Api::<ClusterSecretStore>::all(client.clone()),
                     watcher::Config::default(),
                 )
-                .default_backoff(),
+                .default_backoff()
+                .inspect_ok(move |event| {
+                    if let watcher::Event::Delete(s) = event {
+                        deleted.forget(&StoreId {
+                            kind: StoreKind::ClusterSecretStore,
+                            namespace: None,
+                            name: s.name_any(),
+                        });
+                    }
+                }),
             )
-            .touched_objects();
+            .applied_objects();
         es_controller =
             es_controller.watches_stream(cluster_store_events, move |s: ClusterSecretStore| {
                 let id = StoreId {
