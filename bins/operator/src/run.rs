@@ -104,6 +104,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         MetricsSource::new(&controller_metrics, engine.clone()),
     )
     .await?;
+    secretsync_kube::allocator::spawn_periodic_release(settings.memory_release_interval);
     if let Some(addr) = settings.refresh_addr {
         crate::refresh::start(addr, client.clone()).await?;
     }

@@ -24,6 +24,7 @@
 //!
 //! See `docs/kube.md` for the policies, drift detection, status fields and memory design.
 
+pub mod allocator;
 pub mod cache;
 pub mod config;
 pub mod controller;
