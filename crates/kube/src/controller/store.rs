@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::jiff::Timestamp;
@@ -297,6 +297,27 @@ fn error_policy<K: Resource>(_: Arc<K>, error: &ReconcileError, ctx: Arc<Context
     Action::requeue(ctx.config.backoff().delay(3, None))
 }
 
+/// For a store cache's event stream: a deleted store is forgotten
+/// ([`Context::forget_store`]). This runs after the cache dropped it, so no sync or validation
+/// starting later finds the store and builds its provider again.
+fn forget_deleted<K>(ctx: Arc<Context>, kind: StoreKind) -> impl FnMut(&watcher::Event<K>)
+where
+    K: Resource,
+{
+    move |event| {
+        if let watcher::Event::Delete(store) = event {
+            ctx.forget_store(&StoreId {
+                kind,
+                namespace: match kind {
+                    StoreKind::SecretStore => store.meta().namespace.clone(),
+                    StoreKind::ClusterSecretStore => None,
+                },
+                name: store.meta().name.clone().unwrap_or_default(),
+            });
+        }
+    }
+}
+
 /// The SecretStore controller, stopping gracefully on `shutdown`; its cache (filled through
 /// `cache`, read by the ExternalSecret reconciles) joins `lists`.
 pub(crate) fn run_secret_stores(
@@ -314,6 +335,7 @@ pub(crate) fn run_secret_stores(
         cache,
         watcher(api, watcher::Config::default()).default_backoff(),
     )
+    .inspect_ok(forget_deleted(ctx.clone(), StoreKind::SecretStore))
     .applied_objects();
     track_liveness(&ctx, ObjectKind::SecretStore, reader.clone());
     lists.store(reader.clone());
@@ -339,6 +361,7 @@ pub(crate) fn run_cluster_secret_stores(
         cache,
         watcher(api, watcher::Config::default()).default_backoff(),
     )
+    .inspect_ok(forget_deleted(ctx.clone(), StoreKind::ClusterSecretStore))
     .applied_objects();
     track_liveness(&ctx, ObjectKind::ClusterSecretStore, reader.clone());
     lists.store(reader.clone());

@@ -126,8 +126,8 @@ impl StoreMapper {
         Vec::new()
     }
 
-    /// Forgets store `id`, which was deleted: this mapper's baseline and readiness, and what
-    /// the context keeps for it ([`Context::forget_store`]).
+    /// Forgets store `id`, which was deleted: this mapper's baseline and readiness (the store
+    /// controller's cache drops the rest, [`Context::forget_store`]).
     fn forget(&self, id: &StoreId) {
         self.generations
             .lock()
@@ -137,7 +137,6 @@ impl StoreMapper {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(id);
-        self.ctx.forget_store(id);
     }
 
     fn users(&self, stores: &[StoreId]) -> Vec<ObjectRef<ExternalSecret>> {
