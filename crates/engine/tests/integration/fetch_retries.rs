@@ -70,6 +70,25 @@ fn flaky(failures: u64, error: ProviderError, policy: RetryPolicy) -> Arc<Flaky>
     })
 }
 
+/// An engine whose every store is served by `p`.
+fn engine_over(p: &Arc<Flaky>) -> Engine {
+    Engine::new(
+        Arc::new(TestFactory::serving(p.clone())),
+        EngineConfig::default(),
+    )
+}
+
+/// Waits (virtual time) until `p` was closed, panicking with `what` after a minute.
+async fn closed(p: &Flaky, what: &str) {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while p.closed.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}"));
+}
+
 fn object(name: &str, store: &str) -> ExternalSecret {
     es(&format!(
         "metadata: {{name: {name}, namespace: ns}}\nspec:\n  secretStoreRef: {{name: {store}}}\n  data: [{{secretKey: v, remoteRef: {{key: {name}}}}}]\n"
@@ -94,10 +113,7 @@ const TWO_FIXED: RetryPolicy = RetryPolicy {
 #[tokio::test(start_paused = true)]
 async fn transient_errors_are_retried_under_the_provider_policy() {
     let p = flaky(2, unavailable(), TWO_FIXED);
-    let engine = Engine::new(
-        Arc::new(TestFactory::serving(p.clone())),
-        EngineConfig::default(),
-    );
+    let engine = engine_over(&p);
     let started = Instant::now();
     let outcome = engine.sync(&object("a", "s"), &env()).await;
     assert!(outcome.result.is_ok(), "{:?}", outcome.result.err());
@@ -111,10 +127,7 @@ async fn transient_errors_are_retried_under_the_provider_policy() {
 
     // One failure more than the policy allows: the error comes back.
     let p = flaky(3, unavailable(), TWO_FIXED);
-    let engine = Engine::new(
-        Arc::new(TestFactory::serving(p.clone())),
-        EngineConfig::default(),
-    );
+    let engine = engine_over(&p);
     let outcome = engine.sync(&object("a", "s"), &env()).await;
     assert!(outcome.result.unwrap_err().is_transient());
     assert_eq!(p.calls.load(Ordering::SeqCst), 3);
@@ -128,10 +141,7 @@ async fn definitive_errors_and_no_policy_are_not_retried() {
         (unavailable(), RetryPolicy::NONE),
     ] {
         let p = flaky(1, error.clone(), policy);
-        let engine = Engine::new(
-            Arc::new(TestFactory::serving(p.clone())),
-            EngineConfig::default(),
-        );
+        let engine = engine_over(&p);
         let outcome = engine.sync(&object("a", "s"), &env()).await;
         assert!(outcome.result.is_err(), "{error}");
         assert_eq!(p.calls.load(Ordering::SeqCst), 1, "{error}");
@@ -145,10 +155,7 @@ async fn throttling_waits_for_retry_after_unless_it_is_too_long() {
         retry_after: Some(Duration::from_secs(secs)),
     };
     let p = flaky(1, throttled(4), TWO_FIXED);
-    let engine = Engine::new(
-        Arc::new(TestFactory::serving(p.clone())),
-        EngineConfig::default(),
-    );
+    let engine = engine_over(&p);
     let started = Instant::now();
     let outcome = engine.sync(&object("a", "s"), &env()).await;
     assert!(outcome.result.is_ok());
@@ -160,10 +167,7 @@ async fn throttling_waits_for_retry_after_unless_it_is_too_long() {
 
     // Longer than max_retry_wait (10 s): no retry inside the read, the caller backs off.
     let p = flaky(1, throttled(30), TWO_FIXED);
-    let engine = Engine::new(
-        Arc::new(TestFactory::serving(p.clone())),
-        EngineConfig::default(),
-    );
+    let engine = engine_over(&p);
     let outcome = engine.sync(&object("a", "s"), &env()).await;
     let err = outcome.result.unwrap_err();
     assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
@@ -258,10 +262,7 @@ async fn a_slow_provider_build_does_not_hold_up_other_stores() {
 #[tokio::test(start_paused = true)]
 async fn a_replaced_provider_is_closed() {
     let p = flaky(0, unavailable(), RetryPolicy::NONE);
-    let engine = Engine::new(
-        Arc::new(TestFactory::serving(p.clone())),
-        EngineConfig::default(),
-    );
+    let engine = engine_over(&p);
     let object = object("a", "s");
     let before = env();
     assert!(engine.sync(&object, &before).await.result.is_ok());
@@ -273,23 +274,14 @@ async fn a_replaced_provider_is_closed() {
     assert!(engine.sync(&object, &changed).await.result.is_ok());
     assert_eq!(engine.fetch_stats().providers_built, 2);
     // The close runs on its own task.
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while p.closed.load(Ordering::SeqCst) == 0 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    })
-    .await
-    .expect("the replaced provider is closed");
+    closed(&p, "the replaced provider is closed").await;
     assert_eq!(p.closed.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_forgotten_store_is_rebuilt_and_its_provider_closed() {
     let p = flaky(0, unavailable(), RetryPolicy::NONE);
-    let engine = Engine::new(
-        Arc::new(TestFactory::serving(p.clone())),
-        EngineConfig::default(),
-    );
+    let engine = engine_over(&p);
     let env = env();
     assert!(engine.sync(&object("a", "s"), &env).await.result.is_ok());
     assert!(engine.sync(&object("b", "fast"), &env).await.result.is_ok());
@@ -300,13 +292,7 @@ async fn a_forgotten_store_is_rebuilt_and_its_provider_closed() {
         name: "s".into(),
     };
     assert_eq!(engine.fetch_layer().forget_store(&store), 1, "only store s");
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while p.closed.load(Ordering::SeqCst) == 0 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    })
-    .await
-    .expect("the forgotten provider is closed");
+    closed(&p, "the forgotten provider is closed").await;
     assert!(engine.sync(&object("c", "s"), &env).await.result.is_ok());
     assert!(engine.sync(&object("d", "fast"), &env).await.result.is_ok());
     assert_eq!(
@@ -326,10 +312,7 @@ async fn a_forgotten_store_is_rebuilt_and_its_provider_closed() {
 #[tokio::test(start_paused = true)]
 async fn a_removed_store_leaves_nothing_behind_and_its_provider_closed() {
     let p = flaky(0, unavailable(), RetryPolicy::NONE);
-    let engine = Engine::new(
-        Arc::new(TestFactory::serving(p.clone())),
-        EngineConfig::default(),
-    );
+    let engine = engine_over(&p);
     let cluster_object = |name: &str| {
         es(&format!(
             "metadata: {{name: {name}, namespace: ns}}\nspec:\n  secretStoreRef: {{name: c, kind: ClusterSecretStore}}\n  data: [{{secretKey: v, remoteRef: {{key: {name}}}}}]\n"
@@ -347,13 +330,7 @@ async fn a_removed_store_leaves_nothing_behind_and_its_provider_closed() {
     };
     assert_eq!(layer.remove_store(&cluster), 1);
     assert_eq!(layer.stores_held(), 1, "only s is left");
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while p.closed.load(Ordering::SeqCst) == 0 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    })
-    .await
-    .expect("the removed store's provider is closed");
+    closed(&p, "the removed store's provider is closed").await;
     assert_eq!(layer.remove_store(&cluster), 0, "nothing left to remove");
     // A store of the same name made again is built again.
     assert!(
