@@ -130,7 +130,7 @@ pub struct Args {
     #[arg(long, env = "SECRETSYNC_SHUTDOWN_TIMEOUT", default_value = "20s")]
     pub shutdown_timeout: String,
     /// How often the memory the process freed is given back to the system (glibc keeps the
-    /// pages of the first sync's peak resident otherwise: 25 MiB at 10,000 ExternalSecrets);
+    /// pages of the first sync's peak resident otherwise: 24 MiB at 10,000 ExternalSecrets);
     /// `0` never.
     #[arg(long, env = "SECRETSYNC_MEMORY_RELEASE_INTERVAL", default_value = "1m")]
     pub memory_release_interval: String,

@@ -15,6 +15,9 @@ fn main() -> anyhow::Result<()> {
     let args = cli::Args::parse();
     let settings = args.validate()?;
     cli::init_logging(&settings);
+    // One allocator arena per runtime worker thread (secretsync_kube::allocator).
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    secretsync_kube::allocator::limit_arenas(cores);
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
