@@ -22,7 +22,7 @@ use kube::{Resource, ResourceExt};
 use secretsync_engine::fetch::{FetchConfig, FetchLayer};
 use secretsync_engine::{DesiredSecret, SyncEnvironment, SyncOutcome};
 use secretsync_model::StoreId;
-use secretsync_model::external_secret::{ExternalSecret, StoreKind};
+use secretsync_model::external_secret::ExternalSecret;
 use secretsync_model::provider::ProviderFactory;
 
 use crate::cache::Caches;
@@ -226,19 +226,18 @@ impl Context {
     /// Forgets everything kept for store `id`, which was deleted: its providers (sessions
     /// revoked), build locks, batch slots, credential uses, validation failures and metric
     /// series. A tenant creating and deleting stores leaves nothing behind.
-    pub(crate) fn forget_store(&self, id: &StoreId) {
+    pub(crate) fn store_deleted(&self, id: &StoreId) {
         if let Some(providers) = self.syncer.providers() {
             providers.remove_store(id);
         }
         self.own_providers.remove_store(id);
         self.index.forget_store(id);
         self.clear_failures(&store::failure_key(id));
-        let kind = match id.kind {
-            StoreKind::SecretStore => eso::ObjectKind::SecretStore,
-            StoreKind::ClusterSecretStore => eso::ObjectKind::ClusterSecretStore,
-        };
-        self.metrics
-            .forget(kind, id.namespace.as_deref().unwrap_or_default(), &id.name);
+        self.metrics.forget(
+            eso::ObjectKind::from(id.kind),
+            id.namespace.as_deref().unwrap_or_default(),
+            &id.name,
+        );
     }
 
     /// Closes the providers of the controllers' own cache (the syncer closes its own).

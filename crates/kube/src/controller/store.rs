@@ -234,9 +234,10 @@ async fn reconcile_store<K>(
 where
     K: Clone + std::fmt::Debug + serde::de::DeserializeOwned,
 {
-    let (controller, kind) = match id.kind {
-        StoreKind::SecretStore => ("secretstore", ObjectKind::SecretStore),
-        StoreKind::ClusterSecretStore => ("clustersecretstore", ObjectKind::ClusterSecretStore),
+    let kind = ObjectKind::from(id.kind);
+    let controller = match id.kind {
+        StoreKind::SecretStore => "secretstore",
+        StoreKind::ClusterSecretStore => "clustersecretstore",
     };
     let working = ctx.metrics.runtime.queued(controller).start();
     let started = std::time::Instant::now();
@@ -274,12 +275,12 @@ where
     }
     let status = next_status(current, validate_store(ctx, id, spec).await);
     let ready = is_ready(&status);
-    let (kind, namespace) = match id.kind {
-        StoreKind::SecretStore => (ObjectKind::SecretStore, id.namespace.clone()),
-        StoreKind::ClusterSecretStore => (ObjectKind::ClusterSecretStore, None),
+    let namespace = match id.kind {
+        StoreKind::SecretStore => id.namespace.clone().unwrap_or_default(),
+        StoreKind::ClusterSecretStore => String::new(),
     };
-    let namespace = namespace.unwrap_or_default();
-    ctx.metrics.set_ready(kind, &namespace, &id.name, ready);
+    ctx.metrics
+        .set_ready(ObjectKind::from(id.kind), &namespace, &id.name, ready);
     if current != Some(&status) {
         api.patch_status(
             &id.name,
@@ -298,7 +299,7 @@ fn error_policy<K: Resource>(_: Arc<K>, error: &ReconcileError, ctx: Arc<Context
 }
 
 /// For a store cache's event stream: a deleted store is forgotten
-/// ([`Context::forget_store`]). This runs after the cache dropped it, so no sync or validation
+/// ([`Context::store_deleted`]). This runs after the cache dropped it, so no sync or validation
 /// starting later finds the store and builds its provider again.
 fn forget_deleted<K>(ctx: Arc<Context>, kind: StoreKind) -> impl FnMut(&watcher::Event<K>)
 where
@@ -306,7 +307,7 @@ where
 {
     move |event| {
         if let watcher::Event::Delete(store) = event {
-            ctx.forget_store(&StoreId {
+            ctx.store_deleted(&StoreId {
                 kind,
                 namespace: match kind {
                     StoreKind::SecretStore => store.meta().namespace.clone(),

@@ -127,7 +127,7 @@ impl StoreMapper {
     }
 
     /// Forgets store `id`, which was deleted: this mapper's baseline and readiness (the store
-    /// controller's cache drops the rest, [`Context::forget_store`]).
+    /// controller's cache drops the rest, [`Context::store_deleted`]).
     fn forget(&self, id: &StoreId) {
         self.generations
             .lock()

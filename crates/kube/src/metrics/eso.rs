@@ -41,6 +41,17 @@ pub enum ObjectKind {
     ClusterPushSecret,
 }
 
+impl From<secretsync_model::external_secret::StoreKind> for ObjectKind {
+    fn from(kind: secretsync_model::external_secret::StoreKind) -> Self {
+        match kind {
+            secretsync_model::external_secret::StoreKind::SecretStore => ObjectKind::SecretStore,
+            secretsync_model::external_secret::StoreKind::ClusterSecretStore => {
+                ObjectKind::ClusterSecretStore
+            }
+        }
+    }
+}
+
 impl ObjectKind {
     const ALL: [ObjectKind; 6] = [
         ObjectKind::ExternalSecret,
