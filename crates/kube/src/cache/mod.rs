@@ -13,6 +13,8 @@
 //! Every lookup says whether the cache could answer: a watch that has not listed yet (a missing
 //! CRD, RBAC denying a cluster-scoped list) makes the caller fall back to a GET.
 
+mod compact_id;
+pub mod ns_map;
 pub mod secrets;
 pub mod targets;
 

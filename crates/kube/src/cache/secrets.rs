@@ -5,10 +5,12 @@
 //! controls it, and whether it is still the version the writer last wrote or verified.
 //!
 //! Unrelated Secrets never enter: the watch is label-filtered, so memory grows with the targets
-//! the operator manages only (a few hundred bytes each).
+//! the operator manages only. Each is held compactly (uids and versions as [`CompactId`]s, owner
+//! `apiVersion`s and kinds shared, names in an [`NsMap`]): about 300 bytes with what the
+//! writer verified, and expanded into a [`TargetMeta`] only when read.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -17,6 +19,9 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::watcher;
 use secretsync_model::external_secret::labels;
 use tokio::sync::watch;
+
+use super::compact_id::CompactId;
+use super::ns_map::NsMap;
 
 /// `(namespace, name)` of a Secret.
 pub type SecretKey = (String, String);
@@ -63,18 +68,6 @@ pub struct TargetMeta {
     pub created_by: Option<String>,
 }
 
-impl TargetMeta {
-    /// The cached form of a Secret's metadata.
-    pub fn of(secret: &PartialObjectMeta<Secret>) -> TargetMeta {
-        TargetMeta {
-            uid: secret.metadata.uid.clone().unwrap_or_default(),
-            resource_version: secret.metadata.resource_version.clone().unwrap_or_default(),
-            controller: ControllerRef::of(&secret.metadata),
-            created_by: secret.labels().get(labels::CREATED_BY).cloned(),
-        }
-    }
-}
-
 /// The writer's own knowledge: at `resource_version`, Secret `uid` carried content consistent
 /// with `fingerprint` (it wrote it, or read it and recomputed it). As long as the watch shows
 /// that same `resourceVersion`, the Secret has not changed since.
@@ -89,75 +82,192 @@ pub struct Verified {
     pub fingerprint: String,
 }
 
+/// The controlling owner as the cache holds it: `apiVersion` and kind shared by every Secret
+/// with the same kind of owner, the uid compact.
+#[derive(Debug)]
+struct HeldController {
+    api_version: Arc<str>,
+    kind: Arc<str>,
+    name: Box<str>,
+    uid: CompactId,
+}
+
+/// A live Secret's metadata as the cache holds it (about 100 bytes instead of 400).
+#[derive(Debug)]
+struct HeldMeta {
+    uid: CompactId,
+    resource_version: CompactId,
+    controller: Option<Box<HeldController>>,
+    created_by: Option<Box<str>>,
+}
+
+impl HeldMeta {
+    fn expand(&self) -> TargetMeta {
+        TargetMeta {
+            uid: self.uid.to_string(),
+            resource_version: self.resource_version.to_string(),
+            controller: self.controller.as_ref().map(|c| ControllerRef {
+                api_version: c.api_version.to_string(),
+                kind: c.kind.to_string(),
+                name: c.name.to_string(),
+                uid: c.uid.to_string(),
+            }),
+            created_by: self.created_by.as_deref().map(str::to_string),
+        }
+    }
+}
+
+/// A [`Verified`] as the cache holds it.
+#[derive(Debug)]
+struct HeldVerified {
+    uid: CompactId,
+    resource_version: CompactId,
+    fingerprint: Box<str>,
+}
+
+impl HeldVerified {
+    fn expand(&self) -> Verified {
+        Verified {
+            uid: self.uid.to_string(),
+            resource_version: self.resource_version.to_string(),
+            fingerprint: self.fingerprint.to_string(),
+        }
+    }
+}
+
+/// Strings many Secrets share (owner `apiVersion`s and kinds), held once. Strings no Secret
+/// holds any more are swept whenever the set has doubled since the last sweep, so owner kinds
+/// that come and go cannot grow it without bound.
+#[derive(Default)]
+struct Interner {
+    held: HashSet<Arc<str>>,
+    sweep_above: usize,
+}
+
+impl Interner {
+    /// Fewest strings held before a sweep is considered.
+    const MIN_SWEEP: usize = 64;
+
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(held) = self.held.get(s) {
+            return held.clone();
+        }
+        if self.held.len() >= self.sweep_above.max(Self::MIN_SWEEP) {
+            self.sweep();
+        }
+        let held: Arc<str> = s.into();
+        self.held.insert(held.clone());
+        held
+    }
+
+    /// Drops the strings no Secret holds any more.
+    fn sweep(&mut self) {
+        self.held.retain(|s| Arc::strong_count(s) > 1);
+        self.sweep_above = 2 * self.held.len();
+    }
+}
+
 #[derive(Default)]
 struct Inner {
-    live: HashMap<SecretKey, TargetMeta>,
+    live: NsMap<HeldMeta>,
     /// Filled during a (re-)list, swapped in when it completes.
-    building: Option<HashMap<SecretKey, TargetMeta>>,
-    /// `created-by` label value → Secrets carrying it (old targets of renamed ExternalSecrets).
-    by_creator: HashMap<String, Vec<SecretKey>>,
-    verified: HashMap<SecretKey, Verified>,
+    building: Option<NsMap<HeldMeta>>,
+    /// `(namespace, created-by label value)` → names of the Secrets carrying it (old targets
+    /// of renamed ExternalSecrets).
+    by_creator: NsMap<Vec<Box<str>>>,
+    verified: NsMap<HeldVerified>,
+    shared: Interner,
 }
 
 impl Inner {
-    fn index(&mut self, key: &SecretKey, meta: &TargetMeta) {
+    fn hold(&mut self, secret: &PartialObjectMeta<Secret>) -> HeldMeta {
+        let meta = &secret.metadata;
+        HeldMeta {
+            uid: CompactId::new(meta.uid.as_deref().unwrap_or_default()),
+            resource_version: CompactId::new(meta.resource_version.as_deref().unwrap_or_default()),
+            controller: meta
+                .owner_references
+                .iter()
+                .flatten()
+                .find(|o| o.controller == Some(true))
+                .map(|o| {
+                    Box::new(HeldController {
+                        api_version: self.shared.get(&o.api_version),
+                        kind: self.shared.get(&o.kind),
+                        name: o.name.as_str().into(),
+                        uid: CompactId::new(&o.uid),
+                    })
+                }),
+            created_by: secret
+                .labels()
+                .get(labels::CREATED_BY)
+                .map(|c| c.as_str().into()),
+        }
+    }
+
+    fn index(&mut self, ns: &str, name: &str, meta: &HeldMeta) {
         if let Some(c) = &meta.created_by {
-            let keys = self.by_creator.entry(c.clone()).or_default();
-            if !keys.contains(key) {
-                keys.push(key.clone());
+            let names = self.by_creator.get_or_insert_with(ns, c, Vec::new);
+            if !names.iter().any(|n| **n == *name) {
+                names.push(name.into());
             }
         }
     }
 
-    fn unindex(&mut self, key: &SecretKey, meta: &TargetMeta) {
+    fn unindex(&mut self, ns: &str, name: &str, meta: &HeldMeta) {
         if let Some(c) = &meta.created_by
-            && let Some(keys) = self.by_creator.get_mut(c)
+            && let Some(names) = self.by_creator.get_mut(ns, c)
         {
-            keys.retain(|k| k != key);
-            if keys.is_empty() {
-                self.by_creator.remove(c);
+            names.retain(|n| **n != *name);
+            if names.is_empty() {
+                self.by_creator.remove(ns, c);
             }
         }
     }
 
-    fn insert(&mut self, key: SecretKey, meta: TargetMeta) {
-        if let Some(old) = self.live.remove(&key) {
-            self.unindex(&key, &old);
+    fn insert(&mut self, secret: &PartialObjectMeta<Secret>) {
+        let (ns, name) = key_of(secret);
+        let meta = self.hold(secret);
+        if let Some(old) = self.live.remove(&ns, &name) {
+            self.unindex(&ns, &name, &old);
         }
-        self.index(&key, &meta);
-        self.live.insert(key, meta);
+        self.index(&ns, &name, &meta);
+        self.live.insert(&ns, &name, meta);
     }
 
-    fn remove(&mut self, key: &SecretKey, uid: Option<&str>) {
-        if let Some(old) = self.live.remove(key) {
-            self.unindex(key, &old);
+    fn remove(&mut self, secret: &PartialObjectMeta<Secret>) {
+        let (ns, name) = key_of(secret);
+        if let Some(old) = self.live.remove(&ns, &name) {
+            self.unindex(&ns, &name, &old);
         }
+        let uid = secret.metadata.uid.as_deref();
         if self
             .verified
-            .get(key)
-            .is_some_and(|v| uid.is_none_or(|u| u == v.uid))
+            .get(&ns, &name)
+            .is_some_and(|v| uid.is_none_or(|u| v.uid.is(u)))
         {
-            self.verified.remove(key);
+            self.verified.remove(&ns, &name);
         }
     }
 
-    fn swap_in(&mut self, listed: HashMap<SecretKey, TargetMeta>) {
+    fn swap_in(&mut self, listed: NsMap<HeldMeta>) {
         self.live = listed;
-        self.by_creator = HashMap::new();
-        let entries: Vec<(SecretKey, TargetMeta)> = self
-            .live
-            .iter()
-            .map(|(k, m)| (k.clone(), m.clone()))
-            .filter(|(_, m)| m.created_by.is_some())
-            .collect();
-        for (k, m) in &entries {
-            self.index(k, m);
+        self.by_creator = NsMap::default();
+        let mut by_creator = NsMap::<Vec<Box<str>>>::default();
+        for (ns, name, meta) in self.live.iter() {
+            if let Some(c) = &meta.created_by {
+                by_creator
+                    .get_or_insert_with(ns, c, Vec::new)
+                    .push(name.into());
+            }
         }
+        self.by_creator = by_creator;
         // A Secret deleted while the watch was down sent no event: forget what was verified
         // about anything the new list does not show as the same object.
         let live = &self.live;
         self.verified
-            .retain(|k, v| live.get(k).is_some_and(|m| m.uid == v.uid));
+            .retain(|ns, name, v| live.get(ns, name).is_some_and(|m| m.uid == v.uid));
+        self.shared.sweep();
     }
 }
 
@@ -192,14 +302,16 @@ impl ManagedSecrets {
     pub fn apply(&self, event: &watcher::Event<PartialObjectMeta<Secret>>) {
         let mut inner = self.lock();
         match event {
-            watcher::Event::Apply(s) => inner.insert(key_of(s), TargetMeta::of(s)),
-            watcher::Event::Delete(s) => inner.remove(&key_of(s), s.metadata.uid.as_deref()),
-            watcher::Event::Init => inner.building = Some(HashMap::new()),
+            watcher::Event::Apply(s) => inner.insert(s),
+            watcher::Event::Delete(s) => inner.remove(s),
+            watcher::Event::Init => inner.building = Some(NsMap::default()),
             watcher::Event::InitApply(s) => {
+                let (ns, name) = key_of(s);
+                let meta = inner.hold(s);
                 inner
                     .building
-                    .get_or_insert_with(HashMap::new)
-                    .insert(key_of(s), TargetMeta::of(s));
+                    .get_or_insert_with(NsMap::default)
+                    .insert(&ns, &name, meta);
             }
             watcher::Event::InitDone => {
                 let listed = inner.building.take().unwrap_or_default();
@@ -256,10 +368,7 @@ impl ManagedSecrets {
 
     /// The cached metadata of Secret `namespace/name`.
     pub fn get(&self, namespace: &str, name: &str) -> Option<TargetMeta> {
-        self.lock()
-            .live
-            .get(&(namespace.to_string(), name.to_string()))
-            .cloned()
+        self.lock().live.get(namespace, name).map(HeldMeta::expand)
     }
 
     /// The Secrets of `namespace` labelled `created-by=<created_by>`, with their metadata.
@@ -267,11 +376,13 @@ impl ManagedSecrets {
         let inner = self.lock();
         inner
             .by_creator
-            .get(created_by)
+            .get(namespace, created_by)
             .into_iter()
             .flatten()
-            .filter(|(ns, _)| ns == namespace)
-            .filter_map(|k| inner.live.get(k).map(|m| (k.1.clone(), m.clone())))
+            .filter_map(|name| {
+                let meta = inner.live.get(namespace, name)?;
+                Some((name.to_string(), meta.expand()))
+            })
             .collect()
     }
 
@@ -279,25 +390,25 @@ impl ManagedSecrets {
     /// shows the same object at the same `resourceVersion`.
     pub fn verified_current(&self, namespace: &str, name: &str) -> Option<Verified> {
         let inner = self.lock();
-        let key = (namespace.to_string(), name.to_string());
-        let verified = inner.verified.get(&key)?;
-        let live = inner.live.get(&key)?;
+        let verified = inner.verified.get(namespace, name)?;
+        let live = inner.live.get(namespace, name)?;
         (live.uid == verified.uid && live.resource_version == verified.resource_version)
-            .then(|| verified.clone())
+            .then(|| verified.expand())
     }
 
     /// Records what the writer verified (after a write, or a read whose content matched).
     pub fn verify(&self, namespace: &str, name: &str, verified: Verified) {
-        self.lock()
-            .verified
-            .insert((namespace.to_string(), name.to_string()), verified);
+        let held = HeldVerified {
+            uid: CompactId::new(&verified.uid),
+            resource_version: CompactId::new(&verified.resource_version),
+            fingerprint: verified.fingerprint.into(),
+        };
+        self.lock().verified.insert(namespace, name, held);
     }
 
     /// Forgets what was verified about `namespace/name` (it was deleted or is being rewritten).
     pub fn forget(&self, namespace: &str, name: &str) {
-        self.lock()
-            .verified
-            .remove(&(namespace.to_string(), name.to_string()));
+        self.lock().verified.remove(namespace, name);
     }
 
     /// True when a watch event showing Secret `namespace/name` at `resource_version` is the
@@ -305,8 +416,8 @@ impl ManagedSecrets {
     pub fn is_verified_version(&self, namespace: &str, name: &str, resource_version: &str) -> bool {
         self.lock()
             .verified
-            .get(&(namespace.to_string(), name.to_string()))
-            .is_some_and(|v| v.resource_version == resource_version)
+            .get(namespace, name)
+            .is_some_and(|v| v.resource_version.is(resource_version))
     }
 
     /// Number of cached Secrets.

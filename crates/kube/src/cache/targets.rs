@@ -1,7 +1,6 @@
 //! ExternalSecrets by the Secret they target, kept from the ExternalSecret watch, so that an
 //! event on a managed Secret finds the ExternalSecrets to requeue without scanning them all.
 
-use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use kube::ResourceExt;
@@ -9,14 +8,15 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use secretsync_model::external_secret::ExternalSecret;
 
-type Key = (String, String);
+use super::ns_map::NsMap;
 
 #[derive(Default)]
 struct Index {
-    /// `(namespace, target)` → names of the ExternalSecrets targeting it.
-    by_target: HashMap<Key, BTreeSet<String>>,
-    /// `(namespace, ExternalSecret)` → its target.
-    target_of: HashMap<Key, String>,
+    /// `(namespace, ExternalSecret)` → its target when that is not its own name (`None`: the
+    /// ExternalSecret targets the Secret of its own name, the usual case, held in 32 bytes).
+    target_of: NsMap<Option<Box<str>>>,
+    /// `(namespace, target)` → the ExternalSecrets of other names targeting it.
+    renamed: NsMap<Vec<Box<str>>>,
 }
 
 impl Index {
@@ -25,24 +25,42 @@ impl Index {
         let name = es.name_any();
         let target = es.target_name();
         self.remove(&ns, &name);
-        self.by_target
-            .entry((ns.clone(), target.clone()))
-            .or_default()
-            .insert(name.clone());
-        self.target_of.insert((ns, name), target);
+        if target == name {
+            self.target_of.insert(&ns, &name, None);
+        } else {
+            self.renamed
+                .get_or_insert_with(&ns, &target, Vec::new)
+                .push(name.as_str().into());
+            self.target_of.insert(&ns, &name, Some(target.into()));
+        }
     }
 
     fn remove(&mut self, ns: &str, name: &str) {
-        let key = (ns.to_string(), name.to_string());
-        if let Some(target) = self.target_of.remove(&key) {
-            let t = (ns.to_string(), target);
-            if let Some(names) = self.by_target.get_mut(&t) {
-                names.remove(name);
-                if names.is_empty() {
-                    self.by_target.remove(&t);
-                }
+        let Some(Some(target)) = self.target_of.remove(ns, name) else {
+            return;
+        };
+        if let Some(names) = self.renamed.get_mut(ns, &target) {
+            names.retain(|n| **n != *name);
+            if names.is_empty() {
+                self.renamed.remove(ns, &target);
             }
         }
+    }
+
+    /// Names of the ExternalSecrets of `ns` targeting Secret `secret`, sorted.
+    fn targeting(&self, ns: &str, secret: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .renamed
+            .get(ns, secret)
+            .into_iter()
+            .flatten()
+            .map(|n| n.to_string())
+            .collect();
+        if let Some(None) = self.target_of.get(ns, secret) {
+            names.push(secret.to_string());
+        }
+        names.sort();
+        names
     }
 }
 
@@ -79,11 +97,9 @@ impl TargetIndex {
     /// The ExternalSecrets of `namespace` whose target is Secret `secret`.
     pub fn targeting(&self, namespace: &str, secret: &str) -> Vec<ObjectRef<ExternalSecret>> {
         lock(&self.live)
-            .by_target
-            .get(&(namespace.to_string(), secret.to_string()))
+            .targeting(namespace, secret)
             .into_iter()
-            .flatten()
-            .map(|name| ObjectRef::new(name).within(namespace))
+            .map(|name| ObjectRef::new(&name).within(namespace))
             .collect()
     }
 }
@@ -133,5 +149,13 @@ mod tests {
         unnamed.spec.target.name = None;
         index.apply(&watcher::Event::Apply(unnamed));
         assert_eq!(names(&index, "d"), ["d"]);
+        // One targeting its own name and one renamed onto it.
+        index.apply(&watcher::Event::Apply(es("e", "d")));
+        assert_eq!(names(&index, "d"), ["d", "e"]);
+        index.apply(&watcher::Event::Apply(es("d", "s4")));
+        assert_eq!(names(&index, "d"), ["e"], "d moved away from its own name");
+        assert_eq!(names(&index, "s4"), ["d"]);
+        index.apply(&watcher::Event::Delete(es("e", "d")));
+        assert!(names(&index, "d").is_empty());
     }
 }

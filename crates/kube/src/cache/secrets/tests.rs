@@ -123,3 +123,21 @@ fn a_relist_forgets_verifications_of_secrets_gone_meanwhile() {
     cache.forget("ns", "a");
     assert!(cache.verified_current("ns", "a").is_none());
 }
+
+#[test]
+fn owner_kinds_no_secret_holds_are_swept() {
+    let mut shared = Interner::default();
+    let kept = shared.get("external-secrets.io/v1");
+    for i in 0..1_000 {
+        drop(shared.get(&format!("kind-{i}")));
+    }
+    assert!(
+        shared.held.len() <= 2 * Interner::MIN_SWEEP,
+        "{} strings held",
+        shared.held.len()
+    );
+    assert!(
+        Arc::ptr_eq(&kept, &shared.get("external-secrets.io/v1")),
+        "held ones stay shared"
+    );
+}
