@@ -54,8 +54,16 @@ pub struct Config {
     pub reconcile_timeout: Duration,
     /// How many rendered Secrets (for drift repair without a provider read) are kept; the least
     /// recently used is dropped beyond it (it is re-read from the provider when next needed).
-    /// Default 10,000.
+    /// Default 1,000: the Secrets repaired or synced most recently, so a target another
+    /// controller keeps fighting over is repaired from memory, while 10,000 ExternalSecrets
+    /// do not hold 13 MB of values that a rare drift would need.
     pub render_cache_capacity: usize,
+    /// How many ExternalSecret reconciles are held in flight at once, most of them waiting
+    /// for one of the `concurrency` slots (where first syncs overtake refreshes and namespaces
+    /// share fairly); later due ones wait in the scheduler, in due order. Default 1,024: an
+    /// unbounded number cost about 1 KB per ExternalSecret at the first sync, and the
+    /// runtime polled all of them whenever one woke.
+    pub reconciles_in_flight: u16,
 }
 
 impl Default for Config {
@@ -79,7 +87,8 @@ impl Default for Config {
             watch_credential_secrets: true,
             cluster_external_secret_interval: Duration::from_secs(3600),
             reconcile_timeout: Duration::from_secs(120),
-            render_cache_capacity: 10_000,
+            render_cache_capacity: 1_000,
+            reconciles_in_flight: 1_024,
         }
     }
 }

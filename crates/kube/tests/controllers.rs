@@ -2,6 +2,8 @@
 //! gate and first-sync priority.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+#[path = "controllers/gate.rs"]
+mod gate;
 mod support;
 
 use std::sync::Arc;
@@ -353,97 +355,6 @@ async fn without_the_flood_gate_a_store_that_is_not_ready_is_used() {
     );
     lifecycle.shutdown.cancel();
     running.await.unwrap().unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_external_secret_overtakes_queued_refreshes() {
-    const SYNC: Duration = Duration::from_millis(300);
-    let (cluster, ns, factory, syncer) = fake_store_cluster(SYNC).await;
-    let mut cfg = config(&ns);
-    cfg.concurrency = 1;
-    let (running, lifecycle, metrics) = start(&cluster, cfg, syncer.clone(), Arc::new(factory));
-    wait_for(
-        Duration::from_secs(30),
-        "the store to turn Ready",
-        || async { (store_ready(&cluster, "fake").await.as_deref() == Some("True")).then_some(()) },
-    )
-    .await;
-    // Eight ExternalSecrets refreshing every second, 300 ms per sync, one slot: 2.4 s of work
-    // per second, so refreshes pile up at the gate.
-    for i in 0..8 {
-        cluster
-            .apply::<secretsync_model::external_secret::ExternalSecret>(
-                Some(&ns),
-                external_secret(&format!("busy-{i}"), &ns, "fake", "db", "1s"),
-            )
-            .await;
-    }
-    for i in 0..8 {
-        wait_for(Duration::from_secs(30), "the busy Secrets", || async {
-            cluster.secret(&format!("busy-{i}")).await
-        })
-        .await;
-    }
-    wait_for(
-        Duration::from_secs(30),
-        "refreshes queued at the gate",
-        || async { (metrics.waiting_for_slot("refresh") >= 3).then_some(()) },
-    )
-    .await;
-    let before = syncer.log();
-    cluster
-        .apply::<secretsync_model::external_secret::ExternalSecret>(
-            Some(&ns),
-            external_secret("newcomer", &ns, "fake", "db", "1h"),
-        )
-        .await;
-    // Count from the moment the newcomer reaches the gate (watch latency on a loaded machine is
-    // not what this test measures): it is waiting there, or has already been let through.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let at_gate = loop {
-        assert!(
-            Instant::now() < deadline,
-            "the newcomer never reached the gate"
-        );
-        let started = syncer.log().iter().any(|r| r.name == "newcomer");
-        if metrics.waiting_for_slot("first") >= 1 || started {
-            break Instant::now();
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    };
-    wait_for(Duration::from_secs(30), "the newcomer's Secret", || async {
-        cluster.secret("newcomer").await
-    })
-    .await;
-    let log = syncer.log();
-    lifecycle.shutdown.cancel();
-    running.await.unwrap().unwrap();
-
-    // The gate was saturated when the newcomer arrived: the last syncs ran back to back.
-    let recent: Vec<_> = before.iter().rev().take(4).collect();
-    for pair in recent.windows(2) {
-        let (later, earlier) = (pair[0], pair[1]);
-        let gap = later
-            .started
-            .saturating_duration_since(earlier.finished.unwrap_or(earlier.started));
-        assert!(
-            gap < Duration::from_millis(150),
-            "refreshes were not queued before the newcomer: gap {gap:?} in {before:?}"
-        );
-    }
-    let after: Vec<&str> = log
-        .iter()
-        .filter(|r| r.started >= at_gate || r.name == "newcomer")
-        .map(|r| r.name.as_str())
-        .collect();
-    let position = after
-        .iter()
-        .position(|n| *n == "newcomer")
-        .expect("the newcomer synced");
-    assert!(
-        position <= 1,
-        "the newcomer waited behind {position} queued refreshes: {after:?}"
-    );
 }
 
 /// Panics for ExternalSecret `panics`, never returns for `hangs`, syncs the others.

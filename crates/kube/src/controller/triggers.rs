@@ -251,9 +251,11 @@ pub(crate) fn run_all(
         )
         .applied_objects();
     // The reconcile concurrency is bounded by the SyncGate (first syncs before refreshes), so
-    // every due reconcile may wait there: the runtime itself runs them unbounded.
+    // due reconciles wait there; the runtime only caps how many it holds in flight (its table
+    // of them, about 640 bytes per entry, never shrinks after a first-sync peak).
+    let in_flight = ctx.config.reconciles_in_flight.max(1);
     let mut es_controller = Controller::for_stream(es_stream, reader.clone())
-        .with_config(controller::Config::default().concurrency(0))
+        .with_config(controller::Config::default().concurrency(in_flight))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .watches_stream(secrets, secret_mapper)
         .watches_stream(store_events, move |s: SecretStore| {
