@@ -124,7 +124,8 @@ pub struct Args {
     pub reconcile_timeout: String,
     /// Rendered Secrets kept in memory for drift repair without a provider read; the least
     /// recently used is dropped beyond this (and re-read from its provider when next needed).
-    #[arg(long, env = "SECRETSYNC_RENDER_CACHE_SIZE", default_value_t = 10_000)]
+    /// Each holds its Secret's values (about 1.3 KB for a small Secret).
+    #[arg(long, env = "SECRETSYNC_RENDER_CACHE_SIZE", default_value_t = 1_000)]
     pub render_cache_size: usize,
     /// How long shutdown waits for the Lease release and provider close.
     #[arg(long, env = "SECRETSYNC_SHUTDOWN_TIMEOUT", default_value = "20s")]

@@ -21,7 +21,7 @@ fn defaults_validate() {
     assert_eq!(s.controllers.concurrency, 4);
     assert!(s.controllers.flood_gate, "ESO's default: flood gate on");
     assert_eq!(s.controllers.reconcile_timeout, Duration::from_secs(120));
-    assert_eq!(s.controllers.render_cache_capacity, 10_000);
+    assert_eq!(s.controllers.render_cache_capacity, 1_000);
     assert_eq!(s.memory_release_interval, Duration::from_secs(60));
     for (flag, every) in [("0", Duration::ZERO), ("2m", Duration::from_secs(120))] {
         let set = args(&[&format!("--memory-release-interval={flag}")])
