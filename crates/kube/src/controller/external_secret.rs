@@ -111,7 +111,8 @@ pub async fn reconcile(
     let working = queued.start();
     let failures_before = ctx.failure_count(&key);
     let started = Instant::now();
-    let result = guarded(&es, &ctx).await;
+    // Boxed: a reconcile waiting for its slot stays small (its task is allocated at that size).
+    let result = Box::pin(guarded(&es, &ctx)).await;
     // ESO returns its sync errors to controller-runtime: a reconcile that failed (and backs
     // off) counts as `result="error"` whatever it returned.
     working.finish(match &result {
@@ -642,3 +643,6 @@ async fn cleanup(es: &ExternalSecret, ctx: &Context) -> Result<(), ReconcileErro
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,10 +7,10 @@
 //! Recording the `resourceVersion` each status write superseded lets the reconcile recognise
 //! that version and wait for the cache instead.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::render_cache::Key;
+use crate::cache::ns_map::NsMap;
 
 /// What a reconcile should make of the version of an ExternalSecret it was handed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,12 +30,13 @@ pub(crate) fn classify(written_over: Option<&str>, seen: Option<&str>) -> Seen {
 }
 
 /// Per ExternalSecret, the `resourceVersion` our latest status write replaced (bounded by the
-/// number of ExternalSecrets: an entry goes once a newer version is seen or the object is gone).
+/// number of ExternalSecrets: an entry goes once a newer version is seen or the object is gone;
+/// a namespace's table is freed once it empties, so a first sync's peak does not stay).
 #[derive(Default)]
-pub(crate) struct OwnStatusWrites(Mutex<HashMap<Key, String>>);
+pub(crate) struct OwnStatusWrites(Mutex<NsMap<Box<str>>>);
 
 impl OwnStatusWrites {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Key, String>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, NsMap<Box<str>>> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -46,10 +47,10 @@ impl OwnStatusWrites {
         let mut map = self.map();
         match from {
             Some(from) if to != Some(from) => {
-                map.insert(key.clone(), from.to_string());
+                map.insert(&key.0, &key.1, from.into());
             }
             _ => {
-                map.remove(key);
+                map.remove(&key.0, &key.1);
             }
         }
     }
@@ -58,16 +59,16 @@ impl OwnStatusWrites {
     /// has caught up, or the object changed since).
     pub(crate) fn check(&self, key: &Key, seen: Option<&str>) -> Seen {
         let mut map = self.map();
-        let verdict = classify(map.get(key).map(String::as_str), seen);
+        let verdict = classify(map.get(&key.0, &key.1).map(|v| &**v), seen);
         if verdict == Seen::Current {
-            map.remove(key);
+            map.remove(&key.0, &key.1);
         }
         verdict
     }
 
     /// Drops the record of a deleted ExternalSecret.
     pub(crate) fn forget(&self, key: &Key) {
-        self.map().remove(key);
+        self.map().remove(&key.0, &key.1);
     }
 }
 
