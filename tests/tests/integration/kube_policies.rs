@@ -316,3 +316,50 @@ async fn creation_and_deletion_policies() {
     }
     env.cleanup().await;
 }
+
+/// ESO's orphan cleanup: when `target.name` changes, the Secret the ExternalSecret created under
+/// the old name is deleted once the new one exists. Covers both forms the managed-Secret cache
+/// holds the `created-by` label in: the target of the ExternalSecret's own name, then one of
+/// another name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_target_replaces_the_old_one() {
+    let env = TestEnv::start("rename").await;
+    let ns = env.namespace.clone();
+    let config = test_config(&env);
+    let class = config.controller_class.clone().unwrap_or_default();
+    let _: SecretStore = env.apply(Some(&ns), store("rename", &class, true)).await;
+    let _operator = start_operator(&env, config);
+    let external_secret = |target: &str| {
+        json!({
+            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+            "metadata": {"name": "app"},
+            "spec": {
+                "refreshInterval": "1h",
+                "secretStoreRef": {"name": "rename", "kind": "SecretStore"},
+                "target": {"name": target},
+                "data": [{"secretKey": "a", "remoteRef": {"key": "remote-a"}}]
+            }
+        })
+    };
+    let mut previous: Option<&str> = None;
+    for target in ["app", "app-v2", "app-v3"] {
+        let _: ExternalSecret = env.apply(Some(&ns), external_secret(target)).await;
+        let created = wait_for(
+            Duration::from_secs(10),
+            &format!("Secret {target}"),
+            || async { env.secret(&ns, target).await },
+        )
+        .await;
+        assert_eq!(value_of(&created, "a").as_deref(), Some("value-a"));
+        if let Some(old) = previous {
+            wait_for(
+                Duration::from_secs(60),
+                &format!("the old target {old} deleted after the rename to {target}"),
+                || async { env.secret(&ns, old).await.is_none().then_some(()) },
+            )
+            .await;
+        }
+        previous = Some(target);
+    }
+    env.cleanup().await;
+}

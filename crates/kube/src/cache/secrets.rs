@@ -6,8 +6,9 @@
 //!
 //! Unrelated Secrets never enter: the watch is label-filtered, so memory grows with the targets
 //! the operator manages only. Each is held compactly (uids and versions as [`CompactId`]s, owner
-//! `apiVersion`s and kinds shared, names in an [`NsMap`]): about 300 bytes with what the
-//! writer verified, and expanded into a [`TargetMeta`] only when read.
+//! `apiVersion`s and kinds shared, names in an [`NsMap`], a `created-by` label that names the
+//! ExternalSecret of the Secret's own name as a flag): about 300 bytes with what the writer
+//! verified, and expanded into a [`TargetMeta`] only when read.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,6 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher;
+use secretsync_engine::refresh;
 use secretsync_model::external_secret::labels;
 use tokio::sync::watch;
 
@@ -92,17 +94,29 @@ struct HeldController {
     uid: CompactId,
 }
 
+/// A Secret's `created-by` label as the cache holds it.
+#[derive(Debug, PartialEq, Eq)]
+enum CreatedBy {
+    /// No label.
+    Absent,
+    /// The value an ExternalSecret of the Secret's own name writes (the usual case: nothing is
+    /// held, and the `created-by` index does not list it).
+    OwnName,
+    /// Any other value (the target of an ExternalSecret of another name), indexed.
+    Other(Box<str>),
+}
+
 /// A live Secret's metadata as the cache holds it (about 100 bytes instead of 400).
 #[derive(Debug)]
 struct HeldMeta {
     uid: CompactId,
     resource_version: CompactId,
     controller: Option<Box<HeldController>>,
-    created_by: Option<Box<str>>,
+    created_by: CreatedBy,
 }
 
 impl HeldMeta {
-    fn expand(&self) -> TargetMeta {
+    fn expand(&self, namespace: &str, name: &str) -> TargetMeta {
         TargetMeta {
             uid: self.uid.to_string(),
             resource_version: self.resource_version.to_string(),
@@ -112,7 +126,11 @@ impl HeldMeta {
                 name: c.name.to_string(),
                 uid: c.uid.to_string(),
             }),
-            created_by: self.created_by.as_deref().map(str::to_string),
+            created_by: match &self.created_by {
+                CreatedBy::Absent => None,
+                CreatedBy::OwnName => Some(refresh::created_by(namespace, name)),
+                CreatedBy::Other(value) => Some(value.to_string()),
+            },
         }
     }
 }
@@ -181,6 +199,7 @@ struct Inner {
 
 impl Inner {
     fn hold(&mut self, secret: &PartialObjectMeta<Secret>) -> HeldMeta {
+        let (ns, name) = key_of(secret);
         let meta = &secret.metadata;
         HeldMeta {
             uid: CompactId::new(meta.uid.as_deref().unwrap_or_default()),
@@ -198,15 +217,16 @@ impl Inner {
                         uid: CompactId::new(&o.uid),
                     })
                 }),
-            created_by: secret
-                .labels()
-                .get(labels::CREATED_BY)
-                .map(|c| c.as_str().into()),
+            created_by: match secret.labels().get(labels::CREATED_BY) {
+                None => CreatedBy::Absent,
+                Some(value) if *value == refresh::created_by(&ns, &name) => CreatedBy::OwnName,
+                Some(value) => CreatedBy::Other(value.as_str().into()),
+            },
         }
     }
 
     fn index(&mut self, ns: &str, name: &str, meta: &HeldMeta) {
-        if let Some(c) = &meta.created_by {
+        if let CreatedBy::Other(c) = &meta.created_by {
             let names = self.by_creator.get_or_insert_with(ns, c, Vec::new);
             if !names.iter().any(|n| **n == *name) {
                 names.push(name.into());
@@ -215,7 +235,7 @@ impl Inner {
     }
 
     fn unindex(&mut self, ns: &str, name: &str, meta: &HeldMeta) {
-        if let Some(c) = &meta.created_by
+        if let CreatedBy::Other(c) = &meta.created_by
             && let Some(names) = self.by_creator.get_mut(ns, c)
         {
             names.retain(|n| **n != *name);
@@ -255,7 +275,7 @@ impl Inner {
         self.by_creator = NsMap::default();
         let mut by_creator = NsMap::<Vec<Box<str>>>::default();
         for (ns, name, meta) in self.live.iter() {
-            if let Some(c) = &meta.created_by {
+            if let CreatedBy::Other(c) = &meta.created_by {
                 by_creator
                     .get_or_insert_with(ns, c, Vec::new)
                     .push(name.into());
@@ -368,20 +388,33 @@ impl ManagedSecrets {
 
     /// The cached metadata of Secret `namespace/name`.
     pub fn get(&self, namespace: &str, name: &str) -> Option<TargetMeta> {
-        self.lock().live.get(namespace, name).map(HeldMeta::expand)
+        self.lock()
+            .live
+            .get(namespace, name)
+            .map(|meta| meta.expand(namespace, name))
     }
 
-    /// The Secrets of `namespace` labelled `created-by=<created_by>`, with their metadata.
-    pub fn created_by(&self, namespace: &str, created_by: &str) -> Vec<(String, TargetMeta)> {
+    /// The Secrets of `namespace` labelled as created by ExternalSecret `external_secret`
+    /// (`created-by=<`[`refresh::created_by`]`>`), with their metadata: the one of its own name
+    /// and those the index lists under other names.
+    pub fn created_for(&self, namespace: &str, external_secret: &str) -> Vec<(String, TargetMeta)> {
         let inner = self.lock();
-        inner
+        let creator = refresh::created_by(namespace, external_secret);
+        let own = inner
+            .live
+            .get(namespace, external_secret)
+            .filter(|meta| meta.created_by == CreatedBy::OwnName)
+            .map(|_| external_secret);
+        let others = inner
             .by_creator
-            .get(namespace, created_by)
+            .get(namespace, &creator)
             .into_iter()
-            .flatten()
+            .flatten();
+        own.into_iter()
+            .chain(others.map(|name| &**name))
             .filter_map(|name| {
                 let meta = inner.live.get(namespace, name)?;
-                Some((name.to_string(), meta.expand()))
+                Some((name.to_string(), meta.expand(namespace, name)))
             })
             .collect()
     }

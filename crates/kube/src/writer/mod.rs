@@ -19,7 +19,6 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::{Resource, ResourceExt};
 use secretsync_engine::DesiredSecret;
-use secretsync_engine::refresh;
 use secretsync_model::external_secret::{CreationPolicy, ExternalSecret};
 
 use crate::cache::{Lookup, ManagedSecrets, TargetMeta, Verified};
@@ -424,8 +423,7 @@ impl Writer {
         namespace: &str,
         keep: &str,
     ) -> Result<(), WriteError> {
-        let creator = refresh::created_by(namespace, &es.name_any());
-        for (old_name, meta) in self.targets.created_by(namespace, &creator) {
+        for (old_name, meta) in self.targets.created_for(namespace, &es.name_any()) {
             let owned = meta
                 .controller
                 .as_ref()

@@ -51,28 +51,77 @@ fn keeps_identity_controller_and_created_by_only() {
 }
 
 #[test]
-fn created_by_index_follows_changes() {
+fn created_for_finds_the_own_name_target_and_the_indexed_others() {
+    let creator = refresh::created_by("ns", "app");
+    let names = |cache: &ManagedSecrets| {
+        let mut names: Vec<String> = cache
+            .created_for("ns", "app")
+            .into_iter()
+            .map(|(n, meta)| {
+                assert_eq!(meta.created_by.as_deref(), Some(creator.as_str()), "{n}");
+                n
+            })
+            .collect();
+        names.sort();
+        names
+    };
     let cache = ManagedSecrets::default();
-    cache.apply(&watcher::Event::Apply(meta("a", "u1", "1", Some("h"))));
-    cache.apply(&watcher::Event::Apply(meta("b", "u2", "2", Some("h"))));
-    let mut names: Vec<String> = cache
-        .created_by("ns", "h")
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
-    names.sort();
-    assert_eq!(names, ["a", "b"]);
-    cache.apply(&watcher::Event::Apply(meta("b", "u2", "3", None)));
-    assert_eq!(cache.created_by("ns", "h").len(), 1, "label removed");
-    cache.apply(&watcher::Event::Delete(meta("a", "u1", "4", Some("h"))));
-    assert!(cache.created_by("ns", "h").is_empty());
-    assert!(cache.created_by("other", "h").is_empty());
+    cache.apply(&watcher::Event::Apply(meta(
+        "app",
+        "u0",
+        "1",
+        Some(&creator),
+    )));
+    cache.apply(&watcher::Event::Apply(meta("a", "u1", "2", Some(&creator))));
+    cache.apply(&watcher::Event::Apply(meta("b", "u2", "3", Some(&creator))));
+    cache.apply(&watcher::Event::Apply(meta(
+        "c",
+        "u3",
+        "4",
+        Some("someone-else"),
+    )));
+    assert_eq!(names(&cache), ["a", "app", "b"]);
+    {
+        let inner = cache.lock();
+        assert_eq!(
+            inner.live.get("ns", "app").map(|m| &m.created_by),
+            Some(&CreatedBy::OwnName),
+            "the usual label is not held"
+        );
+        assert_eq!(inner.by_creator.len(), 2, "only other names are indexed");
+    }
+    assert_eq!(
+        cache.get("ns", "c").and_then(|m| m.created_by).as_deref(),
+        Some("someone-else")
+    );
+    cache.apply(&watcher::Event::Apply(meta("b", "u2", "5", None)));
+    assert_eq!(names(&cache), ["a", "app"], "label removed");
+    cache.apply(&watcher::Event::Delete(meta(
+        "a",
+        "u1",
+        "6",
+        Some(&creator),
+    )));
+    cache.apply(&watcher::Event::Apply(meta("app", "u0", "7", None)));
+    assert!(names(&cache).is_empty());
+    assert!(cache.created_for("other", "app").is_empty());
     // A re-list rebuilds the index.
     cache.apply(&watcher::Event::Init);
-    cache.apply(&watcher::Event::InitApply(meta("c", "u3", "5", Some("h"))));
+    cache.apply(&watcher::Event::InitApply(meta(
+        "d",
+        "u4",
+        "8",
+        Some(&creator),
+    )));
+    cache.apply(&watcher::Event::InitApply(meta(
+        "app",
+        "u0",
+        "9",
+        Some(&creator),
+    )));
     cache.apply(&watcher::Event::InitDone);
-    assert_eq!(cache.created_by("ns", "h").len(), 1);
-    assert_eq!(cache.len(), 1);
+    assert_eq!(names(&cache), ["app", "d"]);
+    assert_eq!(cache.len(), 2);
 }
 
 #[test]
