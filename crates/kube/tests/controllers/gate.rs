@@ -4,15 +4,30 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::support::{config, external_secret, wait_for};
-use super::{fake_store_cluster, start, store_ready};
+use secretsync_kube::{Lifecycle, Metrics};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_external_secret_overtakes_queued_refreshes() {
-    const SYNC: Duration = Duration::from_millis(300);
-    let (cluster, ns, factory, syncer) = fake_store_cluster(SYNC).await;
+use super::support::{Cluster, RecordingSyncer, config, external_secret, wait_for};
+use super::{Running, fake_store_cluster, start, store_ready};
+
+/// An operator with one sync slot (and at most `in_flight` reconciles, if given) over a fake
+/// store whose syncs take `sync`, started and its store Ready.
+async fn one_slot(
+    sync: Duration,
+    in_flight: Option<u16>,
+) -> (
+    Cluster,
+    String,
+    Arc<RecordingSyncer>,
+    Running,
+    Lifecycle,
+    Metrics,
+) {
+    let (cluster, ns, factory, syncer) = fake_store_cluster(sync).await;
     let mut cfg = config(&ns);
     cfg.concurrency = 1;
+    if let Some(in_flight) = in_flight {
+        cfg.reconciles_in_flight = in_flight;
+    }
     let (running, lifecycle, metrics) = start(&cluster, cfg, syncer.clone(), Arc::new(factory));
     wait_for(
         Duration::from_secs(30),
@@ -20,6 +35,13 @@ async fn a_new_external_secret_overtakes_queued_refreshes() {
         || async { (store_ready(&cluster, "fake").await.as_deref() == Some("True")).then_some(()) },
     )
     .await;
+    (cluster, ns, syncer, running, lifecycle, metrics)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_external_secret_overtakes_queued_refreshes() {
+    let (cluster, ns, syncer, running, lifecycle, metrics) =
+        one_slot(Duration::from_millis(300), None).await;
     // Eight ExternalSecrets refreshing every second, 300 ms per sync, one slot: 2.4 s of work
     // per second, so refreshes pile up at the gate.
     for i in 0..8 {
@@ -100,18 +122,8 @@ async fn a_new_external_secret_overtakes_queued_refreshes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconciles_in_flight_are_capped_and_the_rest_wait_their_turn() {
-    const SYNC: Duration = Duration::from_millis(150);
-    let (cluster, ns, factory, syncer) = fake_store_cluster(SYNC).await;
-    let mut cfg = config(&ns);
-    cfg.concurrency = 1;
-    cfg.reconciles_in_flight = 2;
-    let (running, lifecycle, metrics) = start(&cluster, cfg, syncer.clone(), Arc::new(factory));
-    wait_for(
-        Duration::from_secs(30),
-        "the store to turn Ready",
-        || async { (store_ready(&cluster, "fake").await.as_deref() == Some("True")).then_some(()) },
-    )
-    .await;
+    let (cluster, ns, _syncer, running, lifecycle, metrics) =
+        one_slot(Duration::from_millis(150), Some(2)).await;
     const COUNT: usize = 6;
     for i in 0..COUNT {
         cluster
