@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::ResourceExt;
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher;
@@ -44,17 +44,21 @@ pub struct ControllerRef {
 impl ControllerRef {
     /// The controlling owner named in `meta`, if any.
     pub fn of(meta: &ObjectMeta) -> Option<ControllerRef> {
-        meta.owner_references
-            .iter()
-            .flatten()
-            .find(|o| o.controller == Some(true))
-            .map(|o| ControllerRef {
-                api_version: o.api_version.clone(),
-                kind: o.kind.clone(),
-                name: o.name.clone(),
-                uid: o.uid.clone(),
-            })
+        controlling_owner(meta).map(|o| ControllerRef {
+            api_version: o.api_version.clone(),
+            kind: o.kind.clone(),
+            name: o.name.clone(),
+            uid: o.uid.clone(),
+        })
     }
+}
+
+/// The owner reference of `meta` with `controller: true`, if any.
+fn controlling_owner(meta: &ObjectMeta) -> Option<&OwnerReference> {
+    meta.owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true))
 }
 
 /// What the cache knows about one managed Secret (metadata only, no values).
@@ -204,19 +208,14 @@ impl Inner {
         HeldMeta {
             uid: CompactId::new(meta.uid.as_deref().unwrap_or_default()),
             resource_version: CompactId::new(meta.resource_version.as_deref().unwrap_or_default()),
-            controller: meta
-                .owner_references
-                .iter()
-                .flatten()
-                .find(|o| o.controller == Some(true))
-                .map(|o| {
-                    Box::new(HeldController {
-                        api_version: self.shared.get(&o.api_version),
-                        kind: self.shared.get(&o.kind),
-                        name: o.name.as_str().into(),
-                        uid: CompactId::new(&o.uid),
-                    })
-                }),
+            controller: controlling_owner(meta).map(|o| {
+                Box::new(HeldController {
+                    api_version: self.shared.get(&o.api_version),
+                    kind: self.shared.get(&o.kind),
+                    name: o.name.as_str().into(),
+                    uid: CompactId::new(&o.uid),
+                })
+            }),
             created_by: match secret.labels().get(labels::CREATED_BY) {
                 None => CreatedBy::Absent,
                 Some(value) if *value == refresh::created_by(&ns, &name) => CreatedBy::OwnName,
