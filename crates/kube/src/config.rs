@@ -62,7 +62,8 @@ pub struct Config {
     /// for one of the `concurrency` slots (where first syncs overtake refreshes and namespaces
     /// share fairly); later due ones wait in the scheduler, in due order. Default 1,024: an
     /// unbounded number cost about 1 KB per ExternalSecret at the first sync, and the
-    /// runtime polled all of them whenever one woke.
+    /// runtime polled all of them whenever one woke. Never fewer than `concurrency`
+    /// ([`Config::in_flight`]).
     pub reconciles_in_flight: u16,
 }
 
@@ -94,11 +95,46 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The ExternalSecret reconciles held in flight: `reconciles_in_flight`, but at least one
+    /// per slot, so the bound never lowers the `concurrency` asked for.
+    pub fn in_flight(&self) -> u16 {
+        self.reconciles_in_flight.max(self.concurrency).max(1)
+    }
+
     /// The error backoff (`error_backoff_base` doubling up to `error_backoff_max`).
     pub fn backoff(&self) -> secretsync_engine::refresh::Backoff {
         secretsync_engine::refresh::Backoff {
             base: self.error_backoff_base,
             max: self.error_backoff_max,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_flight_is_never_below_the_slots() {
+        // (reconciles_in_flight, concurrency) → held in flight
+        let cases = [
+            (1024, 4, 1024),
+            (2, 1, 2),
+            (1024, 2000, 2000),
+            (0, 0, 1),
+            (0, 3, 3),
+        ];
+        for (reconciles_in_flight, concurrency, expected) in cases {
+            let config = Config {
+                reconciles_in_flight,
+                concurrency,
+                ..Config::default()
+            };
+            assert_eq!(
+                config.in_flight(),
+                expected,
+                "in flight {reconciles_in_flight}, concurrency {concurrency}"
+            );
         }
     }
 }

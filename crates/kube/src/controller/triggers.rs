@@ -253,7 +253,7 @@ pub(crate) fn run_all(
     // The reconcile concurrency is bounded by the SyncGate (first syncs before refreshes), so
     // due reconciles wait there; the runtime only caps how many it holds in flight (its table
     // of them, about 640 bytes per entry, never shrinks after a first-sync peak).
-    let in_flight = ctx.config.reconciles_in_flight.max(1);
+    let in_flight = ctx.config.in_flight();
     let mut es_controller = Controller::for_stream(es_stream, reader.clone())
         .with_config(controller::Config::default().concurrency(in_flight))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
