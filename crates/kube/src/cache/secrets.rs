@@ -68,10 +68,9 @@ pub struct TargetMeta {
     pub uid: String,
     /// `metadata.resourceVersion`.
     pub resource_version: String,
-    /// The controlling owner, if any.
+    /// The controlling owner, if any. (The `created-by` label is answered by
+    /// [`ManagedSecrets::created_for`].)
     pub controller: Option<ControllerRef>,
-    /// The `reconcile.external-secrets.io/created-by` label, if any.
-    pub created_by: Option<String>,
 }
 
 /// The writer's own knowledge: at `resource_version`, Secret `uid` carried content consistent
@@ -120,7 +119,7 @@ struct HeldMeta {
 }
 
 impl HeldMeta {
-    fn expand(&self, namespace: &str, name: &str) -> TargetMeta {
+    fn expand(&self) -> TargetMeta {
         TargetMeta {
             uid: self.uid.to_string(),
             resource_version: self.resource_version.to_string(),
@@ -130,11 +129,6 @@ impl HeldMeta {
                 name: c.name.to_string(),
                 uid: c.uid.to_string(),
             }),
-            created_by: match &self.created_by {
-                CreatedBy::Absent => None,
-                CreatedBy::OwnName => Some(refresh::created_by(namespace, name)),
-                CreatedBy::Other(value) => Some(value.to_string()),
-            },
         }
     }
 }
@@ -202,8 +196,7 @@ struct Inner {
 }
 
 impl Inner {
-    fn hold(&mut self, secret: &PartialObjectMeta<Secret>) -> HeldMeta {
-        let (ns, name) = key_of(secret);
+    fn hold(&mut self, ns: &str, name: &str, secret: &PartialObjectMeta<Secret>) -> HeldMeta {
         let meta = &secret.metadata;
         HeldMeta {
             uid: CompactId::new(meta.uid.as_deref().unwrap_or_default()),
@@ -218,7 +211,7 @@ impl Inner {
             }),
             created_by: match secret.labels().get(labels::CREATED_BY) {
                 None => CreatedBy::Absent,
-                Some(value) if *value == refresh::created_by(&ns, &name) => CreatedBy::OwnName,
+                Some(value) if *value == refresh::created_by(ns, name) => CreatedBy::OwnName,
                 Some(value) => CreatedBy::Other(value.as_str().into()),
             },
         }
@@ -246,7 +239,7 @@ impl Inner {
 
     fn insert(&mut self, secret: &PartialObjectMeta<Secret>) {
         let (ns, name) = key_of(secret);
-        let meta = self.hold(secret);
+        let meta = self.hold(&ns, &name, secret);
         if let Some(old) = self.live.remove(&ns, &name) {
             self.unindex(&ns, &name, &old);
         }
@@ -271,7 +264,6 @@ impl Inner {
 
     fn swap_in(&mut self, listed: NsMap<HeldMeta>) {
         self.live = listed;
-        self.by_creator = NsMap::default();
         let mut by_creator = NsMap::<Vec<Box<str>>>::default();
         for (ns, name, meta) in self.live.iter() {
             if let CreatedBy::Other(c) = &meta.created_by {
@@ -326,7 +318,7 @@ impl ManagedSecrets {
             watcher::Event::Init => inner.building = Some(NsMap::default()),
             watcher::Event::InitApply(s) => {
                 let (ns, name) = key_of(s);
-                let meta = inner.hold(s);
+                let meta = inner.hold(&ns, &name, s);
                 inner
                     .building
                     .get_or_insert_with(NsMap::default)
@@ -387,10 +379,7 @@ impl ManagedSecrets {
 
     /// The cached metadata of Secret `namespace/name`.
     pub fn get(&self, namespace: &str, name: &str) -> Option<TargetMeta> {
-        self.lock()
-            .live
-            .get(namespace, name)
-            .map(|meta| meta.expand(namespace, name))
+        self.lock().live.get(namespace, name).map(HeldMeta::expand)
     }
 
     /// The Secrets of `namespace` labelled as created by ExternalSecret `external_secret`
@@ -413,7 +402,7 @@ impl ManagedSecrets {
             .chain(others.map(|name| &**name))
             .filter_map(|name| {
                 let meta = inner.live.get(namespace, name)?;
-                Some((name.to_string(), meta.expand(namespace, name)))
+                Some((name.to_string(), meta.expand()))
             })
             .collect()
     }
