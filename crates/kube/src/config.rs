@@ -60,9 +60,9 @@ pub struct Config {
     pub render_cache_capacity: usize,
     /// How many ExternalSecret reconciles are held in flight at once, most of them waiting
     /// for one of the `concurrency` slots (where first syncs overtake refreshes and namespaces
-    /// share fairly); later due ones wait in the scheduler, in due order. Default 1,024: an
-    /// unbounded number cost about 1 KB per ExternalSecret at the first sync, and the
-    /// runtime polled all of them whenever one woke. Never fewer than `concurrency`
+    /// share fairly); later due ones wait in the runner's queue, in due order. Default 1,024:
+    /// each holds a task, and an unbounded number (all N at a first sync) cost about 1 KB per
+    /// ExternalSecret. Never fewer than `concurrency`
     /// ([`Config::in_flight`]).
     pub reconciles_in_flight: u16,
 }

@@ -19,7 +19,6 @@ use std::time::{Duration, Instant, SystemTime};
 use futures::FutureExt;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use secretsync_engine::refresh::{self, RefreshInputs};
@@ -34,6 +33,7 @@ use super::decide::{Next, RefreshDecision, RefreshFacts, Report, Step, decide_re
 use super::leases;
 use super::own_writes::Seen;
 use super::priority::SyncClass;
+use super::runner::Action;
 use super::{Context, ReconcileError};
 use crate::metrics::eso::ObjectKind;
 use crate::metrics::runtime::ReconcileResult;

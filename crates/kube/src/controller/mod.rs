@@ -10,6 +10,7 @@ mod own_writes;
 pub mod priority;
 pub mod push_secret;
 mod render_cache;
+pub mod runner;
 pub mod store;
 mod triggers;
 

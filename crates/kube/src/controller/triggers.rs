@@ -20,11 +20,11 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-use futures::{FutureExt, StreamExt, TryStreamExt, future::BoxFuture};
+use futures::stream::BoxStream;
+use futures::{FutureExt, Stream, StreamExt, TryStreamExt, future::BoxFuture};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
-use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, reflector::reflector, watcher};
 use kube::{Resource, ResourceExt};
@@ -63,14 +63,33 @@ fn uses_store(es: &ExternalSecret, store: &StoreId) -> bool {
     })
 }
 
-fn es_hash(es: &ExternalSecret) -> Option<u64> {
+/// What triggers an ExternalSecret's reconcile: its generation, labels, annotations,
+/// finalizers, deletion or uid changed (our own status writes change none of them).
+fn es_fingerprint(es: &ExternalSecret) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
+    es.metadata.uid.hash(&mut h);
     es.metadata.generation.hash(&mut h);
     es.labels().hash(&mut h);
     es.annotations().hash(&mut h);
     es.finalizers().hash(&mut h);
     es.metadata.deletion_timestamp.is_some().hash(&mut h);
-    Some(h.finish())
+    h.finish()
+}
+
+/// A watch's objects mapped to the ExternalSecrets they concern (watch errors are retried by
+/// the watch's backoff and trigger nothing).
+fn mapped<K: Send + 'static, I>(
+    stream: impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+    mapper: impl Fn(K) -> I + Send + 'static,
+) -> BoxStream<'static, ObjectRef<ExternalSecret>>
+where
+    I: IntoIterator<Item = ObjectRef<ExternalSecret>>,
+    I::IntoIter: Send + 'static,
+{
+    stream
+        .filter_map(|object| futures::future::ready(object.ok()))
+        .flat_map(move |object| futures::stream::iter(mapper(object)))
+        .boxed()
 }
 
 /// Maps store changes to the ExternalSecrets using them; a spec change forces their refresh.
@@ -179,7 +198,7 @@ pub(crate) fn run_all(
     super::track_liveness(&ctx, ObjectKind::ExternalSecret, reader.clone());
     lists.store(reader.clone());
     let by_target = ctx.caches.by_target.clone();
-    let es_stream = reflector(
+    let es_events = reflector(
         writer,
         watcher(
             scoped::<ExternalSecret>(&client, ns.as_deref()),
@@ -191,8 +210,7 @@ pub(crate) fn run_all(
         })
         .inspect_ok(move |event| by_target.apply(event)),
     )
-    .applied_objects()
-    .predicate_filter(es_hash, Default::default());
+    .filter_map(|event| futures::future::ready(event.ok()));
 
     // Managed Secrets: the metadata cache the writer reads, and drift triggers. An event that
     // only echoes the writer's own write (the version it recorded) triggers nothing.
@@ -250,22 +268,17 @@ pub(crate) fn run_all(
             }),
         )
         .applied_objects();
-    // The reconcile concurrency is bounded by the SyncGate (first syncs before refreshes), so
-    // due reconciles wait there; the runtime only caps how many it holds in flight (its table
-    // of them, about 640 bytes per entry, never shrinks after a first-sync peak).
-    let in_flight = ctx.config.in_flight();
-    let mut es_controller = Controller::for_stream(es_stream, reader.clone())
-        .with_config(controller::Config::default().concurrency(in_flight))
-        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
-        .watches_stream(secrets, secret_mapper)
-        .watches_stream(store_events, move |s: SecretStore| {
+    let mut triggers = vec![
+        mapped(secrets, secret_mapper),
+        mapped(store_events, move |s: SecretStore| {
             let id = StoreId {
                 kind: StoreKind::SecretStore,
                 namespace: s.namespace(),
                 name: s.name_any(),
             };
             m1.map(id, s.metadata.generation, store_ready(s.status.as_ref()))
-        });
+        }),
+    ];
     if ctx.config.cluster_stores {
         let m2 = mapper.clone();
         let deleted = mapper.clone();
@@ -287,15 +300,17 @@ pub(crate) fn run_all(
                 }),
             )
             .applied_objects();
-        es_controller =
-            es_controller.watches_stream(cluster_store_events, move |s: ClusterSecretStore| {
+        triggers.push(mapped(
+            cluster_store_events,
+            move |s: ClusterSecretStore| {
                 let id = StoreId {
                     kind: StoreKind::ClusterSecretStore,
                     namespace: None,
                     name: s.name_any(),
                 };
                 m2.map(id, s.metadata.generation, store_ready(s.status.as_ref()))
-            });
+            },
+        ));
     }
     if ctx.config.watch_credential_secrets {
         let m3 = mapper.clone();
@@ -310,7 +325,7 @@ pub(crate) fn run_all(
                 .default_backoff(),
             )
             .touched_objects();
-        es_controller = es_controller.watches_stream(
+        triggers.push(mapped(
             credential_secrets,
             move |s: PartialObjectMeta<Secret>| {
                 let stores = index.changed(
@@ -329,16 +344,28 @@ pub(crate) fn run_all(
                     m3.users(&stores)
                 }
             },
-        );
+        ));
     }
+    // The reconcile concurrency is bounded by the SyncGate (first syncs before refreshes), so
+    // due reconciles wait there; the runner caps how many it holds in flight.
     let es_ctx = ctx.clone();
-    let es_loop = es_controller
-        .run(
-            external_secret::reconcile,
-            external_secret::error_policy,
-            es_ctx,
-        )
-        .for_each(|_| futures::future::ready(()));
+    let es_loop = super::runner::run(
+        reader.clone(),
+        es_events,
+        futures::stream::select_all(triggers),
+        es_fingerprint,
+        usize::from(ctx.config.in_flight()),
+        shutdown.clone(),
+        move |es: Arc<ExternalSecret>| {
+            let ctx = es_ctx.clone();
+            async move {
+                match external_secret::reconcile(es.clone(), ctx.clone()).await {
+                    Ok(action) => action,
+                    Err(error) => external_secret::error_policy(es, &error, ctx),
+                }
+            }
+        },
+    );
 
     let slots = ctx.config.concurrency.max(1);
     let runtime = &ctx.metrics.runtime;

@@ -70,14 +70,32 @@ impl ReconcileResult {
     ];
 
     /// The result of a reconcile that `failed` and returned `action`.
-    pub fn of(failed: bool, action: &kube::runtime::controller::Action) -> Self {
+    pub fn of(failed: bool, action: &impl Requeues) -> Self {
         if failed {
             ReconcileResult::error
-        } else if *action == kube::runtime::controller::Action::await_change() {
-            ReconcileResult::success
-        } else {
+        } else if action.requeues() {
             ReconcileResult::requeue_after
+        } else {
+            ReconcileResult::success
         }
+    }
+}
+
+/// A reconcile's answer: whether it asked to run again after a delay.
+pub trait Requeues {
+    /// Whether a requeue after a delay was asked for.
+    fn requeues(&self) -> bool;
+}
+
+impl Requeues for kube::runtime::controller::Action {
+    fn requeues(&self) -> bool {
+        *self != kube::runtime::controller::Action::await_change()
+    }
+}
+
+impl Requeues for crate::controller::runner::Action {
+    fn requeues(&self) -> bool {
+        self.requeue_after().is_some()
     }
 }
 

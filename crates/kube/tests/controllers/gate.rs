@@ -1,5 +1,5 @@
-//! The sync slots: first syncs overtake queued refreshes, and kube-runtime holds at most
-//! `reconciles_in_flight` reconciles (the rest wait in its scheduler).
+//! The sync slots: first syncs overtake queued refreshes, and the runner holds at most
+//! `reconciles_in_flight` reconciles (the rest wait in its queue).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
