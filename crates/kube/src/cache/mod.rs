@@ -14,6 +14,7 @@
 //! CRD, RBAC denying a cluster-scoped list) makes the caller fall back to a GET.
 
 mod compact_id;
+pub mod compact_store;
 pub mod ns_map;
 pub mod secrets;
 pub mod targets;

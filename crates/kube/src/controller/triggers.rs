@@ -1,6 +1,7 @@
 //! Wiring: watches, trigger mappings and the controller loops.
 //!
-//! - ExternalSecrets: reflector with `managedFields` stripped; only changes of generation,
+//! - ExternalSecrets: watch with `managedFields` stripped, held encoded in a
+//!   [`CompactStore`] and reconciled by the [`runner`](super::runner); only changes of generation,
 //!   labels, annotations, finalizers or deletion trigger a reconcile (our own status writes do not).
 //! - Managed Secrets: metadata-only watch filtered by `reconcile.external-secrets.io/managed=true`,
 //!   feeding the compact [`ManagedSecrets`](crate::cache::ManagedSecrets) cache; an event
@@ -25,7 +26,7 @@ use futures::{FutureExt, Stream, StreamExt, TryStreamExt, future::BoxFuture};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, reflector::reflector, watcher};
 use kube::{Resource, ResourceExt};
 use secretsync_model::StoreId;
@@ -35,6 +36,7 @@ use secretsync_model::secret_store::{ClusterSecretStore, SecretStore, SecretStor
 
 use super::{Context, external_secret};
 use crate::cache::CacheWriters;
+use crate::cache::compact_store::CompactStore;
 use crate::lifecycle::{InitialLists, Lifecycle};
 use crate::metrics::eso::ObjectKind;
 
@@ -95,7 +97,7 @@ where
 /// Maps store changes to the ExternalSecrets using them; a spec change forces their refresh.
 struct StoreMapper {
     ctx: Arc<Context>,
-    reader: Store<ExternalSecret>,
+    cache: CompactStore<ExternalSecret>,
     generations: Mutex<HashMap<StoreId, Option<i64>>>,
     readiness: Mutex<HashMap<StoreId, bool>>,
 }
@@ -135,8 +137,8 @@ impl StoreMapper {
         if became_ready {
             // Not forced: those held by the flood gate are due anyway.
             return self
-                .reader
-                .state()
+                .cache
+                .all()
                 .iter()
                 .filter(|es| uses_store(es, &id))
                 .map(|es| ObjectRef::from_obj(es.as_ref()))
@@ -159,8 +161,8 @@ impl StoreMapper {
     }
 
     fn users(&self, stores: &[StoreId]) -> Vec<ObjectRef<ExternalSecret>> {
-        self.reader
-            .state()
+        self.cache
+            .all()
             .iter()
             .filter(|es| stores.iter().any(|s| uses_store(es, s)))
             .map(|es| {
@@ -194,23 +196,30 @@ pub(crate) fn run_all(
     let shutdown = lifecycle.shutdown.clone();
     let mut lists = InitialLists::default();
 
-    let (reader, writer) = reflector::store();
-    super::track_liveness(&ctx, ObjectKind::ExternalSecret, reader.clone());
-    lists.store(reader.clone());
+    // ExternalSecrets: held encoded (`CompactStore`), decoded when reconciled.
+    let cache = CompactStore::<ExternalSecret>::default();
+    let alive = cache.clone();
+    ctx.metrics.track_liveness(move |(kind, namespace, name)| {
+        (*kind == ObjectKind::ExternalSecret).then(|| alive.contains(namespace, name))
+    });
     let by_target = ctx.caches.by_target.clone();
-    let es_events = reflector(
-        writer,
-        watcher(
-            scoped::<ExternalSecret>(&client, ns.as_deref()),
-            watcher::Config::default(),
+    let writer = cache.clone();
+    let es_events = lists
+        .watch(
+            watcher(
+                scoped::<ExternalSecret>(&client, ns.as_deref()),
+                watcher::Config::default(),
+            )
+            .default_backoff()
+            .modify(|es: &mut ExternalSecret| {
+                es.managed_fields_mut().clear();
+            })
+            .inspect_ok(move |event| {
+                by_target.apply(event);
+                writer.apply(event);
+            }),
         )
-        .default_backoff()
-        .modify(|es: &mut ExternalSecret| {
-            es.managed_fields_mut().clear();
-        })
-        .inspect_ok(move |event| by_target.apply(event)),
-    )
-    .filter_map(|event| futures::future::ready(event.ok()));
+        .filter_map(|event| futures::future::ready(event.ok()));
 
     // Managed Secrets: the metadata cache the writer reads, and drift triggers. An event that
     // only echoes the writer's own write (the version it recorded) triggers nothing.
@@ -242,7 +251,7 @@ pub(crate) fn run_all(
 
     let mapper = Arc::new(StoreMapper {
         ctx: ctx.clone(),
-        reader: reader.clone(),
+        cache: cache.clone(),
         generations: Mutex::default(),
         readiness: Mutex::default(),
     });
@@ -350,7 +359,7 @@ pub(crate) fn run_all(
     // due reconciles wait there; the runner caps how many it holds in flight.
     let es_ctx = ctx.clone();
     let es_loop = super::runner::run(
-        reader.clone(),
+        cache,
         es_events,
         futures::stream::select_all(triggers),
         es_fingerprint,

@@ -5,7 +5,8 @@
 //! and PushSecrets still use it) for memory: kube-runtime's scheduler, predicate cache and
 //! runner tables grew to every object during a first sync and never shrank (about 1.2 kB per
 //! ExternalSecret, `docs/benchmarks.md`). Semantics kept from it:
-//! - no reconcile starts before the object cache has listed (`Store::wait_until_ready`);
+//! - no reconcile starts before the object cache has listed
+//!   ([`CompactStore::wait_until_ready`]);
 //! - an object is reconciled by one task at a time; a trigger meanwhile runs it again after;
 //! - of several requests for an object the earliest wins, including the reconcile's own
 //!   requeue ([`Action`]);
@@ -21,13 +22,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{FutureExt, Stream, StreamExt};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use secretsync_model::external_secret::ExternalSecret;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+
+use crate::cache::compact_store::CompactStore;
 
 use queue::{DueQueue, Key};
 
@@ -67,12 +70,12 @@ pub(crate) type Fingerprint = fn(&ExternalSecret) -> u64;
 
 /// Runs the loop until `shutdown` is cancelled and the running reconciles have finished.
 ///
-/// - `objects`: the ExternalSecret watch, already feeding `reader` (a reflector).
+/// - `objects`: the ExternalSecret watch, already feeding `cache`.
 /// - `triggers`: other watches mapped to the ExternalSecrets they concern.
 /// - `reconcile`: one reconcile, returning what to do next; it never fails (errors are turned
 ///   into an [`Action`] by the caller).
 pub(crate) async fn run<Objects, Triggers, Reconcile, Fut>(
-    reader: Store<ExternalSecret>,
+    cache: CompactStore<ExternalSecret>,
     objects: Objects,
     triggers: Triggers,
     fingerprint: Fingerprint,
@@ -91,13 +94,13 @@ pub(crate) async fn run<Objects, Triggers, Reconcile, Fut>(
     let objects = objects.fuse();
     let triggers = triggers.fuse();
     futures::pin_mut!(objects, triggers);
-    let listed = reader.wait_until_ready();
+    let listed = cache.wait_until_ready();
     futures::pin_mut!(listed);
     let mut ready = false;
     let mut stopping = false;
     loop {
         if ready && !stopping {
-            start_due(&reader, &mut queue, &mut running, in_flight, &reconcile);
+            start_due(&cache, &mut queue, &mut running, in_flight, &reconcile);
         }
         if stopping && running.is_empty() {
             return;
@@ -116,8 +119,8 @@ pub(crate) async fn run<Objects, Triggers, Reconcile, Fut>(
                 // Only at runtime shutdown: panics are caught in the task.
                 Err(error) => tracing::debug!(%error, "a reconcile task ended abnormally"),
             },
-            _ = &mut listed, if !ready => ready = true,
-            Some(event) = objects.next() => observe(&reader, &mut queue, fingerprint, event),
+            () = &mut listed, if !ready => ready = true,
+            Some(event) = objects.next() => observe(&cache, &mut queue, fingerprint, event),
             Some(object) = triggers.next() => {
                 if let Some(namespace) = object.namespace.as_deref() {
                     queue.schedule(namespace, &object.name, Instant::now());
@@ -139,7 +142,7 @@ async fn sleep_until(at: Option<Instant>) {
 /// Applies one watch event to the queue: a changed object is due now; a deleted one is
 /// forgotten; after a re-list, objects that went away are dropped.
 fn observe(
-    reader: &Store<ExternalSecret>,
+    cache: &CompactStore<ExternalSecret>,
     queue: &mut DueQueue,
     fingerprint: Fingerprint,
     event: watcher::Event<ExternalSecret>,
@@ -165,9 +168,7 @@ fn observe(
             }
         }
         watcher::Event::InitDone => {
-            queue.retain_existing(|namespace, name| {
-                reader.get(&object_ref(namespace, name)).is_some()
-            });
+            queue.retain_existing(|namespace, name| cache.contains(namespace, name));
         }
         watcher::Event::Init => {}
     }
@@ -175,7 +176,7 @@ fn observe(
 
 /// Starts the due reconciles while slots are free; an object no longer cached is dropped.
 fn start_due<Reconcile, Fut>(
-    reader: &Store<ExternalSecret>,
+    cache: &CompactStore<ExternalSecret>,
     queue: &mut DueQueue,
     running: &mut JoinSet<(Key, Action)>,
     in_flight: usize,
@@ -189,7 +190,7 @@ fn start_due<Reconcile, Fut>(
         let Some((namespace, name)) = queue.pop_due(now) else {
             return;
         };
-        let Some(es) = reader.get(&object_ref(&namespace, &name)) else {
+        let Some(es) = cache.get(&namespace, &name) else {
             queue.finish(&namespace, &name, None);
             queue.forget(&namespace, &name);
             continue;
@@ -207,10 +208,6 @@ fn start_due<Reconcile, Fut>(
             .instrument(span),
         );
     }
-}
-
-fn object_ref(namespace: &str, name: &str) -> ObjectRef<ExternalSecret> {
-    ObjectRef::new(name).within(namespace)
 }
 
 #[cfg(test)]

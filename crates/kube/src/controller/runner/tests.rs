@@ -4,7 +4,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::channel::mpsc;
-use kube::runtime::reflector::{self, store::Writer};
 use tokio::sync::Semaphore;
 
 use super::*;
@@ -18,13 +17,17 @@ fn es(name: &str, generation: i64) -> ExternalSecret {
     .unwrap()
 }
 
+fn object_ref(namespace: &str, name: &str) -> ObjectRef<ExternalSecret> {
+    ObjectRef::new(name).within(namespace)
+}
+
 fn generation(es: &ExternalSecret) -> u64 {
     es.metadata.generation.unwrap_or_default().unsigned_abs()
 }
 
 /// The loop under test, its inputs, and what its reconciles saw.
 struct Harness {
-    writer: Writer<ExternalSecret>,
+    cache: CompactStore<ExternalSecret>,
     objects: mpsc::UnboundedSender<watcher::Event<ExternalSecret>>,
     triggers: mpsc::UnboundedSender<ObjectRef<ExternalSecret>>,
     shutdown: CancellationToken,
@@ -39,7 +42,7 @@ struct Harness {
 
 impl Harness {
     fn start(in_flight: usize, action: Action) -> Self {
-        let (reader, writer) = reflector::store();
+        let cache = CompactStore::default();
         let (objects, object_rx) = mpsc::unbounded();
         let (triggers, trigger_rx) = mpsc::unbounded();
         let shutdown = CancellationToken::new();
@@ -70,7 +73,7 @@ impl Harness {
             }
         };
         let task = tokio::spawn(run(
-            reader,
+            cache.clone(),
             object_rx,
             trigger_rx,
             generation,
@@ -79,7 +82,7 @@ impl Harness {
             reconcile,
         ));
         Harness {
-            writer,
+            cache,
             objects,
             triggers,
             shutdown,
@@ -93,7 +96,7 @@ impl Harness {
 
     /// Feeds `event` to the cache and to the loop, as the reflector does.
     fn event(&mut self, event: watcher::Event<ExternalSecret>) {
-        self.writer.apply_watcher_event(&event);
+        self.cache.apply(&event);
         self.objects.unbounded_send(event).unwrap();
     }
 
@@ -228,12 +231,12 @@ async fn shutdown_lets_running_reconciles_finish_and_starts_no_more() {
 
 #[tokio::test(start_paused = true)]
 async fn a_panicking_reconcile_is_retried() {
-    let (reader, mut writer) = reflector::store();
+    let cache = CompactStore::default();
     let (objects, object_rx) = mpsc::unbounded();
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = calls.clone();
     let task = tokio::spawn(run(
-        reader,
+        cache.clone(),
         object_rx,
         futures::stream::pending(),
         generation,
@@ -252,7 +255,7 @@ async fn a_panicking_reconcile_is_retried() {
         watcher::Event::InitApply(es("a", 1)),
         watcher::Event::InitDone,
     ] {
-        writer.apply_watcher_event(&event);
+        cache.apply(&event);
         objects.unbounded_send(event).unwrap();
     }
     tokio::time::sleep(PANIC_RETRY + Duration::from_secs(1)).await;
