@@ -76,6 +76,62 @@ fn an_object_reads_back_exactly_as_it_was_cached() {
 }
 
 #[test]
+fn a_primed_store_reads_back_exactly_too() {
+    let store = CompactStore::primed_with(&typical_external_secret());
+    let es = rich();
+    store.apply(&watcher::Event::Apply(es.clone()));
+    assert_eq!(*store.get("team-a", "app").unwrap(), es);
+    // As bare as the watch can deliver one (decoded from JSON, like every watched object).
+    let bare: ExternalSecret = serde_json::from_value(serde_json::json!({
+        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+        "metadata": {"name": "bare", "namespace": "ns"}, "spec": {}
+    }))
+    .unwrap();
+    store.apply(&watcher::Event::Apply(bare.clone()));
+    assert_eq!(*store.get("ns", "bare").unwrap(), bare);
+}
+
+#[test]
+fn the_typical_sample_is_what_its_json_says() {
+    // The sample decodes (a mismatch with the model would fall back to an empty object and
+    // silently weaken the compression).
+    let typical = typical_external_secret();
+    assert_eq!(typical.spec.data.len(), 1);
+    assert_eq!(typical.spec.data_from.len(), 1);
+    assert!(typical.status.is_some());
+}
+
+#[test]
+fn a_typical_object_is_held_in_a_third_of_its_json() {
+    let store = CompactStore::primed_with(&typical_external_secret());
+    // An ExternalSecret as the scale harness writes it, after its first sync.
+    let es: ExternalSecret = serde_json::from_value(serde_json::json!({
+        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+        "metadata": {"name": "es-01234", "namespace": "scale-ns-07", "generation": 1,
+            "uid": "5f1c8a2e-3b4d-4e6f-9a1b-2c3d4e5f6a7b", "resourceVersion": "123456",
+            "creationTimestamp": "2026-12-07T11:31:10Z", "labels": {"secretsync.io/scale-run": "r1"}},
+        "spec": {"refreshInterval": "120s",
+            "secretStoreRef": {"name": "scale-vault", "kind": "ClusterSecretStore"},
+            "target": {"name": "es-01234"},
+            "data": [{"secretKey": "value", "remoteRef": {"key": "scale-00234", "property": "value"}}]},
+        "status": {"refreshTime": "2026-12-07T11:33:40Z", "binding": {"name": "es-01234"},
+            "syncedResourceVersion": "1-0123456789abcdef0123456789abcdef0123456789abcdef01234567",
+            "conditions": [{"type": "Ready", "status": "True", "reason": "SecretSynced",
+                "message": "secret synced", "lastTransitionTime": "2026-12-07T11:31:40Z"}]}
+    }))
+    .unwrap();
+    let json = serde_json::to_vec(&es).unwrap().len();
+    let (_, _, held) = encode(&es, &store.dictionary).unwrap();
+    assert!(
+        held.len() * 3 < json,
+        "{} bytes held for {json} of JSON",
+        held.len()
+    );
+    store.apply(&watcher::Event::Apply(es.clone()));
+    assert_eq!(*store.get("scale-ns-07", "es-01234").unwrap(), es);
+}
+
+#[test]
 fn applies_and_deletes_replace_and_remove() {
     let store = CompactStore::<ExternalSecret>::default();
     store.apply(&watcher::Event::Apply(named("ns", "a", 1)));

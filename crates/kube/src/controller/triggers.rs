@@ -36,7 +36,7 @@ use secretsync_model::secret_store::{ClusterSecretStore, SecretStore, SecretStor
 
 use super::{Context, external_secret};
 use crate::cache::CacheWriters;
-use crate::cache::compact_store::CompactStore;
+use crate::cache::compact_store::{self, CompactStore};
 use crate::lifecycle::{InitialLists, Lifecycle};
 use crate::metrics::eso::ObjectKind;
 
@@ -196,8 +196,8 @@ pub(crate) fn run_all(
     let shutdown = lifecycle.shutdown.clone();
     let mut lists = InitialLists::default();
 
-    // ExternalSecrets: held encoded (`CompactStore`), decoded when reconciled.
-    let cache = CompactStore::<ExternalSecret>::default();
+    // ExternalSecrets: held compressed (`CompactStore`), decoded when reconciled.
+    let cache = CompactStore::primed_with(&compact_store::typical_external_secret());
     let alive = cache.clone();
     ctx.metrics.track_liveness(move |(kind, namespace, name)| {
         (*kind == ObjectKind::ExternalSecret).then(|| alive.contains(namespace, name))
