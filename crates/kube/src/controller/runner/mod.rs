@@ -113,8 +113,7 @@ pub(crate) async fn run<Objects, Triggers, Reconcile, Fut>(
             () = shutdown.cancelled(), if !stopping => stopping = true,
             Some(done) = running.join_next(), if !running.is_empty() => match done {
                 Ok(((namespace, name), action)) => {
-                    let again = action.requeue_after().map(|delay| Instant::now() + delay);
-                    queue.finish(&namespace, &name, again);
+                    queue.finish(&namespace, &name, due_after(action));
                 }
                 // Only at runtime shutdown: panics are caught in the task.
                 Err(error) => tracing::debug!(%error, "a reconcile task ended abnormally"),
@@ -130,6 +129,14 @@ pub(crate) async fn run<Objects, Triggers, Reconcile, Fut>(
             else => return,
         }
     }
+}
+
+/// When a reconcile that returned `action` is due again; a delay beyond what the clock can
+/// represent waits for a change instead (never a panic, whatever the object asked for).
+fn due_after(action: Action) -> Option<Instant> {
+    action
+        .requeue_after()
+        .and_then(|delay| Instant::now().checked_add(delay))
 }
 
 async fn sleep_until(at: Option<Instant>) {

@@ -190,6 +190,18 @@ async fn a_requeue_runs_it_again_when_due_and_an_unchanged_object_does_not() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_requeue_beyond_the_clock_waits_for_a_change() {
+    let mut h = Harness::start(4, Action::requeue(Duration::MAX));
+    h.finish.add_permits(100);
+    h.list(&[es("a", 1)]);
+    h.until_started(1).await;
+    h.idle(Duration::from_secs(3600)).await;
+    assert!(!h.task.is_finished(), "the loop still runs");
+    h.event(watcher::Event::Apply(es("a", 2)));
+    h.until_started(2).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_deleted_object_is_not_reconciled_again() {
     let mut h = Harness::start(4, Action::requeue(Duration::from_secs(10)));
     h.finish.add_permits(100);
