@@ -46,6 +46,9 @@ fn every_overlay_applies_with_kubectl() {
                 );
             }
         } else {
+            // A server-side dry run does not create the overlay's Namespace, so its namespaced
+            // objects would be refused (NotFound) unless it exists already.
+            cluster.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: secretsync-system}\n");
             let out = cluster.kubectl_ok(&["apply", "-k", &dir, "--dry-run=server"]);
             assert!(
                 out.contains("deployment.apps/secretsync-operator"),

@@ -106,12 +106,26 @@ impl Cluster {
     fn install_crds(cluster: &Cluster, missing: Option<&str>) {
         match missing {
             // The CRDs go in the way users install them: client-side `kubectl apply -k`.
+            // On a shared real cluster other tests apply the same CRDs at the same time, and
+            // client-side apply answers AlreadyExists to the one that loses the race to create
+            // them; applied again, they exist and are updated.
             None => {
-                cluster.kubectl_ok(&[
-                    "apply",
-                    "-k",
-                    &repo_root().join("deploy/crds").to_string_lossy(),
-                ]);
+                let crds = repo_root().join("deploy/crds");
+                let args = ["apply", "-k", &*crds.to_string_lossy()];
+                let mut out = cluster.kubectl(&args, None);
+                for _ in 0..3 {
+                    if out.status.success()
+                        || !String::from_utf8_lossy(&out.stderr).contains("AlreadyExists")
+                    {
+                        break;
+                    }
+                    out = cluster.kubectl(&args, None);
+                }
+                assert!(
+                    out.status.success(),
+                    "kubectl {args:?} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
             Some(missing) => {
                 for entry in std::fs::read_dir(repo_root().join("deploy/crds")).unwrap() {
