@@ -25,7 +25,6 @@ use kube_support::*;
 use secretsync_model::secret_store::ClusterSecretStore;
 use secretsync_providers::AllProviders;
 use secretsync_testkit::azure::grant;
-use secretsync_testkit::cluster_lock::{ADR_NAMES, ClusterLock};
 use serde_json::{Value, json};
 
 /// Namespace of the ADR's ExternalSecret.
@@ -121,14 +120,7 @@ fn parsed(secret: &Secret) -> Option<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adr_stores_sync_validate_propagate_and_repair_against_real_backends() {
     let mut env = TestEnv::start("adr-stores").await;
-    // On a real cluster `crossplane-system/azure-credentials` is shared with the bootstrapper's
-    // tests: take turns (held until the test ends).
-    let _turn = match secretsync_testkit::cluster::real_cluster_config().await {
-        Some((_, config)) => {
-            Some(ClusterLock::acquire(&config, ADR_NAMES, Duration::from_secs(900)).await)
-        }
-        None => None,
-    };
+    let _turn = take_adr_names(&env).await;
     env.create_namespace_named(NS, BTreeMap::new()).await;
     let isolation = Isolation::new(&env);
 

@@ -16,6 +16,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use secretsync_engine::{Engine, EngineConfig};
 use secretsync_model::provider::ProviderFactory;
+use secretsync_testkit::cluster_lock::{ADR_NAMES, ClusterLock};
 use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 
 /// Captured tracing output of the whole test binary.
@@ -293,6 +294,41 @@ async fn install_crds(client: &kube::Client) {
             .await;
         }
     }
+}
+
+/// On a real cluster, the turn to use ADR-002's fixed names (the `ADR_NAMES` cluster lock,
+/// held until the guard drops: kube_adr, kube_adr_stores and the bootstrapper's tests share
+/// `crossplane-system/azure-credentials`), starting without what an earlier run left there.
+/// `None` on the double (a private server per test).
+pub async fn take_adr_names(env: &TestEnv) -> Option<ClusterLock> {
+    let (_, config) = secretsync_testkit::cluster::real_cluster_config().await?;
+    let turn = ClusterLock::acquire(&config, ADR_NAMES, Duration::from_secs(900)).await;
+    clear_adr_leftovers(env).await;
+    Some(turn)
+}
+
+/// Deletes the ExternalSecret and the Secret `crossplane-system/azure-credentials` and waits
+/// until both are gone: an unowned Secret of that name is, rightly, never overwritten.
+async fn clear_adr_leftovers(env: &TestEnv) {
+    const NS: &str = "crossplane-system";
+    const NAME: &str = "azure-credentials";
+    let external_secrets: Api<secretsync_model::external_secret::ExternalSecret> =
+        Api::namespaced(env.client.clone(), NS);
+    let secrets: Api<Secret> = Api::namespaced(env.client.clone(), NS);
+    let _ = external_secrets
+        .delete(NAME, &DeleteParams::default())
+        .await;
+    let _ = secrets.delete(NAME, &DeleteParams::default()).await;
+    wait_for(
+        Duration::from_secs(30),
+        "an earlier run's crossplane-system/azure-credentials gone",
+        || async {
+            (external_secrets.get_opt(NAME).await.ok()?.is_none()
+                && env.secret(NS, NAME).await.is_none())
+            .then_some(())
+        },
+    )
+    .await;
 }
 
 /// Polls `check` every 20 ms until it returns Some or `timeout` passes.
