@@ -259,7 +259,8 @@ pub fn plan(desired: &[Item], observed: &BTreeMap<String, State>) -> Vec<Step> {
 
 /// The first field of `want` whose value `live` lacks or differs in (`spec.provider.vault.path`),
 /// or None when `live` has all of `want`. Objects compare member by member (the API server
-/// adds defaults), arrays element by element and must be as long; anything else must be equal.
+/// adds defaults), arrays element by element and must be as long; numbers by value (`255.0` is
+/// `255`); anything else must be equal.
 pub fn first_difference(want: &Value, live: &Value) -> Option<String> {
     fn walk(want: &Value, live: &Value, path: &mut Vec<String>) -> Option<String> {
         match (want, live) {
@@ -289,6 +290,12 @@ pub fn first_difference(want: &Value, live: &Value) -> Option<String> {
                 None
             }
             _ if want == live => None,
+            // A real API server stores a CRD's `maximum: 255.0` as `255`: the same number.
+            (Value::Number(w), Value::Number(l))
+                if (w.is_f64() || l.is_f64()) && w.as_f64() == l.as_f64() =>
+            {
+                None
+            }
             _ => Some(if path.is_empty() {
                 ".".to_string()
             } else {
@@ -454,6 +461,18 @@ mod tests {
             ),
             (json!("x"), json!("y"), Some(".")),
             (json!({}), json!(null), Some(".")),
+            (json!({"maximum": 255.0}), json!({"maximum": 255}), None),
+            (json!({"maximum": 255}), json!({"maximum": 255.0}), None),
+            (
+                json!({"maximum": 255.5}),
+                json!({"maximum": 255}),
+                Some("maximum"),
+            ),
+            (
+                json!({"n": u64::MAX}),
+                json!({"n": u64::MAX - 1}),
+                Some("n"),
+            ),
         ];
         for (want, live, expected) in table {
             assert_eq!(
