@@ -16,8 +16,8 @@ use secretsync_providers::{AmbientIdentity, ProviderOptions, ReadLimits};
 )]
 pub struct Args {
     /// Concurrent reconciles per controller. Default 16: a first sync waits on the API server
-    /// (three requests per ExternalSecret), and on a real kube-apiserver 16 slots synced 153/s
-    /// where 4 synced 111/s (`docs/benchmarks.md`, issue #20).
+    /// (three requests per ExternalSecret), and on a real kube-apiserver 16 slots synced
+    /// 140–153/s where 4 synced 111/s (`docs/benchmarks.md`, issue #20).
     #[arg(long, env = "SECRETSYNC_CONCURRENCY", default_value_t = 16)]
     pub concurrency: u16,
     /// Watch only this namespace (namespace-scoped install, RBAC of a Role in that namespace);
