@@ -120,7 +120,13 @@ async fn owner_never_takes_over_an_existing_unowned_secret() {
         || async { ready_of(&env, &ns, "later").await.filter(|r| r.0 == "True") },
     )
     .await;
-    assert!(operator.reconciles(&ns, "later") >= 1);
+    // The reconcile is counted once it returns, just after the status write the wait above saw.
+    wait_for(
+        Duration::from_secs(10),
+        "the later reconcile counted",
+        || async { (operator.reconciles(&ns, "later") >= 1).then_some(()) },
+    )
+    .await;
     let after_delete =
         serde_json::to_value(secrets.get("web-tls").await.expect("the Secret survives"))
             .expect("json");
