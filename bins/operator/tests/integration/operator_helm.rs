@@ -20,14 +20,19 @@ fn chart() -> String {
         .into_owned()
 }
 
-/// `helm template` with `values` (YAML) as a values file.
+/// `helm template` with `values` (YAML) as a values file, released in [`NAMESPACE`].
 fn template(cluster: &Cluster, values: &str) -> Vec<Value> {
+    template_in(cluster, values, NAMESPACE)
+}
+
+/// `helm template` with `values` (YAML) as a values file, released in `namespace`.
+fn template_in(cluster: &Cluster, values: &str, namespace: &str) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("values.yaml");
     std::fs::write(&file, values).unwrap();
     let chart = chart();
     let file = file.to_string_lossy();
-    documents(&cluster.helm_ok(&["template", RELEASE, &chart, "-n", NAMESPACE, "-f", &file]))
+    documents(&cluster.helm_ok(&["template", RELEASE, &chart, "-n", namespace, "-f", &file]))
 }
 
 fn find<'a>(docs: &'a [Value], kind: &str) -> &'a Value {
@@ -108,21 +113,25 @@ spec:
 
 #[test]
 fn chart_lints_and_each_value_set_renders_and_applies() {
-    let cluster = Cluster::start();
+    let mut cluster = Cluster::start();
     cluster.helm_ok(&["lint", "--strict", &chart()]);
-    cluster.apply(&format!(
-        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {NAMESPACE}}}\n"
-    ));
-    if cluster.is_double() {
+    // On a real cluster the release goes to a namespace of its own: `secretsync-system` may
+    // hold an operator installed another way (deploy/, the bootstrapper), whose Deployment's
+    // selector a server-side dry run of the chart's may not change (immutable).
+    let namespace = if cluster.is_double() {
+        cluster.apply(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {NAMESPACE}}}\n"
+        ));
         cluster.apply(&monitoring_crd("servicemonitor", "ServiceMonitor"));
         cluster.apply(&monitoring_crd("prometheusrule", "PrometheusRule"));
-    }
+        NAMESPACE.to_string()
+    } else {
+        cluster.namespace("secretsync-chart")
+    };
+    let scoped = format!("scopedNamespace: {namespace}\nscopedRBAC: true\n");
     let sets = [
         ("defaults", ""),
-        (
-            "namespace-scoped",
-            "scopedNamespace: secretsync-system\nscopedRBAC: true\n",
-        ),
+        ("namespace-scoped", scoped.as_str()),
         ("ha", "replicaCount: 2\nleaderElect: true\n"),
         ("everything", EVERYTHING),
     ];
@@ -131,7 +140,7 @@ fn chart_lints_and_each_value_set_renders_and_applies() {
         let file = dir.path().join("values.yaml");
         std::fs::write(&file, values).unwrap();
         cluster.helm_ok(&["lint", "--strict", &chart(), "-f", &file.to_string_lossy()]);
-        let docs = template(&cluster, values);
+        let docs = template_in(&cluster, values, &namespace);
         assert_flags_accepted(&docs);
         let yaml: String = docs
             .iter()
@@ -173,7 +182,7 @@ fn chart_lints_and_each_value_set_renders_and_applies() {
             "namespace-scoped" => {
                 assert!(!has(&docs, "ClusterRole") && !has(&docs, "ClusterRoleBinding"));
                 assert!(
-                    args.contains(&"--namespace=secretsync-system".to_string()),
+                    args.contains(&format!("--namespace={namespace}")),
                     "{args:?}"
                 );
             }

@@ -444,6 +444,16 @@ async fn remove_adr_objects(client: &kube::Client) {
             .await;
         let _ = secrets.delete(name, &DeleteParams::default()).await;
     }
+    // An earlier run's record of verified phases (the operator's default namespace): each
+    // test starts from a cluster never bootstrapped.
+    let records: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), "external-secrets");
+    let _ = records
+        .delete(
+            secretsync_bootstrap::record::RECORD,
+            &DeleteParams::default(),
+        )
+        .await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut left = Vec::new();
@@ -459,6 +469,12 @@ async fn remove_adr_objects(client: &kube::Client) {
             if matches!(secrets.get_opt(name).await, Ok(Some(_))) {
                 left.push(format!("Secret crossplane-system/{name}"));
             }
+        }
+        if matches!(
+            records.get_opt(secretsync_bootstrap::record::RECORD).await,
+            Ok(Some(_))
+        ) {
+            left.push("the bootstrap record ConfigMap".into());
         }
         if left.is_empty() {
             return;

@@ -13,7 +13,9 @@ step() { echo "--- $*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
 
+TOKEN_KC=""
 cleanup() {
+  if [ -n "$TOKEN_KC" ]; then rm -f "$TOKEN_KC"; fi
   k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   k delete crd "$CRD" --ignore-not-found --wait=false >/dev/null 2>&1 || true
 }
@@ -170,7 +172,13 @@ if k get widget w1 -n "$NS" >/dev/null 2>&1; then fail "w1 still exists"; fi
 step "RBAC: a ServiceAccount token gets what its Role grants and 403 otherwise"
 k create serviceaccount rbac-reader -n "$NS"
 TOKEN="$(k create token rbac-reader -n "$NS" --duration=10m)"
-ks() { "$KUBECTL" --kubeconfig="$KC" --token="$TOKEN" "$@"; }
+# A kubeconfig with only the token: kubectl sends a client certificate of the admin kubeconfig
+# too, and a real server authenticates the certificate first.
+TOKEN_KC="$(mktemp)"
+k config view --raw --minify --flatten >"$TOKEN_KC"
+"$KUBECTL" --kubeconfig="$TOKEN_KC" config set-credentials fidelity-token --token="$TOKEN" >/dev/null
+"$KUBECTL" --kubeconfig="$TOKEN_KC" config set-context --current --user=fidelity-token >/dev/null
+ks() { "$KUBECTL" --kubeconfig="$TOKEN_KC" "$@"; }
 if out=$(ks get secrets -n "$NS" 2>&1); then fail "expected Forbidden, got: $out"; fi
 echo "$out" | grep -qF "Error from server (Forbidden): secrets is forbidden: User \"system:serviceaccount:$NS:rbac-reader\" cannot list resource \"secrets\" in API group \"\" in the namespace \"$NS\"" \
   || fail "forbidden message: $out"

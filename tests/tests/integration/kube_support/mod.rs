@@ -122,6 +122,23 @@ impl TestEnv {
             "metadata": {"name": name, "labels": labels}
         }))
         .expect("namespace");
+        // On a real cluster an earlier test's namespace of this name may still be terminating
+        // (its contents are deleted asynchronously): wait until it is gone, then create it.
+        let terminating = || async {
+            api.get_opt(name)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|n| n.metadata.deletion_timestamp.is_some())
+        };
+        if terminating().await {
+            wait_for(
+                Duration::from_secs(120),
+                &format!("the terminating namespace {name} gone"),
+                || async { (!terminating().await).then_some(()) },
+            )
+            .await;
+        }
         match api.create(&PostParams::default(), &ns).await {
             Ok(_) => self.created.push(name.to_string()),
             Err(kube::Error::Api(s)) if s.code == 409 => {}
