@@ -6,7 +6,13 @@
 //! The lock is a ConfigMap `secretsync-test-lock-<name>` in `default`: creating it takes the
 //! lock (the API server answers 409 to the second creator), deleting it releases it. A lock
 //! older than [`STALE_AFTER`] is taken to belong to a killed test and is removed.
+//!
+//! Besides fixed names, every Kubernetes test takes [`KUBE_TESTS`] through [`take_turn`] /
+//! [`take_turn_blocking`] for as long as it runs: the tests start operators that serve every
+//! store without a controller class (ESO's rule) and read the server's request counters, so on
+//! one real cluster they run one at a time, whatever the test runner's parallelism.
 
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -17,6 +23,11 @@ pub const LOCK_NAMESPACE: &str = "default";
 /// The lock guarding the ADR-002 names (its three ClusterSecretStores, the Crossplane
 /// ExternalSecrets and Secrets in `crossplane-system`), which several tests use verbatim.
 pub const ADR_NAMES: &str = "adr-names";
+/// The lock every Kubernetes test holds while it runs against a real cluster (see the module
+/// docs).
+pub const KUBE_TESTS: &str = "kube-tests";
+/// How long a test waits for its turn among the others on the same real cluster.
+pub const TURN_WAIT: Duration = Duration::from_secs(3600);
 /// A lock held longer than this is abandoned (its test was killed) and may be broken.
 pub const STALE_AFTER: Duration = Duration::from_secs(600);
 
@@ -97,4 +108,35 @@ impl Drop for ClusterLock {
             eprintln!("the test lock was not released; it expires after {STALE_AFTER:?}");
         }
     }
+}
+
+/// This process's turn, shared by every harness of one test (a test may start two).
+static TURN: tokio::sync::Mutex<Weak<ClusterLock>> = tokio::sync::Mutex::const_new(Weak::new());
+
+/// On a real cluster (`SECRETSYNC_TEST_KUBECONFIG`), waits for this test's turn ([`KUBE_TESTS`])
+/// and holds it until the last clone is dropped; `None` on the API double (a private server
+/// per test).
+pub async fn take_turn() -> Option<Arc<ClusterLock>> {
+    let (_, config) = crate::cluster::real_cluster_config().await?;
+    let mut held = TURN.lock().await;
+    if let Some(turn) = held.upgrade() {
+        return Some(turn);
+    }
+    let turn = Arc::new(ClusterLock::acquire(&config, KUBE_TESTS, TURN_WAIT).await);
+    *held = Arc::downgrade(&turn);
+    Some(turn)
+}
+
+/// [`take_turn`] for tests without an async runtime (on a thread with its own).
+pub fn take_turn_blocking() -> Option<Arc<ClusterLock>> {
+    std::env::var_os(crate::cluster::TEST_KUBECONFIG_ENV)?;
+    std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime to take the test's turn")
+            .block_on(take_turn())
+    })
+    .join()
+    .expect("taking the test's turn")
 }

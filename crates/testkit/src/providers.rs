@@ -7,12 +7,12 @@
 //!
 //! Switches: `outage` makes fetch, find and validate fail with `Unavailable`; `invalid` makes
 //! validate fail (the store turns `Ready=False`). Counters: `calls` (fetch, find, validate),
-//! `reads` (fetch, find: what syncs cost; each read of a `fetch_many` counts), `builds`
-//! (providers built). `fetch_many` goes to the inner provider's own (batching) one.
+//! `reads` (fetch, find: what syncs cost; each read of a `fetch_many` counts; also per namespace
+//! of the SecretStores read, for tests sharing a real cluster), `builds` (providers built). `fetch_many` goes to the inner provider's own (batching) one.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use secretsync_model::credentials::CredentialResolver;
@@ -38,6 +38,8 @@ pub struct TestFactory {
     pub reads: Arc<AtomicU64>,
     /// Providers built.
     pub builds: Arc<AtomicU64>,
+    /// Reads made through SecretStores, by the stores' namespace.
+    store_reads: Arc<Mutex<BTreeMap<String, u64>>>,
     serving: Option<SharedProvider>,
 }
 
@@ -53,6 +55,31 @@ impl TestFactory {
     /// Reads made so far.
     pub fn reads(&self) -> u64 {
         self.reads.load(Ordering::SeqCst)
+    }
+
+    /// Reads made so far through the SecretStores of `namespace` (not ClusterSecretStores):
+    /// on a shared real cluster, other tests' operators serve stores without a controller class
+    /// too, so a test counts its own.
+    pub fn reads_of_stores_in(&self, namespace: &str) -> u64 {
+        self.store_reads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(namespace)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Counts `n` reads through a store of `namespace` (None: a ClusterSecretStore).
+    fn count_reads(&self, namespace: Option<&str>, n: u64) {
+        self.reads.fetch_add(n, Ordering::SeqCst);
+        if let Some(namespace) = namespace {
+            *self
+                .store_reads
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .entry(namespace.to_string())
+                .or_default() += n;
+        }
     }
 
     /// Calls made so far.
@@ -84,6 +111,7 @@ impl ProviderFactory for TestFactory {
         Ok(Arc::new(Counted {
             inner,
             factory: self.clone(),
+            store_namespace: context.store.namespace.clone(),
         }))
     }
 }
@@ -91,13 +119,14 @@ impl ProviderFactory for TestFactory {
 struct Counted {
     inner: SharedProvider,
     factory: TestFactory,
+    store_namespace: Option<String>,
 }
 
 impl Counted {
     fn call(&self, read: bool) -> Result<(), ProviderError> {
         self.factory.calls.fetch_add(1, Ordering::SeqCst);
         if read {
-            self.factory.reads.fetch_add(1, Ordering::SeqCst);
+            self.factory.count_reads(self.store_namespace.as_deref(), 1);
         }
         if self.factory.outage.load(Ordering::SeqCst) {
             return Err(ProviderError::Unavailable("injected outage (503)".into()));
@@ -121,7 +150,7 @@ impl SecretProvider for Counted {
     ) -> Vec<Result<RemoteSecret, ProviderError>> {
         let n = requests.len() as u64;
         self.factory.calls.fetch_add(n, Ordering::SeqCst);
-        self.factory.reads.fetch_add(n, Ordering::SeqCst);
+        self.factory.count_reads(self.store_namespace.as_deref(), n);
         if self.factory.outage.load(Ordering::SeqCst) {
             let outage = ProviderError::Unavailable("injected outage (503)".into());
             return vec![Err(outage); requests.len()];

@@ -153,7 +153,7 @@ async fn external_secrets_synced_by_eso_cost_no_provider_read() {
     )
     .await;
     assert_eq!(
-        operator.factory.reads(),
+        operator.factory.reads_of_stores_in(&ns),
         1,
         "only the edited Secret costs a provider read; the intact one ESO synced costs none"
     );

@@ -50,6 +50,9 @@ pub struct World {
     pub cluster_url: String,
     /// Held for the whole test on a real cluster.
     _lock: Option<ClusterLock>,
+    /// This test's turn on a real cluster (one Kubernetes test at a time), released after
+    /// `_lock`.
+    _turn: Option<std::sync::Arc<ClusterLock>>,
     /// OpenBao (empty: no kubernetes auth, stock `secret/` KV v2 of dev mode).
     pub bao: Bao,
     /// PostgreSQL.
@@ -66,6 +69,7 @@ impl World {
     /// Starts every peer and seeds the cloud keys.
     pub async fn start() -> World {
         logs();
+        let turn = secretsync_testkit::cluster_lock::take_turn().await;
         let (server, client, cluster_url, ca_pem, lock) = match real_cluster_config().await {
             Some((path, config)) => {
                 let lock = ClusterLock::acquire(&config, ADR_NAMES, Duration::from_secs(900)).await;
@@ -169,6 +173,7 @@ cutover:
             client,
             cluster_url,
             _lock: lock,
+            _turn: turn,
             bao,
             pg,
             moto,

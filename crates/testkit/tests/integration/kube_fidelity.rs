@@ -1,10 +1,12 @@
 //! Runs the independent-client fidelity suites (kubectl script, Python `kubernetes` client)
 //! against the API double, or against a real cluster when `SECRETSYNC_TEST_KUBECONFIG` is set.
 
+use secretsync_testkit::cluster_lock::{ClusterLock, take_turn_blocking};
 use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 use secretsync_testkit::peers::paths;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 const INSTALL_HINT: &str = "run scripts/peers install";
 
@@ -60,16 +62,31 @@ fn uuid_like() -> String {
 }
 
 /// The kubeconfig to test against: a real cluster's, or a fresh double's.
-fn target() -> (Option<KubeApiServer>, PathBuf, Option<tempfile::TempDir>) {
+/// Where a suite runs: the double (with its kubeconfig's directory), or a real cluster during
+/// this test's turn.
+struct Target {
+    _double: Option<(KubeApiServer, tempfile::TempDir)>,
+    _turn: Option<Arc<ClusterLock>>,
+}
+
+fn target() -> (Target, PathBuf) {
     if let Some(kc) = std::env::var_os("SECRETSYNC_TEST_KUBECONFIG") {
-        return (None, PathBuf::from(kc), None);
+        let target = Target {
+            _double: None,
+            _turn: take_turn_blocking(),
+        };
+        return (target, PathBuf::from(kc));
     }
     let server =
         KubeApiServer::start_blocking(KubeApiOptions::default()).expect("start API double");
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("kubeconfig");
     server.write_kubeconfig(&path).expect("write kubeconfig");
-    (Some(server), path, Some(dir))
+    let target = Target {
+        _double: Some((server, dir)),
+        _turn: None,
+    };
+    (target, path)
 }
 
 fn run(mut cmd: Command, what: &str) {
@@ -88,7 +105,7 @@ fn run(mut cmd: Command, what: &str) {
 #[test]
 fn kubectl_suite_passes() {
     let kubectl = kubectl();
-    let (_server, kubeconfig, _dir) = target();
+    let (_target, kubeconfig) = target();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fidelity/kube/kubectl_suite.sh");
     let mut cmd = Command::new("bash");
     cmd.arg(script)
@@ -101,7 +118,7 @@ fn kubectl_suite_passes() {
 #[test]
 fn python_client_suite_passes() {
     let python = python();
-    let (_server, kubeconfig, _dir) = target();
+    let (_target, kubeconfig) = target();
     let test_file =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fidelity/kube/test_python_client.py");
     let mut cmd = Command::new(python);

@@ -35,6 +35,8 @@ pub struct TestEnv {
     created: Vec<String>,
     /// Cluster-scoped objects applied by the test: (collection URL, name), deleted on cleanup.
     cluster_objects: Mutex<Vec<(String, String)>>,
+    /// This test's turn on a real cluster (one Kubernetes test at a time), held until dropped.
+    _turn: Option<Arc<ClusterLock>>,
 }
 
 fn crd_dir() -> PathBuf {
@@ -76,6 +78,7 @@ impl TestEnv {
     pub async fn start(test: &str) -> TestEnv {
         logs();
         let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        let turn = secretsync_testkit::cluster_lock::take_turn().await;
         let (client, server) = match secretsync_testkit::cluster::real_cluster_config().await {
             Some((_, config)) => {
                 let client = kube::Client::try_from(config).expect("kube client");
@@ -99,6 +102,7 @@ impl TestEnv {
             suffix,
             created: Vec::new(),
             cluster_objects: Mutex::default(),
+            _turn: turn,
         };
         env.namespace = env.create_namespace(test, BTreeMap::new()).await;
         env

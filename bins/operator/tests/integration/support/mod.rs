@@ -63,6 +63,9 @@ pub struct Cluster {
     _dir: tempfile::TempDir,
     /// Namespaces created by this test, deleted on drop (real cluster).
     pub cleanup: Vec<Vec<String>>,
+    /// This test's turn on a real cluster (one Kubernetes test at a time), released after the
+    /// cleanup above.
+    _turn: Option<std::sync::Arc<secretsync_testkit::cluster_lock::ClusterLock>>,
 }
 
 impl Cluster {
@@ -88,6 +91,7 @@ impl Cluster {
                 kubeconfig: PathBuf::from(path),
                 _dir: dir,
                 cleanup: Vec::new(),
+                _turn: secretsync_testkit::cluster_lock::take_turn_blocking(),
             }
         } else {
             let double = KubeApiServer::start_blocking(KubeApiOptions::default())
@@ -99,6 +103,7 @@ impl Cluster {
                 kubeconfig,
                 _dir: dir,
                 cleanup: Vec::new(),
+                _turn: None,
             }
         }
     }
