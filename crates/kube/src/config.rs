@@ -66,6 +66,16 @@ pub struct Config {
     /// 64.2–64.4 MiB with 1,024, 60.6 MiB with 256, first sync unchanged at 323/s;
     /// `docs/benchmarks.md`). Never fewer than `concurrency` ([`Config::in_flight`]).
     pub reconciles_in_flight: u16,
+    /// Routine events per second once [`Config::routine_event_burst`] is spent: `Created` and
+    /// `Updated` on ExternalSecrets, a sync that went as expected (the `Ready` condition says
+    /// so too). Beyond it they are skipped and counted (`secretsync_routine_events_skipped`);
+    /// warnings and every other event are always published. A mass first sync then costs the
+    /// API server two writes per ExternalSecret instead of three (docs/kube.md, "Events").
+    /// Default 10.
+    pub routine_events_per_second: f64,
+    /// Routine events published at once before [`Config::routine_events_per_second`] holds.
+    /// Default 100.
+    pub routine_event_burst: u32,
 }
 
 impl Default for Config {
@@ -91,6 +101,8 @@ impl Default for Config {
             reconcile_timeout: Duration::from_secs(120),
             render_cache_capacity: 1_000,
             reconciles_in_flight: 256,
+            routine_events_per_second: 10.0,
+            routine_event_burst: 100,
         }
     }
 }

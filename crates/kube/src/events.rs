@@ -99,6 +99,40 @@ pub(crate) fn publication(previous: Option<&Published>, now: Timestamp) -> Publi
     }
 }
 
+/// Which routine events are published: `Created` and `Updated` (Normal) events on
+/// ExternalSecrets report a sync that went as expected, which the `Ready` condition reports
+/// too. When many syncs happen at once (a first sync of thousands of ExternalSecrets, a
+/// migration from ESO), one such event each is a third of the operator's writes and of the
+/// API server's work, for information nobody reads; so they are published from a token bucket
+/// (rate and burst from [`crate::Config`]) and skipped beyond it. Warnings and every other
+/// event are always published. client-go's recorder, which ESO uses, also loses events under
+/// load, but by chance: its queue drops whatever arrives when it is full.
+#[derive(Debug)]
+pub struct RoutineEvents {
+    bucket: secretsync_engine::TokenBucket,
+}
+
+impl RoutineEvents {
+    /// `per_second` routine events sustained, `burst` at once.
+    pub fn new(per_second: f64, burst: u32) -> Self {
+        RoutineEvents {
+            bucket: secretsync_engine::TokenBucket::new(per_second, burst),
+        }
+    }
+
+    /// Whether an event of this type and reason is routine (subject to the budget).
+    pub fn is_routine(warning: bool, reason: &str) -> bool {
+        use secretsync_model::external_secret::reasons;
+        !warning && (reason == reasons::CREATED || reason == reasons::UPDATED)
+    }
+
+    /// Whether to publish an event of this type and reason now (takes from the budget when
+    /// it is routine).
+    pub fn admit(&self, warning: bool, reason: &str) -> bool {
+        !Self::is_routine(warning, reason) || self.bucket.try_take().is_ok()
+    }
+}
+
 /// Publishes events as `reporting_controller`; failures are returned to the caller.
 pub struct EventRecorder {
     client: kube::Client,
@@ -228,6 +262,42 @@ impl EventRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_expected_sync_outcomes_are_routine() {
+        // (warning, reason) → routine
+        let cases = [
+            (false, "Created", true),
+            (false, "Updated", true),
+            (true, "Created", false),
+            (true, "UpdateFailed", false),
+            (false, "Deleted", false),
+            (false, "MissingProviderSecret", false),
+            (false, "RolloutRestarted", false),
+            (true, "ServedFromFallback", false),
+        ];
+        for (warning, reason, routine) in cases {
+            assert_eq!(
+                RoutineEvents::is_routine(warning, reason),
+                routine,
+                "{warning} {reason}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn routine_events_beyond_the_budget_are_skipped_and_others_never() {
+        let events = RoutineEvents::new(2.0, 3);
+        let admitted = |n| (0..n).filter(|_| events.admit(false, "Created")).count();
+        assert_eq!(admitted(10), 3, "the burst");
+        assert!(
+            events.admit(true, "UpdateFailed"),
+            "a warning is never skipped"
+        );
+        assert!(events.admit(false, "Deleted"), "nor a deletion");
+        tokio::time::advance(std::time::Duration::from_secs(1)).await;
+        assert_eq!(admitted(10), 2, "then the rate");
+    }
 
     #[test]
     fn a_series_id_tells_every_field_apart() {

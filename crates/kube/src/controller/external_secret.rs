@@ -510,7 +510,11 @@ async fn finish(
         } else {
             EventType::Normal
         };
-        ctx.event(es, type_, e.reason, e.note).await;
+        if ctx.routine_events.admit(e.warning, e.reason) {
+            ctx.event(es, type_, e.reason, e.note).await;
+        } else {
+            ctx.metrics.routine_events_skipped.inc();
+        }
     }
     let succeeded = next == Next::Refresh;
     let (refreshed, synced_version) = match synced.filter(|_| succeeded) {

@@ -154,6 +154,8 @@ pub struct Context {
     /// Cancelled on graceful shutdown: reconciles still waiting for a gate slot give up.
     pub(crate) shutdown: crate::lifecycle::CancellationToken,
     recorder: crate::events::EventRecorder,
+    /// The budget of routine events.
+    pub(crate) routine_events: crate::events::RoutineEvents,
     renders: Mutex<RenderCache>,
     failures: Mutex<HashMap<Key, u32>>,
     forced: Mutex<HashSet<Key>>,
@@ -192,6 +194,10 @@ impl Context {
         let gate = priority::SyncGate::new(usize::from(config.concurrency.max(1)));
         let renders = Mutex::new(RenderCache::new(config.render_cache_capacity));
         let recorder = crate::events::EventRecorder::new(client.clone(), "external-secrets");
+        let routine_events = crate::events::RoutineEvents::new(
+            config.routine_events_per_second,
+            config.routine_event_burst,
+        );
         let own_providers = FetchLayer::new(factory, FetchConfig::default());
         Context {
             client,
@@ -205,6 +211,7 @@ impl Context {
             gate,
             shutdown,
             recorder,
+            routine_events,
             renders,
             failures: Mutex::default(),
             forced: Mutex::default(),

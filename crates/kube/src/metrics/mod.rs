@@ -86,6 +86,8 @@ pub struct Metrics {
     pub runtime: runtime::RuntimeFamilies,
     /// ExternalSecrets served by their fallback store.
     pub served_from_fallback: Arc<fallback::ServedFromFallback>,
+    /// Routine events not published (over the budget of [`crate::events::RoutineEvents`]).
+    pub routine_events_skipped: Counter,
     liveness: Arc<Mutex<Vec<Liveness>>>,
 }
 
@@ -107,6 +109,7 @@ impl Default for Metrics {
             eso: Arc::default(),
             runtime: runtime::RuntimeFamilies::default(),
             served_from_fallback: Arc::default(),
+            routine_events_skipped: Counter::default(),
             liveness: Arc::default(),
         }
     }
@@ -153,6 +156,11 @@ impl Metrics {
             "secret_writes",
             "Secret create/update/delete requests",
             self.secret_writes.clone(),
+        );
+        sub.register(
+            "routine_events_skipped",
+            "Created/Updated events on ExternalSecrets not published: over the routine event budget",
+            self.routine_events_skipped.clone(),
         );
         sub.register(
             "ready_objects",
