@@ -15,10 +15,11 @@ use secretsync_providers::{AmbientIdentity, ProviderOptions, ReadLimits};
     about = "Syncs external secrets into Kubernetes Secrets"
 )]
 pub struct Args {
-    /// Concurrent reconciles per controller. Default 16: a first sync waits on the API server
-    /// (three requests per ExternalSecret), and on a real kube-apiserver 16 slots synced
-    /// 140–153/s where 4 synced 111/s (`docs/benchmarks.md`, issue #20).
-    #[arg(long, env = "SECRETSYNC_CONCURRENCY", default_value_t = 16)]
+    /// Concurrent reconciles per controller. Default 24: a first sync waits on its provider
+    /// read and then on the API server (two or three requests per ExternalSecret, one after
+    /// the other), so on a real kube-apiserver 24 slots synced 213.6/s where 16 synced 172.4/s
+    /// and 4 111.5/s (`docs/benchmarks.md`, issue #20).
+    #[arg(long, env = "SECRETSYNC_CONCURRENCY", default_value_t = 24)]
     pub concurrency: u16,
     /// Watch only this namespace (namespace-scoped install, RBAC of a Role in that namespace);
     /// unset watches all namespaces. Implies `--no-cluster-resources`: cluster-scoped kinds

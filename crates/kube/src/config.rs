@@ -83,7 +83,7 @@ impl Default for Config {
         Config {
             namespace: None,
             controller_class: None,
-            concurrency: 16,
+            concurrency: 24,
             operator_namespace: "secretsync-system".to_string(),
             drift_key_secret: "secretsync-drift-key".to_string(),
             eso_data_hash: true,

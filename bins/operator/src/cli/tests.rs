@@ -18,7 +18,7 @@ fn defaults_validate() {
     let s = args(&[]).validate().expect("defaults are valid");
     assert!(s.leader.is_none());
     assert_eq!(s.metrics_addr.port(), 8080);
-    assert_eq!(s.controllers.concurrency, 16);
+    assert_eq!(s.controllers.concurrency, 24);
     assert!(s.controllers.flood_gate, "ESO's default: flood gate on");
     assert_eq!(s.controllers.reconcile_timeout, Duration::from_secs(120));
     assert_eq!(s.controllers.render_cache_capacity, 1_000);
