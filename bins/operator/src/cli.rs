@@ -17,8 +17,9 @@ use secretsync_providers::{AmbientIdentity, ProviderOptions, ReadLimits};
 pub struct Args {
     /// Concurrent reconciles per controller. Default 24: a first sync waits on its provider
     /// read and then on the API server (two or three requests per ExternalSecret, one after
-    /// the other), so on a real kube-apiserver 24 slots synced 213.6/s where 16 synced 172.4/s
-    /// and 4 111.5/s (`docs/benchmarks.md`, issue #20).
+    /// the other). On a real kube-apiserver here, 10,000 first syncs ran at 165–214/s (mean
+    /// 186, five runs) with 24 slots, 169–186/s (mean 175, four) with 16, 111.5/s with 4
+    /// (`docs/benchmarks.md`, issue #20).
     #[arg(long, env = "SECRETSYNC_CONCURRENCY", default_value_t = 24)]
     pub concurrency: u16,
     /// Watch only this namespace (namespace-scoped install, RBAC of a Role in that namespace);
