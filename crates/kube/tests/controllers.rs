@@ -1,9 +1,11 @@
 //! The controllers against the Kubernetes API double: graceful shutdown, readiness, ESO's flood
-//! gate and first-sync priority.
+//! gate, first-sync priority and the routine event budget.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 #[path = "controllers/gate.rs"]
 mod gate;
+#[path = "controllers/routine_events.rs"]
+mod routine_events;
 mod support;
 
 use std::sync::Arc;
