@@ -8,7 +8,8 @@
 //! Switches: `outage` makes fetch, find and validate fail with `Unavailable`; `invalid` makes
 //! validate fail (the store turns `Ready=False`). Counters: `calls` (fetch, find, validate),
 //! `reads` (fetch, find: what syncs cost; each read of a `fetch_many` counts; also per namespace
-//! of the SecretStores read, for tests sharing a real cluster), `builds` (providers built). `fetch_many` goes to the inner provider's own (batching) one.
+//! of the SecretStores read, for tests sharing a real cluster), `builds` (providers built).
+//! `fetch_many` goes to the inner provider's own (batching) one.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
