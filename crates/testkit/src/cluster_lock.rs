@@ -1,16 +1,16 @@
-//! Exclusive use of cluster-wide names on a shared real cluster: tests whose objects have fixed
-//! names (the ADR's ClusterSecretStores, `crossplane-system`) take a lock before touching them,
-//! so two test processes on the same `SECRETSYNC_TEST_KUBECONFIG` cluster take turns. On the API
-//! double each test has a private server and needs no lock.
+//! Exclusive use of a shared real cluster: test processes on the same
+//! `SECRETSYNC_TEST_KUBECONFIG` cluster take turns through a lock. On the API double each test
+//! has a private server and needs no lock.
 //!
 //! The lock is a ConfigMap `secretsync-test-lock-<name>` in `default`: creating it takes the
 //! lock (the API server answers 409 to the second creator), deleting it releases it. A lock
 //! older than [`STALE_AFTER`] is taken to belong to a killed test and is removed.
 //!
-//! Besides fixed names, every Kubernetes test takes [`KUBE_TESTS`] through [`take_turn`] /
-//! [`take_turn_blocking`] for as long as it runs: the tests start operators that serve every
-//! store without a controller class (ESO's rule) and read the server's request counters, so on
-//! one real cluster they run one at a time, whatever the test runner's parallelism.
+//! Every Kubernetes test takes [`KUBE_TESTS`] through [`take_turn`] / [`take_turn_blocking`] for
+//! as long as it runs: the tests start operators that serve every store without a controller
+//! class (ESO's rule), some use ADR-002's fixed names (its ClusterSecretStores,
+//! `crossplane-system`), so on one real cluster they run one at a time, whatever the test
+//! runner's parallelism.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -20,9 +20,6 @@ use kube::api::{Api, DeleteParams, PostParams};
 
 /// Namespace holding the lock objects.
 pub const LOCK_NAMESPACE: &str = "default";
-/// The lock guarding the ADR-002 names (its three ClusterSecretStores, the Crossplane
-/// ExternalSecrets and Secrets in `crossplane-system`), which several tests use verbatim.
-pub const ADR_NAMES: &str = "adr-names";
 /// The lock every Kubernetes test holds while it runs against a real cluster (see the module
 /// docs).
 pub const KUBE_TESTS: &str = "kube-tests";

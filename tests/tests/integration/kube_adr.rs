@@ -32,7 +32,7 @@ fn store(name: &str, class: &str, value: &str) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adr_azure_credentials_sync_propagate_and_repair() {
     let mut env = TestEnv::start("adr").await;
-    let _turn = take_adr_names(&env).await;
+    clear_adr_names(&env).await;
     // The ADR's namespace; unique on real clusters would change the manifest, so the double and a
     // disposable cluster both get `crossplane-system` itself.
     let ns = "crossplane-system";

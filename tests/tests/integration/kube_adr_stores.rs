@@ -120,7 +120,7 @@ fn parsed(secret: &Secret) -> Option<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adr_stores_sync_validate_propagate_and_repair_against_real_backends() {
     let mut env = TestEnv::start("adr-stores").await;
-    let _turn = take_adr_names(&env).await;
+    clear_adr_names(&env).await;
     env.create_namespace_named(NS, BTreeMap::new()).await;
     let isolation = Isolation::new(&env);
 

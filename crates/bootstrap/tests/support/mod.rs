@@ -3,8 +3,8 @@
 //! `bootstrap.yaml` pointing at them.
 //!
 //! With `SECRETSYNC_TEST_KUBECONFIG` set, the cluster is that real cluster instead. The ADR's
-//! names are fixed (three ClusterSecretStores, `crossplane-system`), so a test takes the
-//! cluster lock `ADR_NAMES` for its whole run (tests on one cluster take turns) and first
+//! names are fixed (three ClusterSecretStores, `crossplane-system`): a test runs during its turn
+//! on the cluster (`cluster_lock::take_turn`, one Kubernetes test at a time) and first
 //! removes what an earlier run left under those names; the CRDs stay (a real cluster keeps
 //! them, and the plan then finds them present).
 #![allow(dead_code)]
@@ -24,7 +24,7 @@ use secretsync_testkit::azure::{
     AzureDouble, AzureDoubleOptions, SecretOptions, TrustedIssuerKeys,
 };
 use secretsync_testkit::cluster::{ClusterAccess, real_cluster_config};
-use secretsync_testkit::cluster_lock::{ADR_NAMES, ClusterLock};
+use secretsync_testkit::cluster_lock::ClusterLock;
 use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 use secretsync_testkit::peers::{Bao, Moto, Postgres};
 use serde_json::Value;
@@ -48,10 +48,7 @@ pub struct World {
     pub client: kube::Client,
     /// The API server's URL.
     pub cluster_url: String,
-    /// Held for the whole test on a real cluster.
-    _lock: Option<ClusterLock>,
-    /// This test's turn on a real cluster (one Kubernetes test at a time), released after
-    /// `_lock`.
+    /// This test's turn on a real cluster (one Kubernetes test at a time).
     _turn: Option<std::sync::Arc<ClusterLock>>,
     /// OpenBao (empty: no kubernetes auth, stock `secret/` KV v2 of dev mode).
     pub bao: Bao,
@@ -70,15 +67,14 @@ impl World {
     pub async fn start() -> World {
         logs();
         let turn = secretsync_testkit::cluster_lock::take_turn().await;
-        let (server, client, cluster_url, ca_pem, lock) = match real_cluster_config().await {
+        let (server, client, cluster_url, ca_pem) = match real_cluster_config().await {
             Some((path, config)) => {
-                let lock = ClusterLock::acquire(&config, ADR_NAMES, Duration::from_secs(900)).await;
                 let (url, ca_pem) = ClusterAccess::endpoint_of_kubeconfig(&path)
                     .await
                     .expect("the real cluster's endpoint");
                 let client = kube::Client::try_from(config).expect("kube client");
                 remove_adr_objects(&client).await;
-                (None, client, url, ca_pem, Some(lock))
+                (None, client, url, ca_pem)
             }
             None => {
                 let server = KubeApiServer::start(KubeApiOptions::default())
@@ -86,7 +82,7 @@ impl World {
                     .expect("API double");
                 let client = server.client().expect("client");
                 let (url, ca) = (server.url().to_string(), server.ca_pem().to_string());
-                (Some(server), client, url, ca, None)
+                (Some(server), client, url, ca)
             }
         };
         let access = ClusterAccess::discover(&client, &cluster_url, &ca_pem)
@@ -172,7 +168,6 @@ cutover:
             server,
             client,
             cluster_url,
-            _lock: lock,
             _turn: turn,
             bao,
             pg,

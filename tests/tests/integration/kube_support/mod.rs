@@ -16,7 +16,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use secretsync_engine::{Engine, EngineConfig};
 use secretsync_model::provider::ProviderFactory;
-use secretsync_testkit::cluster_lock::{ADR_NAMES, ClusterLock};
+use secretsync_testkit::cluster_lock::ClusterLock;
 use secretsync_testkit::kube_api::{KubeApiOptions, KubeApiServer};
 
 /// Captured tracing output of the whole test binary.
@@ -317,15 +317,14 @@ async fn install_crds(client: &kube::Client) {
     }
 }
 
-/// On a real cluster, the turn to use ADR-002's fixed names (the `ADR_NAMES` cluster lock,
-/// held until the guard drops: kube_adr, kube_adr_stores and the bootstrapper's tests share
-/// `crossplane-system/azure-credentials`), starting without what an earlier run left there.
-/// `None` on the double (a private server per test).
-pub async fn take_adr_names(env: &TestEnv) -> Option<ClusterLock> {
-    let (_, config) = secretsync_testkit::cluster::real_cluster_config().await?;
-    let turn = ClusterLock::acquire(&config, ADR_NAMES, Duration::from_secs(900)).await;
-    clear_adr_leftovers(env).await;
-    Some(turn)
+/// On a real cluster, ADR-002's fixed names without what an earlier run left there (kube_adr,
+/// kube_adr_stores and the bootstrapper's tests share `crossplane-system/azure-credentials`;
+/// the test's turn on the cluster keeps the others away meanwhile). Nothing to do on the
+/// double (a private server per test).
+pub async fn clear_adr_names(env: &TestEnv) {
+    if env.server.is_none() {
+        clear_adr_leftovers(env).await;
+    }
 }
 
 /// Deletes the ExternalSecret and the Secret `crossplane-system/azure-credentials` and waits
