@@ -63,13 +63,13 @@ impl SecretSyncer for Engine {
         Engine::sync(self, es, env).await
     }
 
-    async fn refresh(
+    async fn sync_fresh_since(
         &self,
         es: &ExternalSecret,
         env: &dyn SyncEnvironment,
-        due: std::time::SystemTime,
+        since: std::time::SystemTime,
     ) -> SyncOutcome {
-        Engine::refresh(self, es, env, due).await
+        Engine::sync_fresh_since(self, es, env, since).await
     }
 
     fn providers(&self) -> Option<&secretsync_engine::fetch::FetchLayer> {

@@ -1,7 +1,9 @@
 //! The controllers against the Kubernetes API double: graceful shutdown, readiness, ESO's flood
-//! gate, first-sync priority and the routine event budget.
+//! gate, first-sync priority, the routine event budget and the reads of a mass first sync.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+#[path = "controllers/first_sync_reads.rs"]
+mod first_sync_reads;
 #[path = "controllers/gate.rs"]
 mod gate;
 #[path = "controllers/routine_events.rs"]
@@ -10,7 +12,7 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
@@ -441,7 +443,7 @@ async fn a_panic_or_a_hung_reconcile_is_that_objects_sync_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn periodic_refreshes_reach_the_engine_with_their_due_time_and_first_syncs_without() {
+async fn syncs_reach_the_engine_with_the_instant_their_reads_must_follow() {
     use kube::api::{Patch, PatchParams};
     use secretsync_model::external_secret::ExternalSecret;
 
@@ -449,6 +451,7 @@ async fn periodic_refreshes_reach_the_engine_with_their_due_time_and_first_syncs
     cluster
         .apply::<ExternalSecret>(Some(&ns), external_secret("app", &ns, "fake", "db", "2s"))
         .await;
+    let operator_started = SystemTime::now();
     let (running, lifecycle, _) = start(&cluster, config(&ns), syncer.clone(), Arc::new(factory));
     let app_log = || -> Vec<support::SyncRecord> {
         syncer
@@ -457,26 +460,45 @@ async fn periodic_refreshes_reach_the_engine_with_their_due_time_and_first_syncs
             .filter(|r| r.name == "app")
             .collect()
     };
+    // Each sync's instant lies between `after` and the sync's own start.
+    let since = |r: &support::SyncRecord, after: SystemTime| -> SystemTime {
+        let since = r.fresh_since.unwrap_or_else(|| panic!("no instant: {r:?}"));
+        assert!(
+            since >= after,
+            "{r:?} is served by reads from before {after:?}"
+        );
+        assert!(
+            since <= r.started_at,
+            "{r:?}: its instant is after it started"
+        );
+        since
+    };
     let log = wait_for(
         Duration::from_secs(60),
         "two periodic refreshes of app",
         || async {
             let log = app_log();
-            (log.iter().filter(|r| r.due.is_some()).count() >= 2).then_some(log)
+            (log.iter().filter(|r| !r.first_sync).count() >= 2).then_some(log)
         },
     )
     .await;
-    assert_eq!(log[0].due, None, "the first sync reads afresh");
+    // The first sync: served by reads started since the operator first saw the object.
+    assert!(log[0].first_sync, "{log:?}");
+    let first_seen = since(&log[0], operator_started);
     for r in &log[1..] {
         // Every later sync was a periodic refresh (the Secret stayed intact), handed to the
-        // engine with the instant it fell due: in the past, by less than the test's patience.
-        let due = r.due.expect("a periodic refresh");
+        // engine with the instant it fell due: after the first sync, late by less than the
+        // test's patience.
+        assert!(!r.first_sync, "{r:?}");
+        let due = since(r, first_seen);
         let late = r.started_at.duration_since(due).expect("due before it ran");
         assert!(late < Duration::from_secs(30), "{late:?} late");
     }
 
-    // A changed annotation makes the next sync a first sync again: no due time.
+    // A changed annotation makes the next sync a first sync again, served only by reads
+    // started after the change.
     let synced_before = app_log().len();
+    let patched_at = SystemTime::now();
     Api::<ExternalSecret>::namespaced(cluster.client.clone(), &ns)
         .patch(
             "app",
@@ -485,17 +507,18 @@ async fn periodic_refreshes_reach_the_engine_with_their_due_time_and_first_syncs
         )
         .await
         .unwrap();
-    wait_for(
+    let first = wait_for(
         Duration::from_secs(30),
-        "a sync without due time after the annotation change",
+        "a first sync after the annotation change",
         || async {
             app_log()[synced_before..]
                 .iter()
-                .any(|r| r.due.is_none())
-                .then_some(())
+                .find(|r| r.first_sync)
+                .cloned()
         },
     )
     .await;
+    since(&first, patched_at);
 
     lifecycle.shutdown.cancel();
     running.await.unwrap().unwrap();

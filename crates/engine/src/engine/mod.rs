@@ -193,23 +193,24 @@ impl Engine {
         self.sync_reading(es, env, None).await
     }
 
-    /// [`Engine::sync`] for a periodic refresh that fell due at `due`
-    /// ([`crate::refresh::periodic_due_at`]): besides the coalescing window, a read that
-    /// started at or after `due` serves it, so the ExternalSecrets of one aligned refresh group
-    /// share one provider read per key and interval however long their wave takes (up to
-    /// [`FetchConfig::refresh_reuse`]). Nothing is served staler than a read made when the
-    /// refresh fell due.
-    pub async fn refresh(
+    /// [`Engine::sync`] served, besides the coalescing window, by any provider read that
+    /// started at or after `since` (up to [`FetchConfig::refresh_reuse`] ago). For a periodic
+    /// refresh `since` is when it fell due ([`crate::refresh::periodic_due_at`]), so the
+    /// ExternalSecrets of one aligned refresh group share one provider read per key and
+    /// interval however long their wave takes; for a first sync it is when the object's
+    /// current spec was first seen, so objects sharing keys share reads however long a mass
+    /// first sync takes. Nothing is served staler than a read made at `since`.
+    pub async fn sync_fresh_since(
         &self,
         es: &ExternalSecret,
         env: &dyn SyncEnvironment,
-        due: std::time::SystemTime,
+        since: std::time::SystemTime,
     ) -> SyncOutcome {
         let behind = std::time::SystemTime::now()
-            .duration_since(due)
+            .duration_since(since)
             .unwrap_or_default();
         let now = tokio::time::Instant::now();
-        // A due time before the process's clock began is served by the window only.
+        // An instant before the process's clock began is served by the window only.
         self.sync_reading(es, env, now.checked_sub(behind)).await
     }
 

@@ -27,8 +27,8 @@ pub(super) struct SyncCtx<'a> {
     pub(super) store_override: Option<SecretStoreRef>,
     /// What the generator entries produced to keep (leases).
     pub(super) generated: std::sync::Mutex<Vec<crate::outcome::GeneratedState>>,
-    /// A periodic refresh's due instant: reads started since then serve it
-    /// ([`Engine::refresh`]).
+    /// Reads started since this instant serve the sync (a periodic refresh's due instant, a
+    /// first sync's sighting: [`Engine::sync_fresh_since`]).
     pub(super) fresh_since: Option<tokio::time::Instant>,
 }
 

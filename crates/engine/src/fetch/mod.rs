@@ -64,13 +64,13 @@ pub struct FetchConfig {
     /// its keys goes out on its own (default 1 s; see the `slots` module): bounds how often a
     /// slot's other keys are read along.
     pub slot_gap: Duration,
-    /// How long a successful read is kept for the periodic refreshes that fell due before it
-    /// started (default 3 min; see [`FetchLayer::fetch`]): the ExternalSecrets of one aligned
-    /// refresh group share one read for as long as their refresh wave takes, up to this. It
-    /// covers the members' settle ([`crate::refresh::MAX_SETTLE`], 2 min) with room for a wave
-    /// that queues.
+    /// How long a successful read is kept for the syncs served by reads since an instant before
+    /// it started (default 3 min; see [`FetchLayer::fetch`]): the ExternalSecrets of one
+    /// aligned refresh group, or of one mass first sync, share one read for as long as their
+    /// wave takes, up to this. It covers the members' settle ([`crate::refresh::MAX_SETTLE`],
+    /// 2 min) with room for a wave that queues.
     pub refresh_reuse: Duration,
-    /// At most this many completed reads are kept past the coalescing window for refreshes
+    /// At most this many completed reads are kept past the coalescing window for such syncs
     /// (default 1,024; the oldest go first): bounds the values held when many objects refresh
     /// often over distinct keys (a tenant with 1 s intervals would otherwise keep 60 s of them).
     pub max_refresh_reads: usize,
@@ -375,7 +375,7 @@ impl FetchLayer {
 
     /// Reads one value through `store`, coalescing identical reads: one in flight, one that
     /// succeeded within the coalescing window, or, given `fresh_since` (the instant a periodic
-    /// refresh fell due), one that started at or after it. Through a batching provider, a read
+    /// refresh fell due, a first sync's spec was first seen), one that started at or after it. Through a batching provider, a read
     /// of the latest value also reads the other keys of its batch slot, when they were not
     /// read lately (see the `slots` module).
     pub async fn fetch(
@@ -427,7 +427,7 @@ impl FetchLayer {
                 .filter(|s| self.serves(s, now, fresh_since));
             match reusable {
                 Some(s) => {
-                    s.for_refresh |= fresh_since.is_some();
+                    s.kept_long |= fresh_since.is_some();
                     self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
                     if let Some(observer) = &self.observer {
                         observer.read_coalesced(store.labels_of(&key.op));
@@ -507,7 +507,7 @@ impl FetchLayer {
     fn kept(&self, read: &TableRead, now: Instant) -> bool {
         table::kept(
             read.state(),
-            read.for_refresh,
+            read.kept_long,
             now,
             self.config.coalesce_window,
             self.config.refresh_reuse,

@@ -4,16 +4,18 @@
 //! Two reasons to serve a read from another one:
 //! - **the window** ([`FetchConfig::coalesce_window`](super::FetchConfig), 1 s): the other
 //!   read is in flight, or succeeded less than the window ago — for every read;
-//! - **a due time** ([`FetchConfig::refresh_reuse`](super::FetchConfig)): a periodic refresh
-//!   that fell due at instant `t` may be served by a read that *started* at or after `t`. The
-//!   value is then exactly as fresh as a read made the moment the refresh fell due, so nothing
-//!   is served staler than ESO would serve it; but the ExternalSecrets of one aligned refresh
-//!   group (same keys, same due instant: `crate::refresh::align`) share one read however
-//!   long the wave of refreshes takes to get through the sync slots (issue #20: reads per
+//! - **an instant** ([`FetchConfig::refresh_reuse`](super::FetchConfig)): a sync that may be
+//!   served by reads started since instant `t` (a periodic refresh that fell due at `t`; a
+//!   first sync whose spec was first seen at `t`) may be served by a read that *started* at or
+//!   after `t`. The value is then exactly as fresh as a read made at `t`, so nothing is served
+//!   staler than ESO would serve it; but the ExternalSecrets of one aligned refresh group
+//!   (same keys, same due instant: `crate::refresh::align`), or of one mass first sync, share
+//!   one read however long they take to get through the sync slots (issue #20: reads per
 //!   refresh cycle ≤ distinct keys).
 //!
-//! Only reads a periodic refresh made or used are kept past the window, so a first sync of many
-//! objects holds its values no longer than before (1 s), whatever their size.
+//! Only reads such a sync made or used are kept past the window (at most
+//! [`FetchConfig::max_refresh_reads`](super::FetchConfig)); those of plain syncs are kept no
+//! longer than the window, whatever their size.
 
 use std::time::Duration;
 
@@ -39,17 +41,18 @@ pub(super) struct TableRead {
     pub(super) read: SharedRead,
     /// When it was started.
     pub(super) started: Instant,
-    /// A periodic refresh made or used it: kept for [`kept`]'s longer time.
-    pub(super) for_refresh: bool,
+    /// A sync with an instant (a periodic refresh, a first sync) made or used it: kept for
+    /// [`kept`]'s longer time.
+    pub(super) kept_long: bool,
 }
 
 impl TableRead {
-    /// A read started now, by a periodic refresh or not.
-    pub(super) fn started_now(read: SharedRead, for_refresh: bool) -> Self {
+    /// A read started now, by a sync with an instant (`kept_long`) or not.
+    pub(super) fn started_now(read: SharedRead, kept_long: bool) -> Self {
         TableRead {
             read,
             started: Instant::now(),
-            for_refresh,
+            kept_long,
         }
     }
 
@@ -67,8 +70,8 @@ impl TableRead {
 }
 
 /// Whether a read in `state` may serve an identical read asked for at `now`: in flight,
-/// succeeded less than `window` ago, or (for a periodic refresh due at `fresh_since`) started
-/// at or after the refresh fell due.
+/// succeeded less than `window` ago, or (for a sync served by reads since `fresh_since`)
+/// started at or after that instant.
 pub(super) fn serves(
     state: ReadState,
     now: Instant,
@@ -86,11 +89,11 @@ pub(super) fn serves(
 }
 
 /// Whether a read in `state` is kept in the table at `now`: in flight, or succeeded less than
-/// `window` ago, or, when a periodic refresh made or used it (`for_refresh`), less than
+/// `window` ago, or, when a sync with an instant made or used it (`kept_long`), less than
 /// `refresh_reuse` ago.
 pub(super) fn kept(
     state: ReadState,
-    for_refresh: bool,
+    kept_long: bool,
     now: Instant,
     window: Duration,
     refresh_reuse: Duration,
@@ -99,7 +102,7 @@ pub(super) fn kept(
         ReadState::InFlight => true,
         ReadState::Failed => false,
         ReadState::Succeeded { done, .. } => {
-            let kept_for = if for_refresh {
+            let kept_for = if kept_long {
                 window.max(refresh_reuse)
             } else {
                 window
@@ -149,7 +152,7 @@ mod tests {
     }
 
     #[test]
-    fn completed_reads_are_kept_for_the_window_or_longer_for_refreshes() {
+    fn completed_reads_are_kept_for_the_window_or_longer_kept_longes() {
         let t0 = Instant::now();
         let s = Duration::from_secs;
         let done = ReadState::Succeeded {
@@ -167,10 +170,9 @@ mod tests {
             (done, true, 61, 1, 60, false),
             (done, true, 30, 60, 0, true),
         ];
-        for (i, (state, for_refresh, at, window, reuse, expected)) in cases.into_iter().enumerate()
-        {
+        for (i, (state, kept_long, at, window, reuse, expected)) in cases.into_iter().enumerate() {
             assert_eq!(
-                kept(state, for_refresh, t0 + s(at), s(window), s(reuse)),
+                kept(state, kept_long, t0 + s(at), s(window), s(reuse)),
                 expected,
                 "case {i}"
             );

@@ -119,7 +119,7 @@ pub fn should_refresh(i: &RefreshInputs) -> bool {
 /// `refreshTime + interval − lead`, for a synced Periodic ExternalSecret with a non-zero
 /// interval, unchanged since its last sync, whose `refreshTime` is in the past. `None` when the
 /// sync is anything else (first sync, spec change, not due, another policy): such a sync reads
-/// its providers afresh ([`crate::Engine::refresh`]).
+/// its providers afresh ([`crate::Engine::sync_fresh_since`]).
 pub fn periodic_due_at(i: &RefreshInputs) -> Option<SystemTime> {
     if i.policy != RefreshPolicy::Periodic || i.interval.is_zero() || !i.synced() || i.changed() {
         return None;

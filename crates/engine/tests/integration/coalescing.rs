@@ -205,7 +205,7 @@ async fn wave(
         let due_wall = |due: tokio::time::Instant| std::time::SystemTime::now() - due.elapsed();
         let outcomes = join_all(chunk.iter().map(|o| async move {
             match due {
-                Some(due) => engine.refresh(o, env, due_wall(due)).await,
+                Some(due) => engine.sync_fresh_since(o, env, due_wall(due)).await,
                 None => engine.sync(o, env).await,
             }
         }))

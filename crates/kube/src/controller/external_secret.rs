@@ -29,11 +29,14 @@ use secretsync_model::external_secret::{
 use serde_json::json;
 
 use super::decide::lease::LeasePlan;
-use super::decide::{Next, RefreshDecision, RefreshFacts, Report, Step, decide_refresh, report};
+use super::decide::{
+    FreshnessFacts, Next, RefreshDecision, RefreshFacts, Report, Step, decide_refresh,
+    reads_fresh_since, report,
+};
 use super::leases;
 use super::own_writes::Seen;
 use super::priority::SyncClass;
-use super::runner::Action;
+use super::runner::{Action, Observed};
 use super::{Context, ReconcileError};
 use crate::metrics::eso::ObjectKind;
 use crate::metrics::runtime::ReconcileResult;
@@ -53,10 +56,11 @@ const STALE_RETRY: Duration = Duration::from_millis(100);
 /// The retry of a reconcile whose store has not been validated yet (no request is sent).
 const VALIDATION_RETRY: Duration = Duration::from_secs(1);
 
-/// Reconciles one ExternalSecret.
+/// Reconciles one ExternalSecret, as the runner `observed` it.
 pub async fn reconcile(
     es: Arc<ExternalSecret>,
     ctx: Arc<Context>,
+    observed: Observed,
 ) -> Result<Action, ReconcileError> {
     // Small future while waiting for a slot; the reconcile itself is boxed once admitted.
     // On shutdown a reconcile still waiting gives up: only those holding a slot finish.
@@ -112,7 +116,7 @@ pub async fn reconcile(
     let failures_before = ctx.failure_count(&key);
     let started = Instant::now();
     // Boxed: a reconcile waiting for its slot stays small (its task is allocated at that size).
-    let result = Box::pin(guarded(&es, &ctx)).await;
+    let result = Box::pin(guarded(&es, &ctx, observed)).await;
     // ESO returns its sync errors to controller-runtime: a reconcile that failed (and backs
     // off) counts as `result="error"` whatever it returned.
     working.finish(match &result {
@@ -133,9 +137,14 @@ pub async fn reconcile(
 
 /// Runs the reconcile under the deadline, catching panics: either becomes the object's sync
 /// error, retried with backoff.
-async fn guarded(es: &ExternalSecret, ctx: &Context) -> Result<Action, ReconcileError> {
+async fn guarded(
+    es: &ExternalSecret,
+    ctx: &Context,
+    observed: Observed,
+) -> Result<Action, ReconcileError> {
     let deadline = ctx.config.reconcile_timeout;
-    let work = std::panic::AssertUnwindSafe(Box::pin(reconcile_inner(es, ctx))).catch_unwind();
+    let work =
+        std::panic::AssertUnwindSafe(Box::pin(reconcile_inner(es, ctx, observed))).catch_unwind();
     let message = match tokio::time::timeout(deadline, work).await {
         Ok(Ok(result)) => return result,
         Ok(Err(_panic)) => {
@@ -186,6 +195,12 @@ pub fn sync_class(es: &ExternalSecret) -> SyncClass {
     } else {
         SyncClass::Refresh
     }
+}
+
+/// The wall-clock time of the monotonic instant `at` (in the past); `None` if the wall clock
+/// cannot represent it.
+fn wall_time_of(at: tokio::time::Instant) -> Option<SystemTime> {
+    SystemTime::now().checked_sub(at.elapsed())
 }
 
 pub(super) fn key_of(es: &ExternalSecret) -> (String, String) {
@@ -241,7 +256,11 @@ fn batch_slot(
     Some((store.to_string(), slot))
 }
 
-async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, ReconcileError> {
+async fn reconcile_inner(
+    es: &ExternalSecret,
+    ctx: &Context,
+    observed: Observed,
+) -> Result<Action, ReconcileError> {
     let (ns, name) = key_of(es);
     let api: Api<ExternalSecret> = Api::namespaced(ctx.client.clone(), &ns);
     let has_finalizer = es.finalizers().iter().any(|f| f == labels::FINALIZER);
@@ -343,11 +362,20 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, R
             (Ok(SyncResult::Write(desired)), None, None, None, Vec::new())
         }
         _ => {
-            // A periodic refresh (not forced, not a first sync) shares the reads its aligned
-            // group made since it fell due.
-            let due = refresh::periodic_due_at(&inputs).filter(|_| !facts.forced);
-            let outcome = match due {
-                Some(due) => ctx.syncer.refresh(es, &ctx.environment, due).await,
+            // A periodic refresh shares the reads its aligned group made since it fell due; a
+            // first sync those made since its spec was first seen.
+            let fresh_since = reads_fresh_since(FreshnessFacts {
+                forced: facts.forced,
+                first_sync: sync_class(es) == SyncClass::First,
+                periodic_due: refresh::periodic_due_at(&inputs),
+                changed_at: observed.changed_at.and_then(wall_time_of),
+            });
+            let outcome = match fresh_since {
+                Some(since) => {
+                    ctx.syncer
+                        .sync_fresh_since(es, &ctx.environment, since)
+                        .await
+                }
                 None => ctx.syncer.sync(es, &ctx.environment).await,
             };
             for k in &outcome.keys {

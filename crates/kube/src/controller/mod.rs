@@ -63,16 +63,17 @@ pub trait SecretSyncer: Send + Sync {
     /// Fetches and renders one ExternalSecret.
     async fn sync(&self, es: &ExternalSecret, env: &dyn SyncEnvironment) -> SyncOutcome;
 
-    /// [`SecretSyncer::sync`] for a periodic refresh that fell due at `due`: a provider read
-    /// started since then may serve it ([`secretsync_engine::Engine::refresh`]). Default: a
-    /// plain sync.
-    async fn refresh(
+    /// [`SecretSyncer::sync`] served by any provider read started at or after `since` (a
+    /// periodic refresh since it fell due, a first sync since its spec was first seen:
+    /// [`decide::reads_fresh_since`]; [`secretsync_engine::Engine::sync_fresh_since`]).
+    /// Default: a plain sync.
+    async fn sync_fresh_since(
         &self,
         es: &ExternalSecret,
         env: &dyn SyncEnvironment,
-        due: std::time::SystemTime,
+        since: std::time::SystemTime,
     ) -> SyncOutcome {
-        let _ = due;
+        let _ = since;
         self.sync(es, env).await
     }
 

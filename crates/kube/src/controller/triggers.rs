@@ -365,10 +365,10 @@ pub(crate) fn run_all(
         es_fingerprint,
         usize::from(ctx.config.in_flight()),
         shutdown.clone(),
-        move |es: Arc<ExternalSecret>| {
+        move |es: Arc<ExternalSecret>, observed| {
             let ctx = es_ctx.clone();
             async move {
-                match external_secret::reconcile(es.clone(), ctx.clone()).await {
+                match external_secret::reconcile(es.clone(), ctx.clone(), observed).await {
                     Ok(action) => action,
                     Err(error) => external_secret::error_policy(es, &error, ctx),
                 }

@@ -175,8 +175,11 @@ pub struct SyncRecord {
     /// The wall-clock start.
     pub started_at: SystemTime,
     pub finished: Option<Instant>,
-    /// For a periodic refresh ([`SecretSyncer::refresh`]): when it fell due.
-    pub due: Option<SystemTime>,
+    /// A first sync (never synced, or spec, labels or annotations changed since).
+    pub first_sync: bool,
+    /// For a sync served by reads started since an instant ([`SecretSyncer::sync_fresh_since`]:
+    /// a periodic refresh, a first sync): that instant.
+    pub fresh_since: Option<SystemTime>,
 }
 
 /// The engine, behind a configurable delay, logging every sync in start order.
@@ -205,8 +208,10 @@ impl RecordingSyncer {
         &self,
         es: &ExternalSecret,
         env: &dyn SyncEnvironment,
-        due: Option<SystemTime>,
+        fresh_since: Option<SystemTime>,
     ) -> SyncOutcome {
+        use secretsync_kube::controller::external_secret::sync_class;
+        use secretsync_kube::controller::priority::SyncClass;
         let name = es.metadata.name.clone().unwrap_or_default();
         let index = {
             let mut log = self.log.lock().unwrap();
@@ -215,13 +220,14 @@ impl RecordingSyncer {
                 started: Instant::now(),
                 started_at: SystemTime::now(),
                 finished: None,
-                due,
+                first_sync: sync_class(es) == SyncClass::First,
+                fresh_since,
             });
             log.len() - 1
         };
         tokio::time::sleep(Duration::from_millis(self.delay_ms.load(Ordering::SeqCst))).await;
-        let outcome = match due {
-            Some(due) => self.engine.refresh(es, env, due).await,
+        let outcome = match fresh_since {
+            Some(since) => self.engine.sync_fresh_since(es, env, since).await,
             None => self.engine.sync(es, env).await,
         };
         self.log.lock().unwrap()[index].finished = Some(Instant::now());
@@ -235,13 +241,13 @@ impl SecretSyncer for RecordingSyncer {
         self.run(es, env, None).await
     }
 
-    async fn refresh(
+    async fn sync_fresh_since(
         &self,
         es: &ExternalSecret,
         env: &dyn SyncEnvironment,
-        due: SystemTime,
+        since: SystemTime,
     ) -> SyncOutcome {
-        self.run(es, env, Some(due)).await
+        self.run(es, env, Some(since)).await
     }
 }
 

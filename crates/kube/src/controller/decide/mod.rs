@@ -5,7 +5,7 @@
 
 pub mod lease;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use secretsync_model::external_secret::reasons;
 
@@ -48,6 +48,42 @@ pub fn decide_refresh(f: RefreshFacts) -> RefreshDecision {
         RefreshDecision::SkipIfIntact
     } else {
         RefreshDecision::Sync
+    }
+}
+
+/// What decides which provider reads made for other ExternalSecrets may serve a sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FreshnessFacts {
+    /// A store or credential change, or a lease re-issue, forced the sync.
+    pub forced: bool,
+    /// Never synced, or its spec, labels or annotations changed since the last sync
+    /// ([`super::external_secret::sync_class`]).
+    pub first_sync: bool,
+    /// When the periodic refresh fell due ([`secretsync_engine::refresh::periodic_due_at`]).
+    pub periodic_due: Option<SystemTime>,
+    /// When the operator first saw the object's current spec, labels and annotations
+    /// ([`super::runner::Observed::changed_at`]).
+    pub changed_at: Option<SystemTime>,
+}
+
+/// The instant since which a provider read must have started to serve this sync
+/// ([`crate::SecretSyncer::sync_fresh_since`]); `None`: only reads in flight or completed
+/// within the coalescing window serve it.
+/// - forced: `None`, it reads afresh;
+/// - a first sync: when its current spec was first seen. Every change the user made to the
+///   object, and so everything they changed in the provider before it, happened before that
+///   instant, so such a read is as fresh as ESO's read at its sync would be. The
+///   ExternalSecrets that share keys then share reads during a mass first sync (an operator
+///   start, a migration), however long the first sync takes;
+/// - a periodic refresh: when it fell due;
+/// - anything else (a missing target Secret, an unknown sighting): `None`.
+pub fn reads_fresh_since(f: FreshnessFacts) -> Option<SystemTime> {
+    if f.forced {
+        None
+    } else if f.first_sync {
+        f.changed_at
+    } else {
+        f.periodic_due
     }
 }
 

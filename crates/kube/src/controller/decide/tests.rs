@@ -27,6 +27,34 @@ fn refresh_decision_table() {
     }
 }
 
+#[test]
+fn reads_fresh_since_table() {
+    let due = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(100));
+    let seen = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(200));
+    // (forced, first sync, periodic due, changed at) -> reads served since
+    let cases = [
+        // A store or credential change reads afresh, whatever else holds.
+        ((true, true, None, seen), None),
+        ((true, false, due, seen), None),
+        // A first sync: since its spec was first seen; unknown sighting: afresh.
+        ((false, true, None, seen), seen),
+        ((false, true, None, None), None),
+        // A periodic refresh: since it fell due, not since the (older) sighting.
+        ((false, false, due, seen), due),
+        // Neither (a missing target, another policy): afresh.
+        ((false, false, None, seen), None),
+    ];
+    for ((forced, first_sync, periodic_due, changed_at), expected) in cases {
+        let facts = FreshnessFacts {
+            forced,
+            first_sync,
+            periodic_due,
+            changed_at,
+        };
+        assert_eq!(reads_fresh_since(facts), expected, "{facts:?}");
+    }
+}
+
 fn conflict(c: Conflict) -> WriteError {
     WriteError::Conflict {
         namespace: "ns".into(),

@@ -1,7 +1,7 @@
 use super::*;
 
-/// The size of the future an `async fn` of two arguments returns.
-fn future_size<A, B, F>(_: fn(A, B) -> F) -> usize {
+/// The size of the future an `async fn` of three arguments returns.
+fn future_size<A, B, C, F>(_: fn(A, B, C) -> F) -> usize {
     std::mem::size_of::<F>()
 }
 

@@ -61,6 +61,15 @@ impl Action {
     }
 }
 
+/// What the runner knows of the object a reconcile is handed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observed {
+    /// When its current spec, labels and annotations (its trigger fingerprint) were first seen
+    /// on the watch; every change to them was written before this instant. `None` when the
+    /// runner has not seen the object on the watch.
+    pub changed_at: Option<Instant>,
+}
+
 /// The retry of an object whose reconcile task panicked outside the reconcile's own guard.
 const PANIC_RETRY: Duration = Duration::from_secs(5);
 
@@ -72,8 +81,9 @@ pub(crate) type Fingerprint = fn(&ExternalSecret) -> u64;
 ///
 /// - `objects`: the ExternalSecret watch, already feeding `cache`.
 /// - `triggers`: other watches mapped to the ExternalSecrets they concern.
-/// - `reconcile`: one reconcile, returning what to do next; it never fails (errors are turned
-///   into an [`Action`] by the caller).
+/// - `reconcile`: one reconcile of the cached object, given when its current spec, labels and
+///   annotations were first seen ([`Observed`]), returning what to do next; it never fails (errors
+///   are turned into an [`Action`] by the caller).
 pub(crate) async fn run<Objects, Triggers, Reconcile, Fut>(
     cache: CompactStore<ExternalSecret>,
     objects: Objects,
@@ -85,7 +95,7 @@ pub(crate) async fn run<Objects, Triggers, Reconcile, Fut>(
 ) where
     Objects: Stream<Item = watcher::Event<ExternalSecret>> + Send,
     Triggers: Stream<Item = ObjectRef<ExternalSecret>> + Send,
-    Reconcile: Fn(Arc<ExternalSecret>) -> Fut,
+    Reconcile: Fn(Arc<ExternalSecret>, Observed) -> Fut,
     Fut: Future<Output = Action> + Send + 'static,
 {
     let in_flight = in_flight.max(1);
@@ -119,7 +129,9 @@ pub(crate) async fn run<Objects, Triggers, Reconcile, Fut>(
                 Err(error) => tracing::debug!(%error, "a reconcile task ended abnormally"),
             },
             () = &mut listed, if !ready => ready = true,
-            Some(event) = objects.next() => observe(&cache, &mut queue, fingerprint, event),
+            Some(event) = objects.next() => {
+                observe(&cache, &mut queue, fingerprint, event, Instant::now());
+            }
             Some(object) = triggers.next() => {
                 if let Some(namespace) = object.namespace.as_deref() {
                     queue.schedule(namespace, &object.name, Instant::now());
@@ -146,13 +158,14 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// Applies one watch event to the queue: a changed object is due now; a deleted one is
-/// forgotten; after a re-list, objects that went away are dropped.
+/// Applies one watch event, received at `now`, to the queue: a changed object is due now; a
+/// deleted one is forgotten; after a re-list, objects that went away are dropped.
 fn observe(
     cache: &CompactStore<ExternalSecret>,
     queue: &mut DueQueue,
     fingerprint: Fingerprint,
     event: watcher::Event<ExternalSecret>,
+    now: Instant,
 ) {
     match event {
         watcher::Event::Apply(es) | watcher::Event::InitApply(es) => {
@@ -162,8 +175,8 @@ fn observe(
             ) else {
                 return;
             };
-            if queue.changed(namespace, name, fingerprint(&es)) {
-                queue.schedule(namespace, name, Instant::now());
+            if queue.changed(namespace, name, fingerprint(&es), now) {
+                queue.schedule(namespace, name, now);
             }
         }
         watcher::Event::Delete(es) => {
@@ -189,7 +202,7 @@ fn start_due<Reconcile, Fut>(
     in_flight: usize,
     reconcile: &Reconcile,
 ) where
-    Reconcile: Fn(Arc<ExternalSecret>) -> Fut,
+    Reconcile: Fn(Arc<ExternalSecret>, Observed) -> Fut,
     Fut: Future<Output = Action> + Send + 'static,
 {
     let now = Instant::now();
@@ -202,8 +215,11 @@ fn start_due<Reconcile, Fut>(
             queue.forget(&namespace, &name);
             continue;
         };
+        let observed = Observed {
+            changed_at: queue.changed_at(&namespace, &name),
+        };
         let span = tracing::info_span!("reconciling object", object.ref = %format_args!("{namespace}/{name}"));
-        let work = AssertUnwindSafe(reconcile(es)).catch_unwind();
+        let work = AssertUnwindSafe(reconcile(es, observed)).catch_unwind();
         running.spawn(
             async move {
                 let action = work.await.unwrap_or_else(|_panic| {

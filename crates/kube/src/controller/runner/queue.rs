@@ -30,6 +30,9 @@ struct Slot {
     running: bool,
     /// The trigger fingerprint of the object last seen; `None` once deleted.
     fingerprint: Option<u64>,
+    /// When that fingerprint was first seen: the object's spec, labels and annotations as the
+    /// cache holds them now were all written before this instant.
+    changed_at: Option<Instant>,
 }
 
 /// A heap entry: `namespace/name` is due at `at` (stale once the slot says otherwise).
@@ -51,13 +54,30 @@ pub(crate) struct DueQueue {
 }
 
 impl DueQueue {
-    /// Records `fingerprint` as what `namespace/name` looks like now; whether it differs from
-    /// the one recorded before (a first sight, or a sight after deletion, differs).
-    pub(crate) fn changed(&mut self, namespace: &str, name: &str, fingerprint: u64) -> bool {
+    /// Records `fingerprint` as what `namespace/name` looks like at `now`; whether it differs
+    /// from the one recorded before (a first sight, or a sight after deletion, differs). A
+    /// difference also moves [`DueQueue::changed_at`] to `now`.
+    pub(crate) fn changed(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        fingerprint: u64,
+        now: Instant,
+    ) -> bool {
         let slot = self
             .slots
             .get_or_insert_with(namespace, name, Slot::default);
-        slot.fingerprint.replace(fingerprint) != Some(fingerprint)
+        let changed = slot.fingerprint.replace(fingerprint) != Some(fingerprint);
+        if changed {
+            slot.changed_at = Some(now);
+        }
+        changed
+    }
+
+    /// When the fingerprint `namespace/name` has now was first seen (`None`: never seen, or
+    /// known only from a trigger).
+    pub(crate) fn changed_at(&self, namespace: &str, name: &str) -> Option<Instant> {
+        self.slots.get(namespace, name)?.changed_at
     }
 
     /// Makes `namespace/name` due at `at`, unless it is due earlier already. While it runs,

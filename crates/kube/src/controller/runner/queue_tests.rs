@@ -78,20 +78,53 @@ fn finish_decides_what_is_due_next() {
 
 #[test]
 fn the_fingerprint_filters_unchanged_objects() {
+    let t = Instant::now();
     let mut q = DueQueue::default();
-    assert!(q.changed("ns", "es", 1), "first sight");
-    assert!(!q.changed("ns", "es", 1), "same again");
-    assert!(q.changed("ns", "es", 2), "changed");
+    assert!(q.changed("ns", "es", 1, t), "first sight");
+    assert!(!q.changed("ns", "es", 1, t), "same again");
+    assert!(q.changed("ns", "es", 2, t), "changed");
     q.forget("ns", "es");
     assert_eq!(q.len(), 0);
-    assert!(q.changed("ns", "es", 2), "seen again after deletion");
+    assert!(q.changed("ns", "es", 2, t), "seen again after deletion");
+}
+
+#[test]
+fn changed_at_is_when_the_current_fingerprint_was_first_seen() {
+    let t = Instant::now();
+    let mut q = DueQueue::default();
+    assert_eq!(q.changed_at("ns", "es"), None, "never seen");
+    q.schedule("ns", "es", t);
+    assert_eq!(q.changed_at("ns", "es"), None, "only triggered");
+    // (fingerprint, seen at, changed_at afterwards)
+    let sightings = [
+        (1, 1, 1),   // first sight
+        (1, 5, 1),   // same fingerprint later: a status write, a re-list
+        (2, 7, 7),   // a spec, label or annotation change
+        (2, 9, 7),   // unchanged again
+        (1, 12, 12), // back to an earlier fingerprint is a change too
+    ];
+    for (fingerprint, seen, expected) in sightings {
+        q.changed("ns", "es", fingerprint, at(t, seen));
+        assert_eq!(
+            q.changed_at("ns", "es"),
+            Some(at(t, expected)),
+            "fingerprint {fingerprint} seen at {seen}"
+        );
+    }
+    q.forget("ns", "es");
+    assert_eq!(q.changed_at("ns", "es"), None, "forgotten");
+    assert!(
+        q.changed("ns", "es", 1, at(t, 20)),
+        "seen again after deletion"
+    );
+    assert_eq!(q.changed_at("ns", "es"), Some(at(t, 20)));
 }
 
 #[test]
 fn an_object_deleted_while_running_is_dropped_when_it_finishes() {
     let t = Instant::now();
     let mut q = DueQueue::default();
-    assert!(q.changed("ns", "es", 1));
+    assert!(q.changed("ns", "es", 1, t));
     q.schedule("ns", "es", t);
     assert_eq!(q.pop_due(t), key("ns", "es"));
     q.forget("ns", "es");
@@ -100,7 +133,7 @@ fn an_object_deleted_while_running_is_dropped_when_it_finishes() {
     assert_eq!(q.len(), 0);
 
     // Asked to run again: kept until then (the runner drops it once the cache lacks it).
-    assert!(q.changed("ns", "es", 1));
+    assert!(q.changed("ns", "es", 1, t));
     q.schedule("ns", "es", t);
     assert_eq!(q.pop_due(t), key("ns", "es"));
     q.forget("ns", "es");
@@ -133,7 +166,7 @@ fn a_relist_drops_objects_that_went_away() {
     let t = Instant::now();
     let mut q = DueQueue::default();
     for name in ["kept", "gone", "running"] {
-        assert!(q.changed("ns", name, 1));
+        assert!(q.changed("ns", name, 1, t));
         q.schedule("ns", name, at(t, 10));
     }
     q.schedule("ns", "running", t);

@@ -33,6 +33,8 @@ struct Harness {
     shutdown: CancellationToken,
     /// Names reconciled, in start order.
     started: Arc<Mutex<Vec<String>>>,
+    /// What each of those reconciles was told about its object.
+    seen: Arc<Mutex<Vec<Observed>>>,
     running: Arc<AtomicUsize>,
     most_running: Arc<AtomicUsize>,
     /// Permits let reconciles finish (one each).
@@ -47,21 +49,24 @@ impl Harness {
         let (triggers, trigger_rx) = mpsc::unbounded();
         let shutdown = CancellationToken::new();
         let started = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::new(Mutex::new(Vec::new()));
         let running = Arc::new(AtomicUsize::new(0));
         let most_running = Arc::new(AtomicUsize::new(0));
         let finish = Arc::new(Semaphore::new(0));
         let reconcile = {
-            let (started, running, most_running, finish) = (
+            let (started, seen, running, most_running, finish) = (
                 started.clone(),
+                seen.clone(),
                 running.clone(),
                 most_running.clone(),
                 finish.clone(),
             );
-            move |es: Arc<ExternalSecret>| {
+            move |es: Arc<ExternalSecret>, told: Observed| {
                 started
                     .lock()
                     .unwrap()
                     .push(es.metadata.name.clone().unwrap());
+                seen.lock().unwrap().push(told);
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 most_running.fetch_max(now, Ordering::SeqCst);
                 let (running, finish) = (running.clone(), finish.clone());
@@ -87,6 +92,7 @@ impl Harness {
             triggers,
             shutdown,
             started,
+            seen,
             running,
             most_running,
             finish,
@@ -190,6 +196,40 @@ async fn a_requeue_runs_it_again_when_due_and_an_unchanged_object_does_not() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn each_reconcile_is_told_when_its_objects_current_spec_was_first_seen() {
+    let mut h = Harness::start(4, Action::requeue(Duration::from_secs(60)));
+    h.finish.add_permits(100);
+    let listed = Instant::now();
+    h.list(&[es("a", 1)]);
+    h.until_started(1).await;
+    // A status write (same fingerprint) 10 s later, then the requeue at 60 s: still the list's
+    // instant.
+    h.idle(Duration::from_secs(10)).await;
+    h.event(watcher::Event::Apply(es("a", 1)));
+    h.until_started(2).await;
+    // A spec change at 70 s: its own instant.
+    h.idle(Duration::from_secs(10)).await;
+    let changed = Instant::now();
+    h.event(watcher::Event::Apply(es("a", 2)));
+    h.until_started(3).await;
+    // A trigger from another watch does not move it.
+    h.idle(Duration::from_secs(5)).await;
+    h.triggers.unbounded_send(object_ref("ns", "a")).unwrap();
+    h.until_started(4).await;
+    let seen: Vec<Option<Instant>> = h
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.changed_at)
+        .collect();
+    assert_eq!(
+        seen,
+        [Some(listed), Some(listed), Some(changed), Some(changed)]
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_requeue_beyond_the_clock_waits_for_a_change() {
     let mut h = Harness::start(4, Action::requeue(Duration::MAX));
     h.finish.add_permits(100);
@@ -254,7 +294,7 @@ async fn a_panicking_reconcile_is_retried() {
         generation,
         1,
         CancellationToken::new(),
-        move |_es: Arc<ExternalSecret>| {
+        move |_es: Arc<ExternalSecret>, _observed: Observed| {
             let n = counted.fetch_add(1, Ordering::SeqCst);
             async move {
                 assert!(n > 0, "the first reconcile panics");
