@@ -37,6 +37,9 @@ fn case<'a>(v: &'a Value, family: &str, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("vector {family}/{name}"))
 }
 
+/// ExternalSecrets ESO synced, with intact targets, in the takeover test.
+const INTACT: usize = 20;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn external_secrets_synced_by_eso_cost_no_provider_read() {
     let env = TestEnv::start("takeover").await;
@@ -64,7 +67,17 @@ async fn external_secrets_synced_by_eso_cost_no_provider_read() {
 
     let es_api: Api<ExternalSecret> = Api::namespaced(env.client.clone(), &ns);
     let secrets: Api<Secret> = Api::namespaced(env.client.clone(), &ns);
-    for name in ["intact", "edited"] {
+    // ESO refreshed each one at its own time within the last hour (its refreshes are not on
+    // secretsync's grid): 20 intact ExternalSecrets refreshed 1 to 59 minutes ago, and one whose
+    // Secret was edited by hand.
+    let intact: Vec<String> = (0..INTACT).map(|k| format!("intact-{k}")).collect();
+    let names: Vec<(&str, &str, u64)> = intact
+        .iter()
+        .enumerate()
+        .map(|(k, name)| (name.as_str(), "intact", 60 + 182 * k as u64))
+        .chain([("edited", "edited", 60)])
+        .collect();
+    for &(name, remote_key, age) in &names {
         let es: ExternalSecret = env
             .apply(
                 Some(&ns),
@@ -74,7 +87,7 @@ async fn external_secrets_synced_by_eso_cost_no_provider_read() {
                     "spec": {
                         "refreshInterval": "1h",
                         "secretStoreRef": {"name": "eso", "kind": "SecretStore"},
-                        "data": [{"secretKey": "password", "remoteRef": {"key": name}}]
+                        "data": [{"secretKey": "password", "remoteRef": {"key": remote_key}}]
                     }
                 }),
             )
@@ -112,8 +125,8 @@ async fn external_secrets_synced_by_eso_cost_no_provider_read() {
             .create(&PostParams::default(), &secret)
             .await
             .expect("create the ESO-written Secret");
-        // The status exactly as ESO writes it (markAsDone), a minute ago.
-        let refreshed = Timestamp::now() - std::time::Duration::from_secs(60);
+        // The status exactly as ESO writes it (markAsDone), `age` seconds ago.
+        let refreshed = Timestamp::now() - std::time::Duration::from_secs(age);
         es_api
             .patch_status(
                 name,
@@ -130,7 +143,10 @@ async fn external_secrets_synced_by_eso_cost_no_provider_read() {
             .await
             .expect("ESO's status");
     }
-    let intact_before = secrets.get("intact").await.expect("intact Secret");
+    let mut intact_before = Vec::new();
+    for name in &intact {
+        intact_before.push(secrets.get(name).await.expect("intact Secret"));
+    }
 
     let operator = start_operator(&env, config);
     wait_for(
@@ -147,7 +163,9 @@ async fn external_secrets_synced_by_eso_cost_no_provider_read() {
         Duration::from_secs(20),
         "both ExternalSecrets reconciled",
         || async {
-            (operator.reconciles(&ns, "intact") >= 1 && operator.reconciles(&ns, "edited") >= 1)
+            names
+                .iter()
+                .all(|(name, _, _)| operator.reconciles(&ns, name) >= 1)
                 .then_some(())
         },
     )
@@ -155,26 +173,24 @@ async fn external_secrets_synced_by_eso_cost_no_provider_read() {
     assert_eq!(
         operator.factory.reads_of_stores_in(&ns),
         1,
-        "only the edited Secret costs a provider read; the intact one ESO synced costs none"
+        "only the edited Secret costs a provider read; the intact ones ESO synced cost none, \
+         whenever ESO last refreshed them"
     );
-    let intact_after = secrets.get("intact").await.expect("intact Secret");
-    assert_eq!(
-        intact_after.metadata.resource_version, intact_before.metadata.resource_version,
-        "the intact Secret is not rewritten"
-    );
-    let status = es_api
-        .get("intact")
-        .await
-        .expect("es")
-        .status
-        .expect("status");
-    assert_eq!(
-        status.synced_resource_version.as_ref(),
-        meta["resourceVersion"]
-            .as_str()
-            .map(str::to_string)
-            .as_ref(),
-        "ESO's syncedResourceVersion stays: it is already the current one"
-    );
+    for (name, before) in intact.iter().zip(&intact_before) {
+        let after = secrets.get(name).await.expect("intact Secret");
+        assert_eq!(
+            after.metadata.resource_version, before.metadata.resource_version,
+            "{name}: the intact Secret is not rewritten"
+        );
+        let status = es_api.get(name).await.expect("es").status.expect("status");
+        assert_eq!(
+            status.synced_resource_version.as_ref(),
+            meta["resourceVersion"]
+                .as_str()
+                .map(str::to_string)
+                .as_ref(),
+            "{name}: ESO's syncedResourceVersion stays: it is already the current one"
+        );
+    }
     env.cleanup().await;
 }

@@ -80,6 +80,33 @@ pub fn member_settle(key: &str, interval: Duration) -> Duration {
     phase_of(key, window)
 }
 
+/// An aligned `lead` ([`aligned_lead`], [`slot_lead`]), kept only when the grid instant it
+/// makes the next refresh due at (`refreshTime + interval − lead`) is after `seen`: when this
+/// process first saw the object as it is now. `None` when that instant had already passed: the
+/// object's last refresh was not on its grid (ESO wrote it, before a takeover) and the
+/// caller keeps the object's own schedule for this one refresh (ESO's `refreshTime +
+/// interval`, less its jitter), after which it is on the grid. Otherwise every object taken
+/// over from ESO whose grid instant fell since its last refresh — about half of them — would
+/// be due the moment the operator starts: a burst of provider reads ESO would not make.
+/// Unknown `seen` or `refreshTime` keep the lead.
+pub fn unless_missed(
+    lead: Duration,
+    interval: Duration,
+    refresh_time: Option<SystemTime>,
+    seen: Option<SystemTime>,
+) -> Option<Duration> {
+    let (Some(refreshed), Some(seen)) = (refresh_time, seen) else {
+        return Some(lead);
+    };
+    let due = refreshed
+        .checked_add(interval)
+        .and_then(|t| t.checked_sub(lead));
+    match due {
+        Some(due) if due <= seen => None,
+        _ => Some(lead),
+    }
+}
+
 fn lead_to_phase(phase: u64, period: u64, refresh_time: Option<SystemTime>) -> Option<Duration> {
     let last = refresh_time?.duration_since(UNIX_EPOCH).ok()?.as_secs();
     let due_unaligned = last.checked_add(period)?;
@@ -199,6 +226,32 @@ mod tests {
         // read made then, or every late member reads its provider again.
         let reuse = crate::fetch::FetchConfig::default().refresh_reuse;
         assert!(MAX_SETTLE < reuse, "{MAX_SETTLE:?} >= {reuse:?}");
+    }
+
+    #[test]
+    fn a_grid_instant_that_passed_before_the_object_was_seen_is_not_used() {
+        let t = |secs: u64| Some(UNIX_EPOCH + Duration::from_secs(1_000_000 + secs));
+        let lead = Duration::from_secs(3000);
+        // Refreshed at 0 with a 1 h interval and this lead: the grid instant is at 600.
+        // (refreshed, seen, kept)
+        let cases = [
+            (t(0), t(599), true),    // seen before the grid instant: aligned
+            (t(0), t(600), false),   // the instant passed as it was seen: its own schedule
+            (t(0), t(3500), false),  // a takeover long after ESO's refresh
+            (t(0), None, true),      // not known when it was seen
+            (None, t(3500), true),   // never refreshed
+            (t(4000), t(100), true), // refreshed after it was seen (by this process)
+        ];
+        for (refreshed, seen, kept) in cases {
+            assert_eq!(
+                unless_missed(lead, HOUR, refreshed, seen),
+                kept.then_some(lead),
+                "refreshed {refreshed:?}, seen {seen:?}"
+            );
+        }
+        // Far beyond what the clock represents: kept, never a panic.
+        let far = UNIX_EPOCH.checked_add(Duration::from_secs(u64::from(u32::MAX) * 1000));
+        assert_eq!(unless_missed(lead, Duration::MAX, far, t(0)), Some(lead));
     }
 
     #[test]

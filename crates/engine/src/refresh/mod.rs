@@ -16,6 +16,7 @@ use crate::sync_windows::SyncWindowPolicy;
 
 pub use align::{
     MAX_SETTLE, SETTLE_FRACTION, aligned_lead, member_settle, read_group, single_read, slot_lead,
+    unless_missed,
 };
 pub use hash::{created_by, current_resource_version, data_hash, resource_version};
 

@@ -208,9 +208,15 @@ pub(super) fn key_of(es: &ExternalSecret) -> (String, String) {
 }
 
 /// The refresh inputs of `es` now, with its deterministic lead: on its read group's grid when
-/// refreshes are aligned (each member then runs its own settle after the group's instant), else
-/// its own jitter.
-fn refresh_inputs(es: &ExternalSecret, ctx: &Context, now: SystemTime) -> RefreshInputs {
+/// refreshes are aligned (each member then runs its own settle after the group's instant) and
+/// the grid instant did not pass before the object was `seen` ([`refresh::unless_missed`]),
+/// else its own jitter.
+fn refresh_inputs(
+    es: &ExternalSecret,
+    ctx: &Context,
+    now: SystemTime,
+    seen: Option<SystemTime>,
+) -> RefreshInputs {
     let (ns, name) = key_of(es);
     let interval = refresh::refresh_interval(es);
     let refresh_time = es
@@ -229,7 +235,8 @@ fn refresh_inputs(es: &ExternalSecret, ctx: &Context, now: SystemTime) -> Refres
                         .and_then(|group| refresh::aligned_lead(&group, interval, refresh_time))
                 })
         })
-        .flatten();
+        .flatten()
+        .and_then(|lead| refresh::unless_missed(lead, interval, refresh_time, seen));
     let member = format!("{ns}/{name}");
     match aligned {
         Some(lead) => RefreshInputs {
@@ -311,7 +318,8 @@ async fn reconcile_inner(
     }
 
     let now = Timestamp::now();
-    let inputs = refresh_inputs(es, ctx, SystemTime::from(now));
+    let seen = observed.changed_at.and_then(wall_time_of);
+    let inputs = refresh_inputs(es, ctx, SystemTime::from(now), seen);
     let synced_version = inputs.current_resource_version.clone();
     let key = (ns.clone(), name.clone());
     let cached = ctx.cached(&key, es, &synced_version);
@@ -368,7 +376,7 @@ async fn reconcile_inner(
                 forced: facts.forced,
                 first_sync: sync_class(es) == SyncClass::First,
                 periodic_due: refresh::periodic_due_at(&inputs),
-                changed_at: observed.changed_at.and_then(wall_time_of),
+                changed_at: seen,
             });
             let outcome = match fresh_since {
                 Some(since) => {
@@ -571,7 +579,7 @@ async fn finish(
             ctx.clear_failures(&(ns, name));
             let mut after = match inputs {
                 Some(i) => i.clone(),
-                None => refresh_inputs(es, ctx, SystemTime::now()),
+                None => refresh_inputs(es, ctx, SystemTime::now(), None),
             };
             after.refresh_time = refreshed.map(SystemTime::from).or(after.refresh_time);
             after.now = SystemTime::now();

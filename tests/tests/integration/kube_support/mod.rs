@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
@@ -59,20 +59,6 @@ fn crd_files() -> Vec<PathBuf> {
     files
 }
 
-/// A directory holding only the CRD manifests, for the double's `crd_dir`.
-fn crd_only_dir() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("secretsync-kube-crds-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        for f in crd_files() {
-            std::fs::copy(&f, dir.join(f.file_name().expect("file name"))).expect("copy CRD");
-        }
-        dir
-    })
-    .clone()
-}
-
 impl TestEnv {
     /// Starts the double (or connects to `SECRETSYNC_TEST_KUBECONFIG`) and creates a namespace.
     pub async fn start(test: &str) -> TestEnv {
@@ -87,7 +73,7 @@ impl TestEnv {
             }
             None => {
                 let server = KubeApiServer::start(KubeApiOptions {
-                    crd_dir: Some(crd_only_dir()),
+                    crd_dir: Some(crd_dir()),
                     ..Default::default()
                 })
                 .await
