@@ -94,7 +94,7 @@ async fn restart_reads_no_provider_for_intact_secrets_and_repairs_edited_ones() 
     )
     .await;
     assert_eq!(
-        second.factory.reads.load(Ordering::SeqCst),
+        second.factory.reads_of_stores_in(&ns),
         1,
         "after the restart only the edited Secret costs a provider read"
     );

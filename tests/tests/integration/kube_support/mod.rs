@@ -152,6 +152,21 @@ impl TestEnv {
         for ns in &self.created {
             let _ = api.delete(ns, &DeleteParams::default()).await;
         }
+        // On a real cluster the namespace controller deletes the contents asynchronously; the
+        // next test (it holds the cluster lock after this one) must not find them: an operator
+        // serving stores without a controller class would reconcile them, and its counts would
+        // include them. Wait up to a minute for the namespaces to be gone (the double deletes
+        // them at once).
+        if self.server.is_none() {
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            for ns in &self.created {
+                while api.get_opt(ns).await.ok().flatten().is_some()
+                    && std::time::Instant::now() < deadline
+                {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+        }
     }
 
     /// Secret writes counted by the double (None on a real cluster).
