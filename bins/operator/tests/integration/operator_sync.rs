@@ -357,10 +357,18 @@ fn missing_crds_fail_with_a_clear_message() {
 /// webhook) and selects series (except the webhook's and PushSecret's: no such controller);
 /// `controller_runtime_reconcile_total` counts the reconciles performed.
 fn dashboards_and_alerts_find_their_series(cluster: &Cluster, op: &Operator, ces: &str) {
+    // Every ExternalSecret reconcile is counted twice: in controller-runtime's total and in its
+    // object's `externalsecret_sync_calls_total` series. A deleted object's series is dropped
+    // (as ESO drops it), so the two meet exactly only while no ExternalSecret this operator
+    // reconciled has been deleted: on the double, which this test has to itself. On a shared
+    // real cluster this cluster-wide operator also reconciles other tests' ExternalSecrets,
+    // which they then delete; there the total is at least the sum of the surviving series.
+    let exclusive = cluster.is_double();
+    let mut last = (0.0, 0.0);
     // The series of all four controllers, the ClusterExternalSecret's included.
     let text = wait_for(
         Duration::from_secs(30),
-        "every controller's figures",
+        "every controller's figures (see the counts printed above)",
         || {
             let text = op.metrics()?;
             let performed = |c: &str| {
@@ -371,6 +379,19 @@ fn dashboards_and_alerts_find_their_series(cluster: &Cluster, op: &Operator, ces
                 )
             };
             let es_reconciles = performed("externalsecret");
+            let sync_calls = family_sum(&text, "externalsecret_sync_calls_total").unwrap_or(-1.0);
+            if (es_reconciles, sync_calls) != last {
+                last = (es_reconciles, sync_calls);
+                eprintln!(
+                    "externalsecret reconciles: controller_runtime_reconcile_total {es_reconciles}, \
+                     sum of externalsecret_sync_calls_total {sync_calls}"
+                );
+            }
+            let counts_agree = if exclusive {
+                es_reconciles == sync_calls
+            } else {
+                es_reconciles >= sync_calls
+            };
             (["secretstore", "clustersecretstore", "clusterexternalsecret"]
                 .iter()
                 .all(|c| performed(c) >= 1.0)
@@ -378,9 +399,9 @@ fn dashboards_and_alerts_find_their_series(cluster: &Cluster, op: &Operator, ces
                     "clusterexternalsecret_reconcile_duration{{name=\"{ces}\"}}"
                 ))
                 && es_reconciles >= 1.0
-                && es_reconciles
-                    == family_sum(&text, "externalsecret_sync_calls_total").unwrap_or(-1.0))
-            .then_some(text)
+                && sync_calls >= 1.0
+                && counts_agree)
+                .then_some(text)
         },
     );
     let series = promql::parse_scrape(&text);
