@@ -7,33 +7,33 @@
 //! ClusterExternalSecret is reported in `status.failedNamespaces`. Children in namespaces no
 //! longer selected are deleted. Any Namespace change re-evaluates every ClusterExternalSecret.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use kube::core::{Selector, SelectorExt};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use secretsync_model::cluster_external_secret::{
     ClusterExternalSecret, ClusterExternalSecretCondition, ClusterExternalSecretStatus,
     NamespaceFailure,
 };
-use secretsync_model::duration::parse_go_duration;
 use secretsync_model::external_secret::{ExternalSecret, labels};
 use secretsync_model::meta::ConditionStatus;
-use serde_json::json;
 
+use super::fan_out::{self, ChildTemplate};
 use super::{Context, ReconcileError};
 use crate::lifecycle::{CancellationToken, InitialLists};
 use crate::metrics::eso::ObjectKind;
-use crate::metrics::runtime::ReconcileResult;
 
+const CONTROLLER: &str = "clusterexternalsecret";
+
+/// Whether the ClusterExternalSecret selects the namespace: listed in the deprecated
+/// `namespaces`, or matched by a selector of `namespaceSelectors` or the deprecated
+/// `namespaceSelector` (ORed).
 fn selected(ces: &ClusterExternalSecret, ns: &Namespace) -> Result<bool, String> {
-    let name = ns.name_any();
-    if ces.spec.namespaces.contains(&name) {
+    if ces.spec.namespaces.contains(&ns.name_any()) {
         return Ok(true);
     }
     let selectors = ces
@@ -41,26 +41,7 @@ fn selected(ces: &ClusterExternalSecret, ns: &Namespace) -> Result<bool, String>
         .namespace_selectors
         .iter()
         .chain(ces.spec.namespace_selector.iter());
-    any_selects(selectors, ns)
-}
-
-/// Whether any of `selectors` (ORed) matches the namespace's labels; an invalid selector is an
-/// error naming its position.
-pub(crate) fn any_selects<'a>(
-    selectors: impl IntoIterator<
-        Item = &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
-    >,
-    ns: &Namespace,
-) -> Result<bool, String> {
-    let labels = ns.labels();
-    for (i, sel) in selectors.into_iter().enumerate() {
-        let s =
-            Selector::try_from(sel.clone()).map_err(|e| format!("namespace selector {i}: {e}"))?;
-        if s.matches(labels) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    fan_out::any_selects(selectors, ns)
 }
 
 /// The children's annotations: `externalSecretMetadata.annotations`, with the
@@ -82,180 +63,93 @@ pub fn child_annotations(
     out
 }
 
-fn owned_by(es: &ExternalSecret, ces: &ClusterExternalSecret) -> bool {
-    es.owner_references()
-        .iter()
-        .any(|o| o.controller == Some(true) && Some(&o.uid) == ces.meta().uid.as_ref())
+/// The `Ready` condition for the number of failed namespaces (ESO: `True` when none failed).
+fn ready_condition(failed: usize) -> ClusterExternalSecretCondition {
+    let ready = failed == 0;
+    ClusterExternalSecretCondition {
+        type_: "Ready".to_string(),
+        status: if ready {
+            ConditionStatus::True
+        } else {
+            ConditionStatus::False
+        },
+        message: Some(if ready {
+            "ExternalSecrets provisioned in every selected namespace".to_string()
+        } else {
+            format!("{failed} namespace(s) failed, see status.failedNamespaces")
+        }),
+    }
 }
 
-/// One measured reconcile: controller-runtime's figures and ESO's
-/// `clusterexternalsecret_reconcile_duration`.
 async fn reconcile(
     ces: Arc<ClusterExternalSecret>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    let working = ctx.metrics.runtime.queued(CONTROLLER).start();
-    let started = std::time::Instant::now();
-    let result = provision(&ces, &ctx).await;
-    if ces.meta().deletion_timestamp.is_some() {
-        ctx.metrics
-            .forget(ObjectKind::ClusterExternalSecret, "", &ces.name_any());
-    } else {
-        ctx.metrics.object_reconciled(
-            ObjectKind::ClusterExternalSecret,
-            "",
-            &ces.name_any(),
-            started.elapsed().as_secs_f64(),
-        );
-    }
-    working.finish(match &result {
-        Ok(action) => ReconcileResult::of(false, action),
-        Err(_) => ReconcileResult::error,
-    });
-    result
+    fan_out::measured(
+        ces.as_ref(),
+        &ctx,
+        ObjectKind::ClusterExternalSecret,
+        CONTROLLER,
+        provision(&ces, &ctx),
+    )
+    .await
 }
-
-const CONTROLLER: &str = "clusterexternalsecret";
 
 /// Provisions the ExternalSecrets of the selected namespaces and reports the status.
 async fn provision(ces: &ClusterExternalSecret, ctx: &Context) -> Result<Action, ReconcileError> {
-    let es_name = ces
-        .spec
-        .external_secret_name
-        .clone()
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| ces.name_any());
-    let manager = format!(
-        "clusterexternalsecrets.external-secrets.io/{}",
-        ces.name_any()
-    );
-    let interval = ces
-        .spec
-        .refresh_time
-        .as_deref()
-        .and_then(|r| parse_go_duration(r).ok())
-        .filter(|d| !d.is_zero())
-        .unwrap_or(ctx.config.cluster_external_secret_interval);
     if ces.meta().deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-
-    let namespaces = Api::<Namespace>::all(ctx.client.clone())
-        .list(&ListParams::default())
-        .await?;
-    let mut provisioned = BTreeSet::new();
-    let mut failed = Vec::new();
+    let interval = fan_out::refresh_interval(
+        ces.spec.refresh_time.as_deref(),
+        ctx.config.cluster_external_secret_interval,
+    );
     let metadata = ces
         .spec
         .external_secret_metadata
         .clone()
         .unwrap_or_default();
-    for ns in namespaces
-        .items
-        .iter()
-        .filter(|n| n.meta().deletion_timestamp.is_none())
-    {
-        let ns_name = ns.name_any();
-        if let Some(scope) = &ctx.config.namespace
-            && *scope != ns_name
-        {
-            continue;
-        }
-        match selected(ces, ns) {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(message) => {
-                failed.push(NamespaceFailure {
-                    namespace: ns_name,
-                    reason: Some(message),
-                });
-                continue;
-            }
-        }
-        let api: Api<ExternalSecret> = Api::namespaced(ctx.client.clone(), &ns_name);
-        if let Some(existing) = api.get_opt(&es_name).await?
-            && !owned_by(&existing, ces)
-        {
-            failed.push(NamespaceFailure {
-                namespace: ns_name,
-                reason: Some(format!(
-                    "ExternalSecret {es_name} already exists and is not managed by this ClusterExternalSecret"
-                )),
-            });
-            continue;
-        }
-        let body = json!({
-            "apiVersion": "external-secrets.io/v1",
-            "kind": "ExternalSecret",
-            "metadata": {
-                "name": es_name,
-                "namespace": ns_name,
-                "labels": metadata.labels,
-                "annotations": child_annotations(ces, &metadata.annotations),
-                "ownerReferences": [{
-                    "apiVersion": "external-secrets.io/v1",
-                    "kind": "ClusterExternalSecret",
-                    "name": ces.name_any(),
-                    "uid": ces.meta().uid.clone().unwrap_or_default(),
-                    "controller": true,
-                    "blockOwnerDeletion": true,
-                }],
-            },
-            "spec": ces.spec.external_secret_spec,
-        });
-        match api
-            .patch(
-                &es_name,
-                &PatchParams::apply(&manager).force(),
-                &Patch::Apply(body),
-            )
-            .await
-        {
-            Ok(_) => {
-                provisioned.insert(ns_name);
-            }
-            Err(e) => failed.push(NamespaceFailure {
-                namespace: ns_name,
-                reason: Some(format!("applying ExternalSecret {es_name}: {e}")),
-            }),
-        }
-    }
-    // Children in namespaces that are no longer selected.
+    let template = ChildTemplate {
+        name: ces
+            .spec
+            .external_secret_name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| ces.name_any()),
+        annotations: child_annotations(ces, &metadata.annotations),
+        labels: metadata.labels,
+        spec: serde_json::to_value(&ces.spec.external_secret_spec)
+            .map_err(kube::Error::SerdeError)?,
+    };
     let previous = ces
         .status
-        .clone()
-        .unwrap_or_default()
-        .provisioned_namespaces;
-    for ns in previous.iter().filter(|n| !provisioned.contains(*n)) {
-        let api: Api<ExternalSecret> = Api::namespaced(ctx.client.clone(), ns);
-        if let Some(existing) = api.get_opt(&es_name).await?
-            && owned_by(&existing, ces)
-        {
-            let _ = api.delete(&es_name, &DeleteParams::default()).await;
-        }
-    }
-    failed.sort_by(|a, b| a.namespace.cmp(&b.namespace));
-    let ready = failed.is_empty();
+        .as_ref()
+        .map(|s| s.provisioned_namespaces.as_slice())
+        .unwrap_or_default();
+    // (ESO reports only the namespaces where the child could not be applied.)
+    let outcome = fan_out::provision(
+        ctx,
+        ces,
+        &template,
+        previous,
+        |ns| selected(ces, ns),
+        |_: &ExternalSecret| None,
+    )
+    .await?;
+    let condition = ready_condition(outcome.failed.len());
+    let ready = condition.status == ConditionStatus::True;
     let status = ClusterExternalSecretStatus {
-        external_secret_name: Some(es_name),
-        provisioned_namespaces: provisioned.into_iter().collect(),
-        conditions: vec![ClusterExternalSecretCondition {
-            type_: "Ready".to_string(),
-            status: if ready {
-                ConditionStatus::True
-            } else {
-                ConditionStatus::False
-            },
-            message: Some(if ready {
-                "ExternalSecrets provisioned in every selected namespace".to_string()
-            } else {
-                format!(
-                    "{} namespace(s) failed, see status.failedNamespaces",
-                    failed.len()
-                )
-            }),
-        }],
-        failed_namespaces: failed,
+        external_secret_name: Some(template.name),
+        provisioned_namespaces: outcome.namespaces.into_iter().collect(),
+        conditions: vec![condition],
+        failed_namespaces: outcome
+            .failed
+            .into_iter()
+            .map(|(namespace, reason)| NamespaceFailure {
+                namespace,
+                reason: Some(reason),
+            })
+            .collect(),
     };
     ctx.metrics.set_ready(
         ObjectKind::ClusterExternalSecret,
@@ -263,7 +157,7 @@ async fn provision(ces: &ClusterExternalSecret, ctx: &Context) -> Result<Action,
         &ces.name_any(),
         ready,
     );
-    patch_fan_out_status::<ClusterExternalSecret, _>(
+    fan_out::patch_status::<ClusterExternalSecret, _>(
         &ctx.client,
         &ces.name_any(),
         ces.status.as_ref(),
@@ -271,41 +165,6 @@ async fn provision(ces: &ClusterExternalSecret, ctx: &Context) -> Result<Action,
     )
     .await?;
     Ok(Action::requeue(interval))
-}
-
-/// Writes the status of a fan-out object (ClusterExternalSecret, ClusterPushSecret) with a
-/// merge patch when it differs from `current`; empty namespace lists are sent as `null`, so
-/// the patch clears them.
-pub(super) async fn patch_fan_out_status<K, S>(
-    client: &kube::Client,
-    name: &str,
-    current: Option<&S>,
-    status: &S,
-) -> Result<(), kube::Error>
-where
-    K: Resource<Scope = kube::core::ClusterResourceScope, DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-    S: serde::Serialize + PartialEq,
-{
-    if current == Some(status) {
-        return Ok(());
-    }
-    let mut value = serde_json::to_value(status).map_err(kube::Error::SerdeError)?;
-    if let serde_json::Value::Object(map) = &mut value {
-        for f in ["failedNamespaces", "provisionedNamespaces"] {
-            map.entry(f).or_insert(serde_json::Value::Null);
-        }
-    }
-    Api::<K>::all(client.clone())
-        .patch_status(
-            name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({ "status": value })),
-        )
-        .await?;
-    Ok(())
 }
 
 fn error_policy(_: Arc<ClusterExternalSecret>, error: &ReconcileError, _: Arc<Context>) -> Action {
@@ -320,7 +179,7 @@ pub(crate) fn run(
     lists: &mut InitialLists,
     shutdown: CancellationToken,
 ) -> BoxFuture<'static, ()> {
-    super::fan_out::run::<ClusterExternalSecret, ExternalSecret, _>(
+    fan_out::run::<ClusterExternalSecret, ExternalSecret, _>(
         ctx,
         lists,
         shutdown,
@@ -333,6 +192,66 @@ pub(crate) fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn selecting(spec: serde_json::Value) -> ClusterExternalSecret {
+        let mut spec = spec;
+        spec["externalSecretSpec"] = json!({});
+        serde_json::from_value(json!({
+            "apiVersion": "external-secrets.io/v1", "kind": "ClusterExternalSecret",
+            "metadata": {"name": "c"}, "spec": spec
+        }))
+        .expect("ClusterExternalSecret")
+    }
+
+    #[test]
+    fn namespaces_are_selected_by_name_or_by_any_selector_old_or_new() {
+        let ns: Namespace = serde_json::from_value(
+            json!({"metadata": {"name": "team-a", "labels": {"team": "a"}}}),
+        )
+        .expect("Namespace");
+        for (spec, expected) in [
+            (json!({}), Ok(false)),
+            (json!({"namespaces": ["team-b", "team-a"]}), Ok(true)),
+            (json!({"namespaces": ["team-b"]}), Ok(false)),
+            (
+                json!({"namespaceSelector": {"matchLabels": {"team": "a"}}}),
+                Ok(true),
+            ),
+            (
+                json!({"namespaceSelectors": [{"matchLabels": {"team": "b"}}],
+                       "namespaceSelector": {"matchLabels": {"team": "a"}}}),
+                Ok(true),
+            ),
+            (
+                json!({"namespaceSelectors": [{"matchLabels": {"team": "b"}}]}),
+                Ok(false),
+            ),
+            (
+                json!({"namespaceSelectors": [{"matchExpressions": [
+                    {"key": "team", "operator": "In"}]}]}),
+                Err(
+                    "namespace selector 0: failed to parse value as expression: \
+                     Expected values for In operator, got none"
+                        .to_string(),
+                ),
+            ),
+        ] {
+            assert_eq!(selected(&selecting(spec.clone()), &ns), expected, "{spec}");
+        }
+    }
+
+    #[test]
+    fn ready_only_when_no_namespace_failed() {
+        let ok = ready_condition(0);
+        assert_eq!(ok.status, ConditionStatus::True);
+        let failed = ready_condition(2);
+        assert_eq!(failed.status, ConditionStatus::False);
+        assert_eq!(
+            failed.message.as_deref(),
+            Some("2 namespace(s) failed, see status.failedNamespaces")
+        );
+    }
 
     fn ces(annotations: serde_json::Value) -> ClusterExternalSecret {
         serde_json::from_value(json!({
