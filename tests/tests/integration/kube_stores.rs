@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
-use kube::api::{Api, PostParams};
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube_support::*;
 use secretsync_kube::credentials::{CredentialIndex, KubeCredentials};
 use secretsync_model::StoreId;
@@ -99,7 +99,7 @@ async fn cluster_external_secret_fans_out() {
     let a = env.create_namespace("ces-a", label.clone()).await;
     let b = env.create_namespace("ces-b", label.clone()).await;
     let conflict = env.create_namespace("ces-conflict", label).await;
-    let _unselected = env.create_namespace("ces-other", BTreeMap::new()).await;
+    let unselected = env.create_namespace("ces-other", BTreeMap::new()).await;
     let mut config = test_config(&env);
     config.cluster_external_secrets = true;
     let _: ExternalSecret = env
@@ -143,6 +143,62 @@ async fn cluster_external_secret_fans_out() {
         assert_eq!(
             es.metadata.owner_references.unwrap_or_default()[0].kind,
             "ClusterExternalSecret"
+        );
+    }
+
+    // Relabelling namespaces moves the children: the pass reads the namespaces from its watch,
+    // which also triggers it, so it sees the change that woke it.
+    let relabel = |ns: String, value: Option<String>| {
+        let client = env.client.clone();
+        async move {
+            Api::<Namespace>::all(client)
+                .patch(
+                    &ns,
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"metadata": {"labels": {"ces-test": value}}})),
+                )
+                .await
+                .expect("relabel namespace");
+        }
+    };
+    relabel(unselected.clone(), Some(env.suffix.clone())).await;
+    relabel(b.clone(), None).await;
+    let mut expected = vec![a.clone(), unselected.clone()];
+    expected.sort();
+    wait_for(
+        Duration::from_secs(10),
+        "the children to follow the namespace labels",
+        || async {
+            let c = Api::<ClusterExternalSecret>::all(env.client.clone())
+                .get_opt(&name)
+                .await
+                .ok()??;
+            let gone = Api::<ExternalSecret>::namespaced(env.client.clone(), &b)
+                .get_opt("shared")
+                .await
+                .ok()?
+                .is_none();
+            (c.status?.provisioned_namespaces == expected && gone).then_some(())
+        },
+    )
+    .await;
+    assert!(
+        Api::<ExternalSecret>::namespaced(env.client.clone(), &unselected)
+            .get_opt("shared")
+            .await
+            .expect("get")
+            .is_some(),
+        "a child in the newly selected namespace"
+    );
+    // No pass LISTs the namespaces: only the operator's namespace watches do, each once before
+    // it watches, against one pass per namespace change above. (Counted on the double, which
+    // logs requests.)
+    if let Some(server) = &env.server {
+        let lists = server.request_count("list", "namespaces");
+        let watches = server.request_count("watch", "namespaces");
+        assert!(
+            (1..=watches).contains(&lists),
+            "{lists} LISTs of namespaces for {watches} watches"
         );
     }
     env.cleanup().await;

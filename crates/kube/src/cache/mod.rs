@@ -42,7 +42,8 @@ pub enum Lookup<T> {
     Unknown,
 }
 
-fn listed<K>(store: &Store<K>) -> bool
+/// Whether the watch filling `store` has listed (its contents are the cluster's, as of the watch).
+pub(crate) fn listed<K>(store: &Store<K>) -> bool
 where
     K: kube::Resource<DynamicType = ()> + Clone + 'static,
 {

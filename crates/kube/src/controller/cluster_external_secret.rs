@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use k8s_openapi::api::core::v1::Namespace;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use secretsync_model::cluster_external_secret::{
@@ -22,7 +21,7 @@ use secretsync_model::cluster_external_secret::{
 use secretsync_model::external_secret::{ExternalSecret, labels};
 use secretsync_model::meta::ConditionStatus;
 
-use super::fan_out::{self, ChildTemplate};
+use super::fan_out::{self, ChildTemplate, FanOutContext, NAMESPACES_NOT_LISTED_RETRY};
 use super::{Context, ReconcileError};
 use crate::lifecycle::{CancellationToken, InitialLists};
 use crate::metrics::eso::ObjectKind;
@@ -32,7 +31,7 @@ const CONTROLLER: &str = "clusterexternalsecret";
 /// Whether the ClusterExternalSecret selects the namespace: listed in the deprecated
 /// `namespaces`, or matched by a selector of `namespaceSelectors` or the deprecated
 /// `namespaceSelector` (ORed).
-fn selected(ces: &ClusterExternalSecret, ns: &Namespace) -> Result<bool, String> {
+fn selected(ces: &ClusterExternalSecret, ns: &impl Resource) -> Result<bool, String> {
     if ces.spec.namespaces.contains(&ns.name_any()) {
         return Ok(true);
     }
@@ -83,20 +82,24 @@ fn ready_condition(failed: usize) -> ClusterExternalSecretCondition {
 
 async fn reconcile(
     ces: Arc<ClusterExternalSecret>,
-    ctx: Arc<Context>,
+    fan_out: Arc<FanOutContext>,
 ) -> Result<Action, ReconcileError> {
     fan_out::measured(
         ces.as_ref(),
-        &ctx,
+        &fan_out.ctx,
         ObjectKind::ClusterExternalSecret,
         CONTROLLER,
-        provision(&ces, &ctx),
+        provision(&ces, &fan_out),
     )
     .await
 }
 
 /// Provisions the ExternalSecrets of the selected namespaces and reports the status.
-async fn provision(ces: &ClusterExternalSecret, ctx: &Context) -> Result<Action, ReconcileError> {
+async fn provision(
+    ces: &ClusterExternalSecret,
+    fan_out: &FanOutContext,
+) -> Result<Action, ReconcileError> {
+    let ctx = &fan_out.ctx;
     if ces.meta().deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
@@ -127,15 +130,19 @@ async fn provision(ces: &ClusterExternalSecret, ctx: &Context) -> Result<Action,
         .map(|s| s.provisioned_namespaces.as_slice())
         .unwrap_or_default();
     // (ESO reports only the namespaces where the child could not be applied.)
-    let outcome = fan_out::provision(
-        ctx,
+    let Some(outcome) = fan_out::provision(
+        fan_out,
         ces,
         &template,
         previous,
         |ns| selected(ces, ns),
         |_: &ExternalSecret| None,
     )
-    .await?;
+    .await?
+    else {
+        // (requeued shortly: the namespace watch lists within moments of the start)
+        return Ok(Action::requeue(NAMESPACES_NOT_LISTED_RETRY));
+    };
     let condition = ready_condition(outcome.failed.len());
     let ready = condition.status == ConditionStatus::True;
     let status = ClusterExternalSecretStatus {
@@ -167,7 +174,11 @@ async fn provision(ces: &ClusterExternalSecret, ctx: &Context) -> Result<Action,
     Ok(Action::requeue(interval))
 }
 
-fn error_policy(_: Arc<ClusterExternalSecret>, error: &ReconcileError, _: Arc<Context>) -> Action {
+fn error_policy(
+    _: Arc<ClusterExternalSecret>,
+    error: &ReconcileError,
+    _: Arc<FanOutContext>,
+) -> Action {
     tracing::warn!(error = %error, "ClusterExternalSecret reconcile failed");
     Action::requeue(Duration::from_secs(5))
 }
@@ -192,6 +203,7 @@ pub(crate) fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::api::core::v1::Namespace;
     use serde_json::json;
 
     fn selecting(spec: serde_json::Value) -> ClusterExternalSecret {

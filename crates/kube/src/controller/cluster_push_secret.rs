@@ -20,7 +20,9 @@ use secretsync_model::push_secret::{
     PushSecretStatusCondition, reasons, validate_cluster_push_secret,
 };
 
-use super::fan_out::{self, ChildTemplate, Provisioned};
+use super::fan_out::{
+    self, ChildTemplate, FanOutContext, NAMESPACES_NOT_LISTED_RETRY, Provisioned,
+};
 use super::{Context, ReconcileError};
 use crate::lifecycle::{CancellationToken, InitialLists};
 use crate::metrics::eso::ObjectKind;
@@ -65,19 +67,23 @@ fn child_failure(child: &PushSecret) -> Option<String> {
 
 async fn reconcile(
     cps: Arc<ClusterPushSecret>,
-    ctx: Arc<Context>,
+    fan_out: Arc<FanOutContext>,
 ) -> Result<Action, ReconcileError> {
     fan_out::measured(
         cps.as_ref(),
-        &ctx,
+        &fan_out.ctx,
         ObjectKind::ClusterPushSecret,
         CONTROLLER,
-        provision(&cps, &ctx),
+        provision(&cps, &fan_out),
     )
     .await
 }
 
-async fn provision(cps: &ClusterPushSecret, ctx: &Context) -> Result<Action, ReconcileError> {
+async fn provision(
+    cps: &ClusterPushSecret,
+    fan_out: &FanOutContext,
+) -> Result<Action, ReconcileError> {
+    let ctx = &fan_out.ctx;
     if cps.meta().deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
@@ -106,8 +112,8 @@ async fn provision(cps: &ClusterPushSecret, ctx: &Context) -> Result<Action, Rec
         .map(|s| s.provisioned_namespaces.as_slice())
         .unwrap_or_default();
     // An invalid ClusterPushSecret selects no namespace (and so removes the children it had).
-    let outcome = fan_out::provision(
-        ctx,
+    let Some(outcome) = fan_out::provision(
+        fan_out,
         cps,
         &template,
         previous,
@@ -117,7 +123,11 @@ async fn provision(cps: &ClusterPushSecret, ctx: &Context) -> Result<Action, Rec
         },
         child_failure,
     )
-    .await?;
+    .await?
+    else {
+        // (requeued shortly: the namespace watch lists within moments of the start)
+        return Ok(Action::requeue(NAMESPACES_NOT_LISTED_RETRY));
+    };
     let Provisioned { namespaces, failed } = outcome;
     let condition = ready_condition(failed.len(), invalid.as_deref());
     let ready = condition.status == ConditionStatus::True;
@@ -145,7 +155,11 @@ async fn provision(cps: &ClusterPushSecret, ctx: &Context) -> Result<Action, Rec
     Ok(Action::requeue(interval))
 }
 
-fn error_policy(_: Arc<ClusterPushSecret>, error: &ReconcileError, _: Arc<Context>) -> Action {
+fn error_policy(
+    _: Arc<ClusterPushSecret>,
+    error: &ReconcileError,
+    _: Arc<FanOutContext>,
+) -> Action {
     tracing::warn!(error = %error, "ClusterPushSecret reconcile failed");
     Action::requeue(Duration::from_secs(5))
 }

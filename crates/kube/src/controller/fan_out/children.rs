@@ -8,13 +8,15 @@ use std::fmt::Debug;
 
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use kube::core::{ClusterResourceScope, NamespaceResourceScope, Selector, SelectorExt};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::core::{
+    ClusterResourceScope, NamespaceResourceScope, PartialObjectMeta, Selector, SelectorExt,
+};
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::controller::Context;
+use super::FanOutContext;
 
 /// What a fan-out parent keeps in each namespace it selects (the child's kind comes from its
 /// Rust type).
@@ -43,7 +45,7 @@ pub(crate) struct Provisioned {
 /// error naming its position.
 pub(crate) fn any_selects<'a>(
     selectors: impl IntoIterator<Item = &'a LabelSelector>,
-    ns: &Namespace,
+    ns: &impl Resource,
 ) -> Result<bool, String> {
     let labels = ns.labels();
     for (i, sel) in selectors.into_iter().enumerate() {
@@ -103,15 +105,17 @@ where
 /// it has one). A child that exists but is not controlled by the parent is left alone and
 /// reported; a child applied but failing by `child_failure` is reported too. The children in
 /// `previous` namespaces no longer provisioned are deleted when the parent controls them.
-/// Reasons hold no value from the API server ([`crate::sanitize::api_error`]).
+/// Reasons hold no value from the API server ([`crate::sanitize::api_error`]). `None`, doing
+/// nothing, while the namespace cache has not listed: every previous namespace would look
+/// unselected.
 pub(crate) async fn provision<P, C>(
-    ctx: &Context,
+    fan_out: &FanOutContext,
     parent: &P,
     template: &ChildTemplate,
     previous: &[String],
-    select: impl Fn(&Namespace) -> Result<bool, String>,
+    select: impl Fn(&PartialObjectMeta<Namespace>) -> Result<bool, String>,
     child_failure: impl Fn(&C) -> Option<String>,
-) -> Result<Provisioned, kube::Error>
+) -> Result<Option<Provisioned>, kube::Error>
 where
     P: Resource<DynamicType = (), Scope = ClusterResourceScope>,
     C: Resource<DynamicType = (), Scope = NamespaceResourceScope>
@@ -122,12 +126,14 @@ where
     let (kind, parent_kind, name) = (C::kind(&()), P::kind(&()), &template.name);
     let manager = format!("{}.{}/{}", P::plural(&()), P::group(&()), parent.name_any());
     let uid = parent.meta().uid.as_ref();
-    let namespaces = Api::<Namespace>::all(ctx.client.clone())
-        .list(&ListParams::default())
-        .await?;
+    if !crate::cache::listed(&fan_out.namespaces) {
+        return Ok(None);
+    }
+    let ctx = &fan_out.ctx;
+    let mut namespaces = fan_out.namespaces.state();
+    namespaces.sort_by_key(|n| n.name_any());
     let mut out = Provisioned::default();
     for ns in namespaces
-        .items
         .iter()
         .filter(|n| n.meta().deletion_timestamp.is_none())
     {
@@ -140,7 +146,7 @@ where
         {
             continue;
         }
-        match select(ns) {
+        match select(ns.as_ref()) {
             Ok(true) => {}
             Ok(false) => continue,
             Err(reason) => {
@@ -189,7 +195,7 @@ where
         }
     }
     out.failed.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
+    Ok(Some(out))
 }
 
 #[cfg(test)]

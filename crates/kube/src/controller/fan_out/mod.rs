@@ -16,12 +16,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use futures::{FutureExt, Stream, StreamExt, TryFuture};
+use futures::{FutureExt, StreamExt, TryFuture};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::{ClusterResourceScope, NamespaceResourceScope, PartialObjectMeta};
 use kube::runtime::controller::{self, Action, Controller};
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 use secretsync_model::duration::parse_go_duration;
@@ -40,8 +40,8 @@ pub(crate) fn run<P, C, Fut>(
     lists: &mut InitialLists,
     shutdown: CancellationToken,
     kind: ObjectKind,
-    reconcile: fn(Arc<P>, Arc<Context>) -> Fut,
-    error_policy: fn(Arc<P>, &ReconcileError, Arc<Context>) -> Action,
+    reconcile: fn(Arc<P>, Arc<FanOutContext>) -> Fut,
+    error_policy: fn(Arc<P>, &ReconcileError, Arc<FanOutContext>) -> Action,
 ) -> BoxFuture<'static, ()>
 where
     P: Resource<DynamicType = (), Scope = ClusterResourceScope>
@@ -66,11 +66,35 @@ where
     );
     let reader = controller.store();
     lists.store(reader.clone());
-    let children = touched_metadata::<C>(lists, &ctx.client);
-    let namespaces = touched_metadata::<Namespace>(lists, &ctx.client);
+    let children = lists
+        .watch(
+            watcher(
+                Api::<PartialObjectMeta<C>>::all(ctx.client.clone()),
+                watcher::Config::default(),
+            )
+            .default_backoff(),
+        )
+        .touched_objects();
+    let (namespace_cache, namespace_writer) = reflector::store();
+    let namespaces = lists
+        .watch(reflector(
+            namespace_writer,
+            watcher(
+                Api::<PartialObjectMeta<Namespace>>::all(ctx.client.clone()),
+                watcher::Config::default(),
+            )
+            .default_backoff()
+            .modify(|ns| ns.managed_fields_mut().clear()),
+        ))
+        .touched_objects();
     super::track_liveness(&ctx, kind, reader.clone());
+    let concurrency = ctx.config.concurrency.max(1);
+    let fan_out_ctx = Arc::new(FanOutContext {
+        ctx,
+        namespaces: namespace_cache,
+    });
     controller
-        .with_config(controller::Config::default().concurrency(ctx.config.concurrency.max(1)))
+        .with_config(controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .owns_stream(children)
         .watches_stream(namespaces, move |_: PartialObjectMeta<Namespace>| {
@@ -80,29 +104,22 @@ where
                 .map(|parent| ObjectRef::from_obj(parent.as_ref()))
                 .collect::<Vec<_>>()
         })
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile, error_policy, fan_out_ctx)
         .for_each(|_| futures::future::ready(()))
         .boxed()
 }
 
-/// The objects of kind `K` in every namespace that were created, changed or deleted, metadata
-/// only; the watch joins `lists`.
-fn touched_metadata<K>(
-    lists: &mut InitialLists,
-    client: &kube::Client,
-) -> impl Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-{
-    lists
-        .watch(
-            watcher(
-                Api::<PartialObjectMeta<K>>::all(client.clone()),
-                watcher::Config::default(),
-            )
-            .default_backoff(),
-        )
-        .touched_objects()
+/// How soon a pass that found the namespace cache not yet listed runs again.
+pub(crate) const NAMESPACES_NOT_LISTED_RETRY: Duration = Duration::from_secs(1);
+
+/// What a fan-out controller's reconcile reads: the operator's context, and the namespaces
+/// (metadata) from this controller's own watch, which also triggers it; a pass therefore sees
+/// at least the namespace change that triggered it, without a LIST per reconcile.
+pub(crate) struct FanOutContext {
+    /// The operator's context.
+    pub ctx: Arc<Context>,
+    /// Every namespace (metadata).
+    pub namespaces: Store<PartialObjectMeta<Namespace>>,
 }
 
 /// One measured reconcile of `parent`: controller-runtime's figures under `controller` and
