@@ -69,7 +69,8 @@ pub struct Config {
     /// Routine events per second once [`Config::routine_event_burst`] is spent: `Created` and
     /// `Updated` on ExternalSecrets, a sync that went as expected (the `Ready` condition says
     /// so too). Beyond it they are skipped and counted (`secretsync_routine_events_skipped_total`);
-    /// warnings and every other event are always published. A mass first sync then costs the
+    /// one namespace takes at most [`crate::events::NAMESPACE_SHARE`] of it; warnings and every
+    /// other event are always published. A mass first sync then costs the
     /// API server two writes per ExternalSecret instead of three (docs/kube.md, "Events").
     /// Default 10.
     pub routine_events_per_second: f64,

@@ -107,16 +107,42 @@ pub(crate) fn publication(previous: Option<&Published>, now: Timestamp) -> Publi
 /// (rate and burst from [`crate::Config`]) and skipped beyond it. Warnings and every other
 /// event are always published. client-go's recorder, which ESO uses, also loses events under
 /// load, but by chance: its queue drops whatever arrives when it is full.
-#[derive(Debug)]
+///
+/// One namespace takes at most [`NAMESPACE_SHARE`] of the budget (its own bucket, at that share
+/// of the rate and burst), so a tenant whose ExternalSecrets sync all the time cannot spend
+/// the other namespaces' routine events.
 pub struct RoutineEvents {
     bucket: secretsync_engine::TokenBucket,
+    per_namespace: Mutex<Lru<String, secretsync_engine::TokenBucket>>,
+    namespace_rate: (f64, u32),
 }
+
+impl std::fmt::Debug for RoutineEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoutineEvents")
+            .field("bucket", &self.bucket)
+            .field("namespace_rate", &self.namespace_rate)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The fraction of the routine-event budget one namespace may take.
+pub const NAMESPACE_SHARE: f64 = 0.25;
+
+/// How many namespaces' buckets are kept; a namespace not seen for longest is forgotten (and
+/// starts again with a full bucket of its share).
+const NAMESPACES_TRACKED: usize = 1_024;
 
 impl RoutineEvents {
     /// `per_second` routine events sustained, `burst` at once.
     pub fn new(per_second: f64, burst: u32) -> Self {
+        // (truncation: a share of a u32 burst, at least 1)
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let namespace_burst = ((f64::from(burst) * NAMESPACE_SHARE) as u32).max(1);
         RoutineEvents {
             bucket: secretsync_engine::TokenBucket::new(per_second, burst),
+            per_namespace: Mutex::new(Lru::new(NAMESPACES_TRACKED)),
+            namespace_rate: (per_second * NAMESPACE_SHARE, namespace_burst),
         }
     }
 
@@ -126,10 +152,28 @@ impl RoutineEvents {
         !warning && (reason == reasons::CREATED || reason == reasons::UPDATED)
     }
 
-    /// Whether to publish an event of this type and reason now (takes from the budget when
-    /// it is routine).
-    pub fn admit(&self, warning: bool, reason: &str) -> bool {
-        !Self::is_routine(warning, reason) || self.bucket.try_take().is_ok()
+    /// Whether to publish an event of this type and reason about an object in `namespace` now
+    /// (takes from that namespace's share and from the budget when it is routine).
+    pub fn admit(&self, warning: bool, reason: &str, namespace: &str) -> bool {
+        if !Self::is_routine(warning, reason) {
+            return true;
+        }
+        let within_share = {
+            let mut buckets = self
+                .per_namespace
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let key = namespace.to_string();
+            if buckets.get(&key).is_none() {
+                let (rate, burst) = self.namespace_rate;
+                buckets.insert(
+                    key.clone(),
+                    secretsync_engine::TokenBucket::new(rate, burst),
+                );
+            }
+            buckets.get(&key).is_some_and(|b| b.try_take().is_ok())
+        };
+        within_share && self.bucket.try_take().is_ok()
     }
 }
 
@@ -287,16 +331,51 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn routine_events_beyond_the_budget_are_skipped_and_others_never() {
-        let events = RoutineEvents::new(2.0, 3);
-        let admitted = |n| (0..n).filter(|_| events.admit(false, "Created")).count();
-        assert_eq!(admitted(10), 3, "the burst");
+        let events = RoutineEvents::new(8.0, 12);
+        let admitted = |n, ns| {
+            (0..n)
+                .filter(|_| events.admit(false, "Created", ns))
+                .count()
+        };
+        assert_eq!(admitted(10, "a"), 3, "a namespace's share of the burst");
         assert!(
-            events.admit(true, "UpdateFailed"),
+            events.admit(true, "UpdateFailed", "a"),
             "a warning is never skipped"
         );
-        assert!(events.admit(false, "Deleted"), "nor a deletion");
+        assert!(events.admit(false, "Deleted", "a"), "nor a deletion");
+        assert_eq!(admitted(10, "b"), 3, "another namespace has its own share");
+        assert_eq!(admitted(10, "c"), 3);
+        assert_eq!(admitted(10, "d"), 3, "the burst is spent: 4 x 3 = 12");
+        assert_eq!(admitted(10, "e"), 0, "beyond the whole budget");
         tokio::time::advance(std::time::Duration::from_secs(1)).await;
-        assert_eq!(admitted(10), 2, "then the rate");
+        // 8 more for all, 2 more for each namespace (e's refused attempts spent its own share).
+        for ns in ["a", "e", "b", "c"] {
+            assert_eq!(admitted(10, ns), 2, "then a share of the rate: {ns}");
+        }
+        assert_eq!(admitted(10, "d"), 0, "and no more than the rate");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_namespace_that_syncs_all_the_time_leaves_the_others_their_events() {
+        // The defaults: 10/s, burst 100.
+        let events = RoutineEvents::new(10.0, 100);
+        let (mut busy, mut quiet) = (0, 0);
+        for _ in 0..60 {
+            // The busy namespace asks for 100 routine events a second, the quiet one for 2.
+            busy += (0..100)
+                .filter(|_| events.admit(false, "Updated", "busy"))
+                .count();
+            quiet += (0..2)
+                .filter(|_| events.admit(false, "Updated", "quiet"))
+                .count();
+            tokio::time::advance(std::time::Duration::from_secs(1)).await;
+        }
+        assert_eq!(
+            quiet, 120,
+            "every event of the quiet namespace was published"
+        );
+        // Its share: a burst of 25, then 2.5 a second for 59 s.
+        assert_eq!(busy, 25 + 147, "the busy one got its share");
     }
 
     #[test]

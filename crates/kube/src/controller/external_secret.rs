@@ -546,7 +546,7 @@ async fn finish(
         } else {
             EventType::Normal
         };
-        if ctx.routine_events.admit(e.warning, e.reason) {
+        if ctx.routine_events.admit(e.warning, e.reason, &ns) {
             ctx.event(es, type_, e.reason, e.note).await;
         } else {
             ctx.metrics.routine_events_skipped.inc();
