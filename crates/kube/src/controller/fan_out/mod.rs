@@ -1,8 +1,9 @@
 //! The controller of a cluster-scoped kind that fans out into namespaced children
 //! (ClusterExternalSecret → ExternalSecrets, ClusterPushSecret → PushSecrets): the parents'
 //! cache and watch, the children's (metadata only; owned, so a changed or deleted child
-//! reconciles its parent) and the namespaces' (metadata only; a namespace created, deleted or
-//! relabelled may change which namespaces every parent selects, so it reconciles them all);
+//! reconciles its parent) and the namespaces' (metadata only, kept in the cache a pass reads
+//! instead of listing them; a namespace created, deleted or relabelled may change which
+//! namespaces every parent selects, so it reconciles them all);
 //! the measured reconcile, the refresh interval and the status patch the two kinds share; and
 //! one pass over the namespaces ([`children`]).
 
